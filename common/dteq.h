@@ -1,0 +1,254 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * Shared declarations: the structs both sides use (task, result, keys,
+ * Redis URL, connection) and the prototypes of common/, grouped by file.
+ * producer/producer.h and worker/worker.h include this header and add
+ * their own sections; neither includes the other.
+ */
+
+#ifndef DTEQ_H
+#define DTEQ_H
+
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DTEQ_VERSION		"0.1.0"
+
+/* Exit codes (DESIGN.md). */
+#define EXIT_OK			0
+#define EXIT_TASKS_FAILED	1
+#define EXIT_USAGE		2
+#define EXIT_INFRA		3
+
+/* Defaults. */
+#define DEFAULT_REDIS_URL	"redis://127.0.0.1:6379"
+#define DEFAULT_TTL		86400		/* seconds every run key lives */
+#define DEFAULT_LEASE		15		/* agent heartbeat lease, s */
+#define DEFAULT_OUTPUT_CAP	(4 * 1024 * 1024)	/* bytes per task log */
+#define DEFAULT_AGENT_WAIT	600
+#define DEFAULT_WORK_WAIT	600
+#define DEFAULT_CONNECT_TIMEOUT	10
+#define RUN_ID_MAX		128
+
+struct event_base;
+
+/* xmalloc.c */
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+void		*xreallocarray(void *, size_t, size_t);
+char		*xstrdup(const char *);
+char		*xstrndup(const char *, size_t);
+int		 xasprintf(char **, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+int		 xvasprintf(char **, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
+
+/* log.c */
+void		 log_init(const char *, int);
+void		 log_set_prefix(const char *);
+int		 log_get_verbose(void);
+void		 log_debug(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+void		 log_info(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+void		 log_warn(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+void		 log_warnx(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void fatal(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void fatalx(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+/* util.c */
+long long	 util_strtonum(const char *, long long, long long,
+		     const char **);
+int		 util_parse_seconds(const char *, const char *, int, int *,
+		     char **);
+uint64_t	 util_now_ms(void);		/* monotonic */
+uint64_t	 util_wall_ms(void);		/* wall clock, ms since epoch */
+char		*util_format_duration(uint64_t);	/* "1.23s"; caller frees */
+int		 util_read_file(const char *, char **, size_t *, char **);
+char		*util_json_escape(const char *, size_t);	/* caller frees */
+
+/* url.c */
+#define URL_TCP		0
+#define URL_UNIX	1
+struct redis_url {
+	int		 type;		/* URL_TCP or URL_UNIX */
+	char		*host;		/* URL_TCP */
+	int		 port;
+	char		*path;		/* URL_UNIX */
+	char		*user;		/* NULL: default user */
+	char		*password;	/* NULL: no AUTH */
+	int		 db;
+};
+int		 url_parse(const char *, struct redis_url *, char **);
+void		 url_free(struct redis_url *);
+char		*url_display(const struct redis_url *);	/* no password */
+
+/* runid.c */
+typedef const char *(*env_get_fn)(const char *, void *);
+int		 runid_valid(const char *, char **);
+char		*runid_detect(env_get_fn, void *, const char **);
+char		*runid_agent_name(env_get_fn, void *);
+const char	*runid_getenv(const char *, void *);
+
+/*
+ * keys.c: the only place Redis key and channel names are built. Every key
+ * of a run carries the hash tag {RUN}, so a run lives in one cluster slot.
+ */
+struct keys {
+	char		*run;
+	char		*prefix;	/* dteq:{RUN}: */
+	char		*meta;		/* hash: run settings and state */
+	char		*queue;		/* list: ready task messages */
+	char		*attempts;	/* hash: task id -> current attempt */
+	char		*results;	/* hash: task id -> result JSON */
+	char		*agents;	/* set: agent names that joined */
+	char		*events;	/* channel: started/finished/stop */
+	char		*stop;		/* string: the stop sentinel */
+	char		*main_hb;	/* string with TTL: submit is alive */
+	char		*hb_prefix;	/* dteq:{RUN}:hb: + agent */
+	char		*running_prefix; /* dteq:{RUN}:running: + agent */
+	char		*log_prefix;	/* dteq:{RUN}:log: + attempt:id */
+};
+void		 keys_init(struct keys *, const char *);
+void		 keys_free(struct keys *);
+char		*keys_running(const struct keys *, const char *);
+char		*keys_hb(const struct keys *, const char *);
+char		*keys_log(const struct keys *, const char *, int);
+
+/*
+ * task.c and taskfile.c: a task as the task file describes it, and the
+ * message the producer puts on the queue for one attempt of it.
+ */
+struct task_env {
+	char		*name;
+	char		*value;
+};
+struct task {
+	char		*id;
+	char		*command;
+	char		*cwd;		/* NULL: the agent's directory */
+	char		*target;	/* from the id or the target field */
+	char	       **deps;
+	size_t		 ndeps;
+	struct task_env	*env;
+	size_t		 nenv;
+	char	       **outputs;
+	size_t		 noutputs;
+	int		 timeout;	/* seconds, 0: none */
+	int		 retries;	/* -1: not set (run default) */
+};
+struct taskset {
+	struct task	*tasks;
+	size_t		 ntasks;
+};
+void		 task_clear(struct task *);
+void		 taskset_free(struct taskset *);
+int		 taskfile_parse(const char *, size_t, const char *,
+		     struct taskset *, char **);
+char		*task_target_of(const char *);	/* caller frees */
+
+/* The queue message for one attempt of a task. */
+struct task_msg {
+	char		*run;
+	char		*id;
+	int		 attempt;
+	char		*command;
+	char		*cwd;
+	struct task_env	*env;
+	size_t		 nenv;
+	int		 timeout;
+};
+char		*task_msg_encode(const char *, const struct task *, int,
+		     size_t *);		/* caller frees */
+int		 task_msg_decode(const char *, size_t, struct task_msg *,
+		     char **);
+void		 task_msg_clear(struct task_msg *);
+
+/* result.c: the durable record of one attempt and the events. */
+#define RESULT_SUCCESS	0
+#define RESULT_FAILED	1
+#define RESULT_TIMEOUT	2
+#define RESULT_SKIPPED	3
+#define RESULT_LOST	4
+#define RESULT_CANCELLED 5
+#define RESULT_NSTATUS	6
+struct result {
+	char		*id;
+	int		 status;	/* RESULT_* */
+	int		 exit_code;	/* WEXITSTATUS or 128 + signal */
+	int		 attempt;
+	char		*agent;
+	uint64_t	 start_ms;	/* wall clock of the agent */
+	uint64_t	 end_ms;
+	uint64_t	 duration_ms;	/* monotonic on the agent */
+	uint64_t	 output_bytes;
+	char		*reason;	/* free text, may be NULL */
+};
+const char	*result_status_name(int);
+int		 result_status_from_name(const char *);
+char		*result_encode(const struct result *, size_t *);
+int		 result_decode(const char *, size_t, struct result *, char **);
+void		 result_clear(struct result *);
+
+/* Events on the run's channel. */
+#define EVENT_STARTED	0
+#define EVENT_FINISHED	1
+#define EVENT_STOP	2
+#define EVENT_AGENT	3
+#define EVENT_RUN	4
+struct event_msg {
+	int		 type;
+	char		*id;		/* EVENT_STARTED, EVENT_FINISHED */
+	int		 attempt;
+	char		*agent;
+	char		*reason;	/* EVENT_STOP */
+	struct result	 result;	/* EVENT_FINISHED */
+};
+char		*event_encode_started(const char *, int, const char *,
+		     uint64_t, size_t *);
+char		*event_encode_stop(const char *, size_t *);
+char		*event_encode_simple(int, const char *, size_t *);
+int		 event_decode(const char *, size_t, struct event_msg *,
+		     char **);
+void		 event_clear(struct event_msg *);
+
+/*
+ * rconn.c: one hiredis async connection with reconnect and backoff. The
+ * owner's ready callback runs each time the connection is (re)established
+ * and authenticated; the lost callback each time it drops.
+ */
+struct rconn;
+typedef void (*rconn_cb)(struct rconn *, void *);
+struct rconn	*rconn_new(struct event_base *, const struct redis_url *,
+		     const char *, rconn_cb, rconn_cb, void *);
+void		 rconn_free(struct rconn *);
+int		 rconn_is_ready(const struct rconn *);
+struct redisAsyncContext *rconn_context(struct rconn *);
+int		 rconn_command(struct rconn *, void (*)(struct redisAsyncContext *,
+		     void *, void *), void *, const char *, ...);
+int		 rconn_command_argv(struct rconn *,
+		     void (*)(struct redisAsyncContext *, void *, void *),
+		     void *, int, const char **, const size_t *);
+void		 rconn_set_deadline(struct rconn *, int);
+const char	*rconn_name(const struct rconn *);
+struct redisContext *rconn_sync_connect(const struct redis_url *, int,
+		     char **);
+
+/* script.c: the Lua scripts that keep the protocol atomic. */
+#define SCRIPT_START	0
+#define SCRIPT_FINISH	1
+#define SCRIPT_RECLAIM	2
+#define SCRIPT_LOG	3
+#define SCRIPT_COUNT	4
+const char	*script_body(int);
+const char	*script_sha(int);
+
+#endif /* DTEQ_H */

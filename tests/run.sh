@@ -1,0 +1,84 @@
+#!/bin/sh
+# dteq test runner: runs the unit test binaries and the integration
+# scripts of each build directory given, one log per test under
+# tests/logs/, and ends with one line "N passed, M failed".
+#
+# usage: tests/run.sh BUILDDIR [BUILDDIR...]
+# TESTS="pattern" limits the integration scripts to names matching it.
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+passed=0
+failed=0
+failures=""
+
+pass() {
+	passed=$((passed + 1))
+	echo "PASS: $1"
+}
+
+fail() {
+	failed=$((failed + 1))
+	failures="$failures $1"
+	echo "FAIL: $1"
+}
+
+for build in "$@"; do
+	bdir=$(cd "$top/$build" 2>/dev/null && pwd) || {
+		fail "$build (no such build directory)"
+		continue
+	}
+	variant=$(basename "$bdir")
+	logdir="$top/tests/logs/$variant"
+	rm -rf "$logdir"
+	mkdir -p "$logdir"
+	echo "== $variant: unit tests"
+	for t in "$bdir"/tests/unit/test_*; do
+		[ -x "$t" ] || continue
+		case "$t" in *.d|*.o) continue ;; esac
+		name=$(basename "$t")
+		log="$logdir/$name.log"
+		(cd "$top" && timeout 120 "$t") >"$log" 2>&1
+		rc=$?
+		np=$(grep -c '^PASS: ' "$log")
+		nf=$(grep -c '^FAIL: ' "$log")
+		passed=$((passed + np))
+		failed=$((failed + nf))
+		grep '^FAIL: ' "$log" | sed "s|^FAIL: |FAIL: $variant/$name: |"
+		if [ "$nf" -gt 0 ]; then
+			failures="$failures $variant/$name"
+			sed -n '/^    /p' "$log" | head -20
+		fi
+		if [ $rc -ne 0 ] && [ "$nf" -eq 0 ]; then
+			fail "$variant/$name (exit $rc)"
+			tail -20 "$log"
+		fi
+		echo "   $name: $np passed, $nf failed"
+	done
+	echo "== $variant: integration tests"
+	for s in "$top"/tests/integration/t_*.sh "$top"/tests/faults/t_*.sh; do
+		[ -f "$s" ] || continue
+		name=$(basename "$s" .sh)
+		if [ -n "$TESTS" ]; then
+			case "$name" in *$TESTS*) ;; *) continue ;; esac
+		fi
+		limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$s" | head -1)
+		[ -n "$limit" ] || limit=120
+		log="$logdir/$name.log"
+		start=$(date +%s)
+		(cd "$top" && DTEQ="$bdir/dteq" TOP="$top" \
+		    timeout -k 5 "$limit" sh "$s") >"$log" 2>&1
+		rc=$?
+		secs=$(($(date +%s) - start))
+		if [ $rc -eq 0 ]; then
+			pass "$variant/$name (${secs}s)"
+		else
+			[ $rc -eq 124 ] && echo "   timed out after ${limit}s" >>"$log"
+			fail "$variant/$name (exit $rc, ${secs}s)"
+			tail -25 "$log" | sed 's/^/    | /'
+		fi
+	done
+done
+
+[ -n "$failures" ] && echo "failed:$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
