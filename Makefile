@@ -5,7 +5,7 @@ BUILD	?= build
 CC	?= cc
 USE_WERROR ?= 1
 
-PKGS	 = libevent hiredis libcjson
+PKGS	 = libevent hiredis libcjson libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -98,6 +98,11 @@ char		*runid_detect(env_get_fn, void *, const char **);
 char		*runid_agent_name(env_get_fn, void *);
 const char	*runid_getenv(const char *, void *);
 
+/* cli.c */
+int		 cli_redis_url(const char *, struct redis_url *, char **);
+int		 cli_run_id(const char *, char **, char **);
+struct redisContext *cli_connect(const struct redis_url *, int, char **);
+
 /*
  * keys.c: the only place Redis key and channel names are built. Every key
  * of a run carries the hash tag {RUN}, so a run lives in one cluster slot.
@@ -234,21 +239,25 @@ int		 rconn_is_ready(const struct rconn *);
 struct redisAsyncContext *rconn_context(struct rconn *);
 int		 rconn_command(struct rconn *, void (*)(struct redisAsyncContext *,
 		     void *, void *), void *, const char *, ...);
+struct redisContext *rconn_sync_connect(const struct redis_url *, int,
+		     char **);
 int		 rconn_command_argv(struct rconn *,
 		     void (*)(struct redisAsyncContext *, void *, void *),
 		     void *, int, const char **, const size_t *);
-void		 rconn_set_deadline(struct rconn *, int);
+const char	*rconn_error(const struct rconn *);
+uint64_t	 rconn_down_ms(const struct rconn *);
+void		 rconn_reset(struct rconn *);
 const char	*rconn_name(const struct rconn *);
-struct redisContext *rconn_sync_connect(const struct redis_url *, int,
-		     char **);
 
 /* script.c: the Lua scripts that keep the protocol atomic. */
 #define SCRIPT_START	0
 #define SCRIPT_FINISH	1
 #define SCRIPT_RECLAIM	2
 #define SCRIPT_LOG	3
-#define SCRIPT_COUNT	4
+#define SCRIPT_RELEASE	4
+#define SCRIPT_COUNT	5
 const char	*script_body(int);
 const char	*script_sha(int);
+void		 script_load(struct rconn *);
 
 #endif /* DTEQ_H */

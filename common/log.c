@@ -35,6 +35,10 @@ log_get_verbose(void)
 	return (log_verbose);
 }
 
+static void log_vwrite(const char *, va_list, const char *)
+    __attribute__((format(printf, 1, 0)));
+
+/* Write one line: prefix, message, optional errno text. */
 static void
 log_vwrite(const char *fmt, va_list ap, const char *suffix)
 {

@@ -35,10 +35,90 @@ size_t		 graph_roots(const struct graph *, size_t **);
 size_t		 graph_succeeded(struct graph *, size_t, size_t **);
 size_t		 graph_failed(struct graph *, size_t, size_t **);
 
+/*
+ * One task's progress in this submit. The attempt is the fencing token:
+ * only a result for the current attempt counts.
+ */
+#define PT_WAITING	0	/* dependencies not done */
+#define PT_QUEUED	1	/* pushed, not started */
+#define PT_RUNNING	2	/* an agent started it */
+#define PT_DONE		3	/* final: see result.status */
+struct ptask {
+	int		 state;
+	int		 attempt;	/* current attempt number */
+	int		 tries;		/* attempts dispatched by this submit */
+	int		 lost;		/* times reclaimed from a lost agent */
+	int		 fetching;	/* final failure, block not yet out */
+	struct result	 result;	/* the final (or latest) result */
+	char		*reason;	/* why skipped, lost, ... */
+};
+
+struct submit {
+	/* Options. */
+	const char	*taskfile;
+	const char	*redis_arg;
+	const char	*run_arg;
+	const char	*stop_after;	/* comma-separated targets */
+	int		 keep_agents;
+	int		 fail_fast;
+	int		 timeout;	/* s, 0: none */
+	int		 agent_wait;	/* s */
+	int		 connect_timeout;
+	int		 lease;
+	int		 retries;	/* default for tasks without one */
+	int		 max_reclaims;
+	int		 ttl;
+	size_t		 output_cap;
+	int		 help;
+
+	struct redis_url url;
+	char		*run;
+	struct keys	 keys;
+	struct graph	*g;
+	struct ptask	*pt;		/* one per graph node */
+
+	struct event_base *base;
+	struct rconn	*rc_cmd;
+	struct rconn	*rc_sub;
+	struct event	*ev_tick;
+	struct event	*ev_sigint;
+	struct event	*ev_sigterm;
+
+	int		 subscribed;	/* SUBSCRIBE confirmed */
+	int		 begun;		/* roots dispatched */
+	int		 failing;	/* fail-fast: no more dispatch */
+	int		 ending;	/* stop sent, loop ending */
+	size_t		 nfinal;	/* tasks in PT_DONE */
+	size_t		 nprinting;	/* output fetches in flight */
+	int		 agents_alive;
+	int		 agents_seen;	/* an agent was ever alive */
+	uint64_t	 started;	/* ms, monotonic */
+	uint64_t	 last_alive;	/* ms: an agent was last alive */
+	uint64_t	 ended;
+	char		*abort_reason;	/* set: exit 3 */
+};
+
 /* submit.c */
 int		 submit_main(int, char **);
 
+/* follow.c */
+void		 submit_start(struct submit *);
+void		 submit_tick(struct submit *);
+void		 submit_abort(struct submit *, const char *);
+void		 submit_fail_fast(struct submit *);
+
+/* report.c */
+void		 report_block(struct submit *, size_t, const struct result *,
+		     const char *, size_t, const char *);
+void		 report_skipped(struct submit *, size_t);
+void		 report_note(struct submit *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+int		 submit_report(struct submit *);
+
 /* run.c */
 int		 run_main(int, char **);
+
+/* control.c */
+int		 stop_main(int, char **);
 
 #endif /* PRODUCER_H */

@@ -8,9 +8,96 @@
 #ifndef WORKER_H
 #define WORKER_H
 
+#include <sys/queue.h>
+
 #include "dteq.h"
+
+/*
+ * The agent: one per `dteq work` process. Its connections each have one
+ * role: rc_block carries only the blocking BLMOVE, rc_cmd everything else
+ * (scripts, logs, heartbeats), rc_sub the run's events channel.
+ */
+struct wtask;
+struct worker {
+	struct event_base	*base;
+	struct redis_url	 url;
+	struct keys		 keys;
+	char			*run;
+	char			*name;
+	char			*running;	/* this agent's running list */
+	char			*hb;		/* this agent's heartbeat key */
+	int			 parallel;
+	int			 wait;		/* s to wait for the run */
+
+	/* Run settings, read from the run's meta hash on joining. */
+	int			 lease;		/* s */
+	int			 ttl;		/* s */
+	size_t			 output_cap;	/* bytes per attempt */
+
+	struct rconn		*rc_block;
+	struct rconn		*rc_cmd;
+	struct rconn		*rc_sub;
+
+	int			 joined;	/* run meta seen */
+	int			 popping;	/* a BLMOVE is in flight */
+	int			 nrunning;	/* tasks held (any state) */
+	int			 ntasks;	/* tasks run, for the log */
+	int			 stopping;	/* no more pops */
+	char			*stop_reason;
+	int			 exit_code;
+	uint64_t		 started;	/* ms, monotonic */
+
+	char		       **base_env;	/* environ, filtered */
+	size_t			 nbase_env;
+
+	struct event		*ev_tick;
+	struct event		*ev_sigchld;
+	struct event		*ev_sigterm;
+	struct event		*ev_sigint;
+	LIST_HEAD(, wtask)	 tasks;		/* tasks this agent holds */
+};
 
 /* work.c */
 int		 work_main(int, char **);
+
+/* worker.c */
+void		 worker_start(struct worker *);
+void		 worker_pop(struct worker *);
+void		 worker_tick(struct worker *);
+void		 worker_stop(struct worker *, const char *);
+void		 worker_finish(struct worker *);
+void		 worker_free_tasks(struct worker *);
+
+
+
+/* proc.c */
+struct proc;
+#define PROC_EXITED	0	/* exited by itself */
+#define PROC_SIGNALLED	1	/* killed by a signal not ours */
+#define PROC_TIMED_OUT	2	/* killed at its deadline */
+#define PROC_KILLED	3	/* killed by proc_kill() */
+struct proc_status {
+	int		 how;		/* PROC_* */
+	int		 code;		/* exit status or 128 + signal */
+};
+typedef void (*proc_output_cb)(struct proc *, const char *, size_t, void *);
+typedef void (*proc_exit_cb)(struct proc *, const struct proc_status *,
+		     void *);
+struct proc_spec {
+	const char	*command;
+	const char	*cwd;		/* NULL: inherit */
+	char	       **env;		/* the child's whole environment */
+	int		 timeout;	/* s, 0: none */
+	proc_output_cb	 output_cb;
+	proc_exit_cb	 exit_cb;
+	void		*arg;
+};
+struct proc	*proc_start(struct event_base *, const struct proc_spec *,
+		     char **);
+void		 proc_kill(struct proc *);
+void		 proc_kill_all(int);
+pid_t		 proc_pid(const struct proc *);
+int		 proc_count(void);
+void		 proc_reap(void);
 
 #endif /* WORKER_H */

@@ -1,0 +1,2 @@
+build/common/log.o: common/log.c common/dteq.h
+common/dteq.h:

@@ -1,0 +1,2 @@
+build/common/rconn.o: common/rconn.c common/dteq.h
+common/dteq.h:

@@ -1,0 +1,2 @@
+build/common/runid.o: common/runid.c common/dteq.h
+common/dteq.h:

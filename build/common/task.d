@@ -1,0 +1,2 @@
+build/common/task.o: common/task.c common/dteq.h
+common/dteq.h:

@@ -1,0 +1,2 @@
+build/common/url.o: common/url.c common/dteq.h
+common/dteq.h:

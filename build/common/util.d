@@ -1,0 +1,2 @@
+build/common/util.o: common/util.c common/dteq.h
+common/dteq.h:

@@ -1,0 +1,4 @@
+build/dteq.o: dteq.c producer/producer.h common/dteq.h worker/worker.h
+producer/producer.h:
+common/dteq.h:
+worker/worker.h:

@@ -1,0 +1,3 @@
+build/worker/proc.o: worker/proc.c worker/worker.h common/dteq.h
+worker/worker.h:
+common/dteq.h:

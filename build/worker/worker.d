@@ -1,0 +1,3 @@
+build/worker/worker.o: worker/worker.c worker/worker.h common/dteq.h
+worker/worker.h:
+common/dteq.h:

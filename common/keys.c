@@ -1,0 +1,127 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * Redis key and channel names: the only place they are built. keys_init()
+ * formats the fixed names of a run once into struct keys; the per-agent
+ * and per-attempt names are formatted on demand. Callers hold const
+ * char * and never format a key themselves.
+ *
+ * Key layout of run RUN. Every name starts "dteq:{RUN}:"; the hash tag
+ * puts a whole run in one Redis Cluster slot, so one script may touch any
+ * of its keys (script.c). TTL rule: every key of a run expires, and each
+ * write of a key sets its expiry in the same command or script. "run
+ * TTL" is the run's --ttl (DEFAULT_TTL, 24 h, recorded in meta); "lease"
+ * is the heartbeat lease (DEFAULT_LEASE), renewed while the writer lives.
+ *
+ *	key		type	written by			TTL
+ *	meta		hash	submit: state, lease, ttl,	run TTL
+ *				output cap, creation time
+ *	queue		list	submit pushes ready task	run TTL
+ *				messages (and reclaimed ones);
+ *				agents BLMOVE them out; release
+ *				script puts an agent's back
+ *	attempts	hash	submit: task id -> current	run TTL
+ *				attempt, on each dispatch
+ *	results		hash	finish script (agent), once	run TTL
+ *				per current attempt; submit
+ *				(skipped, lost): id -> JSON
+ *	agents		set	agent adds itself on joining;	run TTL
+ *				reclaim script removes the dead
+ *	events		channel	both sides publish started,	none: a
+ *				finished, stop; a wake-up,	channel is
+ *				never the record		not a key
+ *	stop		string	submit: deleted at start, set	run TTL
+ *				when the run ends or is
+ *				cancelled
+ *	main		string	submit, while it is alive	lease
+ *	hb:AGENT	string	the agent, while it is alive	lease
+ *				(value: tasks it runs)
+ *	running:AGENT	list	the agent's BLMOVE target;	run TTL
+ *				start script sets the TTL,	(set by
+ *				finish script LREMs; reclaim	start)
+ *				script takes it once hb:AGENT
+ *				expired
+ *	log:ATT:ID	string	log script (agent) APPENDs	run TTL
+ *				output of the current attempt
+ *				ATT of task ID, capped at the
+ *				run's output cap
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dteq.h"
+
+/* Format prefix + name into a new string. Caller frees. */
+static char *
+keys_make(const char *prefix, const char *name)
+{
+	char	*s;
+
+	xasprintf(&s, "%s%s", prefix, name);
+	return (s);
+}
+
+/* Build every fixed key name of run (already validated) into *k. */
+void
+keys_init(struct keys *k, const char *run)
+{
+	memset(k, 0, sizeof *k);
+	k->run = xstrdup(run);
+	xasprintf(&k->prefix, "dteq:{%s}:", run);
+	k->meta = keys_make(k->prefix, "meta");
+	k->queue = keys_make(k->prefix, "queue");
+	k->attempts = keys_make(k->prefix, "attempts");
+	k->results = keys_make(k->prefix, "results");
+	k->agents = keys_make(k->prefix, "agents");
+	k->events = keys_make(k->prefix, "events");
+	k->stop = keys_make(k->prefix, "stop");
+	k->main_hb = keys_make(k->prefix, "main");
+	k->hb_prefix = keys_make(k->prefix, "hb:");
+	k->running_prefix = keys_make(k->prefix, "running:");
+	k->log_prefix = keys_make(k->prefix, "log:");
+}
+
+/* Free the names in *k and zero it; safe on a zeroed struct. */
+void
+keys_free(struct keys *k)
+{
+	free(k->run);
+	free(k->prefix);
+	free(k->meta);
+	free(k->queue);
+	free(k->attempts);
+	free(k->results);
+	free(k->agents);
+	free(k->events);
+	free(k->stop);
+	free(k->main_hb);
+	free(k->hb_prefix);
+	free(k->running_prefix);
+	free(k->log_prefix);
+	memset(k, 0, sizeof *k);
+}
+
+/* The running list of an agent. Caller frees. */
+char *
+keys_running(const struct keys *k, const char *agent)
+{
+	return (keys_make(k->running_prefix, agent));
+}
+
+/* The heartbeat key of an agent. Caller frees. */
+char *
+keys_hb(const struct keys *k, const char *agent)
+{
+	return (keys_make(k->hb_prefix, agent));
+}
+
+/* The log of one attempt of a task: log:ATTEMPT:ID. Caller frees. */
+char *
+keys_log(const struct keys *k, const char *id, int attempt)
+{
+	char	*s;
+
+	xasprintf(&s, "%s%d:%s", k->log_prefix, attempt, id);
+	return (s);
+}

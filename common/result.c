@@ -1,0 +1,278 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * The durable result of one attempt and the events announced on the run's
+ * channel. A result is a JSON object stored in the run's results hash:
+ *
+ *	{"id": ID, "status": "success", "exit": 0, "attempt": 1,
+ *	 "agent": NAME, "start": MS, "end": MS, "duration": MS,
+ *	 "output": BYTES, "reason": TEXT}
+ *
+ * Events are JSON objects with a "type": "started" (id, attempt, agent,
+ * start), "finished" (result: the stored result object, verbatim),
+ * "stop" (reason), "agent" (agent: one joined) and "run" (a run began).
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "dteq.h"
+
+static const char *result_names[RESULT_NSTATUS] = {
+	"success", "failed", "timeout", "skipped", "lost", "cancelled"
+};
+
+static const char *event_names[] = {
+	"started", "finished", "stop", "agent", "run"
+};
+
+/* The wire name of a status. */
+const char *
+result_status_name(int status)
+{
+	if (status < 0 || status >= RESULT_NSTATUS)
+		return ("unknown");
+	return (result_names[status]);
+}
+
+/* The status of a wire name, or -1. */
+int
+result_status_from_name(const char *name)
+{
+	int	i;
+
+	for (i = 0; i < RESULT_NSTATUS; i++) {
+		if (strcmp(result_names[i], name) == 0)
+			return (i);
+	}
+	return (-1);
+}
+
+/* Print o unformatted into a string the caller frees; deletes o. */
+static char *
+result_print(cJSON *o, size_t *len)
+{
+	char	*s, *out;
+
+	if ((s = cJSON_PrintUnformatted(o)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_Delete(o);
+	out = xstrdup(s);
+	cJSON_free(s);
+	if (len != NULL)
+		*len = strlen(out);
+	return (out);
+}
+
+/* Encode a result. Caller frees. */
+char *
+result_encode(const struct result *r, size_t *len)
+{
+	cJSON	*o;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", r->id);
+	cJSON_AddStringToObject(o, "status", result_status_name(r->status));
+	cJSON_AddNumberToObject(o, "exit", r->exit_code);
+	cJSON_AddNumberToObject(o, "attempt", r->attempt);
+	if (r->agent != NULL)
+		cJSON_AddStringToObject(o, "agent", r->agent);
+	cJSON_AddNumberToObject(o, "start", (double)r->start_ms);
+	cJSON_AddNumberToObject(o, "end", (double)r->end_ms);
+	cJSON_AddNumberToObject(o, "duration", (double)r->duration_ms);
+	cJSON_AddNumberToObject(o, "output", (double)r->output_bytes);
+	if (r->reason != NULL)
+		cJSON_AddStringToObject(o, "reason", r->reason);
+	return (result_print(o, len));
+}
+
+/* A non-negative number member, or 0 when absent or malformed. */
+static uint64_t
+result_u64(const cJSON *o, const char *name)
+{
+	const cJSON	*v;
+
+	v = cJSON_GetObjectItemCaseSensitive(o, name);
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble > 9007199254740992.0)
+		return (0);
+	return ((uint64_t)v->valuedouble);
+}
+
+/* A string member copied, or NULL. */
+static char *
+result_str(const cJSON *o, const char *name)
+{
+	const cJSON	*v;
+
+	v = cJSON_GetObjectItemCaseSensitive(o, name);
+	if (!cJSON_IsString(v))
+		return (NULL);
+	return (xstrdup(v->valuestring));
+}
+
+/* Fill r from a parsed result object. */
+static int
+result_from_object(const cJSON *o, struct result *r, char **cause)
+{
+	const cJSON	*v;
+
+	memset(r, 0, sizeof *r);
+	if (!cJSON_IsObject(o)) {
+		xasprintf(cause, "result is not an object");
+		return (-1);
+	}
+	v = cJSON_GetObjectItemCaseSensitive(o, "id");
+	if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+		xasprintf(cause, "result has no id");
+		return (-1);
+	}
+	r->id = xstrdup(v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(o, "status");
+	if (!cJSON_IsString(v) ||
+	    (r->status = result_status_from_name(v->valuestring)) == -1) {
+		xasprintf(cause, "result for \"%s\" has no valid status",
+		    r->id);
+		result_clear(r);
+		return (-1);
+	}
+	v = cJSON_GetObjectItemCaseSensitive(o, "exit");
+	if (cJSON_IsNumber(v))
+		r->exit_code = v->valueint;
+	r->attempt = (int)result_u64(o, "attempt");
+	r->agent = result_str(o, "agent");
+	r->start_ms = result_u64(o, "start");
+	r->end_ms = result_u64(o, "end");
+	r->duration_ms = result_u64(o, "duration");
+	r->output_bytes = result_u64(o, "output");
+	r->reason = result_str(o, "reason");
+	return (0);
+}
+
+/* Decode a stored result. */
+int
+result_decode(const char *buf, size_t len, struct result *r, char **cause)
+{
+	cJSON	*o;
+	int	 rv;
+
+	memset(r, 0, sizeof *r);
+	if ((o = cJSON_ParseWithLength(buf, len)) == NULL) {
+		xasprintf(cause, "result is not JSON");
+		return (-1);
+	}
+	rv = result_from_object(o, r, cause);
+	cJSON_Delete(o);
+	return (rv);
+}
+
+/* Free what r holds; r is left zeroed. */
+void
+result_clear(struct result *r)
+{
+	free(r->id);
+	free(r->agent);
+	free(r->reason);
+	memset(r, 0, sizeof *r);
+}
+
+/* Encode a "started" event. Caller frees. */
+char *
+event_encode_started(const char *id, int attempt, const char *agent,
+    uint64_t start, size_t *len)
+{
+	cJSON	*o;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "started");
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddNumberToObject(o, "attempt", attempt);
+	cJSON_AddStringToObject(o, "agent", agent);
+	cJSON_AddNumberToObject(o, "start", (double)start);
+	return (result_print(o, len));
+}
+
+/* Encode a "stop" event. Caller frees. */
+char *
+event_encode_stop(const char *reason, size_t *len)
+{
+	cJSON	*o;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "stop");
+	cJSON_AddStringToObject(o, "reason", reason);
+	return (result_print(o, len));
+}
+
+/* Encode an "agent" or "run" event naming who. Caller frees. */
+char *
+event_encode_simple(int type, const char *who, size_t *len)
+{
+	cJSON	*o;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", event_names[type]);
+	if (who != NULL)
+		cJSON_AddStringToObject(o, "agent", who);
+	return (result_print(o, len));
+}
+
+/* Decode an event from the channel. */
+int
+event_decode(const char *buf, size_t len, struct event_msg *e, char **cause)
+{
+	cJSON		*o;
+	const cJSON	*v;
+	size_t		 i;
+
+	memset(e, 0, sizeof *e);
+	if ((o = cJSON_ParseWithLength(buf, len)) == NULL ||
+	    !cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		xasprintf(cause, "event is not a JSON object");
+		return (-1);
+	}
+	v = cJSON_GetObjectItemCaseSensitive(o, "type");
+	e->type = -1;
+	for (i = 0; cJSON_IsString(v) &&
+	    i < sizeof event_names / sizeof event_names[0]; i++) {
+		if (strcmp(v->valuestring, event_names[i]) == 0)
+			e->type = (int)i;
+	}
+	if (e->type == -1) {
+		xasprintf(cause, "event has no known type");
+		goto fail;
+	}
+	e->id = result_str(o, "id");
+	e->agent = result_str(o, "agent");
+	e->reason = result_str(o, "reason");
+	e->attempt = (int)result_u64(o, "attempt");
+	if (e->type == EVENT_FINISHED && result_from_object(
+	    cJSON_GetObjectItemCaseSensitive(o, "result"), &e->result,
+	    cause) != 0)
+		goto fail;
+	if (e->type == EVENT_STARTED && e->id == NULL) {
+		xasprintf(cause, "started event has no id");
+		goto fail;
+	}
+	cJSON_Delete(o);
+	return (0);
+
+fail:
+	cJSON_Delete(o);
+	event_clear(e);
+	return (-1);
+}
+
+/* Free what e holds. */
+void
+event_clear(struct event_msg *e)
+{
+	free(e->id);
+	free(e->agent);
+	free(e->reason);
+	result_clear(&e->result);
+	memset(e, 0, sizeof *e);
+}

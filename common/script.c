@@ -1,0 +1,150 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * The Lua scripts that make each protocol step atomic, so no decision is
+ * read-then-written from C. Every script takes all of its keys from the
+ * run (one hash tag), so a run's scripts run in one cluster slot.
+ *
+ * start	an agent popped a message: if its attempt is still the
+ *		task's current one, give the running list a TTL and announce
+ *		"started"; else drop the stale message (returns 0).
+ * finish	an attempt ended: ack the message (LREM from the agent's
+ *		running list), then record the result once, only if the
+ *		attempt is current and has no result yet, and announce it.
+ * reclaim	(producer) for every agent of the run whose heartbeat key
+ *		expired: take its running list and forget it. Returns
+ *		{alive agents, {messages...}}.
+ * log		append output to an attempt's log if the attempt is current.
+ * release	move every message of an agent's running list back to the
+ *		queue (graceful exit).
+ *
+ * Scripts are sent by EVALSHA; the SHA1 of each body is computed here
+ * once, and script_load() sends SCRIPT LOAD on a connection after each
+ * (re)connect, before any EVALSHA on it.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "dteq.h"
+
+static const char *script_bodies[SCRIPT_COUNT] = {
+	/* SCRIPT_START: KEYS attempts running events; ARGV id attempt
+	 * event ttl msg */
+	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then\n"
+	"  redis.call('LREM', KEYS[2], 1, ARGV[5])\n"
+	"  return 0\n"
+	"end\n"
+	"redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
+	"redis.call('PUBLISH', KEYS[3], ARGV[3])\n"
+	"return 1\n",
+
+	/* SCRIPT_FINISH: KEYS attempts results running events; ARGV id
+	 * attempt result msg ttl */
+	"redis.call('LREM', KEYS[3], 1, ARGV[4])\n"
+	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then\n"
+	"  return 0\n"
+	"end\n"
+	"local old = redis.call('HGET', KEYS[2], ARGV[1])\n"
+	"if old and cjson.decode(old).attempt == tonumber(ARGV[2]) then\n"
+	"  return 0\n"
+	"end\n"
+	"redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])\n"
+	"redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
+	"redis.call('PUBLISH', KEYS[4],\n"
+	"    '{\"type\":\"finished\",\"result\":' .. ARGV[3] .. '}')\n"
+	"return 1\n",
+
+	/* SCRIPT_RECLAIM: KEYS agents; ARGV hb-prefix running-prefix */
+	"local alive, out = 0, {}\n"
+	"for _, a in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+	"  if redis.call('EXISTS', ARGV[1] .. a) == 1 then\n"
+	"    alive = alive + 1\n"
+	"  else\n"
+	"    local rk = ARGV[2] .. a\n"
+	"    for _, m in ipairs(redis.call('LRANGE', rk, 0, -1)) do\n"
+	"      out[#out + 1] = m\n"
+	"    end\n"
+	"    redis.call('DEL', rk)\n"
+	"    redis.call('SREM', KEYS[1], a)\n"
+	"  end\n"
+	"end\n"
+	"return {alive, out}\n",
+
+	/* SCRIPT_LOG: KEYS attempts log; ARGV id attempt data ttl */
+	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then\n"
+	"  return 0\n"
+	"end\n"
+	"redis.call('APPEND', KEYS[2], ARGV[3])\n"
+	"redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
+	"return 1\n",
+
+	/* SCRIPT_RELEASE: KEYS running queue; ARGV ttl */
+	"local n = 0\n"
+	"while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do\n"
+	"  n = n + 1\n"
+	"end\n"
+	"if n > 0 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end\n"
+	"return n\n",
+};
+
+static char	script_shas[SCRIPT_COUNT][41];
+
+/* Compute each script's SHA1 once. */
+static void
+script_init(void)
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen, j;
+	int		i;
+
+	if (script_shas[0][0] != '\0')
+		return;
+	for (i = 0; i < SCRIPT_COUNT; i++) {
+		if (EVP_Digest(script_bodies[i], strlen(script_bodies[i]), md,
+		    &mdlen, EVP_sha1(), NULL) != 1 || mdlen != 20)
+			fatalx("%s: SHA1 failed", __func__);
+		for (j = 0; j < mdlen; j++)
+			snprintf(&script_shas[i][j * 2], 3, "%02x", md[j]);
+	}
+}
+
+const char *
+script_body(int which)
+{
+	return (script_bodies[which]);
+}
+
+const char *
+script_sha(int which)
+{
+	script_init();
+	return (script_shas[which]);
+}
+
+/* Reply to SCRIPT LOAD: an error means scripting is unavailable. */
+static void
+script_load_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+
+	(void)ac;
+	(void)privdata;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		log_warnx("SCRIPT LOAD refused: %s", reply->str);
+}
+
+/* Load every script on a connection that just became ready. */
+void
+script_load(struct rconn *rc)
+{
+	int	i;
+
+	for (i = 0; i < SCRIPT_COUNT; i++)
+		rconn_command(rc, script_load_done, NULL, "SCRIPT LOAD %s",
+		    script_bodies[i]);
+}

@@ -1,0 +1,338 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * Small utilities both sides share: checked number parsing (an
+ * OpenBSD-style strtonum and the seconds options built on it), the two
+ * clocks, human-readable durations, reading a whole file or stdin, and
+ * escaping arbitrary bytes into the inside of a JSON string.
+ *
+ * Nothing here logs or exits on bad input: parsing errors come back as
+ * an errstr or an xasprintf'd cause for the caller to report.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dteq.h"
+
+/*
+ * Parse s as a whole decimal number in [min, max]. On success set *errstr
+ * to NULL; otherwise set it to "invalid", "too small" or "too large" and
+ * return 0. Only an optional sign and digits are accepted.
+ */
+long long
+util_strtonum(const char *s, long long min, long long max,
+    const char **errstr)
+{
+	const char	*p;
+	char		*end;
+	long long	 n;
+
+	*errstr = "invalid";
+	if (s == NULL || min > max)
+		return (0);
+	p = s;
+	if (*p == '-' || *p == '+')
+		p++;
+	if (*p == '\0')
+		return (0);
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return (0);
+	}
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return (0);
+	if (errno == ERANGE && n == LLONG_MIN) {
+		*errstr = "too small";
+		return (0);
+	}
+	if (errno == ERANGE && n == LLONG_MAX) {
+		*errstr = "too large";
+		return (0);
+	}
+	if (n < min) {
+		*errstr = "too small";
+		return (0);
+	}
+	if (n > max) {
+		*errstr = "too large";
+		return (0);
+	}
+	*errstr = NULL;
+	return (n);
+}
+
+/* Parse the value of a seconds option (0 to max) into *out. */
+int
+util_parse_seconds(const char *option, const char *value, int max, int *out,
+    char **cause)
+{
+	const char	*errstr;
+	long long	 n;
+
+	n = util_strtonum(value, 0, max, &errstr);
+	if (errstr != NULL) {
+		xasprintf(cause, "%s: \"%s\" is not a number of seconds "
+		    "(0 to %d)", option, value == NULL ? "" : value, max);
+		return (-1);
+	}
+	*out = (int)n;
+	return (0);
+}
+
+/* Milliseconds of a clock. */
+static uint64_t
+util_clock_ms(clockid_t id)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(id, &ts) != 0)
+		fatal("clock_gettime");
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* Monotonic milliseconds, for measuring durations. */
+uint64_t
+util_now_ms(void)
+{
+	return (util_clock_ms(CLOCK_MONOTONIC));
+}
+
+/* Wall-clock milliseconds since the epoch, for timestamps. */
+uint64_t
+util_wall_ms(void)
+{
+	return (util_clock_ms(CLOCK_REALTIME));
+}
+
+/*
+ * Format a duration: "0.05s" under ten seconds, "59.9s" under a minute,
+ * "2m05s" under an hour, then "1h02m". Digits are truncated, never
+ * rounded up, so 59999 ms is "59.9s" and not "60.0s". Caller frees.
+ */
+char *
+util_format_duration(uint64_t ms)
+{
+	char		*s;
+	uint64_t	 secs = ms / 1000;
+
+	if (ms < 10000) {
+		xasprintf(&s, "%u.%02us", (unsigned)(ms / 1000),
+		    (unsigned)(ms % 1000 / 10));
+	} else if (ms < 60000) {
+		xasprintf(&s, "%u.%us", (unsigned)(ms / 1000),
+		    (unsigned)(ms % 1000 / 100));
+	} else if (secs < 3600) {
+		xasprintf(&s, "%um%02us", (unsigned)(secs / 60),
+		    (unsigned)(secs % 60));
+	} else {
+		xasprintf(&s, "%lluh%02um", (unsigned long long)(secs / 3600),
+		    (unsigned)(secs % 3600 / 60));
+	}
+	return (s);
+}
+
+/* Read all of fd into a NUL-terminated buffer; -1 with errno on error. */
+static int
+util_read_fd(int fd, char **buf, size_t *len)
+{
+	char	*b = NULL;
+	size_t	 size = 0, used = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		if (size - used < 4096) {
+			if (size > SIZE_MAX / 2)
+				fatalx("util_read_fd: file too large");
+			size = size == 0 ? 65536 : size * 2;
+			b = xreallocarray(b, size, 1);
+		}
+		n = read(fd, b + used, size - used - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			free(b);
+			return (-1);
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	b[used] = '\0';
+	*buf = b;
+	*len = used;
+	return (0);
+}
+
+/*
+ * Read the whole file at path, or stdin when path is "-", into *buf
+ * (NUL-terminated; *len excludes the NUL). Caller frees *buf. On error
+ * *buf is NULL and *cause names the path and the reason.
+ */
+int
+util_read_file(const char *path, char **buf, size_t *len, char **cause)
+{
+	int	fd, saved;
+
+	*buf = NULL;
+	*len = 0;
+	if (strcmp(path, "-") == 0) {
+		if (util_read_fd(STDIN_FILENO, buf, len) != 0) {
+			xasprintf(cause, "stdin: %s", strerror(errno));
+			return (-1);
+		}
+		return (0);
+	}
+	if ((fd = open(path, O_RDONLY|O_CLOEXEC)) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (util_read_fd(fd, buf, len) != 0) {
+		saved = errno;
+		close(fd);
+		xasprintf(cause, "%s: %s", path, strerror(saved));
+		return (-1);
+	}
+	close(fd);
+	return (0);
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at p (left bytes available),
+ * or 0 with *skip set to the length of the ill-formed prefix to replace
+ * with one U+FFFD (the Unicode "maximal subpart" rule).
+ */
+static size_t
+util_utf8_seq(const unsigned char *p, size_t left, size_t *skip)
+{
+	unsigned char	lo = 0x80, hi = 0xbf;
+	size_t		need, i;
+
+	if (p[0] < 0x80)
+		return (1);
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		need = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		need = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;	/* no overlong forms */
+		else if (p[0] == 0xed)
+			hi = 0x9f;	/* no surrogates */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		need = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;	/* no overlong forms */
+		else if (p[0] == 0xf4)
+			hi = 0x8f;	/* nothing above U+10FFFF */
+	} else {
+		*skip = 1;
+		return (0);
+	}
+	for (i = 1; i < need; i++) {
+		if (i >= left || p[i] < lo || p[i] > hi) {
+			*skip = i;
+			return (0);
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return (need);
+}
+
+/* Escape s into out (if not NULL); return the escaped length. */
+static size_t
+util_json_escape_into(char *out, const unsigned char *s, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const char		*esc;
+	size_t			 i = 0, o = 0, n, skip;
+	char			 u[7];
+
+	while (i < len) {
+		esc = NULL;
+		switch (s[i]) {
+		case '"':
+			esc = "\\\"";
+			break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\b':
+			esc = "\\b";
+			break;
+		case '\f':
+			esc = "\\f";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		default:
+			if (s[i] < 0x20) {
+				memcpy(u, "\\u00", 4);
+				u[4] = hex[s[i] >> 4];
+				u[5] = hex[s[i] & 0xf];
+				u[6] = '\0';
+				esc = u;
+			}
+			break;
+		}
+		if (esc != NULL) {
+			n = strlen(esc);
+			if (out != NULL)
+				memcpy(out + o, esc, n);
+			o += n;
+			i++;
+			continue;
+		}
+		if ((n = util_utf8_seq(s + i, len - i, &skip)) == 0) {
+			if (out != NULL)
+				memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i += skip;
+			continue;
+		}
+		if (out != NULL)
+			memcpy(out + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	return (o);
+}
+
+/*
+ * Escape len bytes of s for the inside of a JSON string (no surrounding
+ * quotes). Quotes, backslashes and control characters are escaped and
+ * ill-formed UTF-8 becomes U+FFFD, so the result is always valid JSON.
+ * Caller frees.
+ */
+char *
+util_json_escape(const char *s, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	char			*out;
+	size_t			 n;
+
+	if (s == NULL)
+		len = 0;
+	n = util_json_escape_into(NULL, u, len);
+	out = xmalloc(n + 1);
+	util_json_escape_into(out, u, len);
+	out[n] = '\0';
+	return (out);
+}

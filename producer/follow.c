@@ -1,0 +1,684 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * The producer's loop logic: dispatching ready tasks, following results,
+ * reclaiming tasks of lost agents, and ending the run. See the data flow
+ * at the top of submit.c.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "producer.h"
+
+/* A pending output fetch: printed when GET answers. */
+struct fetch {
+	struct submit	*s;
+	size_t		 i;
+	struct result	 r;
+	char		*note;		/* footer addition, may be NULL */
+	int		 final;		/* a final failure: skip dependents
+					   once the block is printed */
+};
+
+static void	submit_dispatch(struct submit *, const size_t *, size_t);
+static void	submit_final(struct submit *, size_t, const struct result *,
+		    const char *);
+static void	submit_check_end(struct submit *);
+
+/* Reply to a command whose answer only matters when it is an error. */
+static void
+submit_any_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+
+	(void)ac;
+	(void)privdata;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		log_warnx("%s: %s", __func__, reply->str);
+}
+
+/* The retries a task gets. */
+static int
+submit_retries(struct submit *s, size_t i)
+{
+	int	r = graph_node(s->g, i)->task->retries;
+
+	return (r >= 0 ? r : s->retries);
+}
+
+/*
+ * Push new attempts of tasks: one HSET of their attempts (the fencing
+ * tokens, written first) and one LPUSH of their messages.
+ */
+static void
+submit_dispatch(struct submit *s, const size_t *idx, size_t n)
+{
+	const char	**hargv, **largv;
+	size_t		*hlens, *llens, k;
+	char		**attempts, **msgs;
+	struct task	*t;
+	char		 ttl[16];
+
+	if (n == 0 || s->failing || s->ending)
+		return;
+	hargv = xcalloc(2 + 2 * n, sizeof *hargv);
+	hlens = xcalloc(2 + 2 * n, sizeof *hlens);
+	largv = xcalloc(2 + n, sizeof *largv);
+	llens = xcalloc(2 + n, sizeof *llens);
+	attempts = xcalloc(n, sizeof *attempts);
+	msgs = xcalloc(n, sizeof *msgs);
+	hargv[0] = "HSET";
+	hargv[1] = s->keys.attempts;
+	largv[0] = "LPUSH";
+	largv[1] = s->keys.queue;
+	for (k = 0; k < n; k++) {
+		struct ptask *p = &s->pt[idx[k]];
+
+		t = graph_node(s->g, idx[k])->task;
+		p->attempt++;
+		p->tries++;
+		p->state = PT_QUEUED;
+		xasprintf(&attempts[k], "%d", p->attempt);
+		msgs[k] = task_msg_encode(s->run, t, p->attempt, &llens[2 + k]);
+		hargv[2 + 2 * k] = t->id;
+		hargv[3 + 2 * k] = attempts[k];
+		largv[2 + k] = msgs[k];
+		log_debug("dispatch %s attempt %d", t->id, p->attempt);
+	}
+	for (k = 0; k < 2 + 2 * n; k++)
+		hlens[k] = strlen(hargv[k]);
+	llens[0] = 5;
+	llens[1] = strlen(s->keys.queue);
+	snprintf(ttl, sizeof ttl, "%d", s->ttl);
+	rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)(2 + 2 * n),
+	    hargv, hlens);
+	rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)(2 + n),
+	    largv, llens);
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "EXPIRE %s %s",
+	    s->keys.attempts, ttl);
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "EXPIRE %s %s",
+	    s->keys.queue, ttl);
+	for (k = 0; k < n; k++) {
+		free(attempts[k]);
+		free(msgs[k]);
+	}
+	free(attempts);
+	free(msgs);
+	free(hargv);
+	free(hlens);
+	free(largv);
+	free(llens);
+}
+
+/* Reply to GET log: print the attempt's block. */
+static void
+submit_fetch_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct fetch	*f = privdata;
+	struct submit	*s = f->s;
+	redisReply	*reply = r;
+
+	(void)ac;
+	if (reply != NULL && reply->type == REDIS_REPLY_STRING)
+		report_block(s, f->i, &f->r, reply->str, reply->len, f->note);
+	else
+		report_block(s, f->i, &f->r, NULL, 0, f->note);
+	if (f->final)
+		submit_final(s, f->i, &f->r, f->r.reason);
+	result_clear(&f->r);
+	free(f->note);
+	free(f);
+	s->nprinting--;
+	submit_check_end(s);
+}
+
+/* Fetch an attempt's output and print it as a block when it arrives. */
+static void
+submit_fetch(struct submit *s, size_t i, const struct result *r,
+    const char *note, int final)
+{
+	struct fetch	*f;
+	char		*key;
+	char		*json, *why;
+
+	f = xcalloc(1, sizeof *f);
+	f->s = s;
+	f->i = i;
+	json = result_encode(r, NULL);		/* deep copy */
+	if (result_decode(json, strlen(json), &f->r, &why) != 0)
+		fatalx("%s: %s", __func__, why);
+	free(json);
+	if (note != NULL)
+		f->note = xstrdup(note);
+	f->final = final;
+	key = keys_log(&s->keys, r->id, r->attempt);
+	s->nprinting++;
+	if (rconn_command(s->rc_cmd, submit_fetch_done, f, "GET %s",
+	    key) != 0) {
+		report_block(s, i, &f->r, NULL, 0, f->note);
+		if (final)
+			submit_final(s, i, &f->r, f->r.reason);
+		result_clear(&f->r);
+		free(f->note);
+		free(f);
+		s->nprinting--;
+	}
+	free(key);
+}
+
+/* Record task i's final state; dispatch or skip what depends on it. */
+static void
+submit_final(struct submit *s, size_t i, const struct result *r,
+    const char *reason)
+{
+	struct ptask	*p = &s->pt[i];
+	size_t		*next = NULL, n, k;
+
+	if (p->state == PT_DONE)
+		return;
+	p->state = PT_DONE;
+	p->fetching = 0;
+	s->nfinal++;
+	result_clear(&p->result);
+	p->result.id = xstrdup(r->id);
+	p->result.status = r->status;
+	p->result.exit_code = r->exit_code;
+	p->result.attempt = r->attempt;
+	p->result.agent = r->agent != NULL ? xstrdup(r->agent) : NULL;
+	p->result.start_ms = r->start_ms;
+	p->result.end_ms = r->end_ms;
+	p->result.duration_ms = r->duration_ms;
+	if (reason != NULL) {
+		free(p->reason);
+		p->reason = xstrdup(reason);
+	}
+	if (r->status == RESULT_SUCCESS) {
+		n = graph_succeeded(s->g, i, &next);
+		submit_dispatch(s, next, n);
+		free(next);
+		return;
+	}
+	n = graph_failed(s->g, i, &next);
+	for (k = 0; k < n; k++) {
+		struct ptask	*q = &s->pt[next[k]];
+		struct result	 sr;
+		char		*json, *why;
+
+		memset(&sr, 0, sizeof sr);
+		sr.id = graph_node(s->g, next[k])->task->id;
+		sr.status = RESULT_SKIPPED;
+		sr.attempt = q->attempt;
+		xasprintf(&why, "dependency %s %s", r->id,
+		    r->status == RESULT_SKIPPED ? "skipped" : "failed");
+		sr.reason = why;
+		q->state = PT_DONE;
+		s->nfinal++;
+		q->result.id = xstrdup(sr.id);
+		q->result.status = RESULT_SKIPPED;
+		q->reason = xstrdup(why);
+		json = result_encode(&sr, NULL);
+		rconn_command(s->rc_cmd, submit_any_done, NULL,
+		    "HSET %s %s %s", s->keys.results, sr.id, json);
+		free(json);
+		free(why);
+		report_skipped(s, next[k]);
+	}
+	if (n > 0)
+		rconn_command(s->rc_cmd, submit_any_done, NULL,
+		    "EXPIRE %s %d", s->keys.results, s->ttl);
+	free(next);
+	if (s->fail_fast && !s->failing)
+		submit_fail_fast(s);
+}
+
+/*
+ * --fail-fast: stop dispatching, take queued tasks back (a newer attempt
+ * number makes any copy an agent pops stale) and report them skipped.
+ */
+void
+submit_fail_fast(struct submit *s)
+{
+	size_t		 i, n = graph_size(s->g);
+	struct result	 sr;
+
+	s->failing = 1;
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "DEL %s",
+	    s->keys.queue);
+	for (i = 0; i < n; i++) {
+		struct ptask *p = &s->pt[i];
+
+		if (p->state == PT_DONE || p->state == PT_RUNNING)
+			continue;
+		p->attempt++;
+		rconn_command(s->rc_cmd, submit_any_done, NULL,
+		    "HSET %s %s %d", s->keys.attempts,
+		    graph_node(s->g, i)->task->id, p->attempt);
+		memset(&sr, 0, sizeof sr);
+		sr.id = graph_node(s->g, i)->task->id;
+		sr.status = RESULT_SKIPPED;
+		p->state = PT_DONE;
+		s->nfinal++;
+		p->result.id = xstrdup(sr.id);
+		p->result.status = RESULT_SKIPPED;
+		p->reason = xstrdup("--fail-fast: an earlier task failed");
+		report_skipped(s, i);
+	}
+	submit_check_end(s);
+}
+
+/* A result for task i's current attempt arrived. */
+static void
+submit_result(struct submit *s, const struct result *r)
+{
+	size_t		 i;
+	struct ptask	*p;
+	char		*note;
+
+	if ((i = graph_find(s->g, r->id)) == GRAPH_NONE)
+		return;
+	p = &s->pt[i];
+	if (r->attempt != p->attempt || p->fetching ||
+	    (p->state != PT_QUEUED && p->state != PT_RUNNING))
+		return;
+	switch (r->status) {
+	case RESULT_SUCCESS:
+		submit_fetch(s, i, r, NULL, 0);
+		submit_final(s, i, r, NULL);
+		break;
+	case RESULT_LOST:
+		p->lost++;
+		if (p->lost > s->max_reclaims) {
+			xasprintf(&note, "lost %d times", p->lost);
+			report_note(s, "%s: %s; not retried", r->id, note);
+			submit_final(s, i, r, note);
+			free(note);
+			break;
+		}
+		report_note(s, "%s: attempt %d lost (%s); requeued", r->id,
+		    r->attempt, r->reason != NULL ? r->reason : "agent lost");
+		p->tries--;
+		submit_dispatch(s, &i, 1);
+		break;
+	default:
+		if (p->tries <= submit_retries(s, i) && !s->failing) {
+			xasprintf(&note, "retrying (attempt %d of %d)",
+			    p->tries + 1, submit_retries(s, i) + 1);
+			submit_fetch(s, i, r, note, 0);
+			free(note);
+			submit_dispatch(s, &i, 1);
+			break;
+		}
+		p->state = PT_RUNNING;		/* until its block is out */
+		p->fetching = 1;
+		submit_fetch(s, i, r, NULL, 1);
+		break;
+	}
+	submit_check_end(s);
+}
+
+/* A message on the events channel (or a subscribe confirmation). */
+static void
+submit_event_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+	struct event_msg e;
+	size_t		 i;
+	char		*cause;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 3)
+		return;
+	if (reply->element[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(reply->element[0]->str, "subscribe") == 0) {
+		s->subscribed = 1;
+		submit_start(s);
+		return;
+	}
+	if (reply->element[2]->type != REDIS_REPLY_STRING)
+		return;
+	if (event_decode(reply->element[2]->str, reply->element[2]->len, &e,
+	    &cause) != 0) {
+		log_debug("%s: %s", __func__, cause);
+		free(cause);
+		return;
+	}
+	switch (e.type) {
+	case EVENT_STARTED:
+		i = graph_find(s->g, e.id);
+		if (i != GRAPH_NONE && s->pt[i].attempt == e.attempt &&
+		    s->pt[i].state == PT_QUEUED) {
+			s->pt[i].state = PT_RUNNING;
+			log_debug("%s started on %s", e.id, e.agent);
+		}
+		break;
+	case EVENT_FINISHED:
+		submit_result(s, &e.result);
+		break;
+	}
+	event_clear(&e);
+}
+
+/* Reply to HMGET results for tasks in flight: catch missed events. */
+static void
+submit_reconcile_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+	struct result	 res;
+	size_t		 k;
+	char		*cause;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+		return;
+	for (k = 0; k < reply->elements; k++) {
+		if (reply->element[k]->type != REDIS_REPLY_STRING)
+			continue;
+		if (result_decode(reply->element[k]->str,
+		    reply->element[k]->len, &res, &cause) != 0) {
+			log_warnx("bad result in %s: %s", s->keys.results,
+			    cause);
+			free(cause);
+			continue;
+		}
+		submit_result(s, &res);
+		result_clear(&res);
+	}
+}
+
+/* Read the stored results of every task in flight. */
+static void
+submit_reconcile(struct submit *s)
+{
+	const char	**argv;
+	size_t		*lens, i, n = graph_size(s->g), argc = 2;
+
+	argv = xcalloc(n + 2, sizeof *argv);
+	lens = xcalloc(n + 2, sizeof *lens);
+	argv[0] = "HMGET";
+	argv[1] = s->keys.results;
+	for (i = 0; i < n; i++) {
+		if ((s->pt[i].state == PT_QUEUED ||
+		    s->pt[i].state == PT_RUNNING) && !s->pt[i].fetching)
+			argv[argc++] = graph_node(s->g, i)->task->id;
+	}
+	if (argc > 2) {
+		for (i = 0; i < argc; i++)
+			lens[i] = strlen(argv[i]);
+		rconn_command_argv(s->rc_cmd, submit_reconcile_done, s,
+		    (int)argc, argv, lens);
+	}
+	free(argv);
+	free(lens);
+}
+
+/* Reply to the reclaim script: {alive agents, {messages of lost ones}}. */
+static void
+submit_reclaim_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r, *msgs;
+	struct task_msg	 m;
+	struct result	 lost;
+	size_t		 k, i;
+	char		*cause;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+			log_warnx("reclaim: %s", reply->str);
+		return;
+	}
+	s->agents_alive = (int)reply->element[0]->integer;
+	if (s->agents_alive > 0) {
+		s->agents_seen = 1;
+		s->last_alive = util_now_ms();
+	}
+	msgs = reply->element[1];
+	for (k = 0; k < msgs->elements; k++) {
+		if (msgs->element[k]->type != REDIS_REPLY_STRING ||
+		    task_msg_decode(msgs->element[k]->str,
+		    msgs->element[k]->len, &m, &cause) != 0)
+			continue;
+		i = graph_find(s->g, m.id);
+		if (i != GRAPH_NONE && strcmp(m.run, s->run) == 0) {
+			memset(&lost, 0, sizeof lost);
+			lost.id = m.id;
+			lost.attempt = m.attempt;
+			lost.status = RESULT_LOST;
+			lost.reason = (char *)"its agent stopped heartbeating";
+			submit_result(s, &lost);
+		}
+		task_msg_clear(&m);
+	}
+}
+
+/* Reply to EXISTS meta: the run's keys vanished (Redis lost its data). */
+static void
+submit_exists_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER ||
+	    reply->integer != 0 || s->ending)
+		return;
+	submit_abort(s, "run state lost: the run's keys are gone from Redis "
+	    "(was it restarted without persistence?)");
+}
+
+/* rc_cmd is (re)connected. */
+static void
+submit_cmd_ready(struct rconn *rc, void *arg)
+{
+	struct submit	*s = arg;
+
+	script_load(rc);
+	submit_start(s);
+	if (s->begun)
+		submit_reconcile(s);
+}
+
+/* rc_sub is (re)connected: subscribe again. */
+static void
+submit_sub_ready(struct rconn *rc, void *arg)
+{
+	struct submit	*s = arg;
+
+	s->subscribed = 0;
+	rconn_command(rc, submit_event_done, s, "SUBSCRIBE %s",
+	    s->keys.events);
+}
+
+/* A connection failed for good (AUTH refused). */
+static void
+submit_lost(struct rconn *rc, void *arg)
+{
+	struct submit	*s = arg;
+
+	if (rconn_error(rc) != NULL)
+		submit_abort(s, rconn_error(rc));
+}
+
+/*
+ * Create the connections on the first call; once subscribed with rc_cmd
+ * ready, announce the run and dispatch the roots (first time) or
+ * reconcile (after a reconnect).
+ */
+void
+submit_start(struct submit *s)
+{
+	size_t	*roots = NULL, n;
+	char	*ev;
+	size_t	 len;
+
+	if (s->rc_cmd == NULL) {
+		s->rc_cmd = rconn_new(s->base, &s->url, "cmd",
+		    submit_cmd_ready, submit_lost, s);
+		s->rc_sub = rconn_new(s->base, &s->url, "sub",
+		    submit_sub_ready, submit_lost, s);
+		return;
+	}
+	if (!s->subscribed || !rconn_is_ready(s->rc_cmd))
+		return;
+	if (s->begun) {
+		submit_reconcile(s);
+		return;
+	}
+	s->begun = 1;
+	ev = event_encode_simple(EVENT_RUN, NULL, &len);
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "PUBLISH %s %s",
+	    s->keys.events, ev);
+	free(ev);
+	n = graph_roots(s->g, &roots);
+	submit_dispatch(s, roots, n);
+	free(roots);
+	submit_check_end(s);
+}
+
+/* Reply to the stop sentinel's PUBLISH: the run is over, leave. */
+static void
+submit_stopped_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+
+	(void)ac;
+	(void)r;
+	event_base_loopexit(s->base, NULL);
+}
+
+/* Set the stop sentinel with reason and announce it; then leave. */
+static void
+submit_stop(struct submit *s, const char *reason)
+{
+	char	*ev;
+	size_t	 len;
+
+	s->ending = 1;
+	s->ended = util_now_ms();
+	ev = event_encode_stop(reason, &len);
+	if (rconn_command(s->rc_cmd, submit_any_done, NULL, "SET %s %s EX %d",
+	    s->keys.stop, reason, s->ttl) != 0 ||
+	    rconn_command(s->rc_cmd, submit_any_done, NULL,
+	    "HSET %s state %s", s->keys.meta, reason) != 0 ||
+	    rconn_command(s->rc_cmd, submit_stopped_done, s, "PUBLISH %s %s",
+	    s->keys.events, ev) != 0)
+		event_base_loopexit(s->base, NULL);
+	free(ev);
+}
+
+/* Do all tasks of the --stop-agents-after targets exist and are done? */
+static int
+submit_targets_done(struct submit *s)
+{
+	size_t		 i, n = graph_size(s->g), len;
+	const char	*target, *p;
+	int		 found = 0;
+
+	for (i = 0; i < n; i++) {
+		target = graph_node(s->g, i)->task->target;
+		len = strlen(target);
+		for (p = s->stop_after; *p != '\0'; p += strcspn(p, ",")) {
+			if (*p == ',')
+				p++;
+			if (strncmp(p, target, len) == 0 &&
+			    (p[len] == ',' || p[len] == '\0')) {
+				if (s->pt[i].state != PT_DONE)
+					return (0);
+				found = 1;
+			}
+		}
+	}
+	return (found);
+}
+
+/* Every task final and printed: release the agents (or not), leave. */
+static void
+submit_check_end(struct submit *s)
+{
+	int	release;
+
+	if (s->ending || s->nfinal < graph_size(s->g) || s->nprinting > 0)
+		return;
+	if (s->keep_agents)
+		release = 0;
+	else if (s->stop_after != NULL)
+		release = submit_targets_done(s);
+	else
+		release = 1;
+	if (release) {
+		submit_stop(s, "done");
+		return;
+	}
+	log_info("agents kept for a later submit of run %s", s->run);
+	s->ending = 1;
+	s->ended = util_now_ms();
+	if (rconn_command(s->rc_cmd, submit_stopped_done, s, "EXPIRE %s %d",
+	    s->keys.meta, s->ttl) != 0)
+		event_base_loopexit(s->base, NULL);
+}
+
+/* End the run now with an infrastructure failure (exit 3). */
+void
+submit_abort(struct submit *s, const char *why)
+{
+	if (s->abort_reason != NULL)
+		return;
+	s->abort_reason = xstrdup(why);
+	log_warnx("%s", why);
+	if (s->rc_cmd != NULL && rconn_is_ready(s->rc_cmd) && !s->ending)
+		submit_stop(s, strncmp(why, "cancelled", 9) == 0 ?
+		    "cancelled" : "aborted");
+	else
+		event_base_loopexit(s->base, NULL);
+}
+
+/* Once a second: heartbeat, reclaim, reconcile, limits. */
+void
+submit_tick(struct submit *s)
+{
+	uint64_t	 now = util_now_ms();
+	char		*why;
+
+	if (s->ending)
+		return;
+	if (!rconn_is_ready(s->rc_cmd)) {
+		if (rconn_down_ms(s->rc_cmd) > 60000)
+			submit_abort(s, "Redis unreachable for 60 s");
+		return;
+	}
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "SET %s 1 PX %d",
+	    s->keys.main_hb, 30000);
+	rconn_command(s->rc_cmd, submit_exists_done, s, "EXISTS %s",
+	    s->keys.meta);
+	rconn_command(s->rc_cmd, submit_reclaim_done, s,
+	    "EVALSHA %s 1 %s %s %s", script_sha(SCRIPT_RECLAIM),
+	    s->keys.agents, s->keys.hb_prefix, s->keys.running_prefix);
+	if (s->begun)
+		submit_reconcile(s);
+	if (s->timeout > 0 && now - s->started >= (uint64_t)s->timeout * 1000) {
+		xasprintf(&why, "the run timed out after %d s", s->timeout);
+		submit_abort(s, why);
+		free(why);
+		return;
+	}
+	if (s->agents_alive == 0 &&
+	    now - s->last_alive >= (uint64_t)s->agent_wait * 1000) {
+		xasprintf(&why, "%s within %d s", s->agents_seen ?
+		    "no agent alive" : "no agent came", s->agent_wait);
+		submit_abort(s, why);
+		free(why);
+	}
+}

@@ -1,0 +1,329 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * `dteq run`: the whole thing on one machine. It starts a private
+ * redis-server (from PATH) on a unix socket in a fresh temporary
+ * directory, N `dteq work` processes and one `dteq submit`, waits for the
+ * submit, lets the agents leave, stops the server by its pid and removes
+ * the directory, also on Ctrl-C or SIGTERM. It exits with submit's code.
+ *
+ * This is plain process supervision (fork, exec, waitpid); the event loop
+ * lives in the children.
+ */
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "producer.h"
+
+static const char run_usage[] =
+    "usage: dteq run --agents N [--parallel P] [submit options] TASKFILE\n"
+    "\n"
+    "Run a task graph on this machine: a private redis-server on a unix\n"
+    "socket, N local agents running P tasks each, and one submit. Exits\n"
+    "with the submit's code. Other options are passed to dteq submit.\n";
+
+static volatile sig_atomic_t run_signal;
+
+/* Note a signal; the wait loop handles it. */
+static void
+run_signal_handler(int sig)
+{
+	run_signal = sig;
+}
+
+/* Sleep ms milliseconds unless a signal arrives. */
+static void
+run_sleep(int ms)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+/* Start argv[0] (searched in PATH) with argv; return its pid or -1. */
+static pid_t
+run_spawn(char *const argv[], const char *out)
+{
+	pid_t	pid;
+	int	fd;
+
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		return (-1);
+	}
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		if (out != NULL && (fd = open(out, O_WRONLY | O_CREAT |
+		    O_APPEND, 0600)) != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execvp(argv[0], argv);
+		fprintf(stderr, "dteq run: cannot run %s: %s\n", argv[0],
+		    strerror(errno));
+		_exit(127);
+	}
+	return (pid);
+}
+
+/* Wait for pid up to ms; 1 if it exited (status in *st), 0 if not. */
+static int
+run_wait(pid_t pid, int ms, int *st)
+{
+	int	waited = 0;
+
+	for (;;) {
+		if (waitpid(pid, st, WNOHANG) == pid)
+			return (1);
+		if (waited >= ms)
+			return (0);
+		run_sleep(20);
+		waited += 20;
+	}
+}
+
+/* Stop pid: TERM, then KILL after grace ms; always reaps it. */
+static void
+run_stop(pid_t pid, int grace)
+{
+	int	st;
+
+	if (pid <= 0)
+		return;
+	if (run_wait(pid, 0, &st))
+		return;
+	kill(pid, SIGTERM);
+	if (run_wait(pid, grace, &st))
+		return;
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+
+/* Start the private redis-server and wait until it answers. */
+static pid_t
+run_redis(const char *dir, const char *sock)
+{
+	struct redis_url u;
+	redisContext	*c;
+	char		*log, *cause;
+	pid_t		 pid;
+	int		 tries, st;
+	char		*argv[] = { (char *)"redis-server", (char *)"--port",
+	    (char *)"0", (char *)"--unixsocket", (char *)sock,
+	    (char *)"--unixsocketperm", (char *)"700", (char *)"--save",
+	    (char *)"", (char *)"--appendonly", (char *)"no", (char *)"--dir",
+	    (char *)dir, (char *)"--daemonize", (char *)"no",
+	    (char *)"--loglevel", (char *)"warning", NULL };
+
+	xasprintf(&log, "%s/redis.log", dir);
+	pid = run_spawn(argv, log);
+	free(log);
+	if (pid == -1)
+		return (-1);
+	memset(&u, 0, sizeof u);
+	u.type = URL_UNIX;
+	u.path = (char *)sock;
+	for (tries = 0; tries < 250; tries++) {
+		if (run_wait(pid, 0, &st)) {
+			log_warnx("redis-server exited at start (is it "
+			    "installed? see apt-get install redis-server)");
+			return (-1);
+		}
+		if (access(sock, F_OK) == 0 &&
+		    (c = rconn_sync_connect(&u, 1, &cause)) != NULL) {
+			redisFree(c);
+			return (pid);
+		}
+		if (access(sock, F_OK) == 0)
+			free(cause);
+		run_sleep(20);
+	}
+	log_warnx("redis-server did not answer on %s", sock);
+	run_stop(pid, 1000);
+	return (-1);
+}
+
+/* Remove the temporary directory and what the server left in it. */
+static void
+run_cleanup_dir(const char *dir)
+{
+	const char	*names[] = { "redis.sock", "redis.log", "dump.rdb",
+	    "agents.log", NULL };
+	char		*path;
+	int		 i;
+
+	for (i = 0; names[i] != NULL; i++) {
+		xasprintf(&path, "%s/%s", dir, names[i]);
+		unlink(path);
+		free(path);
+	}
+	if (rmdir(dir) != 0)
+		log_warn("cannot remove %s", dir);
+}
+
+int
+run_main(int argc, char **argv)
+{
+	struct sigaction sa;
+	char		 dir[] = "/tmp/dteq-run.XXXXXX";
+	char		*sock = NULL, *url = NULL, *run = NULL, *self = NULL;
+	char		*alog = NULL, **sargv = NULL, *name, par[16];
+	const char	*errstr;
+	pid_t		 redis = -1, submit = -1, *agents = NULL;
+	int		 nagents = 0, parallel = 1, i, j, st, rv = EXIT_INFRA;
+	int		 sargc = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			fputs(run_usage, stdout);
+			return (EXIT_OK);
+		}
+	}
+	/* Take --agents and --parallel; the rest goes to submit. */
+	sargv = xcalloc((size_t)argc + 8, sizeof *sargv);
+	for (i = 1; i < argc; i++) {
+		const char *opt = argv[i], *val = NULL;
+		int *dst = NULL;
+
+		if (strcmp(opt, "--agents") == 0 || strncmp(opt,
+		    "--agents=", 9) == 0)
+			dst = &nagents;
+		else if (strcmp(opt, "--parallel") == 0 || strncmp(opt,
+		    "--parallel=", 11) == 0)
+			dst = &parallel;
+		if (dst == NULL) {
+			sargv[4 + sargc++] = argv[i];
+			continue;
+		}
+		if ((val = strchr(opt, '=')) != NULL)
+			val++;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		if (val == NULL) {
+			fprintf(stderr, "dteq run: %s needs a number\n", opt);
+			goto usage;
+		}
+		*dst = (int)util_strtonum(val, 1, 256, &errstr);
+		if (errstr != NULL) {
+			fprintf(stderr, "dteq run: %.*s: \"%s\" is %s (1 to "
+			    "256)\n", (int)strcspn(opt, "="), opt, val, errstr);
+			goto usage;
+		}
+	}
+	if (nagents == 0) {
+		fprintf(stderr, "dteq run: --agents N is required\n");
+		goto usage;
+	}
+	log_set_prefix("dteq run");
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = run_signal_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	if (mkdtemp(dir) == NULL)
+		fatal("mkdtemp");
+	xasprintf(&sock, "%s/redis.sock", dir);
+	xasprintf(&url, "unix://%s", sock);
+	xasprintf(&alog, "%s/agents.log", dir);
+	xasprintf(&run, "local-%ld-%ld", (long)getpid(), (long)time(NULL));
+	if ((self = realpath("/proc/self/exe", NULL)) == NULL)
+		self = xstrdup(argv[0]);
+	if ((redis = run_redis(dir, sock)) == -1)
+		goto out;
+
+	agents = xcalloc((size_t)nagents, sizeof *agents);
+	snprintf(par, sizeof par, "%d", parallel);
+	for (j = 0; j < nagents; j++) {
+		char *aargv[] = { self, (char *)"work", (char *)"--redis", url,
+		    (char *)"--run", run, (char *)"--parallel", par,
+		    (char *)"--name", NULL, (char *)"--wait", (char *)"60",
+		    NULL };
+
+		xasprintf(&name, "agent-%d", j + 1);
+		aargv[9] = name;
+		agents[j] = run_spawn(aargv, NULL);
+		free(name);
+	}
+	sargv[0] = self;
+	sargv[1] = (char *)"submit";
+	sargv[2] = (char *)"--redis";
+	sargv[3] = url;
+	sargv[4 + sargc++] = (char *)"--run";
+	sargv[4 + sargc++] = run;
+	sargv[4 + sargc] = NULL;
+	/* The task file stays last: move --run before it. */
+	if (sargc >= 3) {
+		char *file = sargv[4 + sargc - 3];
+
+		memmove(&sargv[4 + sargc - 3], &sargv[4 + sargc - 2],
+		    2 * sizeof *sargv);
+		sargv[4 + sargc - 1] = file;
+	}
+	if ((submit = run_spawn(sargv, NULL)) == -1)
+		goto out;
+
+	while (!run_signal) {
+		if (waitpid(submit, &st, 0) == submit) {
+			submit = -1;
+			rv = WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_INFRA;
+			break;
+		}
+		if (errno != EINTR)
+			break;
+	}
+	if (run_signal) {
+		log_warnx("%s: stopping", strsignal(run_signal));
+		run_stop(submit, 5000);		/* it cancels the run */
+		submit = -1;
+		rv = 128 + run_signal;
+	}
+	/* Agents leave on the stop sentinel; give them a moment. */
+	for (j = 0; j < nagents; j++) {
+		if (agents[j] > 0 && !run_wait(agents[j], 3000, &st))
+			run_stop(agents[j], 2000);
+		agents[j] = -1;
+	}
+
+out:
+	if (submit > 0)
+		run_stop(submit, 2000);
+	for (j = 0; agents != NULL && j < nagents; j++)
+		run_stop(agents[j], 2000);
+	run_stop(redis, 5000);
+	run_cleanup_dir(dir);
+	free(agents);
+	free(sargv);
+	free(sock);
+	free(url);
+	free(alog);
+	free(run);
+	free(self);
+	return (rv);
+
+usage:
+	fputs(run_usage, stderr);
+	free(sargv);
+	return (EXIT_USAGE);
+}

@@ -1,0 +1,389 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * `dteq submit`: the main job. It holds the task graph, pushes only ready
+ * tasks, follows the run's events, prints each finished task's output as
+ * one block, and ends the run.
+ *
+ * Data flow:
+ *
+ * 1. submit_main() validates the whole task file (graph.c) before any
+ *    write, connects once synchronously (submit_register: previous
+ *    attempts of these ids, the run's meta hash), then starts the loop.
+ * 2. rc_sub subscribes to the events channel; once SUBSCRIBE is confirmed
+ *    and rc_cmd is ready, submit_begin() dispatches the roots, so no
+ *    result can arrive unheard.
+ * 3. submit_dispatch() records each task's new attempt (the fencing token)
+ *    and pushes its message, one HSET and one LPUSH for a batch.
+ * 4. A "finished" event (or the reconcile timer, which reads the results
+ *    hash for tasks in flight, since pub/sub is only a wake-up) reaches
+ *    submit_result(): dependents are dispatched at once, and the output
+ *    is fetched and printed by submit_print_done().
+ * 5. submit_tick() (1 s): the main heartbeat, reclaiming tasks of agents
+ *    whose lease expired, reconciling, and the agent-wait, whole-run and
+ *    lost-state checks.
+ * 6. When every task is final and printed, submit_end() sets the stop
+ *    sentinel (unless agents are kept for a later submit) and the loop
+ *    ends; the summary and exit code follow.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "producer.h"
+
+static const char submit_usage[] =
+    "usage: dteq submit [--redis URL] [--run ID] [--stop-agents-after T,..]\n"
+    "                   [--keep-agents] [--fail-fast] [--timeout SECS]\n"
+    "                   [--agent-wait SECS] [--connect-timeout SECS]\n"
+    "                   [--lease SECS] [--retries N] [--output-cap BYTES]\n"
+    "                   [-v] TASKFILE|-\n"
+    "\n"
+    "Run a task graph on the agents of a run and print each task's output.\n"
+    "Exit 0: all tasks succeeded; 1: a task failed, was skipped or timed\n"
+    "out; 2: bad usage or task file (nothing written); 3: infrastructure.\n"
+    "\n"
+    "  --redis URL              redis://[user:pass@]host[:port][/db] or\n"
+    "                           unix:///path (env DTEQ_REDIS_URL)\n"
+    "  --run ID                 run id (env DTEQ_RUN, else CI variables)\n"
+    "  --stop-agents-after T,.. release the agents only once every task of\n"
+    "                           these targets has finished\n"
+    "  --keep-agents            do not release the agents at the end\n"
+    "  --fail-fast              stop dispatching at the first failure\n"
+    "  --timeout SECS           whole-run limit (default none)\n"
+    "  --agent-wait SECS        how long to wait for an agent (default 600)\n"
+    "  --connect-timeout SECS   how long to retry Redis at start (default 10)\n"
+    "  --lease SECS             agent heartbeat lease (default 15)\n"
+    "  --retries N              retries of a failed task (default 0)\n"
+    "  --output-cap BYTES       output kept per task (default 4194304)\n"
+    "  -v, --verbose            debug logging\n";
+
+/* Parse the options into s; return -1 with *cause on a bad one. */
+static int
+submit_options(struct submit *s, int argc, char **argv, char **cause)
+{
+	static const struct option longopts[] = {
+		{ "agent-wait", required_argument, NULL, 'A' },
+		{ "connect-timeout", required_argument, NULL, 'C' },
+		{ "fail-fast", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "keep-agents", no_argument, NULL, 'k' },
+		{ "lease", required_argument, NULL, 'L' },
+		{ "output-cap", required_argument, NULL, 'O' },
+		{ "redis", required_argument, NULL, 'r' },
+		{ "retries", required_argument, NULL, 'N' },
+		{ "run", required_argument, NULL, 'R' },
+		{ "stop-agents-after", required_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*errstr;
+	int		 ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'A':
+			if (util_parse_seconds("--agent-wait", optarg, 86400,
+			    &s->agent_wait, cause) != 0)
+				return (-1);
+			break;
+		case 'C':
+			if (util_parse_seconds("--connect-timeout", optarg,
+			    3600, &s->connect_timeout, cause) != 0)
+				return (-1);
+			break;
+		case 'f':
+			s->fail_fast = 1;
+			break;
+		case 'h':
+			s->help = 1;
+			return (0);
+		case 'k':
+			s->keep_agents = 1;
+			break;
+		case 'L':
+			if (util_parse_seconds("--lease", optarg, 3600,
+			    &s->lease, cause) != 0)
+				return (-1);
+			if (s->lease < 1) {
+				xasprintf(cause, "--lease: must be at least "
+				    "1 second");
+				return (-1);
+			}
+			break;
+		case 'N':
+			s->retries = (int)util_strtonum(optarg, 0, 100,
+			    &errstr);
+			if (errstr != NULL) {
+				xasprintf(cause, "--retries: \"%s\" is %s "
+				    "(0 to 100)", optarg, errstr);
+				return (-1);
+			}
+			break;
+		case 'O':
+			s->output_cap = (size_t)util_strtonum(optarg, 1024,
+			    1LL << 30, &errstr);
+			if (errstr != NULL) {
+				xasprintf(cause, "--output-cap: \"%s\" is %s "
+				    "(1024 to 1073741824 bytes)", optarg,
+				    errstr);
+				return (-1);
+			}
+			break;
+		case 'r':
+			s->redis_arg = optarg;
+			break;
+		case 'R':
+			s->run_arg = optarg;
+			break;
+		case 'S':
+			s->stop_after = optarg;
+			break;
+		case 't':
+			if (util_parse_seconds("--timeout", optarg,
+			    7 * 86400, &s->timeout, cause) != 0)
+				return (-1);
+			break;
+		case 'v':
+			log_init("dteq submit", 1);
+			break;
+		default:
+			xasprintf(cause, "unknown option (see dteq submit "
+			    "--help)");
+			return (-1);
+		}
+	}
+	if (argc - optind != 1) {
+		xasprintf(cause, "%s", argc - optind == 0 ?
+		    "no task file given (a path, or - for stdin)" :
+		    "more than one task file given");
+		return (-1);
+	}
+	s->taskfile = argv[optind];
+	return (0);
+}
+
+/* Read and validate the task file into s->g. */
+static int
+submit_load(struct submit *s, char **cause)
+{
+	struct taskset	 ts;
+	char		*buf, *why;
+	size_t		 len;
+
+	memset(&ts, 0, sizeof ts);
+	if (util_read_file(s->taskfile, &buf, &len, cause) != 0)
+		return (-1);
+	if (taskfile_parse(buf, len, s->taskfile, &ts, cause) != 0) {
+		free(buf);
+		return (-1);
+	}
+	free(buf);
+	if ((s->g = graph_new(&ts, &why)) == NULL) {
+		xasprintf(cause, "%s: %s", strcmp(s->taskfile, "-") == 0 ?
+		    "<stdin>" : s->taskfile, why);
+		free(why);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Register the run before the loop: read the attempts these ids already
+ * had in this run (a later submit of the same run continues counting),
+ * clear a stale stop sentinel, and write the run's meta hash.
+ */
+static int
+submit_register(struct submit *s, char **cause)
+{
+	redisContext	*c;
+	redisReply	*reply;
+	size_t		 i, j, n, chunk;
+	const char	**argv;
+	size_t		*lens;
+	const char	*errstr;
+	char		 cap[32], now[32];
+
+	if ((c = cli_connect(&s->url, s->connect_timeout, cause)) == NULL)
+		return (-1);
+	n = graph_size(s->g);
+	argv = xcalloc(1002, sizeof *argv);
+	lens = xcalloc(1002, sizeof *lens);
+	for (i = 0; i < n; i += chunk) {
+		chunk = n - i > 1000 ? 1000 : n - i;
+		argv[0] = "HMGET";
+		argv[1] = s->keys.attempts;
+		for (j = 0; j < chunk; j++)
+			argv[2 + j] = graph_node(s->g, i + j)->task->id;
+		for (j = 0; j < chunk + 2; j++)
+			lens[j] = strlen(argv[j]);
+		reply = redisCommandArgv(c, (int)chunk + 2, argv, lens);
+		if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+			xasprintf(cause, "reading the run's attempts failed: "
+			    "%s", reply == NULL ? c->errstr :
+			    reply->type == REDIS_REPLY_ERROR ? reply->str :
+			    "unexpected reply");
+			if (reply != NULL)
+				freeReplyObject(reply);
+			goto fail;
+		}
+		for (j = 0; j < chunk && j < reply->elements; j++) {
+			if (reply->element[j]->type != REDIS_REPLY_STRING)
+				continue;
+			s->pt[i + j].attempt = (int)util_strtonum(
+			    reply->element[j]->str, 0, 1000000, &errstr);
+		}
+		freeReplyObject(reply);
+	}
+	reply = redisCommand(c, "DEL %s", s->keys.stop);
+	if (reply != NULL)
+		freeReplyObject(reply);
+	snprintf(cap, sizeof cap, "%zu", s->output_cap);
+	snprintf(now, sizeof now, "%llu", (unsigned long long)util_wall_ms());
+	reply = redisCommand(c, "HSET %s state running lease %d ttl %d "
+	    "output_cap %s created %s", s->keys.meta, s->lease, s->ttl, cap,
+	    now);
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+		xasprintf(cause, "registering the run failed: %s",
+		    reply == NULL ? c->errstr : reply->str);
+		if (reply != NULL)
+			freeReplyObject(reply);
+		goto fail;
+	}
+	freeReplyObject(reply);
+	reply = redisCommand(c, "EXPIRE %s %d", s->keys.meta, s->ttl);
+	if (reply != NULL)
+		freeReplyObject(reply);
+	free(argv);
+	free(lens);
+	redisFree(c);
+	return (0);
+
+fail:
+	free(argv);
+	free(lens);
+	redisFree(c);
+	return (-1);
+}
+
+/* SIGINT, SIGTERM: cancel the run. */
+static void
+submit_signal_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct submit	*s = arg;
+	char		*why;
+
+	(void)events;
+	xasprintf(&why, "cancelled (%s)", strsignal((int)sig));
+	submit_abort(s, why);
+	free(why);
+}
+
+/* The once-a-second timer. */
+static void
+submit_tick_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	submit_tick(arg);
+}
+
+/* Free everything. */
+static void
+submit_free(struct submit *s)
+{
+	size_t	i;
+
+	rconn_free(s->rc_sub);
+	rconn_free(s->rc_cmd);
+	if (s->ev_tick != NULL)
+		event_free(s->ev_tick);
+	if (s->ev_sigint != NULL)
+		event_free(s->ev_sigint);
+	if (s->ev_sigterm != NULL)
+		event_free(s->ev_sigterm);
+	if (s->base != NULL)
+		event_base_free(s->base);
+	for (i = 0; s->pt != NULL && i < graph_size(s->g); i++) {
+		result_clear(&s->pt[i].result);
+		free(s->pt[i].reason);
+	}
+	free(s->pt);
+	graph_free(s->g);
+	keys_free(&s->keys);
+	url_free(&s->url);
+	free(s->run);
+	free(s->abort_reason);
+}
+
+int
+submit_main(int argc, char **argv)
+{
+	struct submit	 s;
+	struct timeval	 tv = { 1, 0 };
+	char		*cause;
+	int		 rv;
+
+	memset(&s, 0, sizeof s);
+	s.agent_wait = DEFAULT_AGENT_WAIT;
+	s.connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+	s.lease = DEFAULT_LEASE;
+	s.ttl = DEFAULT_TTL;
+	s.output_cap = DEFAULT_OUTPUT_CAP;
+	s.max_reclaims = 2;
+	log_set_prefix("dteq submit");
+	if (submit_options(&s, argc, argv, &cause) != 0)
+		goto usage_error;
+	if (s.help) {
+		fputs(submit_usage, stdout);
+		return (EXIT_OK);
+	}
+	if (submit_load(&s, &cause) != 0 ||
+	    cli_redis_url(s.redis_arg, &s.url, &cause) != 0 ||
+	    cli_run_id(s.run_arg, &s.run, &cause) != 0)
+		goto usage_error;
+	keys_init(&s.keys, s.run);
+	s.pt = xcalloc(graph_size(s.g), sizeof *s.pt);
+	if (submit_register(&s, &cause) != 0) {
+		log_warnx("%s", cause);
+		free(cause);
+		submit_free(&s);
+		return (EXIT_INFRA);
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((s.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	s.started = util_now_ms();
+	s.last_alive = s.started;
+	s.ev_sigint = evsignal_new(s.base, SIGINT, submit_signal_cb, &s);
+	s.ev_sigterm = evsignal_new(s.base, SIGTERM, submit_signal_cb, &s);
+	s.ev_tick = event_new(s.base, -1, EV_PERSIST, submit_tick_cb, &s);
+	evsignal_add(s.ev_sigint, NULL);
+	evsignal_add(s.ev_sigterm, NULL);
+	evtimer_add(s.ev_tick, &tv);
+	log_info("run %s: %zu tasks", s.run, graph_size(s.g));
+	submit_start(&s);
+	event_base_dispatch(s.base);
+
+	rv = submit_report(&s);
+	submit_free(&s);
+	return (rv);
+
+usage_error:
+	fprintf(stderr, "dteq submit: %s\n", cause);
+	free(cause);
+	submit_free(&s);
+	return (EXIT_USAGE);
+}

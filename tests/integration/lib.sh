@@ -1,0 +1,352 @@
+# dteq integration tests: helpers every t_*.sh sources.
+#
+# A test script is run by tests/run.sh with sh (POSIX; dash on Debian), from
+# the repository root, with DTEQ=<absolute path of the binary under test> and
+# TOP=<repository root>. It passes by exiting 0.
+#
+# What this file gives a test:
+#   $TMP                 a private temp dir, removed on exit
+#   start_redis          a private redis-server on a free 127.0.0.1 port;
+#                        sets REDIS_PORT, REDIS_URL (also DTEQ_REDIS_URL)
+#   rcli ARGS...         redis-cli against that server
+#   stop_redis           stops it (by pid) and waits for it
+#   bg NAME CMD...       runs CMD in the background: pid in $TMP/NAME.pid,
+#                        output in $TMP/NAME.out and .err, exit status in
+#                        $TMP/NAME.rc once it ended
+#   bg_pid/bg_done/bg_wait/bg_rc NAME
+#   start_agent NAME [work options...]
+#                        `dteq work --name NAME` on $RUN in the background
+#   wait_for 'CMD' SECS  polls CMD (eval'd) every 0.1 s; 1 if it never held
+#   fail MSG, assert_eq GOT WANT MSG, assert_file/assert_no_file, count_lines
+#   add_task/taskfile    write a task file without hand-written JSON
+#   result_field RUN ID FIELD
+#                        a field of the task's result in the results hash
+#   track_pid PID        one more process to kill on exit
+#
+# On exit (normal, fail, or the runner's timeout) the EXIT trap kills every
+# process the test started, by pid, then the Redis server, then removes $TMP.
+
+set -u
+
+: "${DTEQ:?DTEQ must name the dteq binary under test}"
+: "${TOP:=$(pwd)}"
+
+# The environment must not choose a run id, an agent name or a server for
+# us: a CI machine running this suite sets some of these.
+unset DTEQ_RUN DTEQ_RUN_ENV DTEQ_REDIS_URL DTEQ_REDIS_PASSWORD \
+    NX_CI_EXECUTION_ID CIRCLE_WORKFLOW_ID GITHUB_RUN_ID GITHUB_RUN_ATTEMPT \
+    BUILD_BUILDID BITBUCKET_BUILD_NUMBER CI_PIPELINE_ID BUILD_TAG \
+    NX_AGENT_NAME BITBUCKET_STEP_UUID CI_JOB_ID
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dteq-test.XXXXXX") || exit 1
+TEST_NAME=$(basename "$0" .sh)
+RUN="${TEST_NAME}-$$"
+KILL_PIDS=""
+REDIS_PID=""
+REDIS_PORT=""
+REDIS_URL=""
+
+# pid_alive PID: the process exists and is not a zombie.
+pid_alive() {
+	[ -n "$1" ] || return 1
+	[ -r "/proc/$1/stat" ] || return 1
+	# Field 3 of /proc/PID/stat is the state; the command name (field 2)
+	# may contain spaces, so look after its closing parenthesis.
+	_st=$(sed -n 's/^.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$_st" ] && [ "$_st" != Z ] && [ "$_st" != X ]
+}
+
+track_pid() {
+	KILL_PIDS="$KILL_PIDS $1"
+}
+
+# kill_pids SIG PID...: signal those still alive.
+kill_pids() {
+	_sig=$1
+	shift
+	for _p in "$@"; do
+		pid_alive "$_p" && kill "-$_sig" "$_p" 2>/dev/null
+	done
+	return 0
+}
+
+cleanup() {
+	_rc=$?
+	trap - EXIT INT TERM HUP
+	if [ -n "$KILL_PIDS" ]; then
+		# shellcheck disable=SC2086
+		kill_pids TERM $KILL_PIDS
+		_n=0
+		while [ $_n -lt 30 ]; do
+			_left=""
+			for _p in $KILL_PIDS; do
+				pid_alive "$_p" && _left="$_left $_p"
+			done
+			[ -z "$_left" ] && break
+			sleep 0.1
+			_n=$((_n + 1))
+		done
+		# shellcheck disable=SC2086
+		[ -n "$_left" ] && kill_pids KILL $_left
+	fi
+	stop_redis
+	# Let the background wrappers write their .rc files before removal.
+	sleep 0.1
+	rm -rf "$TMP"
+	exit $_rc
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# dump: the tails of every output file of the test, for the log.
+dump() {
+	for _f in "$TMP"/*.out "$TMP"/*.err "$TMP"/redis.log; do
+		[ -s "$_f" ] || continue
+		echo "---- ${_f#"$TMP"/} (last 40 lines)"
+		tail -n 40 "$_f"
+	done
+}
+
+fail() {
+	dump
+	echo "FAIL: $TEST_NAME: $*"
+	exit 1
+}
+
+log() {
+	echo "== $TEST_NAME: $*"
+}
+
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-value}: got '$1', want '$2'"
+}
+
+assert_file() {
+	[ -e "$1" ] || fail "${2:-missing file} ($1)"
+}
+
+assert_no_file() {
+	[ ! -e "$1" ] || fail "${2:-file should not exist} ($1)"
+}
+
+# assert_grep PATTERN FILE MSG: an extended regexp matches a line of FILE.
+assert_grep() {
+	grep -Eq -- "$1" "$2" || fail "${3:-no match} (/$1/ in ${2#"$TMP"/})"
+}
+
+assert_no_grep() {
+	! grep -Eq -- "$1" "$2" || fail "${3:-unexpected match} (/$1/ in ${2#"$TMP"/})"
+}
+
+# count_lines FILE FIXED: how many lines of FILE start with FIXED.
+count_lines() {
+	awk -v p="$2" 'index($0, p) == 1 { n++ } END { print n + 0 }' "$1"
+}
+
+# wait_for 'CMD' SECS: poll CMD until it succeeds; 1 after SECS seconds.
+wait_for() {
+	_n=$(($2 * 10))
+	while [ "$_n" -gt 0 ]; do
+		eval "$1" && return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	eval "$1"
+}
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# random_port: a port in 20000-39999 nothing answers on right now.
+random_port() {
+	while :; do
+		_r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+		_port=$((20000 + _r % 20000))
+		if ! redis-cli -p "$_port" ping >/dev/null 2>&1; then
+			echo "$_port"
+			return 0
+		fi
+	done
+}
+
+rcli() {
+	redis-cli -p "$REDIS_PORT" "$@"
+}
+
+# start_redis: a private redis-server. The port is checked twice: nothing
+# answered on it before, and the server answering afterwards reports our
+# pid (two tests racing for one port cannot both believe they won).
+start_redis() {
+	_try=0
+	while [ $_try -lt 10 ]; do
+		_try=$((_try + 1))
+		REDIS_PORT=$(random_port)
+		redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+		    --save '' --appendonly no --dir "$TMP" \
+		    --logfile "$TMP/redis.log" --daemonize no &
+		REDIS_PID=$!
+		_n=0
+		while [ $_n -lt 50 ]; do
+			pid_alive "$REDIS_PID" || break
+			_pid=$(rcli info server 2>/dev/null |
+			    sed -n 's/^process_id:\([0-9]*\).*/\1/p')
+			if [ "$_pid" = "$REDIS_PID" ]; then
+				REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+				DTEQ_REDIS_URL=$REDIS_URL
+				export REDIS_PORT REDIS_URL DTEQ_REDIS_URL
+				return 0
+			fi
+			sleep 0.1
+			_n=$((_n + 1))
+		done
+		kill -KILL "$REDIS_PID" 2>/dev/null
+		wait "$REDIS_PID" 2>/dev/null
+		REDIS_PID=""
+	done
+	fail "could not start redis-server"
+}
+
+stop_redis() {
+	[ -n "$REDIS_PID" ] || return 0
+	kill -TERM "$REDIS_PID" 2>/dev/null
+	_n=0
+	while pid_alive "$REDIS_PID" && [ $_n -lt 50 ]; do
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+	pid_alive "$REDIS_PID" && kill -KILL "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null
+	REDIS_PID=""
+	return 0
+}
+
+# bg NAME CMD...: run CMD in the background through a small wrapper that
+# records its pid, output and, once it ended, its exit status. The pid is
+# the command's own (the wrapper reaps it), so pid_alive works on it.
+bg() {
+	_name=$1
+	shift
+	rm -f "$TMP/$_name.pid" "$TMP/$_name.rc"
+	(
+		"$@" >"$TMP/$_name.out" 2>"$TMP/$_name.err" &
+		echo $! >"$TMP/$_name.pid.new"
+		mv "$TMP/$_name.pid.new" "$TMP/$_name.pid"
+		wait $!
+		echo $? >"$TMP/$_name.rc.new"
+		mv "$TMP/$_name.rc.new" "$TMP/$_name.rc"
+	) 2>/dev/null &
+	wait_for "[ -s '$TMP/$_name.pid' ]" 10 || fail "$_name did not start"
+	track_pid "$(cat "$TMP/$_name.pid")"
+}
+
+bg_pid() {
+	cat "$TMP/$1.pid"
+}
+
+# bg_done NAME: the command has ended.
+bg_done() {
+	[ -s "$TMP/$1.rc" ]
+}
+
+bg_rc() {
+	cat "$TMP/$1.rc"
+}
+
+# bg_wait NAME SECS: wait for the command to end; fail after SECS.
+bg_wait() {
+	wait_for "bg_done '$1'" "$2" || fail "$1 still running after $2 s"
+}
+
+# start_agent NAME [work options...]: an agent of $RUN on the test server.
+start_agent() {
+	_aname=$1
+	shift
+	bg "agent.$_aname" "$DTEQ" work --redis "$REDIS_URL" --run "$RUN" \
+	    --name "$_aname" "$@"
+}
+
+# agents_exit_ok SECS NAME...: every named agent exits 0 within SECS.
+agents_exit_ok() {
+	_secs=$1
+	shift
+	for _a in "$@"; do
+		bg_wait "agent.$_a" "$_secs"
+		assert_eq "$(bg_rc "agent.$_a")" 0 "exit status of agent $_a"
+	done
+}
+
+# submit OUTNAME [submit options and task file...]: `dteq submit` on $RUN in
+# the foreground, bounded by a timeout; stdout in $TMP/OUTNAME.out, stderr in
+# $TMP/OUTNAME.err; sets SUBMIT_RC.
+submit() {
+	_out=$1
+	shift
+	timeout --foreground -k 5 90 "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$@" \
+	    >"$TMP/$_out.out" 2>"$TMP/$_out.err"
+	SUBMIT_RC=$?
+	[ $SUBMIT_RC -eq 124 ] && fail "dteq submit did not end within 90 s"
+	return 0
+}
+
+# json_str STRING: STRING as a JSON string literal (no control characters).
+json_str() {
+	printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"
+}
+
+# add_task FILE ID COMMAND [DEPS] [EXTRA]: append one task to the draft of
+# FILE. DEPS is a space-separated list of ids; EXTRA is raw JSON members,
+# e.g. '"timeout": 2, "retries": 1'. taskfile FILE writes the file.
+add_task() {
+	_f=$1
+	_t="{\"id\": $(json_str "$2"), \"command\": $(json_str "$3")"
+	if [ -n "${4:-}" ]; then
+		_d=""
+		for _dep in $4; do
+			_d="${_d:+$_d, }$(json_str "$_dep")"
+		done
+		_t="$_t, \"deps\": [$_d]"
+	fi
+	[ -n "${5:-}" ] && _t="$_t, $5"
+	if [ -s "$_f.draft" ]; then
+		printf ',\n  %s}' "$_t" >>"$_f.draft"
+	else
+		printf '  %s}' "$_t" >"$_f.draft"
+	fi
+}
+
+taskfile() {
+	{
+		echo '{"tasks": ['
+		cat "$1.draft"
+		echo
+		echo ']}'
+	} >"$1"
+	rm -f "$1.draft"
+}
+
+# result_field RUN ID FIELD: FIELD of task ID's result JSON (flat object),
+# unquoted; empty when there is no result.
+result_field() {
+	rcli hget "dteq:{$1}:results" "$2" |
+	    sed -n "s/.*\"$3\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p"
+}
+
+# descendants PID: the pids of every live descendant of PID, one a line.
+descendants() {
+	ps -e -o pid= -o ppid= | awk -v root="$1" '
+	{ parent[$1] = $2 }
+	END {
+		for (p in parent) {
+			q = p
+			while (q in parent && q != root && q > 1)
+				q = parent[q]
+			if (q == root && p != root)
+				print p
+		}
+	}'
+}
+
+cd "$TOP" || fail "cannot cd to $TOP"

@@ -1,0 +1,79 @@
+# An invalid task file is rejected whole before anything is written: exit
+# 2, a message on stderr naming the task or field, and an empty Redis.
+# timeout: 60
+
+. "$TOP/tests/integration/lib.sh"
+
+start_redis
+
+# reject NAME PATTERN...: `dteq submit` of $TMP/NAME.json exits 2, every
+# PATTERN (extended regexp) is on its stderr, and Redis is still empty.
+reject() {
+	_n=$1
+	shift
+	submit "$_n" --agent-wait 5 "$TMP/$_n.json"
+	assert_eq "$SUBMIT_RC" 2 "dteq submit exit status on $_n"
+	[ -s "$TMP/$_n.err" ] || fail "$_n: nothing on stderr"
+	for _pat in "$@"; do
+		assert_grep "$_pat" "$TMP/$_n.err" "$_n: the error names '$_pat'"
+	done
+	assert_eq "$(rcli dbsize)" 0 "keys in Redis after $_n"
+}
+
+log "cycle"
+cat >"$TMP/cycle.json" <<'JSON'
+{"tasks": [
+  {"id": "fmt:check", "command": "true"},
+  {"id": "utils:build", "command": "true", "deps": ["web:build"]},
+  {"id": "ui:build", "command": "true", "deps": ["utils:build"]},
+  {"id": "web:build", "command": "true", "deps": ["ui:build", "fmt:check"]}
+]}
+JSON
+reject cycle '[Cc]ycl' '(utils|ui|web):build'
+
+log "unknown dependency"
+cat >"$TMP/unknown-dep.json" <<'JSON'
+{"tasks": [
+  {"id": "lib:build", "command": "true"},
+  {"id": "app:build", "command": "true", "deps": ["lib:biuld"]}
+]}
+JSON
+reject unknown-dep 'app:build' 'lib:biuld'
+
+log "unknown field"
+cat >"$TMP/unknown-field.json" <<'JSON'
+{"tasks": [
+  {"id": "app:build", "command": "true"},
+  {"id": "app:test", "command": "true", "deps": ["app:build"], "comand": "x"}
+]}
+JSON
+reject unknown-field 'comand'
+
+log "field of the wrong type"
+cat >"$TMP/bad-type.json" <<'JSON'
+{"tasks": [
+  {"id": "app:e2e", "command": "true", "timeout": "ten"}
+]}
+JSON
+reject bad-type 'timeout'
+
+log "duplicate id"
+cat >"$TMP/duplicate.json" <<'JSON'
+{"tasks": [
+  {"id": "x:lint", "command": "true"},
+  {"id": "y:lint", "command": "true"},
+  {"id": "x:lint", "command": "false"}
+]}
+JSON
+reject duplicate 'x:lint'
+
+log "bad JSON"
+printf '{"tasks": [\n  {"id": "a", "command": "true"},\n' >"$TMP/bad-json.json"
+reject bad-json
+
+log "bad JSON on stdin"
+timeout --foreground 30 "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" \
+    --agent-wait 5 - <"$TMP/bad-json.json" >"$TMP/stdin.out" 2>"$TMP/stdin.err"
+assert_eq "$?" 2 "dteq submit exit status on bad JSON from stdin"
+assert_eq "$(rcli dbsize)" 0 "keys in Redis after bad JSON from stdin"
+exit 0

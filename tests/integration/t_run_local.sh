@@ -1,0 +1,106 @@
+# `dteq run --agents 3` runs the demo graph on a private redis-server and
+# leaves nothing behind: no redis-server, no worker, no temp dir; and a
+# `dteq run` interrupted with SIGINT mid-run cleans up the same way.
+# timeout: 120
+
+. "$TOP/tests/integration/lib.sh"
+
+# dteq run makes its temp dir (and the redis socket in it) under $TMPDIR.
+mkdir "$TMP/rt"
+
+# watch NAME: while background command NAME runs, record every process
+# below it ("pid comm" in $TMP/NAME.procs) and every directory it made
+# ($TMP/NAME.dirs): the entries of $TMP/rt and the working directory of
+# its redis-server (redis-server chdirs to its --dir). Processes running
+# the dteq binary are recorded as "dteq", whatever their name.
+watch() {
+	_pid=$(bg_pid "$1")
+	: >"$TMP/$1.procs.all"
+	: >"$TMP/$1.dirs.all"
+	while ! bg_done "$1"; do
+		for _p in $(descendants "$_pid"); do
+			_c=$(ps -o comm= -p "$_p" 2>/dev/null) || continue
+			# A worker may be a fork or a re-exec of dteq.
+			[ "$(readlink "/proc/$_p/exe" 2>/dev/null)" = "$dteq_exe" ] &&
+			    _c=dteq
+			echo "$_p $_c" >>"$TMP/$1.procs.all"
+			if [ "$_c" = redis-server ]; then
+				_d=$(readlink "/proc/$_p/cwd" 2>/dev/null)
+				case "$_d" in
+				"$TOP"|/|'') ;;
+				*) echo "$_d" >>"$TMP/$1.dirs.all" ;;
+				esac
+			fi
+		done
+		for _d in "$TMP"/rt/*; do
+			[ -e "$_d" ] && echo "$_d" >>"$TMP/$1.dirs.all"
+		done
+		[ -n "${2:-}" ] && [ -e "$2" ] && break
+		sleep 0.2
+	done
+	sort -u "$TMP/$1.procs.all" >"$TMP/$1.procs"
+	sort -u "$TMP/$1.dirs.all" >"$TMP/$1.dirs"
+	while read -r _p _c; do
+		track_pid "$_p"
+	done <"$TMP/$1.procs"
+}
+
+# left_behind NAME: fail if a process or directory recorded by watch is
+# still there a few seconds after the command ended.
+left_behind() {
+	while read -r _p _c; do
+		wait_for "! pid_alive $_p" 10 ||
+		    fail "$1: process $_p ($_c) survived: $(ps -o args= -p "$_p")"
+	done <"$TMP/$1.procs"
+	while read -r _d; do
+		[ -e "$_d" ] && fail "$1: directory $_d survived"
+	done <"$TMP/$1.dirs"
+	[ -z "$(ls -A "$TMP/rt")" ] ||
+	    fail "$1: left in TMPDIR: $(ls -A "$TMP/rt")"
+	return 0
+}
+
+dteq_exe=$(readlink -f "$DTEQ")
+
+log "dteq run --agents 3 examples/monorepo.json"
+ntasks=$(grep -c '"id":' "$TOP/examples/monorepo.json")
+bg demo env TMPDIR="$TMP/rt" "$DTEQ" run --agents 3 \
+    "$TOP/examples/monorepo.json"
+watch demo
+bg_wait demo 60
+assert_eq "$(bg_rc demo)" 0 "dteq run exit status"
+cat "$TMP/demo.procs" "$TMP/demo.dirs"
+grep -q ' redis-server$' "$TMP/demo.procs" ||
+    fail "no redis-server seen below dteq run"
+[ "$(grep -c ' dteq$' "$TMP/demo.procs")" -ge 3 ] ||
+    fail "fewer than 3 dteq processes (workers) seen below dteq run"
+[ -s "$TMP/demo.dirs" ] ||
+    fail "dteq run's temp dir not found under TMPDIR"
+assert_grep "^$ntasks tasks: $ntasks succeeded" "$TMP/demo.out" \
+    "dteq run prints the summary"
+assert_eq "$(count_lines "$TMP/demo.out" "> web-e2e:e2e-ci (")" 1 \
+    "block headers of web-e2e:e2e-ci"
+left_behind demo
+
+log "dteq run interrupted with SIGINT"
+tf="$TMP/interrupt.json"
+add_task "$tf" long "touch $TMP/long.started; sleep 25 & echo \$! >$TMP/long.sleep; wait"
+add_task "$tf" later "touch $TMP/ran.later" long
+taskfile "$tf"
+# A background command of a script starts with SIGINT ignored; a Ctrl-C in
+# a terminal reaches a process that has the default disposition.
+bg intr env --default-signal=INT TMPDIR="$TMP/rt" "$DTEQ" run --agents 2 "$tf"
+watch intr "$TMP/long.sleep"
+bg_done intr && fail "dteq run ended before the interrupt"
+track_pid "$(cat "$TMP/long.sleep")"
+echo "$(cat "$TMP/long.sleep") sleep" >>"$TMP/intr.procs"
+kill -INT "$(bg_pid intr)"
+bg_wait intr 20
+rc=$(bg_rc intr)
+[ "$rc" -ne 0 ] || fail "an interrupted dteq run exited 0"
+assert_no_file "$TMP/ran.later" "a task ran after the interrupt"
+cat "$TMP/intr.procs" "$TMP/intr.dirs"
+[ -s "$TMP/intr.dirs" ] ||
+    fail "interrupted dteq run's temp dir not found under TMPDIR"
+left_behind intr
+exit 0

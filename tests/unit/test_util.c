@@ -1,0 +1,616 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * Unit tests for common/util.c: util_strtonum, util_parse_seconds, the
+ * clocks, util_format_duration, util_read_file (files and stdin) and
+ * util_json_escape, whose output is parsed back with cJSON and checked to
+ * be valid UTF-8 by an independent decoder.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "dteq.h"
+#include "test.h"
+
+/* A fresh temporary directory path for the file tests. */
+static char	test_dir[64];
+
+/* Write len bytes to a new file under test_dir; return its path. */
+static char *
+write_temp(const char *name, const char *data, size_t len)
+{
+	char	*path;
+	FILE	*f;
+
+	xasprintf(&path, "%s/%s", test_dir, name);
+	if ((f = fopen(path, "wb")) == NULL) {
+		perror(path);
+		exit(1);
+	}
+	if (len > 0 && fwrite(data, 1, len, f) != len) {
+		perror(path);
+		exit(1);
+	}
+	fclose(f);
+	return (path);
+}
+
+/* util_strtonum accepts whole decimal numbers in range. */
+static void
+test_strtonum_ok(void)
+{
+	const char	*errstr = "unset";
+
+	CHECK(util_strtonum("42", 0, 100, &errstr) == 42);
+	CHECK(errstr == NULL);
+	CHECK(util_strtonum("0", 0, 100, &errstr) == 0);
+	CHECK(errstr == NULL);
+	CHECK(util_strtonum("100", 0, 100, &errstr) == 100);
+	CHECK(errstr == NULL);
+	CHECK(util_strtonum("-5", -10, 10, &errstr) == -5);
+	CHECK(errstr == NULL);
+	CHECK(util_strtonum("+7", 0, 10, &errstr) == 7);
+	CHECK(errstr == NULL);
+	CHECK(util_strtonum("007", 0, 10, &errstr) == 7);
+	CHECK(errstr == NULL);
+	CHECK(util_strtonum("9223372036854775807", 0, LLONG_MAX, &errstr) ==
+	    LLONG_MAX);
+	CHECK(errstr == NULL);
+	CHECK(util_strtonum("-9223372036854775808", LLONG_MIN, 0, &errstr) ==
+	    LLONG_MIN);
+	CHECK(errstr == NULL);
+}
+
+/* util_strtonum rejects anything but a sign and digits. */
+static void
+test_strtonum_invalid(void)
+{
+	const char	*bad[] = { "", "abc", "12a", " 1", "1 ", "0x10",
+			    "1.5", "-", "+", "1e3", "--1", NULL };
+	const char	*errstr;
+	size_t		 i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		errstr = NULL;
+		CHECK(util_strtonum(bad[i], -100, 100, &errstr) == 0);
+		CHECK(errstr != NULL && strcmp(errstr, "invalid") == 0);
+	}
+	errstr = NULL;
+	CHECK(util_strtonum(NULL, 0, 10, &errstr) == 0);
+	CHECK_STREQ(errstr, "invalid");
+	errstr = NULL;
+	CHECK(util_strtonum("5", 10, 0, &errstr) == 0);
+	CHECK_STREQ(errstr, "invalid");
+}
+
+/* util_strtonum reports values below min as "too small". */
+static void
+test_strtonum_too_small(void)
+{
+	const char	*errstr = NULL;
+
+	CHECK(util_strtonum("-1", 0, 10, &errstr) == 0);
+	CHECK_STREQ(errstr, "too small");
+	errstr = NULL;
+	CHECK(util_strtonum("4", 5, 10, &errstr) == 0);
+	CHECK_STREQ(errstr, "too small");
+	errstr = NULL;
+	CHECK(util_strtonum("-99999999999999999999", LLONG_MIN, 0,
+	    &errstr) == 0);
+	CHECK_STREQ(errstr, "too small");
+}
+
+/* util_strtonum reports values above max, and overflow, as "too large". */
+static void
+test_strtonum_too_large(void)
+{
+	const char	*errstr = NULL;
+
+	CHECK(util_strtonum("11", 0, 10, &errstr) == 0);
+	CHECK_STREQ(errstr, "too large");
+	errstr = NULL;
+	CHECK(util_strtonum("99999999999999999999", 0, LLONG_MAX,
+	    &errstr) == 0);
+	CHECK_STREQ(errstr, "too large");
+	errstr = NULL;
+	CHECK(util_strtonum("9223372036854775808", 0, LLONG_MAX,
+	    &errstr) == 0);
+	CHECK_STREQ(errstr, "too large");
+}
+
+/* util_parse_seconds stores a valid value, including both ends. */
+static void
+test_parse_seconds_ok(void)
+{
+	char	*cause = NULL;
+	int	 v = -1;
+
+	CHECK(util_parse_seconds("--timeout", "600", 86400, &v, &cause) == 0);
+	CHECK(v == 600);
+	CHECK(util_parse_seconds("--timeout", "0", 86400, &v, &cause) == 0);
+	CHECK(v == 0);
+	CHECK(util_parse_seconds("--timeout", "86400", 86400, &v,
+	    &cause) == 0);
+	CHECK(v == 86400);
+	CHECK(cause == NULL);
+}
+
+/* util_parse_seconds rejects a non-number with the documented message. */
+static void
+test_parse_seconds_not_number(void)
+{
+	char	*cause = NULL;
+	int	 v = 7;
+
+	CHECK(util_parse_seconds("--timeout", "abc", 86400, &v, &cause) == -1);
+	CHECK(v == 7);
+	CHECK_STREQ(cause, "--timeout: \"abc\" is not a number of seconds "
+	    "(0 to 86400)");
+	free(cause);
+	cause = NULL;
+	CHECK(util_parse_seconds("--lease", "", 60, &v, &cause) == -1);
+	CHECK_STREQ(cause, "--lease: \"\" is not a number of seconds "
+	    "(0 to 60)");
+	free(cause);
+	cause = NULL;
+	CHECK(util_parse_seconds("--lease", "1.5", 60, &v, &cause) == -1);
+	CHECK(cause != NULL && strstr(cause, "\"1.5\"") != NULL);
+	free(cause);
+}
+
+/* util_parse_seconds rejects negative numbers. */
+static void
+test_parse_seconds_negative(void)
+{
+	char	*cause = NULL;
+	int	 v = 7;
+
+	CHECK(util_parse_seconds("--wait", "-1", 600, &v, &cause) == -1);
+	CHECK(v == 7);
+	CHECK_STREQ(cause, "--wait: \"-1\" is not a number of seconds "
+	    "(0 to 600)");
+	free(cause);
+}
+
+/* util_parse_seconds rejects values above max. */
+static void
+test_parse_seconds_too_large(void)
+{
+	char	*cause = NULL;
+	int	 v = 7;
+
+	CHECK(util_parse_seconds("--timeout", "86401", 86400, &v,
+	    &cause) == -1);
+	CHECK(v == 7);
+	CHECK_STREQ(cause, "--timeout: \"86401\" is not a number of seconds "
+	    "(0 to 86400)");
+	free(cause);
+	cause = NULL;
+	CHECK(util_parse_seconds("--timeout", "99999999999999999999", 86400,
+	    &v, &cause) == -1);
+	CHECK(cause != NULL && strstr(cause, "99999999999999999999") != NULL);
+	free(cause);
+}
+
+/* util_now_ms is monotonic and measures a sleep. */
+static void
+test_now_ms(void)
+{
+	struct timespec	ts = { 0, 30 * 1000 * 1000 };
+	uint64_t	a, b;
+
+	a = util_now_ms();
+	nanosleep(&ts, NULL);
+	b = util_now_ms();
+	CHECK(b >= a + 25);
+	CHECK(b < a + 5000);
+}
+
+/* util_wall_ms agrees with time(). */
+static void
+test_wall_ms(void)
+{
+	uint64_t	ms, now;
+
+	ms = util_wall_ms();
+	now = (uint64_t)time(NULL) * 1000;
+	CHECK(ms > 1577836800000ULL);	/* after 2020 */
+	CHECK(ms + 2000 > now && ms < now + 2000);
+}
+
+/* util_format_duration uses the documented forms and never rounds up. */
+static void
+test_format_duration(void)
+{
+	static const struct {
+		uint64_t	 ms;
+		const char	*want;
+	} t[] = {
+		{ 0, "0.00s" },
+		{ 9, "0.00s" },
+		{ 50, "0.05s" },
+		{ 1234, "1.23s" },
+		{ 9999, "9.99s" },
+		{ 10000, "10.0s" },
+		{ 59900, "59.9s" },
+		{ 59999, "59.9s" },
+		{ 60000, "1m00s" },
+		{ 125000, "2m05s" },
+		{ 3599999, "59m59s" },
+		{ 3600000, "1h00m" },
+		{ 3720000, "1h02m" },
+		{ 90061000, "25h01m" },
+	};
+	char	*s;
+	size_t	 i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		s = util_format_duration(t[i].ms);
+		CHECK_STREQ(s, t[i].want);
+		free(s);
+	}
+}
+
+/* util_read_file reads a whole file, NUL bytes included, NUL-terminated. */
+static void
+test_read_file(void)
+{
+	static const char	 data[] = "line one\n\0binary\nend";
+	char			*path, *buf = NULL, *cause = NULL;
+	size_t			 len = 0;
+
+	path = write_temp("small", data, sizeof data - 1);
+	CHECK(util_read_file(path, &buf, &len, &cause) == 0);
+	CHECK(cause == NULL);
+	CHECK(len == sizeof data - 1);
+	CHECK(buf != NULL && memcmp(buf, data, sizeof data - 1) == 0);
+	CHECK(buf != NULL && buf[len] == '\0');
+	free(buf);
+	unlink(path);
+	free(path);
+}
+
+/* util_read_file reads an empty file as an empty string. */
+static void
+test_read_file_empty(void)
+{
+	char	*path, *buf = NULL, *cause = NULL;
+	size_t	 len = 99;
+
+	path = write_temp("empty", "", 0);
+	CHECK(util_read_file(path, &buf, &len, &cause) == 0);
+	CHECK(len == 0);
+	CHECK_STREQ(buf, "");
+	free(buf);
+	unlink(path);
+	free(path);
+}
+
+/* util_read_file reads files larger than its first buffer. */
+static void
+test_read_file_large(void)
+{
+	char	*data, *path, *buf = NULL, *cause = NULL;
+	size_t	 i, n = 300001, len = 0;
+
+	data = xmalloc(n);
+	for (i = 0; i < n; i++)
+		data[i] = (char)('a' + i % 26);
+	path = write_temp("large", data, n);
+	CHECK(util_read_file(path, &buf, &len, &cause) == 0);
+	CHECK(len == n);
+	CHECK(buf != NULL && memcmp(buf, data, n) == 0);
+	CHECK(buf != NULL && buf[n] == '\0');
+	free(buf);
+	free(data);
+	unlink(path);
+	free(path);
+}
+
+/* util_read_file names the path and the errno text for a missing file. */
+static void
+test_read_file_missing(void)
+{
+	char	*path, *buf = (char *)1, *cause = NULL, *want;
+	size_t	 len;
+
+	xasprintf(&path, "%s/no-such-file", test_dir);
+	CHECK(util_read_file(path, &buf, &len, &cause) == -1);
+	CHECK(buf == NULL);
+	xasprintf(&want, "%s: %s", path, strerror(ENOENT));
+	CHECK_STREQ(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+}
+
+/* util_read_file fails on a directory, naming it. */
+static void
+test_read_file_directory(void)
+{
+	char	*buf = NULL, *cause = NULL, *want;
+	size_t	 len;
+
+	CHECK(util_read_file(test_dir, &buf, &len, &cause) == -1);
+	CHECK(buf == NULL);
+	xasprintf(&want, "%s: %s", test_dir, strerror(EISDIR));
+	CHECK_STREQ(cause, want);
+	free(want);
+	free(cause);
+}
+
+/* util_read_file reads stdin for "-". */
+static void
+test_read_file_stdin(void)
+{
+	static const char	 data[] = "{\"tasks\": []}\n";
+	char			*path, *buf = NULL, *cause = NULL;
+	size_t			 len = 0;
+	int			 saved, fd;
+
+	path = write_temp("stdin", data, sizeof data - 1);
+	saved = dup(STDIN_FILENO);
+	fd = open(path, O_RDONLY);
+	CHECK(saved != -1 && fd != -1);
+	dup2(fd, STDIN_FILENO);
+	close(fd);
+	CHECK(util_read_file("-", &buf, &len, &cause) == 0);
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+	CHECK(len == sizeof data - 1);
+	CHECK_STREQ(buf, data);
+	free(buf);
+	unlink(path);
+	free(path);
+}
+
+/* util_read_file reports a stdin that cannot be read. */
+static void
+test_read_file_stdin_error(void)
+{
+	char	*buf = NULL, *cause = NULL, *want;
+	size_t	 len;
+	int	 saved, fd;
+
+	saved = dup(STDIN_FILENO);
+	fd = open(test_dir, O_RDONLY);	/* read() gives EISDIR */
+	CHECK(saved != -1 && fd != -1);
+	dup2(fd, STDIN_FILENO);
+	close(fd);
+	CHECK(util_read_file("-", &buf, &len, &cause) == -1);
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+	CHECK(buf == NULL);
+	xasprintf(&want, "stdin: %s", strerror(EISDIR));
+	CHECK_STREQ(cause, want);
+	free(want);
+	free(cause);
+}
+
+/* Escape len bytes and compare with want. */
+static int
+escape_is(const char *s, size_t len, const char *want)
+{
+	char	*got;
+	int	 ok;
+
+	got = util_json_escape(s, len);
+	ok = strcmp(got, want) == 0;
+	if (!ok)
+		printf("    escape: got \"%s\", want \"%s\"\n", got, want);
+	free(got);
+	return (ok);
+}
+
+/* util_json_escape escapes quotes, backslashes and control characters. */
+static void
+test_json_escape_specials(void)
+{
+	CHECK(escape_is("plain text", 10, "plain text"));
+	CHECK(escape_is("", 0, ""));
+	CHECK(escape_is(NULL, 0, ""));
+	CHECK(escape_is("a\"b", 3, "a\\\"b"));
+	CHECK(escape_is("a\\b", 3, "a\\\\b"));
+	CHECK(escape_is("\n\r\t\b\f", 5, "\\n\\r\\t\\b\\f"));
+	CHECK(escape_is("\x01\x1f", 2, "\\u0001\\u001f"));
+	CHECK(escape_is("a\0b", 3, "a\\u0000b"));
+	CHECK(escape_is("/\x7f", 2, "/\x7f"));
+	CHECK(escape_is("abc", 2, "ab"));
+}
+
+/* util_json_escape keeps well-formed multi-byte UTF-8 as it is. */
+static void
+test_json_escape_utf8(void)
+{
+	static const char	 s[] = "caf\xc3\xa9 \xe2\x82\xac "
+				    "\xf0\x9f\x9a\x80 \xef\xbf\xbf "
+				    "\xf4\x8f\xbf\xbf";
+
+	CHECK(escape_is(s, sizeof s - 1, s));
+}
+
+/* util_json_escape replaces ill-formed UTF-8 with U+FFFD. */
+static void
+test_json_escape_invalid_utf8(void)
+{
+#define R "\xef\xbf\xbd"
+	CHECK(escape_is("\xff", 1, R));
+	CHECK(escape_is("a\x80z", 3, "a" R "z"));
+	CHECK(escape_is("\xc3", 1, R));			/* truncated */
+	CHECK(escape_is("\xe2\x82" "A", 3, R "A"));	/* maximal subpart */
+	CHECK(escape_is("\xc0\xaf", 2, R R));		/* overlong '/' */
+	CHECK(escape_is("\xe0\x80\xaf", 3, R R R));	/* overlong */
+	CHECK(escape_is("\xed\xa0\x80", 3, R R R));	/* surrogate */
+	CHECK(escape_is("\xf4\x90\x80\x80", 4, R R R R));	/* > U+10FFFF */
+	CHECK(escape_is("\xf5\x80", 2, R R));
+	CHECK(escape_is("\xf0\x9f\x9a", 3, R));		/* truncated */
+	CHECK(escape_is("\xf0\x9f\x9a\"", 4, R "\\\""));
+#undef R
+}
+
+/*
+ * An independent check that s is well-formed UTF-8 with no raw control
+ * characters: decode each code point and test its range.
+ */
+static int
+valid_json_text(const unsigned char *s)
+{
+	uint32_t	cp, min;
+	int		n, i;
+
+	while (*s != '\0') {
+		if (*s < 0x20)
+			return (0);
+		if (*s < 0x80) {
+			s++;
+			continue;
+		}
+		if ((*s & 0xe0) == 0xc0) {
+			n = 2;
+			cp = *s & 0x1f;
+			min = 0x80;
+		} else if ((*s & 0xf0) == 0xe0) {
+			n = 3;
+			cp = *s & 0x0f;
+			min = 0x800;
+		} else if ((*s & 0xf8) == 0xf0) {
+			n = 4;
+			cp = *s & 0x07;
+			min = 0x10000;
+		} else
+			return (0);
+		for (i = 1; i < n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return (0);
+			cp = cp << 6 | (s[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return (0);
+		s += n;
+	}
+	return (1);
+}
+
+/* Wrap escaped text in quotes and parse it with cJSON. Caller frees. */
+static char *
+cjson_roundtrip(const char *s, size_t len, int *valid)
+{
+	cJSON	*j;
+	char	*esc, *doc, *out = NULL;
+
+	esc = util_json_escape(s, len);
+	*valid = valid_json_text((const unsigned char *)esc);
+	xasprintf(&doc, "\"%s\"", esc);
+	j = cJSON_Parse(doc);
+	if (j != NULL && cJSON_IsString(j))
+		out = xstrdup(j->valuestring);
+	cJSON_Delete(j);
+	free(doc);
+	free(esc);
+	return (out);
+}
+
+/* cJSON parses the escaped text of valid UTF-8 back to the input. */
+static void
+test_json_escape_cjson(void)
+{
+	const char	*inputs[] = {
+		"hello",
+		"quote \" backslash \\ slash /",
+		"lines\nand\ttabs\r\n\b\f",
+		"\x01\x02\x1e\x1f\x7f",
+		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80",
+		"{\"json\": [1, 2, \"three\"]}",
+		NULL
+	};
+	char		 all[128], *out;
+	size_t		 i;
+	int		 valid;
+
+	for (i = 0; inputs[i] != NULL; i++) {
+		out = cjson_roundtrip(inputs[i], strlen(inputs[i]), &valid);
+		CHECK(valid);
+		CHECK_STREQ(out, inputs[i]);
+		free(out);
+	}
+	for (i = 1; i < 128; i++)
+		all[i - 1] = (char)i;
+	all[127] = '\0';
+	out = cjson_roundtrip(all, 127, &valid);
+	CHECK(valid);
+	CHECK_STREQ(out, all);
+	free(out);
+}
+
+/* Escaped random bytes are always valid UTF-8 JSON that cJSON parses. */
+static void
+test_json_escape_random(void)
+{
+	unsigned char	buf[64];
+	char		*out;
+	size_t		 i, j, len;
+	int		 valid, bad_valid = 0, bad_parse = 0;
+
+	srand(12345);
+	for (i = 0; i < 2000; i++) {
+		len = (size_t)(rand() % (int)sizeof buf);
+		for (j = 0; j < len; j++)
+			buf[j] = (unsigned char)(rand() % 256);
+		out = cjson_roundtrip((char *)buf, len, &valid);
+		if (!valid)
+			bad_valid++;
+		if (out == NULL)
+			bad_parse++;
+		free(out);
+	}
+	CHECK(bad_valid == 0);
+	CHECK(bad_parse == 0);
+}
+
+int
+main(void)
+{
+	snprintf(test_dir, sizeof test_dir, "/tmp/dteq-test-util.XXXXXX");
+	if (mkdtemp(test_dir) == NULL) {
+		perror("mkdtemp");
+		return (1);
+	}
+
+	TEST_RUN(test_strtonum_ok);
+	TEST_RUN(test_strtonum_invalid);
+	TEST_RUN(test_strtonum_too_small);
+	TEST_RUN(test_strtonum_too_large);
+	TEST_RUN(test_parse_seconds_ok);
+	TEST_RUN(test_parse_seconds_not_number);
+	TEST_RUN(test_parse_seconds_negative);
+	TEST_RUN(test_parse_seconds_too_large);
+	TEST_RUN(test_now_ms);
+	TEST_RUN(test_wall_ms);
+	TEST_RUN(test_format_duration);
+	TEST_RUN(test_read_file);
+	TEST_RUN(test_read_file_empty);
+	TEST_RUN(test_read_file_large);
+	TEST_RUN(test_read_file_missing);
+	TEST_RUN(test_read_file_directory);
+	TEST_RUN(test_read_file_stdin);
+	TEST_RUN(test_read_file_stdin_error);
+	TEST_RUN(test_json_escape_specials);
+	TEST_RUN(test_json_escape_utf8);
+	TEST_RUN(test_json_escape_invalid_utf8);
+	TEST_RUN(test_json_escape_cjson);
+	TEST_RUN(test_json_escape_random);
+
+	rmdir(test_dir);
+	return (test_exit());
+}

@@ -1,0 +1,297 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * `dteq work`: options, start-up checks, signals and the event loop of an
+ * agent. The agent logic itself is in worker.c.
+ *
+ * Start-up: resolve Redis and the run, connect synchronously once (a
+ * wrong address or password fails here, exit 3), exit 0 at once if the
+ * run's stop sentinel is already set, then run the loop until the run
+ * is over.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include "worker.h"
+
+extern char **environ;
+
+static const char work_usage[] =
+    "usage: dteq work [--redis URL] [--run ID] [--parallel N] [--name NAME]\n"
+    "                 [--wait SECS] [--connect-timeout SECS] [-v]\n"
+    "\n"
+    "Serve a run as an agent: take ready tasks from Redis, run up to N at\n"
+    "once, report results, exit 0 when the run is over.\n"
+    "\n"
+    "  --redis URL            redis://[user:pass@]host[:port][/db] or\n"
+    "                         unix:///path (env DTEQ_REDIS_URL)\n"
+    "  --run ID               run id (env DTEQ_RUN, else from CI variables)\n"
+    "  --parallel N           tasks run at once (default 1)\n"
+    "  --name NAME            agent name (default NX_AGENT_NAME,\n"
+    "                         BITBUCKET_STEP_UUID, CI_JOB_ID or host-pid)\n"
+    "  --wait SECS            how long to wait for the run to appear\n"
+    "                         (default 600)\n"
+    "  --connect-timeout SECS how long to retry an unreachable Redis at\n"
+    "                         start (default 10)\n"
+    "  -v, --verbose          debug logging\n";
+
+/* Environment variables a task never inherits from its agent. */
+static const char *work_env_hidden[] = {
+	"DTEQ_SECRET", "DTEQ_REDIS_PASSWORD", "DTEQ_RUN", "DTEQ_TASK_ID",
+	"DTEQ_AGENT", "DTEQ_ATTEMPT", NULL
+};
+
+/* Copy environ less the hidden variables. */
+static void
+work_base_env(struct worker *w)
+{
+	size_t	n, i, j, len;
+	int	hide;
+
+	for (n = 0; environ[n] != NULL; n++)
+		;
+	w->base_env = xcalloc(n + 1, sizeof *w->base_env);
+	for (i = 0; i < n; i++) {
+		len = strcspn(environ[i], "=");
+		hide = 0;
+		for (j = 0; work_env_hidden[j] != NULL; j++) {
+			if (strlen(work_env_hidden[j]) == len &&
+			    strncmp(environ[i], work_env_hidden[j], len) == 0)
+				hide = 1;
+		}
+		if (!hide)
+			w->base_env[w->nbase_env++] = xstrdup(environ[i]);
+	}
+}
+
+/* SIGCHLD, SIGTERM, SIGINT. */
+static void
+work_signal_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)events;
+	switch (sig) {
+	case SIGCHLD:
+		proc_reap();
+		break;
+	case SIGTERM:
+	case SIGINT:
+		if (w->stopping && w->stop_reason != NULL &&
+		    strcmp(w->stop_reason, "signal") == 0) {
+			log_warnx("second signal: leaving now");
+			proc_kill_all(SIGKILL);
+			event_base_loopexit(w->base, NULL);
+			return;
+		}
+		log_info("%s: giving back %d task%s and leaving",
+		    strsignal((int)sig), w->nrunning,
+		    w->nrunning == 1 ? "" : "s");
+		worker_stop(w, "signal");
+		break;
+	}
+}
+
+/* The once-a-second timer. */
+static void
+work_tick_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	worker_tick(arg);
+}
+
+/* Check the stop sentinel before starting: a late agent exits at once. */
+static int
+work_preflight(struct worker *w, int timeout)
+{
+	redisContext	*c;
+	redisReply	*reply;
+	char		*cause;
+	int		 stopped = 0;
+
+	if ((c = cli_connect(&w->url, timeout, &cause)) == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+		return (-1);
+	}
+	reply = redisCommand(c, "GET %s", w->keys.stop);
+	if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
+		log_info("run %s is already over (%s)", w->run, reply->str);
+		stopped = 1;
+	}
+	if (reply != NULL)
+		freeReplyObject(reply);
+	redisFree(c);
+	return (stopped);
+}
+
+/* Free what work_main set up. */
+static void
+work_free(struct worker *w)
+{
+	size_t	i;
+
+	rconn_free(w->rc_block);
+	rconn_free(w->rc_sub);
+	rconn_free(w->rc_cmd);
+	worker_free_tasks(w);
+	if (w->ev_tick != NULL)
+		event_free(w->ev_tick);
+	if (w->ev_sigchld != NULL)
+		event_free(w->ev_sigchld);
+	if (w->ev_sigterm != NULL)
+		event_free(w->ev_sigterm);
+	if (w->ev_sigint != NULL)
+		event_free(w->ev_sigint);
+	if (w->base != NULL)
+		event_base_free(w->base);
+	for (i = 0; i < w->nbase_env; i++)
+		free(w->base_env[i]);
+	free(w->base_env);
+	keys_free(&w->keys);
+	url_free(&w->url);
+	free(w->run);
+	free(w->name);
+	free(w->running);
+	free(w->hb);
+	free(w->stop_reason);
+}
+
+int
+work_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "connect-timeout", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "parallel", required_argument, NULL, 'p' },
+		{ "redis", required_argument, NULL, 'r' },
+		{ "run", required_argument, NULL, 'R' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct worker	 w;
+	struct timeval	 tv = { 1, 0 };
+	const char	*redis = NULL, *run = NULL, *name = NULL;
+	const char	*errstr;
+	char		*cause, *prefix;
+	int		 ch, timeout = DEFAULT_CONNECT_TIMEOUT, rv;
+
+	memset(&w, 0, sizeof w);
+	w.parallel = 1;
+	w.wait = DEFAULT_WORK_WAIT;
+	w.lease = DEFAULT_LEASE;
+	w.ttl = DEFAULT_TTL;
+	w.output_cap = DEFAULT_OUTPUT_CAP;
+	while ((ch = getopt_long(argc, argv, "hn:p:r:R:vw:", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'C':
+			if (util_parse_seconds("--connect-timeout", optarg,
+			    3600, &timeout, &cause) != 0)
+				goto usage_error;
+			break;
+		case 'h':
+			fputs(work_usage, stdout);
+			return (EXIT_OK);
+		case 'n':
+			name = optarg;
+			break;
+		case 'p':
+			w.parallel = (int)util_strtonum(optarg, 1, 1024,
+			    &errstr);
+			if (errstr != NULL) {
+				xasprintf(&cause, "--parallel: \"%s\" is %s "
+				    "(1 to 1024)", optarg, errstr);
+				goto usage_error;
+			}
+			break;
+		case 'r':
+			redis = optarg;
+			break;
+		case 'R':
+			run = optarg;
+			break;
+		case 'v':
+			log_init("dteq work", 1);
+			break;
+		case 'w':
+			if (util_parse_seconds("--wait", optarg, 86400,
+			    &w.wait, &cause) != 0)
+				goto usage_error;
+			break;
+		default:
+			fputs(work_usage, stderr);
+			return (EXIT_USAGE);
+		}
+	}
+	if (optind != argc) {
+		xasprintf(&cause, "unexpected argument \"%s\"", argv[optind]);
+		goto usage_error;
+	}
+	if (cli_redis_url(redis, &w.url, &cause) != 0 ||
+	    cli_run_id(run, &w.run, &cause) != 0)
+		goto usage_error;
+	if (name != NULL)
+		w.name = xstrdup(name);
+	else
+		w.name = runid_agent_name(runid_getenv, NULL);
+	if (runid_valid(w.name, &cause) != 0) {
+		free(cause);
+		xasprintf(&cause, "--name: \"%s\" may only use letters, "
+		    "digits, '.', '_' and '-'", w.name);
+		goto usage_error;
+	}
+	xasprintf(&prefix, "dteq work %s", w.name);
+	log_set_prefix(prefix);
+	free(prefix);
+
+	keys_init(&w.keys, w.run);
+	w.running = keys_running(&w.keys, w.name);
+	w.hb = keys_hb(&w.keys, w.name);
+	if ((rv = work_preflight(&w, timeout)) != 0) {
+		work_free(&w);
+		return (rv == 1 ? EXIT_OK : EXIT_INFRA);
+	}
+	work_base_env(&w);
+	signal(SIGPIPE, SIG_IGN);
+	if ((w.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	w.started = util_now_ms();
+	w.ev_sigchld = evsignal_new(w.base, SIGCHLD, work_signal_cb, &w);
+	w.ev_sigterm = evsignal_new(w.base, SIGTERM, work_signal_cb, &w);
+	w.ev_sigint = evsignal_new(w.base, SIGINT, work_signal_cb, &w);
+	w.ev_tick = event_new(w.base, -1, EV_PERSIST, work_tick_cb, &w);
+	evsignal_add(w.ev_sigchld, NULL);
+	evsignal_add(w.ev_sigterm, NULL);
+	evsignal_add(w.ev_sigint, NULL);
+	evtimer_add(w.ev_tick, &tv);
+	worker_start(&w);
+	event_base_dispatch(w.base);
+
+	proc_kill_all(SIGKILL);
+	rv = w.exit_code;
+	log_info("leaving (%d task%s run)", w.ntasks, w.ntasks == 1 ? "" :
+	    "s");
+	work_free(&w);
+	return (rv);
+
+usage_error:
+	fprintf(stderr, "dteq work: %s\n", cause);
+	free(cause);
+	url_free(&w.url);
+	free(w.run);
+	free(w.name);
+	return (EXIT_USAGE);
+}

@@ -1,0 +1,809 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * The agent's task slots. Data flow for one task:
+ *
+ * 1. worker_pop() sends BLMOVE queue -> running:<agent> on rc_block (one
+ *    at a time, only while a slot is free); a timeout (nil) triggers a
+ *    check of the stop sentinel and the run's meta, then the next pop.
+ * 2. worker_pop_done() decodes the message into a wtask and sends the
+ *    start script on rc_cmd (is the attempt still current?).
+ * 3. worker_start_done() spawns the child (proc.c) with the task's
+ *    environment; output arrives in worker_output_cb(), is buffered and
+ *    appended to the attempt's log (log script, at most output_cap bytes).
+ * 4. worker_exit_cb() flushes the output and sends the finish script,
+ *    which acks the message and records the result once, if the attempt
+ *    is still current.
+ * 5. worker_finish_done() frees the wtask and pops again.
+ *
+ * A command whose reply is lost with the connection is sent again when
+ * rc_cmd is back (start and finish are idempotent). Stopping: the stop
+ * sentinel (or its event) makes the agent stop popping and, unless the
+ * run simply ended, kill its tasks; SIGTERM reports held tasks as lost
+ * at once so the producer requeues them. worker_finish() gives back any
+ * message still in the running list, deregisters and ends the loop.
+ */
+
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "worker.h"
+
+#define WT_STARTING	0	/* start script sent */
+#define WT_RUNNING	1	/* child running */
+#define WT_FINISHING	2	/* finish script sent */
+
+#define WORKER_FLUSH_BYTES	65536
+#define WORKER_FLUSH_MS		100
+#define WORKER_POP_TIMEOUT	"5"
+
+static const char *wt_state_names[] = { "starting", "running", "finishing" };
+
+struct wtask {
+	struct worker		*w;
+	LIST_ENTRY(wtask)	 entry;
+	int			 state;
+	int			 inflight;	/* a start/finish reply is due */
+	char			*msg;		/* the message, verbatim */
+	size_t			 msglen;
+	struct task_msg		 m;
+	struct proc		*proc;
+	char			*logkey;
+	char			*attempt;	/* m.attempt as a string */
+
+	char			*out;		/* output not yet appended */
+	size_t			 outlen;
+	size_t			 logged;	/* bytes appended or queued */
+	uint64_t		 output_total;	/* bytes the task printed */
+	int			 truncated;
+	struct event		*ev_flush;
+
+	struct result		 result;
+	char			*result_json;
+};
+
+static void	worker_task_start(struct wtask *);
+static void	worker_task_finish(struct wtask *);
+static void	worker_task_free(struct wtask *);
+static void	worker_flush(struct wtask *);
+static void	worker_check(struct worker *);
+
+/* Move a task to a new state, logging the transition. */
+static void
+worker_set_state(struct wtask *wt, int state)
+{
+	log_debug("%s: %s attempt %d: %s -> %s", __func__, wt->m.id,
+	    wt->m.attempt, wt_state_names[wt->state], wt_state_names[state]);
+	wt->state = state;
+}
+
+/* Reply to a command whose answer does not matter beyond errors. */
+static void
+worker_any_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+
+	(void)ac;
+	(void)privdata;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		log_warnx("%s: %s", __func__, reply->str);
+}
+
+/* Send the heartbeat: the agent's lease, renewed on the server's clock. */
+static void
+worker_heartbeat(struct worker *w)
+{
+	if (!w->joined || w->stopping)
+		return;
+	rconn_command(w->rc_cmd, worker_any_done, NULL,
+	    "SET %s %d PX %d", w->hb, w->nrunning, w->lease * 1000);
+	rconn_command(w->rc_cmd, worker_any_done, NULL,
+	    "SADD %s %s", w->keys.agents, w->name);
+	rconn_command(w->rc_cmd, worker_any_done, NULL,
+	    "EXPIRE %s %d", w->keys.agents, w->ttl);
+}
+
+/* Take the run's settings from its meta hash and start serving it. */
+static void
+worker_join(struct worker *w, redisReply *meta)
+{
+	size_t		 i;
+	const char	*k, *v, *errstr;
+	long long	 n;
+
+	for (i = 0; i + 1 < meta->elements; i += 2) {
+		if (meta->element[i]->type != REDIS_REPLY_STRING ||
+		    meta->element[i + 1]->type != REDIS_REPLY_STRING)
+			continue;
+		k = meta->element[i]->str;
+		v = meta->element[i + 1]->str;
+		n = util_strtonum(v, 1, 1LL << 40, &errstr);
+		if (errstr != NULL)
+			continue;
+		if (strcmp(k, "lease") == 0 && n <= 3600)
+			w->lease = (int)n;
+		else if (strcmp(k, "ttl") == 0 && n <= 365 * 86400)
+			w->ttl = (int)n;
+		else if (strcmp(k, "output_cap") == 0)
+			w->output_cap = (size_t)n;
+	}
+	w->joined = 1;
+	log_info("joined run %s as %s (parallel %d)", w->run, w->name,
+	    w->parallel);
+	worker_heartbeat(w);
+	worker_pop(w);
+}
+
+/* Reply to GET stop: the sentinel says the run is over. */
+static void
+worker_stop_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct worker	*w = privdata;
+	redisReply	*reply = r;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_STRING)
+		return;
+	worker_stop(w, reply->str);
+}
+
+/* Reply to HGETALL meta: join, keep waiting, or notice a lost run. */
+static void
+worker_meta_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct worker	*w = privdata;
+	redisReply	*reply = r;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || w->stopping)
+		return;
+	if (reply->elements > 0) {
+		if (!w->joined)
+			worker_join(w, reply);
+		return;
+	}
+	if (w->joined) {
+		log_warnx("run %s: run state lost (its keys are gone from "
+		    "Redis)", w->run);
+		w->exit_code = EXIT_INFRA;
+		worker_stop(w, "run state lost");
+		return;
+	}
+	if (util_now_ms() - w->started >= (uint64_t)w->wait * 1000) {
+		log_warnx("no run %s appeared within %d s", w->run, w->wait);
+		w->exit_code = EXIT_INFRA;
+		worker_stop(w, "no run");
+	}
+}
+
+/* Check the stop sentinel and the run's meta. */
+static void
+worker_check(struct worker *w)
+{
+	rconn_command(w->rc_cmd, worker_stop_done, w, "GET %s", w->keys.stop);
+	rconn_command(w->rc_cmd, worker_meta_done, w, "HGETALL %s",
+	    w->keys.meta);
+}
+
+/* A message from the run's events channel. */
+static void
+worker_event_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct worker	*w = privdata;
+	redisReply	*reply = r;
+	struct event_msg e;
+	char		*cause;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 3 ||
+	    reply->element[2]->type != REDIS_REPLY_STRING)
+		return;		/* subscribe confirmations */
+	if (event_decode(reply->element[2]->str, reply->element[2]->len, &e,
+	    &cause) != 0) {
+		log_debug("%s: %s", __func__, cause);
+		free(cause);
+		return;
+	}
+	if (e.type == EVENT_STOP)
+		worker_stop(w, e.reason != NULL ? e.reason : "stopped");
+	else if (e.type == EVENT_RUN && !w->joined)
+		worker_check(w);
+	event_clear(&e);
+}
+
+/* rc_sub is (re)connected: subscribe, then look at the run again. */
+static void
+worker_sub_ready(struct rconn *rc, void *arg)
+{
+	struct worker	*w = arg;
+
+	rconn_command(rc, worker_event_done, w, "SUBSCRIBE %s",
+	    w->keys.events);
+	worker_check(w);
+}
+
+/* rc_cmd is (re)connected: load scripts, resend what was cut off. */
+static void
+worker_cmd_ready(struct rconn *rc, void *arg)
+{
+	struct worker	*w = arg;
+	struct wtask	*wt;
+
+	script_load(rc);
+	worker_check(w);
+	worker_heartbeat(w);
+	LIST_FOREACH(wt, &w->tasks, entry) {
+		if (wt->inflight)
+			continue;
+		if (wt->state == WT_STARTING)
+			worker_task_start(wt);
+		else if (wt->state == WT_FINISHING)
+			worker_task_finish(wt);
+	}
+}
+
+/* rc_block is (re)connected: pop again. */
+static void
+worker_block_ready(struct rconn *rc, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)rc;
+	w->popping = 0;
+	worker_pop(w);
+}
+
+/* A connection with a permanent error (AUTH refused) ends the agent. */
+static void
+worker_lost(struct rconn *rc, void *arg)
+{
+	struct worker	*w = arg;
+
+	if (rconn_error(rc) != NULL) {
+		w->exit_code = EXIT_INFRA;
+		event_base_loopexit(w->base, NULL);
+	}
+}
+
+/* Create the connections; the loop does the rest. */
+void
+worker_start(struct worker *w)
+{
+	LIST_INIT(&w->tasks);
+	w->rc_cmd = rconn_new(w->base, &w->url, "cmd", worker_cmd_ready,
+	    worker_lost, w);
+	w->rc_sub = rconn_new(w->base, &w->url, "sub", worker_sub_ready,
+	    worker_lost, w);
+	w->rc_block = rconn_new(w->base, &w->url, "block", worker_block_ready,
+	    worker_lost, w);
+}
+
+/* Drop a message that cannot be run: ack it so it does not come back. */
+static void
+worker_reject(struct worker *w, const char *msg, size_t len,
+    const char *why)
+{
+	const char	*argv[4] = { "LREM", w->running, "1", msg };
+	size_t		 lens[4];
+
+	log_warnx("rejected a task message: %s", why);
+	lens[0] = 4;
+	lens[1] = strlen(w->running);
+	lens[2] = 1;
+	lens[3] = len;
+	rconn_command_argv(w->rc_cmd, worker_any_done, NULL, 4, argv, lens);
+}
+
+/* A message was popped: make a wtask of it and start it. */
+static void
+worker_task_new(struct worker *w, const char *msg, size_t len)
+{
+	struct wtask	*wt;
+	char		*cause;
+
+	wt = xcalloc(1, sizeof *wt);
+	if (task_msg_decode(msg, len, &wt->m, &cause) != 0) {
+		worker_reject(w, msg, len, cause);
+		free(cause);
+		free(wt);
+		return;
+	}
+	if (strcmp(wt->m.run, w->run) != 0) {
+		xasprintf(&cause, "task \"%s\" belongs to run %s, not %s",
+		    wt->m.id, wt->m.run, w->run);
+		worker_reject(w, msg, len, cause);
+		free(cause);
+		task_msg_clear(&wt->m);
+		free(wt);
+		return;
+	}
+	wt->w = w;
+	wt->msg = xstrndup(msg, len);
+	wt->msglen = len;
+	wt->logkey = keys_log(&w->keys, wt->m.id, wt->m.attempt);
+	xasprintf(&wt->attempt, "%d", wt->m.attempt);
+	LIST_INSERT_HEAD(&w->tasks, wt, entry);
+	w->nrunning++;
+	wt->state = WT_STARTING;
+	worker_task_start(wt);
+}
+
+/* Reply to BLMOVE. */
+static void
+worker_pop_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct worker	*w = privdata;
+	redisReply	*reply = r;
+
+	(void)ac;
+	if (reply == NULL)		/* disconnect; ready cb pops again */
+		return;
+	w->popping = 0;
+	if (reply->type == REDIS_REPLY_NIL) {
+		worker_check(w);
+		worker_pop(w);
+		return;
+	}
+	if (reply->type != REDIS_REPLY_STRING) {
+		log_warnx("%s: unexpected reply: %s", __func__,
+		    reply->type == REDIS_REPLY_ERROR ? reply->str : "?");
+		return;			/* the tick pops again */
+	}
+	worker_task_new(w, reply->str, reply->len);
+	worker_pop(w);
+}
+
+/* Pop the next task if a slot is free. */
+void
+worker_pop(struct worker *w)
+{
+	if (!w->joined || w->stopping || w->popping ||
+	    w->nrunning >= w->parallel || !rconn_is_ready(w->rc_block))
+		return;
+	if (rconn_command(w->rc_block, worker_pop_done, w,
+	    "BLMOVE %s %s RIGHT LEFT " WORKER_POP_TIMEOUT, w->keys.queue,
+	    w->running) == 0)
+		w->popping = 1;
+}
+
+/* The environment of a task: the agent's, the task's, then DTEQ_*. */
+static char **
+worker_task_env(struct wtask *wt)
+{
+	struct worker	*w = wt->w;
+	char		**env;
+	size_t		 n = 0, i, j, namelen;
+	int		 overridden;
+
+	env = xcalloc(w->nbase_env + wt->m.nenv + 5, sizeof *env);
+	for (i = 0; i < w->nbase_env; i++) {
+		namelen = strcspn(w->base_env[i], "=");
+		overridden = 0;
+		for (j = 0; j < wt->m.nenv; j++) {
+			if (strlen(wt->m.env[j].name) == namelen &&
+			    strncmp(wt->m.env[j].name, w->base_env[i],
+			    namelen) == 0)
+				overridden = 1;
+		}
+		if (!overridden)
+			env[n++] = xstrdup(w->base_env[i]);
+	}
+	for (j = 0; j < wt->m.nenv; j++)
+		xasprintf(&env[n++], "%s=%s", wt->m.env[j].name,
+		    wt->m.env[j].value);
+	xasprintf(&env[n++], "DTEQ_RUN=%s", w->run);
+	xasprintf(&env[n++], "DTEQ_TASK_ID=%s", wt->m.id);
+	xasprintf(&env[n++], "DTEQ_AGENT=%s", w->name);
+	xasprintf(&env[n++], "DTEQ_ATTEMPT=%d", wt->m.attempt);
+	env[n] = NULL;
+	return (env);
+}
+
+/* Free an environment built by worker_task_env(). */
+static void
+worker_env_free(char **env)
+{
+	size_t	i;
+
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* The flush timer: append buffered output now. */
+static void
+worker_flush_cb(int fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	worker_flush(arg);
+}
+
+/* Append buffered output to the attempt's log. */
+static void
+worker_flush(struct wtask *wt)
+{
+	struct worker	*w = wt->w;
+	const char	*argv[9];
+	size_t		 lens[9];
+	char		 ttl[16];
+	int		 i;
+
+	if (wt->ev_flush != NULL)
+		evtimer_del(wt->ev_flush);
+	if (wt->outlen == 0)
+		return;
+	snprintf(ttl, sizeof ttl, "%d", w->ttl);
+	argv[0] = "EVALSHA";
+	argv[1] = script_sha(SCRIPT_LOG);
+	argv[2] = "2";
+	argv[3] = w->keys.attempts;
+	argv[4] = wt->logkey;
+	argv[5] = wt->m.id;
+	argv[6] = wt->attempt;
+	argv[7] = wt->out;
+	argv[8] = ttl;
+	for (i = 0; i < 9; i++)
+		lens[i] = i == 7 ? wt->outlen : strlen(argv[i]);
+	rconn_command_argv(w->rc_cmd, worker_any_done, NULL, 9, argv, lens);
+	wt->outlen = 0;
+}
+
+/* Output from a task's child. */
+static void
+worker_output_cb(struct proc *p, const char *buf, size_t len, void *arg)
+{
+	struct wtask	*wt = arg;
+	struct worker	*w = wt->w;
+	size_t		 room, take;
+	char		*marker;
+
+	(void)p;
+	wt->output_total += len;
+	if (wt->truncated)
+		return;
+	room = w->output_cap - wt->logged;
+	take = len < room ? len : room;
+	if (wt->out == NULL)
+		wt->out = xmalloc(WORKER_FLUSH_BYTES + 256);
+	while (take > 0) {
+		size_t n = WORKER_FLUSH_BYTES - wt->outlen;
+
+		if (n > take)
+			n = take;
+		memcpy(wt->out + wt->outlen, buf, n);
+		wt->outlen += n;
+		wt->logged += n;
+		buf += n;
+		take -= n;
+		if (wt->outlen == WORKER_FLUSH_BYTES)
+			worker_flush(wt);
+	}
+	if (len > room) {
+		wt->truncated = 1;
+		xasprintf(&marker, "\n[output truncated: more than %zu "
+		    "bytes]\n", w->output_cap);
+		memcpy(wt->out + wt->outlen, marker, strlen(marker));
+		wt->outlen += strlen(marker);
+		free(marker);
+		worker_flush(wt);
+		return;
+	}
+	if (wt->outlen > 0 && wt->ev_flush == NULL)
+		wt->ev_flush = evtimer_new(w->base, worker_flush_cb, wt);
+	if (wt->outlen > 0 && !evtimer_pending(wt->ev_flush, NULL)) {
+		struct timeval tv = { 0, WORKER_FLUSH_MS * 1000 };
+
+		evtimer_add(wt->ev_flush, &tv);
+	}
+}
+
+/* Fill the result of an attempt that is over and send it. */
+static void
+worker_task_report(struct wtask *wt, int status, int code, const char *why)
+{
+	struct result	*r = &wt->result;
+
+	r->status = status;
+	r->exit_code = code;
+	r->end_ms = util_wall_ms();
+	if (r->start_ms == 0)
+		r->start_ms = r->end_ms;
+	r->duration_ms = r->end_ms - r->start_ms;
+	r->output_bytes = wt->output_total;
+	if (why != NULL)
+		r->reason = xstrdup(why);
+	r->id = xstrdup(wt->m.id);
+	r->attempt = wt->m.attempt;
+	r->agent = xstrdup(wt->w->name);
+	free(wt->result_json);
+	wt->result_json = result_encode(r, NULL);
+	worker_flush(wt);
+	worker_set_state(wt, WT_FINISHING);
+	worker_task_finish(wt);
+}
+
+/* The child of a task ended (after EOF and exit). */
+static void
+worker_exit_cb(struct proc *p, const struct proc_status *st, void *arg)
+{
+	struct wtask	*wt = arg;
+	int		 status;
+	char		*why = NULL;
+
+	(void)p;
+	wt->proc = NULL;
+	if (wt->state == WT_FINISHING)		/* already reported */
+		return;
+	switch (st->how) {
+	case PROC_TIMED_OUT:
+		status = RESULT_TIMEOUT;
+		xasprintf(&why, "timed out after %d s", wt->m.timeout);
+		break;
+	case PROC_KILLED:
+		status = RESULT_CANCELLED;
+		break;
+	default:
+		status = st->code == 0 ? RESULT_SUCCESS : RESULT_FAILED;
+		break;
+	}
+	log_debug("%s: %s attempt %d: exit %d (%s)", __func__, wt->m.id,
+	    wt->m.attempt, st->code, result_status_name(status));
+	worker_task_report(wt, status, st->code, why);
+	free(why);
+}
+
+/* Reply to the start script: run the task, or drop a stale message. */
+static void
+worker_start_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct wtask	*wt = privdata;
+	struct worker	*w;
+	redisReply	*reply = r;
+	struct proc_spec spec;
+	char		**env, *cause;
+
+	(void)ac;
+	wt->inflight = 0;
+	if (reply == NULL)		/* resent when rc_cmd is back */
+		return;
+	w = wt->w;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		log_warnx("%s: start script: %s", wt->m.id, reply->str);
+		return;
+	}
+	if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1) {
+		log_info("%s attempt %d: no longer current, dropped",
+		    wt->m.id, wt->m.attempt);
+		worker_task_free(wt);
+		worker_pop(w);
+		return;
+	}
+	if (w->stopping) {
+		worker_task_report(wt, RESULT_LOST, 0, "agent stopping");
+		return;
+	}
+	wt->result.start_ms = util_wall_ms();
+	memset(&spec, 0, sizeof spec);
+	spec.command = wt->m.command;
+	spec.cwd = wt->m.cwd;
+	spec.env = env = worker_task_env(wt);
+	spec.timeout = wt->m.timeout;
+	spec.output_cb = worker_output_cb;
+	spec.exit_cb = worker_exit_cb;
+	spec.arg = wt;
+	wt->proc = proc_start(w->base, &spec, &cause);
+	worker_env_free(env);
+	if (wt->proc == NULL) {
+		log_warnx("%s attempt %d: %s", wt->m.id, wt->m.attempt, cause);
+		worker_output_cb(NULL, cause, strlen(cause), wt);
+		worker_output_cb(NULL, "\n", 1, wt);
+		worker_task_report(wt, RESULT_FAILED, 127, cause);
+		free(cause);
+		return;
+	}
+	w->ntasks++;
+	log_debug("%s attempt %d: started pid %ld", wt->m.id, wt->m.attempt,
+	    (long)proc_pid(wt->proc));
+	worker_set_state(wt, WT_RUNNING);
+}
+
+/* Send the start script for a popped message. */
+static void
+worker_task_start(struct wtask *wt)
+{
+	struct worker	*w = wt->w;
+	char		*event, ttl[16];
+	size_t		 elen;
+
+	event = event_encode_started(wt->m.id, wt->m.attempt, w->name,
+	    util_wall_ms(), &elen);
+	snprintf(ttl, sizeof ttl, "%d", w->ttl);
+	{
+		const char *argv[11] = { "EVALSHA", script_sha(SCRIPT_START),
+		    "3", w->keys.attempts, w->running, w->keys.events,
+		    wt->m.id, wt->attempt, event, ttl, wt->msg };
+		size_t lens[11];
+		int i;
+
+		for (i = 0; i < 10; i++)
+			lens[i] = strlen(argv[i]);
+		lens[10] = wt->msglen;
+		if (rconn_command_argv(w->rc_cmd, worker_start_done, wt, 11,
+		    argv, lens) == 0)
+			wt->inflight = 1;
+	}
+	free(event);
+}
+
+/* Reply to the finish script: the attempt is acked. */
+static void
+worker_finish_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct wtask	*wt = privdata;
+	struct worker	*w;
+	redisReply	*reply = r;
+
+	(void)ac;
+	wt->inflight = 0;
+	if (reply == NULL)		/* resent when rc_cmd is back */
+		return;
+	w = wt->w;
+	if (reply->type == REDIS_REPLY_ERROR)
+		log_warnx("%s: finish script: %s", wt->m.id, reply->str);
+	else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0)
+		log_info("%s attempt %d: result discarded (the attempt is no "
+		    "longer current)", wt->m.id, wt->m.attempt);
+	if (wt->proc != NULL) {
+		/* Reported early (agent stopping): free once it exits. */
+		return;
+	}
+	worker_task_free(wt);
+	if (w->stopping && w->nrunning == 0)
+		worker_finish(w);
+	else
+		worker_pop(w);
+}
+
+/* Send the finish script for a reported attempt. */
+static void
+worker_task_finish(struct wtask *wt)
+{
+	struct worker	*w = wt->w;
+	char		 ttl[16];
+
+	snprintf(ttl, sizeof ttl, "%d", w->ttl);
+	{
+		const char *argv[12] = { "EVALSHA", script_sha(SCRIPT_FINISH),
+		    "4", w->keys.attempts, w->keys.results, w->running,
+		    w->keys.events, wt->m.id, wt->attempt, wt->result_json,
+		    wt->msg, ttl };
+		size_t lens[12];
+		int i;
+
+		for (i = 0; i < 12; i++)
+			lens[i] = strlen(argv[i]);
+		lens[10] = wt->msglen;
+		if (rconn_command_argv(w->rc_cmd, worker_finish_done, wt, 12,
+		    argv, lens) == 0)
+			wt->inflight = 1;
+	}
+}
+
+/* Forget a task. */
+static void
+worker_task_free(struct wtask *wt)
+{
+	LIST_REMOVE(wt, entry);
+	wt->w->nrunning--;
+	if (wt->ev_flush != NULL)
+		event_free(wt->ev_flush);
+	task_msg_clear(&wt->m);
+	result_clear(&wt->result);
+	free(wt->result_json);
+	free(wt->msg);
+	free(wt->logkey);
+	free(wt->attempt);
+	free(wt->out);
+	free(wt);
+}
+
+/*
+ * Stop serving: no more pops. "done" (the run ended) lets running tasks
+ * finish; "signal" reports them lost so the producer requeues them at
+ * once; anything else (cancelled, timeout, lost run) kills them.
+ */
+void
+worker_stop(struct worker *w, const char *reason)
+{
+	struct wtask	*wt, *next;
+
+	if (w->stopping)
+		return;
+	w->stopping = 1;
+	w->stop_reason = xstrdup(reason);
+	log_info("run %s is over (%s); %d task%s held", w->run, reason,
+	    w->nrunning, w->nrunning == 1 ? "" : "s");
+	for (wt = LIST_FIRST(&w->tasks); wt != NULL; wt = next) {
+		next = LIST_NEXT(wt, entry);
+		if (strcmp(reason, "done") == 0)
+			continue;
+		if (strcmp(reason, "signal") == 0 && wt->state == WT_RUNNING) {
+			worker_task_report(wt, RESULT_LOST, 0,
+			    "agent stopped by a signal");
+		}
+		if (wt->proc != NULL)
+			proc_kill(wt->proc);
+	}
+	if (w->nrunning == 0)
+		worker_finish(w);
+}
+
+/* Reply to the last deregistration command: leave the loop. */
+static void
+worker_leave_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct worker	*w = privdata;
+
+	(void)ac;
+	(void)r;
+	event_base_loopexit(w->base, NULL);
+}
+
+/* Give back unstarted messages, deregister, and end the loop. */
+void
+worker_finish(struct worker *w)
+{
+	char	ttl[16];
+
+	if (w->rc_block != NULL) {
+		rconn_free(w->rc_block);	/* cancels the BLMOVE */
+		w->rc_block = NULL;
+	}
+	snprintf(ttl, sizeof ttl, "%d", w->ttl);
+	if (!rconn_is_ready(w->rc_cmd)) {
+		event_base_loopexit(w->base, NULL);
+		return;
+	}
+	rconn_command(w->rc_cmd, worker_any_done, NULL,
+	    "EVALSHA %s 2 %s %s %s", script_sha(SCRIPT_RELEASE), w->running,
+	    w->keys.queue, ttl);
+	rconn_command(w->rc_cmd, worker_any_done, NULL, "DEL %s", w->hb);
+	rconn_command(w->rc_cmd, worker_leave_done, w, "SREM %s %s",
+	    w->keys.agents, w->name);
+}
+
+/* Once a second: heartbeat when due, pop if a pop was lost. */
+void
+worker_tick(struct worker *w)
+{
+	static uint64_t	 last_hb;
+	uint64_t	 now = util_now_ms();
+
+	if (!w->joined) {
+		worker_check(w);
+		return;
+	}
+	if (now - last_hb >= (uint64_t)w->lease * 1000 / 3) {
+		last_hb = now;
+		worker_heartbeat(w);
+	}
+	worker_pop(w);
+}
+
+/* Free every task still held (exit path; children already killed). */
+void
+worker_free_tasks(struct worker *w)
+{
+	while (!LIST_EMPTY(&w->tasks))
+		worker_task_free(LIST_FIRST(&w->tasks));
+}
