@@ -163,10 +163,12 @@ submit_report(struct submit *s)
 	}
 	wall = (s->ended != 0 ? s->ended : util_now_ms()) - s->started;
 	dur = util_format_duration(wall);
-	printf("%zu tasks: %zu succeeded, %zu failed, %zu timed out, "
-	    "%zu skipped", n, counts[RESULT_SUCCESS], counts[RESULT_FAILED] +
-	    counts[RESULT_LOST] + counts[RESULT_CANCELLED],
-	    counts[RESULT_TIMEOUT], counts[RESULT_SKIPPED]);
+	printf("%zu tasks: %zu succeeded, %zu failed", n,
+	    counts[RESULT_SUCCESS], counts[RESULT_FAILED] +
+	    counts[RESULT_LOST] + counts[RESULT_CANCELLED]);
+	if (counts[RESULT_TIMEOUT] > 0)
+		printf(", %zu timed out", counts[RESULT_TIMEOUT]);
+	printf(", %zu skipped", counts[RESULT_SKIPPED]);
 	if (unfinished > 0)
 		printf(", %zu not finished", unfinished);
 	printf(" in %s", dur);

@@ -102,11 +102,18 @@ trap 'exit 143' TERM
 
 # dump: the tails of every output file of the test, for the log.
 dump() {
-	for _f in "$TMP"/*.out "$TMP"/*.err "$TMP"/redis.log; do
+	for _f in "$TMP"/*.out "$TMP"/*.err; do
 		[ -s "$_f" ] || continue
 		echo "---- ${_f#"$TMP"/} (last 40 lines)"
 		tail -n 40 "$_f"
 	done
+	if [ -s "$TMP/redis.log" ]; then
+		echo "---- redis.log (warnings)"
+		grep -E ' # | ! ' "$TMP/redis.log" | grep -v -E \
+		    'oO0OoO0OoO0Oo|Redis version=|Configuration loaded|Server initialized|overcommit' |
+		    tail -n 10
+	fi
+	return 0
 }
 
 fail() {

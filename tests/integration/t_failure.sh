@@ -48,5 +48,6 @@ for t in ok1 ok2 late; do
 	assert_eq "$(result_field "$RUN" "$t" status)" success "status of $t"
 done
 
-assert_grep '^7 tasks: 3 succeeded, 1 failed, 3 skipped' "$out" "summary line"
+assert_grep '^7 tasks: 3 succeeded, .*1 failed' "$out" "summary line (failed)"
+assert_grep '^7 tasks: .*3 skipped' "$out" "summary line (skipped)"
 exit 0

@@ -1,2 +1,0 @@
-build/common/cli.o: common/cli.c common/dteq.h
-common/dteq.h:

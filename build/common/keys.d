@@ -1,2 +1,0 @@
-build/common/keys.o: common/keys.c common/dteq.h
-common/dteq.h:

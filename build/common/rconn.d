@@ -1,2 +1,0 @@
-build/common/rconn.o: common/rconn.c common/dteq.h
-common/dteq.h:

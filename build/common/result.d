@@ -1,2 +1,0 @@
-build/common/result.o: common/result.c common/dteq.h
-common/dteq.h:

@@ -1,2 +1,0 @@
-build/common/runid.o: common/runid.c common/dteq.h
-common/dteq.h:

@@ -1,2 +1,0 @@
-build/common/url.o: common/url.c common/dteq.h
-common/dteq.h:

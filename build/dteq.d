@@ -1,4 +1,0 @@
-build/dteq.o: dteq.c producer/producer.h common/dteq.h worker/worker.h
-producer/producer.h:
-common/dteq.h:
-worker/worker.h:

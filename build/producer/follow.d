@@ -1,4 +1,0 @@
-build/producer/follow.o: producer/follow.c producer/producer.h \
- common/dteq.h
-producer/producer.h:
-common/dteq.h:

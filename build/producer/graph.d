@@ -1,4 +1,0 @@
-build/producer/graph.o: producer/graph.c producer/producer.h \
- common/dteq.h
-producer/producer.h:
-common/dteq.h:

@@ -1,4 +1,0 @@
-build/producer/report.o: producer/report.c producer/producer.h \
- common/dteq.h
-producer/producer.h:
-common/dteq.h:

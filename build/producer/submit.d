@@ -1,4 +1,0 @@
-build/producer/submit.o: producer/submit.c producer/producer.h \
- common/dteq.h
-producer/producer.h:
-common/dteq.h:

@@ -1,3 +1,0 @@
-build/worker/worker.o: worker/worker.c worker/worker.h common/dteq.h
-worker/worker.h:
-common/dteq.h:
