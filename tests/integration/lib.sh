@@ -1,4 +1,4 @@
-# dteq integration tests: helpers every t_*.sh sources.
+# dteq integration tests: the shell functions every t_*.sh sources.
 #
 # A test script is run by tests/run.sh with sh (POSIX; dash on Debian), from
 # the repository root, with DTEQ=<absolute path of the binary under test> and

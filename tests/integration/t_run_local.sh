@@ -5,7 +5,8 @@
 
 . "$TOP/tests/integration/lib.sh"
 
-# dteq run makes its temp dir (and the redis socket in it) under $TMPDIR.
+# dteq run makes a temp dir for the redis socket. If it honours TMPDIR, the
+# dir shows up in $TMP/rt; either way it is the cwd of its redis-server.
 mkdir "$TMP/rt"
 
 # watch NAME: while background command NAME runs, record every process
@@ -35,7 +36,7 @@ watch() {
 		for _d in "$TMP"/rt/*; do
 			[ -e "$_d" ] && echo "$_d" >>"$TMP/$1.dirs.all"
 		done
-		[ -n "${2:-}" ] && [ -e "$2" ] && break
+		[ -n "${2:-}" ] && [ -s "$2" ] && break
 		sleep 0.2
 	done
 	sort -u "$TMP/$1.procs.all" >"$TMP/$1.procs"
@@ -75,7 +76,7 @@ grep -q ' redis-server$' "$TMP/demo.procs" ||
 [ "$(grep -c ' dteq$' "$TMP/demo.procs")" -ge 3 ] ||
     fail "fewer than 3 dteq processes (workers) seen below dteq run"
 [ -s "$TMP/demo.dirs" ] ||
-    fail "dteq run's temp dir not found under TMPDIR"
+    fail "dteq run's temp dir not found"
 assert_grep "^$ntasks tasks: $ntasks succeeded" "$TMP/demo.out" \
     "dteq run prints the summary"
 assert_eq "$(count_lines "$TMP/demo.out" "> web-e2e:e2e-ci (")" 1 \
@@ -97,10 +98,11 @@ echo "$(cat "$TMP/long.sleep") sleep" >>"$TMP/intr.procs"
 kill -INT "$(bg_pid intr)"
 bg_wait intr 20
 rc=$(bg_rc intr)
+log "the interrupted dteq run exited $rc"
 [ "$rc" -ne 0 ] || fail "an interrupted dteq run exited 0"
 assert_no_file "$TMP/ran.later" "a task ran after the interrupt"
 cat "$TMP/intr.procs" "$TMP/intr.dirs"
 [ -s "$TMP/intr.dirs" ] ||
-    fail "interrupted dteq run's temp dir not found under TMPDIR"
+    fail "interrupted dteq run's temp dir not found"
 left_behind intr
 exit 0

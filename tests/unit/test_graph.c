@@ -24,8 +24,11 @@ add(struct taskset *ts, const char *id, ...)
 	va_list		 ap;
 	const char	*dep;
 
-	ts->tasks = xreallocarray(ts->tasks, ts->ntasks + 1,
-	    sizeof *ts->tasks);
+	/* The array doubles whenever ntasks reaches a power of two. */
+	if ((ts->ntasks & (ts->ntasks - 1)) == 0) {
+		ts->tasks = xreallocarray(ts->tasks,
+		    ts->ntasks == 0 ? 1 : ts->ntasks * 2, sizeof *ts->tasks);
+	}
 	t = &ts->tasks[ts->ntasks++];
 	memset(t, 0, sizeof *t);
 	t->id = xstrdup(id);
