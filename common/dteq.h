@@ -209,6 +209,7 @@ void		 result_clear(struct result *);
 #define EVENT_STOP	2
 #define EVENT_AGENT	3
 #define EVENT_RUN	4
+#define EVENT_LOG	5
 struct event_msg {
 	int		 type;
 	char		*id;		/* EVENT_STARTED, EVENT_FINISHED */
@@ -216,6 +217,8 @@ struct event_msg {
 	char		*agent;
 	char		*reason;	/* EVENT_STOP */
 	struct result	 result;	/* EVENT_FINISHED */
+	char		*data;		/* EVENT_LOG: an output chunk */
+	size_t		 datalen;
 };
 char		*event_encode_started(const char *, int, const char *,
 		     uint64_t, size_t *);

@@ -10,7 +10,9 @@
  *
  * Events are JSON objects with a "type": "started" (id, attempt, agent,
  * start), "finished" (result: the stored result object, verbatim),
- * "stop" (reason), "agent" (agent: one joined) and "run" (a run began).
+ * "stop" (reason), "agent" (agent: one joined), "run" (a run began) and
+ * "log" (id, attempt, data: an output chunk, sent only when the run's
+ * meta asks for streaming).
  */
 
 #include <stdlib.h>
@@ -25,7 +27,7 @@ static const char *result_names[RESULT_NSTATUS] = {
 };
 
 static const char *event_names[] = {
-	"started", "finished", "stop", "agent", "run"
+	"started", "finished", "stop", "agent", "run", "log"
 };
 
 /* The wire name of a status. */
@@ -253,6 +255,15 @@ event_decode(const char *buf, size_t len, struct event_msg *e, char **cause)
 	    cJSON_GetObjectItemCaseSensitive(o, "result"), &e->result,
 	    cause) != 0)
 		goto fail;
+	if (e->type == EVENT_LOG) {
+		v = cJSON_GetObjectItemCaseSensitive(o, "data");
+		if (e->id == NULL || !cJSON_IsString(v)) {
+			xasprintf(cause, "log event without id or data");
+			goto fail;
+		}
+		e->data = xstrdup(v->valuestring);
+		e->datalen = strlen(e->data);
+	}
 	if (e->type == EVENT_STARTED && e->id == NULL) {
 		xasprintf(cause, "started event has no id");
 		goto fail;
@@ -273,6 +284,7 @@ event_clear(struct event_msg *e)
 	free(e->id);
 	free(e->agent);
 	free(e->reason);
+	free(e->data);
 	result_clear(&e->result);
 	memset(e, 0, sizeof *e);
 }

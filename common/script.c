@@ -14,7 +14,8 @@
  * reclaim	(producer) for every agent of the run whose heartbeat key
  *		expired: take its running list and forget it. Returns
  *		{alive agents, {messages...}}.
- * log		append output to an attempt's log if the attempt is current.
+ * log		append output to an attempt's log if the attempt is current,
+ *		and announce the chunk when the run streams output.
  * release	move every message of an agent's running list back to the
  *		queue (graceful exit).
  *
@@ -75,12 +76,17 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"end\n"
 	"return {alive, out}\n",
 
-	/* SCRIPT_LOG: KEYS attempts log; ARGV id attempt data ttl */
+	/* SCRIPT_LOG: KEYS attempts log events; ARGV id attempt data ttl
+	 * stream */
 	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then\n"
 	"  return 0\n"
 	"end\n"
 	"redis.call('APPEND', KEYS[2], ARGV[3])\n"
 	"redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
+	"if ARGV[5] == '1' then\n"
+	"  redis.call('PUBLISH', KEYS[3], cjson.encode({type = 'log',\n"
+	"      id = ARGV[1], attempt = tonumber(ARGV[2]), data = ARGV[3]}))\n"
+	"end\n"
 	"return 1\n",
 
 	/* SCRIPT_RELEASE: KEYS running queue; ARGV ttl */

@@ -38,8 +38,8 @@
 /* Where the parser is, for error messages. */
 struct taskfile_ctx {
 	const char	*file;		/* name to print */
-	size_t		 index;		/* task index from 0, or TASKFILE_NO_TASK */
-	const char	*id;		/* the task's id once known, else NULL */
+	size_t		 index;		/* from 0; TASKFILE_NO_TASK: none */
+	const char	*id;		/* the task's id if usable, or NULL */
 	const char	*field;		/* field being checked, or NULL */
 	char	       **cause;
 };

@@ -356,8 +356,13 @@ submit_event_done(redisAsyncContext *ac, void *r, void *privdata)
 		if (i != GRAPH_NONE && s->pt[i].attempt == e.attempt &&
 		    s->pt[i].state == PT_QUEUED) {
 			s->pt[i].state = PT_RUNNING;
-			log_debug("%s started on %s", e.id, e.agent);
+			report_started(s, i, e.agent);
 		}
+		break;
+	case EVENT_LOG:
+		i = graph_find(s->g, e.id);
+		if (i != GRAPH_NONE && s->pt[i].attempt == e.attempt)
+			report_log(s, i, e.attempt, e.data, e.datalen);
 		break;
 	case EVENT_FINISHED:
 		submit_result(s, &e.result);
@@ -668,6 +673,7 @@ submit_tick(struct submit *s)
 	    s->keys.agents, s->keys.hb_prefix, s->keys.running_prefix);
 	if (s->begun)
 		submit_reconcile(s);
+	report_tick(s);
 	if (s->timeout > 0 && now - s->started >= (uint64_t)s->timeout * 1000) {
 		xasprintf(&why, "the run timed out after %d s", s->timeout);
 		submit_abort(s, why);

@@ -70,6 +70,12 @@ struct submit {
 	int		 ttl;
 	size_t		 output_cap;
 	int		 help;
+	const char	*junit_path;	/* --junit */
+	const char	*report_path;	/* --report (HTML) */
+	const char	*json_path;	/* --json */
+	int		 stream;	/* --stream: print lines live */
+	int		 color;		/* --color: -1 auto, 0 never, 1 always */
+	void		*report;	/* report.c's own state */
 
 	struct redis_url url;
 	char		*run;
@@ -108,6 +114,11 @@ void		 submit_abort(struct submit *, const char *);
 void		 submit_fail_fast(struct submit *);
 
 /* report.c */
+void		 report_init(struct submit *);
+void		 report_started(struct submit *, size_t, const char *);
+void		 report_log(struct submit *, size_t, int, const char *,
+		     size_t);
+void		 report_tick(struct submit *);
 void		 report_block(struct submit *, size_t, const struct result *,
 		     const char *, size_t, const char *);
 void		 report_skipped(struct submit *, size_t);

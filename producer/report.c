@@ -14,6 +14,41 @@
 
 #include "producer.h"
 
+/* Decide how to print (colour, terminal) before the run starts. */
+void
+report_init(struct submit *s)
+{
+	(void)s;
+}
+
+/* An agent started task i. */
+void
+report_started(struct submit *s, size_t i, const char *agent)
+{
+	(void)s;
+	(void)i;
+	log_debug("%s started on %s", graph_node(s->g, i)->task->id, agent);
+}
+
+/* A live output chunk of task i (--stream). */
+void
+report_log(struct submit *s, size_t i, int attempt, const char *data,
+    size_t len)
+{
+	(void)attempt;
+	if (!s->stream)
+		return;
+	printf("%s: %.*s", graph_node(s->g, i)->task->id, (int)len, data);
+	fflush(stdout);
+}
+
+/* Once a second while the run goes on. */
+void
+report_tick(struct submit *s)
+{
+	(void)s;
+}
+
 /* The footer words for a result. */
 static void
 report_footer(const struct result *r, char *buf, size_t len)

@@ -46,7 +46,8 @@ static const char submit_usage[] =
     "                   [--keep-agents] [--fail-fast] [--timeout SECS]\n"
     "                   [--agent-wait SECS] [--connect-timeout SECS]\n"
     "                   [--lease SECS] [--retries N] [--output-cap BYTES]\n"
-    "                   [-v] TASKFILE|-\n"
+    "                   [--stream] [--color WHEN] [--junit PATH]\n"
+    "                   [--report PATH.html] [--json PATH] [-v] TASKFILE|-\n"
     "\n"
     "Run a task graph on the agents of a run and print each task's output.\n"
     "Exit 0: all tasks succeeded; 1: a task failed, was skipped or timed\n"
@@ -65,6 +66,11 @@ static const char submit_usage[] =
     "  --lease SECS             agent heartbeat lease (default 15)\n"
     "  --retries N              retries of a failed task (default 0)\n"
     "  --output-cap BYTES       output kept per task (default 4194304)\n"
+    "  --stream                 print output lines live, prefixed by task\n"
+    "  --color WHEN             always, never or auto (default; NO_COLOR)\n"
+    "  --junit PATH             write a JUnit XML report\n"
+    "  --report PATH.html       write a self-contained HTML report\n"
+    "  --json PATH              write the machine-readable summary\n"
     "  -v, --verbose            debug logging\n";
 
 /* Parse the options into s; return -1 with *cause on a bad one. */
@@ -73,16 +79,21 @@ submit_options(struct submit *s, int argc, char **argv, char **cause)
 {
 	static const struct option longopts[] = {
 		{ "agent-wait", required_argument, NULL, 'A' },
+		{ "color", required_argument, NULL, 'c' },
 		{ "connect-timeout", required_argument, NULL, 'C' },
 		{ "fail-fast", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "json", required_argument, NULL, 'J' },
+		{ "junit", required_argument, NULL, 'j' },
 		{ "keep-agents", no_argument, NULL, 'k' },
 		{ "lease", required_argument, NULL, 'L' },
 		{ "output-cap", required_argument, NULL, 'O' },
 		{ "redis", required_argument, NULL, 'r' },
+		{ "report", required_argument, NULL, 'H' },
 		{ "retries", required_argument, NULL, 'N' },
 		{ "run", required_argument, NULL, 'R' },
 		{ "stop-agents-after", required_argument, NULL, 'S' },
+		{ "stream", no_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
@@ -98,6 +109,19 @@ submit_options(struct submit *s, int argc, char **argv, char **cause)
 			    &s->agent_wait, cause) != 0)
 				return (-1);
 			break;
+		case 'c':
+			if (strcmp(optarg, "always") == 0)
+				s->color = 1;
+			else if (strcmp(optarg, "never") == 0)
+				s->color = 0;
+			else if (strcmp(optarg, "auto") == 0)
+				s->color = -1;
+			else {
+				xasprintf(cause, "--color: \"%s\" is not "
+				    "always, never or auto", optarg);
+				return (-1);
+			}
+			break;
 		case 'C':
 			if (util_parse_seconds("--connect-timeout", optarg,
 			    3600, &s->connect_timeout, cause) != 0)
@@ -109,6 +133,15 @@ submit_options(struct submit *s, int argc, char **argv, char **cause)
 		case 'h':
 			s->help = 1;
 			return (0);
+		case 'H':
+			s->report_path = optarg;
+			break;
+		case 'j':
+			s->junit_path = optarg;
+			break;
+		case 'J':
+			s->json_path = optarg;
+			break;
 		case 'k':
 			s->keep_agents = 1;
 			break;
@@ -149,6 +182,9 @@ submit_options(struct submit *s, int argc, char **argv, char **cause)
 			break;
 		case 'S':
 			s->stop_after = optarg;
+			break;
+		case 's':
+			s->stream = 1;
 			break;
 		case 't':
 			if (util_parse_seconds("--timeout", optarg,
@@ -252,8 +288,8 @@ submit_register(struct submit *s, char **cause)
 	snprintf(cap, sizeof cap, "%zu", s->output_cap);
 	snprintf(now, sizeof now, "%llu", (unsigned long long)util_wall_ms());
 	reply = redisCommand(c, "HSET %s state running lease %d ttl %d "
-	    "output_cap %s created %s", s->keys.meta, s->lease, s->ttl, cap,
-	    now);
+	    "output_cap %s created %s stream %d", s->keys.meta, s->lease,
+	    s->ttl, cap, now, s->stream);
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
 		xasprintf(cause, "registering the run failed: %s",
 		    reply == NULL ? c->errstr : reply->str);
@@ -342,6 +378,7 @@ submit_main(int argc, char **argv)
 	s.ttl = DEFAULT_TTL;
 	s.output_cap = DEFAULT_OUTPUT_CAP;
 	s.max_reclaims = 2;
+	s.color = -1;
 	log_set_prefix("dteq submit");
 	if (submit_options(&s, argc, argv, &cause) != 0)
 		goto usage_error;
@@ -374,6 +411,7 @@ submit_main(int argc, char **argv)
 	evsignal_add(s.ev_sigterm, NULL);
 	evtimer_add(s.ev_tick, &tv);
 	log_info("run %s: %zu tasks", s.run, graph_size(s.g));
+	report_init(&s);
 	submit_start(&s);
 	event_base_dispatch(s.base);
 

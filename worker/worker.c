@@ -134,6 +134,8 @@ worker_join(struct worker *w, redisReply *meta)
 			w->ttl = (int)n;
 		else if (strcmp(k, "output_cap") == 0)
 			w->output_cap = (size_t)n;
+		else if (strcmp(k, "stream") == 0)
+			w->stream = n == 1;
 	}
 	w->joined = 1;
 	log_info("joined run %s as %s (parallel %d)", w->run, w->name,
@@ -433,8 +435,8 @@ static void
 worker_flush(struct wtask *wt)
 {
 	struct worker	*w = wt->w;
-	const char	*argv[9];
-	size_t		 lens[9];
+	const char	*argv[11];
+	size_t		 lens[11];
 	char		 ttl[16];
 	int		 i;
 
@@ -445,16 +447,18 @@ worker_flush(struct wtask *wt)
 	snprintf(ttl, sizeof ttl, "%d", w->ttl);
 	argv[0] = "EVALSHA";
 	argv[1] = script_sha(SCRIPT_LOG);
-	argv[2] = "2";
+	argv[2] = "3";
 	argv[3] = w->keys.attempts;
 	argv[4] = wt->logkey;
-	argv[5] = wt->m.id;
-	argv[6] = wt->attempt;
-	argv[7] = wt->out;
-	argv[8] = ttl;
-	for (i = 0; i < 9; i++)
-		lens[i] = i == 7 ? wt->outlen : strlen(argv[i]);
-	rconn_command_argv(w->rc_cmd, worker_any_done, NULL, 9, argv, lens);
+	argv[5] = w->keys.events;
+	argv[6] = wt->m.id;
+	argv[7] = wt->attempt;
+	argv[8] = wt->out;
+	argv[9] = ttl;
+	argv[10] = w->stream ? "1" : "0";
+	for (i = 0; i < 11; i++)
+		lens[i] = i == 8 ? wt->outlen : strlen(argv[i]);
+	rconn_command_argv(w->rc_cmd, worker_any_done, NULL, 11, argv, lens);
 	wt->outlen = 0;
 }
 

@@ -33,6 +33,7 @@ struct worker {
 	int			 lease;		/* s */
 	int			 ttl;		/* s */
 	size_t			 output_cap;	/* bytes per attempt */
+	int			 stream;	/* announce output chunks */
 
 	struct rconn		*rc_block;
 	struct rconn		*rc_cmd;

@@ -14,7 +14,7 @@
 #include "test.h"
 
 #ifndef FIXTURES_DIR
-#define FIXTURES_DIR	"/work/shared/fixtures"
+#define FIXTURES_DIR "tests/fixtures"
 #endif
 
 /* Check that cause contains sub, and show cause when it does not. */
@@ -116,7 +116,8 @@ test_valid_full(void)
 	struct task	*t;
 
 	if (parse_ok("{\"tasks\": [\n"
-	    "  {\"id\": \"lib:build\", \"command\": \"npm run build -w lib\"},\n"
+	    "  {\"id\": \"lib:build\",\n"
+	    "   \"command\": \"npm run build -w lib\"},\n"
 	    "  {\"id\": \"app:build\", \"command\": \"npm run build -w app\",\n"
 	    "   \"deps\": [\"lib:build\"], \"cwd\": \"apps/app\",\n"
 	    "   \"env\": {\"NODE_ENV\": \"production\", \"_X1\": \"\"},\n"
