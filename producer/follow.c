@@ -57,49 +57,80 @@ submit_retries(struct submit *s, size_t i)
  * tokens, written first) and one LPUSH of their messages.
  */
 static void
-submit_dispatch(struct submit *s, const size_t *idx, size_t n)
+submit_dispatch(struct submit *s, const size_t *ready, size_t n)
 {
-	const char	**hargv, **largv;
-	size_t		*hlens, *llens, k;
+	const char	**hargv, **largv, **rargv;
+	size_t		*hlens, *llens, *rlens, *idx, k, nl = 2, nr = 2;
 	char		**attempts, **msgs;
 	struct task	*t;
 	char		 ttl[16];
 
 	if (n == 0 || s->failing || s->ending)
 		return;
+	idx = xcalloc(n, sizeof *idx);
+	memcpy(idx, ready, n * sizeof *idx);
+	sched_sort(s, idx, n);
 	hargv = xcalloc(2 + 2 * n, sizeof *hargv);
 	hlens = xcalloc(2 + 2 * n, sizeof *hlens);
 	largv = xcalloc(2 + n, sizeof *largv);
 	llens = xcalloc(2 + n, sizeof *llens);
+	rargv = xcalloc(2 + n, sizeof *rargv);
+	rlens = xcalloc(2 + n, sizeof *rlens);
 	attempts = xcalloc(n, sizeof *attempts);
 	msgs = xcalloc(n, sizeof *msgs);
 	hargv[0] = "HSET";
 	hargv[1] = s->keys.attempts;
 	largv[0] = "LPUSH";
-	largv[1] = s->keys.queue;
+	rargv[0] = "RPUSH";
+	largv[1] = rargv[1] = s->keys.queue;
+	/*
+	 * Agents pop from the right. Ordinary tasks are LPUSHed (FIFO);
+	 * urgent ones are RPUSHed in reverse, so the most urgent is next.
+	 */
 	for (k = 0; k < n; k++) {
 		struct ptask *p = &s->pt[idx[k]];
+		size_t len;
 
 		t = graph_node(s->g, idx[k])->task;
 		p->attempt++;
 		p->tries++;
 		p->state = PT_QUEUED;
 		xasprintf(&attempts[k], "%d", p->attempt);
-		msgs[k] = task_msg_encode(s->run, t, p->attempt, &llens[2 + k]);
+		msgs[k] = task_msg_encode(s->run, t, p->attempt, &len);
 		hargv[2 + 2 * k] = t->id;
 		hargv[3 + 2 * k] = attempts[k];
-		largv[2 + k] = msgs[k];
+		if (sched_urgent(s, idx[k])) {
+			rlens[nr] = len;
+			rargv[nr++] = msgs[k];
+		} else {
+			llens[nl] = len;
+			largv[nl++] = msgs[k];
+		}
 		log_debug("dispatch %s attempt %d", t->id, p->attempt);
 	}
 	for (k = 0; k < 2 + 2 * n; k++)
 		hlens[k] = strlen(hargv[k]);
-	llens[0] = 5;
-	llens[1] = strlen(s->keys.queue);
+	llens[0] = rlens[0] = 5;
+	llens[1] = rlens[1] = strlen(s->keys.queue);
 	snprintf(ttl, sizeof ttl, "%d", s->ttl);
 	rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)(2 + 2 * n),
 	    hargv, hlens);
-	rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)(2 + n),
-	    largv, llens);
+	if (nl > 2)
+		rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)nl,
+		    largv, llens);
+	if (nr > 2) {
+		for (k = 0; k < (nr - 2) / 2; k++) {
+			const char *tp = rargv[2 + k];
+			size_t tl = rlens[2 + k];
+
+			rargv[2 + k] = rargv[nr - 1 - k];
+			rlens[2 + k] = rlens[nr - 1 - k];
+			rargv[nr - 1 - k] = tp;
+			rlens[nr - 1 - k] = tl;
+		}
+		rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)nr,
+		    rargv, rlens);
+	}
 	rconn_command(s->rc_cmd, submit_any_done, NULL, "EXPIRE %s %s",
 	    s->keys.attempts, ttl);
 	rconn_command(s->rc_cmd, submit_any_done, NULL, "EXPIRE %s %s",
@@ -114,6 +145,9 @@ submit_dispatch(struct submit *s, const size_t *idx, size_t n)
 	free(hlens);
 	free(largv);
 	free(llens);
+	free(rargv);
+	free(rlens);
+	free(idx);
 }
 
 /* Reply to GET log: print the attempt's block. */
@@ -199,6 +233,7 @@ submit_final(struct submit *s, size_t i, const struct result *r,
 		p->reason = xstrdup(reason);
 	}
 	if (r->status == RESULT_SUCCESS) {
+		sched_record(s, i, r);
 		n = graph_succeeded(s->g, i, &next);
 		submit_dispatch(s, next, n);
 		free(next);

@@ -76,6 +76,7 @@ struct submit {
 	int		 stream;	/* --stream: print lines live */
 	int		 color;		/* --color: -1 auto, 0 never, 1 always */
 	void		*report;	/* report.c's own state */
+	void		*sched;		/* sched.c's own state */
 
 	struct redis_url url;
 	char		*run;
@@ -112,6 +113,14 @@ void		 submit_start(struct submit *);
 void		 submit_tick(struct submit *);
 void		 submit_abort(struct submit *, const char *);
 void		 submit_fail_fast(struct submit *);
+
+/* sched.c */
+struct redisContext;
+void		 sched_init(struct submit *, struct redisContext *);
+void		 sched_sort(struct submit *, size_t *, size_t);
+int		 sched_urgent(struct submit *, size_t);
+void		 sched_record(struct submit *, size_t, const struct result *);
+void		 sched_free(struct submit *);
 
 /* report.c */
 void		 report_init(struct submit *);

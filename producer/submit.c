@@ -301,6 +301,7 @@ submit_register(struct submit *s, char **cause)
 	reply = redisCommand(c, "EXPIRE %s %d", s->keys.meta, s->ttl);
 	if (reply != NULL)
 		freeReplyObject(reply);
+	sched_init(s, c);
 	free(argv);
 	free(lens);
 	redisFree(c);
@@ -356,6 +357,7 @@ submit_free(struct submit *s)
 		free(s->pt[i].reason);
 	}
 	free(s->pt);
+	sched_free(s);
 	graph_free(s->g);
 	keys_free(&s->keys);
 	url_free(&s->url);
