@@ -113,6 +113,7 @@ struct keys {
 	char		*meta;		/* hash: run settings and state */
 	char		*queue;		/* list: ready task messages */
 	char		*attempts;	/* hash: task id -> current attempt */
+	char		*claims;	/* hash: task id -> attempt started */
 	char		*results;	/* hash: task id -> result JSON */
 	char		*agents;	/* set: agent names that joined */
 	char		*events;	/* channel: started/finished/stop */
@@ -170,12 +171,20 @@ struct task_msg {
 	struct task_env	*env;
 	size_t		 nenv;
 	int		 timeout;
+	char		*avoid;		/* agent to avoid, or NULL */
 };
 char		*task_msg_encode(const char *, const struct task *, int,
-		     size_t *);		/* caller frees */
+		     const char *, size_t *);	/* caller frees */
 int		 task_msg_decode(const char *, size_t, struct task_msg *,
 		     char **);
 void		 task_msg_clear(struct task_msg *);
+
+/* sign.c */
+int		 sign_load_secret(const char *, char **, char **);
+char		*sign_message(const char *, const char *, size_t, size_t *);
+int		 sign_verify(const char *, const char *, size_t, const char **,
+		     size_t *, char **);
+char		*sign_check_token(const char *, const char *);
 
 /* result.c: the durable record of one attempt and the events. */
 #define RESULT_SUCCESS	0
@@ -258,7 +267,9 @@ const char	*rconn_name(const struct rconn *);
 #define SCRIPT_RECLAIM	2
 #define SCRIPT_LOG	3
 #define SCRIPT_RELEASE	4
-#define SCRIPT_COUNT	5
+#define SCRIPT_HEARTBEAT 5
+#define SCRIPT_DEFER	6
+#define SCRIPT_COUNT	7
 const char	*script_body(int);
 const char	*script_sha(int);
 void		 script_load(struct rconn *);

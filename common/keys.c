@@ -21,7 +21,12 @@
  *				agents BLMOVE them out; release
  *				script puts an agent's back
  *	attempts	hash	submit: task id -> current	run TTL
- *				attempt, on each dispatch
+ *				attempt, on each dispatch;
+ *				reclaim script bumps it when
+ *				it takes a lost agent's task
+ *	claims		hash	start script: task id ->	run TTL
+ *				attempt an agent started, so
+ *				one attempt runs only once
  *	results		hash	finish script (agent), once	run TTL
  *				per current attempt; submit
  *				(skipped, lost): id -> JSON
@@ -45,6 +50,13 @@
  *				output of the current attempt
  *				ATT of task ID, capped at the
  *				run's output cap
+ *
+ * Outside any run, one key per workspace (producer/sched.c):
+ *
+ *	dteq:history:WS	hash	submit: task id -> duration	30 days,
+ *				in ms (moving average over	renewed on
+ *				runs); read at the start of	each write
+ *				each submit to order the queue
  */
 
 #include <stdlib.h>
@@ -72,6 +84,7 @@ keys_init(struct keys *k, const char *run)
 	k->meta = keys_make(k->prefix, "meta");
 	k->queue = keys_make(k->prefix, "queue");
 	k->attempts = keys_make(k->prefix, "attempts");
+	k->claims = keys_make(k->prefix, "claims");
 	k->results = keys_make(k->prefix, "results");
 	k->agents = keys_make(k->prefix, "agents");
 	k->events = keys_make(k->prefix, "events");
@@ -91,6 +104,7 @@ keys_free(struct keys *k)
 	free(k->meta);
 	free(k->queue);
 	free(k->attempts);
+	free(k->claims);
 	free(k->results);
 	free(k->agents);
 	free(k->events);
@@ -124,4 +138,16 @@ keys_log(const struct keys *k, const char *id, int attempt)
 
 	xasprintf(&s, "%s%d:%s", k->log_prefix, attempt, id);
 	return (s);
+}
+
+/*
+ * The duration history of workspace ws (sched.c): not a run's key, so it
+ * has no {RUN} tag and outlives the runs. Caller frees.
+ */
+char		*keys_history(const char *);	/* also in producer.h */
+
+char *
+keys_history(const char *ws)
+{
+	return (keys_make("dteq:history:", ws));
 }

@@ -6,18 +6,23 @@
  * run (one hash tag), so a run's scripts run in one cluster slot.
  *
  * start	an agent popped a message: if its attempt is still the
- *		task's current one, give the running list a TTL and announce
- *		"started"; else drop the stale message (returns 0).
+ *		task's current one and no other agent claimed it, claim it,
+ *		give the running list a TTL and announce "started"; else
+ *		drop the stale (0) or duplicate (-1) message.
  * finish	an attempt ended: ack the message (LREM from the agent's
  *		running list), then record the result once, only if the
  *		attempt is current and has no result yet, and announce it.
  * reclaim	(producer) for every agent of the run whose heartbeat key
- *		expired: take its running list and forget it. Returns
- *		{alive agents, {messages...}}.
+ *		expired: take its running list, make those attempts stale
+ *		and forget the agent. Returns {alive agents, {messages}}.
  * log		append output to an attempt's log if the attempt is current,
  *		and announce the chunk when the run streams output.
  * release	move every message of an agent's running list back to the
  *		queue (graceful exit).
+ * heartbeat	renew an agent's lease, unless it was reclaimed meanwhile
+ *		(a frozen agent is fenced); tells whether submit is alive.
+ * defer	hand one message back to the popping end of the queue (a
+ *		retry that should go to another agent).
  *
  * Scripts are sent by EVALSHA; the SHA1 of each body is computed here
  * once, and script_load() sends SCRIPT LOAD on a connection after each
@@ -34,12 +39,22 @@
 #include "dteq.h"
 
 static const char *script_bodies[SCRIPT_COUNT] = {
-	/* SCRIPT_START: KEYS attempts running events; ARGV id attempt
-	 * event ttl msg */
+	/* SCRIPT_START: KEYS attempts running events claims; ARGV id
+	 * attempt event ttl msg agent. Returns 1 (run it), 0 (stale
+	 * attempt), -1 (another agent already started this attempt). */
+	"local claim = ARGV[2] .. ' ' .. ARGV[6]\n"
 	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then\n"
 	"  redis.call('LREM', KEYS[2], 1, ARGV[5])\n"
 	"  return 0\n"
 	"end\n"
+	"local c = redis.call('HGET', KEYS[4], ARGV[1])\n"
+	"if c and c ~= claim and\n"
+	"    string.sub(c, 1, #ARGV[2] + 1) == ARGV[2] .. ' ' then\n"
+	"  redis.call('LREM', KEYS[2], 1, ARGV[5])\n"
+	"  return -1\n"
+	"end\n"
+	"redis.call('HSET', KEYS[4], ARGV[1], claim)\n"
+	"redis.call('EXPIRE', KEYS[4], ARGV[4])\n"
 	"redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
 	"redis.call('PUBLISH', KEYS[3], ARGV[3])\n"
 	"return 1\n",
@@ -60,7 +75,9 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"    '{\"type\":\"finished\",\"result\":' .. ARGV[3] .. '}')\n"
 	"return 1\n",
 
-	/* SCRIPT_RECLAIM: KEYS agents; ARGV hb-prefix running-prefix */
+	/* SCRIPT_RECLAIM: KEYS agents attempts; ARGV hb-prefix
+	 * running-prefix. A taken message's attempt is made stale at once
+	 * (attempt + 1), so the lost agent can no longer record it. */
 	"local alive, out = 0, {}\n"
 	"for _, a in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
 	"  if redis.call('EXISTS', ARGV[1] .. a) == 1 then\n"
@@ -69,6 +86,16 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"    local rk = ARGV[2] .. a\n"
 	"    for _, m in ipairs(redis.call('LRANGE', rk, 0, -1)) do\n"
 	"      out[#out + 1] = m\n"
+	"      local j = m\n"
+	"      if string.sub(m, 1, 3) == 'v1:' then j = string.sub(m, 69) end\n"
+	"      local ok, t = pcall(cjson.decode, j)\n"
+	"      if ok and type(t) == 'table' and type(t.id) == 'string' and\n"
+	"          type(t.attempt) == 'number' and\n"
+	"          redis.call('HGET', KEYS[2], t.id) ==\n"
+	"          string.format('%d', t.attempt) then\n"
+	"        redis.call('HSET', KEYS[2], t.id,\n"
+	"            string.format('%d', t.attempt + 1))\n"
+	"      end\n"
 	"    end\n"
 	"    redis.call('DEL', rk)\n"
 	"    redis.call('SREM', KEYS[1], a)\n"
@@ -96,6 +123,28 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"end\n"
 	"if n > 0 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end\n"
 	"return n\n",
+
+	/* SCRIPT_HEARTBEAT: KEYS agents hb main; ARGV agent lease-ms ttl
+	 * running join. Returns {renewed, main job alive}; not renewed
+	 * when the agent was reclaimed (its lease lapsed) unless joining. */
+	"local main = redis.call('EXISTS', KEYS[3])\n"
+	"if ARGV[5] ~= '1' and\n"
+	"    redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then\n"
+	"  return {0, main}\n"
+	"end\n"
+	"redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[2])\n"
+	"redis.call('SADD', KEYS[1], ARGV[1])\n"
+	"redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+	"return {1, main}\n",
+
+	/* SCRIPT_DEFER: KEYS running queue; ARGV msg ttl. Hand a message
+	 * back to the front of the queue for another agent. */
+	"if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then\n"
+	"  redis.call('RPUSH', KEYS[2], ARGV[1])\n"
+	"  redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
+	"  return 1\n"
+	"end\n"
+	"return 0\n",
 };
 
 static char	script_shas[SCRIPT_COUNT][41];

@@ -8,7 +8,8 @@
  *	{"run": R, "id": ID, "attempt": N, "command": CMD,
  *	 "cwd": DIR, "env": {NAME: VALUE, ...}, "timeout": SECS}
  *
- * cwd, env and timeout are left out when unset. Decoding checks every
+ * cwd, env and timeout are left out when unset; "avoid" names the agent
+ * whose attempt failed, so a retry prefers another agent. Decoding checks every
  * field: the message comes from Redis and is remote data.
  */
 
@@ -22,7 +23,7 @@
 /* Encode the message for attempt of task t in run. Caller frees. */
 char *
 task_msg_encode(const char *run, const struct task *t, int attempt,
-    size_t *len)
+    const char *avoid, size_t *len)
 {
 	cJSON	*o, *env;
 	char	*s, *out;
@@ -43,6 +44,8 @@ task_msg_encode(const char *run, const struct task *t, int attempt,
 	}
 	if (t->timeout > 0)
 		cJSON_AddNumberToObject(o, "timeout", t->timeout);
+	if (avoid != NULL)
+		cJSON_AddStringToObject(o, "avoid", avoid);
 	if ((s = cJSON_PrintUnformatted(o)) == NULL)
 		fatalx("%s: out of memory", __func__);
 	cJSON_Delete(o);
@@ -123,7 +126,8 @@ task_msg_decode(const char *buf, size_t len, struct task_msg *m, char **cause)
 	    task_msg_string(o, "command", 1, &m->command, cause) != 0 ||
 	    task_msg_string(o, "cwd", 0, &m->cwd, cause) != 0 ||
 	    task_msg_int(o, "timeout", 0, 0, 7 * 86400, &m->timeout,
-	    cause) != 0)
+	    cause) != 0 ||
+	    task_msg_string(o, "avoid", 0, &m->avoid, cause) != 0)
 		goto fail;
 	env = cJSON_GetObjectItemCaseSensitive(o, "env");
 	if (env != NULL) {
@@ -164,6 +168,7 @@ task_msg_clear(struct task_msg *m)
 	free(m->id);
 	free(m->command);
 	free(m->cwd);
+	free(m->avoid);
 	for (i = 0; i < m->nenv; i++) {
 		free(m->env[i].name);
 		free(m->env[i].value);

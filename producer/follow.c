@@ -30,6 +30,7 @@ static void	submit_dispatch(struct submit *, const size_t *, size_t);
 static void	submit_final(struct submit *, size_t, const struct result *,
 		    const char *);
 static void	submit_check_end(struct submit *);
+static void	submit_skip(struct submit *, size_t, const char *, int);
 
 /* Reply to a command whose answer only matters when it is an error. */
 static void
@@ -96,7 +97,15 @@ submit_dispatch(struct submit *s, const size_t *ready, size_t n)
 		p->tries++;
 		p->state = PT_QUEUED;
 		xasprintf(&attempts[k], "%d", p->attempt);
-		msgs[k] = task_msg_encode(s->run, t, p->attempt, &len);
+		msgs[k] = task_msg_encode(s->run, t, p->attempt,
+		    s->agents_alive > 1 ? p->avoid : NULL, &len);
+		if (s->secret != NULL) {
+			char *signed_msg = sign_message(s->secret, msgs[k],
+			    len, &len);
+
+			free(msgs[k]);
+			msgs[k] = signed_msg;
+		}
 		hargv[2 + 2 * k] = t->id;
 		hargv[3 + 2 * k] = attempts[k];
 		if (sched_urgent(s, idx[k])) {
@@ -206,6 +215,55 @@ submit_fetch(struct submit *s, size_t i, const struct result *r,
 	free(key);
 }
 
+/* Store a result the producer decided (lost for good) in the results. */
+static void
+submit_record(struct submit *s, const struct result *r, const char *why)
+{
+	struct result	 copy = *r;
+	char		*json;
+
+	copy.reason = (char *)why;
+	json = result_encode(&copy, NULL);
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "HSET %s %s %s",
+	    s->keys.results, r->id, json);
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "EXPIRE %s %d",
+	    s->keys.results, s->ttl);
+	free(json);
+}
+
+/* Task i is skipped because dependency dep ended with status. */
+static void
+submit_skip(struct submit *s, size_t i, const char *dep, int status)
+{
+	struct ptask	*q = &s->pt[i];
+	struct result	 sr;
+	char		*json, *why;
+
+	memset(&sr, 0, sizeof sr);
+	sr.id = graph_node(s->g, i)->task->id;
+	sr.status = RESULT_SKIPPED;
+	sr.attempt = q->attempt;
+	xasprintf(&why, "dependency %s %s", dep,
+	    status == RESULT_SKIPPED ? "skipped" : "failed");
+	sr.reason = why;
+	q->state = PT_DONE;
+	q->restored = 0;
+	s->nfinal++;
+	result_clear(&q->result);
+	q->result.id = xstrdup(sr.id);
+	q->result.status = RESULT_SKIPPED;
+	free(q->reason);
+	q->reason = xstrdup(why);
+	json = result_encode(&sr, NULL);
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "HSET %s %s %s",
+	    s->keys.results, sr.id, json);
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "EXPIRE %s %d",
+	    s->keys.results, s->ttl);
+	free(json);
+	free(why);
+	report_skipped(s, i);
+}
+
 /* Record task i's final state; dispatch or skip what depends on it. */
 static void
 submit_final(struct submit *s, size_t i, const struct result *r,
@@ -240,30 +298,8 @@ submit_final(struct submit *s, size_t i, const struct result *r,
 		return;
 	}
 	n = graph_failed(s->g, i, &next);
-	for (k = 0; k < n; k++) {
-		struct ptask	*q = &s->pt[next[k]];
-		struct result	 sr;
-		char		*json, *why;
-
-		memset(&sr, 0, sizeof sr);
-		sr.id = graph_node(s->g, next[k])->task->id;
-		sr.status = RESULT_SKIPPED;
-		sr.attempt = q->attempt;
-		xasprintf(&why, "dependency %s %s", r->id,
-		    r->status == RESULT_SKIPPED ? "skipped" : "failed");
-		sr.reason = why;
-		q->state = PT_DONE;
-		s->nfinal++;
-		q->result.id = xstrdup(sr.id);
-		q->result.status = RESULT_SKIPPED;
-		q->reason = xstrdup(why);
-		json = result_encode(&sr, NULL);
-		rconn_command(s->rc_cmd, submit_any_done, NULL,
-		    "HSET %s %s %s", s->keys.results, sr.id, json);
-		free(json);
-		free(why);
-		report_skipped(s, next[k]);
-	}
+	for (k = 0; k < n; k++)
+		submit_skip(s, next[k], r->id, r->status);
 	if (n > 0)
 		rconn_command(s->rc_cmd, submit_any_done, NULL,
 		    "EXPIRE %s %d", s->keys.results, s->ttl);
@@ -331,6 +367,7 @@ submit_result(struct submit *s, const struct result *r)
 		if (p->lost > s->max_reclaims) {
 			xasprintf(&note, "lost %d times", p->lost);
 			report_note(s, "%s: %s; not retried", r->id, note);
+			submit_record(s, r, note);
 			submit_final(s, i, r, note);
 			free(note);
 			break;
@@ -342,6 +379,8 @@ submit_result(struct submit *s, const struct result *r)
 		break;
 	default:
 		if (p->tries <= submit_retries(s, i) && !s->failing) {
+			free(p->avoid);
+			p->avoid = r->agent != NULL ? xstrdup(r->agent) : NULL;
 			xasprintf(&note, "retrying (attempt %d of %d)",
 			    p->tries + 1, submit_retries(s, i) + 1);
 			submit_fetch(s, i, r, note, 0);
@@ -504,6 +543,27 @@ submit_reclaim_done(redisAsyncContext *ac, void *r, void *privdata)
 	}
 }
 
+/* Reply to HGET meta rejected: say when agents refused messages. */
+static void
+submit_rejected_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+	const char	*errstr;
+	int		 n;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_STRING)
+		return;
+	n = (int)util_strtonum(reply->str, 0, INT32_MAX, &errstr);
+	if (errstr != NULL || n <= s->rejected)
+		return;
+	report_note(s, "agents rejected %d task message%s (unsigned, forged, "
+	    "replayed or malformed; see the agents' logs)", n,
+	    n == 1 ? "" : "s");
+	s->rejected = n;
+}
+
 /* Reply to EXISTS meta: the run's keys vanished (Redis lost its data). */
 static void
 submit_exists_done(redisAsyncContext *ac, void *r, void *privdata)
@@ -553,6 +613,57 @@ submit_lost(struct rconn *rc, void *arg)
 }
 
 /*
+ * Resuming: tasks that finished before this submit stay finished. Apply
+ * them to the graph in dependency order (a restored failure skips its
+ * dependents) and say so.
+ */
+static void
+submit_restore(struct submit *s)
+{
+	size_t		 i, n = graph_size(s->g), k, nskip, *skip, done = 0;
+	struct ptask	*p;
+	int		 progress = 1;
+
+	while (progress) {
+		progress = 0;
+		for (i = 0; i < n; i++) {
+			p = &s->pt[i];
+			if (!p->restored || graph_node(s->g, i)->done ||
+			    graph_node(s->g, i)->pending > 0)
+				continue;
+			progress = 1;
+			done++;
+			s->nfinal++;
+			printf("= %s: %s earlier (attempt %d%s%s)\n",
+			    p->result.id, p->result.status == RESULT_SUCCESS ?
+			    "succeeded" : result_status_name(p->result.status),
+			    p->result.attempt, p->result.agent != NULL ?
+			    " on " : "", p->result.agent != NULL ?
+			    p->result.agent : "");
+			if (p->result.status == RESULT_SUCCESS) {
+				nskip = graph_succeeded(s->g, i, &skip);
+				free(skip);
+				continue;
+			}
+			nskip = graph_failed(s->g, i, &skip);
+			for (k = 0; k < nskip; k++) {
+				if (s->pt[skip[k]].state == PT_DONE &&
+				    !s->pt[skip[k]].restored)
+					continue;
+				submit_skip(s, skip[k], p->result.id,
+				    p->result.status);
+			}
+			free(skip);
+		}
+	}
+	if (done > 0) {
+		log_info("%zu task%s finished before this submit", done,
+		    done == 1 ? "" : "s");
+		fflush(stdout);
+	}
+}
+
+/*
  * Create the connections on the first call; once subscribed with rc_cmd
  * ready, announce the run and dispatch the roots (first time) or
  * reconcile (after a reconnect).
@@ -560,7 +671,7 @@ submit_lost(struct rconn *rc, void *arg)
 void
 submit_start(struct submit *s)
 {
-	size_t	*roots = NULL, n;
+	size_t	*ready, n = 0, i;
 	char	*ev;
 	size_t	 len;
 
@@ -582,9 +693,15 @@ submit_start(struct submit *s)
 	rconn_command(s->rc_cmd, submit_any_done, NULL, "PUBLISH %s %s",
 	    s->keys.events, ev);
 	free(ev);
-	n = graph_roots(s->g, &roots);
-	submit_dispatch(s, roots, n);
-	free(roots);
+	submit_restore(s);
+	ready = xcalloc(graph_size(s->g), sizeof *ready);
+	for (i = 0; i < graph_size(s->g); i++) {
+		if (s->pt[i].state == PT_WAITING &&
+		    graph_node(s->g, i)->pending == 0)
+			ready[n++] = i;
+	}
+	submit_dispatch(s, ready, n);
+	free(ready);
 	submit_check_end(s);
 }
 
@@ -665,6 +782,10 @@ submit_check_end(struct submit *s)
 	log_info("agents kept for a later submit of run %s", s->run);
 	s->ending = 1;
 	s->ended = util_now_ms();
+	/* Agents wait for the next submit as long as they would for one. */
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "SET %s 1 EX %d",
+	    s->keys.main_hb, s->agent_wait > s->main_lease ? s->agent_wait :
+	    s->main_lease);
 	if (rconn_command(s->rc_cmd, submit_stopped_done, s, "EXPIRE %s %d",
 	    s->keys.meta, s->ttl) != 0)
 		event_base_loopexit(s->base, NULL);
@@ -700,12 +821,15 @@ submit_tick(struct submit *s)
 		return;
 	}
 	rconn_command(s->rc_cmd, submit_any_done, NULL, "SET %s 1 PX %d",
-	    s->keys.main_hb, 30000);
+	    s->keys.main_hb, s->main_lease * 1000);
 	rconn_command(s->rc_cmd, submit_exists_done, s, "EXISTS %s",
 	    s->keys.meta);
 	rconn_command(s->rc_cmd, submit_reclaim_done, s,
-	    "EVALSHA %s 1 %s %s %s", script_sha(SCRIPT_RECLAIM),
-	    s->keys.agents, s->keys.hb_prefix, s->keys.running_prefix);
+	    "EVALSHA %s 2 %s %s %s %s", script_sha(SCRIPT_RECLAIM),
+	    s->keys.agents, s->keys.attempts, s->keys.hb_prefix,
+	    s->keys.running_prefix);
+	rconn_command(s->rc_cmd, submit_rejected_done, s,
+	    "HGET %s rejected", s->keys.meta);
 	if (s->begun)
 		submit_reconcile(s);
 	report_tick(s);

@@ -8,6 +8,8 @@
 #ifndef PRODUCER_H
 #define PRODUCER_H
 
+#include <stdio.h>
+
 #include "dteq.h"
 
 /*
@@ -49,8 +51,11 @@ struct ptask {
 	int		 tries;		/* attempts dispatched by this submit */
 	int		 lost;		/* times reclaimed from a lost agent */
 	int		 fetching;	/* final failure, block not yet out */
+	int		 restored;	/* final before this submit (resume) */
+	int		 present;	/* resume: its message was found */
 	struct result	 result;	/* the final (or latest) result */
 	char		*reason;	/* why skipped, lost, ... */
+	char		*avoid;		/* agent whose attempt failed */
 };
 
 struct submit {
@@ -59,6 +64,10 @@ struct submit {
 	const char	*redis_arg;
 	const char	*run_arg;
 	const char	*stop_after;	/* comma-separated targets */
+	const char	*nx_args;	/* --nx: graph from Nx (toolgraph.c) */
+	const char	*turbo_args;	/* --turbo: graph from Turborepo */
+	const char	*graph_file;	/* --graph: a graph a tool wrote */
+	int		 tool_parallel;	/* --parallel in the tool's args */
 	int		 keep_agents;
 	int		 fail_fast;
 	int		 timeout;	/* s, 0: none */
@@ -67,6 +76,10 @@ struct submit {
 	int		 lease;
 	int		 retries;	/* default for tasks without one */
 	int		 max_reclaims;
+	int		 main_lease;	/* s: agents give up on submit after */
+	const char	*secret_file;
+	char		*secret;	/* signs task messages, or NULL */
+	int		 rejected;	/* messages agents refused */
 	int		 ttl;
 	size_t		 output_cap;
 	int		 help;
@@ -108,6 +121,9 @@ struct submit {
 /* submit.c */
 int		 submit_main(int, char **);
 
+/* register.c */
+int		 submit_register(struct submit *, char **);
+
 /* follow.c */
 void		 submit_start(struct submit *);
 void		 submit_tick(struct submit *);
@@ -121,6 +137,9 @@ void		 sched_sort(struct submit *, size_t *, size_t);
 int		 sched_urgent(struct submit *, size_t);
 void		 sched_record(struct submit *, size_t, const struct result *);
 void		 sched_free(struct submit *);
+double		 sched_rank_of(struct submit *, size_t);
+/* keys.c (the history lives outside any run, so not in struct keys) */
+char		*keys_history(const char *);
 
 /* report.c */
 void		 report_init(struct submit *);
@@ -134,6 +153,110 @@ void		 report_skipped(struct submit *, size_t);
 void		 report_note(struct submit *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 int		 submit_report(struct submit *);
+
+/*
+ * What report.c remembers of the run (s->report) for the summary and the
+ * report files. summary.c fills the second half once the run is over;
+ * summary.c, junit.c and html.c write the --json, --junit and --report
+ * files from it.
+ */
+struct rattempt {
+	size_t		 task;		/* graph index */
+	int		 attempt;
+	int		 status;	/* RESULT_* */
+	int		 exit_code;
+	int		 final;		/* the task's last attempt */
+	char		*agent;
+	uint64_t	 start_ms;	/* wall clock of the agent */
+	uint64_t	 end_ms;
+	uint64_t	 duration_ms;
+	char		*tail;		/* the end of its output */
+	size_t		 taillen;
+	size_t		 lane;		/* timeline row (summary.c) */
+};
+struct rtask {
+	size_t		 last;		/* its last attempt, or GRAPH_NONE */
+	uint64_t	 work_ms;	/* durations of all its attempts */
+	uint64_t	 since;		/* monotonic ms: started running */
+	char		*agent;		/* where it runs now */
+	char		*partial;	/* --stream: a line not yet ended */
+	size_t		 partlen;
+	uint64_t	 path_ms;	/* longest path of work ending here */
+	size_t		 path_prev;	/* previous task on it, GRAPH_NONE */
+	int		 critical;	/* on the critical path */
+};
+struct report {
+	int		 tty;		/* stdout is a terminal: live area */
+	int		 color;		/* ANSI colours */
+	int		 utf8;		/* the terminal takes UTF-8 */
+	struct rtask	*tasks;		/* one per graph node */
+	struct rattempt	*attempts;	/* in the order they finished */
+	size_t		 nattempts;
+	uint64_t	 start_wall;	/* wall clock ms when submit began */
+	uint64_t	 last_note;	/* monotonic ms of the last progress */
+	char		*last_counts;	/* what the last progress line said */
+	int		 drawn;		/* rows of the live area on screen */
+	int		 dirty;		/* the live area needs a redraw */
+	struct event	*ev_draw;
+
+	/* summary_build(): */
+	size_t		*order;		/* task indices, failures last */
+	size_t		*path;		/* the critical path, first to last */
+	size_t		 npath;
+	uint64_t	 path_ms;
+	uint64_t	 wall_ms;	/* submit's wall time */
+	uint64_t	 work_ms;	/* the sum of task times */
+	uint64_t	 span_ms;	/* timeline: start_wall to last end */
+	size_t		 counts[RESULT_NSTATUS];
+	size_t		 nfailed;	/* failed, timed out, lost, cancelled */
+	size_t		 unfinished;	/* not final (the run was aborted) */
+	size_t		 flaky;
+	char	       **lanes;		/* timeline rows: "agent #slot" */
+	size_t		 nlanes;
+};
+
+/* summary.c */
+void		 summary_build(struct submit *);
+int		 summary_is_flaky(const struct submit *, size_t);
+int		 summary_is_failure(const struct submit *, size_t);
+const char	*summary_word(const struct submit *, size_t);
+const char	*summary_tail(const struct submit *, size_t, size_t *);
+char		*summary_clean(const char *, size_t, size_t *);
+void		 summary_escape(FILE *, const char *, size_t);
+FILE		*summary_open(const char *, char **);
+int		 summary_close(FILE *, const char *, char **);
+int		 summary_write_json(struct submit *, const char *, char **);
+
+/* junit.c */
+int		 junit_write(struct submit *, const char *, char **);
+
+/* html.c */
+int		 html_write(struct submit *, const char *, char **);
+
+/* status.c */
+int		 status_main(int, char **);
+int		 cancel_main(int, char **);
+int		 logs_main(int, char **);
+
+/*
+ * toolgraph.c: task graphs written by Nx (--graph=FILE.json) and Turborepo
+ * (--dry=json) as a taskset whose commands run each task with the tool;
+ * running the tool to get one. record.c: `dteq record -- COMMAND`.
+ */
+#define TOOLGRAPH_UNKNOWN	0
+#define TOOLGRAPH_NX		1
+#define TOOLGRAPH_TURBO		2
+#define TOOLGRAPH_DTEQ		3	/* dteq's own task file */
+#define TOOLGRAPH_NX_PROJECTS	4	/* Nx's project graph: no tasks */
+int		 toolgraph_detect(const char *, size_t);
+int		 toolgraph_parse(const char *, size_t, const char *,
+		     struct taskset *, char **);
+int		 toolgraph_run(int, const char *, struct taskset *, int *,
+		     char **);
+int		 toolgraph_split(const char *, char ***, size_t *, char **);
+void		 toolgraph_words_free(char **, size_t);
+int		 toolgraph_version_cmp(const char *, const char *);
+int		 record_main(int, char **);
 
 /* run.c */
 int		 run_main(int, char **);

@@ -3,53 +3,557 @@
 /*
  * Dispatch order. submit_dispatch() asks sched_sort() to order a batch of
  * ready tasks (most urgent first) and sched_urgent() whether a task jumps
- * the queue (pushed at the popping end) or waits its turn.
+ * the queue (pushed at the popping end) or waits its turn (pushed at the
+ * far end).
  *
- * This first version is plain FIFO: readiness order, nobody jumps.
+ * Urgency is the longest remaining path: a task's estimated duration plus
+ * the longest chain of estimated durations after it (its "rank"). The
+ * estimates come from the workspace's duration history (below); a task
+ * with no history gets the median of the graph's known tasks, and with
+ * no history at all every task weighs the same, so the rank is the
+ * number of tasks on the longest chain after it.
+ *
+ * The ready queue is one Redis list with two ends, not a priority queue.
+ * sched.c keeps a model of what is in it (the tasks it sent, in list
+ * order; a task leaves the model once the producer sees it started or
+ * dispatched again) and the sum of their ranks. A task goes to the
+ * popping end when its rank is above the mean rank of the queued tasks:
+ * that is the end with the smaller sum of rank differences to the tasks
+ * it would overtake or fall behind. In simulation over 100 random
+ * heavy-tailed graphs (bench/dag.py) this rule is within 1 % of a true
+ * priority queue on average; "popping end only when above every queued
+ * task" and plain FIFO are 2 % and 14 % off. Equal ranks (a flat graph,
+ * or no history) never jump, so the order stays FIFO and the dispatch
+ * stays one LPUSH per batch.
+ *
+ * Duration history: one hash per workspace, keys_history(WS), task id ->
+ * exponentially weighted mean duration in ms (weight ALPHA on the newest
+ * run), 30 days TTL, refreshed on each write. It lives outside any run,
+ * so every later submit of the workspace reads it. sched_init() reads
+ * the graph's ids with pipelined HMGETs; sched_record() batches the new
+ * values and writes them with one HSET per SCHED_FLUSH_N tasks or
+ * SCHED_FLUSH_MS, from the event loop (rc_cmd, never blocking), and
+ * sched_free() writes the rest on a short synchronous connection after
+ * the loop ended.
+ *
+ * The workspace is DTEQ_WORKSPACE, else the repository named by the CI
+ * (GITHUB_REPOSITORY, BITBUCKET_REPO_FULL_NAME, CI_PROJECT_PATH,
+ * BUILD_REPOSITORY_NAME, CIRCLE_PROJECT_USERNAME/CIRCLE_PROJECT_REPONAME),
+ * else the top of the git checkout holding the working directory, else
+ * the working directory. DTEQ_SCHED=fifo turns the ordering off (readiness
+ * order; history is still recorded), for comparison.
  */
 
+#include <sys/stat.h>
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
 
 #include "producer.h"
 
-/* Load what scheduling needs before the run starts. */
+#define SCHED_ALPHA		0.5	/* weight of the newest duration */
+#define SCHED_HISTORY_TTL	(30 * 86400)
+#define SCHED_CHUNK		1000	/* ids per HMGET */
+#define SCHED_FLUSH_N		128	/* durations per HSET */
+#define SCHED_FLUSH_MS		1000
+#define SCHED_WS_MAX		200	/* bytes of a workspace name */
+
+/* One task the model believes is in the queue list. */
+struct qent {
+	size_t		 i;
+	int		 attempt;
+};
+
+struct sched {
+	int		 fifo;		/* DTEQ_SCHED=fifo */
+	size_t		 n;
+	double		*est;		/* estimated duration, ms */
+	double		*hist;		/* history value, ms; < 0: none */
+	double		*rank;		/* est + longest path after */
+
+	/* The queue model: a ring, q[head] is at the popping end. */
+	struct qent	*q;
+	size_t		 qcap, head, len;
+	double		 qsum;		/* ranks of the entries in q */
+	size_t		 pushes;	/* since the last compaction */
+	struct qent	*front;		/* this batch's urgent tasks */
+	size_t		 nfront;
+
+	/* History writes not yet sent. */
+	char		*hkey;
+	const char	**hargv;
+	size_t		*hlens;
+	char		**hvals;
+	size_t		 nhist;
+	uint64_t	 hfirst;	/* ms: oldest unsent value */
+	int		 hexpired;	/* EXPIRE sent by this submit */
+};
+
+/* The workspace whose history this submit uses. Caller frees. */
+static char *
+sched_workspace(void)
+{
+	static const char *vars[] = { "DTEQ_WORKSPACE", "GITHUB_REPOSITORY",
+	    "BITBUCKET_REPO_FULL_NAME", "CI_PROJECT_PATH",
+	    "BUILD_REPOSITORY_NAME", NULL };
+	const char	*v, *u;
+	char		*ws = NULL, *dir, *p, *git;
+	struct stat	 sb;
+	int		 i;
+
+	for (i = 0; vars[i] != NULL && ws == NULL; i++) {
+		if ((v = getenv(vars[i])) != NULL && *v != '\0')
+			ws = xstrdup(v);
+	}
+	if (ws == NULL && (u = getenv("CIRCLE_PROJECT_USERNAME")) != NULL &&
+	    (v = getenv("CIRCLE_PROJECT_REPONAME")) != NULL && *v != '\0')
+		xasprintf(&ws, "%s/%s", u, v);
+	if (ws == NULL && (dir = getcwd(NULL, 0)) != NULL) {
+		/* The nearest directory holding .git, else the cwd. */
+		for (;;) {
+			xasprintf(&git, "%s/.git", dir);
+			i = stat(git, &sb) == 0;
+			free(git);
+			if (i) {
+				ws = xstrdup(dir);
+				break;
+			}
+			if ((p = strrchr(dir, '/')) == NULL || p == dir)
+				break;
+			*p = '\0';
+		}
+		if (ws == NULL) {
+			free(dir);
+			dir = getcwd(NULL, 0);
+			ws = xstrdup(dir != NULL ? dir : "/");
+		}
+		free(dir);
+	}
+	if (ws == NULL)
+		ws = xstrdup("/");
+	/* Printable ASCII without spaces, and not too long. */
+	if (strlen(ws) > SCHED_WS_MAX)
+		ws[SCHED_WS_MAX] = '\0';
+	for (p = ws; *p != '\0'; p++) {
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			*p = '_';
+	}
+	return (ws);
+}
+
+static int
+sched_cmp_double(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * Fill est[] from hist[] (unknown: the median of the known) and compute
+ * every task's rank, dependents before their dependencies.
+ */
+static void
+sched_rank(struct submit *s, struct sched *sc)
+{
+	size_t	 i, j, k, n = sc->n, nknown = 0, *outdeg, *stack, top = 0;
+	double	*known, median = 1.0, best;
+	struct node *nd;
+
+	known = xcalloc(n + 1, sizeof *known);
+	for (i = 0; i < n; i++) {
+		if (sc->hist[i] >= 0)
+			known[nknown++] = sc->hist[i];
+	}
+	if (nknown > 0) {
+		qsort(known, nknown, sizeof *known, sched_cmp_double);
+		median = nknown % 2 ? known[nknown / 2] :
+		    (known[nknown / 2 - 1] + known[nknown / 2]) / 2;
+	}
+	free(known);
+	for (i = 0; i < n; i++) {
+		sc->est[i] = sc->hist[i] >= 0 ? sc->hist[i] : median;
+		/* A task is never free: it costs at least its dispatch. */
+		if (sc->est[i] < 0.1)
+			sc->est[i] = 0.1;
+	}
+
+	outdeg = xcalloc(n + 1, sizeof *outdeg);
+	stack = xcalloc(n + 1, sizeof *stack);
+	for (i = 0; i < n; i++) {
+		outdeg[i] = graph_node(s->g, i)->ndependents;
+		if (outdeg[i] == 0)
+			stack[top++] = i;
+	}
+	while (top > 0) {
+		i = stack[--top];
+		nd = graph_node(s->g, i);
+		best = 0;
+		for (k = 0; k < nd->ndependents; k++) {
+			if (sc->rank[nd->dependents[k]] > best)
+				best = sc->rank[nd->dependents[k]];
+		}
+		sc->rank[i] = sc->est[i] + best;
+		for (k = 0; k < nd->ndeps; k++) {
+			j = nd->deps[k];
+			if (--outdeg[j] == 0)
+				stack[top++] = j;
+		}
+	}
+	free(outdeg);
+	free(stack);
+}
+
+/* Read the history of the graph's ids: pipelined HMGETs of c. */
+static void
+sched_load(struct submit *s, struct sched *sc, redisContext *c)
+{
+	const char	**argv;
+	size_t		 *lens, i, j, chunk, n = sc->n, sent = 0;
+	redisReply	*reply;
+	char		*end;
+	double		 v;
+
+	argv = xcalloc(SCHED_CHUNK + 2, sizeof *argv);
+	lens = xcalloc(SCHED_CHUNK + 2, sizeof *lens);
+	argv[0] = "HMGET";
+	argv[1] = sc->hkey;
+	lens[0] = 5;
+	lens[1] = strlen(sc->hkey);
+	for (i = 0; i < n; i += chunk) {
+		chunk = n - i > SCHED_CHUNK ? SCHED_CHUNK : n - i;
+		for (j = 0; j < chunk; j++) {
+			argv[2 + j] = graph_node(s->g, i + j)->task->id;
+			lens[2 + j] = strlen(argv[2 + j]);
+		}
+		if (redisAppendCommandArgv(c, (int)chunk + 2, argv, lens) !=
+		    REDIS_OK)
+			break;
+		sent++;
+	}
+	for (i = 0; i < n && sent > 0; i += chunk, sent--) {
+		chunk = n - i > SCHED_CHUNK ? SCHED_CHUNK : n - i;
+		if (redisGetReply(c, (void **)&reply) != REDIS_OK) {
+			log_warnx("reading the duration history failed: %s",
+			    c->errstr);
+			break;
+		}
+		if (reply->type == REDIS_REPLY_ARRAY) {
+			for (j = 0; j < chunk && j < reply->elements; j++) {
+				if (reply->element[j]->type !=
+				    REDIS_REPLY_STRING)
+					continue;
+				v = strtod(reply->element[j]->str, &end);
+				if (end != reply->element[j]->str &&
+				    *end == '\0' && isfinite(v) && v >= 0)
+					sc->hist[i + j] = v;
+			}
+		} else if (reply->type == REDIS_REPLY_ERROR)
+			log_warnx("reading the duration history: %s",
+			    reply->str);
+		freeReplyObject(reply);
+	}
+	free(argv);
+	free(lens);
+}
+
+/* Load what scheduling needs before the run starts. c may be NULL. */
 void
 sched_init(struct submit *s, struct redisContext *c)
 {
-	(void)s;
-	(void)c;
+	struct sched	*sc;
+	const char	*mode;
+	char		*ws;
+	size_t		 i, nknown = 0;
+
+	sched_free(s);
+	sc = xcalloc(1, sizeof *sc);
+	s->sched = sc;
+	sc->n = graph_size(s->g);
+	mode = getenv("DTEQ_SCHED");
+	sc->fifo = mode != NULL && strcmp(mode, "fifo") == 0;
+	sc->est = xcalloc(sc->n + 1, sizeof *sc->est);
+	sc->hist = xcalloc(sc->n + 1, sizeof *sc->hist);
+	sc->rank = xcalloc(sc->n + 1, sizeof *sc->rank);
+	for (i = 0; i < sc->n; i++)
+		sc->hist[i] = -1;
+	ws = sched_workspace();
+	sc->hkey = keys_history(ws);
+	free(ws);
+	if (c != NULL)
+		sched_load(s, sc, c);
+	for (i = 0; i < sc->n; i++)
+		nknown += sc->hist[i] >= 0;
+	log_debug("duration history %s: %zu of %zu tasks known%s", sc->hkey,
+	    nknown, sc->n, sc->fifo ? " (DTEQ_SCHED=fifo)" : "");
+	sched_rank(s, sc);
+	sc->qcap = 64;
+	sc->q = xcalloc(sc->qcap, sizeof *sc->q);
+	sc->front = xcalloc(sc->n + 1, sizeof *sc->front);
+	sc->hargv = xcalloc(2 + 2 * SCHED_FLUSH_N, sizeof *sc->hargv);
+	sc->hlens = xcalloc(2 + 2 * SCHED_FLUSH_N, sizeof *sc->hlens);
+	sc->hvals = xcalloc(SCHED_FLUSH_N, sizeof *sc->hvals);
 }
 
-/* Order idx[0..n) most urgent first. */
+/* The rank sched.c gives task i (for tests and debugging). */
+double
+sched_rank_of(struct submit *s, size_t i)
+{
+	struct sched	*sc = s->sched;
+
+	return (sc != NULL && i < sc->n ? sc->rank[i] : 0);
+}
+
+/* Is entry e still waiting in the queue, as far as the producer knows? */
+static int
+sched_live(struct submit *s, const struct qent *e)
+{
+	const struct ptask *p = &s->pt[e->i];
+
+	return (p->state == PT_QUEUED && p->attempt == e->attempt);
+}
+
+static struct qent *
+sched_at(struct sched *sc, size_t k)
+{
+	return (&sc->q[(sc->head + k) % sc->qcap]);
+}
+
+static void
+sched_grow(struct sched *sc)
+{
+	struct qent	*nq;
+	size_t		 k;
+
+	if (sc->len < sc->qcap)
+		return;
+	nq = xcalloc(sc->qcap * 2, sizeof *nq);
+	for (k = 0; k < sc->len; k++)
+		nq[k] = *sched_at(sc, k);
+	free(sc->q);
+	sc->q = nq;
+	sc->head = 0;
+	sc->qcap *= 2;
+}
+
+/*
+ * Drop what left the queue: the entries at the popping end that are no
+ * longer queued; now and then (amortised) every stale entry.
+ */
+static void
+sched_sweep(struct submit *s, struct sched *sc)
+{
+	size_t	k, kept;
+
+	while (sc->len > 0 && !sched_live(s, sched_at(sc, 0))) {
+		sc->qsum -= sc->rank[sched_at(sc, 0)->i];
+		sc->head = (sc->head + 1) % sc->qcap;
+		sc->len--;
+	}
+	if (sc->pushes < 64 || sc->pushes < sc->len)
+		return;
+	sc->pushes = 0;
+	sc->qsum = 0;
+	for (k = kept = 0; k < sc->len; k++) {
+		struct qent e = *sched_at(sc, k);
+
+		if (!sched_live(s, &e))
+			continue;
+		*sched_at(sc, kept++) = e;
+		sc->qsum += sc->rank[e.i];
+	}
+	sc->len = kept;
+	if (sc->len == 0)
+		sc->qsum = 0;
+}
+
+/* Put the last batch's urgent tasks at the popping end, first foremost. */
+static void
+sched_commit(struct sched *sc)
+{
+	while (sc->nfront > 0) {
+		sched_grow(sc);
+		sc->head = (sc->head + sc->qcap - 1) % sc->qcap;
+		sc->q[sc->head] = sc->front[--sc->nfront];
+		sc->len++;
+	}
+}
+
+static struct sched *sched_cmp_ctx;
+
+/* Higher rank first; equal ranks in task-file order. */
+static int
+sched_cmp(const void *a, const void *b)
+{
+	size_t	x = *(const size_t *)a, y = *(const size_t *)b;
+	double	rx = sched_cmp_ctx->rank[x], ry = sched_cmp_ctx->rank[y];
+
+	if (rx != ry)
+		return (rx > ry ? -1 : 1);
+	return (x < y ? -1 : x > y);
+}
+
+/* Order idx[0..n) most urgent first. A new batch begins. */
 void
 sched_sort(struct submit *s, size_t *idx, size_t n)
 {
-	(void)s;
-	(void)idx;
-	(void)n;
+	struct sched	*sc = s->sched;
+
+	if (sc == NULL)
+		return;
+	sched_commit(sc);
+	if (sc->fifo || n < 2)
+		return;
+	sched_cmp_ctx = sc;
+	qsort(idx, n, sizeof *idx, sched_cmp);
+	sched_cmp_ctx = NULL;
 }
 
-/* Does task i go to the front of the queue? */
+/*
+ * Does task i go to the popping end of the queue? Called once per task
+ * of a batch, in sched_sort() order, for its new attempt.
+ */
 int
 sched_urgent(struct submit *s, size_t i)
 {
-	(void)s;
-	(void)i;
-	return (0);
+	struct sched	*sc = s->sched;
+	struct qent	 e;
+	size_t		 queued;
+	int		 urgent;
+
+	if (sc == NULL || i >= sc->n)
+		return (0);
+	sched_sweep(s, sc);
+	e.i = i;
+	e.attempt = s->pt[i].attempt;
+	queued = sc->len + sc->nfront;
+	urgent = !sc->fifo && queued > 0 &&
+	    sc->rank[i] * (double)queued > sc->qsum;
+	sc->qsum += sc->rank[i];
+	sc->pushes++;
+	if (urgent)
+		sc->front[sc->nfront++] = e;
+	else {
+		sched_grow(sc);
+		*sched_at(sc, sc->len++) = e;
+	}
+	return (urgent);
+}
+
+/* Reply to the history HSET. */
+static void
+sched_hset_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+
+	(void)ac;
+	(void)privdata;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		log_warnx("writing the duration history: %s", reply->str);
+}
+
+/* Send the batched history values: async on rc_cmd, or on c. */
+static void
+sched_flush(struct submit *s, struct sched *sc, redisContext *c)
+{
+	size_t		 k, argc = 2 + 2 * sc->nhist;
+	redisReply	*reply;
+	char		 ttl[16];
+
+	if (sc->nhist == 0)
+		return;
+	sc->hargv[0] = "HSET";
+	sc->hargv[1] = sc->hkey;
+	for (k = 0; k < argc; k++)
+		sc->hlens[k] = strlen(sc->hargv[k]);
+	snprintf(ttl, sizeof ttl, "%d", SCHED_HISTORY_TTL);
+	if (c != NULL) {
+		reply = redisCommandArgv(c, (int)argc, sc->hargv, sc->hlens);
+		if (reply != NULL)
+			freeReplyObject(reply);
+		reply = redisCommand(c, "EXPIRE %s %s", sc->hkey, ttl);
+		if (reply != NULL)
+			freeReplyObject(reply);
+	} else if (rconn_command_argv(s->rc_cmd, sched_hset_done, NULL,
+	    (int)argc, sc->hargv, sc->hlens) == 0 && !sc->hexpired) {
+		rconn_command(s->rc_cmd, sched_hset_done, NULL,
+		    "EXPIRE %s %s", sc->hkey, ttl);
+		sc->hexpired = 1;
+	}
+	for (k = 0; k < sc->nhist; k++)
+		free(sc->hvals[k]);
+	sc->nhist = 0;
 }
 
 /* Task i succeeded with result r: remember its duration. */
 void
 sched_record(struct submit *s, size_t i, const struct result *r)
 {
-	(void)s;
-	(void)i;
-	(void)r;
+	struct sched	*sc = s->sched;
+	double		 d, v;
+	uint64_t	 now;
+
+	if (sc == NULL || i >= sc->n || r->status != RESULT_SUCCESS)
+		return;
+	d = (double)r->duration_ms;
+	v = sc->hist[i] >= 0 ? SCHED_ALPHA * d +
+	    (1 - SCHED_ALPHA) * sc->hist[i] : d;
+	sc->hist[i] = v;
+	now = util_now_ms();
+	if (sc->nhist == 0)
+		sc->hfirst = now;
+	xasprintf(&sc->hvals[sc->nhist], "%.1f", v);
+	sc->hargv[2 + 2 * sc->nhist] = graph_node(s->g, i)->task->id;
+	sc->hargv[3 + 2 * sc->nhist] = sc->hvals[sc->nhist];
+	sc->nhist++;
+	if (s->rc_cmd != NULL && rconn_is_ready(s->rc_cmd) &&
+	    (sc->nhist == SCHED_FLUSH_N || now - sc->hfirst >= SCHED_FLUSH_MS))
+		sched_flush(s, sc, NULL);
+	else if (sc->nhist == SCHED_FLUSH_N) {
+		/* Redis is away and the batch is full: drop this value. */
+		sc->nhist--;
+		free(sc->hvals[sc->nhist]);
+	}
 }
 
-/* Free what sched_init() loaded. */
+/* Write what is left of the history, then free what sched_init() made. */
 void
 sched_free(struct submit *s)
 {
-	(void)s;
+	struct sched	*sc = s->sched;
+	redisContext	*c;
+	char		*cause;
+	size_t		 k;
+
+	if (sc == NULL)
+		return;
+	if (sc->nhist > 0 && (s->url.host != NULL || s->url.path != NULL)) {
+		if ((c = rconn_sync_connect(&s->url, 0, &cause)) != NULL) {
+			sched_flush(s, sc, c);
+			redisFree(c);
+		} else {
+			log_debug("duration history not written: %s", cause);
+			free(cause);
+		}
+	}
+	for (k = 0; k < sc->nhist; k++)
+		free(sc->hvals[k]);
+	free(sc->est);
+	free(sc->hist);
+	free(sc->rank);
+	free(sc->q);
+	free(sc->front);
+	free(sc->hkey);
+	free(sc->hargv);
+	free(sc->hlens);
+	free(sc->hvals);
+	free(sc);
+	s->sched = NULL;
 }

@@ -46,8 +46,11 @@ static const char submit_usage[] =
     "                   [--keep-agents] [--fail-fast] [--timeout SECS]\n"
     "                   [--agent-wait SECS] [--connect-timeout SECS]\n"
     "                   [--lease SECS] [--retries N] [--output-cap BYTES]\n"
+    "                   [--max-reclaims N] [--main-lease SECS]\n"
+    "                   [--secret-file FILE]\n"
     "                   [--stream] [--color WHEN] [--junit PATH]\n"
-    "                   [--report PATH.html] [--json PATH] [-v] TASKFILE|-\n"
+    "                   [--report PATH.html] [--json PATH] [-v]\n"
+    "                   TASKFILE|- | --nx ARGS | --turbo ARGS | --graph FILE\n"
     "\n"
     "Run a task graph on the agents of a run and print each task's output.\n"
     "Exit 0: all tasks succeeded; 1: a task failed, was skipped or timed\n"
@@ -64,6 +67,11 @@ static const char submit_usage[] =
     "  --agent-wait SECS        how long to wait for an agent (default 600)\n"
     "  --connect-timeout SECS   how long to retry Redis at start (default 10)\n"
     "  --lease SECS             agent heartbeat lease (default 15)\n"
+    "  --max-reclaims N         times a lost agent's task is requeued\n"
+    "                           before it fails (default 2)\n"
+    "  --main-lease SECS        agents give up when this submit has not\n"
+    "                           heartbeated for SECS (default 30)\n"
+    "  --secret-file FILE       sign task messages (else DTEQ_SECRET)\n"
     "  --retries N              retries of a failed task (default 0)\n"
     "  --output-cap BYTES       output kept per task (default 4194304)\n"
     "  --stream                 print output lines live, prefixed by task\n"
@@ -71,7 +79,19 @@ static const char submit_usage[] =
     "  --junit PATH             write a JUnit XML report\n"
     "  --report PATH.html       write a self-contained HTML report\n"
     "  --json PATH              write the machine-readable summary\n"
-    "  -v, --verbose            debug logging\n";
+    "  -v, --verbose            debug logging\n"
+    "\n"
+    "The task graph comes from TASKFILE (- for stdin), or from the tools:\n"
+    "  --nx ARGS                run `npx nx ARGS --graph=TMP.json`, e.g.\n"
+    "                           --nx \"affected -t lint,test,build\"; agents\n"
+    "                           run `nx run ID --excludeTaskDependencies`\n"
+    "  --turbo ARGS             run `npx turbo ARGS --dry=json`, e.g.\n"
+    "                           --turbo \"run build test\"; agents run\n"
+    "                           `turbo run TASK --filter=PKG --only`\n"
+    "  --graph FILE             a graph Nx (--graph=FILE.json) or Turborepo\n"
+    "                           (--dry=json) wrote, or a task file\n"
+    "  (DTEQ_NX_COMMAND, DTEQ_TURBO_COMMAND: how to run the tools,\n"
+    "  default \"npx --no nx\", \"npx --no turbo\")\n";
 
 /* Parse the options into s; return -1 with *cause on a bad one. */
 static int
@@ -82,28 +102,43 @@ submit_options(struct submit *s, int argc, char **argv, char **cause)
 		{ "color", required_argument, NULL, 'c' },
 		{ "connect-timeout", required_argument, NULL, 'C' },
 		{ "fail-fast", no_argument, NULL, 'f' },
+		{ "graph", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "json", required_argument, NULL, 'J' },
 		{ "junit", required_argument, NULL, 'j' },
 		{ "keep-agents", no_argument, NULL, 'k' },
 		{ "lease", required_argument, NULL, 'L' },
+		{ "main-lease", required_argument, NULL, 'm' },
+		{ "max-reclaims", required_argument, NULL, 'X' },
+		{ "nx", required_argument, NULL, 'x' },
 		{ "output-cap", required_argument, NULL, 'O' },
 		{ "redis", required_argument, NULL, 'r' },
 		{ "report", required_argument, NULL, 'H' },
 		{ "retries", required_argument, NULL, 'N' },
 		{ "run", required_argument, NULL, 'R' },
+		{ "secret-file", required_argument, NULL, 'K' },
 		{ "stop-agents-after", required_argument, NULL, 'S' },
 		{ "stream", no_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "turbo", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*errstr;
-	int		 ch;
+	int		 ch, sources;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'g':
+			s->graph_file = optarg;
+			break;
+		case 'x':
+			s->nx_args = optarg;
+			break;
+		case 'T':
+			s->turbo_args = optarg;
+			break;
 		case 'A':
 			if (util_parse_seconds("--agent-wait", optarg, 86400,
 			    &s->agent_wait, cause) != 0)
@@ -155,6 +190,28 @@ submit_options(struct submit *s, int argc, char **argv, char **cause)
 				return (-1);
 			}
 			break;
+		case 'K':
+			s->secret_file = optarg;
+			break;
+		case 'm':
+			if (util_parse_seconds("--main-lease", optarg, 3600,
+			    &s->main_lease, cause) != 0)
+				return (-1);
+			if (s->main_lease < 2) {
+				xasprintf(cause, "--main-lease: must be at "
+				    "least 2 seconds");
+				return (-1);
+			}
+			break;
+		case 'X':
+			s->max_reclaims = (int)util_strtonum(optarg, 0, 100,
+			    &errstr);
+			if (errstr != NULL) {
+				xasprintf(cause, "--max-reclaims: \"%s\" is %s "
+				    "(0 to 100)", optarg, errstr);
+				return (-1);
+			}
+			break;
 		case 'N':
 			s->retries = (int)util_strtonum(optarg, 0, 100,
 			    &errstr);
@@ -200,118 +257,66 @@ submit_options(struct submit *s, int argc, char **argv, char **cause)
 			return (-1);
 		}
 	}
+	sources = (s->nx_args != NULL) + (s->turbo_args != NULL) +
+	    (s->graph_file != NULL);
+	if (sources > 1 || (sources == 1 && argc - optind != 0)) {
+		xasprintf(cause, "give one task graph: a task file, --nx, "
+		    "--turbo or --graph");
+		return (-1);
+	}
+	if (sources == 1)
+		return (0);
 	if (argc - optind != 1) {
 		xasprintf(cause, "%s", argc - optind == 0 ?
-		    "no task file given (a path, or - for stdin)" :
-		    "more than one task file given");
+		    "no task file given (a path, or - for stdin; or --nx, "
+		    "--turbo, --graph)" : "more than one task file given");
 		return (-1);
 	}
 	s->taskfile = argv[optind];
 	return (0);
 }
 
-/* Read and validate the task file into s->g. */
+/*
+ * Read and validate the task graph into s->g: the task file, the graph of
+ * --graph FILE (Nx, Turborepo or a task file, detected), or the one Nx
+ * (--nx) or Turborepo (--turbo) gives when run here (toolgraph.c).
+ */
 static int
 submit_load(struct submit *s, char **cause)
 {
 	struct taskset	 ts;
+	const char	*name;
 	char		*buf, *why;
 	size_t		 len;
+	int		 rc;
 
 	memset(&ts, 0, sizeof ts);
-	if (util_read_file(s->taskfile, &buf, &len, cause) != 0)
-		return (-1);
-	if (taskfile_parse(buf, len, s->taskfile, &ts, cause) != 0) {
+	if (s->nx_args != NULL || s->turbo_args != NULL) {
+		name = s->nx_args != NULL ? "the Nx task graph" :
+		    "the Turborepo task graph";
+		if (toolgraph_run(s->nx_args != NULL ? TOOLGRAPH_NX :
+		    TOOLGRAPH_TURBO, s->nx_args != NULL ? s->nx_args :
+		    s->turbo_args, &ts, &s->tool_parallel, cause) != 0)
+			return (-1);
+	} else {
+		name = s->graph_file != NULL ? s->graph_file : s->taskfile;
+		if (util_read_file(name, &buf, &len, cause) != 0)
+			return (-1);
+		if (s->graph_file != NULL)
+			rc = toolgraph_parse(buf, len, name, &ts, cause);
+		else
+			rc = taskfile_parse(buf, len, name, &ts, cause);
 		free(buf);
-		return (-1);
+		if (rc != 0)
+			return (-1);
 	}
-	free(buf);
 	if ((s->g = graph_new(&ts, &why)) == NULL) {
-		xasprintf(cause, "%s: %s", strcmp(s->taskfile, "-") == 0 ?
-		    "<stdin>" : s->taskfile, why);
+		xasprintf(cause, "%s: %s", strcmp(name, "-") == 0 ?
+		    "<stdin>" : name, why);
 		free(why);
 		return (-1);
 	}
 	return (0);
-}
-
-/*
- * Register the run before the loop: read the attempts these ids already
- * had in this run (a later submit of the same run continues counting),
- * clear a stale stop sentinel, and write the run's meta hash.
- */
-static int
-submit_register(struct submit *s, char **cause)
-{
-	redisContext	*c;
-	redisReply	*reply;
-	size_t		 i, j, n, chunk;
-	const char	**argv;
-	size_t		*lens;
-	const char	*errstr;
-	char		 cap[32], now[32];
-
-	if ((c = cli_connect(&s->url, s->connect_timeout, cause)) == NULL)
-		return (-1);
-	n = graph_size(s->g);
-	argv = xcalloc(1002, sizeof *argv);
-	lens = xcalloc(1002, sizeof *lens);
-	for (i = 0; i < n; i += chunk) {
-		chunk = n - i > 1000 ? 1000 : n - i;
-		argv[0] = "HMGET";
-		argv[1] = s->keys.attempts;
-		for (j = 0; j < chunk; j++)
-			argv[2 + j] = graph_node(s->g, i + j)->task->id;
-		for (j = 0; j < chunk + 2; j++)
-			lens[j] = strlen(argv[j]);
-		reply = redisCommandArgv(c, (int)chunk + 2, argv, lens);
-		if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-			xasprintf(cause, "reading the run's attempts failed: "
-			    "%s", reply == NULL ? c->errstr :
-			    reply->type == REDIS_REPLY_ERROR ? reply->str :
-			    "unexpected reply");
-			if (reply != NULL)
-				freeReplyObject(reply);
-			goto fail;
-		}
-		for (j = 0; j < chunk && j < reply->elements; j++) {
-			if (reply->element[j]->type != REDIS_REPLY_STRING)
-				continue;
-			s->pt[i + j].attempt = (int)util_strtonum(
-			    reply->element[j]->str, 0, 1000000, &errstr);
-		}
-		freeReplyObject(reply);
-	}
-	reply = redisCommand(c, "DEL %s", s->keys.stop);
-	if (reply != NULL)
-		freeReplyObject(reply);
-	snprintf(cap, sizeof cap, "%zu", s->output_cap);
-	snprintf(now, sizeof now, "%llu", (unsigned long long)util_wall_ms());
-	reply = redisCommand(c, "HSET %s state running lease %d ttl %d "
-	    "output_cap %s created %s stream %d", s->keys.meta, s->lease,
-	    s->ttl, cap, now, s->stream);
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-		xasprintf(cause, "registering the run failed: %s",
-		    reply == NULL ? c->errstr : reply->str);
-		if (reply != NULL)
-			freeReplyObject(reply);
-		goto fail;
-	}
-	freeReplyObject(reply);
-	reply = redisCommand(c, "EXPIRE %s %d", s->keys.meta, s->ttl);
-	if (reply != NULL)
-		freeReplyObject(reply);
-	sched_init(s, c);
-	free(argv);
-	free(lens);
-	redisFree(c);
-	return (0);
-
-fail:
-	free(argv);
-	free(lens);
-	redisFree(c);
-	return (-1);
 }
 
 /* SIGINT, SIGTERM: cancel the run. */
@@ -355,6 +360,7 @@ submit_free(struct submit *s)
 	for (i = 0; s->pt != NULL && i < graph_size(s->g); i++) {
 		result_clear(&s->pt[i].result);
 		free(s->pt[i].reason);
+		free(s->pt[i].avoid);
 	}
 	free(s->pt);
 	sched_free(s);
@@ -363,6 +369,10 @@ submit_free(struct submit *s)
 	url_free(&s->url);
 	free(s->run);
 	free(s->abort_reason);
+	if (s->secret != NULL) {
+		explicit_bzero(s->secret, strlen(s->secret));
+		free(s->secret);
+	}
 }
 
 int
@@ -380,6 +390,7 @@ submit_main(int argc, char **argv)
 	s.ttl = DEFAULT_TTL;
 	s.output_cap = DEFAULT_OUTPUT_CAP;
 	s.max_reclaims = 2;
+	s.main_lease = 30;
 	s.color = -1;
 	log_set_prefix("dteq submit");
 	if (submit_options(&s, argc, argv, &cause) != 0)
@@ -390,7 +401,8 @@ submit_main(int argc, char **argv)
 	}
 	if (submit_load(&s, &cause) != 0 ||
 	    cli_redis_url(s.redis_arg, &s.url, &cause) != 0 ||
-	    cli_run_id(s.run_arg, &s.run, &cause) != 0)
+	    cli_run_id(s.run_arg, &s.run, &cause) != 0 ||
+	    sign_load_secret(s.secret_file, &s.secret, &cause) != 0)
 		goto usage_error;
 	keys_init(&s.keys, s.run);
 	s.pt = xcalloc(graph_size(s.g), sizeof *s.pt);

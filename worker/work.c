@@ -27,7 +27,8 @@ extern char **environ;
 
 static const char work_usage[] =
     "usage: dteq work [--redis URL] [--run ID] [--parallel N] [--name NAME]\n"
-    "                 [--wait SECS] [--connect-timeout SECS] [-v]\n"
+    "                 [--wait SECS] [--connect-timeout SECS]\n"
+    "                 [--secret-file FILE] [--allow-commit-mismatch] [-v]\n"
     "\n"
     "Serve a run as an agent: take ready tasks from Redis, run up to N at\n"
     "once, report results, exit 0 when the run is over.\n"
@@ -42,7 +43,31 @@ static const char work_usage[] =
     "                         (default 600)\n"
     "  --connect-timeout SECS how long to retry an unreachable Redis at\n"
     "                         start (default 10)\n"
+    "  --secret-file FILE     shared secret for signed tasks (else\n"
+    "                         DTEQ_SECRET); unsigned tasks are refused\n"
+    "  --allow-commit-mismatch  serve a run submitted from another commit\n"
     "  -v, --verbose          debug logging\n";
+
+/* The git commit of the working directory, or NULL outside a checkout. */
+static char *
+work_git_commit(void)
+{
+	FILE	*f;
+	char	 buf[128];
+	size_t	 len;
+
+	if ((f = popen("git rev-parse HEAD 2>/dev/null", "r")) == NULL)
+		return (NULL);
+	if (fgets(buf, sizeof buf, f) == NULL) {
+		pclose(f);
+		return (NULL);
+	}
+	if (pclose(f) != 0)
+		return (NULL);
+	len = strcspn(buf, "\n");
+	buf[len] = '\0';
+	return (len > 0 ? xstrdup(buf) : NULL);
+}
 
 /* Environment variables a task never inherits from its agent. */
 static const char *work_env_hidden[] = {
@@ -165,18 +190,26 @@ work_free(struct worker *w)
 	free(w->running);
 	free(w->hb);
 	free(w->stop_reason);
+	free(w->defer_id);
+	free(w->commit);
+	if (w->secret != NULL) {
+		explicit_bzero(w->secret, strlen(w->secret));
+		free(w->secret);
+	}
 }
 
 int
 work_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "allow-commit-mismatch", no_argument, NULL, 'M' },
 		{ "connect-timeout", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "parallel", required_argument, NULL, 'p' },
 		{ "redis", required_argument, NULL, 'r' },
 		{ "run", required_argument, NULL, 'R' },
+		{ "secret-file", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
@@ -184,6 +217,7 @@ work_main(int argc, char **argv)
 	struct worker	 w;
 	struct timeval	 tv = { 1, 0 };
 	const char	*redis = NULL, *run = NULL, *name = NULL;
+	const char	*secret_file = NULL;
 	const char	*errstr;
 	char		*cause, *prefix;
 	int		 ch, timeout = DEFAULT_CONNECT_TIMEOUT, rv;
@@ -205,6 +239,9 @@ work_main(int argc, char **argv)
 		case 'h':
 			fputs(work_usage, stdout);
 			return (EXIT_OK);
+		case 'M':
+			w.allow_mismatch = 1;
+			break;
 		case 'n':
 			name = optarg;
 			break;
@@ -222,6 +259,9 @@ work_main(int argc, char **argv)
 			break;
 		case 'R':
 			run = optarg;
+			break;
+		case 'S':
+			secret_file = optarg;
 			break;
 		case 'v':
 			log_init("dteq work", 1);
@@ -241,8 +281,10 @@ work_main(int argc, char **argv)
 		goto usage_error;
 	}
 	if (cli_redis_url(redis, &w.url, &cause) != 0 ||
-	    cli_run_id(run, &w.run, &cause) != 0)
+	    cli_run_id(run, &w.run, &cause) != 0 ||
+	    sign_load_secret(secret_file, &w.secret, &cause) != 0)
 		goto usage_error;
+	w.commit = work_git_commit();
 	if (name != NULL)
 		w.name = xstrdup(name);
 	else
@@ -293,5 +335,6 @@ usage_error:
 	url_free(&w.url);
 	free(w.run);
 	free(w.name);
+	free(w.secret);
 	return (EXIT_USAGE);
 }

@@ -52,6 +52,7 @@ struct wtask {
 	LIST_ENTRY(wtask)	 entry;
 	int			 state;
 	int			 inflight;	/* a start/finish reply is due */
+	int			 acked;		/* the finish script answered */
 	char			*msg;		/* the message, verbatim */
 	size_t			 msglen;
 	struct task_msg		 m;
@@ -70,11 +71,15 @@ struct wtask {
 	char			*result_json;
 };
 
+static void	worker_task_new(struct worker *, const char *, size_t);
 static void	worker_task_start(struct wtask *);
 static void	worker_task_finish(struct wtask *);
 static void	worker_task_free(struct wtask *);
+static void	worker_task_done(struct wtask *);
 static void	worker_flush(struct wtask *);
 static void	worker_check(struct worker *);
+static void	worker_heartbeat(struct worker *, int);
+static void	worker_count_rejected(struct worker *, const char *);
 
 /* Move a task to a new state, logging the transition. */
 static void
@@ -97,18 +102,108 @@ worker_any_done(redisAsyncContext *ac, void *r, void *privdata)
 		log_warnx("%s: %s", __func__, reply->str);
 }
 
+/*
+ * Reply to the heartbeat script: {renewed, main job alive}. A refused
+ * renewal means this agent's lease lapsed (it was frozen or cut off) and
+ * its tasks were given to others: kill them (their results would be
+ * discarded anyway) and join again as a fresh agent.
+ */
+static void
+worker_heartbeat_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct worker	*w = privdata;
+	redisReply	*reply = r;
+	struct wtask	*wt;
+
+	(void)ac;
+	if (reply == NULL || w->stopping)
+		return;
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[1]->type != REDIS_REPLY_INTEGER) {
+		if (reply->type == REDIS_REPLY_ERROR)
+			log_warnx("heartbeat: %s", reply->str);
+		return;
+	}
+	if (reply->element[1]->integer == 0) {
+		log_warnx("main job stopped responding (its heartbeat "
+		    "lapsed); killing %d task%s", w->nrunning,
+		    w->nrunning == 1 ? "" : "s");
+		w->exit_code = EXIT_INFRA;
+		worker_stop(w, "main job stopped responding");
+		return;
+	}
+	if (reply->element[0]->integer == 1)
+		return;
+	log_warnx("lost the lease (this agent did not heartbeat in time); "
+	    "its %d task%s went to other agents", w->nrunning,
+	    w->nrunning == 1 ? "" : "s");
+	LIST_FOREACH(wt, &w->tasks, entry) {
+		if (wt->proc != NULL)
+			proc_kill(wt->proc);
+	}
+	worker_heartbeat(w, 1);
+}
+
 /* Send the heartbeat: the agent's lease, renewed on the server's clock. */
 static void
-worker_heartbeat(struct worker *w)
+worker_heartbeat(struct worker *w, int join)
 {
+	char	lease[16], ttl[16], running[16];
+
 	if (!w->joined || w->stopping)
 		return;
-	rconn_command(w->rc_cmd, worker_any_done, NULL,
-	    "SET %s %d PX %d", w->hb, w->nrunning, w->lease * 1000);
-	rconn_command(w->rc_cmd, worker_any_done, NULL,
-	    "SADD %s %s", w->keys.agents, w->name);
-	rconn_command(w->rc_cmd, worker_any_done, NULL,
-	    "EXPIRE %s %d", w->keys.agents, w->ttl);
+	snprintf(lease, sizeof lease, "%d", w->lease * 1000);
+	snprintf(ttl, sizeof ttl, "%d", w->ttl);
+	snprintf(running, sizeof running, "%d", w->nrunning);
+	rconn_command(w->rc_cmd, worker_heartbeat_done, w,
+	    "EVALSHA %s 3 %s %s %s %s %s %s %s %s",
+	    script_sha(SCRIPT_HEARTBEAT), w->keys.agents, w->hb,
+	    w->keys.main_hb, w->name, lease, ttl, running, join ? "1" : "0");
+}
+
+/* Refuse a run this agent must not serve; 0 if it may. */
+static int
+worker_refuse(struct worker *w, const char *commit, const char *check,
+    int is_signed)
+{
+	char	*token;
+	int	 bad;
+
+	if (commit != NULL && w->commit != NULL &&
+	    strcmp(commit, w->commit) != 0 && !w->allow_mismatch) {
+		log_warnx("run %s was submitted from commit %s but this "
+		    "checkout is at %s; refusing it (--allow-commit-mismatch "
+		    "runs it anyway)", w->run, commit, w->commit);
+		return (-1);
+	}
+	if (is_signed && w->secret == NULL) {
+		log_warnx("run %s has signed tasks but this agent has no "
+		    "DTEQ_SECRET (or --secret-file); refusing it", w->run);
+		return (-1);
+	}
+	if (!is_signed && w->secret != NULL) {
+		log_warnx("run %s has unsigned tasks but this agent requires "
+		    "signed ones (DTEQ_SECRET is set); refusing it", w->run);
+		return (-1);
+	}
+	if (is_signed && check != NULL) {
+		token = sign_check_token(w->secret, w->run);
+		bad = strcmp(token, check) != 0;
+		free(token);
+		if (bad) {
+			log_warnx("run %s was signed with another secret than "
+			    "this agent's DTEQ_SECRET; refusing it", w->run);
+			return (-1);
+		}
+	}
+	if (!is_signed && !w->warned_unsigned) {
+		w->warned_unsigned = 1;
+		log_info("tasks of run %s are not authenticated: anyone who "
+		    "can write to this Redis can run commands here (set "
+		    "DTEQ_SECRET on submit and agents)", w->run);
+	}
+	return (0);
 }
 
 /* Take the run's settings from its meta hash and start serving it. */
@@ -116,8 +211,9 @@ static void
 worker_join(struct worker *w, redisReply *meta)
 {
 	size_t		 i;
-	const char	*k, *v, *errstr;
+	const char	*k, *v, *errstr, *commit = NULL, *check = NULL;
 	long long	 n;
+	int		 is_signed = 0;
 
 	for (i = 0; i + 1 < meta->elements; i += 2) {
 		if (meta->element[i]->type != REDIS_REPLY_STRING ||
@@ -125,6 +221,12 @@ worker_join(struct worker *w, redisReply *meta)
 			continue;
 		k = meta->element[i]->str;
 		v = meta->element[i + 1]->str;
+		if (strcmp(k, "commit") == 0 && *v != '\0')
+			commit = v;
+		else if (strcmp(k, "sigcheck") == 0)
+			check = v;
+		else if (strcmp(k, "signed") == 0)
+			is_signed = strcmp(v, "1") == 0;
 		n = util_strtonum(v, 1, 1LL << 40, &errstr);
 		if (errstr != NULL)
 			continue;
@@ -137,10 +239,15 @@ worker_join(struct worker *w, redisReply *meta)
 		else if (strcmp(k, "stream") == 0)
 			w->stream = n == 1;
 	}
+	if (worker_refuse(w, commit, check, is_signed) != 0) {
+		w->exit_code = EXIT_INFRA;
+		worker_stop(w, "refused");
+		return;
+	}
 	w->joined = 1;
 	log_info("joined run %s as %s (parallel %d)", w->run, w->name,
 	    w->parallel);
-	worker_heartbeat(w);
+	worker_heartbeat(w, 1);
 	worker_pop(w);
 }
 
@@ -242,7 +349,7 @@ worker_cmd_ready(struct rconn *rc, void *arg)
 
 	script_load(rc);
 	worker_check(w);
-	worker_heartbeat(w);
+	worker_heartbeat(w, 1);
 	LIST_FOREACH(wt, &w->tasks, entry) {
 		if (wt->inflight)
 			continue;
@@ -253,7 +360,43 @@ worker_cmd_ready(struct rconn *rc, void *arg)
 	}
 }
 
-/* rc_block is (re)connected: pop again. */
+/*
+ * Reply to LRANGE of this agent's running list: adopt messages it holds
+ * but does not know of (a BLMOVE whose reply was cut off by a dropped
+ * connection moved them there).
+ */
+static void
+worker_adopt_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct worker	*w = privdata;
+	redisReply	*reply = r;
+	struct wtask	*wt;
+	size_t		 k;
+	int		 held;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || w->stopping)
+		return;
+	for (k = 0; k < reply->elements; k++) {
+		if (reply->element[k]->type != REDIS_REPLY_STRING)
+			continue;
+		held = 0;
+		LIST_FOREACH(wt, &w->tasks, entry) {
+			if (wt->msglen == reply->element[k]->len &&
+			    memcmp(wt->msg, reply->element[k]->str,
+			    wt->msglen) == 0)
+				held = 1;
+		}
+		if (held)
+			continue;
+		log_info("adopting a task message left in %s", w->running);
+		worker_task_new(w, reply->element[k]->str,
+		    reply->element[k]->len);
+	}
+	worker_pop(w);
+}
+
+/* rc_block is (re)connected: adopt what a cut-off pop left, pop again. */
 static void
 worker_block_ready(struct rconn *rc, void *arg)
 {
@@ -261,7 +404,9 @@ worker_block_ready(struct rconn *rc, void *arg)
 
 	(void)rc;
 	w->popping = 0;
-	worker_pop(w);
+	if (!w->joined || rconn_command(w->rc_cmd, worker_adopt_done, w,
+	    "LRANGE %s 0 -1", w->running) != 0)
+		worker_pop(w);
 }
 
 /* A connection with a permanent error (AUTH refused) ends the agent. */
@@ -289,6 +434,16 @@ worker_start(struct worker *w)
 	    worker_lost, w);
 }
 
+/* Count a refused message in the run's meta (the summary shows it). */
+static void
+worker_count_rejected(struct worker *w, const char *why)
+{
+	log_warnx("rejected a task message: %s", why);
+	w->rejected++;
+	rconn_command(w->rc_cmd, worker_any_done, NULL,
+	    "HINCRBY %s rejected 1", w->keys.meta);
+}
+
 /* Drop a message that cannot be run: ack it so it does not come back. */
 static void
 worker_reject(struct worker *w, const char *msg, size_t len,
@@ -297,7 +452,7 @@ worker_reject(struct worker *w, const char *msg, size_t len,
 	const char	*argv[4] = { "LREM", w->running, "1", msg };
 	size_t		 lens[4];
 
-	log_warnx("rejected a task message: %s", why);
+	worker_count_rejected(w, why);
 	lens[0] = 4;
 	lens[1] = strlen(w->running);
 	lens[2] = 1;
@@ -305,15 +460,62 @@ worker_reject(struct worker *w, const char *msg, size_t len,
 	rconn_command_argv(w->rc_cmd, worker_any_done, NULL, 4, argv, lens);
 }
 
-/* A message was popped: make a wtask of it and start it. */
+/* Hand a message back for another agent; then pause popping briefly. */
+static void
+worker_defer(struct worker *w, const char *msg, size_t len)
+{
+	const char	*argv[7];
+	size_t		 lens[7];
+	char		 ttl[16];
+	int		 i;
+
+	snprintf(ttl, sizeof ttl, "%d", w->ttl);
+	argv[0] = "EVALSHA";
+	argv[1] = script_sha(SCRIPT_DEFER);
+	argv[2] = "2";
+	argv[3] = w->running;
+	argv[4] = w->keys.queue;
+	argv[5] = msg;
+	argv[6] = ttl;
+	for (i = 0; i < 7; i++)
+		lens[i] = i == 5 ? len : strlen(argv[i]);
+	rconn_command_argv(w->rc_cmd, worker_any_done, NULL, 7, argv, lens);
+	w->defer_until = util_now_ms() + 300;
+}
+
+/*
+ * A retry that should avoid this agent: defer it a few times so another
+ * agent can take it, then run it here (maybe this is the only agent).
+ */
+static int
+worker_should_defer(struct worker *w, const struct task_msg *m)
+{
+	if (m->avoid == NULL || strcmp(m->avoid, w->name) != 0)
+		return (0);
+	if (w->defer_id == NULL || strcmp(w->defer_id, m->id) != 0) {
+		free(w->defer_id);
+		w->defer_id = xstrdup(m->id);
+		w->defer_count = 0;
+	}
+	return (++w->defer_count <= 3);
+}
+
+/* A message was popped: check it, make a wtask of it and start it. */
 static void
 worker_task_new(struct worker *w, const char *msg, size_t len)
 {
-	struct wtask	*wt;
+	struct wtask	*wt, *other;
+	const char	*json;
+	size_t		 jsonlen;
 	char		*cause;
 
+	if (sign_verify(w->secret, msg, len, &json, &jsonlen, &cause) != 0) {
+		worker_reject(w, msg, len, cause);
+		free(cause);
+		return;
+	}
 	wt = xcalloc(1, sizeof *wt);
-	if (task_msg_decode(msg, len, &wt->m, &cause) != 0) {
+	if (task_msg_decode(json, jsonlen, &wt->m, &cause) != 0) {
 		worker_reject(w, msg, len, cause);
 		free(cause);
 		free(wt);
@@ -322,8 +524,21 @@ worker_task_new(struct worker *w, const char *msg, size_t len)
 	if (strcmp(wt->m.run, w->run) != 0) {
 		xasprintf(&cause, "task \"%s\" belongs to run %s, not %s",
 		    wt->m.id, wt->m.run, w->run);
-		worker_reject(w, msg, len, cause);
-		free(cause);
+		goto reject;
+	}
+	LIST_FOREACH(other, &w->tasks, entry) {
+		if (strcmp(other->m.id, wt->m.id) == 0 &&
+		    other->m.attempt == wt->m.attempt) {
+			xasprintf(&cause, "task \"%s\" attempt %d is already "
+			    "running here (a duplicate)", wt->m.id,
+			    wt->m.attempt);
+			goto reject;
+		}
+	}
+	if (worker_should_defer(w, &wt->m)) {
+		log_debug("%s: retry avoids this agent; handed back",
+		    wt->m.id);
+		worker_defer(w, msg, len);
 		task_msg_clear(&wt->m);
 		free(wt);
 		return;
@@ -337,6 +552,13 @@ worker_task_new(struct worker *w, const char *msg, size_t len)
 	w->nrunning++;
 	wt->state = WT_STARTING;
 	worker_task_start(wt);
+	return;
+
+reject:
+	worker_reject(w, msg, len, cause);
+	free(cause);
+	task_msg_clear(&wt->m);
+	free(wt);
 }
 
 /* Reply to BLMOVE. */
@@ -369,7 +591,8 @@ void
 worker_pop(struct worker *w)
 {
 	if (!w->joined || w->stopping || w->popping ||
-	    w->nrunning >= w->parallel || !rconn_is_ready(w->rc_block))
+	    w->nrunning >= w->parallel || !rconn_is_ready(w->rc_block) ||
+	    util_now_ms() < w->defer_until)
 		return;
 	if (rconn_command(w->rc_block, worker_pop_done, w,
 	    "BLMOVE %s %s RIGHT LEFT " WORKER_POP_TIMEOUT, w->keys.queue,
@@ -546,8 +769,11 @@ worker_exit_cb(struct proc *p, const struct proc_status *st, void *arg)
 
 	(void)p;
 	wt->proc = NULL;
-	if (wt->state == WT_FINISHING)		/* already reported */
+	if (wt->state == WT_FINISHING) {	/* reported early */
+		if (wt->acked)
+			worker_task_done(wt);
 		return;
+	}
 	switch (st->how) {
 	case PROC_TIMED_OUT:
 		status = RESULT_TIMEOUT;
@@ -586,8 +812,10 @@ worker_start_done(redisAsyncContext *ac, void *r, void *privdata)
 		return;
 	}
 	if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1) {
-		log_info("%s attempt %d: no longer current, dropped",
-		    wt->m.id, wt->m.attempt);
+		worker_count_rejected(w, reply->type == REDIS_REPLY_INTEGER &&
+		    reply->integer == -1 ? "another agent already started "
+		    "this attempt (a replayed or duplicated message)" :
+		    "stale attempt (replayed, or superseded by a newer one)");
 		worker_task_free(wt);
 		worker_pop(w);
 		return;
@@ -633,16 +861,16 @@ worker_task_start(struct wtask *wt)
 	    util_wall_ms(), &elen);
 	snprintf(ttl, sizeof ttl, "%d", w->ttl);
 	{
-		const char *argv[11] = { "EVALSHA", script_sha(SCRIPT_START),
-		    "3", w->keys.attempts, w->running, w->keys.events,
-		    wt->m.id, wt->attempt, event, ttl, wt->msg };
-		size_t lens[11];
+		const char *argv[13] = { "EVALSHA", script_sha(SCRIPT_START),
+		    "4", w->keys.attempts, w->running, w->keys.events,
+		    w->keys.claims, wt->m.id, wt->attempt, event, ttl, wt->msg,
+		    w->name };
+		size_t lens[13];
 		int i;
 
-		for (i = 0; i < 10; i++)
-			lens[i] = strlen(argv[i]);
-		lens[10] = wt->msglen;
-		if (rconn_command_argv(w->rc_cmd, worker_start_done, wt, 11,
+		for (i = 0; i < 13; i++)
+			lens[i] = i == 11 ? wt->msglen : strlen(argv[i]);
+		if (rconn_command_argv(w->rc_cmd, worker_start_done, wt, 13,
 		    argv, lens) == 0)
 			wt->inflight = 1;
 	}
@@ -654,23 +882,29 @@ static void
 worker_finish_done(redisAsyncContext *ac, void *r, void *privdata)
 {
 	struct wtask	*wt = privdata;
-	struct worker	*w;
 	redisReply	*reply = r;
 
 	(void)ac;
 	wt->inflight = 0;
 	if (reply == NULL)		/* resent when rc_cmd is back */
 		return;
-	w = wt->w;
 	if (reply->type == REDIS_REPLY_ERROR)
 		log_warnx("%s: finish script: %s", wt->m.id, reply->str);
 	else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0)
 		log_info("%s attempt %d: result discarded (the attempt is no "
 		    "longer current)", wt->m.id, wt->m.attempt);
-	if (wt->proc != NULL) {
-		/* Reported early (agent stopping): free once it exits. */
+	wt->acked = 1;
+	if (wt->proc != NULL)	/* reported early: done once it exits */
 		return;
-	}
+	worker_task_done(wt);
+}
+
+/* An attempt is acked and its child gone: free it, go on. */
+static void
+worker_task_done(struct wtask *wt)
+{
+	struct worker	*w = wt->w;
+
 	worker_task_free(wt);
 	if (w->stopping && w->nrunning == 0)
 		worker_finish(w);
@@ -799,7 +1033,7 @@ worker_tick(struct worker *w)
 	}
 	if (now - last_hb >= (uint64_t)w->lease * 1000 / 3) {
 		last_hb = now;
-		worker_heartbeat(w);
+		worker_heartbeat(w, 0);
 	}
 	worker_pop(w);
 }

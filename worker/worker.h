@@ -48,6 +48,15 @@ struct worker {
 	int			 exit_code;
 	uint64_t		 started;	/* ms, monotonic */
 
+	char			*secret;	/* DTEQ_SECRET: tasks signed */
+	char			*commit;	/* git HEAD here, or NULL */
+	int			 allow_mismatch; /* --allow-commit-mismatch */
+	int			 warned_unsigned;
+	int			 rejected;	/* messages refused */
+	char			*defer_id;	/* retry being handed back */
+	int			 defer_count;
+	uint64_t		 defer_until;	/* ms: pause popping */
+
 	char		       **base_env;	/* environ, filtered */
 	size_t			 nbase_env;
 

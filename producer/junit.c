@@ -1,0 +1,155 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * --junit PATH: the run as JUnit XML, the test-report format CI servers
+ * read (Bitbucket Pipelines picks up any XML file under test-results/
+ * by itself, GitLab through artifacts:reports:junit). One testsuite for the run and
+ * one testcase per task, named by the task id, its class the project
+ * (the id up to the first ':'):
+ *
+ *	success			<testcase .../>
+ *	failed, timed out	<failure message="failed (exit 1)" type="failed">
+ *				the end of the task's output</failure>
+ *	lost, cancelled		<error ...> the same, as an error
+ *	skipped, unfinished	<skipped message="dependency api:build failed"/>
+ *	flaky			<system-out> names the attempts it took
+ *
+ * The file is written under a temporary name and renamed into place, so
+ * a CI server never reads half of it.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "producer.h"
+
+/* Seconds with milliseconds, as JUnit's time attribute has them. */
+static void
+junit_time(FILE *f, uint64_t ms)
+{
+	fprintf(f, "%llu.%03u", (unsigned long long)(ms / 1000),
+	    (unsigned)(ms % 1000));
+}
+
+/* Print text escaped for an attribute or element. */
+static void
+junit_str(FILE *f, const char *text)
+{
+	if (text != NULL)
+		summary_escape(f, text, strlen(text));
+}
+
+/* The testcase element of task i. */
+static void
+junit_case(struct submit *s, FILE *f, size_t i)
+{
+	struct ptask	*p = &s->pt[i];
+	const char	*id = graph_node(s->g, i)->task->id, *elem, *tail;
+	char		 what[256];
+	size_t		 tlen;
+
+	fputs("    <testcase name=\"", f);
+	junit_str(f, id);
+	fputs("\" classname=\"", f);
+	summary_escape(f, id, strcspn(id, ":"));
+	fputs("\" time=\"", f);
+	junit_time(f, p->state == PT_DONE ? p->result.duration_ms : 0);
+	fputs("\"", f);
+	if (p->state == PT_DONE && p->result.status == RESULT_SUCCESS &&
+	    !summary_is_flaky(s, i)) {
+		fputs("/>\n", f);
+		return;
+	}
+	fputs(">\n", f);
+	if (p->state != PT_DONE || p->result.status == RESULT_SKIPPED) {
+		fputs("      <skipped message=\"", f);
+		if (p->state != PT_DONE)
+			fprintf(f, "not finished (%s)", summary_word(s, i));
+		else
+			junit_str(f, p->reason != NULL ? p->reason :
+			    "skipped");
+		fputs("\"/>\n", f);
+	} else if (p->result.status == RESULT_SUCCESS) {
+		fprintf(f, "      <system-out>flaky: succeeded on attempt %d "
+		    "of %d after a failed attempt</system-out>\n",
+		    p->result.attempt, p->tries);
+	} else {
+		elem = p->result.status == RESULT_FAILED ||
+		    p->result.status == RESULT_TIMEOUT ? "failure" : "error";
+		if (p->result.status == RESULT_FAILED)
+			snprintf(what, sizeof what, "failed (exit %d) on %s",
+			    p->result.exit_code, p->result.agent != NULL ?
+			    p->result.agent : "?");
+		else
+			snprintf(what, sizeof what, "%s on %s",
+			    result_status_name(p->result.status),
+			    p->result.agent != NULL ? p->result.agent : "?");
+		fprintf(f, "      <%s message=\"", elem);
+		junit_str(f, what);
+		if (p->reason != NULL) {
+			fputs(": ", f);
+			junit_str(f, p->reason);
+		}
+		fprintf(f, "\" type=\"%s\">", result_status_name(
+		    p->result.status));
+		tail = summary_tail(s, i, &tlen);
+		summary_escape(f, tail, tlen);
+		fprintf(f, "</%s>\n", elem);
+	}
+	fputs("    </testcase>\n", f);
+}
+
+/* Write the JUnit XML report. */
+int
+junit_write(struct submit *s, const char *path, char **cause)
+{
+	struct report	*r = s->report;
+	size_t		 i, n = graph_size(s->g), failures, errors, skipped;
+	char		 stamp[32], host[256];
+	time_t		 t = (time_t)(r->start_wall / 1000);
+	struct tm	 tm;
+	FILE		*f;
+
+	failures = r->counts[RESULT_FAILED] + r->counts[RESULT_TIMEOUT];
+	errors = r->counts[RESULT_LOST] + r->counts[RESULT_CANCELLED];
+	skipped = r->counts[RESULT_SKIPPED] + r->unfinished;
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+
+	if ((f = summary_open(path, cause)) == NULL)
+		return (-1);
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
+	fprintf(f, "<testsuites name=\"dteq\" tests=\"%zu\" failures=\"%zu\" "
+	    "errors=\"%zu\" skipped=\"%zu\" time=\"", n, failures, errors,
+	    skipped);
+	junit_time(f, r->wall_ms);
+	fputs("\">\n  <testsuite name=\"dteq run ", f);
+	junit_str(f, s->run);
+	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+	    "skipped=\"%zu\" time=\"", n, failures, errors, skipped);
+	junit_time(f, r->wall_ms);
+	fprintf(f, "\" timestamp=\"%s\" hostname=\"", stamp);
+	junit_str(f, host);
+	fputs("\">\n    <properties>\n      <property name=\"run\" value=\"",
+	    f);
+	junit_str(f, s->run);
+	fputs("\"/>\n      <property name=\"task_time\" value=\"", f);
+	junit_time(f, r->work_ms);
+	fputs("\"/>\n      <property name=\"critical_path\" value=\"", f);
+	for (i = 0; i < r->npath; i++) {
+		if (i > 0)
+			fputs(" &gt; ", f);
+		junit_str(f, graph_node(s->g, r->path[i])->task->id);
+	}
+	fputs("\"/>\n    </properties>\n", f);
+	for (i = 0; i < n; i++)
+		junit_case(s, f, i);
+	fputs("  </testsuite>\n</testsuites>\n", f);
+	return (summary_close(f, path, cause));
+}

@@ -1,0 +1,327 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * Registering a submit with its run, on one synchronous connection before
+ * the event loop starts. Three cases:
+ *
+ * - a new run: write the meta hash (settings, commit, signing check).
+ * - a run that already ended (its stop sentinel is set): a re-run of the
+ *   pipeline. Start a new attempt of the run: bump meta's "gen", drop the
+ *   old results and claims, clear the sentinel; attempt numbers go on
+ *   counting, so every old message is stale.
+ * - a run still open (a submit restarted after it died, or a later submit
+ *   of a multi-submit run): resume. Tasks whose current attempt has a
+ *   final result stay finished; tasks in flight are followed, and those
+ *   whose message is nowhere (not queued, not held) are dispatched again.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "producer.h"
+
+/* Run one command; -1 with *cause on a failed or refused command. */
+static redisReply *
+register_command(redisContext *c, char **cause, const char *fmt, ...)
+{
+	redisReply	*reply;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	reply = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+		xasprintf(cause, "registering the run failed: %s",
+		    reply == NULL ? c->errstr : reply->str);
+		if (reply != NULL)
+			freeReplyObject(reply);
+		return (NULL);
+	}
+	return (reply);
+}
+
+/*
+ * HMGET key for every task id, 1000 at a time; fn is called for each
+ * task whose field exists.
+ */
+static int
+register_hmget(struct submit *s, redisContext *c, const char *key,
+    void (*fn)(struct submit *, size_t, const char *, size_t), char **cause)
+{
+	redisReply	*reply;
+	const char	**argv;
+	size_t		*lens, i, j, n = graph_size(s->g), chunk;
+	int		 rv = 0;
+
+	argv = xcalloc(1002, sizeof *argv);
+	lens = xcalloc(1002, sizeof *lens);
+	for (i = 0; i < n && rv == 0; i += chunk) {
+		chunk = n - i > 1000 ? 1000 : n - i;
+		argv[0] = "HMGET";
+		argv[1] = key;
+		for (j = 0; j < chunk; j++)
+			argv[2 + j] = graph_node(s->g, i + j)->task->id;
+		for (j = 0; j < chunk + 2; j++)
+			lens[j] = strlen(argv[j]);
+		reply = redisCommandArgv(c, (int)chunk + 2, argv, lens);
+		if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+			xasprintf(cause, "reading %s failed: %s", key,
+			    reply == NULL ? c->errstr :
+			    reply->type == REDIS_REPLY_ERROR ? reply->str :
+			    "unexpected reply");
+			rv = -1;
+		} else {
+			for (j = 0; j < chunk && j < reply->elements; j++) {
+				if (reply->element[j]->type ==
+				    REDIS_REPLY_STRING)
+					fn(s, i + j, reply->element[j]->str,
+					    reply->element[j]->len);
+			}
+		}
+		if (reply != NULL)
+			freeReplyObject(reply);
+	}
+	free(argv);
+	free(lens);
+	return (rv);
+}
+
+/* An attempt number stored for task i. */
+static void
+register_attempt(struct submit *s, size_t i, const char *v, size_t len)
+{
+	const char	*errstr;
+
+	(void)len;
+	s->pt[i].attempt = (int)util_strtonum(v, 0, 1000000, &errstr);
+}
+
+/* A result stored for task i: final if it is for the current attempt. */
+static void
+register_result(struct submit *s, size_t i, const char *v, size_t len)
+{
+	struct ptask	*p = &s->pt[i];
+	struct result	 r;
+	char		*cause;
+
+	if (result_decode(v, len, &r, &cause) != 0) {
+		free(cause);
+		return;
+	}
+	if (r.attempt == p->attempt && r.status != RESULT_LOST) {
+		result_clear(&p->result);
+		p->result = r;
+		p->state = PT_DONE;
+		p->restored = 1;
+		return;
+	}
+	result_clear(&r);
+}
+
+/* Note the (id, attempt) of each message in list key as present. */
+static int
+register_scan_list(struct submit *s, redisContext *c, const char *key,
+    char **cause)
+{
+	redisReply	*reply;
+	struct task_msg	 m;
+	const char	*json;
+	size_t		 k, jsonlen, i;
+	char		*why;
+
+	if ((reply = register_command(c, cause, "LRANGE %s 0 -1",
+	    key)) == NULL)
+		return (-1);
+	for (k = 0; reply->type == REDIS_REPLY_ARRAY && k < reply->elements;
+	    k++) {
+		json = reply->element[k]->str;
+		jsonlen = reply->element[k]->len;
+		if (jsonlen > 68 && strncmp(json, "v1:", 3) == 0) {
+			json += 68;
+			jsonlen -= 68;
+		}
+		if (task_msg_decode(json, jsonlen, &m, &why) != 0) {
+			free(why);
+			continue;
+		}
+		i = graph_find(s->g, m.id);
+		if (i != GRAPH_NONE && m.attempt == s->pt[i].attempt)
+			s->pt[i].present = 1;
+		task_msg_clear(&m);
+	}
+	freeReplyObject(reply);
+	return (0);
+}
+
+/*
+ * Resuming: find the messages of tasks in flight in the queue and the
+ * agents' running lists; a task whose message is nowhere is dispatched
+ * again when the loop starts.
+ */
+static int
+register_in_flight(struct submit *s, redisContext *c, char **cause)
+{
+	redisReply	*agents;
+	size_t		 i, k, n = graph_size(s->g), inflight = 0;
+	char		*key;
+
+	for (i = 0; i < n; i++) {
+		if (s->pt[i].state != PT_DONE && s->pt[i].attempt > 0)
+			inflight++;
+	}
+	if (inflight == 0)
+		return (0);
+	if (register_scan_list(s, c, s->keys.queue, cause) != 0)
+		return (-1);
+	if ((agents = register_command(c, cause, "SMEMBERS %s",
+	    s->keys.agents)) == NULL)
+		return (-1);
+	for (k = 0; agents->type == REDIS_REPLY_ARRAY &&
+	    k < agents->elements; k++) {
+		key = keys_running(&s->keys, agents->element[k]->str);
+		if (register_scan_list(s, c, key, cause) != 0) {
+			free(key);
+			freeReplyObject(agents);
+			return (-1);
+		}
+		free(key);
+	}
+	freeReplyObject(agents);
+	for (i = 0; i < n; i++) {
+		if (s->pt[i].state != PT_DONE && s->pt[i].attempt > 0 &&
+		    s->pt[i].present)
+			s->pt[i].state = PT_QUEUED;
+	}
+	log_info("resuming run %s: %zu task%s in flight", s->run, inflight,
+	    inflight == 1 ? "" : "s");
+	return (0);
+}
+
+/* The git commit of the working directory, or NULL. Caller frees. */
+static char *
+register_git_commit(void)
+{
+	FILE	*f;
+	char	 buf[128];
+	size_t	 len;
+
+	if ((f = popen("git rev-parse HEAD 2>/dev/null", "r")) == NULL)
+		return (NULL);
+	if (fgets(buf, sizeof buf, f) == NULL) {
+		pclose(f);
+		return (NULL);
+	}
+	if (pclose(f) != 0)
+		return (NULL);
+	len = strcspn(buf, "\n");
+	buf[len] = '\0';
+	return (len > 0 ? xstrdup(buf) : NULL);
+}
+
+/* Write the run's meta hash and the main job's first heartbeat. */
+static int
+register_meta(struct submit *s, redisContext *c, char **cause)
+{
+	redisReply	*reply;
+	char		 cap[32], now[32], *commit, *check;
+
+	snprintf(cap, sizeof cap, "%zu", s->output_cap);
+	snprintf(now, sizeof now, "%llu", (unsigned long long)util_wall_ms());
+	commit = register_git_commit();
+	check = s->secret != NULL ? sign_check_token(s->secret, s->run) :
+	    xstrdup("");
+	reply = register_command(c, cause, "HSET %s state running lease %d "
+	    "ttl %d output_cap %s created %s stream %d commit %s signed %d "
+	    "sigcheck %s", s->keys.meta, s->lease, s->ttl, cap, now,
+	    s->stream, commit != NULL ? commit : "", s->secret != NULL,
+	    check);
+	free(commit);
+	free(check);
+	if (reply == NULL)
+		return (-1);
+	freeReplyObject(reply);
+	if ((reply = register_command(c, cause, "EXPIRE %s %d", s->keys.meta,
+	    s->ttl)) == NULL)
+		return (-1);
+	freeReplyObject(reply);
+	if ((reply = register_command(c, cause, "SET %s 1 PX %d",
+	    s->keys.main_hb, s->main_lease * 1000)) == NULL)
+		return (-1);
+	freeReplyObject(reply);
+	return (0);
+}
+
+/* A re-run of an ended run: start a new attempt of the run. */
+static int
+register_rerun(struct submit *s, redisContext *c, const char *reason,
+    char **cause)
+{
+	redisReply	*reply;
+
+	if ((reply = register_command(c, cause, "HINCRBY %s gen 1",
+	    s->keys.meta)) == NULL)
+		return (-1);
+	log_info("run %s had ended (%s): starting attempt %lld of the run",
+	    s->run, reason, reply->type == REDIS_REPLY_INTEGER ?
+	    reply->integer + 1 : 2);
+	freeReplyObject(reply);
+	if ((reply = register_command(c, cause, "DEL %s %s %s %s",
+	    s->keys.stop, s->keys.results, s->keys.claims,
+	    s->keys.queue)) == NULL)
+		return (-1);
+	freeReplyObject(reply);
+	return (0);
+}
+
+/*
+ * Connect, find out which of the three cases this is, and record it.
+ * Returns -1 with *cause (exit 3).
+ */
+int
+submit_register(struct submit *s, char **cause)
+{
+	redisContext	*c;
+	redisReply	*reply;
+	char		*stopped = NULL;
+	int		 open_run;
+
+	if ((c = cli_connect(&s->url, s->connect_timeout, cause)) == NULL)
+		return (-1);
+	if ((reply = register_command(c, cause, "GET %s",
+	    s->keys.stop)) == NULL)
+		goto fail;
+	if (reply->type == REDIS_REPLY_STRING)
+		stopped = xstrdup(reply->str);
+	freeReplyObject(reply);
+	if ((reply = register_command(c, cause, "EXISTS %s",
+	    s->keys.meta)) == NULL)
+		goto fail;
+	open_run = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+	freeReplyObject(reply);
+
+	if (register_hmget(s, c, s->keys.attempts, register_attempt,
+	    cause) != 0)
+		goto fail;
+	if (stopped != NULL) {
+		if (register_rerun(s, c, stopped, cause) != 0)
+			goto fail;
+	} else if (open_run) {
+		if (register_hmget(s, c, s->keys.results, register_result,
+		    cause) != 0 || register_in_flight(s, c, cause) != 0)
+			goto fail;
+	}
+	if (register_meta(s, c, cause) != 0)
+		goto fail;
+	sched_init(s, c);
+	free(stopped);
+	redisFree(c);
+	return (0);
+
+fail:
+	free(stopped);
+	redisFree(c);
+	return (-1);
+}
