@@ -16,11 +16,11 @@ WARN	+= -Werror
 endif
 CFLAGS	?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) \
-	   -Icommon -Iproducer -Iworker $(PKG_CFLAGS) -MMD -MP
+	   -Icommon -Iproducer -Iworker -Icache $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 LIBS	 = $(PKG_LIBS) -lm
 
-LIB_SRCS  := $(sort $(wildcard common/*.c producer/*.c worker/*.c))
+LIB_SRCS  := $(sort $(wildcard common/*.c producer/*.c worker/*.c cache/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)

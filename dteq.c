@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "producer.h"
 #include "worker.h"
 
@@ -25,6 +26,12 @@ static const struct dteq_cmd dteq_cmds[] = {
 	{ "run", "run a task graph locally: private Redis, N agents",
 	    run_main },
 	{ "stop", "release the agents of a run", stop_main },
+	{ "status", "show a run's state (--list: the runs on the server)",
+	    status_main },
+	{ "cancel", "end a run now: agents kill its tasks", cancel_main },
+	{ "logs", "print a task's stored output", logs_main },
+	{ "cache", "serve a remote cache for Nx and Turborepo from Redis",
+	    cache_main },
 };
 
 /* Print the top-level usage. */

@@ -252,7 +252,16 @@ html_axis(struct report *r, FILE *f)
 	for (t = 0; t <= r->span_ms; t += step) {
 		fprintf(f, "<span class=\"tick\" style=\"left:%.3f%%\">",
 		    html_pct(r, r->start_wall + t));
-		html_dur(f, t);
+		if (step < 1000)
+			fprintf(f, "%u.%us", (unsigned)(t / 1000),
+			    (unsigned)(t % 1000 / 100));
+		else if (step < 60000)
+			fprintf(f, "%us", (unsigned)(t / 1000));
+		else if (t % 60000 == 0)
+			fprintf(f, "%um", (unsigned)(t / 60000));
+		else
+			fprintf(f, "%um%02us", (unsigned)(t / 60000),
+			    (unsigned)(t % 60000 / 1000));
 		fputs("</span>", f);
 	}
 	fputs("</div></div>\n", f);

@@ -470,8 +470,11 @@ report_footer(const struct result *r, char *buf, size_t len)
 		snprintf(buf, len, "failed (exit %d)", r->exit_code);
 		break;
 	case RESULT_TIMEOUT:
-		snprintf(buf, len, "timed out (%s)", r->reason != NULL ?
-		    r->reason : "deadline");
+		if (r->reason != NULL && strncmp(r->reason, "timed out", 9) == 0)
+			snprintf(buf, len, "%s", r->reason);
+		else
+			snprintf(buf, len, "timed out (%s)", r->reason != NULL ?
+			    r->reason : "deadline");
 		break;
 	default:
 		snprintf(buf, len, "%s%s%s%s", result_status_name(r->status),
@@ -723,6 +726,7 @@ report_replay(struct submit *s, FILE *f)
 {
 	struct report	*r = report_get(s);
 	struct ptask	*p;
+	struct result	 res;
 	const char	*t, *end, *nl;
 	char		 footer[512], *dur;
 	size_t		 k, i, lines, tlen;
@@ -736,7 +740,9 @@ report_replay(struct submit *s, FILE *f)
 		if (!summary_is_failure(s, i))
 			continue;
 		p = &s->pt[i];
-		report_footer(&p->result, footer, sizeof footer);
+		res = p->result;
+		res.reason = p->reason;
+		report_footer(&res, footer, sizeof footer);
 		dur = util_format_duration(p->result.duration_ms);
 		fprintf(f, "  %s%s: %s%s on %s, attempt %d, %s\n",
 		    report_status_sgr(r, p->result.status),
@@ -813,16 +819,20 @@ report_table(struct submit *s, FILE *f)
 		p = &s->pt[i];
 		dur = util_format_duration(p->result.duration_ms);
 		note = report_row_note(s, i);
-		fprintf(f, "  %s%-10s%s %-*s %-*s %9s %-8d %s%s%s\n",
-		    p->state == PT_DONE ? report_status_sgr(r,
-		    p->result.status) : report_sgr(r, SGR_DIM),
-		    summary_word(s, i), report_sgr(r, SGR_RESET), (int)wid,
+		fprintf(f, "  %s%-10s%s %-*s %-*s %9s %*d", p->state ==
+		    PT_DONE ? report_status_sgr(r, p->result.status) :
+		    report_sgr(r, SGR_DIM), summary_word(s, i),
+		    report_sgr(r, SGR_RESET), (int)wid,
 		    graph_node(s->g, i)->task->id, (int)wag,
 		    p->result.agent != NULL ? p->result.agent : "-",
 		    p->state == PT_DONE && p->result.status != RESULT_SKIPPED ?
-		    dur : "-", p->tries, summary_is_flaky(s, i) ?
-		    report_sgr(r, SGR_YELLOW) : "", note,
-		    summary_is_flaky(s, i) ? report_sgr(r, SGR_RESET) : "");
+		    dur : "-", *note != '\0' ? -8 : 1, p->tries);
+		if (*note != '\0')
+			fprintf(f, " %s%s%s", summary_is_flaky(s, i) ?
+			    report_sgr(r, SGR_YELLOW) : "", note,
+			    summary_is_flaky(s, i) ? report_sgr(r, SGR_RESET) :
+			    "");
+		fputc('\n', f);
 		free(note);
 		free(dur);
 	}
