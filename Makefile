@@ -28,7 +28,8 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
 
-.PHONY: all clean test test-plain test-asan unit asan install
+.PHONY: all clean test test-plain test-asan unit asan install static man
+.PHONY: bench
 
 all: dteq
 
@@ -63,11 +64,46 @@ test-plain: unit
 test-asan: asan
 	tests/run.sh build-asan
 
-install: dteq
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 dteq $(DESTDIR)$(PREFIX)/bin/dteq
+# make bench: the benchmarks against xargs and BullMQ (bench/README.md),
+# short profile (under 5 minutes); make bench BENCH=full for the long one.
+BENCH	?= short
+bench: $(BUILD)/dteq
+	python3 bench/bench.py --profile $(BENCH) --dteq $(BUILD)/dteq
+
+MANDIR	?= $(PREFIX)/share/man
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary and dteq(1).
+install: $(BUILD)/dteq
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BUILD)/dteq $(DESTDIR)$(PREFIX)/bin/dteq
+	install -m 644 dteq.1 $(DESTDIR)$(MANDIR)/man1/dteq.1
+
+# make static: dteq-static, a binary with hiredis, libevent, cJSON and
+# libcrypto linked in and only glibc dynamic, which runs on a bare
+# debian:12 or node:20 image: build it in one CI step, hand it to the
+# others as an artifact. Debian ships no libcjson.a, so unless CJSON_A
+# names one, scripts/cjson-static.sh builds it from Debian's cjson source
+# package (with apt, into $(STATIC_BUILD)/cjson).
+STATIC_BUILD ?= build-static
+STATIC_OUT ?= dteq-static
+CJSON_A	?= $(firstword $(wildcard /usr/lib/*/libcjson.a /usr/lib/libcjson.a \
+	   /usr/local/lib/libcjson.a) $(STATIC_BUILD)/cjson/libcjson.a)
+STATIC_LIBS = -Wl,-Bstatic -lhiredis -levent $(CJSON_A) -lcrypto \
+	   -Wl,-Bdynamic -lm -ldl -pthread
+
+static: $(CJSON_A)
+	$(MAKE) BUILD=$(STATIC_BUILD) LIBS="$(STATIC_LIBS)" \
+	    $(STATIC_BUILD)/dteq
+	cp $(STATIC_BUILD)/dteq $(STATIC_OUT)
+
+$(STATIC_BUILD)/cjson/libcjson.a:
+	CC="$(CC)" sh scripts/cjson-static.sh $(STATIC_BUILD)/cjson
+
+# make man: dteq(1) on the terminal, checked for warnings.
+man:
+	groff -man -Tutf8 -ww -z dteq.1 && man -l dteq.1
 
 clean:
-	rm -rf build build-asan dteq tests/logs
+	rm -rf build build-asan dteq tests/logs build-static dteq-static
 
 -include $(shell find $(BUILD) build-asan -name '*.d' 2>/dev/null)

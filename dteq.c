@@ -30,6 +30,8 @@ static const struct dteq_cmd dteq_cmds[] = {
 	    status_main },
 	{ "cancel", "end a run now: agents kill its tasks", cancel_main },
 	{ "logs", "print a task's stored output", logs_main },
+	{ "record", "run a command in the main job and record it in the run",
+	    record_main },
 	{ "cache", "serve a remote cache for Nx and Turborepo from Redis",
 	    cache_main },
 };

@@ -19,6 +19,8 @@
 #ifndef CACHE_H
 #define CACHE_H
 
+#include <sys/socket.h>
+
 #include "dteq.h"
 
 struct event_base;
@@ -94,6 +96,8 @@ size_t		 chunked_feed(struct chunked *, const char *, size_t,
 int		 parse_hash_valid(const char *);
 char		*parse_bearer(const char *);	/* caller frees */
 int		 parse_token_equal(const char *, const char *);
+int		 parse_listen(const char *, struct sockaddr_storage *,
+		     socklen_t *, char **);
 
 /*
  * http.c: HTTP/1.1 server connections on bufferevents, one request at a

@@ -571,14 +571,12 @@ http_listen(struct event_base *base, const char *addr,
 {
 	struct http_server	*s;
 	struct sockaddr_storage	 ss;
-	socklen_t		 sslen = sizeof ss;
-	int			 len = (int)sizeof ss;
+	socklen_t		 sslen;
+	char			*why;
 
-	memset(&ss, 0, sizeof ss);
-	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss,
-	    &len) != 0) {
-		xasprintf(cause, "bad listen address \"%s\" (want "
-		    "HOST:PORT, e.g. 127.0.0.1:8080)", addr);
+	if (parse_listen(addr, &ss, &sslen, &why) != 0) {
+		xasprintf(cause, "bad listen address: %s", why);
+		free(why);
 		return (NULL);
 	}
 	s = xcalloc(1, sizeof *s);
@@ -588,13 +586,14 @@ http_listen(struct event_base *base, const char *addr,
 	TAILQ_INIT(&s->dead);
 	s->listener = evconnlistener_new_bind(base, http_accept_cb, s,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    -1, (struct sockaddr *)&ss, len);
+	    -1, (struct sockaddr *)&ss, (int)sslen);
 	if (s->listener == NULL) {
 		xasprintf(cause, "cannot listen on %s: %s", addr,
 		    strerror(errno));
 		free(s);
 		return (NULL);
 	}
+	sslen = sizeof ss;
 	if (getsockname(evconnlistener_get_fd(s->listener),
 	    (struct sockaddr *)&ss, &sslen) != 0)
 		fatal("%s: getsockname", __func__);

@@ -22,6 +22,12 @@
  * A rejected head gives the status to answer with and a reason.
  */
 
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,4 +490,51 @@ parse_token_equal(const char *a, const char *b)
 	    EVP_Digest(b, strlen(b), db, &lb, EVP_sha256(), NULL) != 1)
 		fatalx("%s: SHA-256 failed", __func__);
 	return (la == lb && CRYPTO_memcmp(da, db, la) == 0);
+}
+
+/*
+ * Parse a listen address, "IPV4:PORT" or "[IPV6]:PORT" with a numeric
+ * port from 0 (any free one) to 65535, into *ss and *sslen. Returns -1
+ * with *cause set when it is not one.
+ */
+int
+parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
+    char **cause)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	const char		*colon, *errstr;
+	char			*host;
+	long long		 port;
+	int			 ok;
+
+	memset(ss, 0, sizeof *ss);
+	if ((colon = strrchr(s, ':')) == NULL)
+		goto bad;
+	port = util_strtonum(colon + 1, 0, 65535, &errstr);
+	if (errstr != NULL || colon[1] == '+' || colon[1] == '-')
+		goto bad;
+	if (s[0] == '[') {
+		if (colon == s + 1 || colon[-1] != ']')
+			goto bad;
+		host = xstrndup(s + 1, (size_t)(colon - s - 2));
+		ok = inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof *sin6;
+	} else {
+		host = xstrndup(s, (size_t)(colon - s));
+		ok = inet_pton(AF_INET, host, &sin->sin_addr) == 1;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*sslen = sizeof *sin;
+	}
+	free(host);
+	if (ok)
+		return (0);
+bad:
+	xasprintf(cause, "\"%s\" is not a numeric HOST:PORT (e.g. "
+	    "127.0.0.1:8080, 0.0.0.0:8080, [::1]:0)", s);
+	memset(ss, 0, sizeof *ss);
+	return (-1);
 }

@@ -12,7 +12,7 @@
  *   status; the critical path's bars are outlined. Hovering shows the
  *   task, its times and the last lines of its output (a title, so it
  *   works without script); a click or Enter shows the whole kept tail in
- *   a panel;
+ *   a panel, and so does opening the page at #aN (attempt N's bar);
  * - the summary table, failures last, each row opening its task's tail.
  *
  * The bars are laid out here, in percentages of the run's span, so the
@@ -99,6 +99,8 @@ static const char html_script[] =
     "    document.getElementById('p-out').textContent = tail ?\n"
     "        (tail.textContent || '(no output)') : '(no output kept)';\n"
     "    panel.hidden = false;\n"
+    "    if (a !== null && history.replaceState)\n"
+    "      history.replaceState(null, '', '#a' + a);\n"
     "  }\n"
     "  var els = document.querySelectorAll('.bar, tbody tr');\n"
     "  for (var i = 0; i < els.length; i++) {\n"
@@ -107,6 +109,10 @@ static const char html_script[] =
     "      if (e.key === 'Enter') show(this);\n"
     "    });\n"
     "  }\n"
+    "  var m = /^#a([0-9]+)$/.exec(location.hash);\n"
+    "  var pick = m && document.querySelector('.bar[data-a=\"' + m[1] +\n"
+    "      '\"]');\n"
+    "  if (pick) show(pick);\n"
     "  function count() {\n"
     "    var bars = document.querySelectorAll('.bar'), n = 0;\n"
     "    for (var i = 0; i < bars.length; i++) {\n"

@@ -237,6 +237,7 @@ int		 html_write(struct submit *, const char *, char **);
 int		 status_main(int, char **);
 int		 cancel_main(int, char **);
 int		 logs_main(int, char **);
+void		 cancel_poll(struct submit *);
 
 /*
  * toolgraph.c: task graphs written by Nx (--graph=FILE.json) and Turborepo

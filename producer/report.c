@@ -377,7 +377,8 @@ report_counts(struct submit *s)
 }
 
 /*
- * Once a second. In lines mode, print a progress line when 10 s have
+ * Once a second: notice a cancel (status.c). In lines mode, print a
+ * progress line when 10 s have
  * passed and the counts changed, or a minute passed anyway.
  */
 void
@@ -389,6 +390,7 @@ report_tick(struct submit *s)
 	size_t		 len;
 	FILE		*f;
 
+	cancel_poll(s);
 	if (r->tty || s->ending || now - r->last_note < REPORT_NOTE_MS ||
 	    s->nfinal == graph_size(s->g))
 		return;

@@ -1037,6 +1037,8 @@ toolgraph_tail(const struct toolgraph_buf *b)
 {
 	const char	*s;
 
+	if (b->s == NULL)
+		return ("");
 	if (b->len <= TOOLGRAPH_SHOW_MAX)
 		return (b->s);
 	s = b->s + b->len - TOOLGRAPH_SHOW_MAX;
@@ -1099,7 +1101,7 @@ toolgraph_argv(int tool, const char *args, const char *file, char ***argv,
 		toolgraph_words_free(user, nuser);
 		goto fail;
 	}
-	for (i = skip; i < nuser; i++) {
+	for (i = skip; i < nuser && strcmp(user[i], "--") != 0; i++) {
 		if (strncmp(user[i], own, strlen(own)) == 0) {
 			xasprintf(cause, "do not pass %s: dteq adds %s "
 			    "itself to read the task graph", user[i], own);
@@ -1108,18 +1110,25 @@ toolgraph_argv(int tool, const char *args, const char *file, char ***argv,
 		}
 	}
 	*parallel = toolgraph_parallel(tool, user, nuser);
-	*argv = xreallocarray(*argv, *argc + nuser + 2, sizeof **argv);
-	for (i = skip; i < nuser; i++)
-		(*argv)[(*argc)++] = user[i];
-	if (skip)
-		free(user[0]);	/* --nx "nx affected ..." */
-	free(user);
 	if (tool == TOOLGRAPH_NX)
 		xasprintf(&cmd, "--graph=%s", file);
 	else
 		cmd = xstrdup("--dry=json");
-	(*argv)[(*argc)++] = cmd;
+	/* Before any "--": what follows it goes to the tasks. */
+	*argv = xreallocarray(*argv, *argc + nuser + 2, sizeof **argv);
+	for (i = skip; i < nuser; i++) {
+		if (cmd != NULL && strcmp(user[i], "--") == 0) {
+			(*argv)[(*argc)++] = cmd;
+			cmd = NULL;
+		}
+		(*argv)[(*argc)++] = user[i];
+	}
+	if (cmd != NULL)
+		(*argv)[(*argc)++] = cmd;
 	(*argv)[*argc] = NULL;
+	if (skip)
+		free(user[0]);	/* --nx "nx affected ..." */
+	free(user);
 	return (0);
 
 fail:

@@ -3,7 +3,8 @@
 # projects, 8 libraries and 5 apps, dependency depth 5 (util <- log <- core
 # <- data <- api <- web), each with lint, test and build scripts running
 # tests/nx/task.js (build writes dist/, an app's test reads its libraries'
-# dist/). The same files serve Nx (nx.json) and Turborepo (turbo.json); no
+# dist/); apps also have e2e (after their build, their test and their
+# libraries' tests). The same files serve Nx (nx.json) and Turborepo (turbo.json); no
 # npm install is run in it: node_modules is a link to the tools that
 # tests/nx/setup.sh installed.
 #
@@ -29,7 +30,6 @@ done
 [ ! -e "$dir" ] || { echo "gen_workspace.sh: $dir exists" >&2; exit 2; }
 mkdir -p "$dir/scripts"
 cp "$here/task.js" "$dir/scripts/task.js"
-ln -s "$tools/node_modules" "$dir/node_modules"
 
 cat >"$dir/package.json" <<'JSON'
 {
@@ -50,6 +50,7 @@ cat >"$dir/nx.json" <<'JSON'
       "cache": true
     },
     "test": { "dependsOn": ["build"], "cache": true },
+    "e2e": { "dependsOn": ["build", "test", "^test"], "cache": true },
     "lint": { "cache": true }
   }
 }
@@ -60,6 +61,7 @@ cat >"$dir/turbo.json" <<'JSON'
   "tasks": {
     "build": { "dependsOn": ["^build"], "outputs": ["dist/**"] },
     "test": { "dependsOn": ["build"] },
+    "e2e": { "dependsOn": ["build", "test", "^test"] },
     "lint": {}
   }
 }
@@ -78,6 +80,10 @@ project() {
 	for _d in "$@"; do
 		_deps="${_deps:+$_deps, }\"@ws/$_d\": \"*\""
 	done
+	_e2e=""
+	[ "$_kind" = apps ] &&
+	    _e2e=',
+    "e2e": "node ../../scripts/task.js e2e"'
 	cat >"$_p/package.json" <<JSON
 {
   "name": "@ws/$_name",
@@ -86,7 +92,7 @@ project() {
   "scripts": {
     "lint": "node ../../scripts/task.js lint",
     "build": "node ../../scripts/task.js build",
-    "test": "node ../../scripts/task.js test"
+    "test": "node ../../scripts/task.js test"$_e2e
   },
   "dependencies": { $_deps }
 }
@@ -110,3 +116,12 @@ project apps admin forms api
 project apps mobile ui api
 project apps server api log
 project apps docs ui
+
+# The lock file Turborepo reads (workspace packages only, so npm needs no
+# network), written before node_modules exists so npm touches only it.
+(cd "$dir" && npm install --package-lock-only --offline --ignore-scripts \
+    --no-audit --no-fund --loglevel=error >/dev/null) || {
+	echo "gen_workspace.sh: npm could not write package-lock.json" >&2
+	exit 1
+}
+ln -s "$tools/node_modules" "$dir/node_modules"

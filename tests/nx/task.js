@@ -1,12 +1,13 @@
 // The lint, build and test scripts of every project of the generated test
 // workspaces (tests/nx/gen_workspace.sh). Run by npm in the project's
-// folder: node ../../scripts/task.js lint|build|test.
+// folder: node ../../scripts/task.js lint|build|test|e2e.
 //
 // build: needs dist/index.js of every workspace dependency (so it fails if
 //        a dependency was not built first, or was built on another machine)
 //        and writes its own dist/index.js;
 // test:  reads its own dist and, for an app, its libraries' dist; fails when
 //        src/index.js says FAIL_TEST;
+// e2e:   (apps) reads its own dist;
 // lint:  checks src/index.js.
 "use strict";
 const fs = require("fs");
@@ -66,6 +67,10 @@ if (what === "lint") {
 	}
 	console.log("test " + pkg.name + ": 2 assertions passed, read " +
 	    deps.length + " libraries' dist");
+} else if (what === "e2e") {
+	if (!fs.existsSync("dist/index.js"))
+		die("e2e: dist/index.js is missing: build first");
+	console.log("e2e " + pkg.name + ": ok");
 } else {
 	die("unknown step " + what);
 }

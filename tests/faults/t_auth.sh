@@ -1,0 +1,85 @@
+# Security: Redis with requirepass (and an ACL user). A wrong password, in
+# the URL or in DTEQ_REDIS_PASSWORD, makes `dteq work` and `dteq submit`
+# exit 3 within 5 s with a message about the password that does not show
+# the password. The right one through DTEQ_REDIS_PASSWORD with a URL
+# without password, and an ACL user/password in the URL, both work, and
+# no output (even -v) shows a password.
+# timeout: 90
+
+. "$TOP/tests/faults/faultlib.sh"
+
+right="Right-Pass-$$-q7"
+wrong="Wrong-Pass-$$-z9"
+acl_pw="Acl-Pass-$$-k3"
+# redis-cli authenticates; the variable is not exported, so no dteq
+# process (nor task) inherits it.
+rcli() {
+	REDISCLI_AUTH=$right redis-cli -p "$REDIS_PORT" "$@"
+}
+start_redis_with --save '' --appendonly no --requirepass "$right"
+rcli acl setuser ciuser on ">$acl_pw" '~*' '&*' '+@all' >/dev/null ||
+    fail "ACL SETUSER failed"
+plain="redis://127.0.0.1:$REDIS_PORT"
+
+tf="$TMP/auth.json"
+add_task "$tf" one "echo one"
+add_task "$tf" two "echo two" one
+taskfile "$tf"
+
+# expect_refused NAME ENV-ASSIGNMENT... -- CMD...: exit 3 within 5 s, a
+# message about the password, no password in the output.
+expect_refused() {
+	_rn=$1
+	shift
+	_t0=$(now_ms)
+	bg "$_rn" env "$@"
+	wait_for "bg_done $_rn" 10 || fail "$_rn still running 10 s after start"
+	_ms=$(elapsed_ms "$_t0")
+	info "$_rn: exit $(bg_rc "$_rn") after $_ms ms: $(tr '\n' ' ' <"$TMP/$_rn.err" | cut -c1-200)"
+	assert_eq "$(bg_rc "$_rn")" 3 "exit status of $_rn"
+	[ "$_ms" -lt 5000 ] || fail "$_rn took $_ms ms to give up (want < 5000)"
+	grep -Eqi 'password|auth' "$TMP/$_rn.err" ||
+	    fail "$_rn does not say the password was refused"
+	for _pw in "$wrong" "$right" "$acl_pw"; do
+		if grep -qF -- "$_pw" "$TMP/$_rn.err" "$TMP/$_rn.out"; then
+			fail "$_rn prints a password"
+		fi
+	done
+}
+
+wrongurl="redis://:$wrong@127.0.0.1:$REDIS_PORT"
+expect_refused work-url DTEQ_X=1 "$DTEQ" work --redis "$wrongurl" --run "$RUN" --name w1 -v
+expect_refused submit-url DTEQ_X=1 "$DTEQ" submit --redis "$wrongurl" --run "$RUN" -v "$tf"
+expect_refused work-env DTEQ_REDIS_PASSWORD="$wrong" "$DTEQ" work --redis "$plain" --run "$RUN" --name w1
+expect_refused submit-env DTEQ_REDIS_PASSWORD="$wrong" "$DTEQ" submit --redis "$plain" --run "$RUN" "$tf"
+expect_refused work-nopw DTEQ_X=1 "$DTEQ" work --redis "$plain" --run "$RUN" --name w1
+expect_refused work-acl DTEQ_X=1 "$DTEQ" work --redis "redis://ciuser:$wrong@127.0.0.1:$REDIS_PORT" --run "$RUN" --name w1
+assert_eq "$(rcli exists "dteq:{$RUN}:meta")" 0 "run registered by a refused submit"
+
+log "right password through DTEQ_REDIS_PASSWORD"
+bg agent.ok env DTEQ_REDIS_PASSWORD="$right" "$DTEQ" work --redis "$plain" \
+    --run "$RUN" --name ok -v
+bg submit-ok env DTEQ_REDIS_PASSWORD="$right" "$DTEQ" submit --redis "$plain" \
+    --run "$RUN" -v "$tf"
+bg_wait submit-ok 30
+assert_eq "$(bg_rc submit-ok)" 0 "exit status of submit with DTEQ_REDIS_PASSWORD"
+agents_exit_ok 15 ok
+assert_eq "$(result_field "$RUN" two status)" success "status of two"
+
+log "ACL user and password in the URL"
+run2="$RUN-acl"
+aclurl="redis://ciuser:$acl_pw@127.0.0.1:$REDIS_PORT"
+bg agent.acl "$DTEQ" work --redis "$aclurl" --run "$run2" --name acl -v
+bg submit-acl "$DTEQ" submit --redis "$aclurl" --run "$run2" -v "$tf"
+bg_wait submit-acl 30
+assert_eq "$(bg_rc submit-acl)" 0 "exit status of submit with an ACL user"
+agents_exit_ok 15 acl
+assert_eq "$(result_field "$run2" two status)" success "status of two (ACL run)"
+
+for f in "$TMP"/*.out "$TMP"/*.err; do
+	for pw in "$wrong" "$right" "$acl_pw"; do
+		grep -qF -- "$pw" "$f" && fail "${f#"$TMP"/} prints a password"
+	done
+done
+grep -h 'ciuser' "$TMP"/*.err | head -3 | sed 's/^/    /'
+exit 0

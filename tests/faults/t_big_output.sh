@@ -1,0 +1,77 @@
+# Output: a task prints 300 MB. The agent's memory stays bounded (VmRSS
+# sampled every 0.1 s stays < 100 MB), submit completes, the stored log is
+# capped at the run's output cap and ends with an "[output truncated"
+# marker, the result records the full byte count, and no Redis client is
+# disconnected for its output buffer. Run 1: default cap (4 MiB); run 2:
+# --stream with a 32 MiB cap (live output over pub/sub).
+# timeout: 180
+
+. "$TOP/tests/faults/faultlib.sh"
+
+start_redis
+bytes=300000000
+limit_kb=102400
+
+tf="$TMP/big.json"
+add_task "$tf" big "yes | head -c $bytes"
+add_task "$tf" after "echo after" big
+taskfile "$tf"
+
+# big_run NAME CAP [SUBMIT OPTIONS...]
+big_run() {
+	_bn=$1
+	_cap=$2
+	shift 2
+	_run="$RUN-$_bn"
+	bg "agent.$_bn" "$DTEQ" work --redis "$REDIS_URL" --run "$_run" \
+	    --name "$_bn"
+	bg "submit.$_bn" "$DTEQ" submit --redis "$REDIS_URL" --run "$_run" "$@" "$tf"
+	_apid=$(bg_pid "agent.$_bn")
+	_spid=$(bg_pid "submit.$_bn")
+	_amax=0
+	_smax=0
+	_t0=$(now_ms)
+	while ! bg_done "submit.$_bn"; do
+		[ "$(elapsed_ms "$_t0")" -lt 120000 ] ||
+		    fail "submit ($_bn) still running after 120 s"
+		_r=$(rss_kb "$_apid")
+		[ -n "$_r" ] && [ "$_r" -gt "$_amax" ] && _amax=$_r
+		_r=$(rss_kb "$_spid")
+		[ -n "$_r" ] && [ "$_r" -gt "$_smax" ] && _smax=$_r
+		sleep 0.1
+	done
+	info "$_bn: agent max VmRSS ${_amax} kB, submit max VmRSS ${_smax} kB, $(elapsed_ms "$_t0") ms"
+	assert_eq "$(bg_rc "submit.$_bn")" 0 "exit status of submit ($_bn)"
+	agents_exit_ok 20 "$_bn"
+	[ "$_amax" -gt 0 ] || fail "no RSS sample of the agent ($_bn)"
+	[ "$_amax" -lt "$limit_kb" ] ||
+	    fail "agent VmRSS reached ${_amax} kB ($_bn; want < $limit_kb)"
+	[ "$_smax" -lt "$limit_kb" ] ||
+	    fail "submit VmRSS reached ${_smax} kB ($_bn; want < $limit_kb)"
+	_key="dteq:{$_run}:log:1:big"
+	_len=$(rcli strlen "$_key")
+	info "$_bn: stored log $_len bytes (cap $_cap)"
+	[ "$_len" -ge "$_cap" ] || fail "stored log of big is $_len bytes, less than the cap $_cap"
+	[ "$_len" -le $((_cap + 256)) ] ||
+	    fail "stored log of big is $_len bytes, over the cap $_cap"
+	rcli getrange "$_key" -200 -1 >"$TMP/tail.$_bn"
+	assert_grep '\[output truncated' "$TMP/tail.$_bn" \
+	    "the stored log ($_bn) ends without an [output truncated marker"
+	sed 's/^/    tail: /' "$TMP/tail.$_bn" | grep -v '^    tail: y$' | head -3
+	assert_eq "$(result_field "$_run" big output)" "$bytes" \
+	    "output bytes recorded for big ($_bn)"
+	assert_eq "$(result_field "$_run" big status)" success "status of big ($_bn)"
+	assert_eq "$(result_field "$_run" after status)" success "status of after ($_bn)"
+	assert_grep '\[output truncated' "$TMP/submit.$_bn.out" \
+	    "submit's block of big ($_bn) has no truncation marker"
+}
+
+log "run 1: default output cap"
+big_run plain 4194304
+log "run 2: --stream, 32 MiB cap"
+big_run stream 33554432 --stream --output-cap 33554432
+if grep -i 'output buffer limits' "$TMP/redis.log" >"$TMP/obl"; then
+	sed 's/^/    redis: /' "$TMP/obl" | head -5
+	fail "Redis disconnected a client for its output buffer"
+fi
+exit 0

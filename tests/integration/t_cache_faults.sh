@@ -1,0 +1,191 @@
+# dteq cache when things go wrong: a client that disconnects mid-upload
+# (nothing becomes visible, its upload key is deleted), Redis dropping
+# the server's connections mid-upload (503 or a cut connection, nothing
+# visible, every key left still has a TTL) and mid-download (the body is
+# cut short, never wrong), Redis down (503 in each API's form, at once),
+# and Redis back (the same server works again without a restart).
+# timeout: 90
+
+. "$TOP/tests/integration/lib.sh"
+
+TOKEN=faults-token
+AUTH="Authorization: Bearer $TOKEN"
+
+# start_cache [options...]: `dteq cache` on the test server; sets CACHE_URL.
+start_cache() {
+	bg cache "$DTEQ" cache --redis "$REDIS_URL" --token "$TOKEN" "$@"
+	wait_for "[ -s '$TMP/cache.out' ]" 10 || fail "dteq cache printed no URL"
+	CACHE_URL=$(head -n 1 "$TMP/cache.out")
+}
+
+# stop_cache: SIGTERM; dteq cache exits 0, and the sanitizers of the ASan
+# build found nothing (leaks are reported at exit).
+stop_cache() {
+	kill -TERM "$(bg_pid cache)"
+	bg_wait cache 10
+	assert_no_grep 'Sanitizer|runtime error' "$TMP/cache.err" \
+	    "a sanitizer report from dteq cache"
+	assert_eq "$(bg_rc cache)" 0 "dteq cache exit status after SIGTERM"
+}
+
+# code METHOD PATH [curl options...]: the status of one request.
+code() {
+	_m=$1
+	_p=$2
+	shift 2
+	curl -sS -o "$TMP/body" -w '%{http_code}' -H "$AUTH" -X "$_m" "$@" \
+	    "$CACHE_URL$_p" 2>/dev/null
+}
+
+# upkeys HASH: the upload keys of HASH.
+upkeys() {
+	rcli --scan --pattern "dteq:cache:{$1}:up:*"
+}
+
+# restart_redis: a new redis-server on the same port (no data).
+restart_redis() {
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+	    --appendonly no --dir "$TMP" --logfile "$TMP/redis.log" \
+	    --daemonize no &
+	REDIS_PID=$!
+	wait_for 'rcli ping >/dev/null 2>&1' 10 || fail "redis did not restart"
+}
+
+# dteq_clients: how many client connections the cache holds in Redis.
+dteq_clients() {
+	rcli client list | grep -vc 'cmd=client'
+}
+
+start_redis
+start_cache
+head -c 20000000 /dev/urandom >"$TMP/mid.bin"
+
+log "client killed mid-upload"
+curl -sS -o /dev/null -H "$AUTH" --limit-rate 4M -X PUT \
+    --data-binary @"$TMP/mid.bin" "$CACHE_URL/v1/cache/5001" 2>/dev/null &
+cpid=$!
+wait_for '[ -n "$(upkeys 5001)" ]' 10 || fail "the upload never started"
+sleep 0.5
+kill "$cpid"
+wait "$cpid" 2>/dev/null
+wait_for '[ -z "$(upkeys 5001)" ]' 10 || fail "upload key left: $(upkeys 5001)"
+assert_eq "$(rcli exists 'dteq:cache:{5001}:meta')" 0 "meta of the dropped upload"
+assert_eq "$(code GET /v1/cache/5001)" 404 "GET of the dropped upload"
+
+log "Redis drops the server's connections with chunks in flight"
+curl -sS -o "$TMP/up.body" -w '%{http_code}' -H "$AUTH" -X PUT \
+    --data-binary @"$TMP/mid.bin" "$CACHE_URL/v1/cache/5002" \
+    >"$TMP/up.code" 2>/dev/null &
+cpid=$!
+wait_for '[ -n "$(upkeys 5002)" ]' 10 || fail "the upload never started"
+rcli client pause 5000 write >/dev/null	# chunks pile up unacknowledged
+sleep 0.5
+rcli client kill type normal >/dev/null
+rcli client unpause >/dev/null
+wait "$cpid"
+log "the upload got $(cat "$TMP/up.code")"
+case $(cat "$TMP/up.code") in
+503|000) ;;
+*) fail "upload cut by Redis got $(cat "$TMP/up.code"), want 503 or a cut" ;;
+esac
+assert_eq "$(rcli exists 'dteq:cache:{5002}:meta')" 0 \
+    "meta of the upload Redis cut"
+for k in $(upkeys 5002); do
+	ttl=$(rcli ttl "$k")
+	[ "$ttl" -gt 0 ] || fail "$k has no TTL ($ttl)"
+done
+wait_for '[ "$(code GET /v1/cache/5002)" = 404 ]' 10 ||
+    fail "the server did not come back after the connection drop"
+
+log "Redis drops the server's connections between chunks"
+# Every chunk sent so far was acknowledged, so the upload may go on over
+# the new connection; whatever the answer, no torn artifact is visible.
+curl -sS -o /dev/null -w '%{http_code}' -H "$AUTH" --limit-rate 4M -X PUT \
+    --data-binary @"$TMP/mid.bin" "$CACHE_URL/v1/cache/5006" \
+    >"$TMP/up.code" 2>/dev/null &
+cpid=$!
+wait_for '[ -n "$(upkeys 5006)" ]' 10 || fail "the upload never started"
+sleep 1
+rcli client kill type normal >/dev/null
+wait "$cpid"
+log "the upload got $(cat "$TMP/up.code")"
+c=$(code GET /v1/cache/5006)
+case $(cat "$TMP/up.code")/$c in
+200/200)
+	cmp -s "$TMP/body" "$TMP/mid.bin" || fail "a torn artifact is visible" ;;
+503/404|000/404) ;;
+*) fail "upload got $(cat "$TMP/up.code") and GET $c" ;;
+esac
+
+log "the artifact vanishes mid-download (expired, flushed)"
+assert_eq "$(code PUT /v1/cache/5003 --data-binary @"$TMP/mid.bin")" 200 \
+    "PUT of 20 MB"
+curl -sS -o "$TMP/down.bin" -H "$AUTH" --limit-rate 4M \
+    "$CACHE_URL/v1/cache/5003" 2>/dev/null &
+cpid=$!
+sleep 1
+rcli del 'dteq:cache:{5003}:data' >/dev/null
+wait "$cpid"
+rc=$?
+[ $rc -ne 0 ] || fail "a cut download looked complete to curl"
+got=$(wc -c <"$TMP/down.bin")
+[ "$got" -lt 20000000 ] || fail "cut download has all $got bytes"
+head -c "$got" "$TMP/mid.bin" | cmp -s - "$TMP/down.bin" ||
+    fail "the cut download's bytes are wrong"
+log "the download was cut after $got bytes (curl exit $rc)"
+
+log "Redis drops the server's connections mid-download"
+# Between two chunks the download may go on over the new connection;
+# either way the bytes the client gets are right.
+assert_eq "$(code PUT /v1/cache/5007 --data-binary @"$TMP/mid.bin")" 200 \
+    "PUT of 20 MB"
+curl -sS -o "$TMP/down.bin" -H "$AUTH" --limit-rate 4M \
+    "$CACHE_URL/v1/cache/5007" 2>/dev/null &
+cpid=$!
+sleep 1
+rcli client kill type normal >/dev/null
+wait "$cpid"
+rc=$?
+got=$(wc -c <"$TMP/down.bin")
+head -c "$got" "$TMP/mid.bin" | cmp -s - "$TMP/down.bin" ||
+    fail "the download's bytes are wrong"
+[ $rc -eq 0 ] && [ "$got" -ne 20000000 ] &&
+    fail "curl took a short download ($got bytes) as complete"
+log "the download got $got bytes (curl exit $rc)"
+
+log "Redis down"
+stop_redis
+t0=$(now_ms)
+assert_eq "$(code GET /v1/cache/5003)" 503 "Nx GET with Redis down"
+assert_grep 'unreachable' "$TMP/body" "503 says Redis is unreachable"
+assert_eq "$(code PUT /v1/cache/5004 --data-binary @"$TMP/mid.bin")" 503 \
+    "Nx PUT with Redis down"
+assert_eq "$(code GET /v8/artifacts/abc5)" 503 "Turborepo GET with Redis down"
+assert_grep '"code":"service_unavailable"' "$TMP/body" "Turborepo's 503 is JSON"
+[ $(($(now_ms) - t0)) -lt 3000 ] || fail "503s took $(($(now_ms) - t0)) ms"
+assert_grep 'lost the Redis connection' "$TMP/cache.err" \
+    "dteq cache logs the lost connection"
+
+log "Redis back"
+restart_redis
+wait_for '[ "$(code GET /v1/cache/5003)" = 404 ]' 15 ||
+    fail "still $(code GET /v1/cache/5003) after Redis came back"
+assert_eq "$(code PUT /v1/cache/5005 --data-binary @"$TMP/mid.bin")" 200 \
+    "PUT after Redis came back"
+assert_eq "$(dteq_clients)" 2 "Redis connections of dteq cache (read, write)"
+bg_done cache && fail "dteq cache exited"
+
+log "SIGTERM mid-upload and mid-download"
+curl -sS -o /dev/null -H "$AUTH" --limit-rate 4M -X PUT \
+    --data-binary @"$TMP/mid.bin" "$CACHE_URL/v1/cache/5008" 2>/dev/null &
+up=$!
+curl -sS -o /dev/null -H "$AUTH" --limit-rate 4M \
+    "$CACHE_URL/v1/cache/5005" 2>/dev/null &
+down=$!
+wait_for '[ -n "$(upkeys 5008)" ]' 10 || fail "the upload never started"
+stop_cache
+wait "$up" && fail "the upload cut by SIGTERM looked complete"
+wait "$down" && fail "the download cut by SIGTERM looked complete"
+assert_eq "$(rcli exists 'dteq:cache:{5008}:meta')" 0 \
+    "meta of the upload cut by SIGTERM"
+exit 0

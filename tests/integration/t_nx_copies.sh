@@ -1,0 +1,58 @@
+# `dteq submit --nx "run-many -t lint,test,build"` with 3 agents, each in
+# its OWN copy of the workspace, as on CI where every agent is a separate
+# machine: nothing is shared through the file system, so a build's dist/
+# must reach the agents that need it some other way.
+#
+# EXPECTED TO FAIL until agents share task outputs through dteq's remote
+# cache (`dteq cache`, not yet wired into work/submit): today the tasks
+# that need another agent's outputs fail ("... was not built here") and
+# their dependents are skipped. This test checks exactly that, so it
+# passes; set SHARED_OUTPUTS=1 below (or DTEQ_TEST_SHARED_OUTPUTS=1) once
+# outputs travel, and it then requires the whole run to succeed.
+# timeout: 300
+
+. "$TOP/tests/integration/lib.sh"
+. "$TOP/tests/nx/lib.sh"
+
+SHARED_OUTPUTS=${DTEQ_TEST_SHARED_OUTPUTS:-0}
+
+nx_setup
+nx_workspace "$TMP/main"
+for a in a1 a2 a3; do
+	cp -a "$TMP/main" "$TMP/$a" || fail "copy of the workspace for $a"
+done
+start_redis
+for a in a1 a2 a3; do
+	nx_agent "$a" "$TMP/$a"
+done
+cd "$TMP/main" || fail "cd"
+nx_submit submit 270 --nx "run-many -t lint,test,build"
+agents_exit_ok 30 a1 a2 a3
+out="$TMP/submit.out"
+
+# Each agent wrote only into its own copy; the main job's copy is untouched.
+assert_no_file "$TMP/main/libs/util/dist" "the main job's copy was written"
+for a in a1 a2 a3; do
+	n=$(rcli hvals "dteq:{$RUN}:results" | grep -c "\"agent\":\"$a\"")
+	log "agent $a ran $n tasks"
+done
+
+if [ "$SHARED_OUTPUTS" = 1 ]; then
+	assert_eq "$SUBMIT_RC" 0 "dteq submit exit status"
+	assert_grep '^39 tasks: 39 succeeded' "$out" "summary line"
+	exit 0
+fi
+
+# Until then: the run fails because outputs stay where they were built.
+assert_eq "$SUBMIT_RC" 1 "dteq submit exit status (outputs not shared yet)"
+assert_grep 'was not built here|dist/index.js is missing' "$out" \
+    "a task failed for lack of another agent's outputs"
+# Tasks that need no other task's outputs all succeeded.
+for p in util log core data ui api forms charts web admin mobile server docs; do
+	assert_eq "$(result_field "$RUN" "@ws/$p:lint" status)" success \
+	    "status of @ws/$p:lint"
+done
+assert_eq "$(result_field "$RUN" @ws/util:build status)" success \
+    "status of @ws/util:build (no deps)"
+log "expected failure until the cache lands: $(grep '^[0-9]* tasks:' "$out")"
+exit 0

@@ -1,0 +1,41 @@
+# Errors from the tool itself reach the user with the tool's own message,
+# exit 2, before anything is written to Redis: Nx not installed (npx --no
+# refuses to download it), a project Nx does not know, `nx affected` where
+# Nx cannot read git; the same for Turborepo and an unknown task.
+# timeout: 120
+
+. "$TOP/tests/integration/lib.sh"
+. "$TOP/tests/nx/lib.sh"
+
+nx_setup
+ws="$TMP/ws"
+nx_workspace "$ws"
+start_redis
+
+# refused NAME PATTERN [submit arguments...]: exit 2, PATTERN on stderr,
+# nothing in Redis.
+refused() {
+	_n=$1
+	_p=$2
+	shift 2
+	nx_submit "$_n" 100 "$@"
+	assert_eq "$SUBMIT_RC" 2 "exit status of submit $*"
+	assert_grep "$_p" "$TMP/$_n.err" "message of submit $*"
+	assert_eq "$(rcli dbsize)" 0 "keys written by submit $*"
+}
+
+mkdir "$TMP/empty"
+cd "$TMP/empty" || fail "cd"
+refused nonx '`npx --no nx run-many -t build --graph=[^`]*` failed \(exit [1-9]' \
+    --nx "run-many -t build"
+assert_grep 'npm' "$TMP/nonx.err" "npx's own message"
+refused noturbo '`npx --no turbo run build --dry=json` failed' \
+    --turbo "run build"
+
+cd "$ws" || fail "cd $ws"
+refused project "Cannot find project 'nosuch'" --nx "run nosuch:build"
+refused affected 'failed \(exit 1\)' --nx "affected -t build"
+assert_grep 'git' "$TMP/affected.err" "Nx's message about git"
+refused task 'failed' --turbo "run nosuchtask"
+assert_grep 'nosuchtask' "$TMP/task.err" "Turborepo's message"
+exit 0

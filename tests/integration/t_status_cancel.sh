@@ -1,0 +1,66 @@
+# dteq cancel ends a live run from outside: the stop sentinel says
+# "cancelled", the agents kill the tasks they run (their shells are gone
+# and never reach their last command) and exit 0, the task still queued
+# never runs, and the submit exits 3. status then shows the run
+# cancelled; a second cancel says it had already ended; an unknown run
+# exits 1.
+# timeout: 120
+
+. "$TOP/tests/integration/lib.sh"
+
+start_redis
+
+tf="$TMP/cancel.json"
+for t in one two three; do
+	add_task "$tf" "long:$t" "echo \$\$ >$TMP/pid.$t; echo started; \
+sleep 60; touch $TMP/finished.$t"
+done
+taskfile "$tf"
+
+start_agent a1
+start_agent a2
+bg submit "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" \
+    --agent-wait 30 "$tf"
+wait_for "[ \$(ls $TMP | grep -c '^pid\\.') -eq 2 ]" 30 ||
+    fail "two tasks did not start"
+pids=$(cat "$TMP"/pid.*)
+queued=$(cd "$TMP" && for t in one two three; do
+	[ -e "pid.$t" ] || echo "$t"
+done)
+
+t0=$(now_ms)
+timeout 30 "$DTEQ" cancel --redis "$REDIS_URL" --run "$RUN" \
+    >"$TMP/cancel.out" 2>"$TMP/cancel.err"
+assert_eq "$?" 0 "dteq cancel exit status"
+assert_eq "$(cat "$TMP/cancel.out")" "run $RUN cancelled" "cancel's message"
+assert_eq "$(rcli get "dteq:{$RUN}:stop")" cancelled "the stop sentinel"
+
+agents_exit_ok 20 a1 a2
+for p in $pids; do
+	wait_for "! pid_alive $p" 10 || fail "task shell $p survived the cancel"
+done
+bg_wait submit 40
+assert_eq "$(bg_rc submit)" 3 "submit exit status after a cancel"
+took=$(($(now_ms) - t0))
+[ $took -lt 10000 ] || fail "submit took $took ms to notice the cancel"
+assert_grep 'cancelled' "$TMP/submit.err" "submit's reason"
+assert_grep '^3 tasks: 0 succeeded, ' "$TMP/submit.out" "submit's summary"
+sleep 0.5
+ls "$TMP" | grep -q '^finished\.' && fail "a task ran to its end"
+assert_no_file "$TMP/pid.$queued" "the queued task long:$queued ran"
+
+timeout 30 "$DTEQ" status --redis "$REDIS_URL" --run "$RUN" >"$TMP/st.out"
+assert_grep "^run $RUN: cancelled" "$TMP/st.out" "status after cancel"
+
+timeout 30 "$DTEQ" cancel --redis "$REDIS_URL" --run "$RUN" \
+    >"$TMP/again.out" 2>&1
+assert_eq "$?" 0 "second cancel exit status"
+assert_grep 'had already ended \(cancelled\)' "$TMP/again.out" \
+    "second cancel's message"
+timeout 30 "$DTEQ" cancel --redis "$REDIS_URL" --run "nothing-$$" \
+    >/dev/null 2>"$TMP/none.err"
+assert_eq "$?" 1 "cancel of an unknown run"
+assert_grep "no run nothing-$$" "$TMP/none.err" "unknown run message"
+assert_eq "$(rcli exists "dteq:{nothing-$$}:stop")" 0 \
+    "sentinel written for an unknown run"
+exit 0

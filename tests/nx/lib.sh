@@ -1,0 +1,59 @@
+# dteq Nx and Turborepo tests: shell functions the t_nx_*.sh and t_turbo_*.sh
+# scripts source after tests/integration/lib.sh.
+#
+#   nx_setup             installs (once, cached) the pinned Nx and Turborepo
+#                        (tests/nx/setup.sh); sets TOOLS; fails the test if
+#                        npm cannot install them
+#   nx_workspace DIR [--fail-test PROJECT]
+#                        generates the 13-project workspace into DIR
+#   nx_agent NAME DIR [work options...]
+#                        `dteq work` of $RUN running in DIR
+#
+# It sets what keeps the tools quiet and local: no Nx Cloud, no Nx daemon
+# (as on CI), no terminal UI, no Turborepo telemetry.
+
+NX_DAEMON=false
+NX_NO_CLOUD=true
+NX_TUI=false
+NX_SKIP_NX_CACHE=
+TURBO_TELEMETRY_DISABLED=1
+DO_NOT_TRACK=1
+export NX_DAEMON NX_NO_CLOUD NX_TUI TURBO_TELEMETRY_DISABLED DO_NOT_TRACK
+unset NX_SKIP_NX_CACHE DTEQ_NX_COMMAND DTEQ_TURBO_COMMAND
+
+nx_setup() {
+	_t0=$(date +%s)
+	TOOLS=$("$TOP/tests/nx/setup.sh") || fail "tests/nx/setup.sh failed"
+	log "pinned Nx and Turborepo in $TOOLS ($(($(date +%s) - _t0)) s)"
+}
+
+nx_workspace() {
+	_ws=$1
+	shift
+	"$TOP/tests/nx/gen_workspace.sh" "$_ws" "$TOOLS" "$@" ||
+	    fail "gen_workspace.sh $_ws failed"
+}
+
+nx_agent() {
+	_an=$1
+	_dir=$2
+	shift 2
+	_here=$(pwd)
+	cd "$_dir" || fail "cd $_dir"
+	start_agent "$_an" "$@"
+	cd "$_here" || fail "cd $_here"
+}
+
+# nx_submit OUTNAME SECS [submit options...]: like lib.sh's submit, with a
+# longer bound (each Nx task costs seconds); sets SUBMIT_RC.
+nx_submit() {
+	_out=$1
+	_secs=$2
+	shift 2
+	timeout --foreground -k 5 "$_secs" "$DTEQ" submit --redis "$REDIS_URL" \
+	    --run "$RUN" "$@" >"$TMP/$_out.out" 2>"$TMP/$_out.err"
+	SUBMIT_RC=$?
+	[ $SUBMIT_RC -eq 124 ] &&
+	    fail "dteq submit did not end within $_secs s"
+	return 0
+}

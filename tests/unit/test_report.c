@@ -1,0 +1,483 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * Unit tests for producer/report.c and summary.c, junit.c, html.c: the
+ * block format and what it keeps of an attempt, the summary's order
+ * (failures last), flaky tasks, the critical path with retries, the
+ * timeline's lanes, text cleaning and escaping, and the report files.
+ * No Redis: a struct submit is built by hand around a real graph, and
+ * stdout is sent to a file while report.c prints.
+ */
+
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "producer.h"
+#include "test.h"
+
+static char	test_dir[] = "/tmp/dteq-test-report.XXXXXX";
+
+/* Append a task with id and a NULL-terminated list of deps to ts. */
+static void
+add(struct taskset *ts, const char *id, ...)
+{
+	struct task	*t;
+	va_list		 ap;
+	const char	*dep;
+
+	ts->tasks = xreallocarray(ts->tasks, ts->ntasks + 1,
+	    sizeof *ts->tasks);
+	t = &ts->tasks[ts->ntasks++];
+	memset(t, 0, sizeof *t);
+	t->id = xstrdup(id);
+	t->command = xstrdup("true");
+	t->target = task_target_of(id);
+	t->retries = -1;
+	va_start(ap, id);
+	while ((dep = va_arg(ap, const char *)) != NULL) {
+		t->deps = xreallocarray(t->deps, t->ndeps + 1,
+		    sizeof *t->deps);
+		t->deps[t->ndeps++] = xstrdup(dep);
+	}
+	va_end(ap);
+}
+
+/* A submit around the graph of ts, started at wall time 1000000. */
+static void
+setup(struct submit *s, struct taskset *ts)
+{
+	char	*cause = NULL;
+
+	memset(s, 0, sizeof *s);
+	s->g = graph_new(ts, &cause);
+	CHECK(s->g != NULL);
+	if (s->g == NULL) {
+		printf("    %s\n", cause);
+		exit(1);
+	}
+	s->pt = xcalloc(graph_size(s->g), sizeof *s->pt);
+	s->run = xstrdup("unit-1");
+	s->color = 0;
+	s->started = 1;
+	s->ended = 1 + 2000;
+}
+
+/* Free what setup() and the report made. */
+static void
+teardown(struct submit *s)
+{
+	size_t	i;
+
+	for (i = 0; i < graph_size(s->g); i++) {
+		result_clear(&s->pt[i].result);
+		free(s->pt[i].reason);
+	}
+	free(s->pt);
+	graph_free(s->g);
+	free(s->run);
+	free(s->abort_reason);
+	if (s->report != NULL) {
+		struct report *r = s->report;
+
+		for (i = 0; i < r->nattempts; i++) {
+			free(r->attempts[i].agent);
+			free(r->attempts[i].tail);
+		}
+		for (i = 0; i < r->nlanes; i++)
+			free(r->lanes[i]);
+		free(r->lanes);
+		free(r->attempts);
+		free(r->order);
+		free(r->path);
+		free(r->tasks);
+		free(r->last_counts);
+		free(r);
+	}
+}
+
+/* Run one attempt of task id through report_block(); final unless note. */
+static void
+finish(struct submit *s, const char *id, int status, int attempt,
+    const char *agent, uint64_t start, uint64_t dur, const char *out,
+    const char *note)
+{
+	size_t		 i = graph_find(s->g, id);
+	struct ptask	*p = &s->pt[i];
+	struct result	 r;
+
+	memset(&r, 0, sizeof r);
+	r.id = (char *)id;
+	r.status = status;
+	r.exit_code = status == RESULT_FAILED ? 1 : 0;
+	r.attempt = attempt;
+	r.agent = (char *)agent;
+	r.start_ms = start;
+	r.end_ms = start + dur;
+	r.duration_ms = dur;
+	report_block(s, i, &r, out, out != NULL ? strlen(out) : 0, note);
+	p->tries = attempt;
+	p->attempt = attempt;
+	if (note != NULL)
+		return;
+	p->state = PT_DONE;
+	result_clear(&p->result);
+	p->result.id = xstrdup(id);
+	p->result.status = status;
+	p->result.exit_code = r.exit_code;
+	p->result.attempt = attempt;
+	p->result.agent = xstrdup(agent);
+	p->result.start_ms = start;
+	p->result.end_ms = start + dur;
+	p->result.duration_ms = dur;
+}
+
+/* Send stdout to path until restore_stdout(). */
+static int
+capture_stdout(const char *path)
+{
+	int	saved, fd;
+
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	fd = open(path, O_WRONLY|O_CREAT|O_TRUNC, 0600);
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	return (saved);
+}
+
+static void
+restore_stdout(int saved)
+{
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+}
+
+/* Read a whole file. Caller frees. */
+static char *
+slurp(const char *path)
+{
+	char	*buf = NULL, *cause = NULL;
+	size_t	 len;
+
+	if (util_read_file(path, &buf, &len, &cause) != 0) {
+		printf("    %s\n", cause);
+		free(cause);
+		return (xstrdup(""));
+	}
+	return (buf);
+}
+
+/* A path in the test directory. Caller frees. */
+static char *
+tpath(const char *name)
+{
+	char	*p;
+
+	xasprintf(&p, "%s/%s", test_dir, name);
+	return (p);
+}
+
+/* The diamond a -> {b, c} -> d plus a lone e. */
+static void
+diamond(struct submit *s)
+{
+	struct taskset	ts;
+
+	memset(&ts, 0, sizeof ts);
+	add(&ts, "p:a", NULL);
+	add(&ts, "p:b", "p:a", NULL);
+	add(&ts, "p:c", "p:a", NULL);
+	add(&ts, "p:d", "p:b", "p:c", NULL);
+	add(&ts, "q:e", NULL);
+	setup(s, &ts);
+}
+
+static void
+test_block_format(void)
+{
+	struct submit	 s;
+	struct report	*r;
+	char		*path = tpath("block.out"), *got;
+	int		 saved;
+
+	diamond(&s);
+	saved = capture_stdout(path);
+	finish(&s, "p:a", RESULT_SUCCESS, 1, "ag1", 1000000, 1500,
+	    "hello \033[31mred\033[0m\nno newline", NULL);
+	finish(&s, "p:b", RESULT_FAILED, 1, "ag2", 1001500, 20, "boom\n",
+	    "retrying (attempt 2 of 2)");
+	restore_stdout(saved);
+	got = slurp(path);
+	CHECK_STREQ(got, "> p:a (ag1, 1.50s, attempt 1)\n"
+	    "hello red\nno newline\n"
+	    "< p:a: succeeded\n"
+	    "> p:b (ag2, 0.02s, attempt 1)\nboom\n"
+	    "< p:b: failed (exit 1), retrying (attempt 2 of 2)\n");
+	r = s.report;
+	CHECK(r != NULL && r->nattempts == 2);
+	if (r != NULL && r->nattempts == 2) {
+		CHECK(r->tasks[0].last == 0);
+		CHECK(r->attempts[0].taillen == strlen(
+		    "hello \033[31mred\033[0m\nno newline"));
+		CHECK_STREQ(r->attempts[1].agent, "ag2");
+		CHECK(r->tasks[1].work_ms == 20);
+	}
+	free(got);
+	free(path);
+	teardown(&s);
+}
+
+static void
+test_tail_cut(void)
+{
+	struct submit	 s;
+	char		*path = tpath("tail.out"), *big;
+	size_t		 i, len = 0;
+	const char	*t;
+	int		 saved;
+
+	diamond(&s);
+	big = xmalloc(50000);
+	for (i = 0; len + 40 < 50000; i++)
+		len += (size_t)snprintf(big + len, 50000 - len,
+		    "line %zu of the output\n", i);
+	saved = capture_stdout(path);
+	finish(&s, "q:e", RESULT_SUCCESS, 1, "ag1", 1000000, 10, big, NULL);
+	restore_stdout(saved);
+	t = summary_tail(&s, graph_find(s.g, "q:e"), &len);
+	CHECK(len > 8000 && len <= 16384);
+	CHECK(strncmp(t, "line ", 5) == 0);
+	CHECK(t[len - 1] == '\n');
+	CHECK(memcmp(t + len - 4, "ut\n", 3) == 0 || t[len - 2] == 't');
+	free(big);
+	free(path);
+	teardown(&s);
+}
+
+/* Run the diamond: b is slow, c was retried, e failed, d skipped. */
+static void
+diamond_run(struct submit *s)
+{
+	char	*path = tpath("run.out");
+	int	 saved;
+
+	diamond(s);
+	saved = capture_stdout(path);
+	finish(s, "p:a", RESULT_SUCCESS, 1, "x", 1000000, 100, "a\n", NULL);
+	finish(s, "p:b", RESULT_SUCCESS, 1, "x", 1000100, 500, "b\n", NULL);
+	finish(s, "p:c", RESULT_FAILED, 1, "y", 1000100, 300, "c1\n",
+	    "retrying");
+	finish(s, "p:c", RESULT_SUCCESS, 2, "x", 1000400, 300, "c2\n", NULL);
+	finish(s, "q:e", RESULT_FAILED, 1, "x", 1000050, 100, "e <&>\n",
+	    NULL);
+	restore_stdout(saved);
+	s->pt[3].state = PT_DONE;
+	s->pt[3].result.id = xstrdup("p:d");
+	s->pt[3].result.status = RESULT_SKIPPED;
+	s->pt[3].reason = xstrdup("dependency p:b failed");
+	summary_build(s);
+	free(path);
+}
+
+static void
+test_order_and_counts(void)
+{
+	struct submit	 s;
+	struct report	*r;
+
+	diamond_run(&s);
+	r = s.report;
+	CHECK(r->counts[RESULT_SUCCESS] == 3);
+	CHECK(r->counts[RESULT_FAILED] == 1);
+	CHECK(r->counts[RESULT_SKIPPED] == 1);
+	CHECK(r->nfailed == 1 && r->unfinished == 0 && r->flaky == 1);
+	CHECK(summary_is_flaky(&s, 2));
+	CHECK(!summary_is_flaky(&s, 0));
+	CHECK(summary_is_failure(&s, 4));
+	/* Successes by start time, then skipped, then the failure. */
+	CHECK(r->order[0] == 0 && r->order[1] == 1 && r->order[2] == 2);
+	CHECK(r->order[3] == 3);
+	CHECK(r->order[4] == 4);
+	CHECK(r->wall_ms == 2000);
+	CHECK(r->work_ms == 100 + 500 + 600 + 100);
+	CHECK_STREQ(summary_word(&s, 3), "skipped");
+	teardown(&s);
+}
+
+static void
+test_critical_path(void)
+{
+	struct submit	 s;
+	struct report	*r;
+
+	/*
+	 * a 100 > c (300 + 300, retried) 600 beats a > b 500; the skipped
+	 * d adds nothing, so the path ends at c.
+	 */
+	diamond_run(&s);
+	r = s.report;
+	CHECK(r->npath == 2);
+	if (r->npath == 2) {
+		CHECK_STREQ(graph_node(s.g, r->path[0])->task->id, "p:a");
+		CHECK_STREQ(graph_node(s.g, r->path[1])->task->id, "p:c");
+	}
+	CHECK(r->path_ms == 700);
+	CHECK(r->tasks[0].critical && r->tasks[2].critical);
+	CHECK(!r->tasks[1].critical && !r->tasks[3].critical &&
+	    !r->tasks[4].critical);
+	teardown(&s);
+}
+
+static void
+test_lanes(void)
+{
+	struct submit	 s;
+	struct report	*r;
+	size_t		 k;
+
+	diamond_run(&s);
+	r = s.report;
+	/*
+	 * x: a 0-100, e 50-150, b 100-600, c#2 400-700: two slots; y: c#1.
+	 */
+	CHECK(r->nlanes == 3);
+	if (r->nlanes == 3) {
+		CHECK_STREQ(r->lanes[0], "x #1");
+		CHECK_STREQ(r->lanes[1], "x #2");
+		CHECK_STREQ(r->lanes[2], "y");
+	}
+	for (k = 0; k < r->nattempts; k++) {
+		if (strcmp(r->attempts[k].agent, "y") == 0)
+			CHECK(r->attempts[k].lane == 2);
+		else
+			CHECK(r->attempts[k].lane < 2);
+	}
+	CHECK(r->attempts[0].lane == 0);	/* a */
+	CHECK(r->attempts[1].lane == 0);	/* b, after a */
+	CHECK(r->attempts[4].lane == 1);	/* e, beside a */
+	CHECK(r->attempts[3].lane == 1);	/* c#2, beside b */
+	CHECK(!r->attempts[2].final && r->attempts[3].final);
+	CHECK(r->span_ms == 2000);
+	teardown(&s);
+}
+
+static void
+test_clean_and_escape(void)
+{
+	const char	 in[] = "a\033[31mb\033[0m\r\nc\rd\001e\xff\033]0;t\a!";
+	char		*out, *buf = NULL;
+	size_t		 len, blen = 0;
+	FILE		*f;
+
+	out = summary_clean(in, sizeof in - 1, &len);
+	CHECK_STREQ(out, "ab\nc\nde\xef\xbf\xbd!");
+	CHECK(len == strlen(out));
+	free(out);
+	out = summary_clean("\xe2\x82\xac \xef\xbf\xbe", 7, &len);
+	CHECK_STREQ(out, "\xe2\x82\xac \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	free(out);
+
+	f = open_memstream(&buf, &blen);
+	summary_escape(f, "<a href='x'>&\"</a>", 18);
+	fclose(f);
+	CHECK_STREQ(buf, "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
+	free(buf);
+}
+
+static void
+test_files(void)
+{
+	struct submit	 s;
+	char		*json = tpath("out/deep/run.json");
+	char		*xml = tpath("test-results/x/junit.xml");
+	char		*html = tpath("r.html"), *got, *cause = NULL;
+
+	diamond_run(&s);
+	CHECK(summary_write_json(&s, json, &cause) == 0);
+	CHECK(junit_write(&s, xml, &cause) == 0);
+	CHECK(html_write(&s, html, &cause) == 0);
+	if (cause != NULL) {
+		printf("    %s\n", cause);
+		free(cause);
+	}
+
+	got = slurp(json);
+	CHECK(strstr(got, "\"run\": \"unit-1\"") != NULL);
+	CHECK(strstr(got, "\"result\": \"failed\", \"exit\": 1") != NULL);
+	CHECK(strstr(got, "\"critical_path\": {\"duration_ms\": 700, "
+	    "\"tasks\": [\"p:a\", \"p:c\"]}") != NULL);
+	CHECK(strstr(got, "\"flaky\": 1}") != NULL);
+	CHECK(strstr(got, "\"reason\": \"dependency p:b failed\"") != NULL);
+	free(got);
+
+	got = slurp(xml);
+	CHECK(strncmp(got, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n",
+	    39) == 0);
+	CHECK(strstr(got, "tests=\"5\" failures=\"1\" errors=\"0\" "
+	    "skipped=\"1\"") != NULL);
+	CHECK(strstr(got, "<testcase name=\"q:e\" classname=\"q\" "
+	    "time=\"0.100\">") != NULL);
+	CHECK(strstr(got, ">e &lt;&amp;&gt;\n</failure>") != NULL);
+	CHECK(strstr(got, "<skipped message=\"dependency p:b failed\"/>") !=
+	    NULL);
+	free(got);
+
+	got = slurp(html);
+	CHECK(strstr(got, "data-bars=\"5\" data-lanes=\"3\"") != NULL);
+	CHECK(strstr(got, "class=\"bar retried\"") != NULL);
+	CHECK(strstr(got, "class=\"bar success crit\"") != NULL);
+	CHECK(strstr(got, "e &lt;&amp;&gt;") != NULL);
+	CHECK(strstr(got, "http") == NULL);
+	free(got);
+
+	free(json);
+	free(xml);
+	free(html);
+	teardown(&s);
+}
+
+static void
+test_report_path_error(void)
+{
+	struct submit	 s;
+	char		*cause = NULL;
+
+	diamond_run(&s);
+	CHECK(junit_write(&s, "/dev/null/x/junit.xml", &cause) == -1);
+	CHECK(cause != NULL && strstr(cause, "/dev/null") != NULL);
+	free(cause);
+	teardown(&s);
+}
+
+int
+main(void)
+{
+	pid_t	pid;
+
+	if (mkdtemp(test_dir) == NULL) {
+		perror("mkdtemp");
+		return (1);
+	}
+	TEST_RUN(test_block_format);
+	TEST_RUN(test_tail_cut);
+	TEST_RUN(test_order_and_counts);
+	TEST_RUN(test_critical_path);
+	TEST_RUN(test_lanes);
+	TEST_RUN(test_clean_and_escape);
+	TEST_RUN(test_files);
+	TEST_RUN(test_report_path_error);
+	if ((pid = fork()) == 0) {
+		execlp("rm", "rm", "-rf", test_dir, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return (test_exit());
+}

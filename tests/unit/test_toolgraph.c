@@ -1,0 +1,667 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * Unit tests for producer/toolgraph.c: reading the task graphs that the
+ * pinned Nx (24.0.6) and Turborepo (2.11.11) wrote (tests/fixtures, made
+ * by tests/nx/gen_fixtures.sh) into tasks whose commands hand each task
+ * back to the tool; the edge forms (objects, strings); refusing continuous
+ * and persistent tasks and tools too old; word splitting and versions.
+ */
+
+#include <sys/stat.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "producer.h"
+#include "test.h"
+
+#ifndef FIXTURES_DIR
+#define FIXTURES_DIR "tests/fixtures"
+#endif
+
+/* Check that s contains sub, and show s when it does not. */
+#define CHECK_HAS(s, sub) do {						\
+	CHECK((s) != NULL && strstr((s), (sub)) != NULL);		\
+	if ((s) == NULL || strstr((s), (sub)) == NULL)			\
+		printf("    got: %s\n", (s) != NULL ? (s) : "(null)");	\
+} while (0)
+
+/* Read a fixture; NULL (and a failed check) if it cannot be read. */
+static char *
+fixture(const char *name, size_t *len)
+{
+	char	*path, *buf, *cause;
+
+	xasprintf(&path, "%s/%s", FIXTURES_DIR, name);
+	if (util_read_file(path, &buf, len, &cause) != 0) {
+		printf("    %s\n", cause);
+		free(cause);
+		buf = NULL;
+	}
+	CHECK(buf != NULL);
+	free(path);
+	return (buf);
+}
+
+/* Parse a fixture into ts; 0 on success (failures are checked). */
+static int
+parse_fixture(const char *name, struct taskset *ts)
+{
+	char	*buf, *cause = NULL;
+	size_t	 len;
+	int	 rc;
+
+	memset(ts, 0, sizeof *ts);
+	if ((buf = fixture(name, &len)) == NULL)
+		return (-1);
+	rc = toolgraph_parse(buf, len, name, ts, &cause);
+	CHECK(rc == 0);
+	if (rc != 0) {
+		printf("    %s\n", cause);
+		free(cause);
+	}
+	free(buf);
+	return (rc);
+}
+
+/* Parse JSON text, expecting an error; returns the cause. */
+static char *
+parse_fail(const char *json)
+{
+	struct taskset	 ts;
+	char		*cause = NULL;
+	int		 rc;
+
+	rc = toolgraph_parse(json, strlen(json), "graph.json", &ts, &cause);
+	CHECK(rc == -1);
+	CHECK(ts.ntasks == 0 && ts.tasks == NULL);
+	if (rc == 0)
+		taskset_free(&ts);
+	return (cause != NULL ? cause : xstrdup(""));
+}
+
+/* The task with this id, or NULL. */
+static struct task *
+find(struct taskset *ts, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < ts->ntasks; i++) {
+		if (strcmp(ts->tasks[i].id, id) == 0)
+			return (&ts->tasks[i]);
+	}
+	return (NULL);
+}
+
+/* Does t depend on id? */
+static int
+has_dep(const struct task *t, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; t != NULL && i < t->ndeps; i++) {
+		if (strcmp(t->deps[i], id) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* The number of roots of ts once it is a graph (consumes ts). */
+static size_t
+roots_of(struct taskset *ts)
+{
+	struct graph	*g;
+	size_t		*roots = NULL, n;
+	char		*cause = NULL;
+
+	if ((g = graph_new(ts, &cause)) == NULL) {
+		printf("    graph: %s\n", cause);
+		free(cause);
+		CHECK(g != NULL);
+		return (0);
+	}
+	n = graph_roots(g, &roots);
+	free(roots);
+	graph_free(g);
+	return (n);
+}
+
+/* Each fixture is told apart; so are task files and the project graph. */
+static void
+test_detect(void)
+{
+	static const struct {
+		const char	*file;
+		int		 kind;
+	} cases[] = {
+		{ "nx-24.0.6-run-many-build-test.json", TOOLGRAPH_NX },
+		{ "nx-24.0.6-run-many-lint-test-build.json", TOOLGRAPH_NX },
+		{ "nx-24.0.6-continuous.json", TOOLGRAPH_NX },
+		{ "turbo-2.11.11-dry-build-test.json", TOOLGRAPH_TURBO },
+		{ "turbo-2.11.11-dry-e2e.json", TOOLGRAPH_TURBO },
+	};
+	const char	*own = "{\"tasks\": [{\"id\": \"a\", \"command\": \"x\"}]}";
+	const char	*proj = "{\"graph\": {\"nodes\": {}, \"dependencies\": {}}}";
+	const char	*dry = "{\"turboVersion\": \"2.11.11\", \"tasks\": []}";
+	char		*buf;
+	size_t		 i, len;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if ((buf = fixture(cases[i].file, &len)) == NULL)
+			continue;
+		CHECK(toolgraph_detect(buf, len) == cases[i].kind);
+		free(buf);
+	}
+	CHECK(toolgraph_detect(own, strlen(own)) == TOOLGRAPH_DTEQ);
+	CHECK(toolgraph_detect(proj, strlen(proj)) == TOOLGRAPH_NX_PROJECTS);
+	CHECK(toolgraph_detect(dry, strlen(dry)) == TOOLGRAPH_TURBO);
+	CHECK(toolgraph_detect("[1, 2]", 6) == TOOLGRAPH_UNKNOWN);
+	CHECK(toolgraph_detect("{\"tasks\"", 8) == TOOLGRAPH_UNKNOWN);
+}
+
+/* Nx 24.0.6's graph (edge objects, no hashes): ids, deps, commands. */
+static void
+test_nx_fixture(void)
+{
+	struct taskset	 ts;
+	struct task	*t;
+
+	if (parse_fixture("nx-24.0.6-run-many-build-test.json", &ts) != 0)
+		return;
+	CHECK(ts.ntasks == 40);
+	t = find(&ts, "@ws/p01:test");
+	CHECK(t != NULL);
+	if (t != NULL) {
+		CHECK(t->ndeps == 1 && has_dep(t, "@ws/p01:build"));
+		CHECK_STREQ(t->target, "test");
+		CHECK_STREQ(t->command, "npx --no nx run @ws/p01:test "
+		    "--excludeTaskDependencies");
+		CHECK(t->cwd == NULL);
+		CHECK(t->retries == -1);
+	}
+	t = find(&ts, "@ws/p01:build");
+	CHECK(t != NULL && t->noutputs == 4);
+	if (t != NULL && t->noutputs == 4) {
+		CHECK_STREQ(t->outputs[0], "dist/packages/p01");
+		CHECK_STREQ(t->outputs[1], "packages/p01/dist");
+	}
+	t = find(&ts, "@ws/p09:build");
+	CHECK(has_dep(t, "@ws/p01:build") && has_dep(t, "@ws/p02:build"));
+	CHECK(roots_of(&ts) == 8);
+	taskset_free(&ts);
+}
+
+/* The pinned Nx on the generated workspace: 13 projects, depth 5. */
+static void
+test_nx_workspace(void)
+{
+	struct taskset	 ts;
+	struct task	*t;
+
+	if (parse_fixture("nx-24.0.6-run-many-lint-test-build.json", &ts) !=
+	    0)
+		return;
+	CHECK(ts.ntasks == 39);
+	t = find(&ts, "@ws/web:build");
+	CHECK(t != NULL && t->ndeps == 3);
+	CHECK(has_dep(t, "@ws/forms:build") && has_dep(t, "@ws/charts:build") &&
+	    has_dep(t, "@ws/api:build"));
+	CHECK(t != NULL && t->noutputs == 1 &&
+	    strcmp(t->outputs[0], "apps/web/dist") == 0);
+	t = find(&ts, "@ws/web:lint");
+	CHECK(t != NULL && t->ndeps == 0 && strcmp(t->target, "lint") == 0);
+	CHECK(roots_of(&ts) == 14);	/* 13 lints and util:build */
+	taskset_free(&ts);
+}
+
+/* What followed -- on Nx's command line is passed on to the agents. */
+static void
+test_nx_overrides(void)
+{
+	struct taskset	 ts;
+	struct task	*t;
+
+	if (parse_fixture("nx-24.0.6-overrides.json", &ts) != 0)
+		return;
+	t = find(&ts, "@ws/web:test");
+	CHECK(t != NULL);
+	if (t != NULL) {
+		CHECK_STREQ(t->command, "npx --no nx run @ws/web:test "
+		    "--excludeTaskDependencies --coverage --reporter=dot");
+	}
+	t = find(&ts, "@ws/web:build");
+	CHECK(t != NULL && strcmp(t->command, "npx --no nx run @ws/web:build "
+	    "--excludeTaskDependencies") == 0);
+	taskset_free(&ts);
+}
+
+/* Older Nx writes deps as strings; configurations stay in the id. */
+static void
+test_nx_strings(void)
+{
+	const char	*json =
+	    "{\"tasks\": {\"roots\": [\"lib:build:production\"],"
+	    " \"tasks\": {"
+	    "  \"lib:build:production\": {\"id\": \"lib:build:production\","
+	    "   \"target\": {\"project\": \"lib\", \"target\": \"build\","
+	    "   \"configuration\": \"production\"}, \"outputs\": [],"
+	    "   \"overrides\": {\"watch\": false, \"name\": \"it's\"}},"
+	    "  \"my app:build\": {\"id\": \"my app:build\","
+	    "   \"target\": {\"project\": \"my app\", \"target\": \"build\"}}},"
+	    " \"dependencies\": {\"my app:build\": [\"lib:build:production\","
+	    "  {\"id\": \"lib:build:production\"}], \"lib:build:production\":"
+	    "  []}}}";
+	struct taskset	 ts;
+	struct task	*t;
+	char		*cause = NULL;
+
+	CHECK(toolgraph_parse(json, strlen(json), "g.json", &ts, &cause) == 0);
+	if (cause != NULL) {
+		printf("    %s\n", cause);
+		free(cause);
+		return;
+	}
+	CHECK(ts.ntasks == 2);
+	t = find(&ts, "lib:build:production");
+	CHECK(t != NULL && strcmp(t->target, "build") == 0);
+	if (t != NULL) {
+		CHECK_STREQ(t->command, "npx --no nx run lib:build:production "
+		    "--excludeTaskDependencies --watch=false '--name=it'\\''s'");
+	}
+	t = find(&ts, "my app:build");
+	CHECK(t != NULL && t->ndeps == 1 &&
+	    has_dep(t, "lib:build:production"));
+	if (t != NULL) {
+		CHECK_STREQ(t->command, "npx --no nx run 'my app:build' "
+		    "--excludeTaskDependencies");
+	}
+	taskset_free(&ts);
+}
+
+/* Continuous tasks and continuousDependencies are refused by name. */
+static void
+test_nx_continuous(void)
+{
+	const char	*json =
+	    "{\"tasks\": {\"tasks\": {\"a:e2e\": {\"id\": \"a:e2e\","
+	    " \"target\": {\"project\": \"a\", \"target\": \"e2e\"}}},"
+	    " \"dependencies\": {}, \"continuousDependencies\":"
+	    " {\"a:e2e\": [\"a:serve\"]}}}";
+	struct taskset	 ts;
+	char		*buf, *cause = NULL;
+	size_t		 len;
+
+	if ((buf = fixture("nx-24.0.6-continuous.json", &len)) == NULL)
+		return;
+	CHECK(toolgraph_parse(buf, len, "c.json", &ts, &cause) == -1);
+	CHECK(ts.ntasks == 0);
+	CHECK_HAS(cause, "continuous");
+	CHECK_HAS(cause, "@ws/docs:");
+	free(cause);
+	free(buf);
+
+	cause = parse_fail(json);
+	CHECK_HAS(cause, "task \"a:e2e\": depends on the continuous task "
+	    "\"a:serve\"");
+	free(cause);
+}
+
+/* Bad Nx graphs are refused with the task and the problem. */
+static void
+test_nx_errors(void)
+{
+	char	*cause;
+
+	cause = parse_fail("{\"tasks\": {\"tasks\": {\"a:b\": {\"id\": "
+	    "\"a:b\"}}}}");
+	CHECK_HAS(cause, "graph.json: Nx task graph: task \"a:b\": "
+	    "\"target\"");
+	free(cause);
+	cause = parse_fail("{\"tasks\": {\"tasks\": {\"a:b\": {\"id\": "
+	    "\"a:c\", \"target\": {\"target\": \"b\"}}}}}");
+	CHECK_HAS(cause, "does not match");
+	free(cause);
+	cause = parse_fail("{\"tasks\": {\"tasks\": {\"a:b\": {\"target\": "
+	    "{\"target\": \"b\"}}}, \"dependencies\": {\"a:b\": [3]}}}");
+	CHECK_HAS(cause, "tasks.dependencies");
+	free(cause);
+	cause = parse_fail("{\"graph\": {\"nodes\": {}}}");
+	CHECK_HAS(cause, "project graph");
+	free(cause);
+	cause = parse_fail("{\"nodes\": 1}");
+	CHECK_HAS(cause, "not a task graph");
+	free(cause);
+	cause = parse_fail("{\"tasks\": {\n\"tasks\": {,}}}");
+	CHECK_HAS(cause, "invalid JSON at line 2");
+	free(cause);
+	cause = parse_fail("  ");
+	CHECK_HAS(cause, "empty");
+	free(cause);
+}
+
+/* An empty graph (nx affected with nothing affected) is no error. */
+static void
+test_nx_empty(void)
+{
+	const char	*json = "{\"graph\": {\"nodes\": {}}, \"tasks\": "
+	    "{\"roots\": [], \"tasks\": {}, \"dependencies\": {}}}";
+	struct taskset	 ts;
+	char		*cause = NULL;
+
+	CHECK(toolgraph_parse(json, strlen(json), "g.json", &ts, &cause) == 0);
+	CHECK(ts.ntasks == 0);
+	free(cause);
+	taskset_free(&ts);
+}
+
+/* Turborepo 2.11.11's dry run: pkg#task ids, --filter --only commands. */
+static void
+test_turbo_fixture(void)
+{
+	struct taskset	 ts;
+	struct task	*t;
+
+	if (parse_fixture("turbo-2.11.11-dry-build-test.json", &ts) != 0)
+		return;
+	CHECK(ts.ntasks == 8);
+	t = find(&ts, "@t/a#build");
+	CHECK(t != NULL);
+	if (t != NULL) {
+		CHECK_STREQ(t->command, "npx --no turbo run build "
+		    "--filter=@t/a --only");
+		CHECK_STREQ(t->target, "build");
+		CHECK(t->noutputs == 1 &&
+		    strcmp(t->outputs[0], "packages/a/dist/**") == 0);
+		CHECK(t->ndeps == 0);
+	}
+	t = find(&ts, "@t/d#build");
+	CHECK(has_dep(t, "@t/b#build") && has_dep(t, "@t/c#build"));
+	t = find(&ts, "@t/d#test");
+	CHECK(t != NULL && t->noutputs == 0 && has_dep(t, "@t/d#build"));
+	CHECK(roots_of(&ts) == 1);
+	taskset_free(&ts);
+}
+
+/* The pinned Turborepo on the generated workspace. */
+static void
+test_turbo_workspace(void)
+{
+	struct taskset	 ts;
+	struct task	*t;
+
+	if (parse_fixture("turbo-2.11.11-dry-lint-test-build.json", &ts) != 0)
+		return;
+	CHECK(ts.ntasks == 39);
+	t = find(&ts, "@ws/web#build");
+	CHECK(t != NULL && t->ndeps == 3);
+	CHECK(roots_of(&ts) == 14);
+	taskset_free(&ts);
+}
+
+/* Tasks of packages without the script are left out, deps spliced. */
+static void
+test_turbo_missing(void)
+{
+	struct taskset	 ts;
+	struct task	*t;
+
+	if (parse_fixture("turbo-2.11.11-dry-e2e.json", &ts) != 0)
+		return;
+	CHECK(ts.ntasks == 31);		/* 13 build, 13 test, 5 e2e */
+	CHECK(find(&ts, "@ws/util#e2e") == NULL);
+	t = find(&ts, "@ws/web#e2e");
+	CHECK(t != NULL && t->ndeps == 5 && has_dep(t, "@ws/api#test"));
+	taskset_free(&ts);
+
+	if (parse_fixture("turbo-2.11.11-dry-missing-script.json", &ts) != 0)
+		return;
+	CHECK(ts.ntasks == 4);
+	CHECK(find(&ts, "@ws/data#build") == NULL);
+	t = find(&ts, "@ws/api#build");
+	CHECK(t != NULL && t->ndeps == 1 && has_dep(t, "@ws/core#build"));
+	CHECK(roots_of(&ts) == 1);
+	taskset_free(&ts);
+}
+
+/* Persistent tasks, old versions and bad dry runs are refused. */
+static void
+test_turbo_errors(void)
+{
+	struct taskset	 ts;
+	char		*buf, *cause = NULL;
+	size_t		 len;
+
+	if ((buf = fixture("turbo-2.11.11-dry-persistent.json", &len)) !=
+	    NULL) {
+		CHECK(toolgraph_parse(buf, len, "p.json", &ts, &cause) == -1);
+		CHECK_HAS(cause, "task \"@ws/docs#dev\": is a persistent task");
+		free(cause);
+		free(buf);
+	}
+	cause = parse_fail("{\"turboVersion\": \"1.13.4\", \"tasks\": []}");
+	CHECK_HAS(cause, "Turborepo 1.13.4");
+	CHECK_HAS(cause, "too old");
+	free(cause);
+	cause = parse_fail("{\"turboVersion\": \"2.1.0\", \"tasks\": "
+	    "[{\"taskId\": \"a#b\", \"package\": \"a\"}]}");
+	CHECK_HAS(cause, "task \"a#b\": \"task\": expected a string");
+	free(cause);
+	cause = parse_fail("{\"turboVersion\": \"2.1.0\", \"tasks\": [{}]}");
+	CHECK_HAS(cause, "task #1 has no usable \"taskId\"");
+	free(cause);
+}
+
+/* A chain of missing tasks and a root package task. */
+static void
+test_turbo_splice(void)
+{
+	const char	*json = "{\"turboVersion\": \"2.11.11\", \"tasks\": ["
+	    "{\"taskId\": \"//#build\", \"task\": \"build\", \"package\": "
+	    "\"//\", \"command\": \"make\", \"directory\": \"\", "
+	    "\"outputs\": [\"out/**\"], \"dependencies\": []},"
+	    "{\"taskId\": \"m1#build\", \"task\": \"build\", \"package\": "
+	    "\"m1\", \"command\": \"<NONEXISTENT>\", \"dependencies\": "
+	    "[\"m2#build\", \"//#build\"]},"
+	    "{\"taskId\": \"m2#build\", \"task\": \"build\", \"package\": "
+	    "\"m2\", \"command\": \"<NONEXISTENT>\", \"dependencies\": "
+	    "[\"//#build\"]},"
+	    "{\"taskId\": \"app#build\", \"task\": \"build\", \"package\": "
+	    "\"app\", \"command\": \"x\", \"cliArguments\": [\"--mode\", "
+	    "\"a b\"], \"dependencies\": [\"m1#build\", \"m2#build\"]}]}";
+	struct taskset	 ts;
+	struct task	*t;
+	char		*cause = NULL;
+
+	CHECK(toolgraph_parse(json, strlen(json), "s.json", &ts, &cause) == 0);
+	if (cause != NULL) {
+		printf("    %s\n", cause);
+		free(cause);
+		return;
+	}
+	CHECK(ts.ntasks == 2);
+	t = find(&ts, "app#build");
+	CHECK(t != NULL && t->ndeps == 1 && has_dep(t, "//#build"));
+	if (t != NULL) {
+		CHECK_STREQ(t->command, "npx --no turbo run build "
+		    "--filter=app --only -- --mode 'a b'");
+	}
+	t = find(&ts, "//#build");
+	CHECK(t != NULL && t->noutputs == 1 &&
+	    strcmp(t->outputs[0], "out/**") == 0);
+	if (t != NULL) {
+		CHECK_STREQ(t->command, "npx --no turbo run build "
+		    "--filter=// --only");
+	}
+	taskset_free(&ts);
+}
+
+/* DTEQ_NX_COMMAND and DTEQ_TURBO_COMMAND choose how agents run the tool. */
+static void
+test_runner_env(void)
+{
+	struct taskset	 ts;
+	struct task	*t;
+
+	setenv("DTEQ_NX_COMMAND", "node_modules/.bin/nx", 1);
+	setenv("DTEQ_TURBO_COMMAND", "pnpm turbo", 1);
+	if (parse_fixture("nx-24.0.6-run-many-build-test.json", &ts) == 0) {
+		t = find(&ts, "@ws/p02:build");
+		CHECK(t != NULL && strcmp(t->command, "node_modules/.bin/nx "
+		    "run @ws/p02:build --excludeTaskDependencies") == 0);
+		taskset_free(&ts);
+	}
+	if (parse_fixture("turbo-2.11.11-dry-build-test.json", &ts) == 0) {
+		t = find(&ts, "@t/b#test");
+		CHECK(t != NULL && strcmp(t->command, "pnpm turbo run test "
+		    "--filter=@t/b --only") == 0);
+		taskset_free(&ts);
+	}
+	unsetenv("DTEQ_NX_COMMAND");
+	unsetenv("DTEQ_TURBO_COMMAND");
+}
+
+/* An Nx installed in node_modules that is too old is refused. */
+static void
+test_nx_too_old(void)
+{
+	struct taskset	 ts;
+	char		 dir[] = "/tmp/dteq-toolgraph.XXXXXX", here[PATH_MAX];
+	char		*path, *buf, *cause = NULL;
+	size_t		 len;
+	FILE		*f;
+	int		 rc;
+
+	if ((buf = fixture("nx-24.0.6-run-many-build-test.json", &len)) ==
+	    NULL)
+		return;
+	CHECK(getcwd(here, sizeof here) != NULL);
+	CHECK(mkdtemp(dir) != NULL);
+	xasprintf(&path, "%s/node_modules", dir);
+	mkdir(path, 0700);
+	free(path);
+	xasprintf(&path, "%s/node_modules/nx", dir);
+	mkdir(path, 0700);
+	free(path);
+	xasprintf(&path, "%s/node_modules/nx/package.json", dir);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("{\"name\": \"nx\", \"version\": \"19.5.7\"}\n", f);
+		fclose(f);
+	}
+	CHECK(chdir(dir) == 0);
+	rc = toolgraph_parse(buf, len, "old.json", &ts, &cause);
+	CHECK(rc == -1);
+	CHECK_HAS(cause, "Nx 19.5.7");
+	CHECK_HAS(cause, "--excludeTaskDependencies");
+	free(cause);
+	cause = NULL;
+	CHECK(toolgraph_run(TOOLGRAPH_NX, "run-many -t build", &ts, &rc,
+	    &cause) == -1);
+	CHECK_HAS(cause, "too old");
+	free(cause);
+	CHECK(chdir(here) == 0);
+	unlink(path);
+	free(path);
+	xasprintf(&path, "rm -rf '%s'", dir);
+	CHECK(system(path) == 0);
+	free(path);
+	free(buf);
+}
+
+/* Words are split as sh would, without expansions. */
+static void
+test_split(void)
+{
+	char	**w, *cause = NULL;
+	size_t	  n;
+
+	CHECK(toolgraph_split("  affected -t lint,test  --base=\"origin/m "
+	    "x\" -- 'a b'\\ c \"\\$d\" ''", &w, &n, &cause) == 0);
+	CHECK(n == 8);
+	if (n == 8) {
+		CHECK_STREQ(w[0], "affected");
+		CHECK_STREQ(w[2], "lint,test");
+		CHECK_STREQ(w[3], "--base=origin/m x");
+		CHECK_STREQ(w[4], "--");
+		CHECK_STREQ(w[5], "a b c");
+		CHECK_STREQ(w[6], "$d");
+		CHECK_STREQ(w[7], "");
+	}
+	toolgraph_words_free(w, n);
+	CHECK(toolgraph_split("", &w, &n, &cause) == 0 && n == 0);
+	toolgraph_words_free(w, n);
+	CHECK(toolgraph_split("run 'build", &w, &n, &cause) == -1);
+	CHECK_HAS(cause, "unterminated single quote");
+	CHECK(w == NULL && n == 0);
+	free(cause);
+}
+
+/* Versions compare number by number. */
+static void
+test_versions(void)
+{
+	CHECK(toolgraph_version_cmp("24.0.6", "19.6.0") > 0);
+	CHECK(toolgraph_version_cmp("19.6.0", "19.6.0") == 0);
+	CHECK(toolgraph_version_cmp("v19.5.9", "19.6.0") < 0);
+	CHECK(toolgraph_version_cmp("19.10.0", "19.6.0") > 0);
+	CHECK(toolgraph_version_cmp("2.0.0-canary.3", "2.0.0") == 0);
+	CHECK(toolgraph_version_cmp("1.13.4", "2.0.0") < 0);
+	CHECK(toolgraph_version_cmp("2", "2.0.0") == 0);
+}
+
+/* The tool's arguments are checked before it is run. */
+static void
+test_run_args(void)
+{
+	struct taskset	 ts;
+	char		*cause = NULL;
+	int		 parallel;
+
+	CHECK(toolgraph_run(TOOLGRAPH_NX, "run-many -t b --graph=x.json", &ts,
+	    &parallel, &cause) == -1);
+	CHECK_HAS(cause, "do not pass --graph=x.json");
+	free(cause);
+	CHECK(toolgraph_run(TOOLGRAPH_NX, "nx", &ts, &parallel,
+	    &cause) == -1);
+	CHECK_HAS(cause, "no Nx arguments given");
+	free(cause);
+	CHECK(toolgraph_run(TOOLGRAPH_TURBO, "run 'x", &ts, &parallel,
+	    &cause) == -1);
+	CHECK_HAS(cause, "unterminated");
+	free(cause);
+	setenv("DTEQ_NX_COMMAND", "/nonexistent/nx-binary", 1);
+	CHECK(toolgraph_run(TOOLGRAPH_NX, "run-many -t build --parallel 3",
+	    &ts, &parallel, &cause) == -1);
+	CHECK_HAS(cause, "failed (exit 127)");
+	CHECK_HAS(cause, "cannot run /nonexistent/nx-binary");
+	CHECK(parallel == 3);
+	free(cause);
+	unsetenv("DTEQ_NX_COMMAND");
+}
+
+int
+main(void)
+{
+	TEST_RUN(test_detect);
+	TEST_RUN(test_nx_fixture);
+	TEST_RUN(test_nx_workspace);
+	TEST_RUN(test_nx_overrides);
+	TEST_RUN(test_nx_strings);
+	TEST_RUN(test_nx_continuous);
+	TEST_RUN(test_nx_errors);
+	TEST_RUN(test_nx_empty);
+	TEST_RUN(test_turbo_fixture);
+	TEST_RUN(test_turbo_workspace);
+	TEST_RUN(test_turbo_missing);
+	TEST_RUN(test_turbo_errors);
+	TEST_RUN(test_turbo_splice);
+	TEST_RUN(test_runner_env);
+	TEST_RUN(test_nx_too_old);
+	TEST_RUN(test_split);
+	TEST_RUN(test_versions);
+	TEST_RUN(test_run_args);
+	return (test_exit());
+}
