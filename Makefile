@@ -34,7 +34,7 @@ ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 all: dteq
 
 dteq: $(BUILD)/dteq
-	cp $(BUILD)/dteq dteq
+	cp $(BUILD)/dteq dteq.tmp && mv -f dteq.tmp dteq
 
 $(BUILD)/dteq: $(BUILD)/dteq.o $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
@@ -102,6 +102,29 @@ $(STATIC_BUILD)/cjson/libcjson.a:
 # make man: dteq(1) on the terminal, checked for warnings.
 man:
 	groff -man -Tutf8 -ww -z dteq.1 && man -l dteq.1
+
+# make fuzz: libFuzzer targets (clang) for the parsers of untrusted input
+# (tests/fuzz/fuzz_*.c), built in $(FUZZ_BUILD) and each run for
+# FUZZ_SECONDS (default 20); a crash fails with its input shown and saved.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
+FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined \
+	   -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: fuzz fuzz-build
+
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang USE_WERROR=0 CFLAGS="-O1 -g" \
+	    EXTRA_CFLAGS="$(FUZZ_FLAGS)" EXTRA_LDFLAGS="$(FUZZ_FLAGS)" fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-build: $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
+
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJS) \
+	    $(ALL_LDFLAGS) $(LIBS)
 
 clean:
 	rm -rf build build-asan dteq tests/logs build-static dteq-static

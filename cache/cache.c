@@ -157,7 +157,6 @@ xfer_set_state(struct xfer *x, int state)
 static void
 xfer_maybe_free(struct xfer *x)
 {
-	log_debug("%s: %s: conn %p refs %d state %s", __func__, x->hash ? x->hash : "-", (void *)x->conn, x->refs, xfer_state_names[x->state]);
 	if (x->conn != NULL || x->refs > 0)
 		return;
 	free(x->hash);
@@ -406,7 +405,6 @@ cache_upload_body(struct xfer *x, struct evbuffer *buf)
 		return;
 	}
 	evbuffer_add_buffer(x->chunk, buf);
-	log_debug("%s: %s: +%zu, chunk %zu, received %llu", __func__, x->hash, (size_t)0, evbuffer_get_length(x->chunk), (unsigned long long)x->received);
 	while (evbuffer_get_length(x->chunk) >= CACHE_CHUNK) {
 		if (cache_send_chunk(x, CACHE_CHUNK) != 0)
 			return;
@@ -784,6 +782,7 @@ cache_body_cb(struct http_conn *c, struct evbuffer *buf, void *arg)
 		}
 		evbuffer_add_buffer(x->small, buf);
 	}
+	xfer_maybe_free(x);	/* if that was the end of it */
 }
 
 /* The whole request body arrived. */
@@ -821,8 +820,10 @@ cache_drain_cb(struct http_conn *c, void *arg)
 	struct xfer	*x = http_data(c);
 
 	(void)arg;
-	if (x != NULL)
+	if (x != NULL) {
 		cache_pump(x);
+		xfer_maybe_free(x);
+	}
 }
 
 /* The client went away: drop what it was doing. */

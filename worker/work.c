@@ -22,6 +22,7 @@
 #include <hiredis/hiredis.h>
 
 #include "worker.h"
+#include "cache.h"
 
 extern char **environ;
 
@@ -46,6 +47,9 @@ static const char work_usage[] =
     "  --secret-file FILE     shared secret for signed tasks (else\n"
     "                         DTEQ_SECRET); unsigned tasks are refused\n"
     "  --allow-commit-mismatch  serve a run submitted from another commit\n"
+    "  --no-cache             do not serve the remote cache to tasks (by\n"
+    "                         default Nx and Turborepo are pointed at one\n"
+    "                         on loopback, kept in the same Redis)\n"
     "  -v, --verbose          debug logging\n";
 
 /* The git commit of the working directory, or NULL outside a checkout. */
@@ -96,6 +100,54 @@ work_base_env(struct worker *w)
 		if (!hide)
 			w->base_env[w->nbase_env++] = xstrdup(environ[i]);
 	}
+}
+
+/* Variables that point Nx and Turborepo at the agent's cache. */
+static const char *work_cache_vars[] = {
+	"NX_SELF_HOSTED_REMOTE_CACHE_SERVER",
+	"NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN",
+	"TURBO_API", "TURBO_TOKEN", "TURBO_TEAM", NULL
+};
+
+/*
+ * Serve the remote cache on loopback for this agent's tasks (Nx's and
+ * Turborepo's APIs, artifacts in the run's Redis), and point the tools at
+ * it unless the user already points them at a cache of their own.
+ */
+static void
+work_cache(struct worker *w)
+{
+	char	*cause, *url, *vals[5];
+	size_t	 i;
+
+	for (i = 0; work_cache_vars[i] != NULL; i++) {
+		if (getenv(work_cache_vars[i]) != NULL) {
+			log_debug("%s is set: not serving a cache",
+			    work_cache_vars[i]);
+			return;
+		}
+	}
+	w->cache = cache_start(w->base, &w->url, CACHE_DEFAULT_LISTEN, NULL,
+	    CACHE_DEFAULT_MAX, CACHE_DEFAULT_TTL, &cause);
+	if (w->cache == NULL) {
+		log_warnx("remote cache not started: %s", cause);
+		free(cause);
+		return;
+	}
+	xasprintf(&url, "http://127.0.0.1:%d", cache_port(w->cache));
+	vals[0] = url;
+	vals[1] = (char *)cache_token(w->cache);
+	vals[2] = url;
+	vals[3] = (char *)cache_token(w->cache);
+	vals[4] = (char *)"dteq";
+	w->base_env = xreallocarray(w->base_env, w->nbase_env + 6,
+	    sizeof *w->base_env);
+	for (i = 0; i < 5; i++)
+		xasprintf(&w->base_env[w->nbase_env++], "%s=%s",
+		    work_cache_vars[i], vals[i]);
+	w->base_env[w->nbase_env] = NULL;
+	log_debug("remote cache on %s", url);
+	free(url);
 }
 
 /* SIGCHLD, SIGTERM, SIGINT. */
@@ -169,6 +221,8 @@ work_free(struct worker *w)
 	rconn_free(w->rc_block);
 	rconn_free(w->rc_sub);
 	rconn_free(w->rc_cmd);
+	if (w->cache != NULL)
+		cache_free(w->cache);
 	worker_free_tasks(w);
 	if (w->ev_tick != NULL)
 		event_free(w->ev_tick);
@@ -206,6 +260,7 @@ work_main(int argc, char **argv)
 		{ "connect-timeout", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "no-cache", no_argument, NULL, 'N' },
 		{ "parallel", required_argument, NULL, 'p' },
 		{ "redis", required_argument, NULL, 'r' },
 		{ "run", required_argument, NULL, 'R' },
@@ -221,6 +276,7 @@ work_main(int argc, char **argv)
 	const char	*errstr;
 	char		*cause, *prefix;
 	int		 ch, timeout = DEFAULT_CONNECT_TIMEOUT, rv;
+	int		 no_cache = 0;
 
 	memset(&w, 0, sizeof w);
 	w.parallel = 1;
@@ -244,6 +300,9 @@ work_main(int argc, char **argv)
 			break;
 		case 'n':
 			name = optarg;
+			break;
+		case 'N':
+			no_cache = 1;
 			break;
 		case 'p':
 			w.parallel = (int)util_strtonum(optarg, 1, 1024,
@@ -319,6 +378,8 @@ work_main(int argc, char **argv)
 	evsignal_add(w.ev_sigterm, NULL);
 	evsignal_add(w.ev_sigint, NULL);
 	evtimer_add(w.ev_tick, &tv);
+	if (!no_cache)
+		work_cache(&w);
 	worker_start(&w);
 	event_base_dispatch(w.base);
 

@@ -18,6 +18,7 @@
  * (scripts, logs, heartbeats), rc_sub the run's events channel.
  */
 struct wtask;
+struct cache;
 struct worker {
 	struct event_base	*base;
 	struct redis_url	 url;
@@ -38,6 +39,7 @@ struct worker {
 	struct rconn		*rc_block;
 	struct rconn		*rc_cmd;
 	struct rconn		*rc_sub;
+	struct cache		*cache;		/* served to the tasks, or NULL */
 
 	int			 joined;	/* run meta seen */
 	int			 popping;	/* a BLMOVE is in flight */
