@@ -552,9 +552,9 @@ cache_fetch_done(redisAsyncContext *ac, void *r, void *privdata)
 	x->fetching--;
 	if (x->state != XFER_SEND || x->conn == NULL)
 		goto out;
-	want = x->meta.size - x->got * CACHE_CHUNK;
-	if (want > CACHE_CHUNK)
-		want = CACHE_CHUNK;
+	want = x->meta.size - x->got * x->meta.chunk;
+	if (want > x->meta.chunk)
+		want = x->meta.chunk;
 	if (reply == NULL || reply->type != REDIS_REPLY_STRING ||
 	    (uint64_t)reply->len != want) {
 		/* Headers are out: all we can do is cut the body short. */
@@ -584,8 +584,8 @@ cache_pump(struct xfer *x)
 {
 	while (x->state == XFER_SEND && x->conn != NULL &&
 	    x->fetching < CACHE_PREFETCH && x->next < x->meta.chunks &&
-	    http_output_len(x->conn) + (size_t)x->fetching * CACHE_CHUNK <
-	    (size_t)CACHE_PREFETCH * CACHE_CHUNK) {
+	    http_output_len(x->conn) + x->fetching * x->meta.chunk <
+	    CACHE_PREFETCH * x->meta.chunk) {
 		if (store_fetch(x->cache->rd, x->hash, x->next,
 		    cache_fetch_done, x) != 0) {
 			log_warnx("cache: %s: Redis lost mid-download",
@@ -776,11 +776,10 @@ cache_body_cb(struct http_conn *c, struct evbuffer *buf, void *arg)
 		cache_upload_body(x, buf);
 	else if (x->state == XFER_BODY) {
 		if (evbuffer_get_length(x->small) +
-		    evbuffer_get_length(buf) > CACHE_SMALL_MAX) {
+		    evbuffer_get_length(buf) > CACHE_SMALL_MAX)
 			cache_fail(x, 413, "request body too large");
-			return;
-		}
-		evbuffer_add_buffer(x->small, buf);
+		else
+			evbuffer_add_buffer(x->small, buf);
 	}
 	xfer_maybe_free(x);	/* if that was the end of it */
 }

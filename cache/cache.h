@@ -151,6 +151,7 @@ const char	*http_status_text(int);
 struct store_meta {
 	uint64_t	 size;
 	uint64_t	 chunks;
+	uint64_t	 chunk;		/* bytes per chunk, the last shorter */
 	char		*duration;	/* Turborepo x-artifact-duration */
 	char		*tag;		/* x-artifact-tag */
 	char		*sha;		/* x-artifact-sha */

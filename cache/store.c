@@ -15,7 +15,8 @@
  *					tag, sha and dirty (empty when
  *					not given), created (ms)
  *	dteq:cache:{H}:data	list	the bytes, in chunks of		cache TTL
- *					CACHE_CHUNK (the last shorter)
+ *					CACHE_CHUNK (the last shorter;
+ *					readers go by meta's chunk)
  *	dteq:cache:{H}:up:ID	list	one upload in progress, ID	1 h, renewed
  *					random per upload		per chunk
  *
@@ -45,6 +46,7 @@
 #include "cache.h"
 
 #define STORE_UPLOAD_TTL	3600	/* s an idle upload key lives */
+#define STORE_CHUNK_MAX		(64 * 1024 * 1024)	/* a sane chunk */
 
 /*
  * KEYS: meta, data, up:ID. ARGV: ttl, size, chunks, chunk, duration,
@@ -137,8 +139,6 @@ store_number(const redisReply *r, size_t i, uint64_t *out)
 int
 store_meta_parse(const redisReply *r, struct store_meta *m, char **cause)
 {
-	uint64_t	chunk;
-
 	memset(m, 0, sizeof *m);
 	if (r->type == REDIS_REPLY_ERROR) {
 		xasprintf(cause, "HMGET: %s", r->str);
@@ -152,8 +152,9 @@ store_meta_parse(const redisReply *r, struct store_meta *m, char **cause)
 		return (0);
 	if (store_number(r, 0, &m->size) != 0 ||
 	    store_number(r, 1, &m->chunks) != 0 ||
-	    store_number(r, 2, &chunk) != 0 || chunk != CACHE_CHUNK ||
-	    m->chunks != (m->size + CACHE_CHUNK - 1) / CACHE_CHUNK) {
+	    store_number(r, 2, &m->chunk) != 0 || m->chunk == 0 ||
+	    m->chunk > STORE_CHUNK_MAX ||
+	    m->chunks != (m->size + m->chunk - 1) / m->chunk) {
 		xasprintf(cause, "bad artifact metadata");
 		return (-1);
 	}

@@ -31,6 +31,7 @@ static void	submit_final(struct submit *, size_t, const struct result *,
 		    const char *);
 static void	submit_check_end(struct submit *);
 static void	submit_skip(struct submit *, size_t, const char *, int);
+static void	submit_reconcile(struct submit *, int);
 
 /* Reply to a command whose answer only matters when it is an error. */
 static void
@@ -473,9 +474,13 @@ submit_reconcile_done(redisAsyncContext *ac, void *r, void *privdata)
 	}
 }
 
-/* Read the stored results of every task in flight. */
+/*
+ * Read the stored results of tasks in flight: those known to run, or
+ * with all set also those still queued (whose "started" event may have
+ * been missed too).
+ */
 static void
-submit_reconcile(struct submit *s)
+submit_reconcile(struct submit *s, int all)
 {
 	const char	**argv;
 	size_t		*lens, i, n = graph_size(s->g), argc = 2;
@@ -485,7 +490,7 @@ submit_reconcile(struct submit *s)
 	argv[0] = "HMGET";
 	argv[1] = s->keys.results;
 	for (i = 0; i < n; i++) {
-		if ((s->pt[i].state == PT_QUEUED ||
+		if (((all && s->pt[i].state == PT_QUEUED) ||
 		    s->pt[i].state == PT_RUNNING) && !s->pt[i].fetching)
 			argv[argc++] = graph_node(s->g, i)->task->id;
 	}
@@ -588,7 +593,7 @@ submit_cmd_ready(struct rconn *rc, void *arg)
 	script_load(rc);
 	submit_start(s);
 	if (s->begun)
-		submit_reconcile(s);
+		submit_reconcile(s, 1);
 }
 
 /* rc_sub is (re)connected: subscribe again. */
@@ -685,7 +690,7 @@ submit_start(struct submit *s)
 	if (!s->subscribed || !rconn_is_ready(s->rc_cmd))
 		return;
 	if (s->begun) {
-		submit_reconcile(s);
+		submit_reconcile(s, 1);
 		return;
 	}
 	s->begun = 1;
@@ -831,7 +836,7 @@ submit_tick(struct submit *s)
 	rconn_command(s->rc_cmd, submit_rejected_done, s,
 	    "HGET %s rejected", s->keys.meta);
 	if (s->begun)
-		submit_reconcile(s);
+		submit_reconcile(s, ++s->ticks % 10 == 0);
 	report_tick(s);
 	if (s->timeout > 0 && now - s->started >= (uint64_t)s->timeout * 1000) {
 		xasprintf(&why, "the run timed out after %d s", s->timeout);

@@ -436,8 +436,8 @@ html_write(struct submit *s, const char *path, char **cause)
 		return (-1);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
-	    "content=\"width=device-width, initial-scale=1\">\n<title>dteq run ",
-	    f);
+	    "content=\"width=device-width, initial-scale=1\">\n"
+	    "<title>dteq run ", f);
 	html_str(f, s->run);
 	fprintf(f, ": %zu of %zu succeeded</title>\n<style>\n%s</style>\n"
 	    "</head>\n<body data-bars=\"%zu\" data-lanes=\"%zu\" "

@@ -3,13 +3,13 @@
 /*
  * --junit PATH: the run as JUnit XML, the test-report format CI servers
  * read (Bitbucket Pipelines picks up any XML file under test-results/
- * by itself, GitLab through artifacts:reports:junit). One testsuite for the run and
- * one testcase per task, named by the task id, its class the project
- * (the id up to the first ':'):
+ * by itself, GitLab through artifacts:reports:junit). One testsuite for
+ * the run and one testcase per task, named by the task id, its class the
+ * project (the id up to the first ':'):
  *
  *	success			<testcase .../>
- *	failed, timed out	<failure message="failed (exit 1)" type="failed">
- *				the end of the task's output</failure>
+ *	failed, timed out	<failure message="failed (exit 1)"
+ *				type="failed">the end of its output</failure>
  *	lost, cancelled		<error ...> the same, as an error
  *	skipped, unfinished	<skipped message="dependency api:build failed"/>
  *	flaky			<system-out> names the attempts it took

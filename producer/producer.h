@@ -112,6 +112,7 @@ struct submit {
 	size_t		 nprinting;	/* output fetches in flight */
 	int		 agents_alive;
 	int		 agents_seen;	/* an agent was ever alive */
+	unsigned int	 ticks;		/* seconds of the loop */
 	uint64_t	 started;	/* ms, monotonic */
 	uint64_t	 last_alive;	/* ms: an agent was last alive */
 	uint64_t	 ended;

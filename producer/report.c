@@ -472,7 +472,8 @@ report_footer(const struct result *r, char *buf, size_t len)
 		snprintf(buf, len, "failed (exit %d)", r->exit_code);
 		break;
 	case RESULT_TIMEOUT:
-		if (r->reason != NULL && strncmp(r->reason, "timed out", 9) == 0)
+		if (r->reason != NULL &&
+		    strncmp(r->reason, "timed out", 9) == 0)
 			snprintf(buf, len, "%s", r->reason);
 		else
 			snprintf(buf, len, "timed out (%s)", r->reason != NULL ?

@@ -109,7 +109,8 @@ summary_order_cmp(const void *a, const void *b, void *arg)
 {
 	const struct submit	*s = arg;
 	size_t			 x = *(const size_t *)a, y = *(const size_t *)b;
-	int			 rx = summary_rank(s, x), ry = summary_rank(s, y);
+	int			 rx = summary_rank(s, x);
+	int			 ry = summary_rank(s, y);
 	uint64_t		 sx = s->pt[x].result.start_ms;
 	uint64_t		 sy = s->pt[y].result.start_ms;
 

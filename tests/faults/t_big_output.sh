@@ -3,7 +3,8 @@
 # capped at the run's output cap and ends with an "[output truncated"
 # marker, the result records the full byte count, and no Redis client is
 # disconnected for its output buffer. Run 1: default cap (4 MiB); run 2:
-# --stream with a 32 MiB cap (live output over pub/sub).
+# --stream (live output over pub/sub); run 3: --stream with a 32 MiB cap,
+# as much as Redis's default pub/sub client limit (32 MB hard).
 # timeout: 180
 
 . "$TOP/tests/faults/faultlib.sh"
@@ -68,10 +69,17 @@ big_run() {
 
 log "run 1: default output cap"
 big_run plain 4194304
-log "run 2: --stream, 32 MiB cap"
-big_run stream 33554432 --stream --output-cap 33554432
-if grep -i 'output buffer limits' "$TMP/redis.log" >"$TMP/obl"; then
-	sed 's/^/    redis: /' "$TMP/obl" | head -5
-	fail "Redis disconnected a client for its output buffer"
-fi
+no_obl_kill() {
+	if grep -i 'output buffer limits' "$TMP/redis.log" >"$TMP/obl"; then
+		sed 's/^/    redis: /' "$TMP/obl" | cut -c1-240 | head -5
+		fail "Redis disconnected a client for its output buffer ($1)"
+	fi
+}
+no_obl_kill plain
+log "run 2: --stream, default cap"
+big_run stream 4194304 --stream
+no_obl_kill stream
+log "run 3: --stream, 32 MiB cap"
+big_run stream32 33554432 --stream --output-cap 33554432
+no_obl_kill stream32
 exit 0

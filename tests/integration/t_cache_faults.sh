@@ -73,8 +73,8 @@ assert_eq "$(rcli exists 'dteq:cache:{5001}:meta')" 0 "meta of the dropped uploa
 assert_eq "$(code GET /v1/cache/5001)" 404 "GET of the dropped upload"
 
 log "Redis drops the server's connections with chunks in flight"
-curl -sS -o "$TMP/up.body" -w '%{http_code}' -H "$AUTH" -X PUT \
-    --data-binary @"$TMP/mid.bin" "$CACHE_URL/v1/cache/5002" \
+curl -sS -o "$TMP/up.body" -w '%{http_code}' -H "$AUTH" --limit-rate 8M \
+    -X PUT --data-binary @"$TMP/mid.bin" "$CACHE_URL/v1/cache/5002" \
     >"$TMP/up.code" 2>/dev/null &
 cpid=$!
 wait_for '[ -n "$(upkeys 5002)" ]' 10 || fail "the upload never started"

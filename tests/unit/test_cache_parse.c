@@ -373,7 +373,7 @@ test_meta(void)
 	char			*cause = NULL;
 
 	CHECK(meta("3000000", "3", "1048576", "1234", &m) == 1);
-	CHECK(m.size == 3000000 && m.chunks == 3);
+	CHECK(m.size == 3000000 && m.chunks == 3 && m.chunk == 1048576);
 	CHECK_STREQ(m.duration, "1234");
 	CHECK_STREQ(m.tag, "tag");
 	CHECK(m.sha == NULL && m.dirty == NULL);
@@ -386,7 +386,11 @@ test_meta(void)
 
 	CHECK(meta(NULL, NULL, NULL, NULL, &m) == 0);		/* missing */
 	CHECK(meta("3000000", "2", "1048576", "1", &m) == -1);	/* chunks */
-	CHECK(meta("10", "1", "4096", "1", &m) == -1);		/* chunk */
+	CHECK(meta("10000", "3", "4096", "1", &m) == 1);	/* 4 KiB chunks */
+	CHECK(m.chunk == 4096);
+	store_meta_clear(&m);
+	CHECK(meta("10", "1", "0", "1", &m) == -1);		/* chunk */
+	CHECK(meta("10", "1", "1099511627776", "1", &m) == -1);
 	CHECK(meta("ten", "1", "1048576", "1", &m) == -1);
 
 	memset(&r, 0, sizeof r);

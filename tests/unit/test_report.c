@@ -151,6 +151,7 @@ capture_stdout(const char *path)
 	return (saved);
 }
 
+/* Give stdout back after capture_stdout(). */
 static void
 restore_stdout(int saved)
 {
@@ -199,6 +200,7 @@ diamond(struct submit *s)
 	setup(s, &ts);
 }
 
+/* A block: header, output without escapes, footer; what it keeps. */
 static void
 test_block_format(void)
 {
@@ -234,6 +236,7 @@ test_block_format(void)
 	teardown(&s);
 }
 
+/* A long output keeps its end, cut at a line start. */
 static void
 test_tail_cut(void)
 {
@@ -286,6 +289,7 @@ diamond_run(struct submit *s)
 	free(path);
 }
 
+/* Counts, flaky and failures, and the order: failures last. */
 static void
 test_order_and_counts(void)
 {
@@ -311,6 +315,7 @@ test_order_and_counts(void)
 	teardown(&s);
 }
 
+/* The heaviest chain, counting every attempt. */
 static void
 test_critical_path(void)
 {
@@ -335,6 +340,7 @@ test_critical_path(void)
 	teardown(&s);
 }
 
+/* Attempts packed into agent slots without overlap. */
 static void
 test_lanes(void)
 {
@@ -368,6 +374,7 @@ test_lanes(void)
 	teardown(&s);
 }
 
+/* Output made safe for XML and HTML. */
 static void
 test_clean_and_escape(void)
 {
@@ -391,6 +398,7 @@ test_clean_and_escape(void)
 	free(buf);
 }
 
+/* The --json, --junit and --report files of a run. */
 static void
 test_files(void)
 {
@@ -443,6 +451,7 @@ test_files(void)
 	teardown(&s);
 }
 
+/* An unwritable report path is an error with a cause. */
 static void
 test_report_path_error(void)
 {
@@ -456,6 +465,7 @@ test_report_path_error(void)
 	teardown(&s);
 }
 
+/* Run the tests in a scratch directory. */
 int
 main(void)
 {
