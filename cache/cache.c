@@ -13,7 +13,7 @@
  *	(Nx)				PUT		200 stored, 409 exists
  *	/v8/artifacts/HASH		GET, HEAD	200 artifact, 404
  *	(Turborepo)			PUT		202 {"urls": []}
- *	/v8/artifacts/status		GET		200 {"status": "enabled"}
+ *	/v8/artifacts/status		GET		200 {"status":"enabled"}
  *	/v8/artifacts/events		POST		200 (events are dropped)
  *	/v8/artifacts			POST		200 {HASH: info|null}
  *
@@ -24,9 +24,9 @@
  * text/plain error bodies (its CLI shows them), Turborepo JSON ones
  * ({"error": {"code", "message"}}, which its client parses).
  *
- * Nx's spec page lists 202 for a stored upload, but its client (every
- * release since 20.8) accepts only 200 and fails on 202 (nrwl/nx#32870),
- * so Nx gets 200. An existing artifact is never overwritten: Nx gets
+ * Nx's spec page has listed 202 for a stored upload, but its client
+ * takes only 200 as success and reports 202 as an error (nrwl/nx#32870;
+ * packages/nx/src/native/cache/http_remote_cache.rs), so Nx gets 200. An existing artifact is never overwritten: Nx gets
  * 409, which its client treats as "already cached"; Turborepo, whose
  * API has no such answer and whose client reports any error as a
  * failed upload, gets 202 and the first artifact stays.
@@ -35,8 +35,8 @@
  *
  *	upload:   CHECK (EXISTS) -> RECV (chunks to Redis) -> COMMIT -> DONE
  *	                    \-> DRAIN (exists: body thrown away) -> DONE
- *	download: LOOKUP (HMGET) -> SEND (chunk by chunk) -> DONE
- *	other:    BODY (a small body read whole) -> DONE
+ *	download: LOOKUP (meta, data length) -> SEND (chunk by chunk) -> DONE
+ *	other:    BODY (a small body read whole) [-> QUERY] -> DONE
  *
  * Backpressure: an upload stops reading from the client while
  * CACHE_INFLIGHT chunks are sent to Redis but not acknowledged; a
@@ -130,7 +130,7 @@ struct xfer {
 	struct query		*query;
 };
 
-/* A batch query: one HMGET per hash, answered together. */
+/* A batch query: one lookup per hash, answered together. */
 struct query {
 	cJSON			*out;
 	size_t			 left;
@@ -173,8 +173,7 @@ xfer_maybe_free(struct xfer *x)
 	free(x);
 }
 
-/* Let go of the connection: the final answer is queued (or the client
- * is gone). */
+/* Let go of the connection: the final answer is queued, or none can be. */
 static void
 xfer_detach(struct xfer *x)
 {
@@ -600,7 +599,7 @@ cache_pump(struct xfer *x)
 	}
 }
 
-/* Reply to HMGET before a download: send the head, start the body. */
+/* Reply to the lookup before a download: send the head, start the body. */
 static void
 cache_lookup_done(redisAsyncContext *ac, void *r, void *privdata)
 {
@@ -665,7 +664,7 @@ cache_get(struct xfer *x)
 	xfer_set_state(x, XFER_LOOKUP);
 }
 
-/* Reply to one HMGET of a batch query. */
+/* Reply to one lookup of a batch query. */
 static void
 cache_query_done(redisAsyncContext *ac, void *r, void *privdata)
 {
@@ -1013,10 +1012,11 @@ cache_random_token(void)
 /*
  * Start a cache server on base: listen on listen ("HOST:PORT", port 0
  * for any free one), keep artifacts in the Redis at url (copied) for
- * ttl seconds, refuse artifacts over max bytes, and require token (NULL:
- * make up a random one, see cache_token()). Redis need not be up yet:
- * until it is, requests get 503. Returns NULL with *cause set when it
- * cannot listen.
+ * ttl seconds, refuse artifacts over max bytes (0 for either: the
+ * defaults), and require token (NULL: make up a random one, see
+ * cache_token()). Redis need not be up yet: until it is, requests get
+ * 503. The process must ignore SIGPIPE. Returns NULL with *cause set
+ * when it cannot listen.
  */
 struct cache *
 cache_start(struct event_base *base, const struct redis_url *url,

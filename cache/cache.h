@@ -172,7 +172,8 @@ int		 store_exists(struct rconn *, const char *,
 		     void (*)(struct redisAsyncContext *, void *, void *),
 		     void *);
 int		 store_append(struct rconn *, const char *, const void *,
-		     size_t, void (*)(struct redisAsyncContext *, void *, void *),
+		     size_t,
+		     void (*)(struct redisAsyncContext *, void *, void *),
 		     void *);
 int		 store_append_check(const struct redisReply *, char **);
 int		 store_commit(struct rconn *, const char *, const char *,

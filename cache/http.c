@@ -89,7 +89,7 @@ struct http_conn {
 
 	struct http_head	 head;
 	int			 has_body;	/* the request has a body */
-	uint64_t		 body_left;	/* Content-Length bytes unread */
+	uint64_t		 body_left;	/* body bytes left to read */
 	struct chunked		 chunked;
 	struct evbuffer		*body;		/* handed to handler->body */
 	int			 paused;
@@ -98,7 +98,7 @@ struct http_conn {
 
 	struct evbuffer		*out_head;	/* response head being built */
 	int			 status;
-	uint64_t		 out_left;	/* response body bytes to come */
+	uint64_t		 out_left;	/* response bytes to come */
 	int			 out_done;	/* whole response queued */
 	int			 must_close;
 	uint64_t		 discarded;	/* while lingering */

@@ -24,6 +24,8 @@
 
 #include "cache.h"
 
+#define CACHE_TTL_MAX	(10 * 365 * 86400)	/* seconds: ten years */
+
 static const char cache_usage[] =
     "usage: dteq cache [--listen HOST:PORT] [--redis URL] [--token TOKEN]\n"
     "                  [--read-token TOKEN] [--max-size BYTES] [--ttl SECS]\n"
@@ -225,8 +227,8 @@ cache_main(int argc, char **argv)
 			token = optarg;
 			break;
 		case 'T':
-			if (util_parse_seconds("--ttl", optarg, 10 * 365 * 86400,
-			    &ttl, &cause) != 0)
+			if (util_parse_seconds("--ttl", optarg,
+			    CACHE_TTL_MAX, &ttl, &cause) != 0)
 				goto usage_error;
 			if (ttl == 0) {
 				xasprintf(&cause, "--ttl: must be at least 1");

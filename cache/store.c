@@ -9,16 +9,17 @@
  * outside any run, and all carry the hash tag {H}, so one artifact sits
  * in one Redis Cluster slot and the commit script may touch all of them:
  *
- *	key			type	holds				TTL
- *	dteq:cache:{H}:meta	hash	size, chunks, chunk (bytes per	cache TTL
- *					chunk), Turborepo's duration,
- *					tag, sha and dirty (empty when
- *					not given), created (ms)
- *	dteq:cache:{H}:data	list	the bytes, in chunks of		cache TTL
- *					CACHE_CHUNK (the last shorter;
- *					readers go by meta's chunk)
- *	dteq:cache:{H}:up:ID	list	one upload in progress, ID	1 h, renewed
- *					random per upload		per chunk
+ *	key		type	holds				TTL
+ *	dteq:cache:{H}:	(all keys of artifact H start so)
+ *	  meta		hash	size, chunks, chunk (bytes per	cache TTL
+ *				chunk), Turborepo's duration,
+ *				tag, sha and dirty (empty when
+ *				not given), created (ms)
+ *	  data		list	the bytes, in chunks of		cache TTL
+ *				CACHE_CHUNK (the last shorter;
+ *				readers go by meta's chunk)
+ *	  up:ID		list	one upload in progress, ID	1 h, renewed
+ *				random per upload		per chunk
  *
  * Data flow of an upload: RPUSH each chunk to up:ID (with EXPIRE in the
  * same MULTI, so a server that dies mid-upload leaves nothing behind for
@@ -30,8 +31,10 @@
  * of two uploads of one hash exactly one wins. A client that goes away
  * mid-upload gets up:ID deleted (store_discard).
  *
- * Data flow of a download: HMGET meta (store_lookup), then LINDEX data
- * i (store_fetch) one or two chunks at a time as the client drains.
+ * Data flow of a download: HMGET meta and LLEN data in one script
+ * (store_lookup; an artifact whose data does not have all its chunks,
+ * as after an eviction under maxmemory, is a miss), then LINDEX data i
+ * (store_fetch) one or two chunks at a time as the client drains.
  */
 
 #include <inttypes.h>
@@ -47,6 +50,16 @@
 
 #define STORE_UPLOAD_TTL	3600	/* s an idle upload key lives */
 #define STORE_CHUNK_MAX		(64 * 1024 * 1024)	/* a sane chunk */
+
+/*
+ * KEYS: meta, data. Returns meta's size, chunks, chunk, duration, tag,
+ * sha and dirty (nil when missing), then the length of data.
+ */
+static const char store_lookup_lua[] =
+    "local m = redis.call('HMGET', KEYS[1], 'size', 'chunks', 'chunk',\n"
+    "  'duration', 'tag', 'sha', 'dirty')\n"
+    "m[8] = redis.call('LLEN', KEYS[2])\n"
+    "return m\n";
 
 /*
  * KEYS: meta, data, up:ID. ARGV: ttl, size, chunks, chunk, duration,
@@ -141,11 +154,12 @@ store_meta_parse(const redisReply *r, struct store_meta *m, char **cause)
 {
 	memset(m, 0, sizeof *m);
 	if (r->type == REDIS_REPLY_ERROR) {
-		xasprintf(cause, "HMGET: %s", r->str);
+		xasprintf(cause, "lookup: %s", r->str);
 		return (-1);
 	}
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 7) {
-		xasprintf(cause, "HMGET: unexpected reply type %d", r->type);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 8 ||
+	    r->element[7]->type != REDIS_REPLY_INTEGER) {
+		xasprintf(cause, "lookup: unexpected reply type %d", r->type);
 		return (-1);
 	}
 	if (r->element[0]->type == REDIS_REPLY_NIL)
@@ -157,6 +171,11 @@ store_meta_parse(const redisReply *r, struct store_meta *m, char **cause)
 	    m->chunks != (m->size + m->chunk - 1) / m->chunk) {
 		xasprintf(cause, "bad artifact metadata");
 		return (-1);
+	}
+	if ((uint64_t)r->element[7]->integer != m->chunks) {
+		log_debug("%s: data has %lld of %" PRIu64 " chunks: a miss",
+		    __func__, r->element[7]->integer, m->chunks);
+		return (0);
 	}
 	m->duration = store_element(r, 3);
 	m->tag = store_element(r, 4);
@@ -188,25 +207,23 @@ store_send(struct rconn *rc, redisCallbackFn *fn, void *arg, int argc,
 	return (rconn_command_argv(rc, fn, arg, argc, argv, argvlen));
 }
 
-/* HMGET the metadata of hash; fn gets the array reply. */
+/* Look up the metadata of hash and its data's length (store_meta_parse). */
 int
 store_lookup(struct rconn *rc, const char *hash, redisCallbackFn *fn,
     void *arg)
 {
-	const char	*argv[9];
+	const char	*argv[5];
 	char		*meta = store_key(hash, "meta");
+	char		*data = store_key(hash, "data");
 	int		 rv;
 
-	argv[0] = "HMGET";
-	argv[1] = meta;
-	argv[2] = "size";
-	argv[3] = "chunks";
-	argv[4] = "chunk";
-	argv[5] = "duration";
-	argv[6] = "tag";
-	argv[7] = "sha";
-	argv[8] = "dirty";
-	rv = store_send(rc, fn, arg, 9, argv);
+	argv[0] = "EVAL";
+	argv[1] = store_lookup_lua;
+	argv[2] = "2";
+	argv[3] = meta;
+	argv[4] = data;
+	rv = store_send(rc, fn, arg, 5, argv);
+	free(data);
 	free(meta);
 	return (rv);
 }

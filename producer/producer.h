@@ -182,6 +182,8 @@ struct rtask {
 	char		*agent;		/* where it runs now */
 	char		*partial;	/* --stream: a line not yet ended */
 	size_t		 partlen;
+	int		 streamed_attempt; /* --stream: the attempt whose */
+	uint64_t	 streamed;	/* bytes arrived live */
 	uint64_t	 path_ms;	/* longest path of work ending here */
 	size_t		 path_prev;	/* previous task on it, GRAPH_NONE */
 	int		 critical;	/* on the critical path */

@@ -126,100 +126,76 @@ report_is_utf8(void)
 }
 
 /*
- * Remove terminal escape sequences (CSI, OSC and two-byte ESC ones) from
- * buf in place; return the new length.
+ * The end of the terminal escape sequence whose ESC is just before p (CSI,
+ * OSC or a two-byte one), at most end.
  */
-static size_t
-report_strip_ansi(char *buf, size_t len)
+static const char *
+report_skip_escape(const char *p, const char *end)
 {
-	size_t	i = 0, o = 0;
-
-	while (i < len) {
-		if (buf[i] != '\033') {
-			buf[o++] = buf[i++];
-			continue;
+	if (p < end && *p == '[') {
+		for (p++; p < end; p++) {
+			if (*p >= 0x40 && *p <= 0x7e)
+				return (p + 1);
 		}
-		i++;
-		if (i < len && buf[i] == '[') {
-			for (i++; i < len; i++) {
-				if (buf[i] >= 0x40 && buf[i] <= 0x7e) {
-					i++;
-					break;
-				}
-			}
-		} else if (i < len && buf[i] == ']') {
-			for (i++; i < len; i++) {
-				if (buf[i] == '\a') {
-					i++;
-					break;
-				}
-				if (buf[i] == '\033' && i + 1 < len &&
-				    buf[i + 1] == '\\') {
-					i += 2;
-					break;
-				}
-			}
-		} else if (i < len)
-			i++;
+		return (end);
 	}
-	return (o);
+	if (p < end && *p == ']') {
+		for (p++; p < end; p++) {
+			if (*p == '\a')
+				return (p + 1);
+			if (*p == '\033' && p + 1 < end && p[1] == '\\')
+				return (p + 2);
+		}
+		return (end);
+	}
+	return (p < end ? p + 1 : end);
 }
 
-/* Write text to f, without escape sequences unless colour is on. */
+/*
+ * Write text to f, without escape sequences unless colour is on; no copy,
+ * so a task's output of many megabytes costs nothing more.
+ */
 static void
 report_text(const struct report *r, FILE *f, const char *text, size_t len)
 {
-	char	*copy;
+	const char	*p = text, *end = text + len, *esc;
 
 	if (r->color) {
 		fwrite(text, 1, len, f);
 		return;
 	}
-	copy = xmalloc(len == 0 ? 1 : len);
-	memcpy(copy, text, len);
-	fwrite(copy, 1, report_strip_ansi(copy, len), f);
-	free(copy);
-}
-
-/* Erase the live area (terminal mode) into f. */
-static void
-report_erase_into(struct report *r, FILE *f)
-{
-	if (r->drawn > 0)
-		fprintf(f, "\033[%dA\033[J", r->drawn);
-	r->drawn = 0;
-	r->dirty = 1;
+	while (p < end) {
+		if ((esc = memchr(p, '\033', (size_t)(end - p))) == NULL) {
+			fwrite(p, 1, (size_t)(end - p), f);
+			return;
+		}
+		fwrite(p, 1, (size_t)(esc - p), f);
+		p = report_skip_escape(esc + 1, end);
+	}
 }
 
 /*
- * Write what f (a memory stream from report_open) holds to stdout in one
- * go: above the live area, which is erased first and redrawn later.
+ * Start a piece of output on stdout: in terminal mode, erase the live
+ * area first; report_end() has it redrawn below. The piece is written
+ * with nothing else in between, so blocks never mix.
  */
-static void
-report_flush(struct submit *s, FILE *f, char **buf, size_t *len)
+static FILE *
+report_begin(struct submit *s)
 {
 	struct report	*r = report_get(s);
 
-	fclose(f);
-	if (r->tty && r->drawn > 0) {
+	if (r->tty && r->drawn > 0)
 		fprintf(stdout, "\033[%dA\033[J", r->drawn);
-		r->drawn = 0;
-	}
-	r->dirty = 1;
-	fwrite(*buf, 1, *len, stdout);
-	fflush(stdout);
-	free(*buf);
+	r->drawn = 0;
+	return (stdout);
 }
 
-/* A memory stream to compose one piece of output in. */
-static FILE *
-report_open(char **buf, size_t *len)
+/* End a piece of output: flush it, and redraw the live area later. */
+static void
+report_end(struct submit *s)
 {
-	FILE	*f;
-
-	if ((f = open_memstream(buf, len)) == NULL)
-		fatal("open_memstream");
-	return (f);
+	fflush(stdout);
+	report_get(s)->dirty = 1;
 }
 
 /* Decide how to print: terminal or lines, colour or not. */
@@ -286,8 +262,7 @@ report_stream_lines(struct submit *s, size_t i, int all)
 	struct report	*r = report_get(s);
 	struct rtask	*rt = &r->tasks[i];
 	const char	*id = graph_node(s->g, i)->task->id, *p, *nl;
-	size_t		 left, line, used, len;
-	char		*buf;
+	size_t		 left, line, used;
 	FILE		*f;
 
 	p = rt->partial;
@@ -295,7 +270,7 @@ report_stream_lines(struct submit *s, size_t i, int all)
 	if (left == 0 || (!all && left < REPORT_PARTIAL_MAX &&
 	    memchr(p, '\n', left) == NULL))
 		return;
-	f = report_open(&buf, &len);
+	f = report_begin(s);
 	while (left > 0) {
 		if ((nl = memchr(p, '\n', left)) != NULL) {
 			line = (size_t)(nl - p);
@@ -315,7 +290,7 @@ report_stream_lines(struct submit *s, size_t i, int all)
 	}
 	memmove(rt->partial, p, left);
 	rt->partlen = left;
-	report_flush(s, f, &buf, &len);
+	report_end(s);
 }
 
 /* A live output chunk of task i (--stream). */
@@ -325,9 +300,13 @@ report_log(struct submit *s, size_t i, int attempt, const char *data,
 {
 	struct rtask	*rt = &report_get(s)->tasks[i];
 
-	(void)attempt;
 	if (!s->stream || len == 0)
 		return;
+	if (rt->streamed_attempt != attempt) {
+		rt->streamed_attempt = attempt;
+		rt->streamed = 0;
+	}
+	rt->streamed += len;
 	rt->partial = xreallocarray(rt->partial, rt->partlen + len, 1);
 	memcpy(rt->partial + rt->partlen, data, len);
 	rt->partlen += len;
@@ -386,8 +365,7 @@ report_tick(struct submit *s)
 {
 	struct report	*r = report_get(s);
 	uint64_t	 now = util_now_ms();
-	char		*counts, *el, *buf;
-	size_t		 len;
+	char		*counts, *el;
 	FILE		*f;
 
 	cancel_poll(s);
@@ -402,10 +380,10 @@ report_tick(struct submit *s)
 	}
 	r->last_note = now;
 	el = util_format_duration(now - s->started);
-	f = report_open(&buf, &len);
+	f = report_begin(s);
 	fprintf(f, "%s~ %s, %s elapsed%s\n", report_sgr(r, SGR_DIM), counts,
 	    el, report_sgr(r, SGR_RESET));
-	report_flush(s, f, &buf, &len);
+	report_end(s);
 	free(el);
 	free(r->last_counts);
 	r->last_counts = counts;
@@ -488,23 +466,31 @@ report_footer(const struct result *r, char *buf, size_t len)
 	}
 }
 
-/* Print one attempt's block: header, output, footer, in one write. */
+/*
+ * Print one attempt's block: header, output, footer, in one write. With
+ * --stream, a success whose output all arrived live gets its footer
+ * alone; if live chunks were lost (a subscriber dropped by Redis for its
+ * output buffer, a reconnect), the stored output is printed as a block.
+ */
 void
 report_block(struct submit *s, size_t i, const struct result *res,
     const char *out, size_t len, const char *note)
 {
 	struct report	*r = report_get(s);
-	char		*dur, footer[512], *buf;
+	struct rtask	*rt = &r->tasks[i];
+	char		*dur, footer[512];
 	const char	*agent = res->agent != NULL ? res->agent : "?";
-	size_t		 blen;
+	int		 whole;
 	FILE		*f;
 
 	report_stream_lines(s, i, 1);
+	whole = rt->streamed_attempt == res->attempt && rt->streamed == len;
 	report_keep(s, i, res, out, len);
 	dur = util_format_duration(res->duration_ms);
 	report_footer(res, footer, sizeof footer);
-	f = report_open(&buf, &blen);
-	if (s->stream && res->status == RESULT_SUCCESS && note == NULL) {
+	f = report_begin(s);
+	if (s->stream && res->status == RESULT_SUCCESS && note == NULL &&
+	    (whole || len == 0)) {
 		/* The output was streamed: the footer alone. */
 		fprintf(f, "%s<%s %s: %s%s%s (%s, %s, attempt %d)\n",
 		    report_sgr(r, SGR_BOLD), report_sgr(r, SGR_RESET), res->id,
@@ -529,7 +515,7 @@ report_block(struct submit *s, size_t i, const struct result *res,
 	    note != NULL ? ", " : "", note != NULL ? note : "",
 	    report_sgr(r, SGR_RESET));
 out:
-	report_flush(s, f, &buf, &blen);
+	report_end(s);
 	free(dur);
 }
 
@@ -539,16 +525,14 @@ report_skipped(struct submit *s, size_t i)
 {
 	struct report	*r = report_get(s);
 	struct ptask	*p = &s->pt[i];
-	char		*buf;
-	size_t		 len;
 	FILE		*f;
 
-	f = report_open(&buf, &len);
+	f = report_begin(s);
 	fprintf(f, "%s- %s: skipped (%s)%s\n", report_sgr(r, SGR_YELLOW),
 	    graph_node(s->g, i)->task->id,
 	    p->reason != NULL ? p->reason : "not run",
 	    report_sgr(r, SGR_RESET));
-	report_flush(s, f, &buf, &len);
+	report_end(s);
 }
 
 /* Print a one-line note about the run. */
@@ -557,17 +541,15 @@ report_note(struct submit *s, const char *fmt, ...)
 {
 	struct report	*r = report_get(s);
 	va_list		 ap;
-	char		*buf;
-	size_t		 len;
 	FILE		*f;
 
-	f = report_open(&buf, &len);
+	f = report_begin(s);
 	fprintf(f, "%s! ", report_sgr(r, SGR_YELLOW));
 	va_start(ap, fmt);
 	vfprintf(f, fmt, ap);
 	va_end(ap);
 	fprintf(f, "%s\n", report_sgr(r, SGR_RESET));
-	report_flush(s, f, &buf, &len);
+	report_end(s);
 }
 
 /* The terminal's width and height. */
@@ -680,8 +662,10 @@ report_draw(struct submit *s)
 	}
 	qsort_r(run, nrun, sizeof *run, report_since_cmp, r);
 	spin = r->utf8 ? spin_utf8[now / 100 % 10] : spin_ascii[now / 250 % 4];
-	f = report_open(&buf, &len);
-	report_erase_into(r, f);
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		fatal("open_memstream");
+	if (r->drawn > 0)
+		fprintf(f, "\033[%dA\033[J", r->drawn);
 	shown = 0;
 	for (i = 0; i < nrun && (int)shown < maxrows; i++) {
 		if (nrun > (size_t)maxrows && (int)shown == maxrows - 1)
@@ -974,8 +958,7 @@ int
 submit_report(struct submit *s)
 {
 	struct report	*r = report_get(s);
-	size_t		 i, n = graph_size(s->g), len;
-	char		*buf;
+	size_t		 i, n = graph_size(s->g);
 	FILE		*f;
 	int		 rv;
 
@@ -986,16 +969,12 @@ submit_report(struct submit *s)
 	for (i = 0; i < n; i++)
 		report_stream_lines(s, i, 1);
 	summary_build(s);
-	f = report_open(&buf, &len);
-	report_erase_into(r, f);
+	f = report_begin(s);
 	report_replay(s, f);
 	report_table(s, f);
 	report_path(s, f);
 	report_totals(s, f);
-	fclose(f);
-	fwrite(buf, 1, len, stdout);
-	fflush(stdout);
-	free(buf);
+	report_end(s);
 
 	if (s->abort_reason != NULL) {
 		fprintf(stderr, "dteq submit: run %s: %s\n", s->run,

@@ -24,7 +24,10 @@
  * How the tools are run is DTEQ_NX_COMMAND / DTEQ_TURBO_COMMAND (default
  * "npx --no nx", "npx --no turbo": --no so npx never downloads a tool that
  * is not installed), for the main job and, through the task commands, the
- * agents alike.
+ * agents alike. DTEQ_NX_DEPS=restore leaves --excludeTaskDependencies out:
+ * Nx on the agent then restores the outputs of the task's dependencies
+ * from the remote cache (or runs them again), which agents on separate
+ * machines need until dteq moves outputs itself.
  *
  * API:
  *
@@ -79,6 +82,7 @@ struct toolgraph_ctx {
 	const char	*name;
 	const char	*kind;
 	const char	*id;
+	int		 restore;	/* DTEQ_NX_DEPS=restore */
 	char	       **cause;
 };
 
@@ -634,7 +638,8 @@ toolgraph_nx_task(struct toolgraph_ctx *ctx, const cJSON *e,
 	toolgraph_adds(&cmd, toolgraph_runner(TOOLGRAPH_NX));
 	toolgraph_adds(&cmd, " run ");
 	toolgraph_quote(&cmd, t->id);
-	toolgraph_adds(&cmd, " --excludeTaskDependencies");
+	if (!ctx->restore)
+		toolgraph_adds(&cmd, " --excludeTaskDependencies");
 	rc = toolgraph_nx_overrides(ctx, toolgraph_get(e, "overrides"), &cmd);
 	t->command = cmd.s;
 	if (rc != 0)
@@ -652,8 +657,16 @@ toolgraph_nx(struct toolgraph_ctx *ctx, const cJSON *root,
     struct taskset *ts)
 {
 	const cJSON	*tasks, *all, *e, *deps;
+	const char	*mode;
 
 	ctx->kind = "Nx task graph";
+	if ((mode = getenv("DTEQ_NX_DEPS")) != NULL && *mode != '\0' &&
+	    strcmp(mode, "exclude") != 0) {
+		if (strcmp(mode, "restore") != 0)
+			return (toolgraph_error(ctx, "DTEQ_NX_DEPS is \"%s\", "
+			    "not exclude or restore", mode));
+		ctx->restore = 1;
+	}
 	tasks = toolgraph_get(root, "tasks");
 	all = toolgraph_get(tasks, "tasks");
 	deps = toolgraph_get(tasks, "dependencies");
@@ -964,25 +977,27 @@ toolgraph_drain(int fd, struct toolgraph_buf *b)
  * into err (or into out as well when err is NULL), and wait for it.
  * *status is its exit code, 128 + the signal if one killed it, 127 if it
  * could not be run (with a message in its output). -1 with *cause if no
- * process could be started.
+ * process could be started. Reading stops once the tool has exited and
+ * its pipes are quiet, even if a process it left behind (a daemon) still
+ * holds them open.
  */
 static int
 toolgraph_exec(char **argv, struct toolgraph_buf *out,
     struct toolgraph_buf *err, int *status, char **cause)
 {
 	struct pollfd	 pfd[2];
-	int		 op[2], ep[2] = { -1, -1 }, null, st, nfd = 0, i;
+	int		 op[2], ep[2] = { -1, -1 }, null, st, nfd = 0, i, n;
+	int		 exited = 0;
 	pid_t		 pid;
 	char		*msg;
 
 	toolgraph_add(out, "", 0);
 	if (err != NULL)
 		toolgraph_add(err, "", 0);
-	if (pipe2(op, O_CLOEXEC) != 0 ||
-	    (err != NULL && pipe2(ep, O_CLOEXEC) != 0)) {
-		xasprintf(cause, "pipe: %s", strerror(errno));
-		return (-1);
-	}
+	if (pipe2(op, O_CLOEXEC) != 0)
+		fatal("%s: pipe", __func__);
+	if (err != NULL && pipe2(ep, O_CLOEXEC) != 0)
+		fatal("%s: pipe", __func__);
 	xasprintf(&msg, "dteq: cannot run %s (is it installed and on "
 	    "PATH?)\n", argv[0]);
 	fflush(stdout);
@@ -990,6 +1005,12 @@ toolgraph_exec(char **argv, struct toolgraph_buf *out,
 	if ((pid = fork()) == -1) {
 		xasprintf(cause, "fork: %s", strerror(errno));
 		free(msg);
+		close(op[0]);
+		close(op[1]);
+		if (err != NULL) {
+			close(ep[0]);
+			close(ep[1]);
+		}
 		return (-1);
 	}
 	if (pid == 0) {
@@ -1012,9 +1033,12 @@ toolgraph_exec(char **argv, struct toolgraph_buf *out,
 		pfd[nfd++].events = POLLIN;
 	}
 	while (pfd[0].fd != -1 || (nfd > 1 && pfd[1].fd != -1)) {
-		if (poll(pfd, nfd, -1) == -1 && errno != EINTR)
+		n = poll(pfd, nfd, exited ? 0 : 200);
+		if (n == -1 && errno != EINTR)
 			fatal("%s: poll", __func__);
-		for (i = 0; i < nfd; i++) {
+		if (n == 0 && exited)
+			break;
+		for (i = 0; n > 0 && i < nfd; i++) {
 			if (pfd[i].fd == -1 || pfd[i].revents == 0)
 				continue;
 			if (toolgraph_drain(pfd[i].fd, i == 0 ? out : err)) {
@@ -1022,8 +1046,14 @@ toolgraph_exec(char **argv, struct toolgraph_buf *out,
 				pfd[i].fd = -1;
 			}
 		}
+		if (!exited && waitpid(pid, &st, WNOHANG) == pid)
+			exited = 1;
 	}
-	while (waitpid(pid, &st, 0) == -1) {
+	for (i = 0; i < nfd; i++) {
+		if (pfd[i].fd != -1)
+			close(pfd[i].fd);
+	}
+	while (!exited && waitpid(pid, &st, 0) == -1) {
 		if (errno != EINTR)
 			fatal("%s: waitpid", __func__);
 	}

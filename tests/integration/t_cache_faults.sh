@@ -109,6 +109,8 @@ sleep 1
 rcli client kill type normal >/dev/null
 wait "$cpid"
 log "the upload got $(cat "$TMP/up.code")"
+wait_for '[ "$(code GET /v1/cache/5006)" != 503 ]' 10 ||
+    fail "the server did not come back after the connection drop"
 c=$(code GET /v1/cache/5006)
 case $(cat "$TMP/up.code")/$c in
 200/200)
@@ -133,6 +135,8 @@ got=$(wc -c <"$TMP/down.bin")
 head -c "$got" "$TMP/mid.bin" | cmp -s - "$TMP/down.bin" ||
     fail "the cut download's bytes are wrong"
 log "the download was cut after $got bytes (curl exit $rc)"
+assert_eq "$(code GET /v1/cache/5003)" 404 \
+    "GET of an artifact whose data is gone (a miss, not a cut body)"
 
 log "Redis drops the server's connections mid-download"
 # Between two chunks the download may go on over the new connection;

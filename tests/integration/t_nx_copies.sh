@@ -3,12 +3,15 @@
 # machine: nothing is shared through the file system, so a build's dist/
 # must reach the agents that need it some other way.
 #
-# EXPECTED TO FAIL until agents share task outputs through dteq's remote
-# cache (`dteq cache`, not yet wired into work/submit): today the tasks
-# that need another agent's outputs fail ("... was not built here") and
-# their dependents are skipped. This test checks exactly that, so it
-# passes; set SHARED_OUTPUTS=1 below (or DTEQ_TEST_SHARED_OUTPUTS=1) once
-# outputs travel, and it then requires the whole run to succeed.
+# EXPECTED TO FAIL (the run, not this test) with the default agent command
+# `nx run ID --excludeTaskDependencies`: each agent serves Nx a remote cache
+# in the run's Redis (dteq work), but Nx, told to leave the dependencies
+# out, does not restore their outputs, so tasks that need another agent's
+# dist/ fail ("... was not built here") and their dependents are skipped.
+# This test checks exactly that, so it passes; t_nx_copies_cache.sh runs the
+# same with DTEQ_NX_DEPS=restore, which succeeds. Set SHARED_OUTPUTS=1 (or
+# DTEQ_TEST_SHARED_OUTPUTS=1) once the default moves outputs, and this test
+# then requires the whole run to succeed.
 # timeout: 300
 
 . "$TOP/tests/integration/lib.sh"

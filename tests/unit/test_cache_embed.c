@@ -211,8 +211,8 @@ test_statuses(void)
 	CHECK(c != NULL);
 	cache_set_read_token(c, "reader");
 
-	CHECK(answers(c, "GET /v1/cache/1 HTTP/1.1\r\nConnection: close\r\n\r\n",
-	    "HTTP/1.1 401 "));
+	CHECK(answers(c, "GET /v1/cache/1 HTTP/1.1\r\n"
+	    "Connection: close\r\n\r\n", "HTTP/1.1 401 "));
 	CHECK(answers(c, "GET /v1/cache/1 HTTP/1.1\r\nAuthorization: Bearer "
 	    "nope\r\nConnection: close\r\n\r\n", "HTTP/1.1 401 "));
 	CHECK(answers(c, "GET /v8/artifacts/status HTTP/1.1\r\n"
@@ -250,7 +250,8 @@ test_keepalive(void)
 	struct cache	*c;
 	struct client	*cl;
 	char		*cause = NULL;
-	const char	 req[] = "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
+	const char	 req[] = "GET /a HTTP/1.1\r\n\r\n"
+	    "GET /b HTTP/1.1\r\n\r\n";
 
 	c = cache_start(base, &url, "127.0.0.1:0", "t", 0, 0, &cause);
 	CHECK(c != NULL);

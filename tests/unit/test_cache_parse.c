@@ -201,8 +201,8 @@ test_chunked(void)
 
 	check_chunked("0\r\n\r\n", "", 0);
 	check_chunked("5\r\nhello\r\n0\r\n\r\n", "hello", 0);
-	check_chunked("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nGET", "hello world",
-	    3);
+	check_chunked("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nGET",
+	    "hello world", 3);
 	check_chunked("A\r\n0123456789\r\n0\r\n\r\n", "0123456789", 0);
 	check_chunked("a;name=val\r\n0123456789\r\n0 ; x\r\n\r\n",
 	    "0123456789", 0);
@@ -335,19 +335,22 @@ element(const char *s)
 	return (r);
 }
 
-/* An HMGET-style array reply of seven fields; parse it into *m. */
+/*
+ * A lookup reply: seven meta fields, then the data's length (llen);
+ * parse it into *m.
+ */
 static int
-meta(const char *size, const char *chunks, const char *chunk,
-    const char *duration, struct store_meta *m)
+meta_llen(const char *size, const char *chunks, const char *chunk,
+    const char *duration, long long llen, struct store_meta *m)
 {
-	redisReply	 r, *e[7];
+	redisReply	 r, *e[8];
 	char		*cause = NULL;
 	int		 rv;
 	size_t		 i;
 
 	memset(&r, 0, sizeof r);
 	r.type = REDIS_REPLY_ARRAY;
-	r.elements = 7;
+	r.elements = 8;
 	r.element = e;
 	e[0] = element(size);
 	e[1] = element(chunks);
@@ -356,13 +359,25 @@ meta(const char *size, const char *chunks, const char *chunk,
 	e[4] = element("tag");
 	e[5] = element("");
 	e[6] = element(NULL);
+	e[7] = xcalloc(1, sizeof *e[7]);
+	e[7]->type = REDIS_REPLY_INTEGER;
+	e[7]->integer = llen;
 	rv = store_meta_parse(&r, m, &cause);
-	for (i = 0; i < 7; i++) {
+	for (i = 0; i < 8; i++) {
 		free(e[i]->str);
 		free(e[i]);
 	}
 	free(cause);
 	return (rv);
+}
+
+/* The same with the data's length matching the chunks. */
+static int
+meta(const char *size, const char *chunks, const char *chunk,
+    const char *duration, struct store_meta *m)
+{
+	return (meta_llen(size, chunks, chunk, duration,
+	    chunks != NULL ? atoll(chunks) : 0, m));
 }
 
 static void
@@ -385,8 +400,10 @@ test_meta(void)
 	store_meta_clear(&m);
 
 	CHECK(meta(NULL, NULL, NULL, NULL, &m) == 0);		/* missing */
+	CHECK(meta_llen("3000000", "3", "1048576", "1", 2, &m) == 0); /* torn */
+	CHECK(meta_llen("3000000", "3", "1048576", "1", 0, &m) == 0);
 	CHECK(meta("3000000", "2", "1048576", "1", &m) == -1);	/* chunks */
-	CHECK(meta("10000", "3", "4096", "1", &m) == 1);	/* 4 KiB chunks */
+	CHECK(meta("10000", "3", "4096", "1", &m) == 1);	/* 4 KiB */
 	CHECK(m.chunk == 4096);
 	store_meta_clear(&m);
 	CHECK(meta("10", "1", "0", "1", &m) == -1);		/* chunk */

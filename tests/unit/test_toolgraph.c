@@ -499,12 +499,17 @@ test_turbo_splice(void)
 	taskset_free(&ts);
 }
 
-/* DTEQ_NX_COMMAND and DTEQ_TURBO_COMMAND choose how agents run the tool. */
+/*
+ * DTEQ_NX_COMMAND and DTEQ_TURBO_COMMAND choose how agents run the tool;
+ * DTEQ_NX_DEPS whether Nx leaves the task's dependencies out.
+ */
 static void
 test_runner_env(void)
 {
 	struct taskset	 ts;
 	struct task	*t;
+	char		*buf, *cause = NULL;
+	size_t		 len;
 
 	setenv("DTEQ_NX_COMMAND", "node_modules/.bin/nx", 1);
 	setenv("DTEQ_TURBO_COMMAND", "pnpm turbo", 1);
@@ -522,6 +527,25 @@ test_runner_env(void)
 	}
 	unsetenv("DTEQ_NX_COMMAND");
 	unsetenv("DTEQ_TURBO_COMMAND");
+
+	/* DTEQ_NX_DEPS=restore: Nx restores (or runs) the deps itself. */
+	setenv("DTEQ_NX_DEPS", "restore", 1);
+	if (parse_fixture("nx-24.0.6-run-many-build-test.json", &ts) == 0) {
+		t = find(&ts, "@ws/p09:build");
+		CHECK(t != NULL && strcmp(t->command,
+		    "npx --no nx run @ws/p09:build") == 0);
+		CHECK(t != NULL && t->ndeps == 2);
+		taskset_free(&ts);
+	}
+	setenv("DTEQ_NX_DEPS", "sometimes", 1);
+	if ((buf = fixture("nx-24.0.6-run-many-build-test.json", &len)) !=
+	    NULL) {
+		CHECK(toolgraph_parse(buf, len, "g.json", &ts, &cause) == -1);
+		CHECK_HAS(cause, "DTEQ_NX_DEPS is \"sometimes\"");
+		free(cause);
+		free(buf);
+	}
+	unsetenv("DTEQ_NX_DEPS");
 }
 
 /* An Nx installed in node_modules that is too old is refused. */
@@ -642,6 +666,32 @@ test_run_args(void)
 	unsetenv("DTEQ_NX_COMMAND");
 }
 
+/* A tool that leaves a process holding its output still ends the read. */
+static void
+test_run_daemon(void)
+{
+	struct taskset	 ts;
+	char		*cause = NULL;
+	uint64_t	 t0;
+	int		 parallel;
+
+	setenv("DTEQ_TURBO_COMMAND", "sh -c 'sleep 4 & printf \"%s\" "
+	    "\"{\\\"turboVersion\\\": \\\"2.11.11\\\", \\\"tasks\\\": []}\"' sh",
+	    1);
+	t0 = util_now_ms();
+	CHECK(toolgraph_run(TOOLGRAPH_TURBO, "run build --concurrency=2", &ts,
+	    &parallel, &cause) == 0);
+	if (cause != NULL) {
+		printf("    %s\n", cause);
+		free(cause);
+	}
+	CHECK(util_now_ms() - t0 < 3000);
+	CHECK(ts.ntasks == 0);
+	CHECK(parallel == 2);
+	taskset_free(&ts);
+	unsetenv("DTEQ_TURBO_COMMAND");
+}
+
 int
 main(void)
 {
@@ -663,5 +713,6 @@ main(void)
 	TEST_RUN(test_split);
 	TEST_RUN(test_versions);
 	TEST_RUN(test_run_args);
+	TEST_RUN(test_run_daemon);
 	return (test_exit());
 }

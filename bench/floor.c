@@ -1,0 +1,176 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * The floor of the throughput and overhead benchmarks: what this machine
+ * charges for running N tasks of `/bin/sh -c COMMAND` from one libevent
+ * loop with SLOTS at a time, the way an agent does (posix_spawn, stdout
+ * and stderr on a pipe read to EOF, SIGCHLD, waitpid), with no Redis, no
+ * scheduling and no bookkeeping. dteq cannot beat it; the gap between
+ * the two is dteq's own cost.
+ *
+ *	floor N SLOTS [COMMAND]
+ *
+ * prints one JSON line: tasks, slots, wall seconds, tasks per second, and
+ * the loop's own CPU time per task in microseconds (children excluded).
+ */
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+extern char **environ;
+
+struct slot {
+	pid_t		 pid;
+	int		 fd;
+	int		 eof;
+	int		 exited;
+	struct event	*ev;
+};
+
+static struct event_base *base;
+static struct slot	*slots;
+static int		 nslots, left, running;
+static const char	*command = "true";
+
+static void	start(void);
+
+static void
+finish(struct slot *s)
+{
+	if (!s->eof || !s->exited)
+		return;
+	event_free(s->ev);
+	close(s->fd);
+	s->pid = 0;
+	running--;
+	start();
+	if (left == 0 && running == 0)
+		event_base_loopexit(base, NULL);
+}
+
+static void
+read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct slot	*s = arg;
+	char		 buf[4096];
+	ssize_t		 n;
+
+	(void)what;
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		;
+	if (n == 0) {
+		s->eof = 1;
+		event_del(s->ev);
+		finish(s);
+	}
+}
+
+static void
+chld_cb(evutil_socket_t sig, short what, void *arg)
+{
+	pid_t	pid;
+	int	st, i;
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (i = 0; i < nslots; i++) {
+			if (slots[i].pid == pid) {
+				slots[i].exited = 1;
+				finish(&slots[i]);
+			}
+		}
+	}
+}
+
+static void
+start(void)
+{
+	posix_spawn_file_actions_t	 fa;
+	char				*argv[4];
+	struct slot			*s;
+	int				 p[2], i;
+
+	while (left > 0 && running < nslots) {
+		for (s = NULL, i = 0; i < nslots && s == NULL; i++)
+			if (slots[i].pid == 0)
+				s = &slots[i];
+		if (pipe2(p, O_CLOEXEC) == -1) {
+			perror("pipe2");
+			exit(1);
+		}
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+		posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+		argv[0] = (char *)"/bin/sh";
+		argv[1] = (char *)"-c";
+		argv[2] = (char *)command;
+		argv[3] = NULL;
+		if (posix_spawn(&s->pid, "/bin/sh", &fa, NULL, argv,
+		    environ) != 0) {
+			perror("posix_spawn");
+			exit(1);
+		}
+		posix_spawn_file_actions_destroy(&fa);
+		close(p[1]);
+		fcntl(p[0], F_SETFL, O_NONBLOCK);
+		s->fd = p[0];
+		s->eof = s->exited = 0;
+		s->ev = event_new(base, p[0], EV_READ | EV_PERSIST, read_cb, s);
+		event_add(s->ev, NULL);
+		left--;
+		running++;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct timespec	 t0, t1;
+	struct rusage	 ru;
+	struct event	*sig;
+	double		 wall, cpu;
+	int		 n;
+
+	if (argc < 3 || (n = atoi(argv[1])) < 1 ||
+	    (nslots = atoi(argv[2])) < 1) {
+		fprintf(stderr, "usage: floor N SLOTS [COMMAND]\n");
+		return (2);
+	}
+	if (argc > 3)
+		command = argv[3];
+	left = n;
+	slots = calloc((size_t)nslots, sizeof *slots);
+	base = event_base_new();
+	if (slots == NULL || base == NULL)
+		return (1);
+	sig = evsignal_new(base, SIGCHLD, chld_cb, NULL);
+	evsignal_add(sig, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	start();
+	event_base_dispatch(base);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	getrusage(RUSAGE_SELF, &ru);
+	wall = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	printf("{\"tasks\": %d, \"slots\": %d, \"wall_s\": %.4f, "
+	    "\"rate\": %.1f, \"cpu_us_per_task\": %.1f}\n", n, nslots, wall,
+	    n / wall, 1e6 * cpu / n);
+	event_free(sig);
+	event_base_free(base);
+	free(slots);
+	return (0);
+}

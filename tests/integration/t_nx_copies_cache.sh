@@ -1,0 +1,49 @@
+# Separate copies of the workspace for 3 agents (as on CI machines), made to
+# work through the remote cache: with DTEQ_NX_DEPS=restore an agent runs
+# `nx run ID` without --excludeTaskDependencies, so Nx restores the outputs
+# of the task's dependencies from the cache each agent serves in the run's
+# Redis (dteq work), where the agents that built them stored them. Every
+# task succeeds, each app's build reads its libraries' dist/, and Nx reports
+# the dependencies as read from the cache.
+# timeout: 300
+
+. "$TOP/tests/integration/lib.sh"
+. "$TOP/tests/nx/lib.sh"
+
+nx_setup
+nx_workspace "$TMP/main"
+for a in a1 a2 a3; do
+	cp -a "$TMP/main" "$TMP/$a" || fail "copy of the workspace for $a"
+done
+start_redis
+for a in a1 a2 a3; do
+	nx_agent "$a" "$TMP/$a"
+done
+cd "$TMP/main" || fail "cd"
+DTEQ_NX_DEPS=restore
+export DTEQ_NX_DEPS
+t0=$(now_ms)
+nx_submit submit 270 --nx "run-many -t lint,test,build"
+log "submit took $(($(now_ms) - t0)) ms"
+assert_eq "$SUBMIT_RC" 0 "dteq submit exit status"
+agents_exit_ok 30 a1 a2 a3
+out="$TMP/submit.out"
+assert_grep '^39 tasks: 39 succeeded, 0 failed, 0 skipped' "$out" \
+    "summary line"
+assert_grep '^> nx run @ws/web:build$' "$out" "the command without the flag"
+assert_grep 'Nx read the output from the cache' "$out" \
+    "dependencies restored from the remote cache"
+assert_no_file "$TMP/main/libs/util/dist" "the main job's copy was written"
+# The app's build ran on some agent, with every library's dist there.
+n=0
+for a in a1 a2 a3; do
+	if [ -f "$TMP/$a/apps/web/dist/index.js" ]; then
+		assert_grep '^// from @ws/charts: // @ws/charts built' \
+		    "$TMP/$a/apps/web/dist/index.js" "web's build on $a read charts"
+		n=$((n + 1))
+	fi
+	log "agent $a ran $(rcli hvals "dteq:{$RUN}:results" |
+	    grep -c "\"agent\":\"$a\"") tasks"
+done
+[ "$n" -ge 1 ] || fail "no copy holds web's build"
+exit 0
