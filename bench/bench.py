@@ -918,6 +918,57 @@ def big_graph(n, seed=7):
     return {"tasks": tasks}, n // 10
 
 
+def first_dispatch(b, srv, tf, n, nroots, ws):
+    """Submit tf with no agent: the time until the first message lands in
+    the queue (a watcher's blocking pop sees it), until every root is
+    queued, the producer's memory and Redis's."""
+    run = b.run_id("big")
+    mem0 = srv.used_memory()
+    watch = Redis(srv.path)
+    queue = "dteq:{%s}:queue" % run
+    watch.send("BLMOVE", queue, "bench:first", "RIGHT", "LEFT", "60")
+    err = open(os.path.join(b.logdir, run + ".err"), "w")
+    env = dict(os.environ, DTEQ_WORKSPACE=ws)
+    t0 = time.monotonic()
+    sub = Proc([b.dteq, "submit", "--redis", srv.url, "--run", run,
+                "--agent-wait", "120", tf], env=env,
+               stdout=subprocess.DEVNULL, stderr=err)
+    watch.read()
+    first = time.monotonic() - t0
+    while srv.r.cmd("LLEN", queue) < nroots - 1 and \
+            time.monotonic() - t0 < 60:
+        time.sleep(0.005)
+    all_roots = time.monotonic() - t0
+    time.sleep(1.0)
+    rss = proc_status(sub.pid, "VmRSS")
+    hwm = proc_status(sub.pid, "VmHWM")
+    mem1 = srv.used_memory()
+    key_mem = {}
+    for k in ("queue", "attempts", "meta"):
+        try:
+            key_mem[k] = srv.r.cmd("MEMORY", "USAGE",
+                                   "dteq:{%s}:%s" % (run, k), "SAMPLES", "0")
+        except RuntimeError:
+            pass
+    sub.stop(10)
+    err.close()
+    watch.close()
+    srv.r.cmd("DEL", "bench:first")
+    r = {"history": ws != "none",
+         "first_dispatch_s": first, "all_roots_queued_s": all_roots,
+         "producer_rss_mb": rss, "producer_peak_rss_mb": hwm,
+         "redis_bytes_per_task": (mem1 - mem0) / n,
+         "redis_bytes_per_queued_task": (mem1 - mem0) / nroots,
+         "redis_key_bytes": key_mem}
+    log("  %d tasks%s: first dispatch %.3f s, all %d roots queued %.3f s; "
+        "producer RSS %.1f MB (peak %.1f); Redis %.0f bytes/task (%.0f per "
+        "queued task)" % (n, " with a full history" if r["history"] else
+                          "", first, nroots, all_roots, rss or 0, hwm or 0,
+                          r["redis_bytes_per_task"],
+                          r["redis_bytes_per_queued_task"]))
+    return r
+
+
 def bench_scale(b):
     n = b.profile["scale_tasks"]
     na = b.profile["scale_agents"]
@@ -928,52 +979,20 @@ def bench_scale(b):
     out = {"tasks": n, "roots": nroots}
     srv = Server(b.tmp)
     try:
-        # (a) Time to first dispatch: nobody pops, so a blocking pop of a
-        # watcher sees the first message as it lands.
-        run = b.run_id("big")
-        mem0 = srv.used_memory()
-        watch = Redis(srv.path)
-        queue = "dteq:{%s}:queue" % run
-        watch.send("BLMOVE", queue, "bench:first", "RIGHT", "LEFT", "60")
-        err = open(os.path.join(b.logdir, run + ".err"), "w")
-        t0 = time.monotonic()
-        sub = Proc([b.dteq, "submit", "--redis", srv.url, "--run", run,
-                    "--agent-wait", "120", tf],
-                   stdout=subprocess.DEVNULL, stderr=err)
-        watch.read()
-        first = time.monotonic() - t0
-        # Then until every root is queued.
-        while srv.r.cmd("LLEN", queue) < nroots - 1 and \
-                time.monotonic() - t0 < 60:
-            time.sleep(0.005)
-        all_roots = time.monotonic() - t0
-        time.sleep(1.0)
-        rss = proc_status(sub.pid, "VmRSS")
-        hwm = proc_status(sub.pid, "VmHWM")
-        mem1 = srv.used_memory()
-        key_mem = {}
-        for k in ("queue", "attempts", "meta"):
-            try:
-                key_mem[k] = srv.r.cmd("MEMORY", "USAGE",
-                                       "dteq:{%s}:%s" % (run, k), "SAMPLES",
-                                       "0")
-            except RuntimeError:
-                pass
-        sub.stop(10)
-        err.close()
-        watch.close()
-        out["submit"] = {
-            "first_dispatch_s": first, "all_roots_queued_s": all_roots,
-            "producer_rss_mb": rss, "producer_peak_rss_mb": hwm,
-            "redis_bytes_per_task": (mem1 - mem0) / n,
-            "redis_bytes_per_queued_task": (mem1 - mem0) / nroots,
-            "redis_key_bytes": key_mem}
-        log("  %d tasks: first dispatch %.3f s, all %d roots queued %.3f "
-            "s; producer RSS %.1f MB (peak %.1f); Redis %.0f bytes/task "
-            "(%.0f per queued task)" %
-            (n, first, nroots, all_roots, rss or 0, hwm or 0,
-             out["submit"]["redis_bytes_per_task"],
-             out["submit"]["redis_bytes_per_queued_task"]))
+        # (a) Time to first dispatch, with no history and then with a
+        # history of every task of the graph.
+        out["submit"] = first_dispatch(b, srv, tf, n, nroots, "none")
+        ws = "bench-scale-%d" % os.getpid()
+        rng = random.Random(3)
+        ids = [t["id"] for t in graph["tasks"]]
+        for k in range(0, n, 1000):
+            args = ["HSET", "dteq:history:" + ws]
+            for i in ids[k:k + 1000]:
+                args += [i, "%.1f" % rng.paretovariate(1.16)]
+            srv.r.cmd(*args)
+        out["submit_with_history"] = first_dispatch(b, srv, tf, n, nroots,
+                                                    ws)
+        srv.r.cmd("DEL", "dteq:history:" + ws)
 
         # (b) One agent running 8 tasks, then na - 1 idle agents.
         run = b.run_id("idle")
@@ -1067,12 +1086,91 @@ def bench_scale(b):
 # --------------------------------------------------------------------------
 # 6. Nx workspace
 
+NX_ENV = {"NX_DAEMON": "false", "NX_NO_CLOUD": "true", "NX_TUI": "false",
+          "NX_SKIP_NX_CACHE": "true", "TURBO_TELEMETRY_DISABLED": "1",
+          "DO_NOT_TRACK": "1"}
+NX_TARGETS = "lint,test,build"
+
+
+def nx_workspace(b, tools, name):
+    ws = os.path.join(b.tmp, name)
+    if subprocess.call([os.path.join(ROOT, "tests", "nx", "gen_workspace.sh"),
+                        ws, tools], stdout=subprocess.DEVNULL) != 0:
+        raise RuntimeError("tests/nx/gen_workspace.sh failed")
+    return ws
+
+
 def bench_nx(b):
-    log("nx: skipped (the Nx workspace shape of the Nx issue has not "
-        "landed; this benchmark runs `dteq run --agents 4` against `nx "
-        "run-many --parallel=8` once it has)")
-    return b.save("nx", {"skipped": "the Nx workspace of the Nx issue has "
-                         "not landed yet"})
+    if b.args.profile != "full" and "nx" not in b.args.benchmarks:
+        log("nx: skipped in the short profile (each Nx task costs seconds; "
+            "run `make bench BENCH=full` or `bench/bench.py nx`)")
+        return None
+    log("nx: the 13-project workspace of tests/nx, -t %s, with the Nx cache "
+        "off" % NX_TARGETS)
+    setup = os.path.join(ROOT, "tests", "nx", "setup.sh")
+    p = subprocess.run([setup], capture_output=True, text=True)
+    if p.returncode != 0 or not p.stdout.strip():
+        log("  tests/nx/setup.sh failed (npm?): skipped")
+        return b.save("nx", {"skipped": "tests/nx/setup.sh failed"})
+    tools = p.stdout.strip().splitlines()[-1]
+    env = dict(os.environ, **NX_ENV)
+    out = {"targets": NX_TARGETS}
+
+    ws = nx_workspace(b, tools, "nx-run-many")
+    t0 = time.monotonic()
+    rc = subprocess.call(["npx", "--no", "nx", "run-many", "-t", NX_TARGETS,
+                          "--parallel=8"], cwd=ws, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out["nx_run_many_s"] = time.monotonic() - t0
+    if rc != 0:
+        raise RuntimeError("nx run-many failed")
+    log("  nx run-many --parallel=8             %6.2f s" %
+        out["nx_run_many_s"])
+
+    variants = (("dteq", {}),
+                ("dteq_tuned", {"DTEQ_NX_COMMAND": "node_modules/.bin/nx",
+                                "NX_ISOLATE_PLUGINS": "false"}))
+    srv = Server(b.tmp)
+    try:
+        for name, extra in variants:
+            ws = nx_workspace(b, tools, "nx-" + name)
+            run = b.run_id("nx")
+            venv = dict(env, **extra)
+            here = os.getcwd()
+            os.chdir(ws)
+            try:
+                ags = b.start_agents(srv, run, 4, 2, env=venv)
+                time.sleep(0.3)
+                err = open(os.path.join(b.logdir, run + ".err"), "w")
+                sub = Proc([b.dteq, "submit", "--redis", srv.url, "--run",
+                            run, "--agent-wait", "60", "--nx",
+                            "run-many -t " + NX_TARGETS], env=venv,
+                           stdout=subprocess.DEVNULL, stderr=err)
+                sub.wait()
+                for a in ags:
+                    a.wait(30)
+                err.close()
+            finally:
+                os.chdir(here)
+            if sub.rc != 0:
+                raise RuntimeError("dteq submit --nx exited %d (see %s)" %
+                                   (sub.rc, err.name))
+            res = b.results(srv, run)
+            out[name + "_s"] = sub.wall
+            out[name + "_tasks"] = len(res)
+            out[name + "_task_time_s"] = sum(
+                v.get("duration", 0) for v in res.values()) / 1000.0
+            log("  dteq, 4 agents x 2%s %6.2f s (%d tasks, %.1f s of task "
+                "time)" % (" (nx bin, no plugin isolation)"
+                           if extra else "                            ",
+                           sub.wall, len(res), out[name + "_task_time_s"]))
+    finally:
+        srv.stop()
+    out["ratio"] = ratio(out["nx_run_many_s"], out["dteq_s"])
+    out["ratio_tuned"] = ratio(out["nx_run_many_s"], out["dteq_tuned_s"])
+    log("  nx run-many / dteq: %s (tuned: %s); above 1x dteq is faster" %
+        (fmt_ratio(out["ratio"]), fmt_ratio(out["ratio_tuned"])))
+    return b.save("nx", out)
 
 
 BENCHMARKS = {
@@ -1173,10 +1271,14 @@ def table():
     sc = load("scale")
     if sc:
         s, i = sc["submit"], sc["idle"]
-        rows.append("| first dispatch, %d-task graph | %.2f s | | | | "
-                    "<= 2 s%s | %s |" % (sc["tasks"], s["first_dispatch_s"],
-                                         ok(s["first_dispatch_s"] <= 2),
-                                         machine_cell(sc)))
+        sh = sc.get("submit_with_history") or s
+        rows.append("| first dispatch, %d-task graph (with a full history) "
+                    "| %.2f s (%.2f s) | | | | <= 2 s%s | %s |" % (
+                        sc["tasks"], s["first_dispatch_s"],
+                        sh["first_dispatch_s"],
+                        ok(max(s["first_dispatch_s"],
+                               sh["first_dispatch_s"]) <= 2),
+                        machine_cell(sc)))
         rows.append("| producer RSS, %d tasks | %.0f MB | | | | <= 200 MB%s "
                     "| %s |" % (sc["tasks"], s["producer_rss_mb"],
                                 ok(s["producer_rss_mb"] <= 200),
@@ -1206,10 +1308,17 @@ def table():
                         i["redis_commands_per_s"],
                         ok(i["redis_cpu_pct"] < 1), machine_cell(sc)))
     nx = load("nx")
-    rows.append("| Nx workspace: `dteq run --agents 4` vs `nx run-many "
-                "--parallel=8` | | | | | | skipped: the Nx workspace has "
-                "not landed |")
-    del nx
+    if nx and "dteq_s" in nx:
+        rows.append("| Nx workspace (tests/nx, %d tasks), wall | %.1f s "
+                    "(tuned %.1f s) | `nx run-many --parallel=8` | %.1f s | "
+                    "%s (tuned %s) | | %s |" % (
+                        nx["dteq_tasks"], nx["dteq_s"], nx["dteq_tuned_s"],
+                        nx["nx_run_many_s"], fmt_ratio(nx["ratio"]),
+                        fmt_ratio(nx["ratio_tuned"]), machine_cell(nx)))
+    else:
+        rows.append("| Nx workspace: 4 agents x 2 vs `nx run-many "
+                    "--parallel=8` | | | | | | not run (full profile "
+                    "only) |")
     return "\n".join(rows)
 
 
@@ -1242,6 +1351,7 @@ def main():
         if n not in BENCHMARKS:
             ap.error("unknown benchmark %s (one of: %s)" %
                      (n, ", ".join(BENCHMARKS)))
+    args.benchmarks = names
     if names:
         if shutil.which("redis-server") is None:
             sys.exit("bench: redis-server not found")

@@ -20,6 +20,14 @@
 #   batch of 5     one `nx run-many -p 5 projects --excludeTaskDependencies`
 #                  per 5 tasks, per task
 #   turbo          turbo run build --filter=@ws/core --only --force
+#   web, hit       nx run @ws/web:build --excludeTaskDependencies, a hit
+#   web+9 deps hit the same without the flag (DTEQ_TOOL_DEPS=restore):
+#                  its 9 dependencies are restored from the cache too
+#
+# Each line is the median over RUNS of the wall time and of the CPU time
+# (user + system, the command and the children it waited for, from
+# /usr/bin/time): on a busy machine the wall times grow, the CPU times
+# much less.
 #
 # usage: bench/nx_overhead.sh [RUNS]   (default 5; prints medians in ms)
 
@@ -38,73 +46,75 @@ ws="$tmp/ws"
 cd "$ws"
 npx --no nx run-many -t build >/dev/null 2>&1	# every dist/ exists
 
-ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-
-# median CMD...: the median wall time of RUNS runs of CMD, in ms.
+# median 'SHELL COMMAND': "WALL CPU", the medians of RUNS runs, in ms.
 median() {
 	_i=0
 	: >"$tmp/times"
 	while [ $_i -lt "$runs" ]; do
-		_t=$(ms)
-		"$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-		echo $(($(ms) - _t)) >>"$tmp/times"
+		/usr/bin/time -f '%e %U %S' -o "$tmp/time" sh -c "$1" \
+		    >/dev/null 2>&1 || { echo "failed: $1" >&2; exit 1; }
+		tail -1 "$tmp/time" >>"$tmp/times"
 		_i=$((_i + 1))
 	done
-	sort -n "$tmp/times" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+	echo "$(mid '$1') $(mid '$2 + $3')"
+}
+
+# mid EXPR: the median of EXPR (seconds) over the lines of $tmp/times, in ms.
+mid() {
+	awk "{ printf \"%d\\n\", ($1) * 1000 }" "$tmp/times" | sort -n |
+	    awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 
 task="@ws/core:build"
-in_core() {
-	(cd libs/core && "$@")
-}
-nx_bin() {
-	./node_modules/.bin/nx "$@"
-}
-no_isolation() {
-	NX_ISOLATE_PLUGINS=false ./node_modules/.bin/nx "$@"
-}
-with_daemon() {
-	NX_DAEMON=true ./node_modules/.bin/nx "$@"
-}
-cold_graph() {
-	rm -rf .nx/workspace-data
-	./node_modules/.bin/nx "$@"
-}
-batch5() {
-	./node_modules/.bin/nx run-many -t build \
-	    -p @ws/forms,@ws/charts,@ws/api,@ws/ui,@ws/data \
-	    --excludeTaskDependencies --skip-nx-cache
-}
+x="$task --excludeTaskDependencies --skip-nx-cache"
+nx=./node_modules/.bin/nx
+batch="$nx run-many -t build -p @ws/forms,@ws/charts,@ws/api,@ws/ui,@ws/data \
+    --excludeTaskDependencies --skip-nx-cache"
 
+# report NAME "WALL CPU" [DIVISOR]: one line, and its excess over npm run.
 report() {
-	printf '%-14s %6s ms   %6s ms over npm run\n' "$1" "$2" \
-	    "$(($2 - npmrun))"
+	set -- "$1" ${2} "${3:-1}"
+	_w=$(($2 / $4))
+	_c=$(($3 / $4))
+	if [ -z "${npm_w:-}" ]; then
+		printf '%-14s %6d %6d\n' "$1" "$_w" "$_c"
+		return
+	fi
+	printf '%-14s %6d %6d   %+6d %+6d\n' "$1" "$_w" "$_c" \
+	    $((_w - npm_w)) $((_c - npm_c))
 }
 
-script=$(median in_core node ../../scripts/task.js build)
-npmrun=$(median in_core npm run build)
-npxnx=$(median npx --no nx run $task --excludeTaskDependencies --skip-nx-cache)
-bin=$(median nx_bin run $task --excludeTaskDependencies --skip-nx-cache)
-noiso=$(median no_isolation run $task --excludeTaskDependencies --skip-nx-cache)
-NX_DAEMON=true ./node_modules/.bin/nx run $task --excludeTaskDependencies \
-    >/dev/null 2>&1				# start the daemon
-daemon=$(median with_daemon run $task --excludeTaskDependencies --skip-nx-cache)
-NX_DAEMON=true ./node_modules/.bin/nx daemon --stop >/dev/null 2>&1 || true
-hit=$(median nx_bin run $task --excludeTaskDependencies)
-cold=$(median cold_graph run $task --excludeTaskDependencies --skip-nx-cache)
-b5=$(($(median batch5) / 5))
-turbo=$(median npx --no turbo run build --filter=@ws/core --only --force)
+script=$(median "cd libs/core && node ../../scripts/task.js build")
+npmrun=$(median "cd libs/core && npm run build")
+npxnx=$(median "npx --no nx run $x")
+bin=$(median "$nx run $x")
+noiso=$(median "NX_ISOLATE_PLUGINS=false $nx run $x")
+NX_DAEMON=true $nx run $x >/dev/null 2>&1	# start the daemon
+daemon=$(median "NX_DAEMON=true $nx run $x")
+NX_DAEMON=true $nx daemon --stop >/dev/null 2>&1 || true
+hit=$(median "$nx run $task --excludeTaskDependencies")
+cold=$(median "rm -rf .nx/workspace-data && $nx run $x")
+b5=$(median "$batch")
+turbo=$(median "npx --no turbo run build --filter=@ws/core --only --force")
+webhit=$(median "$nx run @ws/web:build --excludeTaskDependencies")
+webdeps=$(median "$nx run @ws/web:build")
 
-echo "Nx $(./node_modules/.bin/nx --version 2>/dev/null | sed -n 's/.*Local: *//p'), $(node --version), $(nproc) cores, median of $runs runs, task $task"
-printf '%-14s %6s ms\n' "script" "$script"
-printf '%-14s %6s ms\n' "npm run" "$npmrun"
+echo "Nx $(./node_modules/.bin/nx --version 2>/dev/null |
+    sed -n 's/.*Local: *//p'), Turborepo $(./node_modules/.bin/turbo \
+    --version), Node.js $(node --version), $(nproc) cores, load \
+    $(cut -d' ' -f1 /proc/loadavg); task $task, median of $runs runs"
+echo "               wall ms cpu ms   over npm run (wall, cpu)"
+report "script" "$script"
+report "npm run" "$npmrun"
+npm_w=${npmrun% *}
+npm_c=${npmrun#* }
 report "npx nx" "$npxnx"
 report "nx bin" "$bin"
 report "no isolation" "$noiso"
 report "daemon" "$daemon"
 report "cache hit" "$hit"
 report "cold graph" "$cold"
-report "batch of 5" "$b5"
+report "batch of 5" "$b5" 5
 report "turbo" "$turbo"
+report "web, hit" "$webhit"
+report "web+9 deps hit" "$webdeps"

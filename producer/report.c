@@ -161,15 +161,15 @@ report_text(const struct report *r, FILE *f, const char *text, size_t len)
 	const char	*p = text, *end = text + len, *esc;
 
 	if (r->color) {
-		fwrite(text, 1, len, f);
+		fwrite_unlocked(text, 1, len, f);
 		return;
 	}
 	while (p < end) {
 		if ((esc = memchr(p, '\033', (size_t)(end - p))) == NULL) {
-			fwrite(p, 1, (size_t)(end - p), f);
+			fwrite_unlocked(p, 1, (size_t)(end - p), f);
 			return;
 		}
-		fwrite(p, 1, (size_t)(esc - p), f);
+		fwrite_unlocked(p, 1, (size_t)(esc - p), f);
 		p = report_skip_escape(esc + 1, end);
 	}
 }
@@ -262,7 +262,8 @@ report_stream_lines(struct submit *s, size_t i, int all)
 	struct report	*r = report_get(s);
 	struct rtask	*rt = &r->tasks[i];
 	const char	*id = graph_node(s->g, i)->task->id, *p, *nl;
-	size_t		 left, line, used;
+	size_t		 left, line, used, plen;
+	char		*prefix;
 	FILE		*f;
 
 	p = rt->partial;
@@ -270,6 +271,8 @@ report_stream_lines(struct submit *s, size_t i, int all)
 	if (left == 0 || (!all && left < REPORT_PARTIAL_MAX &&
 	    memchr(p, '\n', left) == NULL))
 		return;
+	plen = (size_t)xasprintf(&prefix, "%s%s:%s ", report_prefix_sgr(r, id),
+	    id, report_sgr(r, SGR_RESET));
 	f = report_begin(s);
 	while (left > 0) {
 		if ((nl = memchr(p, '\n', left)) != NULL) {
@@ -279,15 +282,15 @@ report_stream_lines(struct submit *s, size_t i, int all)
 			line = used = left;
 		else
 			break;
-		fprintf(f, "%s%s:%s ", report_prefix_sgr(r, id), id,
-		    report_sgr(r, SGR_RESET));
+		fwrite_unlocked(prefix, 1, plen, f);
 		report_text(r, f, p, line);
 		if (r->color)
-			fputs(SGR_RESET, f);
-		fputc('\n', f);
+			fputs_unlocked(SGR_RESET, f);
+		putc_unlocked('\n', f);
 		p += used;
 		left -= used;
 	}
+	free(prefix);
 	memmove(rt->partial, p, left);
 	rt->partlen = left;
 	report_end(s);

@@ -24,10 +24,10 @@
  * How the tools are run is DTEQ_NX_COMMAND / DTEQ_TURBO_COMMAND (default
  * "npx --no nx", "npx --no turbo": --no so npx never downloads a tool that
  * is not installed), for the main job and, through the task commands, the
- * agents alike. DTEQ_NX_DEPS=restore leaves --excludeTaskDependencies out:
- * Nx on the agent then restores the outputs of the task's dependencies
- * from the remote cache (or runs them again), which agents on separate
- * machines need until dteq moves outputs itself.
+ * agents alike. DTEQ_TOOL_DEPS=restore leaves --excludeTaskDependencies
+ * (Nx) and --only (Turborepo) out: the tool on the agent then restores the
+ * outputs of the task's dependencies from the remote cache dteq work
+ * serves (or runs them again), which agents on separate machines need.
  *
  * API:
  *
@@ -82,7 +82,7 @@ struct toolgraph_ctx {
 	const char	*name;
 	const char	*kind;
 	const char	*id;
-	int		 restore;	/* DTEQ_NX_DEPS=restore */
+	int		 restore;	/* DTEQ_TOOL_DEPS=restore */
 	char	       **cause;
 };
 
@@ -651,22 +651,34 @@ toolgraph_nx_task(struct toolgraph_ctx *ctx, const cJSON *e,
 	    "dependencies"), e->string), t));
 }
 
+/* Read DTEQ_TOOL_DEPS (exclude, the default, or restore) into ctx. */
+static int
+toolgraph_deps_mode(struct toolgraph_ctx *ctx)
+{
+	const char	*mode;
+
+	ctx->restore = 0;
+	if ((mode = getenv("DTEQ_TOOL_DEPS")) == NULL || *mode == '\0' ||
+	    strcmp(mode, "exclude") == 0)
+		return (0);
+	if (strcmp(mode, "restore") != 0) {
+		return (toolgraph_error(ctx, "DTEQ_TOOL_DEPS is \"%s\", not "
+		    "exclude or restore", mode));
+	}
+	ctx->restore = 1;
+	return (0);
+}
+
 /* Read an Nx task graph (root of --graph=FILE.json) into ts. */
 static int
 toolgraph_nx(struct toolgraph_ctx *ctx, const cJSON *root,
     struct taskset *ts)
 {
 	const cJSON	*tasks, *all, *e, *deps;
-	const char	*mode;
 
 	ctx->kind = "Nx task graph";
-	if ((mode = getenv("DTEQ_NX_DEPS")) != NULL && *mode != '\0' &&
-	    strcmp(mode, "exclude") != 0) {
-		if (strcmp(mode, "restore") != 0)
-			return (toolgraph_error(ctx, "DTEQ_NX_DEPS is \"%s\", "
-			    "not exclude or restore", mode));
-		ctx->restore = 1;
-	}
+	if (toolgraph_deps_mode(ctx) != 0)
+		return (-1);
 	tasks = toolgraph_get(root, "tasks");
 	all = toolgraph_get(tasks, "tasks");
 	deps = toolgraph_get(tasks, "dependencies");
@@ -794,7 +806,8 @@ toolgraph_turbo_task(struct toolgraph_ctx *ctx, struct toolgraph_ref *refs,
 	xasprintf(&filter, "--filter=%s", pkg);
 	toolgraph_quote(&cmd, filter);
 	free(filter);
-	toolgraph_adds(&cmd, " --only");
+	if (!ctx->restore)
+		toolgraph_adds(&cmd, " --only");
 	a = toolgraph_get(e, "cliArguments");
 	if (cJSON_IsArray(a) && a->child != NULL) {
 		toolgraph_adds(&cmd, " --");
@@ -853,6 +866,8 @@ toolgraph_turbo(struct toolgraph_ctx *ctx, const cJSON *root,
 	int			 rc = -1;
 
 	ctx->kind = "Turborepo dry run";
+	if (toolgraph_deps_mode(ctx) != 0)
+		return (-1);
 	if (cJSON_IsString(v = toolgraph_get(root, "turboVersion")) &&
 	    toolgraph_check_version(TOOLGRAPH_TURBO, v->valuestring,
 	    "which wrote the graph", ctx->cause) != 0)

@@ -4,8 +4,9 @@
 # capped at the run's output cap and ends with an "[output truncated"
 # marker, the result records the full byte count, and no Redis client is
 # disconnected for its output buffer. Run 1: default cap (4 MiB); run 2:
-# --stream (live output over pub/sub); run 3: --stream with a 32 MiB cap,
-# as much as Redis's default pub/sub client limit (32 MB hard).
+# --stream (live output over pub/sub); run 3: --stream with a 32 MiB cap
+# (Redis's default pub/sub client limit is 32 MB hard, 8 MB for 60 s)
+# while submit is stalled for 2 s, as a slow reader of its stdout would.
 # timeout: 180
 
 . "$TOP/tests/faults/faultlib.sh"
@@ -40,7 +41,18 @@ big_run() {
 	_amax=0
 	_smax=0
 	_t0=$(now_ms)
+	_stalled=0
 	while ! bg_done "submit.$_bn"; do
+		# A slow reader of submit's output (a CI log pipe) stalls it:
+		# here SIGSTOP for 2 s once live output has begun.
+		if [ -n "${STALL:-}" ] && [ $_stalled = 0 ] &&
+		    [ -s "$TMP/submit.$_bn.out" ]; then
+			kill -STOP "$_spid"
+			sleep 2
+			kill -CONT "$_spid"
+			_stalled=1
+			info "$_bn: submit stalled 2 s (SIGSTOP) while the output streamed"
+		fi
 		[ "$(elapsed_ms "$_t0")" -lt 120000 ] ||
 		    fail "submit ($_bn) still running after 120 s"
 		_r=$(rss_kb "$_apid")
@@ -87,7 +99,7 @@ no_obl_kill plain
 log "run 2: --stream, default cap"
 big_run stream 4194304 --stream
 no_obl_kill stream
-log "run 3: --stream, 32 MiB cap"
-big_run stream32 33554432 --stream --output-cap 33554432
+log "run 3: --stream, 32 MiB cap, submit stalled 2 s"
+STALL=1 big_run stream32 33554432 --stream --output-cap 33554432
 no_obl_kill stream32
 exit 0

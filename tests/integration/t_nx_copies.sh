@@ -9,7 +9,7 @@
 # out, does not restore their outputs, so tasks that need another agent's
 # dist/ fail ("... was not built here") and their dependents are skipped.
 # This test checks exactly that, so it passes; t_nx_copies_cache.sh runs the
-# same with DTEQ_NX_DEPS=restore, which succeeds. Set SHARED_OUTPUTS=1 (or
+# same with DTEQ_TOOL_DEPS=restore, which succeeds. Set SHARED_OUTPUTS=1 (or
 # DTEQ_TEST_SHARED_OUTPUTS=1) once the default moves outputs, and this test
 # then requires the whole run to succeed.
 # timeout: 300

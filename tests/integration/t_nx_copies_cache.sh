@@ -1,5 +1,5 @@
 # Separate copies of the workspace for 3 agents (as on CI machines), made to
-# work through the remote cache: with DTEQ_NX_DEPS=restore an agent runs
+# work through the remote cache: with DTEQ_TOOL_DEPS=restore an agent runs
 # `nx run ID` without --excludeTaskDependencies, so Nx restores the outputs
 # of the task's dependencies from the cache each agent serves in the run's
 # Redis (dteq work), where the agents that built them stored them. Every
@@ -20,8 +20,8 @@ for a in a1 a2 a3; do
 	nx_agent "$a" "$TMP/$a"
 done
 cd "$TMP/main" || fail "cd"
-DTEQ_NX_DEPS=restore
-export DTEQ_NX_DEPS
+DTEQ_TOOL_DEPS=restore
+export DTEQ_TOOL_DEPS
 t0=$(now_ms)
 nx_submit submit 270 --nx "run-many -t lint,test,build"
 log "submit took $(($(now_ms) - t0)) ms"

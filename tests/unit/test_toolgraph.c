@@ -501,7 +501,7 @@ test_turbo_splice(void)
 
 /*
  * DTEQ_NX_COMMAND and DTEQ_TURBO_COMMAND choose how agents run the tool;
- * DTEQ_NX_DEPS whether Nx leaves the task's dependencies out.
+ * DTEQ_TOOL_DEPS whether the tool leaves the task's dependencies out.
  */
 static void
 test_runner_env(void)
@@ -528,8 +528,8 @@ test_runner_env(void)
 	unsetenv("DTEQ_NX_COMMAND");
 	unsetenv("DTEQ_TURBO_COMMAND");
 
-	/* DTEQ_NX_DEPS=restore: Nx restores (or runs) the deps itself. */
-	setenv("DTEQ_NX_DEPS", "restore", 1);
+	/* DTEQ_TOOL_DEPS=restore: Nx restores (or runs) the deps itself. */
+	setenv("DTEQ_TOOL_DEPS", "restore", 1);
 	if (parse_fixture("nx-24.0.6-run-many-build-test.json", &ts) == 0) {
 		t = find(&ts, "@ws/p09:build");
 		CHECK(t != NULL && strcmp(t->command,
@@ -537,15 +537,21 @@ test_runner_env(void)
 		CHECK(t != NULL && t->ndeps == 2);
 		taskset_free(&ts);
 	}
-	setenv("DTEQ_NX_DEPS", "sometimes", 1);
+	if (parse_fixture("turbo-2.11.11-dry-build-test.json", &ts) == 0) {
+		t = find(&ts, "@t/d#build");
+		CHECK(t != NULL && strcmp(t->command,
+		    "npx --no turbo run build --filter=@t/d") == 0);
+		taskset_free(&ts);
+	}
+	setenv("DTEQ_TOOL_DEPS", "sometimes", 1);
 	if ((buf = fixture("nx-24.0.6-run-many-build-test.json", &len)) !=
 	    NULL) {
 		CHECK(toolgraph_parse(buf, len, "g.json", &ts, &cause) == -1);
-		CHECK_HAS(cause, "DTEQ_NX_DEPS is \"sometimes\"");
+		CHECK_HAS(cause, "DTEQ_TOOL_DEPS is \"sometimes\"");
 		free(cause);
 		free(buf);
 	}
-	unsetenv("DTEQ_NX_DEPS");
+	unsetenv("DTEQ_TOOL_DEPS");
 }
 
 /* An Nx installed in node_modules that is too old is refused. */

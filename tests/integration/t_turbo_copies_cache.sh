@@ -1,0 +1,34 @@
+# Turborepo with 3 agents in separate copies of the workspace, made to work
+# through the remote cache: with DTEQ_TOOL_DEPS=restore an agent runs
+# `turbo run TASK --filter=PKG` (no --only), so Turborepo restores the
+# outputs of the task's dependencies from the cache each agent serves in
+# the run's Redis (dteq work: TURBO_API, TURBO_TOKEN, TURBO_TEAM).
+# timeout: 300
+
+. "$TOP/tests/integration/lib.sh"
+. "$TOP/tests/nx/lib.sh"
+
+nx_setup
+nx_workspace "$TMP/main"
+for a in a1 a2 a3; do
+	cp -a "$TMP/main" "$TMP/$a" || fail "copy of the workspace for $a"
+done
+start_redis
+for a in a1 a2 a3; do
+	nx_agent "$a" "$TMP/$a"
+done
+cd "$TMP/main" || fail "cd"
+DTEQ_TOOL_DEPS=restore
+export DTEQ_TOOL_DEPS
+t0=$(now_ms)
+nx_submit submit 270 --turbo "run lint test build"
+log "submit took $(($(now_ms) - t0)) ms"
+assert_eq "$SUBMIT_RC" 0 "dteq submit exit status"
+agents_exit_ok 30 a1 a2 a3
+out="$TMP/submit.out"
+assert_grep '^39 tasks: 39 succeeded, 0 failed, 0 skipped' "$out" \
+    "summary line"
+assert_grep 'cache hit, replaying logs' "$out" \
+    "dependencies restored from the remote cache"
+assert_no_file "$TMP/main/libs/util/dist" "the main job's copy was written"
+exit 0
