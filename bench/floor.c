@@ -5,8 +5,9 @@
  * charges for running N tasks of `/bin/sh -c COMMAND` from one libevent
  * loop with SLOTS at a time, the way an agent does (posix_spawn, stdout
  * and stderr on a pipe read to EOF, SIGCHLD, waitpid), with no Redis, no
- * scheduling and no bookkeeping. dteq cannot beat it; the gap between
- * the two is dteq's own cost.
+ * scheduling and no bookkeeping. bench.py runs four of them side by
+ * side, 2 slots each, like 4 agents x --parallel 2: the gap between them
+ * and dteq is dteq's own cost.
  *
  *	floor N SLOTS [COMMAND]
  *

@@ -26,10 +26,11 @@
  *
  * Nx's spec page has listed 202 for a stored upload, but its client
  * takes only 200 as success and reports 202 as an error (nrwl/nx#32870;
- * packages/nx/src/native/cache/http_remote_cache.rs), so Nx gets 200. An existing artifact is never overwritten: Nx gets
- * 409, which its client treats as "already cached"; Turborepo, whose
- * API has no such answer and whose client reports any error as a
- * failed upload, gets 202 and the first artifact stays.
+ * packages/nx/src/native/cache/http_remote_cache.rs), so Nx gets 200.
+ * An existing artifact is never overwritten: Nx gets 409, which its
+ * client treats as "already cached"; Turborepo, whose API has no such
+ * answer and whose client reports any error as a failed upload, gets
+ * 202 and the first artifact stays.
  *
  * One request is one struct xfer, in one of the XFER_* states, from NEW:
  *
@@ -972,6 +973,7 @@ cache_ready_cb(struct rconn *rc, void *arg)
 	log_debug("%s: Redis ready", rconn_name(rc));
 }
 
+/* The connection dropped: log it; requests get 503 until it is back. */
 static void
 cache_lost_cb(struct rconn *rc, void *arg)
 {

@@ -134,6 +134,7 @@ http_set_state(struct http_conn *c, int state)
 	c->state = state;
 }
 
+/* The reason phrase of a status. */
 const char *
 http_status_text(int status)
 {
@@ -625,6 +626,7 @@ http_server_free(struct http_server *s)
 	free(s);
 }
 
+/* The port the server listens on. */
 int
 http_server_port(const struct http_server *s)
 {
@@ -645,12 +647,14 @@ http_is_head(const struct http_conn *c)
 	return (c->head.method != NULL && strcmp(c->head.method, "HEAD") == 0);
 }
 
+/* Attach the handler's state to the current request (NULL: detach). */
 void
 http_set_data(struct http_conn *c, void *data)
 {
 	c->data = data;
 }
 
+/* The handler's state for the current request, or NULL. */
 void *
 http_data(const struct http_conn *c)
 {

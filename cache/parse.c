@@ -333,6 +333,7 @@ parse_header(const struct http_head *h, const char *name)
 	return (NULL);
 }
 
+/* Ready a decoder for a new chunked body. */
 void
 chunked_init(struct chunked *c)
 {

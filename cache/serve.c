@@ -169,6 +169,7 @@ serve_run(const struct redis_url *url, const char *listen, const char *token,
 	return (EXIT_OK);
 }
 
+/* `dteq cache`: parse the options, check Redis, serve until a signal. */
 int
 cache_main(int argc, char **argv)
 {

@@ -184,6 +184,7 @@ store_meta_parse(const redisReply *r, struct store_meta *m, char **cause)
 	return (1);
 }
 
+/* Free what store_meta_parse() copied; m is zeroed. */
 void
 store_meta_clear(struct store_meta *m)
 {

@@ -139,6 +139,7 @@ int		 sched_urgent(struct submit *, size_t);
 void		 sched_record(struct submit *, size_t, const struct result *);
 void		 sched_free(struct submit *);
 double		 sched_rank_of(struct submit *, size_t);
+void		 sched_history_set(struct submit *, size_t, double);
 /* keys.c (the history lives outside any run, so not in struct keys) */
 char		*keys_history(const char *);
 

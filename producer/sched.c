@@ -9,9 +9,11 @@
  * Urgency is the longest remaining path: a task's estimated duration plus
  * the longest chain of estimated durations after it (its "rank"). The
  * estimates come from the workspace's duration history (below); a task
- * with no history gets the median of the graph's known tasks, and with
- * no history at all every task weighs the same, so the rank is the
- * number of tasks on the longest chain after it.
+ * with no history gets the median of the graph's known tasks of the same
+ * target (a new project's "build" weighs what builds weigh), else the
+ * median of all known tasks, and with no history at all every task
+ * weighs the same, so the rank is the number of tasks on the longest
+ * chain after it.
  *
  * The ready queue is one Redis list with two ends, not a priority queue.
  * sched.c keeps a model of what is in it (the tasks it sent, in list
@@ -148,6 +150,23 @@ sched_workspace(void)
 	return (ws);
 }
 
+/* One known duration, with its task's target, for the medians. */
+struct sched_known {
+	const char	*target;
+	double		 ms;
+};
+
+static int
+sched_cmp_known(const void *a, const void *b)
+{
+	const struct sched_known *x = a, *y = b;
+	int	c = strcmp(x->target, y->target);
+
+	if (c != 0)
+		return (c);
+	return (x->ms < y->ms ? -1 : x->ms > y->ms);
+}
+
 static int
 sched_cmp_double(const void *a, const void *b)
 {
@@ -156,34 +175,81 @@ sched_cmp_double(const void *a, const void *b)
 	return (x < y ? -1 : x > y);
 }
 
+/* The median of the sorted v[0..n), n > 0. */
+static double
+sched_median(const double *v, size_t n)
+{
+	return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2);
+}
+
+/* The median of the known durations of target t (sorted k), or dflt. */
+static double
+sched_target_median(const struct sched_known *k, size_t n, const char *t,
+    double dflt)
+{
+	size_t	lo = 0, hi = n, mid, first;
+
+	while (lo < hi) {		/* the first entry >= t */
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(k[mid].target, t) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	for (hi = first; hi < n && strcmp(k[hi].target, t) == 0; hi++)
+		;
+	if (hi == first)
+		return (dflt);
+	hi -= first;
+	return (hi % 2 ? k[first + hi / 2].ms :
+	    (k[first + hi / 2 - 1].ms + k[first + hi / 2].ms) / 2);
+}
+
 /*
- * Fill est[] from hist[] (unknown: the median of the known) and compute
- * every task's rank, dependents before their dependencies.
+ * Fill est[] from hist[] (unknown: the median of the known tasks of the
+ * same target, else of all known) and compute every task's rank,
+ * dependents before their dependencies.
  */
 static void
 sched_rank(struct submit *s, struct sched *sc)
 {
 	size_t	 i, j, k, n = sc->n, nknown = 0, *outdeg, *stack, top = 0;
-	double	*known, median = 1.0, best;
+	double	*all, median = 1.0, best;
+	struct sched_known *known;
 	struct node *nd;
+	const char *t;
 
 	known = xcalloc(n + 1, sizeof *known);
+	all = xcalloc(n + 1, sizeof *all);
 	for (i = 0; i < n; i++) {
-		if (sc->hist[i] >= 0)
-			known[nknown++] = sc->hist[i];
+		if (sc->hist[i] < 0)
+			continue;
+		t = graph_node(s->g, i)->task->target;
+		known[nknown].target = t != NULL ? t : "";
+		known[nknown].ms = sc->hist[i];
+		all[nknown++] = sc->hist[i];
 	}
 	if (nknown > 0) {
-		qsort(known, nknown, sizeof *known, sched_cmp_double);
-		median = nknown % 2 ? known[nknown / 2] :
-		    (known[nknown / 2 - 1] + known[nknown / 2]) / 2;
+		qsort(all, nknown, sizeof *all, sched_cmp_double);
+		median = sched_median(all, nknown);
+		qsort(known, nknown, sizeof *known, sched_cmp_known);
 	}
-	free(known);
 	for (i = 0; i < n; i++) {
-		sc->est[i] = sc->hist[i] >= 0 ? sc->hist[i] : median;
+		t = graph_node(s->g, i)->task->target;
+		if (sc->hist[i] >= 0)
+			sc->est[i] = sc->hist[i];
+		else if (nknown > 0)
+			sc->est[i] = sched_target_median(known, nknown,
+			    t != NULL ? t : "", median);
+		else
+			sc->est[i] = median;
 		/* A task is never free: it costs at least its dispatch. */
 		if (sc->est[i] < 0.1)
 			sc->est[i] = 0.1;
 	}
+	free(known);
+	free(all);
 
 	outdeg = xcalloc(n + 1, sizeof *outdeg);
 	stack = xcalloc(n + 1, sizeof *stack);
@@ -300,6 +366,21 @@ sched_init(struct submit *s, struct redisContext *c)
 	sc->hargv = xcalloc(2 + 2 * SCHED_FLUSH_N, sizeof *sc->hargv);
 	sc->hlens = xcalloc(2 + 2 * SCHED_FLUSH_N, sizeof *sc->hlens);
 	sc->hvals = xcalloc(SCHED_FLUSH_N, sizeof *sc->hvals);
+}
+
+/*
+ * Take ms as task i's history (as if read from Redis; ms < 0: none) and
+ * rank the graph again. For tests; call before the first dispatch.
+ */
+void
+sched_history_set(struct submit *s, size_t i, double ms)
+{
+	struct sched	*sc = s->sched;
+
+	if (sc == NULL || i >= sc->n)
+		return;
+	sc->hist[i] = ms < 0 ? -1 : ms;
+	sched_rank(s, sc);
 }
 
 /* The rank sched.c gives task i (for tests and debugging). */

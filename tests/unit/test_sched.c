@@ -5,7 +5,9 @@
  * longest remaining paths counted in tasks, a batch is sorted by rank
  * with ties in file order, a task goes to the popping end only when it
  * outranks the mean of what is queued, tasks that left the queue stop
- * counting, and DTEQ_SCHED=fifo keeps readiness order.
+ * counting, and DTEQ_SCHED=fifo keeps readiness order; with durations
+ * given as history (sched_history_set), unknown tasks weigh the median
+ * of their target, else of all known tasks.
  */
 
 #include <stdio.h>
@@ -31,15 +33,28 @@ static const char graph_json[] =
     "{\"id\": \"w\", \"command\": \"true\", \"deps\": [\"s1\"]}"
     "]}";
 
+/* Three projects' build and lint, one test; c's and d's are new. */
+static const char targets_json[] =
+    "{\"tasks\": ["
+    "{\"id\": \"a:build\", \"command\": \"true\"},"
+    "{\"id\": \"b:build\", \"command\": \"true\"},"
+    "{\"id\": \"c:build\", \"command\": \"true\"},"
+    "{\"id\": \"a:lint\", \"command\": \"true\"},"
+    "{\"id\": \"b:lint\", \"command\": \"true\"},"
+    "{\"id\": \"c:lint\", \"command\": \"true\"},"
+    "{\"id\": \"d:test\", \"command\": \"true\", "
+    "\"deps\": [\"c:build\"]}"
+    "]}";
+
 static void
-setup(struct submit *s)
+setup_json(struct submit *s, const char *json)
 {
 	struct taskset	 ts;
 	char		*cause = NULL;
 
 	memset(s, 0, sizeof *s);
 	memset(&ts, 0, sizeof ts);
-	if (taskfile_parse(graph_json, strlen(graph_json), "test", &ts,
+	if (taskfile_parse(json, strlen(json), "test", &ts,
 	    &cause) != 0) {
 		printf("    %s\n", cause);
 		exit(1);
@@ -50,6 +65,12 @@ setup(struct submit *s)
 	}
 	s->pt = xcalloc(graph_size(s->g), sizeof *s->pt);
 	sched_init(s, NULL);
+}
+
+static void
+setup(struct submit *s)
+{
+	setup_json(s, graph_json);
 }
 
 static void
@@ -205,6 +226,37 @@ test_record_without_redis(void)
 	teardown(&s);		/* nothing sent, nothing leaked */
 }
 
+static void
+test_history_medians(void)
+{
+	struct submit	s;
+	size_t		b[3];
+
+	setup_json(&s, targets_json);
+	sched_history_set(&s, idx(&s, "a:build"), 100);
+	sched_history_set(&s, idx(&s, "b:build"), 300);
+	sched_history_set(&s, idx(&s, "a:lint"), 10);
+	sched_history_set(&s, idx(&s, "b:lint"), 30);
+	CHECK(sched_rank_of(&s, idx(&s, "b:build")) == 300);
+	CHECK(sched_rank_of(&s, idx(&s, "a:lint")) == 10);
+	/* New tasks: their target's median; d:test the median of all. */
+	CHECK(sched_rank_of(&s, idx(&s, "c:lint")) == 20);
+	CHECK(sched_rank_of(&s, idx(&s, "d:test")) == 65);
+	CHECK(sched_rank_of(&s, idx(&s, "c:build")) == 200 + 65);
+	/* The roots in order of their longest remaining path. */
+	b[0] = idx(&s, "a:lint");
+	b[1] = idx(&s, "a:build");
+	b[2] = idx(&s, "c:build");
+	sched_sort(&s, b, 3);
+	CHECK(b[0] == idx(&s, "c:build"));
+	CHECK(b[1] == idx(&s, "a:build"));
+	CHECK(b[2] == idx(&s, "a:lint"));
+	/* A zero duration still counts a little. */
+	sched_history_set(&s, idx(&s, "a:lint"), 0);
+	CHECK(sched_rank_of(&s, idx(&s, "a:lint")) > 0);
+	teardown(&s);
+}
+
 int
 main(void)
 {
@@ -215,5 +267,6 @@ main(void)
 	TEST_RUN(test_requeued_task_counts_once);
 	TEST_RUN(test_fifo_mode);
 	TEST_RUN(test_record_without_redis);
+	TEST_RUN(test_history_medians);
 	return (test_exit());
 }
