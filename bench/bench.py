@@ -1227,10 +1227,13 @@ def table():
                         fmt_ratio(tp["ratio_vs_xargs"]),
                         ok(tp["ratio_vs_xargs"] >= 1.3), machine_cell(tp)))
         if tp.get("floor"):
-            rows.append("| throughput | %.0f/s | 4 bare libevent loops x 2 "
-                        "spawning the same tasks, no Redis (bench/floor.c: "
-                        "the agents without dteq) | %.0f/s | %s | | %s |" % (
-                            d["rate"], tp["floor"]["rate"],
+            fl = tp["floor"]
+            rows.append("| throughput | %.0f/s | %d bare libevent loop%s x %d "
+                        "spawning the same tasks, no Redis (bench/floor.c) "
+                        "| %.0f/s | %s | | %s |" % (
+                            d["rate"], fl.get("procs", 1),
+                            "s" if fl.get("procs", 1) > 1 else "",
+                            fl["slots"], fl["rate"],
                             fmt_ratio(ratio(d["rate"], tp["floor"]["rate"])),
                             machine_cell(tp)))
         if tp.get("bullmq"):

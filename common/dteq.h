@@ -226,8 +226,8 @@ struct event_msg {
 	char		*agent;
 	char		*reason;	/* EVENT_STOP */
 	struct result	 result;	/* EVENT_FINISHED */
-	char		*data;		/* EVENT_LOG: an output chunk */
-	size_t		 datalen;
+	uint64_t	 offset;	/* EVENT_LOG: where the chunk starts */
+	uint64_t	 length;	/* EVENT_LOG: its length in the log */
 };
 char		*event_encode_started(const char *, int, const char *,
 		     uint64_t, size_t *);
@@ -269,7 +269,8 @@ const char	*rconn_name(const struct rconn *);
 #define SCRIPT_RELEASE	4
 #define SCRIPT_HEARTBEAT 5
 #define SCRIPT_DEFER	6
-#define SCRIPT_COUNT	7
+#define SCRIPT_DISPATCH	7
+#define SCRIPT_COUNT	8
 const char	*script_body(int);
 const char	*script_sha(int);
 void		 script_load(struct rconn *);

@@ -11,8 +11,10 @@
  * Events are JSON objects with a "type": "started" (id, attempt, agent,
  * start), "finished" (result: the stored result object, verbatim),
  * "stop" (reason), "agent" (agent: one joined), "run" (a run began) and
- * "log" (id, attempt, data: an output chunk, sent only when the run's
- * meta asks for streaming).
+ * "log" (id, attempt, offset, length: where a new output chunk lies in
+ * the attempt's log, sent only when the run streams output; the reader
+ * fetches the bytes itself, so a slow reader never fills a pub/sub
+ * buffer).
  */
 
 #include <stdlib.h>
@@ -256,13 +258,13 @@ event_decode(const char *buf, size_t len, struct event_msg *e, char **cause)
 	    cause) != 0)
 		goto fail;
 	if (e->type == EVENT_LOG) {
-		v = cJSON_GetObjectItemCaseSensitive(o, "data");
-		if (e->id == NULL || !cJSON_IsString(v)) {
-			xasprintf(cause, "log event without id or data");
+		v = cJSON_GetObjectItemCaseSensitive(o, "length");
+		if (e->id == NULL || !cJSON_IsNumber(v)) {
+			xasprintf(cause, "log event without id or length");
 			goto fail;
 		}
-		e->data = xstrdup(v->valuestring);
-		e->datalen = strlen(e->data);
+		e->offset = result_u64(o, "offset");
+		e->length = result_u64(o, "length");
 	}
 	if (e->type == EVENT_STARTED && e->id == NULL) {
 		xasprintf(cause, "started event has no id");
@@ -284,7 +286,6 @@ event_clear(struct event_msg *e)
 	free(e->id);
 	free(e->agent);
 	free(e->reason);
-	free(e->data);
 	result_clear(&e->result);
 	memset(e, 0, sizeof *e);
 }

@@ -21,6 +21,7 @@
  *		queue (graceful exit).
  * heartbeat	renew an agent's lease, unless it was reclaimed meanwhile
  *		(a frozen agent is fenced); tells whether submit is alive.
+ * dispatch	(producer) record new attempts and push their messages.
  * defer	hand one message back to the popping end of the queue (a
  *		retry that should go to another agent).
  *
@@ -108,11 +109,12 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then\n"
 	"  return 0\n"
 	"end\n"
-	"redis.call('APPEND', KEYS[2], ARGV[3])\n"
+	"local len = redis.call('APPEND', KEYS[2], ARGV[3])\n"
 	"redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
 	"if ARGV[5] == '1' then\n"
 	"  redis.call('PUBLISH', KEYS[3], cjson.encode({type = 'log',\n"
-	"      id = ARGV[1], attempt = tonumber(ARGV[2]), data = ARGV[3]}))\n"
+	"      id = ARGV[1], attempt = tonumber(ARGV[2]),\n"
+	"      offset = len - #ARGV[3], length = #ARGV[3]}))\n"
 	"end\n"
 	"return 1\n",
 
@@ -145,6 +147,29 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"  return 1\n"
 	"end\n"
 	"return 0\n",
+
+	/* SCRIPT_DISPATCH: KEYS attempts queue; ARGV ttl, then for each
+	 * task: id attempt side ('L' FIFO, 'R' the popping end) message.
+	 * Atomic, so a dispatch cut off by a dropped connection either
+	 * happened whole or not at all. */
+	"local h, l, r = {}, {}, {}\n"
+	"for i = 2, #ARGV, 4 do\n"
+	"  h[#h + 1] = ARGV[i]\n"
+	"  h[#h + 1] = ARGV[i + 1]\n"
+	"  if ARGV[i + 2] == 'R' then r[#r + 1] = ARGV[i + 3]\n"
+	"  else l[#l + 1] = ARGV[i + 3] end\n"
+	"end\n"
+	"local function put(cmd, key, t)\n"
+	"  for j = 1, #t, 1000 do\n"
+	"    redis.call(cmd, key, unpack(t, j, math.min(j + 999, #t)))\n"
+	"  end\n"
+	"end\n"
+	"put('HSET', KEYS[1], h)\n"
+	"put('LPUSH', KEYS[2], l)\n"
+	"put('RPUSH', KEYS[2], r)\n"
+	"redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
+	"if #l + #r > 0 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end\n"
+	"return #h / 2\n",
 };
 
 static char	script_shas[SCRIPT_COUNT][41];

@@ -93,8 +93,9 @@ task_msg_int(const cJSON *o, const char *name, int required, int min,
 		xasprintf(cause, "missing field \"%s\"", name);
 		return (-1);
 	}
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble
-	    || v->valuedouble < min || v->valuedouble > max) {
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= min &&
+	    v->valuedouble <= max) ||
+	    v->valuedouble != (double)(int)v->valuedouble) {
 		xasprintf(cause, "field \"%s\" is not a whole number from %d "
 		    "to %d", name, min, max);
 		return (-1);

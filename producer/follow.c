@@ -55,43 +55,39 @@ submit_retries(struct submit *s, size_t i)
 }
 
 /*
- * Push new attempts of tasks: one HSET of their attempts (the fencing
- * tokens, written first) and one LPUSH of their messages.
+ * Push new attempts of tasks in one atomic script: their attempt numbers
+ * (the fencing tokens) and their messages. Urgent tasks (sched.c) go to
+ * the popping end, most urgent last so it is popped first; the rest are
+ * pushed FIFO.
  */
 static void
 submit_dispatch(struct submit *s, const size_t *ready, size_t n)
 {
-	const char	**hargv, **largv, **rargv;
-	size_t		*hlens, *llens, *rlens, *idx, k, nl = 2, nr = 2;
-	char		**attempts, **msgs;
+	const char	**argv;
+	size_t		*lens, *idx, k, argc, nurgent = 0;
+	char		**attempts, **msgs, ttl[16];
+	int		*urgent;
 	struct task	*t;
-	char		 ttl[16];
 
 	if (n == 0 || s->failing || s->ending)
 		return;
 	idx = xcalloc(n, sizeof *idx);
 	memcpy(idx, ready, n * sizeof *idx);
 	sched_sort(s, idx, n);
-	hargv = xcalloc(2 + 2 * n, sizeof *hargv);
-	hlens = xcalloc(2 + 2 * n, sizeof *hlens);
-	largv = xcalloc(2 + n, sizeof *largv);
-	llens = xcalloc(2 + n, sizeof *llens);
-	rargv = xcalloc(2 + n, sizeof *rargv);
-	rlens = xcalloc(2 + n, sizeof *rlens);
+	argv = xcalloc(6 + 4 * n, sizeof *argv);
+	lens = xcalloc(6 + 4 * n, sizeof *lens);
 	attempts = xcalloc(n, sizeof *attempts);
 	msgs = xcalloc(n, sizeof *msgs);
-	hargv[0] = "HSET";
-	hargv[1] = s->keys.attempts;
-	largv[0] = "LPUSH";
-	rargv[0] = "RPUSH";
-	largv[1] = rargv[1] = s->keys.queue;
-	/*
-	 * Agents pop from the right. Ordinary tasks are LPUSHed (FIFO);
-	 * urgent ones are RPUSHed in reverse, so the most urgent is next.
-	 */
+	urgent = xcalloc(n, sizeof *urgent);
+	snprintf(ttl, sizeof ttl, "%d", s->ttl);
+	argv[0] = "EVALSHA";
+	argv[1] = script_sha(SCRIPT_DISPATCH);
+	argv[2] = "2";
+	argv[3] = s->keys.attempts;
+	argv[4] = s->keys.queue;
+	argv[5] = ttl;
 	for (k = 0; k < n; k++) {
 		struct ptask *p = &s->pt[idx[k]];
-		size_t len;
 
 		t = graph_node(s->g, idx[k])->task;
 		p->attempt++;
@@ -99,65 +95,178 @@ submit_dispatch(struct submit *s, const size_t *ready, size_t n)
 		p->state = PT_QUEUED;
 		xasprintf(&attempts[k], "%d", p->attempt);
 		msgs[k] = task_msg_encode(s->run, t, p->attempt,
-		    s->agents_alive > 1 ? p->avoid : NULL, &len);
+		    s->agents_alive > 1 ? p->avoid : NULL, &lens[0]);
 		if (s->secret != NULL) {
 			char *signed_msg = sign_message(s->secret, msgs[k],
-			    len, &len);
+			    lens[0], NULL);
 
 			free(msgs[k]);
 			msgs[k] = signed_msg;
 		}
-		hargv[2 + 2 * k] = t->id;
-		hargv[3 + 2 * k] = attempts[k];
-		if (sched_urgent(s, idx[k])) {
-			rlens[nr] = len;
-			rargv[nr++] = msgs[k];
-		} else {
-			llens[nl] = len;
-			largv[nl++] = msgs[k];
-		}
+		if ((urgent[k] = sched_urgent(s, idx[k])))
+			nurgent++;
 		log_debug("dispatch %s attempt %d", t->id, p->attempt);
 	}
-	for (k = 0; k < 2 + 2 * n; k++)
-		hlens[k] = strlen(hargv[k]);
-	llens[0] = rlens[0] = 5;
-	llens[1] = rlens[1] = strlen(s->keys.queue);
-	snprintf(ttl, sizeof ttl, "%d", s->ttl);
-	rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)(2 + 2 * n),
-	    hargv, hlens);
-	if (nl > 2)
-		rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)nl,
-		    largv, llens);
-	if (nr > 2) {
-		for (k = 0; k < (nr - 2) / 2; k++) {
-			const char *tp = rargv[2 + k];
-			size_t tl = rlens[2 + k];
-
-			rargv[2 + k] = rargv[nr - 1 - k];
-			rlens[2 + k] = rlens[nr - 1 - k];
-			rargv[nr - 1 - k] = tp;
-			rlens[nr - 1 - k] = tl;
-		}
-		rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)nr,
-		    rargv, rlens);
+	/* FIFO ones in order, then the urgent ones in reverse. */
+	argc = 6;
+	for (k = 0; k < n; k++) {
+		if (urgent[k])
+			continue;
+		argv[argc++] = graph_node(s->g, idx[k])->task->id;
+		argv[argc++] = attempts[k];
+		argv[argc++] = "L";
+		argv[argc++] = msgs[k];
 	}
-	rconn_command(s->rc_cmd, submit_any_done, NULL, "EXPIRE %s %s",
-	    s->keys.attempts, ttl);
-	rconn_command(s->rc_cmd, submit_any_done, NULL, "EXPIRE %s %s",
-	    s->keys.queue, ttl);
+	for (k = n; nurgent > 0 && k-- > 0;) {
+		if (!urgent[k])
+			continue;
+		argv[argc++] = graph_node(s->g, idx[k])->task->id;
+		argv[argc++] = attempts[k];
+		argv[argc++] = "R";
+		argv[argc++] = msgs[k];
+	}
+	for (k = 0; k < argc; k++)
+		lens[k] = strlen(argv[k]);
+	rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)argc, argv,
+	    lens);
 	for (k = 0; k < n; k++) {
 		free(attempts[k]);
 		free(msgs[k]);
 	}
 	free(attempts);
 	free(msgs);
-	free(hargv);
-	free(hlens);
-	free(largv);
-	free(llens);
-	free(rargv);
-	free(rlens);
+	free(urgent);
+	free(argv);
+	free(lens);
 	free(idx);
+}
+
+/* The queued tasks a verification asked about, and their attempts. */
+struct verify {
+	struct submit	*s;
+	size_t		*idx;
+	int		*attempt;
+	size_t		 n;
+};
+
+/*
+ * Reply to HMGET attempts for queued tasks after a reconnect: a task
+ * whose attempt never reached Redis (the dispatch script was cut off
+ * with the connection) is dispatched again, unless it moved on since.
+ */
+static void
+submit_verify_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct verify	*v = privdata;
+	struct submit	*s = v->s;
+	redisReply	*reply = r;
+	const char	*errstr;
+	size_t		 k, i, n = 0, *again;
+	long long	 stored;
+
+	(void)ac;
+	again = xcalloc(v->n + 1, sizeof *again);
+	for (k = 0; reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
+	    k < v->n && k < reply->elements; k++) {
+		i = v->idx[k];
+		if (s->pt[i].state != PT_QUEUED ||
+		    s->pt[i].attempt != v->attempt[k])
+			continue;
+		stored = 0;
+		if (reply->element[k]->type == REDIS_REPLY_STRING)
+			stored = util_strtonum(reply->element[k]->str, 0,
+			    1000000, &errstr);
+		if (stored < s->pt[i].attempt) {
+			log_info("%s: its dispatch was cut off; sending it "
+			    "again", graph_node(s->g, i)->task->id);
+			s->pt[i].tries--;
+			again[n++] = i;
+		}
+	}
+	submit_dispatch(s, again, n);
+	free(again);
+	free(v->idx);
+	free(v->attempt);
+	free(v);
+}
+
+/* After a reconnect: check every queued task's dispatch arrived. */
+static void
+submit_verify(struct submit *s)
+{
+	struct verify	*v;
+	const char	**argv;
+	size_t		*lens, i, n = graph_size(s->g), argc = 2;
+
+	v = xcalloc(1, sizeof *v);
+	v->s = s;
+	v->idx = xcalloc(n + 1, sizeof *v->idx);
+	v->attempt = xcalloc(n + 1, sizeof *v->attempt);
+	argv = xcalloc(n + 2, sizeof *argv);
+	lens = xcalloc(n + 2, sizeof *lens);
+	argv[0] = "HMGET";
+	argv[1] = s->keys.attempts;
+	for (i = 0; i < n; i++) {
+		if (s->pt[i].state != PT_QUEUED)
+			continue;
+		v->idx[v->n] = i;
+		v->attempt[v->n++] = s->pt[i].attempt;
+		argv[argc++] = graph_node(s->g, i)->task->id;
+	}
+	for (i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	if (argc == 2 || rconn_command_argv(s->rc_cmd, submit_verify_done, v,
+	    (int)argc, argv, lens) != 0) {
+		free(v->idx);
+		free(v->attempt);
+		free(v);
+	}
+	free(argv);
+	free(lens);
+}
+
+/* A live chunk of a task's output (--stream), fetched from its log. */
+struct chunk {
+	struct submit	*s;
+	size_t		 i;
+	int		 attempt;
+};
+
+/* Reply to GETRANGE of a streamed chunk: print it. */
+static void
+submit_chunk_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct chunk	*c = privdata;
+	redisReply	*reply = r;
+
+	(void)ac;
+	if (reply != NULL && reply->type == REDIS_REPLY_STRING &&
+	    reply->len > 0)
+		report_log(c->s, c->i, c->attempt, reply->str, reply->len);
+	free(c);
+}
+
+/* A "log" event: fetch the new chunk (only when streaming). */
+static void
+submit_chunk(struct submit *s, size_t i, const struct event_msg *e)
+{
+	struct chunk	*c;
+	char		*key, from[32], to[32];
+
+	if (!s->stream || e->length == 0)
+		return;
+	c = xcalloc(1, sizeof *c);
+	c->s = s;
+	c->i = i;
+	c->attempt = e->attempt;
+	key = keys_log(&s->keys, e->id, e->attempt);
+	snprintf(from, sizeof from, "%llu", (unsigned long long)e->offset);
+	snprintf(to, sizeof to, "%llu",
+	    (unsigned long long)(e->offset + e->length - 1));
+	if (rconn_command(s->rc_cmd, submit_chunk_done, c, "GETRANGE %s %s %s",
+	    key, from, to) != 0)
+		free(c);
+	free(key);
 }
 
 /* Reply to GET log: print the attempt's block. */
@@ -437,7 +546,7 @@ submit_event_done(redisAsyncContext *ac, void *r, void *privdata)
 	case EVENT_LOG:
 		i = graph_find(s->g, e.id);
 		if (i != GRAPH_NONE && s->pt[i].attempt == e.attempt)
-			report_log(s, i, e.attempt, e.data, e.datalen);
+			submit_chunk(s, i, &e);
 		break;
 	case EVENT_FINISHED:
 		submit_result(s, &e.result);
@@ -592,8 +701,10 @@ submit_cmd_ready(struct rconn *rc, void *arg)
 
 	script_load(rc);
 	submit_start(s);
-	if (s->begun)
+	if (s->begun) {
+		submit_verify(s);
 		submit_reconcile(s, 1);
+	}
 }
 
 /* rc_sub is (re)connected: subscribe again. */
@@ -735,6 +846,8 @@ submit_stop(struct submit *s, const char *reason)
 	    s->keys.stop, reason, s->ttl) != 0 ||
 	    rconn_command(s->rc_cmd, submit_any_done, NULL,
 	    "HSET %s state %s", s->keys.meta, reason) != 0 ||
+	    rconn_command(s->rc_cmd, submit_any_done, NULL,
+	    "EXPIRE %s %d", s->keys.meta, s->ttl) != 0 ||
 	    rconn_command(s->rc_cmd, submit_stopped_done, s, "PUBLISH %s %s",
 	    s->keys.events, ev) != 0)
 		event_base_loopexit(s->base, NULL);

@@ -841,6 +841,10 @@ cancel_main(int argc, char **argv)
 	    k.meta)) == NULL)
 		goto out;
 	freeReplyObject(reply);
+	if ((reply = status_command(c, "EXPIRE %s %lld", k.meta,
+	    ttl > 0 ? ttl : (long long)DEFAULT_TTL)) == NULL)
+		goto out;
+	freeReplyObject(reply);
 	ev = event_encode_stop("cancelled", NULL);
 	if ((reply = status_command(c, "PUBLISH %s %s", k.events,
 	    ev)) == NULL)

@@ -8,6 +8,7 @@
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
 
+nx_not_under_sanitizers
 nx_setup
 ws="$TMP/ws"
 nx_workspace "$ws"

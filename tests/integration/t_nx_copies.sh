@@ -12,13 +12,14 @@
 # same with DTEQ_TOOL_DEPS=restore, which succeeds. Set SHARED_OUTPUTS=1 (or
 # DTEQ_TEST_SHARED_OUTPUTS=1) once the default moves outputs, and this test
 # then requires the whole run to succeed.
-# timeout: 300
+# timeout: 420
 
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
 
 SHARED_OUTPUTS=${DTEQ_TEST_SHARED_OUTPUTS:-0}
 
+nx_not_under_sanitizers
 nx_setup
 nx_workspace "$TMP/main"
 for a in a1 a2 a3; do
@@ -29,7 +30,7 @@ for a in a1 a2 a3; do
 	nx_agent "$a" "$TMP/$a"
 done
 cd "$TMP/main" || fail "cd"
-nx_submit submit 270 --nx "run-many -t lint,test,build"
+nx_submit submit 390 --nx "run-many -t lint,test,build"
 agents_exit_ok 30 a1 a2 a3
 out="$TMP/submit.out"
 

@@ -5,11 +5,12 @@
 # Redis (dteq work), where the agents that built them stored them. Every
 # task succeeds, each app's build reads its libraries' dist/, and Nx reports
 # the dependencies as read from the cache.
-# timeout: 300
+# timeout: 420
 
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
 
+nx_not_under_sanitizers
 nx_setup
 nx_workspace "$TMP/main"
 for a in a1 a2 a3; do
@@ -23,7 +24,7 @@ cd "$TMP/main" || fail "cd"
 DTEQ_TOOL_DEPS=restore
 export DTEQ_TOOL_DEPS
 t0=$(now_ms)
-nx_submit submit 270 --nx "run-many -t lint,test,build"
+nx_submit submit 390 --nx "run-many -t lint,test,build"
 log "submit took $(($(now_ms) - t0)) ms"
 assert_eq "$SUBMIT_RC" 0 "dteq submit exit status"
 agents_exit_ok 30 a1 a2 a3

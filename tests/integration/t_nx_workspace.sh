@@ -7,7 +7,7 @@
 # The 3 agents share ONE copy of the workspace: a build's outputs reach the
 # tasks that need them through the file system. With one copy per agent
 # outputs must travel through a cache; see t_nx_copies.sh.
-# timeout: 300
+# timeout: 420
 
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
@@ -22,7 +22,7 @@ for a in a1 a2 a3; do
 	start_agent "$a"
 done
 t0=$(now_ms)
-nx_submit submit 270 --nx "run-many -t lint,test,build"
+nx_submit submit 390 --nx "run-many -t lint,test,build"
 log "submit took $(($(now_ms) - t0)) ms"
 assert_eq "$SUBMIT_RC" 0 "dteq submit exit status"
 agents_exit_ok 30 a1 a2 a3

@@ -1,0 +1,83 @@
+# Duration history and critical-path order: after a run, every succeeded
+# task's duration is in dteq:history:WS (with its 30-day TTL); the next
+# submit of the workspace reads it and dispatches the longest remaining
+# path first; DTEQ_SCHED=fifo dispatches in readiness order and still
+# records durations.
+# timeout: 90
+
+. "$TOP/tests/integration/lib.sh"
+
+start_redis
+DTEQ_WORKSPACE="test/$RUN"
+export DTEQ_WORKSPACE
+hkey="dteq:history:$DTEQ_WORKSPACE"
+
+# Two roots: b1 -> b2, a short chain, and a, one long task. Counted in
+# tasks the chain is longer, so with no history b1 goes first; weighed
+# with durations a does. One agent with one slot runs them in queue order.
+tf="$TMP/g.json"
+add_task "$tf" b1 "sleep 0.05"
+add_task "$tf" a "sleep 0.5"
+add_task "$tf" b2 "sleep 0.05" b1
+taskfile "$tf"
+
+base=$RUN
+
+# run_once NAME: run the graph as run $base-NAME.
+run_once() {
+	RUN="$base-$1"
+	start_agent "$1" --parallel 1
+	submit "$1" -v "$tf"
+	assert_eq "$SUBMIT_RC" 0 "submit $1 exit status"
+	agents_exit_ok 20 "$1"
+}
+
+# first: which of a and b1 started first in run $RUN.
+first() {
+	_sa=$(result_field "$RUN" a start)
+	_sb=$(result_field "$RUN" b1 start)
+	[ -n "$_sa" ] && [ -n "$_sb" ] || fail "no start times in run $RUN"
+	if [ "$_sa" -lt "$_sb" ]; then echo a; else echo b1; fi
+}
+
+log "first run: no history"
+run_once cold
+assert_grep "duration history $hkey: 0 of 3 tasks known" "$TMP/cold.err" \
+    "submit read an empty history"
+assert_eq "$(first)" b1 "without history the longer chain goes first"
+assert_eq "$(rcli hlen "$hkey")" 3 "history entries after one run"
+a_ms=$(rcli hget "$hkey" a)
+log "history of a: $a_ms ms"
+case $a_ms in
+[4-9][0-9][0-9].[0-9] | [1-9][0-9][0-9][0-9].[0-9]) ;;
+*) fail "history of a is \"$a_ms\", not about 500 ms" ;;
+esac
+ttl=$(rcli ttl "$hkey")
+[ "$ttl" -gt 86400 ] || fail "history TTL is $ttl s, not 30 days"
+
+log "second run: durations known"
+run_once warm
+assert_grep "duration history $hkey: 3 of 3 tasks known" "$TMP/warm.err" \
+    "submit read the history"
+assert_eq "$(first)" a "with history the longest path goes first"
+
+log "third run: DTEQ_SCHED=fifo"
+DTEQ_SCHED=fifo
+export DTEQ_SCHED
+run_once fifo
+unset DTEQ_SCHED
+assert_grep "3 of 3 tasks known (DTEQ_SCHED=fifo)" "$TMP/fifo.err" \
+    "submit says it orders FIFO"
+assert_eq "$(first)" b1 "FIFO keeps the task file's order"
+assert_eq "$(rcli hlen "$hkey")" 3 "history entries after three runs"
+
+# Another workspace has its own history.
+RUN="$base-other"
+DTEQ_WORKSPACE="test/$base-other"
+start_agent other --parallel 1
+submit other -v "$tf"
+assert_eq "$SUBMIT_RC" 0 "submit other exit status"
+agents_exit_ok 20 other
+assert_grep "0 of 3 tasks known" "$TMP/other.err" \
+    "a new workspace starts with no history"
+exit 0
