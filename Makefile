@@ -54,9 +54,11 @@ asan:
 	    EXTRA_LDFLAGS="$(ASAN_FLAGS)" CFLAGS="-O1 -g" unit
 
 # make test: the whole suite on the plain build, then again under
-# AddressSanitizer + UndefinedBehaviorSanitizer; one closing count.
-test: unit asan
-	tests/run.sh $(BUILD) build-asan
+# AddressSanitizer + UndefinedBehaviorSanitizer, then each fuzz target for
+# TEST_FUZZ_SECONDS; one closing count.
+test: unit asan fuzz-bin
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) \
+	    tests/run.sh $(BUILD) build-asan
 
 test-plain: unit
 	tests/run.sh $(BUILD)
@@ -108,16 +110,19 @@ man:
 # FUZZ_SECONDS (default 20); a crash fails with its input shown and saved.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
+TEST_FUZZ_SECONDS ?= 10
 FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined \
 	   -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-bin fuzz-build
 
-fuzz:
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang USE_WERROR=0 CFLAGS="-O1 -g" \
-	    EXTRA_CFLAGS="$(FUZZ_FLAGS)" EXTRA_LDFLAGS="$(FUZZ_FLAGS)" fuzz-build
+fuzz: fuzz-bin
 	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-bin:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="-O1 -g" \
+	    EXTRA_CFLAGS="$(FUZZ_FLAGS)" EXTRA_LDFLAGS="$(FUZZ_FLAGS)" fuzz-build
 
 fuzz-build: $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 

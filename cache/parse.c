@@ -69,6 +69,9 @@ parse_hex(int c)
 	return (-1);
 }
 
+static int	parse_fail(int *, char **, int, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+
 /* Set the status and an xasprintf'd cause; return -1. */
 static int
 parse_fail(int *status, char **cause, int code, const char *fmt, ...)

@@ -902,9 +902,12 @@ static int
 toolgraph_json_error(struct toolgraph_ctx *ctx, const char *buf, size_t len,
     size_t off)
 {
-	size_t	i, line = 1, col = 1;
+	size_t	i, line = 1, col = 1, blank = 0;
 
-	if (len == 0 || strspn(buf, " \t\r\n") == len)
+	while (blank < len && strchr(" \t\r\n", buf[blank]) != NULL &&
+	    buf[blank] != '\0')
+		blank++;
+	if (blank == len)
 		return (toolgraph_error(ctx, "empty: no JSON"));
 	for (i = 0; i < off && i < len; i++) {
 		col++;

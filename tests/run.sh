@@ -79,6 +79,27 @@ for build in "$@"; do
 	done
 done
 
+# The fuzz targets of a fuzz build (make fuzz-bin), each for a bounded
+# time: a crash counts as a failed test.
+if [ -n "$FUZZ_BUILD" ]; then
+	echo "== $FUZZ_BUILD: fuzz targets (${FUZZ_SECONDS:-10}s each)"
+	flog="$top/tests/logs/fuzz.log"
+	mkdir -p "$top/tests/logs"
+	"$top/tests/fuzz/run.sh" "$FUZZ_BUILD" "${FUZZ_SECONDS:-10}" \
+	    >"$flog" 2>&1
+	np=$(grep -c '^PASS: fuzz_' "$flog")
+	nf=$(grep -c '^FAIL: fuzz_' "$flog")
+	if [ "$np" -eq 0 ] && [ "$nf" -eq 0 ]; then
+		fail "fuzz (no target ran; see $flog)"
+	else
+		passed=$((passed + np))
+		failed=$((failed + nf))
+		grep -E '^(PASS|FAIL): fuzz_' "$flog"
+		[ "$nf" -gt 0 ] && failures="$failures fuzz" &&
+		    grep -E '^   \|' "$flog" | head -20
+	fi
+fi
+
 [ -n "$failures" ] && echo "failed:$failures"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
