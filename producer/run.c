@@ -11,6 +11,7 @@
  * lives in the children.
  */
 
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -161,6 +162,27 @@ run_redis(const char *dir, const char *sock)
 	return (-1);
 }
 
+/*
+ * Sign the local run's tasks with a fresh secret (unless the user gave
+ * one): the children inherit it, tasks never see it.
+ */
+static void
+run_secret(void)
+{
+	unsigned char	 buf[16];
+	char		 hex[33];
+	const char	*env = getenv("DTEQ_SECRET");
+	size_t		 i;
+
+	if (env != NULL && *env != '\0')
+		return;
+	if (getrandom(buf, sizeof buf, 0) != (ssize_t)sizeof buf)
+		fatal("getrandom");
+	for (i = 0; i < sizeof buf; i++)
+		snprintf(hex + 2 * i, 3, "%02x", buf[i]);
+	setenv("DTEQ_SECRET", hex, 1);
+}
+
 /* Remove the temporary directory and what the server left in it. */
 static void
 run_cleanup_dir(const char *dir)
@@ -244,6 +266,7 @@ run_main(int argc, char **argv)
 
 	if (mkdtemp(dir) == NULL)
 		fatal("mkdtemp");
+	run_secret();
 	xasprintf(&sock, "%s/redis.sock", dir);
 	xasprintf(&url, "unix://%s", sock);
 	xasprintf(&alog, "%s/agents.log", dir);
