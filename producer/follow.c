@@ -551,6 +551,11 @@ submit_event_done(redisAsyncContext *ac, void *r, void *privdata)
 	case EVENT_FINISHED:
 		submit_result(s, &e.result);
 		break;
+	case EVENT_STOP:
+		if (!s->ending && e.reason != NULL &&
+		    strcmp(e.reason, "cancelled") == 0)
+			submit_abort(s, "cancelled (dteq cancel)");
+		break;
 	}
 	event_clear(&e);
 }
@@ -845,7 +850,10 @@ submit_stop(struct submit *s, const char *reason)
 	if (rconn_command(s->rc_cmd, submit_any_done, NULL, "SET %s %s EX %d",
 	    s->keys.stop, reason, s->ttl) != 0 ||
 	    rconn_command(s->rc_cmd, submit_any_done, NULL,
-	    "HSET %s state %s", s->keys.meta, reason) != 0 ||
+	    "HSET %s state %s ended %llu", s->keys.meta, reason,
+	    (unsigned long long)util_wall_ms()) != 0 ||
+	    rconn_command(s->rc_cmd, submit_any_done, NULL, "DEL %s",
+	    s->keys.main_hb) != 0 ||
 	    rconn_command(s->rc_cmd, submit_any_done, NULL,
 	    "EXPIRE %s %d", s->keys.meta, s->ttl) != 0 ||
 	    rconn_command(s->rc_cmd, submit_stopped_done, s, "PUBLISH %s %s",

@@ -235,9 +235,9 @@ register_meta(struct submit *s, redisContext *c, char **cause)
 	    xstrdup("");
 	reply = register_command(c, cause, "HSET %s state running lease %d "
 	    "ttl %d output_cap %s created %s stream %d commit %s signed %d "
-	    "sigcheck %s", s->keys.meta, s->lease, s->ttl, cap, now,
+	    "sigcheck %s tasks %lld", s->keys.meta, s->lease, s->ttl, cap, now,
 	    s->stream, commit != NULL ? commit : "", s->secret != NULL,
-	    check);
+	    check, (long long)graph_size(s->g));
 	free(commit);
 	free(check);
 	if (reply == NULL)

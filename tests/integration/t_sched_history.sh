@@ -66,7 +66,7 @@ DTEQ_SCHED=fifo
 export DTEQ_SCHED
 run_once fifo
 unset DTEQ_SCHED
-assert_grep "3 of 3 tasks known (DTEQ_SCHED=fifo)" "$TMP/fifo.err" \
+assert_grep "3 of 3 tasks known \\(DTEQ_SCHED=fifo\\)" "$TMP/fifo.err" \
     "submit says it orders FIFO"
 assert_eq "$(first)" b1 "FIFO keeps the task file's order"
 assert_eq "$(rcli hlen "$hkey")" 3 "history entries after three runs"
