@@ -64,6 +64,7 @@ struct submit {
 	const char	*redis_arg;
 	const char	*run_arg;
 	const char	*stop_after;	/* comma-separated targets */
+	int		 no_replay;	/* --no-replay */
 	const char	*nx_args;	/* --nx: graph from Nx (toolgraph.c) */
 	const char	*turbo_args;	/* --turbo: graph from Turborepo */
 	const char	*graph_file;	/* --graph: a graph a tool wrote */
@@ -258,10 +259,14 @@ int		 toolgraph_parse(const char *, size_t, const char *,
 		     struct taskset *, char **);
 int		 toolgraph_run(int, const char *, struct taskset *, int *,
 		     char **);
+const char	*toolgraph_runner(int);
 int		 toolgraph_split(const char *, char ***, size_t *, char **);
 void		 toolgraph_words_free(char **, size_t);
 int		 toolgraph_version_cmp(const char *, const char *);
 int		 record_main(int, char **);
+
+/* replay.c */
+int		 replay_run(struct submit *);
 
 /* run.c */
 int		 run_main(int, char **);

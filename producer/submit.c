@@ -85,6 +85,8 @@ static const char submit_usage[] =
     "  --nx ARGS                run `npx nx ARGS --graph=TMP.json`, e.g.\n"
     "                           --nx \"affected -t lint,test,build\"; agents\n"
     "                           run `nx run ID --excludeTaskDependencies`\n"
+    "  --no-replay              with --nx or --turbo: do not replay the run\n"
+    "                           here from the remote cache at the end\n"
     "  --turbo ARGS             run `npx turbo ARGS --dry=json`, e.g.\n"
     "                           --turbo \"run build test\"; agents run\n"
     "                           `turbo run TASK --filter=PKG --only`\n"
@@ -110,6 +112,7 @@ submit_options(struct submit *s, int argc, char **argv, char **cause)
 		{ "lease", required_argument, NULL, 'L' },
 		{ "main-lease", required_argument, NULL, 'm' },
 		{ "max-reclaims", required_argument, NULL, 'X' },
+		{ "no-replay", no_argument, NULL, 'P' },
 		{ "nx", required_argument, NULL, 'x' },
 		{ "output-cap", required_argument, NULL, 'O' },
 		{ "redis", required_argument, NULL, 'r' },
@@ -192,6 +195,9 @@ submit_options(struct submit *s, int argc, char **argv, char **cause)
 			break;
 		case 'K':
 			s->secret_file = optarg;
+			break;
+		case 'P':
+			s->no_replay = 1;
 			break;
 		case 'm':
 			if (util_parse_seconds("--main-lease", optarg, 3600,
@@ -430,6 +436,8 @@ submit_main(int argc, char **argv)
 	event_base_dispatch(s.base);
 
 	rv = submit_report(&s);
+	if (rv == EXIT_OK)
+		replay_run(&s);
 	submit_free(&s);
 	return (rv);
 

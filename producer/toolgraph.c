@@ -24,10 +24,12 @@
  * How the tools are run is DTEQ_NX_COMMAND / DTEQ_TURBO_COMMAND (default
  * "npx --no nx", "npx --no turbo": --no so npx never downloads a tool that
  * is not installed), for the main job and, through the task commands, the
- * agents alike. DTEQ_TOOL_DEPS=restore leaves --excludeTaskDependencies
- * (Nx) and --only (Turborepo) out: the tool on the agent then restores the
- * outputs of the task's dependencies from the remote cache dteq work
- * serves (or runs them again), which agents on separate machines need.
+ * agents alike. By default (DTEQ_TOOL_DEPS=restore) the agents' commands
+ * leave --excludeTaskDependencies (Nx) and --only (Turborepo) out: the
+ * tool on the agent then restores the outputs of the task's dependencies
+ * from the remote cache dteq work serves (they already ran elsewhere),
+ * which agents on separate machines need. DTEQ_TOOL_DEPS=exclude keeps
+ * the flags, for agents that share one file system.
  *
  * API:
  *
@@ -259,7 +261,7 @@ toolgraph_version_cmp(const char *a, const char *b)
 }
 
 /* The command that runs the tool: DTEQ_NX_COMMAND or the default. */
-static const char *
+const char *
 toolgraph_runner(int tool)
 {
 	const char	*s;
@@ -651,21 +653,21 @@ toolgraph_nx_task(struct toolgraph_ctx *ctx, const cJSON *e,
 	    "dependencies"), e->string), t));
 }
 
-/* Read DTEQ_TOOL_DEPS (exclude, the default, or restore) into ctx. */
+/* Read DTEQ_TOOL_DEPS (restore, the default, or exclude) into ctx. */
 static int
 toolgraph_deps_mode(struct toolgraph_ctx *ctx)
 {
 	const char	*mode;
 
-	ctx->restore = 0;
-	if ((mode = getenv("DTEQ_TOOL_DEPS")) == NULL || *mode == '\0' ||
-	    strcmp(mode, "exclude") == 0)
-		return (0);
-	if (strcmp(mode, "restore") != 0) {
-		return (toolgraph_error(ctx, "DTEQ_TOOL_DEPS is \"%s\", not "
-		    "exclude or restore", mode));
-	}
 	ctx->restore = 1;
+	if ((mode = getenv("DTEQ_TOOL_DEPS")) == NULL || *mode == '\0' ||
+	    strcmp(mode, "restore") == 0)
+		return (0);
+	if (strcmp(mode, "exclude") != 0) {
+		return (toolgraph_error(ctx, "DTEQ_TOOL_DEPS is \"%s\", not "
+		    "restore or exclude", mode));
+	}
+	ctx->restore = 0;
 	return (0);
 }
 

@@ -6,6 +6,9 @@
 # timeout: 120
 
 . "$TOP/tests/integration/lib.sh"
+# Agents here share one checkout: the commands keep the tools' flags.
+DTEQ_TOOL_DEPS=exclude
+export DTEQ_TOOL_DEPS
 
 start_redis
 fx="$TOP/tests/fixtures"

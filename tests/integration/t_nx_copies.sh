@@ -15,6 +15,9 @@
 # timeout: 420
 
 . "$TOP/tests/integration/lib.sh"
+# Agents here share one checkout: the commands keep the tools' flags.
+DTEQ_TOOL_DEPS=exclude
+export DTEQ_TOOL_DEPS
 . "$TOP/tests/nx/lib.sh"
 
 SHARED_OUTPUTS=${DTEQ_TEST_SHARED_OUTPUTS:-0}

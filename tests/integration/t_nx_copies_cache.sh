@@ -34,7 +34,18 @@ assert_grep '^39 tasks: 39 succeeded, 0 failed, 0 skipped' "$out" \
 assert_grep '^> nx run @ws/web:build$' "$out" "the command without the flag"
 assert_grep 'Nx read the output from the cache' "$out" \
     "dependencies restored from the remote cache"
-assert_no_file "$TMP/main/libs/util/dist" "the main job's copy was written"
+# The replay: the main job's copy now holds every task's outputs, restored
+# from the cache, and its terminal Nx's log of every task.
+assert_grep '^Replaying the run here from the remote cache:' "$out" \
+    "the replay ran"
+for d in $(cd "$TMP/a1" && find libs apps -maxdepth 2 -name dist -type d |
+    sort); do
+	[ -d "$TMP/main/$d" ] || fail "the main job's copy lacks $d"
+done
+[ -f "$TMP/main/apps/web/dist/index.js" ] ||
+    fail "the main job's copy lacks web's build"
+assert_grep 'for 39 out of 39 tasks' "$out" \
+    "the replay read every task from the cache"
 # The app's build ran on some agent, with every library's dist there.
 n=0
 for a in a1 a2 a3; do
@@ -47,4 +58,19 @@ for a in a1 a2 a3; do
 	    grep -c "\"agent\":\"$a\"") tasks"
 done
 [ "$n" -ge 1 ] || fail "no copy holds web's build"
+
+# A second run of the same command, on fresh agents: every task is a cache
+# hit as Nx reports it (each agent's `nx run` reads all its tasks).
+RUN="$RUN-again"
+for a in a1 a2 a3; do
+	nx_agent "$a" "$TMP/$a"
+done
+nx_submit again 390 --no-replay --nx "run-many -t lint,test,build"
+assert_eq "$SUBMIT_RC" 0 "second dteq submit exit status"
+agents_exit_ok 30 a1 a2 a3
+blocks=$(grep -cE '^> [^ ]+ \((a1|a2|a3), .*attempt [0-9]+\)$' "$TMP/again.out")
+hits=$(grep -cE 'Nx read the output from the cache instead of running the command for ([0-9]+) out of \1 tasks' "$TMP/again.out")
+log "second run: $blocks task blocks, $hits all-cache-hit Nx runs"
+assert_eq "$blocks" 39 "task blocks in the second run"
+assert_eq "$hits" 39 "tasks read whole from the cache in the second run"
 exit 0

@@ -551,7 +551,7 @@ test_runner_env(void)
 		free(cause);
 		free(buf);
 	}
-	unsetenv("DTEQ_TOOL_DEPS");
+	setenv("DTEQ_TOOL_DEPS", "exclude", 1);
 }
 
 /* An Nx installed in node_modules that is too old is refused. */
@@ -701,6 +701,8 @@ test_run_daemon(void)
 int
 main(void)
 {
+	/* Most cases check the commands for agents sharing one checkout. */
+	setenv("DTEQ_TOOL_DEPS", "exclude", 1);
 	TEST_RUN(test_detect);
 	TEST_RUN(test_nx_fixture);
 	TEST_RUN(test_nx_workspace);
