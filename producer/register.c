@@ -243,6 +243,13 @@ register_meta(struct submit *s, redisContext *c, char **cause)
 	if (reply == NULL)
 		return (-1);
 	freeReplyObject(reply);
+	if (s->tool_parallel > 0) {
+		/* Nx's --parallel: the agents' limit unless they set one. */
+		if ((reply = register_command(c, cause, "HSET %s parallel %d",
+		    s->keys.meta, s->tool_parallel)) == NULL)
+			return (-1);
+		freeReplyObject(reply);
+	}
 	if ((reply = register_command(c, cause, "EXPIRE %s %d", s->keys.meta,
 	    s->ttl)) == NULL)
 		return (-1);

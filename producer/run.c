@@ -296,14 +296,6 @@ run_main(int argc, char **argv)
 	sargv[4 + sargc++] = (char *)"--run";
 	sargv[4 + sargc++] = run;
 	sargv[4 + sargc] = NULL;
-	/* The task file stays last: move --run before it. */
-	if (sargc >= 3) {
-		char *file = sargv[4 + sargc - 3];
-
-		memmove(&sargv[4 + sargc - 3], &sargv[4 + sargc - 2],
-		    2 * sizeof *sargv);
-		sargv[4 + sargc - 1] = file;
-	}
 	if ((submit = run_spawn(sargv, NULL)) == -1)
 		goto out;
 

@@ -37,7 +37,8 @@ static const char work_usage[] =
     "  --redis URL            redis://[user:pass@]host[:port][/db] or\n"
     "                         unix:///path (env DTEQ_REDIS_URL)\n"
     "  --run ID               run id (env DTEQ_RUN, else from CI variables)\n"
-    "  --parallel N           tasks run at once (default 1)\n"
+    "  --parallel N           tasks run at once (default: the --parallel\n"
+    "                         of an --nx/--turbo submit, else 1)\n"
     "  --name NAME            agent name (default NX_AGENT_NAME,\n"
     "                         BITBUCKET_STEP_UUID, CI_JOB_ID or host-pid)\n"
     "  --wait SECS            how long to wait for the run to appear\n"
@@ -307,6 +308,7 @@ work_main(int argc, char **argv)
 		case 'p':
 			w.parallel = (int)util_strtonum(optarg, 1, 1024,
 			    &errstr);
+			w.parallel_set = 1;
 			if (errstr != NULL) {
 				xasprintf(&cause, "--parallel: \"%s\" is %s "
 				    "(1 to 1024)", optarg, errstr);

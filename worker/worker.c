@@ -238,6 +238,9 @@ worker_join(struct worker *w, redisReply *meta)
 			w->output_cap = (size_t)n;
 		else if (strcmp(k, "stream") == 0)
 			w->stream = n == 1;
+		else if (strcmp(k, "parallel") == 0 && !w->parallel_set &&
+		    n <= 1024)
+			w->parallel = (int)n;
 	}
 	if (worker_refuse(w, commit, check, is_signed) != 0) {
 		w->exit_code = EXIT_INFRA;

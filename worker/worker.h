@@ -28,6 +28,7 @@ struct worker {
 	char			*running;	/* this agent's running list */
 	char			*hb;		/* this agent's heartbeat key */
 	int			 parallel;
+	int			 parallel_set;	/* --parallel given */
 	int			 wait;		/* s to wait for the run */
 
 	/* Run settings, read from the run's meta hash on joining. */
