@@ -3,6 +3,7 @@
 # the affected projects (forms and the apps that use it) and of what they
 # need, and nothing else; then an empty affected graph (nothing changed)
 # is a run of no tasks that succeeds.
+# slow: `affected` instead of `run-many`: the same graph path
 # timeout: 240
 
 . "$TOP/tests/integration/lib.sh"

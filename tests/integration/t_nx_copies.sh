@@ -12,6 +12,7 @@
 # same with DTEQ_TOOL_DEPS=restore, which succeeds. Set SHARED_OUTPUTS=1 (or
 # DTEQ_TEST_SHARED_OUTPUTS=1) once the default moves outputs, and this test
 # then requires the whole run to succeed.
+# slow: the --excludeTaskDependencies variant on separate copies
 # timeout: 420
 
 . "$TOP/tests/integration/lib.sh"

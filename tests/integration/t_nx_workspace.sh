@@ -7,6 +7,7 @@
 # The 3 agents share ONE copy of the workspace: a build's outputs reach the
 # tasks that need them through the file system. With one copy per agent
 # outputs must travel through a cache; see t_nx_copies.sh.
+# slow: agents sharing one checkout; t_nx_copies_cache runs the same graph on separate copies
 # timeout: 420
 
 . "$TOP/tests/integration/lib.sh"

@@ -3,6 +3,7 @@
 # `turbo run ... --dry=json`, agents run each task with
 # `npx --no turbo run TASK --filter=PKG --only`. 3 agents share one copy of
 # the workspace.
+# slow: agents sharing one checkout; t_turbo_copies_cache covers Turborepo
 # timeout: 300
 
 . "$TOP/tests/integration/lib.sh"
