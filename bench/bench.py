@@ -1135,10 +1135,11 @@ def bench_nx(b):
                           "--parallel=8"], cwd=ws, env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out["nx_run_many_s"] = time.monotonic() - t0
+    out["nx_run_many_load"] = os.getloadavg()[0]
     if rc != 0:
         raise RuntimeError("nx run-many failed")
-    log("  nx run-many --parallel=8             %6.2f s" %
-        out["nx_run_many_s"])
+    log("  nx run-many --parallel=8             %6.2f s (load %.1f)" %
+        (out["nx_run_many_s"], out["nx_run_many_load"]))
 
     variants = (("dteq", {}),
                 ("dteq_tuned", {"DTEQ_NX_COMMAND": "node_modules/.bin/nx",
@@ -1170,13 +1171,17 @@ def bench_nx(b):
                                    (sub.rc, err.name))
             res = b.results(srv, run)
             out[name + "_s"] = sub.wall
+            out[name + "_load"] = os.getloadavg()[0]
             out[name + "_tasks"] = len(res)
             out[name + "_task_time_s"] = sum(
                 v.get("duration", 0) for v in res.values()) / 1000.0
             log("  dteq, 4 agents x 2%s %6.2f s (%d tasks, %.1f s of task "
-                "time)" % (" (nx bin, no plugin isolation)"
-                           if extra else "                            ",
-                           sub.wall, len(res), out[name + "_task_time_s"]))
+                "time; load %.1f)" % (" (nx bin, no plugin isolation)"
+                                      if extra else
+                                      "                            ",
+                                      sub.wall, len(res),
+                                      out[name + "_task_time_s"],
+                                      out[name + "_load"]))
     finally:
         srv.stop()
     out["ratio"] = ratio(out["nx_run_many_s"], out["dteq_s"])

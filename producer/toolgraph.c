@@ -22,9 +22,11 @@
  * are left out and their dependents inherit their dependencies.
  *
  * How the tools are run is DTEQ_NX_COMMAND / DTEQ_TURBO_COMMAND (default
+ * node_modules/.bin/nx or turbo when the workspace has it, else
  * "npx --no nx", "npx --no turbo": --no so npx never downloads a tool that
  * is not installed), for the main job and, through the task commands, the
- * agents alike. By default (DTEQ_TOOL_DEPS=restore) the agents' commands
+ * agents alike. Nx tasks run with NX_ISOLATE_PLUGINS=false unless it is
+ * set: both cut Nx's start-up per task. By default (DTEQ_TOOL_DEPS=restore) the agents' commands
  * leave --excludeTaskDependencies (Nx) and --only (Turborepo) out: the
  * tool on the agent then restores the outputs of the task's dependencies
  * from the remote cache dteq work serves (they already ran elsewhere),
@@ -269,6 +271,14 @@ toolgraph_runner(int tool)
 	s = getenv(tool == TOOLGRAPH_NX ? "DTEQ_NX_COMMAND" :
 	    "DTEQ_TURBO_COMMAND");
 	if (s != NULL && *s != '\0')
+		return (s);
+	/*
+	 * The workspace's own binary when it has one: npx costs most of a
+	 * second per task (bench/nx_overhead.sh).
+	 */
+	s = tool == TOOLGRAPH_NX ? "node_modules/.bin/nx" :
+	    "node_modules/.bin/turbo";
+	if (access(s, X_OK) == 0)
 		return (s);
 	return (tool == TOOLGRAPH_NX ? TOOLGRAPH_NX_COMMAND :
 	    TOOLGRAPH_TURBO_COMMAND);
@@ -646,6 +656,16 @@ toolgraph_nx_task(struct toolgraph_ctx *ctx, const cJSON *e,
 	t->command = cmd.s;
 	if (rc != 0)
 		return (-1);
+	/*
+	 * Plugins in Nx's own process: isolating them costs each short-lived
+	 * `nx run` about half a second (bench/nx_overhead.sh).
+	 */
+	if (getenv("NX_ISOLATE_PLUGINS") == NULL) {
+		t->env = xreallocarray(t->env, t->nenv + 1, sizeof *t->env);
+		t->env[t->nenv].name = xstrdup("NX_ISOLATE_PLUGINS");
+		t->env[t->nenv].value = xstrdup("false");
+		t->nenv++;
+	}
 	if (toolgraph_strings(ctx, toolgraph_get(e, "outputs"), "outputs",
 	    NULL, &t->outputs, &t->noutputs) != 0)
 		return (-1);

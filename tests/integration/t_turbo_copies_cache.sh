@@ -31,5 +31,11 @@ assert_grep '^39 tasks: 39 succeeded, 0 failed, 0 skipped' "$out" \
     "summary line"
 assert_grep 'cache hit, replaying logs' "$out" \
     "dependencies restored from the remote cache"
-assert_no_file "$TMP/main/libs/util/dist" "the main job's copy was written"
+# The replay: every task read from the cache into the main job's copy.
+assert_grep '^Replaying the run here from the remote cache:' "$out" \
+    "the replay ran"
+assert_grep 'Cached: *39 cached, 39 total' "$out" \
+    "the replay read every task from the cache"
+[ -d "$TMP/main/libs/util/dist" ] ||
+    fail "the main job's copy lacks libs/util/dist after the replay"
 exit 0
