@@ -1100,8 +1100,7 @@ def bench_scale(b):
 # 6. Nx workspace
 
 NX_ENV = {"NX_DAEMON": "false", "NX_NO_CLOUD": "true", "NX_TUI": "false",
-          "NX_SKIP_NX_CACHE": "true", "TURBO_TELEMETRY_DISABLED": "1",
-          "DO_NOT_TRACK": "1"}
+          "TURBO_TELEMETRY_DISABLED": "1", "DO_NOT_TRACK": "1"}
 NX_TARGETS = "lint,test,build"
 
 
@@ -1118,8 +1117,8 @@ def bench_nx(b):
         log("nx: skipped in the short profile (each Nx task costs seconds; "
             "run `make bench BENCH=full` or `bench/bench.py nx`)")
         return None
-    log("nx: the 13-project workspace of tests/nx, -t %s, with the Nx cache "
-        "off" % NX_TARGETS)
+    log("nx: the 13-project workspace of tests/nx, -t %s, fresh copies "
+        "(empty caches)" % NX_TARGETS)
     setup = os.path.join(ROOT, "tests", "nx", "setup.sh")
     p = subprocess.run([setup], capture_output=True, text=True)
     if p.returncode != 0 or not p.stdout.strip():

@@ -20,7 +20,8 @@
  * release	move every message of an agent's running list back to the
  *		queue (graceful exit).
  * heartbeat	renew an agent's lease, unless it was reclaimed meanwhile
- *		(a frozen agent is fenced); tells whether submit is alive.
+ *		(a frozen agent is fenced); tells whether submit is alive
+ *		and whether the run was stopped.
  * dispatch	(producer) record new attempts and push their messages.
  * defer	hand one message back to the popping end of the queue (a
  *		retry that should go to another agent).
@@ -126,18 +127,21 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"if n > 0 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end\n"
 	"return n\n",
 
-	/* SCRIPT_HEARTBEAT: KEYS agents hb main; ARGV agent lease-ms ttl
-	 * running join. Returns {renewed, main job alive}; not renewed
-	 * when the agent was reclaimed (its lease lapsed) unless joining. */
+	/* SCRIPT_HEARTBEAT: KEYS agents hb main stop; ARGV agent lease-ms
+	 * ttl running join. Returns {renewed, main job alive, stop reason
+	 * or nil}; not renewed when the agent was reclaimed (its lease
+	 * lapsed) unless joining. The stop reason makes the sentinel reach
+	 * an agent that missed its event. */
 	"local main = redis.call('EXISTS', KEYS[3])\n"
+	"local stop = redis.call('GET', KEYS[4])\n"
 	"if ARGV[5] ~= '1' and\n"
 	"    redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then\n"
-	"  return {0, main}\n"
+	"  return {0, main, stop}\n"
 	"end\n"
 	"redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[2])\n"
 	"redis.call('SADD', KEYS[1], ARGV[1])\n"
 	"redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-	"return {1, main}\n",
+	"return {1, main, stop}\n",
 
 	/* SCRIPT_DEFER: KEYS running queue; ARGV msg ttl. Hand a message
 	 * back to the front of the queue for another agent. */

@@ -118,11 +118,16 @@ worker_heartbeat_done(redisAsyncContext *ac, void *r, void *privdata)
 	(void)ac;
 	if (reply == NULL || w->stopping)
 		return;
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
 	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
 	    reply->element[1]->type != REDIS_REPLY_INTEGER) {
 		if (reply->type == REDIS_REPLY_ERROR)
 			log_warnx("heartbeat: %s", reply->str);
+		return;
+	}
+	if (reply->elements > 2 &&
+	    reply->element[2]->type == REDIS_REPLY_STRING) {
+		worker_stop(w, reply->element[2]->str);
 		return;
 	}
 	if (reply->element[1]->integer == 0) {
@@ -157,9 +162,10 @@ worker_heartbeat(struct worker *w, int join)
 	snprintf(ttl, sizeof ttl, "%d", w->ttl);
 	snprintf(running, sizeof running, "%d", w->nrunning);
 	rconn_command(w->rc_cmd, worker_heartbeat_done, w,
-	    "EVALSHA %s 3 %s %s %s %s %s %s %s %s",
+	    "EVALSHA %s 4 %s %s %s %s %s %s %s %s %s",
 	    script_sha(SCRIPT_HEARTBEAT), w->keys.agents, w->hb,
-	    w->keys.main_hb, w->name, lease, ttl, running, join ? "1" : "0");
+	    w->keys.main_hb, w->keys.stop, w->name, lease, ttl, running,
+	    join ? "1" : "0");
 }
 
 /* Refuse a run this agent must not serve; 0 if it may. */
