@@ -1029,12 +1029,17 @@ worker_finish(struct worker *w)
 	    w->keys.agents, w->name);
 }
 
-/* Once a second: heartbeat when due, pop if a pop was lost. */
+/*
+ * Once a second: heartbeat when due, send again a start or finish script
+ * whose reply was lost (an error, or a connection that dropped without a
+ * reconnect yet), pop if a pop was lost.
+ */
 void
 worker_tick(struct worker *w)
 {
 	static uint64_t	 last_hb;
 	uint64_t	 now = util_now_ms();
+	struct wtask	*wt;
 
 	if (!w->joined) {
 		worker_check(w);
@@ -1043,6 +1048,14 @@ worker_tick(struct worker *w)
 	if (now - last_hb >= (uint64_t)w->lease * 1000 / 3) {
 		last_hb = now;
 		worker_heartbeat(w, 0);
+	}
+	LIST_FOREACH(wt, &w->tasks, entry) {
+		if (wt->inflight || !rconn_is_ready(w->rc_cmd))
+			continue;
+		if (wt->state == WT_STARTING)
+			worker_task_start(wt);
+		else if (wt->state == WT_FINISHING && !wt->acked)
+			worker_task_finish(wt);
 	}
 	worker_pop(w);
 }
