@@ -74,6 +74,7 @@ uint64_t	 util_wall_ms(void);		/* wall clock, ms since epoch */
 char		*util_format_duration(uint64_t);	/* "1.23s"; caller frees */
 int		 util_read_file(const char *, char **, size_t *, char **);
 char		*util_json_escape(const char *, size_t);	/* caller frees */
+char		*util_git_commit(void);			/* caller frees */
 
 /* url.c */
 #define URL_TCP		0

@@ -336,3 +336,24 @@ util_json_escape(const char *s, size_t len)
 	out[n] = '\0';
 	return (out);
 }
+
+/* The git commit of the working directory, or NULL. Caller frees. */
+char *
+util_git_commit(void)
+{
+	FILE	*f;
+	char	 buf[128];
+	size_t	 len;
+
+	if ((f = popen("git rev-parse HEAD 2>/dev/null", "r")) == NULL)
+		return (NULL);
+	if (fgets(buf, sizeof buf, f) == NULL) {
+		pclose(f);
+		return (NULL);
+	}
+	if (pclose(f) != 0)
+		return (NULL);
+	len = strcspn(buf, "\n");
+	buf[len] = '\0';
+	return (len > 0 ? xstrdup(buf) : NULL);
+}

@@ -200,27 +200,6 @@ register_in_flight(struct submit *s, redisContext *c, char **cause)
 	return (0);
 }
 
-/* The git commit of the working directory, or NULL. Caller frees. */
-static char *
-register_git_commit(void)
-{
-	FILE	*f;
-	char	 buf[128];
-	size_t	 len;
-
-	if ((f = popen("git rev-parse HEAD 2>/dev/null", "r")) == NULL)
-		return (NULL);
-	if (fgets(buf, sizeof buf, f) == NULL) {
-		pclose(f);
-		return (NULL);
-	}
-	if (pclose(f) != 0)
-		return (NULL);
-	len = strcspn(buf, "\n");
-	buf[len] = '\0';
-	return (len > 0 ? xstrdup(buf) : NULL);
-}
-
 /* Write the run's meta hash and the main job's first heartbeat. */
 static int
 register_meta(struct submit *s, redisContext *c, char **cause)
@@ -230,7 +209,7 @@ register_meta(struct submit *s, redisContext *c, char **cause)
 
 	snprintf(cap, sizeof cap, "%zu", s->output_cap);
 	snprintf(now, sizeof now, "%llu", (unsigned long long)util_wall_ms());
-	commit = register_git_commit();
+	commit = util_git_commit();
 	check = s->secret != NULL ? sign_check_token(s->secret, s->run) :
 	    xstrdup("");
 	reply = register_command(c, cause, "HSET %s state running lease %d "

@@ -53,27 +53,6 @@ static const char work_usage[] =
     "                         on loopback, kept in the same Redis)\n"
     "  -v, --verbose          debug logging\n";
 
-/* The git commit of the working directory, or NULL outside a checkout. */
-static char *
-work_git_commit(void)
-{
-	FILE	*f;
-	char	 buf[128];
-	size_t	 len;
-
-	if ((f = popen("git rev-parse HEAD 2>/dev/null", "r")) == NULL)
-		return (NULL);
-	if (fgets(buf, sizeof buf, f) == NULL) {
-		pclose(f);
-		return (NULL);
-	}
-	if (pclose(f) != 0)
-		return (NULL);
-	len = strcspn(buf, "\n");
-	buf[len] = '\0';
-	return (len > 0 ? xstrdup(buf) : NULL);
-}
-
 /* Environment variables a task never inherits from its agent. */
 static const char *work_env_hidden[] = {
 	"DTEQ_SECRET", "DTEQ_REDIS_PASSWORD", "DTEQ_RUN", "DTEQ_TASK_ID",
@@ -345,7 +324,7 @@ work_main(int argc, char **argv)
 	    cli_run_id(run, &w.run, &cause) != 0 ||
 	    sign_load_secret(secret_file, &w.secret, &cause) != 0)
 		goto usage_error;
-	w.commit = work_git_commit();
+	w.commit = util_git_commit();
 	if (name != NULL)
 		w.name = xstrdup(name);
 	else
