@@ -32,6 +32,7 @@ static void	submit_final(struct submit *, size_t, const struct result *,
 static void	submit_check_end(struct submit *);
 static void	submit_skip(struct submit *, size_t, const char *, int);
 static void	submit_reconcile(struct submit *, int);
+static void	submit_stop(struct submit *, const char *);
 
 /* Reply to a command whose answer only matters when it is an error. */
 static void
@@ -705,6 +706,10 @@ submit_cmd_ready(struct rconn *rc, void *arg)
 	struct submit	*s = arg;
 
 	script_load(rc);
+	if (s->stop_pending != NULL) {
+		submit_stop(s, s->stop_pending);
+		return;
+	}
 	submit_start(s);
 	if (s->begun) {
 		submit_verify(s);
@@ -833,32 +838,45 @@ submit_stopped_done(redisAsyncContext *ac, void *r, void *privdata)
 	struct submit	*s = privdata;
 
 	(void)ac;
-	(void)r;
+	if (r == NULL && s->stop_pending != NULL)
+		return;		/* cut off: sent again once reconnected */
+	free(s->stop_pending);
+	s->stop_pending = NULL;
 	event_base_loopexit(s->base, NULL);
 }
 
-/* Set the stop sentinel with reason and announce it; then leave. */
+/*
+ * Set the stop sentinel with reason and announce it; then leave. The
+ * sentinel is what releases the agents, so it is sent again after a
+ * reconnect until Redis has answered (submit_tick gives up after a while).
+ */
 static void
 submit_stop(struct submit *s, const char *reason)
 {
-	char	*ev;
+	char	*ev, *why;
 	size_t	 len;
 
-	s->ending = 1;
-	s->ended = util_now_ms();
-	ev = event_encode_stop(reason, &len);
-	if (rconn_command(s->rc_cmd, submit_any_done, NULL, "SET %s %s EX %d",
-	    s->keys.stop, reason, s->ttl) != 0 ||
-	    rconn_command(s->rc_cmd, submit_any_done, NULL,
-	    "HSET %s state %s ended %llu", s->keys.meta, reason,
-	    (unsigned long long)util_wall_ms()) != 0 ||
-	    rconn_command(s->rc_cmd, submit_any_done, NULL, "DEL %s",
-	    s->keys.main_hb) != 0 ||
-	    rconn_command(s->rc_cmd, submit_any_done, NULL,
-	    "EXPIRE %s %d", s->keys.meta, s->ttl) != 0 ||
-	    rconn_command(s->rc_cmd, submit_stopped_done, s, "PUBLISH %s %s",
-	    s->keys.events, ev) != 0)
-		event_base_loopexit(s->base, NULL);
+	if (!s->ending) {
+		s->ending = 1;
+		s->ended = util_now_ms();
+	}
+	why = xstrdup(reason);
+	free(s->stop_pending);
+	s->stop_pending = why;
+	if (!rconn_is_ready(s->rc_cmd))
+		return;		/* submit_cmd_ready() sends it */
+	ev = event_encode_stop(why, &len);
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "SET %s %s EX %d",
+	    s->keys.stop, why, s->ttl);
+	rconn_command(s->rc_cmd, submit_any_done, NULL,
+	    "HSET %s state %s ended %llu", s->keys.meta, why,
+	    (unsigned long long)util_wall_ms());
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "DEL %s",
+	    s->keys.main_hb);
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "EXPIRE %s %d",
+	    s->keys.meta, s->ttl);
+	rconn_command(s->rc_cmd, submit_stopped_done, s, "PUBLISH %s %s",
+	    s->keys.events, ev);
 	free(ev);
 }
 
@@ -939,8 +957,15 @@ submit_tick(struct submit *s)
 	uint64_t	 now = util_now_ms();
 	char		*why;
 
-	if (s->ending)
+	if (s->ending) {
+		if (s->stop_pending != NULL && now - s->ended > 20000) {
+			log_warnx("could not set the stop sentinel of run %s "
+			    "(Redis unreachable); agents stop when this "
+			    "submit's heartbeat lapses", s->run);
+			event_base_loopexit(s->base, NULL);
+		}
 		return;
+	}
 	if (!rconn_is_ready(s->rc_cmd)) {
 		if (rconn_down_ms(s->rc_cmd) > 60000)
 			submit_abort(s, "Redis unreachable for 60 s");

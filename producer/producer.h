@@ -118,6 +118,7 @@ struct submit {
 	uint64_t	 last_alive;	/* ms: an agent was last alive */
 	uint64_t	 ended;
 	char		*abort_reason;	/* set: exit 3 */
+	char		*stop_pending;	/* stop sentinel not yet acked */
 };
 
 /* submit.c */
