@@ -211,6 +211,7 @@ const char	*result_status_name(int);
 int		 result_status_from_name(const char *);
 char		*result_encode(const struct result *, size_t *);
 int		 result_decode(const char *, size_t, struct result *, char **);
+void		 result_copy(struct result *, const struct result *);
 void		 result_clear(struct result *);
 
 /* Events on the run's channel. */

@@ -172,6 +172,16 @@ result_decode(const char *buf, size_t len, struct result *r, char **cause)
 	return (rv);
 }
 
+/* Copy src into dst (deep). */
+void
+result_copy(struct result *dst, const struct result *src)
+{
+	*dst = *src;
+	dst->id = src->id != NULL ? xstrdup(src->id) : NULL;
+	dst->agent = src->agent != NULL ? xstrdup(src->agent) : NULL;
+	dst->reason = src->reason != NULL ? xstrdup(src->reason) : NULL;
+}
+
 /* Free what r holds; r is left zeroed. */
 void
 result_clear(struct result *r)

@@ -299,21 +299,22 @@ submit_fetch(struct submit *s, size_t i, const struct result *r,
 {
 	struct fetch	*f;
 	char		*key;
-	char		*json, *why;
 
 	f = xcalloc(1, sizeof *f);
 	f->s = s;
 	f->i = i;
-	json = result_encode(r, NULL);		/* deep copy */
-	if (result_decode(json, strlen(json), &f->r, &why) != 0)
-		fatalx("%s: %s", __func__, why);
-	free(json);
+	result_copy(&f->r, r);
 	if (note != NULL)
 		f->note = xstrdup(note);
 	f->final = final;
 	key = keys_log(&s->keys, r->id, r->attempt);
 	s->nprinting++;
-	if (rconn_command(s->rc_cmd, submit_fetch_done, f, "GET %s",
+	/*
+	 * No output: nothing to fetch. Print at once unless an earlier
+	 * block is still waiting for its output (blocks keep their order).
+	 */
+	if ((r->output_bytes == 0 && s->nprinting == 1) ||
+	    rconn_command(s->rc_cmd, submit_fetch_done, f, "GET %s",
 	    key) != 0) {
 		report_block(s, i, &f->r, NULL, 0, f->note);
 		if (final)
@@ -389,14 +390,7 @@ submit_final(struct submit *s, size_t i, const struct result *r,
 	p->fetching = 0;
 	s->nfinal++;
 	result_clear(&p->result);
-	p->result.id = xstrdup(r->id);
-	p->result.status = r->status;
-	p->result.exit_code = r->exit_code;
-	p->result.attempt = r->attempt;
-	p->result.agent = r->agent != NULL ? xstrdup(r->agent) : NULL;
-	p->result.start_ms = r->start_ms;
-	p->result.end_ms = r->end_ms;
-	p->result.duration_ms = r->duration_ms;
+	result_copy(&p->result, r);
 	if (reason != NULL) {
 		free(p->reason);
 		p->reason = xstrdup(reason);
