@@ -242,7 +242,7 @@ submit_chunk_done(redisAsyncContext *ac, void *r, void *privdata)
 
 	(void)ac;
 	if (reply != NULL && reply->type == REDIS_REPLY_STRING &&
-	    reply->len > 0)
+	    reply->len > 0 && !c->s->reported)
 		report_log(c->s, c->i, c->attempt, reply->str, reply->len);
 	free(c);
 }
@@ -279,6 +279,13 @@ submit_fetch_done(redisAsyncContext *ac, void *r, void *privdata)
 	redisReply	*reply = r;
 
 	(void)ac;
+	s->nprinting--;
+	if (s->reported) {	/* cut off as the connection is freed */
+		result_clear(&f->r);
+		free(f->note);
+		free(f);
+		return;
+	}
 	if (reply != NULL && reply->type == REDIS_REPLY_STRING)
 		report_block(s, f->i, &f->r, reply->str, reply->len, f->note);
 	else
@@ -288,7 +295,6 @@ submit_fetch_done(redisAsyncContext *ac, void *r, void *privdata)
 	result_clear(&f->r);
 	free(f->note);
 	free(f);
-	s->nprinting--;
 	submit_check_end(s);
 }
 
@@ -459,7 +465,7 @@ submit_result(struct submit *s, const struct result *r)
 	if ((i = graph_find(s->g, r->id)) == GRAPH_NONE)
 		return;
 	p = &s->pt[i];
-	if (r->attempt != p->attempt || p->fetching ||
+	if (r->attempt != p->attempt || p->fetching || p->killed ||
 	    (p->state != PT_QUEUED && p->state != PT_RUNNING))
 		return;
 	switch (r->status) {
@@ -481,6 +487,17 @@ submit_result(struct submit *s, const struct result *r)
 		    r->attempt, r->reason != NULL ? r->reason : "agent lost");
 		p->tries--;
 		submit_dispatch(s, &i, 1);
+		break;
+	case RESULT_CANCELLED:
+		/*
+		 * Its agent killed it because the run was stopped (cancelled
+		 * or aborted): show its output, but it did not finish, and
+		 * its dependents are not skipped for it.
+		 */
+		p->killed = 1;
+		submit_fetch(s, i, r, "killed: the run was stopped", 0);
+		if (s->abort_reason == NULL)
+			cancel_poll(s);
 		break;
 	default:
 		if (p->tries <= submit_retries(s, i) && !s->failing) {

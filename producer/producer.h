@@ -53,6 +53,7 @@ struct ptask {
 	int		 fetching;	/* final failure, block not yet out */
 	int		 restored;	/* final before this submit (resume) */
 	int		 present;	/* resume: its message was found */
+	int		 killed;	/* its agent killed it: run stopped */
 	struct result	 result;	/* the final (or latest) result */
 	char		*reason;	/* why skipped, lost, ... */
 	char		*avoid;		/* agent whose attempt failed */
@@ -111,6 +112,7 @@ struct submit {
 	int		 ending;	/* stop sent, loop ending */
 	size_t		 nfinal;	/* tasks in PT_DONE */
 	size_t		 nprinting;	/* output fetches in flight */
+	int		 reported;	/* summary out: print nothing more */
 	int		 agents_alive;
 	int		 agents_seen;	/* an agent was ever alive */
 	unsigned int	 ticks;		/* seconds of the loop */

@@ -998,6 +998,7 @@ submit_report(struct submit *s)
 		rv = EXIT_TASKS_FAILED;
 	if (report_files(s) != 0 && rv == EXIT_OK)
 		rv = EXIT_INFRA;
+	s->reported = 1;
 	report_free(s);
 	return (rv);
 }

@@ -68,7 +68,7 @@ summary_word(const struct submit *s, size_t i)
 	case PT_QUEUED:
 		return ("queued");
 	case PT_RUNNING:
-		return ("running");
+		return (p->killed ? "cancelled" : "running");
 	}
 	return (result_status_name(p->result.status));
 }

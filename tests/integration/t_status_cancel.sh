@@ -44,7 +44,14 @@ assert_eq "$(bg_rc submit)" 3 "submit exit status after a cancel"
 took=$(($(now_ms) - t0))
 [ $took -lt 10000 ] || fail "submit took $took ms to notice the cancel"
 assert_grep 'cancelled' "$TMP/submit.err" "submit's reason"
-assert_grep '^3 tasks: 0 succeeded, ' "$TMP/submit.out" "submit's summary"
+assert_grep '^3 tasks: 0 succeeded, 0 failed, 0 skipped, 3 not finished' \
+    "$TMP/submit.out" "submit's summary"
+# A killed task is not a failure and nothing is printed after the summary,
+# whichever of the stop event and the killed tasks' results came first.
+sed -n '/^3 tasks: /,$p' "$TMP/submit.out" | grep -q '^[<>] ' &&
+    fail "a task's block came after the summary"
+assert_grep 'not finished: long:one long:two long:three' "$TMP/submit.err" \
+    "the unfinished tasks"
 sleep 0.5
 ls "$TMP" | grep -q '^finished\.' && fail "a task ran to its end"
 assert_no_file "$TMP/pid.$queued" "the queued task long:$queued ran"
