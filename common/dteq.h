@@ -118,6 +118,7 @@ struct keys {
 	char		*results;	/* hash: task id -> result JSON */
 	char		*agents;	/* set: agent names that joined */
 	char		*events;	/* channel: started/finished/stop */
+	char		*control;	/* channel: run/stop, for agents */
 	char		*stop;		/* string: the stop sentinel */
 	char		*main_hb;	/* string with TTL: submit is alive */
 	char		*hb_prefix;	/* dteq:{RUN}:hb: + agent */

@@ -32,9 +32,16 @@
  *				(skipped, lost): id -> JSON
  *	agents		set	agent adds itself on joining;	run TTL
  *				reclaim script removes the dead
- *	events		channel	both sides publish started,	none: a
- *				finished, stop; a wake-up,	channel is
- *				never the record		not a key
+ *	events		channel	agents publish started,		none: a
+ *				finished, log; submit and	channel is
+ *				status --watch listen; stop	not a key
+ *				too; a wake-up, never the
+ *				record
+ *	control		channel	what agents listen to: run	none
+ *				(a submit began) and stop,
+ *				so an agent never decodes
+ *				the events of other agents'
+ *				tasks
  *	stop		string	submit: deleted at start, set	run TTL
  *				when the run ends or is
  *				cancelled
@@ -88,6 +95,7 @@ keys_init(struct keys *k, const char *run)
 	k->results = keys_make(k->prefix, "results");
 	k->agents = keys_make(k->prefix, "agents");
 	k->events = keys_make(k->prefix, "events");
+	k->control = keys_make(k->prefix, "control");
 	k->stop = keys_make(k->prefix, "stop");
 	k->main_hb = keys_make(k->prefix, "main");
 	k->hb_prefix = keys_make(k->prefix, "hb:");
@@ -108,6 +116,7 @@ keys_free(struct keys *k)
 	free(k->results);
 	free(k->agents);
 	free(k->events);
+	free(k->control);
 	free(k->stop);
 	free(k->main_hb);
 	free(k->hb_prefix);

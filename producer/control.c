@@ -90,6 +90,9 @@ stop_main(int argc, char **argv)
 	}
 	if (reply != NULL)
 		freeReplyObject(reply);
+	reply = redisCommand(c, "PUBLISH %s %s", k.control, ev);
+	if (reply != NULL)
+		freeReplyObject(reply);
 	reply = redisCommand(c, "PUBLISH %s %s", k.events, ev);
 	if (reply != NULL)
 		freeReplyObject(reply);

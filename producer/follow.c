@@ -828,7 +828,7 @@ submit_start(struct submit *s)
 	s->begun = 1;
 	ev = event_encode_simple(EVENT_RUN, NULL, &len);
 	rconn_command(s->rc_cmd, submit_any_done, NULL, "PUBLISH %s %s",
-	    s->keys.events, ev);
+	    s->keys.control, ev);
 	free(ev);
 	submit_restore(s);
 	ready = xcalloc(graph_size(s->g), sizeof *ready);
@@ -886,6 +886,8 @@ submit_stop(struct submit *s, const char *reason)
 	    s->keys.main_hb);
 	rconn_command(s->rc_cmd, submit_any_done, NULL, "EXPIRE %s %d",
 	    s->keys.meta, s->ttl);
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "PUBLISH %s %s",
+	    s->keys.control, ev);
 	rconn_command(s->rc_cmd, submit_stopped_done, s, "PUBLISH %s %s",
 	    s->keys.events, ev);
 	free(ev);

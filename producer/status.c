@@ -846,6 +846,10 @@ cancel_main(int argc, char **argv)
 		goto out;
 	freeReplyObject(reply);
 	ev = event_encode_stop("cancelled", NULL);
+	if ((reply = status_command(c, "PUBLISH %s %s", k.control,
+	    ev)) == NULL)
+		goto out;
+	freeReplyObject(reply);
 	if ((reply = status_command(c, "PUBLISH %s %s", k.events,
 	    ev)) == NULL)
 		goto out;

@@ -53,6 +53,7 @@ struct wtask {
 	int			 state;
 	int			 inflight;	/* a start/finish reply is due */
 	int			 acked;		/* the finish script answered */
+	int			 pops;		/* its finish pops the next */
 	char			*msg;		/* the message, verbatim */
 	size_t			 msglen;
 	struct task_msg		 m;
@@ -76,6 +77,8 @@ static void	worker_task_start(struct wtask *);
 static void	worker_task_finish(struct wtask *);
 static void	worker_task_free(struct wtask *);
 static void	worker_task_done(struct wtask *);
+static void	worker_task_next(struct worker *);
+static void	worker_adopt_done(redisAsyncContext *, void *, void *);
 static void	worker_flush(struct wtask *);
 static void	worker_check(struct worker *);
 static void	worker_heartbeat(struct worker *, int);
@@ -311,7 +314,7 @@ worker_check(struct worker *w)
 	    w->keys.meta);
 }
 
-/* A message from the run's events channel. */
+/* A message from the run's control channel (run, stop). */
 static void
 worker_event_done(redisAsyncContext *ac, void *r, void *privdata)
 {
@@ -345,7 +348,7 @@ worker_sub_ready(struct rconn *rc, void *arg)
 	struct worker	*w = arg;
 
 	rconn_command(rc, worker_event_done, w, "SUBSCRIBE %s",
-	    w->keys.events);
+	    w->keys.control);
 	worker_check(w);
 }
 
@@ -359,6 +362,10 @@ worker_cmd_ready(struct rconn *rc, void *arg)
 	script_load(rc);
 	worker_check(w);
 	worker_heartbeat(w, 1);
+	/* A finish that popped may have been cut off: adopt what it moved. */
+	if (w->joined)
+		rconn_command(w->rc_cmd, worker_adopt_done, w,
+		    "LRANGE %s 0 -1", w->running);
 	LIST_FOREACH(wt, &w->tasks, entry) {
 		if (wt->inflight)
 			continue;
@@ -599,7 +606,7 @@ worker_pop_done(redisAsyncContext *ac, void *r, void *privdata)
 void
 worker_pop(struct worker *w)
 {
-	if (!w->joined || w->stopping || w->popping ||
+	if (!w->joined || w->stopping || w->popping || w->folding ||
 	    w->nrunning >= w->parallel || !rconn_is_ready(w->rc_block) ||
 	    util_now_ms() < w->defer_until)
 		return;
@@ -886,26 +893,46 @@ worker_task_start(struct wtask *wt)
 	free(event);
 }
 
-/* Reply to the finish script: the attempt is acked. */
+/*
+ * Reply to the finish script: the attempt is acked. A finish sent when
+ * its slot was the one to free also moved the next message of the queue
+ * into the running list; it is started here.
+ */
 static void
 worker_finish_done(redisAsyncContext *ac, void *r, void *privdata)
 {
 	struct wtask	*wt = privdata;
-	redisReply	*reply = r;
+	struct worker	*w;
+	redisReply	*reply = r, *next = NULL;
 
 	(void)ac;
 	wt->inflight = 0;
+	w = wt->w;
+	if (wt->pops) {
+		wt->pops = 0;
+		w->folding = 0;
+	}
 	if (reply == NULL)		/* resent when rc_cmd is back */
 		return;
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+		next = reply->element[1];
+		reply = reply->element[0];
+	}
 	if (reply->type == REDIS_REPLY_ERROR)
 		log_warnx("%s: finish script: %s", wt->m.id, reply->str);
 	else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0)
 		log_info("%s attempt %d: result discarded (the attempt is no "
 		    "longer current)", wt->m.id, wt->m.attempt);
 	wt->acked = 1;
-	if (wt->proc != NULL)	/* reported early: done once it exits */
+	if (wt->proc != NULL) {	/* reported early: done once it exits */
+		if (next != NULL && next->type == REDIS_REPLY_STRING)
+			worker_task_new(w, next->str, next->len);
 		return;
-	worker_task_done(wt);
+	}
+	worker_task_free(wt);
+	if (next != NULL && next->type == REDIS_REPLY_STRING)
+		worker_task_new(w, next->str, next->len);
+	worker_task_next(w);
 }
 
 /* An attempt is acked and its child gone: free it, go on. */
@@ -915,6 +942,13 @@ worker_task_done(struct wtask *wt)
 	struct worker	*w = wt->w;
 
 	worker_task_free(wt);
+	worker_task_next(w);
+}
+
+/* A slot freed: leave if stopping and idle, else pop if one is free. */
+static void
+worker_task_next(struct worker *w)
+{
 	if (w->stopping && w->nrunning == 0)
 		worker_finish(w);
 	else
@@ -927,22 +961,34 @@ worker_task_finish(struct wtask *wt)
 {
 	struct worker	*w = wt->w;
 	char		 ttl[16];
+	int		 pops;
 
+	/*
+	 * Pop with the finish when this slot is about to free and nothing
+	 * else pops: while the queue has work, the next task then costs no
+	 * BLMOVE round trip.
+	 */
+	pops = wt->proc == NULL && w->joined && !w->stopping &&
+	    !w->popping && !w->folding && w->nrunning - 1 < w->parallel &&
+	    util_now_ms() >= w->defer_until;
 	snprintf(ttl, sizeof ttl, "%d", w->ttl);
 	{
-		const char *argv[12] = { "EVALSHA", script_sha(SCRIPT_FINISH),
-		    "4", w->keys.attempts, w->keys.results, w->running,
-		    w->keys.events, wt->m.id, wt->attempt, wt->result_json,
-		    wt->msg, ttl };
-		size_t lens[12];
+		const char *argv[14] = { "EVALSHA", script_sha(SCRIPT_FINISH),
+		    "5", w->keys.attempts, w->keys.results, w->running,
+		    w->keys.events, w->keys.queue, wt->m.id, wt->attempt,
+		    wt->result_json, wt->msg, ttl, pops ? "1" : "0" };
+		size_t lens[14];
 		int i;
 
-		for (i = 0; i < 12; i++)
+		for (i = 0; i < 14; i++)
 			lens[i] = strlen(argv[i]);
-		lens[10] = wt->msglen;
-		if (rconn_command_argv(w->rc_cmd, worker_finish_done, wt, 12,
-		    argv, lens) == 0)
+		lens[11] = wt->msglen;
+		if (rconn_command_argv(w->rc_cmd, worker_finish_done, wt, 14,
+		    argv, lens) == 0) {
 			wt->inflight = 1;
+			wt->pops = pops;
+			w->folding = pops;
+		}
 	}
 }
 

@@ -15,7 +15,8 @@
 /*
  * The agent: one per `dteq work` process. Its connections each have one
  * role: rc_block carries only the blocking BLMOVE, rc_cmd everything else
- * (scripts, logs, heartbeats), rc_sub the run's events channel.
+ * (scripts, logs, heartbeats), rc_sub the run's control channel
+ * (run and stop events; task events go to submit alone).
  */
 struct wtask;
 struct cache;
@@ -44,6 +45,7 @@ struct worker {
 
 	int			 joined;	/* run meta seen */
 	int			 popping;	/* a BLMOVE is in flight */
+	int			 folding;	/* a finish that pops, too */
 	int			 nrunning;	/* tasks held (any state) */
 	int			 ntasks;	/* tasks run, for the log */
 	int			 stopping;	/* no more pops */
