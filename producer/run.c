@@ -8,14 +8,19 @@
  * the directory, also on Ctrl-C or SIGTERM. It exits with submit's code.
  *
  * This is plain process supervision (fork, exec, waitpid); the event loop
- * lives in the children.
+ * lives in the children. dteq run is the subreaper of what it starts, so
+ * the tasks of an agent that died are handed to it, and it stops them
+ * (their process groups) before it leaves.
  */
+
+#include <sys/prctl.h>
 
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -99,6 +104,54 @@ run_wait(pid_t pid, int ms, int *st)
 		run_sleep(20);
 		waited += 20;
 	}
+}
+
+/*
+ * Stop the orphans handed to this subreaper (tasks of agents that died):
+ * each one's process group, TERM then KILL, and reap them.
+ */
+static void
+run_stop_orphans(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[300], buf[512], *p;
+	FILE		*f;
+	pid_t		 pids[256];
+	long		 ppid;
+	size_t		 n = 0, i;
+	int		 st;
+
+	if ((d = opendir("/proc")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && n < sizeof pids / sizeof *pids) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		p = fgets(buf, sizeof buf, f);
+		fclose(f);
+		/* "pid (comm) state ppid ...": comm may hold spaces. */
+		if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+		    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != getpid())
+			continue;
+		pids[n++] = (pid_t)atol(de->d_name);
+	}
+	closedir(d);
+	for (i = 0; i < n; i++) {
+		kill(-pids[i], SIGTERM);
+		kill(pids[i], SIGTERM);
+	}
+	for (i = 0; i < n; i++) {
+		if (run_wait(pids[i], 2000, &st))
+			continue;
+		kill(-pids[i], SIGKILL);
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], &st, 0);
+	}
+	while (waitpid(-1, &st, WNOHANG) > 0)
+		;	/* anything else that was handed over */
 }
 
 /* Stop pid: TERM, then KILL after grace ms; always reaps it. */
@@ -211,7 +264,7 @@ run_main(int argc, char **argv)
 	const char	*errstr;
 	pid_t		 redis = -1, submit = -1, *agents = NULL;
 	int		 nagents = 0, parallel = 1, i, j, st, rv = EXIT_INFRA;
-	int		 sargc = 0;
+	int		 sargc = 0, alive, failed;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0 ||
@@ -264,6 +317,8 @@ run_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
 	if (mkdtemp(dir) == NULL)
 		fatal("mkdtemp");
 	run_secret();
@@ -299,14 +354,46 @@ run_main(int argc, char **argv)
 	if ((submit = run_spawn(sargv, NULL)) == -1)
 		goto out;
 
+	/*
+	 * Wait for the submit; watch the agents too: if every agent has
+	 * gone and one of them failed (it refused the run, lost Redis, ...),
+	 * nothing would run the tasks, so stop the submit rather than wait
+	 * for its --agent-wait. Agents that exit 0 saw the run end.
+	 */
+	failed = 0;
 	while (!run_signal) {
-		if (waitpid(submit, &st, 0) == submit) {
+		if (waitpid(submit, &st, WNOHANG) == submit) {
 			submit = -1;
 			rv = WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_INFRA;
 			break;
 		}
-		if (errno != EINTR)
+		alive = 0;
+		for (j = 0; j < nagents; j++) {
+			if (agents[j] <= 0)
+				continue;
+			if (!run_wait(agents[j], 0, &st)) {
+				alive++;
+				continue;
+			}
+			agents[j] = -1;
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				continue;
+			failed++;
+			if (WIFEXITED(st))
+				log_warnx("agent-%d exited with status %d", j + 1,
+				    WEXITSTATUS(st));
+			else
+				log_warnx("agent-%d was killed by signal %d",
+				    j + 1, WTERMSIG(st));
+		}
+		if (alive == 0 && failed > 0) {
+			log_warnx("no agent left to run the tasks; stopping");
+			run_stop(submit, 5000);	/* it cancels the run */
+			submit = -1;
+			rv = EXIT_INFRA;
 			break;
+		}
+		run_sleep(20);
 	}
 	if (run_signal) {
 		log_warnx("%s: stopping", strsignal(run_signal));
@@ -327,6 +414,7 @@ out:
 	for (j = 0; agents != NULL && j < nagents; j++)
 		run_stop(agents[j], 2000);
 	run_stop(redis, 5000);
+	run_stop_orphans();
 	run_cleanup_dir(dir);
 	free(agents);
 	free(sargv);

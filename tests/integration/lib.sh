@@ -98,7 +98,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'echo "TIMEOUT: $TEST_NAME: killed by the runner"; dump; exit 143' TERM
 
 # dump: the tails of every output file of the test, for the log.
 dump() {

@@ -105,4 +105,27 @@ cat "$TMP/intr.procs" "$TMP/intr.dirs"
 [ -s "$TMP/intr.dirs" ] ||
     fail "interrupted dteq run's temp dir not found"
 left_behind intr
+
+log "dteq run whose agents are all killed"
+tf="$TMP/orphan.json"
+add_task "$tf" long2 "echo \$\$ >$TMP/long2.started; sleep 25"
+add_task "$tf" after2 "touch $TMP/ran.after2" long2
+taskfile "$tf"
+bg orphan env TMPDIR="$TMP/rt" "$DTEQ" run --agents 2 "$tf"
+watch orphan "$TMP/long2.started"
+bg_done orphan && fail "dteq run ended before its agents were killed"
+for p in $(descendants "$(bg_pid orphan)"); do
+	case "$(ps -o args= -p "$p" 2>/dev/null)" in
+	*" work "*) kill -KILL "$p" ;;
+	esac
+done
+t0=$(now_ms)
+bg_wait orphan 20
+log "dteq run exited $(bg_rc orphan) $(($(now_ms) - t0)) ms after its agents died"
+assert_eq "$(bg_rc orphan)" 3 "exit status of a dteq run without agents"
+assert_grep 'agent-1 was killed by signal 9' "$TMP/orphan.err" \
+    "dteq run names the dead agent"
+assert_grep 'no agent left' "$TMP/orphan.err" "dteq run says why it stops"
+assert_no_file "$TMP/ran.after2" "a dependent ran without agents"
+left_behind orphan
 exit 0
