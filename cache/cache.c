@@ -59,7 +59,6 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include <openssl/rand.h>
 #include <cjson/cJSON.h>
 
 #include "cache.h"
@@ -999,16 +998,7 @@ cache_url_copy(struct redis_url *dst, const struct redis_url *src)
 static char *
 cache_random_token(void)
 {
-	unsigned char	 r[32];
-	char		*t;
-	size_t		 i;
-
-	if (RAND_bytes(r, sizeof r) != 1)
-		fatalx("%s: RAND_bytes failed", __func__);
-	t = xmalloc(sizeof r * 2 + 1);
-	for (i = 0; i < sizeof r; i++)
-		snprintf(t + i * 2, 3, "%02x", r[i]);
-	return (t);
+	return (util_random_hex(32));
 }
 
 /*

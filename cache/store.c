@@ -44,7 +44,6 @@
 
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include <openssl/rand.h>
 
 #include "cache.h"
 
@@ -102,16 +101,7 @@ store_key(const char *hash, const char *suffix)
 char *
 store_upload_id(void)
 {
-	unsigned char	 r[8];
-	char		*id;
-	size_t		 i;
-
-	if (RAND_bytes(r, sizeof r) != 1)
-		fatalx("%s: RAND_bytes failed", __func__);
-	id = xmalloc(sizeof r * 2 + 1);
-	for (i = 0; i < sizeof r; i++)
-		snprintf(id + i * 2, 3, "%02x", r[i]);
-	return (id);
+	return (util_random_hex(8));
 }
 
 /* A string element of an array reply, or NULL (nil or empty). */

@@ -75,6 +75,8 @@ char		*util_format_duration(uint64_t);	/* "1.23s"; caller frees */
 int		 util_read_file(const char *, char **, size_t *, char **);
 char		*util_json_escape(const char *, size_t);	/* caller frees */
 char		*util_git_commit(void);			/* caller frees */
+char		*util_random_hex(size_t);	/* n random bytes as hex */
+void		 util_sha1_hex(const void *, size_t, char [41]);
 
 /* url.c */
 #define URL_TCP		0

@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 
@@ -191,19 +190,13 @@ static char	script_shas[SCRIPT_COUNT][41];
 static void
 script_init(void)
 {
-	unsigned char	md[EVP_MAX_MD_SIZE];
-	unsigned int	mdlen, j;
-	int		i;
+	int	i;
 
 	if (script_shas[0][0] != '\0')
 		return;
-	for (i = 0; i < SCRIPT_COUNT; i++) {
-		if (EVP_Digest(script_bodies[i], strlen(script_bodies[i]), md,
-		    &mdlen, EVP_sha1(), NULL) != 1 || mdlen != 20)
-			fatalx("%s: SHA1 failed", __func__);
-		for (j = 0; j < mdlen; j++)
-			snprintf(&script_shas[i][j * 2], 3, "%02x", md[j]);
-	}
+	for (i = 0; i < SCRIPT_COUNT; i++)
+		util_sha1_hex(script_bodies[i], strlen(script_bodies[i]),
+		    script_shas[i]);
 }
 
 const char *

@@ -4,11 +4,14 @@
  * Small utilities both sides share: checked number parsing (an
  * OpenBSD-style strtonum and the seconds options built on it), the two
  * clocks, human-readable durations, reading a whole file or stdin, and
- * escaping arbitrary bytes into the inside of a JSON string.
+ * escaping arbitrary bytes into the inside of a JSON string, random hex
+ * tokens from the kernel, and SHA-1 for naming Lua scripts.
  *
  * Nothing here logs or exits on bad input: parsing errors come back as
  * an errstr or an xasprintf'd cause for the caller to report.
  */
+
+#include <sys/random.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -356,4 +359,110 @@ util_git_commit(void)
 	len = strcspn(buf, "\n");
 	buf[len] = '\0';
 	return (len > 0 ? xstrdup(buf) : NULL);
+}
+
+/*
+ * n bytes from the kernel's random source, as 2n hex digits (tokens and
+ * ids that must not be guessed). Caller frees.
+ */
+char *
+util_random_hex(size_t n)
+{
+	unsigned char	 r[64];
+	char		*hex;
+	size_t		 i, got = 0;
+	ssize_t		 k;
+
+	if (n > sizeof r)
+		fatalx("%s: %zu bytes is too many", __func__, n);
+	while (got < n) {
+		if ((k = getrandom(r + got, n - got, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("getrandom");
+		}
+		got += (size_t)k;
+	}
+	hex = xmalloc(n * 2 + 1);
+	for (i = 0; i < n; i++)
+		snprintf(hex + i * 2, 3, "%02x", r[i]);
+	return (hex);
+}
+
+/* SHA-1 (FIPS 180-4): one 64-byte block into the state h. */
+static void
+util_sha1_block(uint32_t h[5], const unsigned char *p)
+{
+	uint32_t	w[80], a, b, c, d, e, f, k, t;
+	int		i;
+
+	for (i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[i * 4] << 24 | (uint32_t)p[i * 4 + 1] << 16 |
+		    (uint32_t)p[i * 4 + 2] << 8 | (uint32_t)p[i * 4 + 3];
+	for (i = 16; i < 80; i++) {
+		t = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16];
+		w[i] = t << 1 | t >> 31;
+	}
+	a = h[0];
+	b = h[1];
+	c = h[2];
+	d = h[3];
+	e = h[4];
+	for (i = 0; i < 80; i++) {
+		if (i < 20) {
+			f = (b & c) | (~b & d);
+			k = 0x5a827999;
+		} else if (i < 40) {
+			f = b ^ c ^ d;
+			k = 0x6ed9eba1;
+		} else if (i < 60) {
+			f = (b & c) | (b & d) | (c & d);
+			k = 0x8f1bbcdc;
+		} else {
+			f = b ^ c ^ d;
+			k = 0xca62c1d6;
+		}
+		t = (a << 5 | a >> 27) + f + e + k + w[i];
+		e = d;
+		d = c;
+		c = b << 30 | b >> 2;
+		b = a;
+		a = t;
+	}
+	h[0] += a;
+	h[1] += b;
+	h[2] += c;
+	h[3] += d;
+	h[4] += e;
+}
+
+/*
+ * The SHA-1 of buf as 40 hex digits: what Redis names a script by
+ * (EVALSHA). Only an identifier here, never a security check, so it need
+ * not load a crypto library into every agent.
+ */
+void
+util_sha1_hex(const void *buf, size_t len, char hex[41])
+{
+	const unsigned char	*p = buf;
+	unsigned char		 last[128];
+	uint32_t		 h[5] = { 0x67452301, 0xefcdab89, 0x98badcfe,
+	    0x10325476, 0xc3d2e1f0 };
+	uint64_t		 bits = (uint64_t)len * 8;
+	size_t			 rest, n, i;
+
+	for (; len >= 64; p += 64, len -= 64)
+		util_sha1_block(h, p);
+	rest = len;
+	memset(last, 0, sizeof last);
+	memcpy(last, p, rest);
+	last[rest] = 0x80;
+	n = rest + 1 + 8 <= 64 ? 64 : 128;
+	for (i = 0; i < 8; i++)
+		last[n - 1 - i] = (unsigned char)(bits >> (i * 8));
+	util_sha1_block(h, last);
+	if (n == 128)
+		util_sha1_block(h, last + 64);
+	for (i = 0; i < 5; i++)
+		snprintf(hex + i * 8, 9, "%08x", h[i]);
 }

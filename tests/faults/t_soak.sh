@@ -189,7 +189,7 @@ soak_round() {
 }
 
 # Rounds of the whole scenario (a fresh run, graph and agents each) until
-# SOAK_SECONDS (default 60) have passed, at most 4.
+# SOAK_SECONDS (default 20) have passed, at most 4.
 base_run=$RUN
 total_kills=0
 total_reruns=0
@@ -203,7 +203,7 @@ while :; do
 	soak_round
 	total_kills=$((total_kills + kills))
 	total_reruns=$((total_reruns + $(get reruns)))
-	[ "$(elapsed_ms "$soak_start")" -lt $((${SOAK_SECONDS:-60} * 1000)) ] || break
+	[ "$(elapsed_ms "$soak_start")" -lt $((${SOAK_SECONDS:-20} * 1000)) ] || break
 	[ $round -lt 4 ] || break
 done
 [ "$total_kills" -ge 3 ] || fail "only $total_kills kills happened (want >= 3)"

@@ -4,7 +4,9 @@
  * Unit tests for common/util.c: util_strtonum, util_parse_seconds, the
  * clocks, util_format_duration, util_read_file (files and stdin) and
  * util_json_escape, whose output is parsed back with cJSON and checked to
- * be valid UTF-8 by an independent decoder.
+ * be valid UTF-8 by an independent decoder; util_sha1_hex against the
+ * FIPS 180 examples and lengths around the padding boundaries (expected
+ * digests from Python's hashlib), and util_random_hex.
  */
 
 #include <errno.h>
@@ -578,6 +580,60 @@ test_json_escape_random(void)
 	CHECK(bad_parse == 0);
 }
 
+/* SHA-1 of n bytes 'a' is expect. */
+static int
+sha1_of_a(size_t n, const char *expect)
+{
+	char	*buf, hex[41];
+	int	 ok;
+
+	buf = xmalloc(n + 1);
+	memset(buf, 'a', n);
+	util_sha1_hex(buf, n, hex);
+	free(buf);
+	if (!(ok = strcmp(hex, expect) == 0))
+		fprintf(stderr, "sha1 of %zu 'a': %s, want %s\n", n, hex,
+		    expect);
+	return (ok);
+}
+
+/* util_sha1_hex: the standard examples and every padding case. */
+static void
+test_sha1(void)
+{
+	char	hex[41];
+
+	util_sha1_hex("", 0, hex);
+	CHECK(strcmp(hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709") == 0);
+	util_sha1_hex("abc", 3, hex);
+	CHECK(strcmp(hex, "a9993e364706816aba3e25717850c26c9cd0d89d") == 0);
+	util_sha1_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+	    56, hex);
+	CHECK(strcmp(hex, "84983e441c3bd26ebaae4aa1f95129e5e54670f1") == 0);
+	CHECK(sha1_of_a(55, "c1c8bbdc22796e28c0e15163d20899b65621d65a"));
+	CHECK(sha1_of_a(56, "c2db330f6083854c99d4b5bfb6e8f29f201be699"));
+	CHECK(sha1_of_a(63, "03f09f5b158a7a8cdad920bddc29b81c18a551f5"));
+	CHECK(sha1_of_a(64, "0098ba824b5c16427bd7a1122a5a442a25ec644d"));
+	CHECK(sha1_of_a(65, "11655326c708d70319be2610e8a57d9a5b959d3b"));
+	CHECK(sha1_of_a(119, "ee971065aaa017e0632a8ca6c77bb3bf8b1dfc56"));
+	CHECK(sha1_of_a(120, "f34c1488385346a55709ba056ddd08280dd4c6d6"));
+	CHECK(sha1_of_a(1000000, "34aa973cd4c4daa4f61eeb2bdbad27316534016f"));
+}
+
+/* util_random_hex: 2n hex digits, different each time. */
+static void
+test_random_hex(void)
+{
+	char	*a, *b;
+
+	a = util_random_hex(16);
+	b = util_random_hex(16);
+	CHECK(strlen(a) == 32 && strspn(a, "0123456789abcdef") == 32);
+	CHECK(strcmp(a, b) != 0);
+	free(a);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -610,6 +666,8 @@ main(void)
 	TEST_RUN(test_json_escape_invalid_utf8);
 	TEST_RUN(test_json_escape_cjson);
 	TEST_RUN(test_json_escape_random);
+	TEST_RUN(test_sha1);
+	TEST_RUN(test_random_hex);
 
 	rmdir(test_dir);
 	return (test_exit());
