@@ -6,8 +6,8 @@
 # started (in its recorded attempt) before all its deps' recorded attempts
 # ended, no (task, attempt) was started twice. Prints the figures.
 # The scenario repeats (fresh run, graph and agents) until SOAK_SECONDS
-# (default 20; SOAK_SECONDS=600 for a long soak) have passed, at most 4 rounds. SOAK_SEED fixes the graphs;
-# SOAK_TASKS changes their size.
+# (default 20; 600 for a long soak) have passed, at most 4 rounds.
+# SOAK_SEED fixes the graphs; SOAK_TASKS changes their size.
 # timeout: 300
 
 . "$TOP/tests/faults/faultlib.sh"
