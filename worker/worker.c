@@ -43,7 +43,7 @@
 
 #define WORKER_FLUSH_BYTES	65536
 #define WORKER_FLUSH_MS		100
-#define WORKER_POP_TIMEOUT	"5"
+#define WORKER_POP_TIMEOUT	"15"	/* s: then check the run; events wake it sooner */
 
 static const char *wt_state_names[] = { "starting", "running", "finishing" };
 
