@@ -19,8 +19,12 @@
  *    exists; record_store() then writes, on one synchronous connection:
  *    the next attempt of the id (HINCRBY attempts), the output under the
  *    log key of that attempt, the result JSON (agent "main") in the
- *    results hash, each with the run's TTL, and announces it with a
- *    "finished" event.
+ *    results hash and in the records hash, each with the run's TTL, and
+ *    announces it with a "finished" event. The results hash is what
+ *    `dteq logs` and `dteq status` read; the records hash lists the
+ *    recorded commands alone, so submit need not tell them apart from
+ *    its tasks (and a re-run of the run, which drops the results, keeps
+ *    the commands recorded just before it).
  *
  * The id is --id, or the command line itself. If the command succeeded
  * but recording failed, the exit status is 3; if the command failed, its
@@ -305,6 +309,10 @@ record_store(struct record *r, redisContext *c, char **cause)
 	    record_command(c, &why, NULL, "HSET %s %s %b", r->keys.results,
 	    r->id, json, len) != 0 ||
 	    record_command(c, &why, NULL, "EXPIRE %s %d", r->keys.results,
+	    r->ttl) != 0 ||
+	    record_command(c, &why, NULL, "HSET %s %s %b", r->keys.records,
+	    r->id, json, len) != 0 ||
+	    record_command(c, &why, NULL, "EXPIRE %s %d", r->keys.records,
 	    r->ttl) != 0 ||
 	    record_command(c, &why, NULL, "PUBLISH %s %s", r->keys.events,
 	    ev) != 0) {
