@@ -287,8 +287,28 @@ int		 toolgraph_version_cmp(const char *, const char *);
 int		 record_main(int, char **);
 void		 record_collect(struct submit *);
 
-/* replay.c */
+/*
+ * replay.c. After a run with failures, the tasks that succeeded are
+ * replayed in groups of one target (and Nx configuration) each.
+ */
+struct replay_group {
+	char		*target;	/* Nx target or Turborepo task */
+	char		*conf;		/* Nx configuration, or NULL */
+	char	       **names;		/* its projects or packages */
+	size_t		 nnames;
+	size_t		 depth;		/* of its shallowest task in the graph */
+	size_t		 first;		/* graph index of its first task */
+};
 int		 replay_run(struct submit *);
+int		 replay_split_id(int, const char *, const char *, char **,
+		     char **);
+size_t		 replay_groups(struct submit *, int, struct replay_group **,
+		     size_t *);
+void		 replay_groups_free(struct replay_group *, size_t);
+char	       **replay_group_argv(int, const char *,
+		     const struct replay_group *, char *const *, size_t,
+		     char **);
+void		 replay_argv_free(char **);
 
 /* run.c */
 int		 run_main(int, char **);

@@ -439,7 +439,8 @@ submit_main(int argc, char **argv)
 
 	record_collect(&s);
 	rv = submit_report(&s);
-	if (rv == EXIT_OK)
+	/* After failures too: the tasks that succeeded (replay.c). */
+	if (rv == EXIT_OK || rv == EXIT_TASKS_FAILED)
 		replay_run(&s);
 	submit_free(&s);
 	return (rv);
