@@ -126,6 +126,7 @@ struct keys {
 	char		*hb_prefix;	/* dteq:{RUN}:hb: + agent */
 	char		*running_prefix; /* dteq:{RUN}:running: + agent */
 	char		*log_prefix;	/* dteq:{RUN}:log: + attempt:id */
+	char		*records;	/* hash: dteq record's id -> result */
 };
 void		 keys_init(struct keys *, const char *);
 void		 keys_free(struct keys *);

@@ -57,6 +57,11 @@
  *				output of the current attempt
  *				ATT of task ID, capped at the
  *				run's output cap
+ *	records		hash	dteq record (main job): id ->	run TTL
+ *				result JSON of its latest
+ *				recording, as in results;
+ *				submit reads it at the end
+ *				for its summary and reports
  *
  * Outside any run, one key per workspace (producer/sched.c):
  *
@@ -101,6 +106,7 @@ keys_init(struct keys *k, const char *run)
 	k->hb_prefix = keys_make(k->prefix, "hb:");
 	k->running_prefix = keys_make(k->prefix, "running:");
 	k->log_prefix = keys_make(k->prefix, "log:");
+	k->records = keys_make(k->prefix, "records");
 }
 
 /* Free the names in *k and zero it; safe on a zeroed struct. */
@@ -122,6 +128,7 @@ keys_free(struct keys *k)
 	free(k->hb_prefix);
 	free(k->running_prefix);
 	free(k->log_prefix);
+	free(k->records);
 	memset(k, 0, sizeof *k);
 }
 

@@ -13,7 +13,10 @@
  *   task, its times and the last lines of its output (a title, so it
  *   works without script); a click or Enter shows the whole kept tail in
  *   a panel, and so does opening the page at #aN (attempt N's bar);
- * - the summary table, failures last, each row opening its task's tail.
+ * - the summary table, failures last, each row opening its task's tail;
+ * - the commands recorded in the main job (dteq record), if any, in a
+ *   table of their own (not on the timeline: they ran on no agent, and
+ *   often before the run began), each row opening its output's tail.
  *
  * The bars are laid out here, in percentages of the run's span, so the
  * page needs no script to render. The script only fills the panel and,
@@ -90,8 +93,9 @@ static const char html_script[] =
     "(function () {\n"
     "  var panel = document.getElementById('panel');\n"
     "  function show(el) {\n"
-    "    var a = el.getAttribute('data-a');\n"
-    "    var tail = a !== null ? document.getElementById('a' + a) : null;\n"
+    "    var a = el.getAttribute('data-a'), r = el.getAttribute('data-r');\n"
+    "    var tail = a !== null ? document.getElementById('a' + a) :\n"
+    "        r !== null ? document.getElementById('r' + r) : null;\n"
     "    document.getElementById('p-title').textContent =\n"
     "        el.getAttribute('data-id');\n"
     "    document.getElementById('p-meta').textContent =\n"
@@ -222,6 +226,11 @@ html_header(struct submit *s, FILE *f)
 		fputs(".", f);
 	}
 	fputs("</p>\n", f);
+	if (r->nrecords > 0)
+		fprintf(f, "<p class=\"totals\">%zu command%s recorded in the "
+		    "main job: %zu succeeded, %zu failed.</p>\n", r->nrecords,
+		    r->nrecords == 1 ? "" : "s", r->nrecords - r->nrecfailed,
+		    r->nrecfailed);
 	if (r->npath > 0) {
 		fputs("<p class=\"totals\">Critical path ", f);
 		html_dur(f, r->path_ms);
@@ -407,6 +416,52 @@ html_table(struct submit *s, FILE *f)
 	fputs("</tbody>\n</table>\n</section>\n", f);
 }
 
+/*
+ * The commands recorded in the main job (dteq record): a table of their
+ * own, as they are not tasks of the graph and ran on no agent.
+ */
+static void
+html_records(struct submit *s, FILE *f)
+{
+	struct report	*r = s->report;
+	struct result	*res;
+	size_t		 k;
+	char		*meta;
+
+	if (r->nrecords == 0)
+		return;
+	fputs("<section id=\"recorded\">\n<h2>Recorded in the main job</h2>\n"
+	    "<p class=\"totals\">Commands run by <code>dteq record</code> in "
+	    "the main job; they do not change the run's result.</p>\n"
+	    "<table>\n<thead><tr><th>Status</th><th>Command</th>"
+	    "<th class=\"num\">Duration</th><th class=\"num\">Exit</th>"
+	    "</tr></thead>\n<tbody>\n", f);
+	for (k = 0; k < r->nrecords; k++) {
+		res = &r->records[k].result;
+		if (res->status == RESULT_FAILED)
+			xasprintf(&meta, "failed (exit %d) in the main job, "
+			    "attempt %d", res->exit_code, res->attempt);
+		else
+			xasprintf(&meta, "%s in the main job, attempt %d",
+			    result_status_name(res->status), res->attempt);
+		fprintf(f, "<tr tabindex=\"0\" class=\"record\" "
+		    "data-r=\"%zu\" data-id=\"", k);
+		html_str(f, res->id);
+		fputs("\" data-meta=\"", f);
+		html_str(f, meta);
+		fprintf(f, "\"><td><span class=\"pill %s\">%s</span></td>"
+		    "<td class=\"mono\">", html_class(res->status),
+		    result_status_name(res->status));
+		html_str(f, res->id);
+		fputs("</td><td class=\"num\">", f);
+		html_dur(f, res->duration_ms);
+		fprintf(f, "</td><td class=\"num\">%d</td></tr>\n",
+		    res->exit_code);
+		free(meta);
+	}
+	fputs("</tbody>\n</table>\n</section>\n", f);
+}
+
 /* The kept output: one hidden pre per attempt. */
 static void
 html_tails(struct submit *s, FILE *f)
@@ -420,6 +475,11 @@ html_tails(struct submit *s, FILE *f)
 		a = &r->attempts[k];
 		fprintf(f, "<pre id=\"a%zu\">", k);
 		summary_escape(f, a->tail, a->taillen);
+		fputs("</pre>\n", f);
+	}
+	for (k = 0; k < r->nrecords; k++) {
+		fprintf(f, "<pre id=\"r%zu\">", k);
+		summary_escape(f, r->records[k].tail, r->records[k].taillen);
 		fputs("</pre>\n", f);
 	}
 	fputs("</div>\n", f);
@@ -441,12 +501,13 @@ html_write(struct submit *s, const char *path, char **cause)
 	html_str(f, s->run);
 	fprintf(f, ": %zu of %zu succeeded</title>\n<style>\n%s</style>\n"
 	    "</head>\n<body data-bars=\"%zu\" data-lanes=\"%zu\" "
-	    "data-tasks=\"%zu\">\n", r->counts[RESULT_SUCCESS],
-	    graph_size(s->g), html_style, r->nattempts, r->nlanes,
-	    graph_size(s->g));
+	    "data-tasks=\"%zu\" data-records=\"%zu\">\n",
+	    r->counts[RESULT_SUCCESS], graph_size(s->g), html_style,
+	    r->nattempts, r->nlanes, graph_size(s->g), r->nrecords);
 	html_header(s, f);
 	html_timeline(s, f);
 	html_table(s, f);
+	html_records(s, f);
 	html_tails(s, f);
 	fprintf(f, "<script>\n%s</script>\n</body>\n</html>\n", html_script);
 	return (summary_close(f, path, cause));

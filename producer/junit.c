@@ -14,6 +14,11 @@
  *	skipped, unfinished	<skipped message="dependency api:build failed"/>
  *	flaky			<system-out> names the attempts it took
  *
+ * The commands recorded in the main job (dteq record) follow in a second
+ * testsuite named "recorded", classname "recorded", a failed one with a
+ * <failure> holding the end of its output; the root's counts add both
+ * suites.
+ *
  * The file is written under a temporary name and renamed into place, so
  * a CI server never reads half of it.
  */
@@ -102,6 +107,75 @@ junit_case(struct submit *s, FILE *f, size_t i)
 	fputs("    </testcase>\n", f);
 }
 
+/* An ISO 8601 timestamp (UTC) of a wall-clock time in ms. */
+static void
+junit_stamp(char *buf, size_t len, uint64_t ms)
+{
+	time_t		t = (time_t)(ms / 1000);
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+/* The testcase of a command recorded in the main job. */
+static void
+junit_record(FILE *f, const struct rrecord *rec)
+{
+	const struct result	*res = &rec->result;
+
+	fputs("    <testcase name=\"", f);
+	junit_str(f, res->id);
+	fputs("\" classname=\"recorded\" time=\"", f);
+	junit_time(f, res->duration_ms);
+	if (res->status == RESULT_SUCCESS) {
+		fputs("\"/>\n", f);
+		return;
+	}
+	fputs("\">\n      <failure message=\"", f);
+	if (res->status == RESULT_FAILED)
+		fprintf(f, "failed (exit %d)", res->exit_code);
+	else
+		junit_str(f, result_status_name(res->status));
+	fprintf(f, " in the main job\" type=\"%s\">",
+	    result_status_name(res->status));
+	summary_escape(f, rec->tail, rec->taillen);
+	fputs("</failure>\n    </testcase>\n", f);
+}
+
+/*
+ * The commands recorded in the main job (dteq record), as a testsuite
+ * of their own named "recorded": they are not tasks of the graph.
+ */
+static void
+junit_records(struct submit *s, FILE *f, const char *host)
+{
+	struct report	*r = s->report;
+	uint64_t	 ms = 0;
+	size_t		 k;
+	char		 stamp[32];
+
+	if (r->nrecords == 0)
+		return;
+	for (k = 0; k < r->nrecords; k++)
+		ms += r->records[k].result.duration_ms;
+	junit_stamp(stamp, sizeof stamp, r->records[0].result.start_ms);
+	fprintf(f, "  <testsuite name=\"recorded\" tests=\"%zu\" "
+	    "failures=\"%zu\" errors=\"0\" skipped=\"0\" time=\"",
+	    r->nrecords, r->nrecfailed);
+	junit_time(f, ms);
+	fprintf(f, "\" timestamp=\"%s\" hostname=\"", stamp);
+	junit_str(f, host);
+	fputs("\">\n    <properties>\n      <property name=\"run\" "
+	    "value=\"", f);
+	junit_str(f, s->run);
+	fputs("\"/>\n      <property name=\"agent\" value=\"main\"/>\n"
+	    "    </properties>\n", f);
+	for (k = 0; k < r->nrecords; k++)
+		junit_record(f, &r->records[k]);
+	fputs("  </testsuite>\n", f);
+}
+
 /* Write the JUnit XML report. */
 int
 junit_write(struct submit *s, const char *path, char **cause)
@@ -109,15 +183,12 @@ junit_write(struct submit *s, const char *path, char **cause)
 	struct report	*r = s->report;
 	size_t		 i, n = graph_size(s->g), failures, errors, skipped;
 	char		 stamp[32], host[256];
-	time_t		 t = (time_t)(r->start_wall / 1000);
-	struct tm	 tm;
 	FILE		*f;
 
 	failures = r->counts[RESULT_FAILED] + r->counts[RESULT_TIMEOUT];
 	errors = r->counts[RESULT_LOST] + r->counts[RESULT_CANCELLED];
 	skipped = r->counts[RESULT_SKIPPED] + r->unfinished;
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+	junit_stamp(stamp, sizeof stamp, r->start_wall);
 	if (gethostname(host, sizeof host) != 0)
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
@@ -125,9 +196,10 @@ junit_write(struct submit *s, const char *path, char **cause)
 	if ((f = summary_open(path, cause)) == NULL)
 		return (-1);
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
+	/* The root counts both suites: the tasks and the recorded. */
 	fprintf(f, "<testsuites name=\"dteq\" tests=\"%zu\" failures=\"%zu\" "
-	    "errors=\"%zu\" skipped=\"%zu\" time=\"", n, failures, errors,
-	    skipped);
+	    "errors=\"%zu\" skipped=\"%zu\" time=\"", n + r->nrecords,
+	    failures + r->nrecfailed, errors, skipped);
 	junit_time(f, r->wall_ms);
 	fputs("\">\n  <testsuite name=\"dteq run ", f);
 	junit_str(f, s->run);
@@ -150,6 +222,8 @@ junit_write(struct submit *s, const char *path, char **cause)
 	fputs("\"/>\n    </properties>\n", f);
 	for (i = 0; i < n; i++)
 		junit_case(s, f, i);
-	fputs("  </testsuite>\n</testsuites>\n", f);
+	fputs("  </testsuite>\n", f);
+	junit_records(s, f, host);
+	fputs("</testsuites>\n", f);
 	return (summary_close(f, path, cause));
 }

@@ -119,6 +119,8 @@ struct submit {
 	uint64_t	 started;	/* ms, monotonic */
 	uint64_t	 last_alive;	/* ms: an agent was last alive */
 	uint64_t	 ended;
+	uint64_t	 records_since;	/* wall ms: a re-run shows only the
+					   commands recorded from then on */
 	char		*abort_reason;	/* set: exit 3 */
 	char		*stop_pending;	/* stop sentinel not yet acked */
 };
@@ -193,6 +195,17 @@ struct rtask {
 	size_t		 path_prev;	/* previous task on it, GRAPH_NONE */
 	int		 critical;	/* on the critical path */
 };
+/*
+ * A command `dteq record` ran in the main job and recorded in the run,
+ * read from the records hash when the run is over (record_collect()).
+ * Shown apart from the graph's tasks: it is not in the graph, ran on no
+ * agent and does not change submit's exit status.
+ */
+struct rrecord {
+	struct result	 result;	/* its latest recording */
+	char		*tail;		/* the end of its output */
+	size_t		 taillen;
+};
 struct report {
 	int		 tty;		/* stdout is a terminal: live area */
 	int		 color;		/* ANSI colours */
@@ -221,6 +234,11 @@ struct report {
 	size_t		 flaky;
 	char	       **lanes;		/* timeline rows: "agent #slot" */
 	size_t		 nlanes;
+
+	/* record_collect(): commands recorded in the main job. */
+	struct rrecord	*records;	/* by start time */
+	size_t		 nrecords;
+	size_t		 nrecfailed;	/* not succeeded */
 };
 
 /* summary.c */
@@ -267,9 +285,30 @@ int		 toolgraph_split(const char *, char ***, size_t *, char **);
 void		 toolgraph_words_free(char **, size_t);
 int		 toolgraph_version_cmp(const char *, const char *);
 int		 record_main(int, char **);
+void		 record_collect(struct submit *);
 
-/* replay.c */
+/*
+ * replay.c. After a run with failures, the tasks that succeeded are
+ * replayed in groups of one target (and Nx configuration) each.
+ */
+struct replay_group {
+	char		*target;	/* Nx target or Turborepo task */
+	char		*conf;		/* Nx configuration, or NULL */
+	char	       **names;		/* its projects or packages */
+	size_t		 nnames;
+	size_t		 depth;		/* of its shallowest task in the graph */
+	size_t		 first;		/* graph index of its first task */
+};
 int		 replay_run(struct submit *);
+int		 replay_split_id(int, const char *, const char *, char **,
+		     char **);
+size_t		 replay_groups(struct submit *, int, struct replay_group **,
+		     size_t *);
+void		 replay_groups_free(struct replay_group *, size_t);
+char	       **replay_group_argv(int, const char *,
+		     const struct replay_group *, char *const *, size_t,
+		     char **);
+void		 replay_argv_free(char **);
 
 /* run.c */
 int		 run_main(int, char **);

@@ -8,13 +8,15 @@
  * - a run that already ended (its stop sentinel is set): a re-run of the
  *   pipeline. Start a new attempt of the run: bump meta's "gen", drop the
  *   old results and claims, clear the sentinel; attempt numbers go on
- *   counting, so every old message is stale.
+ *   counting, so every old message is stale. Commands recorded before
+ *   the old attempt ended stay out of this one's summary.
  * - a run still open (a submit restarted after it died, or a later submit
  *   of a multi-submit run): resume. Tasks whose current attempt has a
  *   final result stay finished; tasks in flight are followed, and those
  *   whose message is nowhere (not queued, not held) are dispatched again.
  */
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,7 +248,22 @@ register_rerun(struct submit *s, redisContext *c, const char *reason,
     char **cause)
 {
 	redisReply	*reply;
+	const char	*errstr;
 
+	/*
+	 * Commands recorded (dteq record) before the last attempt ended
+	 * belong to it: this attempt's summary leaves them out.
+	 */
+	if ((reply = register_command(c, cause, "HGET %s ended",
+	    s->keys.meta)) == NULL)
+		return (-1);
+	if (reply->type == REDIS_REPLY_STRING) {
+		s->records_since = (uint64_t)util_strtonum(reply->str, 0,
+		    LLONG_MAX, &errstr);
+		if (errstr != NULL)
+			s->records_since = 0;
+	}
+	freeReplyObject(reply);
 	if ((reply = register_command(c, cause, "HINCRBY %s gen 1",
 	    s->keys.meta)) == NULL)
 		return (-1);

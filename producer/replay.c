@@ -1,15 +1,42 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * The replay: after a --nx or --turbo run in which every task succeeded,
- * submit runs the same tool command here, with Nx and Turborepo pointed
- * at a remote cache it serves from the run's Redis. Every task is then a
- * cache hit, so the main job's disk gets every task's outputs (dist/ and
- * the like) and its terminal the tool's own log of every task, as if it
- * had run them itself.
+ * The replay: after a --nx or --turbo run, submit runs the tool here with
+ * Nx and Turborepo pointed at a remote cache it serves from the run's
+ * Redis. Every task it replays is a cache hit, so the main job's disk
+ * gets those tasks' outputs (dist/ and the like) and its terminal the
+ * tool's own log of them, as if it had run them itself.
  *
- * The cache runs on submit's event base, so the loop runs again while the
- * tool does; a SIGCHLD event ends it.
+ * - Every task succeeded: the same tool command, with the user's own
+ *   arguments, once.
+ * - Some failed: only the tasks that succeeded are replayed. A failed
+ *   task would run again here (it has no cache entry), and so would a
+ *   skipped one, for the first time. The tools take no list of task ids,
+ *   so the tasks are grouped by target (and, for Nx, configuration) and
+ *   the tool runs once per group, groups in dependency order:
+ *
+ *	Nx	nx run-many -t TARGET [-c CONF] --projects=P1,P2,...
+ *		--excludeTaskDependencies [flags] [-- overrides]
+ *	Turbo	turbo run TASK --filter=P1 --filter=P2 ... [--only]
+ *		[flags] [-- args]
+ *
+ *   Nx's task hashes do not depend on which tasks run together, so
+ *   --excludeTaskDependencies keeps anything else from running. Turbo's
+ *   do: a task's hash holds its dependencies' only when they are in the
+ *   run, so the replay runs them as the agents did (toolgraph.c): with
+ *   --only only when DTEQ_TOOL_DEPS=exclude, else with the dependencies,
+ *   which all succeeded (a task runs only once they have) and are cache
+ *   hits as well.
+ *
+ *   Of the user's words, those that chose the tasks (Nx: the subcommand,
+ *   targets, projects, affected's base, head and files; Turborepo: `run`,
+ *   the task names, filters) and those that skip the cache are left out;
+ *   the other flags are kept, and so is whatever followed "--", which is
+ *   part of each task's hash.
+ *
+ * The replay never changes submit's exit status, and --no-replay skips
+ * it. The cache runs on submit's event base, so the loop runs again
+ * while the tool does; a SIGCHLD event ends it.
  */
 
 #include <sys/types.h>
@@ -34,6 +61,33 @@ struct replay {
 	int			 done;
 };
 
+/* A word of the user's that a partial replay leaves out. */
+struct replay_drop {
+	const char	*name;
+	int		 value;		/* and the next word, unless "=V" */
+};
+
+/* Nx: what chose the tasks, and what would skip the cache. */
+static const struct replay_drop replay_nx_drop[] = {
+	{ "-t", 1 }, { "--target", 1 }, { "--targets", 1 },
+	{ "-p", 1 }, { "--projects", 1 }, { "--exclude", 1 },
+	{ "-c", 1 }, { "--configuration", 1 },
+	{ "--base", 1 }, { "--head", 1 }, { "--files", 1 },
+	{ "--all", 0 }, { "--uncommitted", 0 }, { "--untracked", 0 },
+	{ "--excludeTaskDependencies", 0 },
+	{ "--exclude-task-dependencies", 0 },
+	{ "--skipNxCache", 0 }, { "--skip-nx-cache", 0 },
+	{ "--skipRemoteCache", 0 }, { "--skip-remote-cache", 0 },
+	{ NULL, 0 }
+};
+
+/* Turborepo: the same. */
+static const struct replay_drop replay_turbo_drop[] = {
+	{ "-F", 1 }, { "--filter", 1 }, { "--scope", 1 }, { "--since", 1 },
+	{ "--affected", 0 }, { "--only", 0 }, { "--force", 0 },
+	{ NULL, 0 }
+};
+
 /* SIGCHLD: has the tool exited? */
 static void
 replay_sigchld_cb(evutil_socket_t sig, short events, void *arg)
@@ -46,6 +100,15 @@ replay_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 		r->done = 1;
 		event_base_loopexit(r->base, NULL);
 	}
+}
+
+/* Append s (taken) to the argv being built. */
+static void
+replay_push(char ***argv, size_t *n, char *s)
+{
+	*argv = xreallocarray(*argv, *n + 2, sizeof **argv);
+	(*argv)[(*n)++] = s;
+	(*argv)[*n] = NULL;
 }
 
 /* The tool's argv: its runner, then the user's arguments. */
@@ -75,77 +138,409 @@ replay_argv(int tool, const char *args, char **cause)
 	return (argv);
 }
 
-/* Free an argv from replay_argv(). */
-static void
+/* Free an argv from replay_argv() or replay_group_argv(). */
+void
 replay_argv_free(char **argv)
 {
 	size_t	i;
 
+	if (argv == NULL)
+		return;
 	for (i = 0; argv[i] != NULL; i++)
 		free(argv[i]);
 	free(argv);
 }
 
 /*
- * Replay the run here when it used --nx or --turbo and every task
- * succeeded. Returns 0, or -1 when the replay could not run or failed
- * (said on stderr; the run's result stands).
+ * Is word one of the user's flags the partial replay leaves out? *skip
+ * is how many words go with it (2 for "--flag VALUE").
+ */
+static int
+replay_dropped(int tool, char **words, size_t i, size_t n, size_t *skip)
+{
+	const struct replay_drop	*d;
+	size_t				 len;
+
+	d = tool == TOOLGRAPH_NX ? replay_nx_drop : replay_turbo_drop;
+	for (; d->name != NULL; d++) {
+		len = strlen(d->name);
+		if (strncmp(words[i], d->name, len) != 0)
+			continue;
+		if (words[i][len] == '=') {
+			*skip = 1;
+			return (1);
+		}
+		if (words[i][len] != '\0')
+			continue;
+		*skip = d->value && i + 1 < n ? 2 : 1;
+		return (1);
+	}
+	return (0);
+}
+
+/* Is word the name of one of the run's tasks (a Turborepo positional)? */
+static int
+replay_is_task(const char *word, char *const *tasks, size_t ntasks)
+{
+	size_t	i;
+
+	for (i = 0; i < ntasks; i++) {
+		if (strcmp(word, tasks[i]) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* The words that run the group's tasks, after the tool's runner. */
+static void
+replay_group_head(int tool, const struct replay_group *g, char ***argv,
+    size_t *n)
+{
+	const char	*mode;
+	char		*s, *p;
+	size_t		 k;
+
+	if (tool == TOOLGRAPH_NX) {
+		replay_push(argv, n, xstrdup("run-many"));
+		replay_push(argv, n, xstrdup("-t"));
+		replay_push(argv, n, xstrdup(g->target));
+		if (g->conf != NULL) {
+			replay_push(argv, n, xstrdup("-c"));
+			replay_push(argv, n, xstrdup(g->conf));
+		}
+		s = xstrdup("--projects=");
+		for (k = 0; k < g->nnames; k++) {
+			p = s;
+			xasprintf(&s, "%s%s%s", p, k > 0 ? "," : "",
+			    g->names[k]);
+			free(p);
+		}
+		replay_push(argv, n, s);
+		replay_push(argv, n, xstrdup("--excludeTaskDependencies"));
+		return;
+	}
+	replay_push(argv, n, xstrdup("run"));
+	replay_push(argv, n, xstrdup(g->target));
+	for (k = 0; k < g->nnames; k++) {
+		xasprintf(&s, "--filter=%s", g->names[k]);
+		replay_push(argv, n, s);
+	}
+	/* As the agents ran it (toolgraph.c), or the hashes differ. */
+	if ((mode = getenv("DTEQ_TOOL_DEPS")) != NULL &&
+	    strcmp(mode, "exclude") == 0)
+		replay_push(argv, n, xstrdup("--only"));
+}
+
+/* Is word the tool's subcommand: affected, run-many (Nx); run? */
+static int
+replay_is_subcommand(int tool, const char *word)
+{
+	if (tool == TOOLGRAPH_NX)
+		return (strcmp(word, "affected") == 0 ||
+		    strcmp(word, "run-many") == 0);
+	return (strcmp(word, "run") == 0);
+}
+
+/*
+ * The argv of one group of a partial replay: the tool's runner, the
+ * group's tasks, then the user's words that still apply (see the top of
+ * the file). tasks are the names of the run's Turborepo tasks, which the
+ * user's words name as positionals; unused for Nx. Returns NULL with
+ * *cause on words that cannot be split. Free with replay_argv_free().
+ */
+char **
+replay_group_argv(int tool, const char *args, const struct replay_group *g,
+    char *const *tasks, size_t ntasks, char **cause)
+{
+	char		**run, **user, **argv = NULL;
+	size_t		  nrun, nuser, i, start, n = 0, skip;
+	int		  sub = 0;
+
+	if (toolgraph_split(toolgraph_runner(tool), &run, &nrun, cause) != 0)
+		return (NULL);
+	if (toolgraph_split(args, &user, &nuser, cause) != 0) {
+		toolgraph_words_free(run, nrun);
+		return (NULL);
+	}
+	for (i = 0; i < nrun; i++)
+		replay_push(&argv, &n, xstrdup(run[i]));
+	replay_group_head(tool, g, &argv, &n);
+
+	start = nuser > 0 && strcmp(user[0], tool == TOOLGRAPH_NX ? "nx" :
+	    "turbo") == 0 ? 1 : 0;
+	for (i = start; i < nuser; i += skip) {
+		skip = 1;
+		if (strcmp(user[i], "--") == 0) {
+			/* Overrides and script arguments: all of them. */
+			for (; i < nuser; i++)
+				replay_push(&argv, &n, xstrdup(user[i]));
+			break;
+		}
+		if (!sub && user[i][0] != '-' && (replay_is_subcommand(tool,
+		    user[i]) || (tool == TOOLGRAPH_NX && i == start))) {
+			sub = 1;
+			continue;
+		}
+		if (replay_dropped(tool, user, i, nuser, &skip))
+			continue;
+		if (tool == TOOLGRAPH_TURBO && user[i][0] != '-' &&
+		    replay_is_task(user[i], tasks, ntasks))
+			continue;
+		replay_push(&argv, &n, xstrdup(user[i]));
+	}
+	toolgraph_words_free(run, nrun);
+	toolgraph_words_free(user, nuser);
+	return (argv);
+}
+
+/*
+ * Split a succeeded task's id into the project (Nx) or package (Turbo)
+ * and, for Nx, the configuration, knowing its target: Nx's ids are
+ * project:target[:configuration], Turborepo's package#task. Returns -1
+ * if the id does not have that form.
  */
 int
-replay_run(struct submit *s)
+replay_split_id(int tool, const char *id, const char *target, char **name,
+    char **conf)
 {
-	struct replay	 r;
-	struct cache	*cache;
-	struct event	*ev;
-	char		**argv, *cause, port[16];
-	int		 tool, i, rv = -1;
+	const char	*p;
+	size_t		 tlen = strlen(target), len = strlen(id);
 
-	if (s->nx_args == NULL && s->turbo_args == NULL)
-		return (0);
-	if (s->no_replay || s->abort_reason != NULL)
-		return (0);
-	for (i = 0; (size_t)i < graph_size(s->g); i++) {
-		if (s->pt[i].state != PT_DONE ||
-		    s->pt[i].result.status != RESULT_SUCCESS) {
-			printf("\nNo replay: not every task succeeded (the "
-			    "output of each is above).\n");
-			fflush(stdout);
+	*name = *conf = NULL;
+	if (tool == TOOLGRAPH_TURBO) {
+		if (len > tlen + 1 && id[len - tlen - 1] == '#' &&
+		    strcmp(id + len - tlen, target) == 0) {
+			*name = xstrndup(id, len - tlen - 1);
+			return (0);
+		}
+		return (-1);
+	}
+	for (p = id + 1; (p = strchr(p, ':')) != NULL; p++) {
+		if (strncmp(p + 1, target, tlen) != 0)
+			continue;
+		if (p[1 + tlen] == '\0') {
+			*name = xstrndup(id, (size_t)(p - id));
+			return (0);
+		}
+		if (p[1 + tlen] == ':' && p[2 + tlen] != '\0') {
+			*name = xstrndup(id, (size_t)(p - id));
+			*conf = xstrdup(p + 2 + tlen);
 			return (0);
 		}
 	}
-	tool = s->nx_args != NULL ? TOOLGRAPH_NX : TOOLGRAPH_TURBO;
-	if ((argv = replay_argv(tool, tool == TOOLGRAPH_NX ? s->nx_args :
-	    s->turbo_args, &cause)) == NULL) {
-		log_warnx("replay: %s", cause);
-		free(cause);
-		return (-1);
+	return (-1);
+}
+
+/*
+ * Each task's depth in the graph: 0 for a task with no deps, else one
+ * more than its deepest dependency (Kahn's order). Caller frees.
+ */
+static size_t *
+replay_depths(struct submit *s)
+{
+	struct node	*nd;
+	size_t		 n = graph_size(s->g), *indeg, *queue, *depth;
+	size_t		 head = 0, tail = 0, i, k, d;
+
+	indeg = xcalloc(n + 1, sizeof *indeg);
+	queue = xcalloc(n + 1, sizeof *queue);
+	depth = xcalloc(n + 1, sizeof *depth);
+	for (i = 0; i < n; i++) {
+		if ((indeg[i] = graph_node(s->g, i)->ndeps) == 0)
+			queue[tail++] = i;
 	}
-	cache = cache_start(s->base, &s->url, CACHE_DEFAULT_LISTEN, NULL, 0,
-	    0, &cause);
-	if (cache == NULL) {
-		log_warnx("replay: no cache: %s", cause);
-		free(cause);
-		replay_argv_free(argv);
-		return (-1);
+	while (head < tail) {
+		nd = graph_node(s->g, i = queue[head++]);
+		for (k = 0; k < nd->ndependents; k++) {
+			d = nd->dependents[k];
+			if (depth[d] < depth[i] + 1)
+				depth[d] = depth[i] + 1;
+			if (--indeg[d] == 0)
+				queue[tail++] = d;
+		}
 	}
-	printf("\nReplaying the run here from the remote cache:");
-	for (i = 0; argv[i] != NULL; i++)
-		printf(" %s", argv[i]);
-	printf("\n");
-	fflush(stdout);
+	free(queue);
+	free(indeg);
+	return (depth);
+}
+
+/* Free groups from replay_groups(). */
+void
+replay_groups_free(struct replay_group *groups, size_t n)
+{
+	size_t	i, k;
+
+	for (i = 0; i < n; i++) {
+		free(groups[i].target);
+		free(groups[i].conf);
+		for (k = 0; k < groups[i].nnames; k++)
+			free(groups[i].names[k]);
+		free(groups[i].names);
+	}
+	free(groups);
+}
+
+/*
+ * Does group a come before group b: shallower first task, then the
+ * first in the task graph's order?
+ */
+static int
+replay_group_before(const struct replay_group *a, const struct replay_group *b)
+{
+	if (a->depth != b->depth)
+		return (a->depth < b->depth);
+	return (a->first < b->first);
+}
+
+/*
+ * Put the groups in dependency order: a group comes after every group
+ * that holds a dependency of one of its tasks (Kahn's algorithm over the
+ * groups), so a tool whose task inputs include its dependencies' output
+ * files finds them. Among the groups ready, or to break a cycle between
+ * groups (lib:test needs lib:build, app:build needs lib:test), the
+ * shallowest goes first. gof[i] is task i's group, or GRAPH_NONE.
+ */
+static void
+replay_order(struct submit *s, struct replay_group *groups, size_t ng,
+    const size_t *gof)
+{
+	struct replay_group	*sorted;
+	struct node		*nd;
+	unsigned char		*edge, *placed;
+	size_t			 i, k, a, b, pick, n = graph_size(s->g);
+	int			 ready, pick_ready;
+
+	edge = xcalloc(ng * ng, 1);		/* edge[a * ng + b]: a first */
+	for (i = 0; i < n; i++) {
+		if ((b = gof[i]) == GRAPH_NONE)
+			continue;
+		nd = graph_node(s->g, i);
+		for (k = 0; k < nd->ndeps; k++) {
+			a = gof[nd->deps[k]];
+			if (a != GRAPH_NONE && a != b)
+				edge[a * ng + b] = 1;
+		}
+	}
+	placed = xcalloc(ng, 1);
+	sorted = xcalloc(ng, sizeof *sorted);
+	for (i = 0; i < ng; i++) {
+		pick = GRAPH_NONE;
+		pick_ready = 0;
+		for (b = 0; b < ng; b++) {
+			if (placed[b])
+				continue;
+			for (ready = 1, a = 0; a < ng && ready; a++) {
+				if (!placed[a] && edge[a * ng + b])
+					ready = 0;
+			}
+			if (pick == GRAPH_NONE || ready > pick_ready ||
+			    (ready == pick_ready &&
+			    replay_group_before(&groups[b], &groups[pick]))) {
+				pick = b;
+				pick_ready = ready;
+			}
+		}
+		placed[pick] = 1;
+		sorted[i] = groups[pick];
+	}
+	memcpy(groups, sorted, ng * sizeof *groups);
+	free(sorted);
+	free(placed);
+	free(edge);
+}
+
+/*
+ * Group the tasks that succeeded by target and configuration, in
+ * dependency order. Returns how many groups; *ntasks is how many tasks
+ * they hold (a task whose id has not the tool's form is left out).
+ */
+size_t
+replay_groups(struct submit *s, int tool, struct replay_group **out,
+    size_t *ntasks)
+{
+	struct replay_group	*groups = NULL, *g;
+	struct task		*t;
+	size_t			*depth, *gof, n = graph_size(s->g), ng = 0;
+	size_t			 i, k;
+	char			*name, *conf;
+
+	*ntasks = 0;
+	depth = replay_depths(s);
+	gof = xcalloc(n + 1, sizeof *gof);
+	for (i = 0; i < n; i++) {
+		gof[i] = GRAPH_NONE;
+		if (s->pt[i].state != PT_DONE ||
+		    s->pt[i].result.status != RESULT_SUCCESS)
+			continue;
+		t = graph_node(s->g, i)->task;
+		if (replay_split_id(tool, t->id, t->target, &name,
+		    &conf) != 0) {
+			log_warnx("replay: %s is not a %s task id; not "
+			    "replayed", t->id, tool == TOOLGRAPH_NX ?
+			    "project:target[:configuration]" : "package#task");
+			continue;
+		}
+		for (k = 0; k < ng; k++) {
+			g = &groups[k];
+			if (strcmp(g->target, t->target) == 0 &&
+			    (g->conf == NULL ? conf == NULL : conf != NULL &&
+			    strcmp(g->conf, conf) == 0))
+				break;
+		}
+		if (k == ng) {
+			groups = xreallocarray(groups, ng + 1,
+			    sizeof *groups);
+			g = &groups[ng++];
+			memset(g, 0, sizeof *g);
+			g->target = xstrdup(t->target);
+			g->conf = conf;
+			g->depth = depth[i];
+			g->first = i;
+		} else {
+			g = &groups[k];
+			free(conf);
+		}
+		g->names = xreallocarray(g->names, g->nnames + 1,
+		    sizeof *g->names);
+		g->names[g->nnames++] = name;
+		if (depth[i] < g->depth)
+			g->depth = depth[i];
+		gof[i] = k;
+		(*ntasks)++;
+	}
+	if (ng > 1)
+		replay_order(s, groups, ng, gof);
+	free(gof);
+	free(depth);
+	*out = groups;
+	return (ng);
+}
+
+/*
+ * Run one tool command with the cache's address in its environment and
+ * wait for it, the event loop running meanwhile. Returns its exit status
+ * (128 + signal), or -1 if it could not be started.
+ */
+static int
+replay_exec(struct submit *s, struct cache *cache, char **argv)
+{
+	struct replay	 r;
+	struct event	*ev;
+	char		 port[16], *url;
 
 	memset(&r, 0, sizeof r);
 	r.base = s->base;
 	ev = evsignal_new(s->base, SIGCHLD, replay_sigchld_cb, &r);
 	evsignal_add(ev, NULL);
 	snprintf(port, sizeof port, "%d", cache_port(cache));
+	fflush(stdout);
+	fflush(stderr);
 	if ((r.pid = fork()) == -1) {
 		log_warn("replay: fork");
-		goto out;
+		event_free(ev);
+		return (-1);
 	}
 	if (r.pid == 0) {
-		char *url;
-
 		xasprintf(&url, "http://127.0.0.1:%s", port);
 		setenv("NX_SELF_HOSTED_REMOTE_CACHE_SERVER", url, 1);
 		setenv("NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN",
@@ -166,15 +561,142 @@ replay_run(struct submit *s)
 		if (!r.done)
 			event_base_dispatch(s->base);
 	}
-	if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0)
+	event_free(ev);
+	return (WIFEXITED(r.status) ? WEXITSTATUS(r.status) :
+	    128 + WTERMSIG(r.status));
+}
+
+/* The names of the run's tasks (targets), each once. Caller frees. */
+static char **
+replay_task_names(struct submit *s, size_t *n)
+{
+	char		**names = NULL;
+	const char	 *t;
+	size_t		  i, k;
+
+	*n = 0;
+	for (i = 0; i < graph_size(s->g); i++) {
+		t = graph_node(s->g, i)->task->target;
+		for (k = 0; k < *n && strcmp(names[k], t) != 0; k++)
+			;
+		if (k < *n)
+			continue;
+		names = xreallocarray(names, *n + 1, sizeof *names);
+		names[(*n)++] = (char *)t;
+	}
+	return (names);
+}
+
+/*
+ * After a run with failures: replay the tasks that succeeded, one tool
+ * run per group. Returns 0, or -1 when a run could not be built, started
+ * or failed.
+ */
+static int
+replay_partial(struct submit *s, int tool, const char *args,
+    struct cache *cache)
+{
+	struct replay_group	*groups;
+	char			**argv, **tasks, *cause, *line, *prev;
+	size_t			 ng, nt, ntasks, k, i, n = graph_size(s->g);
+	int			 rv = 0, st;
+
+	if ((ng = replay_groups(s, tool, &groups, &ntasks)) == 0)
+		return (-1);		/* no id of the tool's form */
+	printf("\nReplaying the %zu tasks that succeeded (of %zu) here from "
+	    "the remote cache, in %zu run%s of `%s`; the others are not run "
+	    "again\n", ntasks, n, ng, ng == 1 ? "" : "s", tool ==
+	    TOOLGRAPH_NX ? "nx run-many" : "turbo run");
+	tasks = replay_task_names(s, &nt);
+	for (k = 0; k < ng; k++) {
+		if ((argv = replay_group_argv(tool, args, &groups[k], tasks,
+		    nt, &cause)) == NULL) {
+			log_warnx("replay: %s", cause);
+			free(cause);
+			rv = -1;
+			break;
+		}
+		for (i = 0, line = xstrdup(""); argv[i] != NULL; i++) {
+			prev = line;
+			xasprintf(&line, "%s%s%s", prev, i > 0 ? " " : "",
+			    argv[i]);
+			free(prev);
+		}
+		log_info("replay: %s", line);
+		if ((st = replay_exec(s, cache, argv)) > 0) {
+			log_warnx("replay: `%s` exited with %d; the run's own "
+			    "result stands", line, st);
+			rv = -1;
+		} else if (st == -1)
+			rv = -1;
+		free(line);
+		replay_argv_free(argv);
+	}
+	free(tasks);
+	replay_groups_free(groups, ng);
+	return (rv);
+}
+
+/*
+ * Replay the run here when it used --nx or --turbo: all of it when every
+ * task succeeded, else the tasks that succeeded. Returns 0, or -1 when
+ * the replay could not run or failed (said on stderr; the run's result
+ * stands either way).
+ */
+int
+replay_run(struct submit *s)
+{
+	struct cache	*cache;
+	const char	*args;
+	char		**argv = NULL, *cause;
+	int		 tool, i, all = 1, any = 0, rv = -1, st;
+
+	if (s->nx_args == NULL && s->turbo_args == NULL)
+		return (0);
+	if (s->no_replay || s->abort_reason != NULL)
+		return (0);
+	for (i = 0; (size_t)i < graph_size(s->g); i++) {
+		if (s->pt[i].state == PT_DONE &&
+		    s->pt[i].result.status == RESULT_SUCCESS)
+			any = 1;
+		else
+			all = 0;
+	}
+	if (!all && !any) {
+		printf("\nNo replay: no task succeeded.\n");
+		fflush(stdout);
+		return (0);
+	}
+	tool = s->nx_args != NULL ? TOOLGRAPH_NX : TOOLGRAPH_TURBO;
+	args = tool == TOOLGRAPH_NX ? s->nx_args : s->turbo_args;
+	if (all && (argv = replay_argv(tool, args, &cause)) == NULL) {
+		log_warnx("replay: %s", cause);
+		free(cause);
+		return (-1);
+	}
+	cache = cache_start(s->base, &s->url, CACHE_DEFAULT_LISTEN, NULL, 0,
+	    0, &cause);
+	if (cache == NULL) {
+		log_warnx("replay: no cache: %s", cause);
+		free(cause);
+		replay_argv_free(argv);
+		return (-1);
+	}
+	if (!all) {
+		rv = replay_partial(s, tool, args, cache);
+		goto out;
+	}
+	printf("\nReplaying the run here from the remote cache:");
+	for (i = 0; argv[i] != NULL; i++)
+		printf(" %s", argv[i]);
+	printf("\n");
+	if ((st = replay_exec(s, cache, argv)) == 0)
 		rv = 0;
-	else
+	else if (st > 0)
 		log_warnx("replay: %s exited with %d; the run's own result "
-		    "stands", argv[0], WIFEXITED(r.status) ?
-		    WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status));
+		    "stands", argv[0], st);
 
 out:
-	event_free(ev);
 	cache_free(cache);
 	replay_argv_free(argv);
 	return (rv);

@@ -25,8 +25,11 @@
  *
  * At the end submit_report() erases the live area, prints the end of
  * each failed task's output again, then the summary (summary.c sorts it
- * with failures last and finds the critical path), and writes the
- * --json, --junit and --report files.
+ * with failures last and finds the critical path) with the commands
+ * recorded in the main job (record.c) in a section of their own, and
+ * writes the --json, --junit and --report files. A recorded command
+ * that failed does not change the exit status: `dteq record` already
+ * exited with it.
  */
 
 #include <sys/ioctl.h>
@@ -828,6 +831,39 @@ report_table(struct submit *s, FILE *f)
 	}
 }
 
+/*
+ * Print the commands recorded in the main job (dteq record), apart from
+ * the tasks: they are not in the graph and ran on no agent.
+ */
+static void
+report_records(struct submit *s, FILE *f)
+{
+	struct report	*r = report_get(s);
+	struct result	*res;
+	size_t		 k, wid = strlen("COMMAND"), l;
+	char		*dur;
+
+	if (r->nrecords == 0)
+		return;
+	for (k = 0; k < r->nrecords; k++) {
+		if ((l = strlen(r->records[k].result.id)) > wid)
+			wid = l;
+	}
+	fprintf(f, "\n%sRecorded in the main job (dteq record)%s\n",
+	    report_sgr(r, SGR_BOLD), report_sgr(r, SGR_RESET));
+	fprintf(f, "  %-10s %-*s %9s %s\n", "STATUS", (int)wid, "COMMAND",
+	    "DURATION", "EXIT");
+	for (k = 0; k < r->nrecords; k++) {
+		res = &r->records[k].result;
+		dur = util_format_duration(res->duration_ms);
+		fprintf(f, "  %s%-10s%s %-*s %9s %d\n",
+		    report_status_sgr(r, res->status),
+		    result_status_name(res->status), report_sgr(r, SGR_RESET),
+		    (int)wid, res->id, dur, res->exit_code);
+		free(dur);
+	}
+}
+
 /* Print the critical path, wrapped, never cut. */
 static void
 report_path(struct submit *s, FILE *f)
@@ -890,7 +926,12 @@ report_totals(struct submit *s, FILE *f)
 	free(dur);
 	if (r->wall_ms > 0 && r->work_ms > 0)
 		fprintf(f, ", %.1fx", (double)r->work_ms / (double)r->wall_ms);
-	fprintf(f, ")%s\n", report_sgr(r, SGR_RESET));
+	fputc(')', f);
+	if (r->nrecords > 0)
+		fprintf(f, "; %zu recorded command%s: %zu succeeded, %zu "
+		    "failed", r->nrecords, r->nrecords == 1 ? "" : "s",
+		    r->nrecords - r->nrecfailed, r->nrecfailed);
+	fprintf(f, "%s\n", report_sgr(r, SGR_RESET));
 }
 
 /* Write the report files asked for; -1 if one could not be written. */
@@ -942,6 +983,11 @@ report_free(struct submit *s)
 	}
 	for (i = 0; i < r->nlanes; i++)
 		free(r->lanes[i]);
+	for (i = 0; i < r->nrecords; i++) {
+		result_clear(&r->records[i].result);
+		free(r->records[i].tail);
+	}
+	free(r->records);
 	free(r->lanes);
 	free(r->attempts);
 	free(r->tasks);
@@ -975,6 +1021,7 @@ submit_report(struct submit *s)
 	f = report_begin(s);
 	report_replay(s, f);
 	report_table(s, f);
+	report_records(s, f);
 	report_path(s, f);
 	report_totals(s, f);
 	report_end(s);

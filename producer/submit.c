@@ -24,7 +24,8 @@
  *    lost-state checks.
  * 6. When every task is final and printed, submit_end() sets the stop
  *    sentinel (unless agents are kept for a later submit) and the loop
- *    ends; the summary and exit code follow.
+ *    ends; the commands recorded in the main job (record_collect()), the
+ *    summary and exit code follow.
  */
 
 #include <errno.h>
@@ -436,8 +437,10 @@ submit_main(int argc, char **argv)
 	submit_start(&s);
 	event_base_dispatch(s.base);
 
+	record_collect(&s);
 	rv = submit_report(&s);
-	if (rv == EXIT_OK)
+	/* After failures too: the tasks that succeeded (replay.c). */
+	if (rv == EXIT_OK || rv == EXIT_TASKS_FAILED)
 		replay_run(&s);
 	submit_free(&s);
 	return (rv);

@@ -15,7 +15,8 @@
  *
  * It also holds what the report writers share: text cleaning for XML and
  * HTML, writing a file atomically (a temporary name, then rename), and
- * the --json file itself. No cJSON here: strings go through
+ * the --json file itself, whose "recorded" array lists the commands
+ * recorded in the main job (record.c). No cJSON here: strings go through
  * util_json_escape().
  */
 
@@ -553,6 +554,25 @@ summary_json_task(struct submit *s, FILE *f, size_t i)
 	fprintf(f, "]}%s\n", i + 1 < graph_size(s->g) ? "," : "");
 }
 
+/*
+ * One command recorded in the main job (dteq record): not a task of the
+ * graph, and not counted in "counts" or the exit status.
+ */
+static void
+summary_json_record(FILE *f, const struct result *res, int more)
+{
+	fputs("    {\"id\": ", f);
+	summary_json_str(f, res->id);
+	fprintf(f, ", \"status\": \"%s\", \"exit\": %d, \"agent\": ",
+	    result_status_name(res->status), res->exit_code);
+	summary_json_str(f, res->agent);
+	fprintf(f, ", \"attempt\": %d, \"start\": %llu, \"end\": %llu, "
+	    "\"duration_ms\": %llu}%s\n", res->attempt,
+	    (unsigned long long)res->start_ms,
+	    (unsigned long long)res->end_ms,
+	    (unsigned long long)res->duration_ms, more ? "," : "");
+}
+
 /* Write the machine-readable summary (--json). */
 int
 summary_write_json(struct submit *s, const char *path, char **cause)
@@ -608,6 +628,10 @@ summary_write_json(struct submit *s, const char *path, char **cause)
 		    (unsigned long long)a->duration_ms,
 		    k + 1 < r->nattempts ? "," : "");
 	}
+	fputs("  ],\n  \"recorded\": [\n", f);
+	for (k = 0; k < r->nrecords; k++)
+		summary_json_record(f, &r->records[k].result,
+		    k + 1 < r->nrecords);
 	fputs("  ]\n}\n", f);
 	return (summary_close(f, path, cause));
 }

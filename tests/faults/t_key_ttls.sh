@@ -1,5 +1,5 @@
-# Invariant under faults: every key dteq writes has a TTL, also the keys
-# written after faults: an agent SIGKILLed mid-task (its running list and
+# Invariant under faults: every key dteq writes has a TTL (a command that
+# `dteq record` recorded included), also the keys written after faults: an agent SIGKILLed mid-task (its running list and
 # heartbeat), a forged message, a Redis restart without persistence (what
 # submit and agents write into the empty server on their way out).
 # timeout: 90
@@ -31,6 +31,11 @@ bg submit "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" --lease 2 "$tf"
 wait_for "[ -s '$TMP/runs.slow' ]" 30 || fail "slow never started"
 track_pid "$(awk '{ print $3 }' "$TMP/runs.slow")"
 holder=$(awk '{ print $1 }' "$TMP/runs.slow")
+# A command recorded in the main job: its attempt, log, result and entry
+# in the records hash.
+"$DTEQ" record --redis "$REDIS_URL" --run "$RUN" --id lint -- true ||
+    fail "dteq record"
+rcli exists "dteq:{$RUN}:records" | grep -qx 1 || fail "no records hash"
 check_ttls "mid-run"
 kill -KILL "$(bg_pid "agent.$holder")"
 rcli lpush "dteq:{$RUN}:queue" '{"run":"x"}' >/dev/null

@@ -3,24 +3,27 @@
 # failing task's output (Nx's and the test's own); the tasks that need it
 # (the e2e of the four apps that depend on api: e2e dependsOn ^test) are
 # skipped and never run; everything else still runs. 3 agents share one
-# copy of the workspace.
+# copy of the workspace, with the default DTEQ_TOOL_DEPS=restore; the main
+# job has its own. After the failure the replay brings the tasks that
+# succeeded into the main job's copy from the remote cache (one `nx
+# run-many --excludeTaskDependencies` per target), and runs neither the
+# failed test again nor the skipped tasks.
 # timeout: 300
 
 . "$TOP/tests/integration/lib.sh"
-# Agents here share one checkout: the commands keep the tools' flags.
-DTEQ_TOOL_DEPS=exclude
-export DTEQ_TOOL_DEPS
 . "$TOP/tests/nx/lib.sh"
 
 nx_setup
 ws="$TMP/ws"
 nx_workspace "$ws" --fail-test api
+main="$TMP/main"
+cp -a "$ws" "$main" || fail "copy of the workspace for the main job"
 start_redis
-cd "$ws" || fail "cd $ws"
 
 for a in a1 a2 a3; do
-	start_agent "$a"
+	nx_agent "$a" "$ws"
 done
+cd "$main" || fail "cd $main"
 nx_submit submit 270 --nx "run-many -t test,build,e2e"
 assert_eq "$SUBMIT_RC" 1 "dteq submit exit status with a failing test"
 agents_exit_ok 30 a1 a2 a3
@@ -52,4 +55,45 @@ for p in util log core data ui api forms charts web admin mobile server docs; do
 done
 assert_grep '^31 tasks: 26 succeeded, 1 failed, 4 skipped' "$out" \
     "summary line"
+
+# The replay of the 26 that succeeded: build, test and e2e, in that order
+# (each after the targets it depends on), every task read from the cache.
+assert_grep '^Replaying the 26 tasks that succeeded \(of 31\) here from the remote cache, in 3 runs of `nx run-many`' \
+    "$out" "the replay's line"
+sed -n '/^Replaying the 26 tasks/,$p' "$out" >"$TMP/replay.out"
+grep -E 'replay: .* run-many ' "$TMP/submit.err" >"$TMP/replay.cmds"
+assert_eq "$(sed 's/.* run-many -t \([^ ]*\) .*/\1/' "$TMP/replay.cmds" |
+    tr '\n' ' ')" "build test e2e " "the replay's targets, in order"
+assert_grep 'run-many -t test --projects=([^ ]*,)?@ws/util[, ].* --excludeTaskDependencies$' \
+    "$TMP/replay.cmds" "the test command of the replay"
+grep 'run-many -t test ' "$TMP/replay.cmds" | grep -q '@ws/api[, ]' &&
+    fail "the replay asked for the failed @ws/api:test"
+assert_grep 'run-many -t e2e --projects=@ws/docs --excludeTaskDependencies$' \
+    "$TMP/replay.cmds" "the e2e command: docs' alone, not the skipped ones"
+hits=$(sed -n 's/.*Nx read the output from the cache instead of running the command for \([0-9]*\) out of \1 tasks.*/\1/p' \
+    "$TMP/replay.out" | tr '\n' ' ')
+assert_eq "$hits" "13 12 1 " "tasks the replay read from the cache, per run"
+assert_no_grep 'FAIL_TEST|@ws/api:test|@ws/(web|admin|mobile|server):e2e' \
+    "$TMP/replay.out" "the replay ran a failed or skipped task"
+for p in libs/util libs/log libs/core libs/data libs/ui libs/api libs/forms \
+    libs/charts apps/web apps/admin apps/mobile apps/server apps/docs; do
+	[ -f "$main/$p/dist/index.js" ] ||
+	    fail "the main job's copy lacks $p/dist after the replay"
+done
+cmp -s "$ws/apps/web/dist/index.js" "$main/apps/web/dist/index.js" ||
+    fail "web's dist in the main job's copy is not the agents' build"
+
+log "--no-replay: no replay after a failure either"
+RUN="$RUN-2"
+rm -rf "$main/libs/util/dist"
+for a in b1 b2; do
+	nx_agent "$a" "$ws"
+done
+nx_submit noreplay 270 --no-replay --nx "run-many -t test -p @ws/api"
+assert_eq "$SUBMIT_RC" 1 "dteq submit --no-replay with a failing test"
+agents_exit_ok 30 b1 b2
+assert_grep '^6 tasks: 5 succeeded, 1 failed' "$TMP/noreplay.out" \
+    "summary line with --no-replay"
+assert_no_grep '^Replaying' "$TMP/noreplay.out" "a replay with --no-replay"
+assert_no_file "$main/libs/util/dist" "the replay ran with --no-replay"
 exit 0

@@ -13,7 +13,7 @@
 #include "dteq.h"
 #include "test.h"
 
-#define NFIXED	12
+#define NFIXED	13
 
 /* The fixed names of a run, in struct order after run. */
 static void
@@ -31,6 +31,7 @@ fixed_keys(const struct keys *k, const char *out[NFIXED])
 	out[9] = k->hb_prefix;
 	out[10] = k->running_prefix;
 	out[11] = k->log_prefix;
+	out[12] = k->records;
 }
 
 /*
@@ -83,6 +84,7 @@ test_names(void)
 	CHECK_STREQ(k.hb_prefix, "dteq:{R1}:hb:");
 	CHECK_STREQ(k.running_prefix, "dteq:{R1}:running:");
 	CHECK_STREQ(k.log_prefix, "dteq:{R1}:log:");
+	CHECK_STREQ(k.records, "dteq:{R1}:records");
 	keys_free(&k);
 }
 

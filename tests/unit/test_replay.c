@@ -1,0 +1,276 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * Unit tests for producer/replay.c, the replay after a run with failures:
+ * splitting Nx and Turborepo task ids, grouping the tasks that succeeded
+ * by target and configuration in dependency order, and the commands built
+ * for each group from the user's arguments (what is left out, what kept).
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "producer.h"
+#include "test.h"
+
+/* An argv as one line, for comparing. Caller frees. */
+static char *
+joined(char **argv)
+{
+	char	*line = xstrdup(""), *prev;
+	size_t	 i;
+
+	for (i = 0; argv != NULL && argv[i] != NULL; i++) {
+		prev = line;
+		xasprintf(&line, "%s%s%s", prev, i > 0 ? " " : "", argv[i]);
+		free(prev);
+	}
+	return (line);
+}
+
+/* Check one split of an id: its name and configuration, or -1. */
+static void
+check_split(int tool, const char *id, const char *target, const char *name,
+    const char *conf)
+{
+	char	*n, *c;
+	int	 rc;
+
+	rc = replay_split_id(tool, id, target, &n, &c);
+	if (name == NULL) {
+		CHECK(rc == -1);
+		CHECK(n == NULL && c == NULL);
+		return;
+	}
+	CHECK(rc == 0);
+	CHECK_STREQ(n, name);
+	if (conf == NULL)
+		CHECK(c == NULL);
+	else
+		CHECK_STREQ(c, conf);
+	free(n);
+	free(c);
+}
+
+/* Nx: project:target[:configuration], knowing the target. */
+static void
+test_split_nx(void)
+{
+	check_split(TOOLGRAPH_NX, "@ws/api:test", "test", "@ws/api", NULL);
+	check_split(TOOLGRAPH_NX, "app:build:production", "build", "app",
+	    "production");
+	check_split(TOOLGRAPH_NX, "app:e2e-ci--src/a.cy.ts",
+	    "e2e-ci--src/a.cy.ts", "app", NULL);
+	/* A target whose name is a prefix of another's. */
+	check_split(TOOLGRAPH_NX, "app:build-storybook", "build-storybook",
+	    "app", NULL);
+	check_split(TOOLGRAPH_NX, "app:build-storybook", "build", NULL, NULL);
+	check_split(TOOLGRAPH_NX, "app:lint", "test", NULL, NULL);
+	check_split(TOOLGRAPH_NX, "app:build:", "build", NULL, NULL);
+	check_split(TOOLGRAPH_NX, ":build", "build", NULL, NULL);
+}
+
+/* Turborepo: package#task. */
+static void
+test_split_turbo(void)
+{
+	check_split(TOOLGRAPH_TURBO, "web#build", "build", "web", NULL);
+	check_split(TOOLGRAPH_TURBO, "@ws/ui#test", "test", "@ws/ui", NULL);
+	check_split(TOOLGRAPH_TURBO, "//#lint", "lint", "//", NULL);
+	check_split(TOOLGRAPH_TURBO, "web#build", "test", NULL, NULL);
+	check_split(TOOLGRAPH_TURBO, "#build", "build", NULL, NULL);
+	check_split(TOOLGRAPH_TURBO, "build", "build", NULL, NULL);
+}
+
+/* Build one group's argv and compare it as a line. */
+static void
+check_argv(int tool, const char *args, const char *target, const char *conf,
+    const char *names, const char *want)
+{
+	static char		 build[] = "build", test[] = "test";
+	static char		 lint[] = "lint";
+	char			*tasks[] = { build, test, lint };
+	struct replay_group	 g;
+	char			**argv, *line, *cause = NULL, *copy, *p;
+
+	memset(&g, 0, sizeof g);
+	g.target = xstrdup(target);
+	g.conf = conf != NULL ? xstrdup(conf) : NULL;
+	copy = xstrdup(names);
+	for (p = strtok(copy, ","); p != NULL; p = strtok(NULL, ",")) {
+		g.names = xreallocarray(g.names, g.nnames + 1,
+		    sizeof *g.names);
+		g.names[g.nnames++] = p;
+	}
+	argv = replay_group_argv(tool, args, &g, tasks, 3, &cause);
+	CHECK(argv != NULL);
+	if (argv == NULL) {
+		printf("    cause: %s\n", cause);
+		free(cause);
+	}
+	line = joined(argv);
+	CHECK_STREQ(line, want);
+	free(line);
+	replay_argv_free(argv);
+	free(g.names);
+	free(g.target);
+	free(g.conf);
+	free(copy);
+}
+
+/*
+ * Nx: run-many of the group's projects, --excludeTaskDependencies, and
+ * the user's flags that did not choose the tasks or skip the cache; the
+ * overrides after -- stay.
+ */
+static void
+test_nx_argv(void)
+{
+	setenv("DTEQ_NX_COMMAND", "npx --no nx", 1);
+	check_argv(TOOLGRAPH_NX, "affected -t lint,test,build "
+	    "--base=origin/main --head HEAD --parallel 3 -c production "
+	    "--skip-nx-cache --verbose -- --coverage", "test", NULL,
+	    "@ws/util,@ws/log",
+	    "npx --no nx run-many -t test --projects=@ws/util,@ws/log "
+	    "--excludeTaskDependencies --parallel 3 --verbose -- --coverage");
+	check_argv(TOOLGRAPH_NX, "nx run-many --targets=build "
+	    "--projects=a,b,c --all --exclude c --output-style=stream",
+	    "build", "production", "a",
+	    "npx --no nx run-many -t build -c production --projects=a "
+	    "--excludeTaskDependencies --output-style=stream");
+	check_argv(TOOLGRAPH_NX, "run-many -t e2e -p docs "
+	    "--excludeTaskDependencies --files a.ts,b.ts --uncommitted "
+	    "--nxBail", "e2e", NULL, "docs",
+	    "npx --no nx run-many -t e2e --projects=docs "
+	    "--excludeTaskDependencies --nxBail");
+	/* Flags before the subcommand. */
+	check_argv(TOOLGRAPH_NX, "--parallel 3 run-many -t build", "build",
+	    NULL, "x", "npx --no nx run-many -t build --projects=x "
+	    "--excludeTaskDependencies --parallel 3");
+	setenv("DTEQ_NX_COMMAND", "node_modules/.bin/nx", 1);
+	check_argv(TOOLGRAPH_NX, "affected --targets build", "build", NULL,
+	    "x", "node_modules/.bin/nx run-many -t build --projects=x "
+	    "--excludeTaskDependencies");
+	unsetenv("DTEQ_NX_COMMAND");
+}
+
+/*
+ * Turborepo: run TASK with a --filter per package, and --only when the
+ * agents had it (DTEQ_TOOL_DEPS=exclude); the task names, filters,
+ * --only and --affected go, the rest (and -- args) stay.
+ */
+static void
+test_turbo_argv(void)
+{
+	setenv("DTEQ_TURBO_COMMAND", "npx --no turbo", 1);
+	unsetenv("DTEQ_TOOL_DEPS");
+	check_argv(TOOLGRAPH_TURBO, "run build test --filter=web "
+	    "-F './apps/*' --concurrency 3 --affected --continue -- --silent",
+	    "build", NULL, "web,@ws/ui",
+	    "npx --no turbo run build --filter=web --filter=@ws/ui "
+	    "--concurrency 3 --continue -- --silent");
+	check_argv(TOOLGRAPH_TURBO, "turbo build lint --force --only "
+	    "--output-logs=errors-only", "lint", NULL, "//",
+	    "npx --no turbo run lint --filter=// --output-logs=errors-only");
+	check_argv(TOOLGRAPH_TURBO, "--cwd . run test", "test", NULL, "api",
+	    "npx --no turbo run test --filter=api --cwd .");
+	/* A flag's value that is not a task name stays with its flag. */
+	check_argv(TOOLGRAPH_TURBO, "run test --cache-dir .cache --filter "
+	    "web", "test", NULL, "api",
+	    "npx --no turbo run test --filter=api --cache-dir .cache");
+	setenv("DTEQ_TOOL_DEPS", "exclude", 1);
+	check_argv(TOOLGRAPH_TURBO, "run build test --only", "test", NULL,
+	    "web,api", "npx --no turbo run test --filter=web --filter=api "
+	    "--only");
+	unsetenv("DTEQ_TOOL_DEPS");
+	unsetenv("DTEQ_TURBO_COMMAND");
+}
+
+/* A submit whose graph is the task file json, each task final. */
+static int
+fake_submit(struct submit *s, const char *json, const int *status)
+{
+	struct taskset	 ts;
+	char		*cause = NULL;
+	size_t		 i;
+
+	memset(s, 0, sizeof *s);
+	if (taskfile_parse(json, strlen(json), "t.json", &ts, &cause) != 0 ||
+	    (s->g = graph_new(&ts, &cause)) == NULL) {
+		printf("    cause: %s\n", cause);
+		free(cause);
+		CHECK(0);
+		return (-1);
+	}
+	s->pt = xcalloc(graph_size(s->g), sizeof *s->pt);
+	for (i = 0; i < graph_size(s->g); i++) {
+		s->pt[i].state = PT_DONE;
+		s->pt[i].result.status = status[i];
+	}
+	return (0);
+}
+
+/*
+ * The tasks that succeeded, grouped by target and configuration: a failed
+ * or skipped one in none; the groups in dependency order even when the
+ * task file lists a test first, a cycle between groups broken by depth.
+ */
+static void
+test_groups(void)
+{
+	static const char	 json[] = "{\"tasks\": ["
+	    "{\"id\": \"lib:test\", \"command\": \"t\", \"deps\": [\"lib:build\"]},"
+	    "{\"id\": \"app:e2e\", \"command\": \"t\", \"deps\": [\"app:test\"]},"
+	    "{\"id\": \"app:test\", \"command\": \"t\", \"deps\": [\"app:build\"]},"
+	    "{\"id\": \"app:build\", \"command\": \"t\", \"deps\": [\"lib:build\"]},"
+	    "{\"id\": \"lib:build\", \"command\": \"t\"},"
+	    "{\"id\": \"app:build:production\", \"command\": \"t\", "
+	    "\"deps\": [\"lib:build\"]},"
+	    "{\"id\": \"docs:e2e\", \"command\": \"t\", \"deps\": [\"lib:test\"]},"
+	    "{\"id\": \"odd\", \"command\": \"t\"}"
+	    "]}";
+	static const int	 status[] = { RESULT_SUCCESS, RESULT_SKIPPED,
+				    RESULT_FAILED, RESULT_SUCCESS,
+				    RESULT_SUCCESS, RESULT_SUCCESS,
+				    RESULT_SUCCESS, RESULT_SUCCESS };
+	struct submit		 s;
+	struct replay_group	*g;
+	size_t			 ng, ntasks;
+
+	if (fake_submit(&s, json, status) != 0)
+		return;
+	/* "odd" has no target part: not replayed, said on stderr. */
+	ng = replay_groups(&s, TOOLGRAPH_NX, &g, &ntasks);
+	CHECK(ng == 4);
+	CHECK(ntasks == 5);
+	if (ng == 4) {
+		CHECK_STREQ(g[0].target, "build");
+		CHECK(g[0].conf == NULL);
+		CHECK(g[0].nnames == 2);
+		CHECK_STREQ(g[0].names[0], "app");
+		CHECK_STREQ(g[0].names[1], "lib");
+		CHECK_STREQ(g[1].target, "test");
+		CHECK(g[1].nnames == 1);
+		CHECK_STREQ(g[1].names[0], "lib");
+		CHECK_STREQ(g[2].target, "build");
+		CHECK_STREQ(g[2].conf, "production");
+		CHECK_STREQ(g[2].names[0], "app");
+		CHECK_STREQ(g[3].target, "e2e");
+		CHECK_STREQ(g[3].names[0], "docs");
+	}
+	replay_groups_free(g, ng);
+	free(s.pt);
+	graph_free(s.g);
+}
+
+int
+main(void)
+{
+	TEST_RUN(test_split_nx);
+	TEST_RUN(test_split_turbo);
+	TEST_RUN(test_nx_argv);
+	TEST_RUN(test_turbo_argv);
+	TEST_RUN(test_groups);
+	return (test_exit());
+}
