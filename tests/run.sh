@@ -77,6 +77,10 @@ for build in "$@"; do
 		secs=$(($(date +%s) - start))
 		if [ $rc -eq 0 ]; then
 			pass "$variant/$name (${secs}s)"
+		elif [ $rc -eq 77 ]; then
+			# Exit 77: the test decided not to run here (it says why).
+			echo "SKIP: $variant/$name ($(tail -1 "$log" |
+			    sed 's/^== [^:]*: //'))"
 		else
 			[ $rc -eq 124 ] && echo "   timed out after ${limit}s" >>"$log"
 			fail "$variant/$name (exit $rc, ${secs}s)"

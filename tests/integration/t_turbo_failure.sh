@@ -4,12 +4,14 @@
 # remote cache (`turbo run TASK --filter=PKG...`, one per task name; the
 # dependencies it brings along all succeeded) and does not run the failed
 # test again. 2 agents share one copy of the workspace; the main job has
-# its own.
+# its own. Not on the sanitizer build: t_nx_failure runs the same replay
+# code there, and test_replay its Turborepo command lines.
 # timeout: 180
 
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
 
+nx_not_under_sanitizers
 nx_setup
 ws="$TMP/ws"
 nx_workspace "$ws" --fail-test api
