@@ -55,8 +55,9 @@ asan:
 
 # make test: the whole suite on the plain build, then again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, then each fuzz target for
-# TEST_FUZZ_SECONDS; one closing count.
-test: unit asan fuzz-bin
+# TEST_FUZZ_SECONDS; one closing count. The three builds go two at a time.
+test:
+	$(MAKE) -j2 unit asan fuzz-bin
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) \
 	    tests/run.sh $(BUILD) build-asan
 

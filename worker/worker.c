@@ -362,8 +362,8 @@ worker_cmd_ready(struct rconn *rc, void *arg)
 	script_load(rc);
 	worker_check(w);
 	worker_heartbeat(w, 1);
-	/* A finish that popped may have been cut off: adopt what it moved. */
-	if (w->joined)
+	/* A finish that popped was cut off: adopt what it moved. */
+	if (w->joined && w->adopting)
 		rconn_command(w->rc_cmd, worker_adopt_done, w,
 		    "LRANGE %s 0 -1", w->running);
 	LIST_FOREACH(wt, &w->tasks, entry) {
@@ -391,8 +391,13 @@ worker_adopt_done(redisAsyncContext *ac, void *r, void *privdata)
 	int		 held;
 
 	(void)ac;
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || w->stopping)
+	if (reply == NULL)		/* read again on the next reconnect */
 		return;
+	w->adopting = 0;
+	if (reply->type != REDIS_REPLY_ARRAY || w->stopping) {
+		worker_pop(w);
+		return;
+	}
 	for (k = 0; k < reply->elements; k++) {
 		if (reply->element[k]->type != REDIS_REPLY_STRING)
 			continue;
@@ -607,6 +612,7 @@ void
 worker_pop(struct worker *w)
 {
 	if (!w->joined || w->stopping || w->popping || w->folding ||
+	    w->adopting ||
 	    w->nrunning >= w->parallel || !rconn_is_ready(w->rc_block) ||
 	    util_now_ms() < w->defer_until)
 		return;
@@ -911,6 +917,13 @@ worker_finish_done(redisAsyncContext *ac, void *r, void *privdata)
 	if (wt->pops) {
 		wt->pops = 0;
 		w->folding = 0;
+		/*
+		 * Cut off: it may have moved a message into the running list.
+		 * No pop until the running list is read again on reconnect,
+		 * so that message cannot also arrive by a BLMOVE reply.
+		 */
+		if (reply == NULL)
+			w->adopting = 1;
 	}
 	if (reply == NULL)		/* resent when rc_cmd is back */
 		return;
@@ -969,7 +982,8 @@ worker_task_finish(struct wtask *wt)
 	 * BLMOVE round trip.
 	 */
 	pops = wt->proc == NULL && w->joined && !w->stopping &&
-	    !w->popping && !w->folding && w->nrunning - 1 < w->parallel &&
+	    !w->popping && !w->folding && !w->adopting &&
+	    w->nrunning - 1 < w->parallel &&
 	    util_now_ms() >= w->defer_until;
 	snprintf(ttl, sizeof ttl, "%d", w->ttl);
 	{

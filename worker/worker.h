@@ -46,6 +46,7 @@ struct worker {
 	int			 joined;	/* run meta seen */
 	int			 popping;	/* a BLMOVE is in flight */
 	int			 folding;	/* a finish that pops, too */
+	int			 adopting;	/* such a finish was cut off */
 	int			 nrunning;	/* tasks held (any state) */
 	int			 ntasks;	/* tasks run, for the log */
 	int			 stopping;	/* no more pops */
