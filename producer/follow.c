@@ -695,6 +695,44 @@ submit_rejected_done(redisAsyncContext *ac, void *r, void *privdata)
 	s->rejected = n;
 }
 
+/*
+ * Reply to HGETALL meta while no agent serves the run: show, once per
+ * agent, why an agent refused it (another commit, another secret), so a
+ * misconfigured fleet is plain at once rather than after --agent-wait.
+ */
+static void
+submit_refused_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+	const char	*name;
+	char		*key, *old;
+	size_t		 k;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+		return;
+	for (k = 0; k + 1 < reply->elements; k += 2) {
+		if (reply->element[k]->type != REDIS_REPLY_STRING ||
+		    reply->element[k + 1]->type != REDIS_REPLY_STRING ||
+		    strncmp(reply->element[k]->str, "refused:", 8) != 0)
+			continue;
+		name = reply->element[k]->str + 8;
+		xasprintf(&key, "\n%s\n", name);
+		if (s->refused != NULL && strstr(s->refused, key) != NULL) {
+			free(key);
+			continue;
+		}
+		old = s->refused;
+		xasprintf(&s->refused, "%s%s", old != NULL ? old : "\n",
+		    key + 1);
+		free(old);
+		free(key);
+		log_warnx("agent %s refused run %s: %s", name, s->run,
+		    reply->element[k + 1]->str);
+	}
+}
+
 /* Reply to EXISTS meta: the run's keys vanished (Redis lost its data). */
 static void
 submit_exists_done(redisAsyncContext *ac, void *r, void *privdata)
@@ -994,6 +1032,9 @@ submit_tick(struct submit *s)
 	    s->keys.running_prefix);
 	rconn_command(s->rc_cmd, submit_rejected_done, s,
 	    "HGET %s rejected", s->keys.meta);
+	if (s->agents_alive == 0)
+		rconn_command(s->rc_cmd, submit_refused_done, s,
+		    "HGETALL %s", s->keys.meta);
 	if (s->begun)
 		submit_reconcile(s, ++s->ticks % 10 == 0);
 	report_tick(s);

@@ -115,6 +115,7 @@ struct submit {
 	int		 reported;	/* summary out: print nothing more */
 	int		 agents_alive;
 	int		 agents_seen;	/* an agent was ever alive */
+	char		*refused;	/* "\nNAME\n..." refusals shown */
 	unsigned int	 ticks;		/* seconds of the loop */
 	uint64_t	 started;	/* ms, monotonic */
 	uint64_t	 last_alive;	/* ms: an agent was last alive */

@@ -376,6 +376,7 @@ submit_free(struct submit *s)
 	url_free(&s->url);
 	free(s->run);
 	free(s->abort_reason);
+	free(s->refused);
 	free(s->stop_pending);
 	if (s->secret != NULL) {
 		explicit_bzero(s->secret, strlen(s->secret));

@@ -171,40 +171,42 @@ worker_heartbeat(struct worker *w, int join)
 	    join ? "1" : "0");
 }
 
-/* Refuse a run this agent must not serve; 0 if it may. */
+/*
+ * Refuse a run this agent must not serve: log why, and leave the reason
+ * in the run's meta (refused:NAME) for submit to show. 0 if it may.
+ */
 static int
 worker_refuse(struct worker *w, const char *commit, const char *check,
     int is_signed)
 {
-	char	*token;
+	char	*token, *why = NULL;
 	int	 bad;
 
 	if (commit != NULL && w->commit != NULL &&
 	    strcmp(commit, w->commit) != 0 && !w->allow_mismatch) {
-		log_warnx("run %s was submitted from commit %s but this "
-		    "checkout is at %s; refusing it (--allow-commit-mismatch "
-		    "runs it anyway)", w->run, commit, w->commit);
-		return (-1);
-	}
-	if (is_signed && w->secret == NULL) {
-		log_warnx("run %s has signed tasks but this agent has no "
-		    "DTEQ_SECRET (or --secret-file); refusing it", w->run);
-		return (-1);
-	}
-	if (!is_signed && w->secret != NULL) {
-		log_warnx("run %s has unsigned tasks but this agent requires "
-		    "signed ones (DTEQ_SECRET is set); refusing it", w->run);
-		return (-1);
-	}
-	if (is_signed && check != NULL) {
+		xasprintf(&why, "the run was submitted from commit %s but "
+		    "this agent's checkout is at %s (--allow-commit-mismatch "
+		    "runs it anyway)", commit, w->commit);
+	} else if (is_signed && w->secret == NULL) {
+		why = xstrdup("the run has signed tasks but this agent has "
+		    "no DTEQ_SECRET (or --secret-file)");
+	} else if (!is_signed && w->secret != NULL) {
+		why = xstrdup("the run has unsigned tasks but this agent "
+		    "requires signed ones (DTEQ_SECRET is set)");
+	} else if (is_signed && check != NULL) {
 		token = sign_check_token(w->secret, w->run);
 		bad = strcmp(token, check) != 0;
 		free(token);
-		if (bad) {
-			log_warnx("run %s was signed with another secret than "
-			    "this agent's DTEQ_SECRET; refusing it", w->run);
-			return (-1);
-		}
+		if (bad)
+			why = xstrdup("the run was signed with another secret "
+			    "than this agent's DTEQ_SECRET");
+	}
+	if (why != NULL) {
+		log_warnx("refusing run %s: %s", w->run, why);
+		rconn_command(w->rc_cmd, worker_any_done, NULL,
+		    "HSET %s refused:%s %s", w->keys.meta, w->name, why);
+		free(why);
+		return (-1);
 	}
 	if (!is_signed && !w->warned_unsigned) {
 		w->warned_unsigned = 1;

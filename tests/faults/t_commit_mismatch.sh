@@ -1,7 +1,8 @@
 # Same source everywhere: submit records the git commit of its checkout;
 # an agent whose checkout is at another commit refuses the run (exit 3,
 # naming both commits) instead of failing tasks in confusing ways, and
-# with --allow-commit-mismatch it serves the run anyway.
+# with --allow-commit-mismatch it serves the run anyway. The submit shows
+# the refusal as soon as it sees it.
 # timeout: 90
 
 . "$TOP/tests/integration/lib.sh"
@@ -37,6 +38,13 @@ assert_grep "$c_main" "$TMP/agent.strict.err" "the agent names submit's commit"
 assert_grep "$c_agent" "$TMP/agent.strict.err" "the agent names its own commit"
 [ -z "$(rcli HGET "dteq:{$RUN}:results" one)" ] ||
     fail "the refusing agent ran a task"
+# The main job says at once why its agent went away, not after
+# --agent-wait: submit shows the refusal it finds in the run's meta.
+wait_for "grep -q 'agent strict refused run' '$TMP/submit.run.err'" 10 ||
+    fail "submit does not show the agent's refusal"
+assert_grep "agent strict refused run $RUN: the run was submitted from commit $c_main but this agent's checkout is at $c_agent" \
+    "$TMP/submit.run.err" "submit's message names both commits"
+bg_done submit.run && fail "submit gave up while agents may still come"
 
 # The agent that accepts the mismatch serves the same run.
 cd "$TMP/agent" || fail "cd"
