@@ -42,41 +42,53 @@
 #include "dteq.h"
 
 static const char *script_bodies[SCRIPT_COUNT] = {
-	/* SCRIPT_START: KEYS attempts running events claims; ARGV id
-	 * attempt event ttl msg agent. Returns 1 (run it), 0 (stale
-	 * attempt), -1 (another agent already started this attempt). */
+	/* SCRIPT_START: KEYS running events claims; ARGV id attempt event
+	 * ttl msg agent again fresh (fresh "1": the message came by BLMOVE,
+	 * which may have made the running list anew, so give it the TTL;
+	 * one that came with a finish joined a list that has it). Returns 1 (run it), 0 (stale attempt), -1
+	 * (this attempt was already started: by another agent, or by this
+	 * one from a replayed copy). claims mirrors attempts (every writer
+	 * of one writes both, and gives it its TTL): "N" while attempt N
+	 * is unclaimed, "N AGENT" once AGENT started it, so one HGET
+	 * answers both questions. again is "1" when the agent sends the
+	 * script again after a lost reply: then its own claim is a yes. */
 	"local claim = ARGV[2] .. ' ' .. ARGV[6]\n"
-	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then\n"
-	"  redis.call('LREM', KEYS[2], 1, ARGV[5])\n"
-	"  return 0\n"
+	"local c = redis.call('HGET', KEYS[3], ARGV[1])\n"
+	"if c == ARGV[2] or (c == claim and ARGV[7] == '1') then\n"
+	"  if c ~= claim then redis.call('HSET', KEYS[3], ARGV[1], claim) end\n"
+	"  if ARGV[8] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[4]) end\n"
+	"  redis.call('PUBLISH', KEYS[2], ARGV[3])\n"
+	"  return 1\n"
 	"end\n"
-	"local c = redis.call('HGET', KEYS[4], ARGV[1])\n"
-	"if c and c ~= claim and\n"
-	"    string.sub(c, 1, #ARGV[2] + 1) == ARGV[2] .. ' ' then\n"
-	"  redis.call('LREM', KEYS[2], 1, ARGV[5])\n"
+	"redis.call('LREM', KEYS[1], 1, ARGV[5])\n"
+	"if c and string.sub(c, 1, #ARGV[2] + 1) == ARGV[2] .. ' ' then\n"
 	"  return -1\n"
 	"end\n"
-	"redis.call('HSET', KEYS[4], ARGV[1], claim)\n"
-	"redis.call('EXPIRE', KEYS[4], ARGV[4])\n"
-	"redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
-	"redis.call('PUBLISH', KEYS[3], ARGV[3])\n"
-	"return 1\n",
+	"return 0\n",
 
 	/* SCRIPT_FINISH: KEYS attempts results running events queue; ARGV
 	 * id attempt result msg ttl next. Returns 1 (recorded) or 0 (stale
 	 * or already recorded); with next "1", {that, the next message
 	 * moved from the queue into the running list, or nil}: the pop
-	 * rides on the finish, one round trip instead of two. */
+	 * rides on the finish, one round trip instead of two. The message
+	 * leaves the running list once: an LREM that finds nothing means
+	 * this finish was applied already (sent again after a lost reply)
+	 * or a reclaim took the task, and there is nothing to record. The
+	 * next message goes in before this one leaves, so a running list
+	 * that keeps working never empties and keeps its TTL. */
+	"local nxt\n"
+	"if ARGV[6] == '1' then\n"
+	"  nxt = redis.call('LMOVE', KEYS[5], KEYS[3], 'RIGHT', 'LEFT')\n"
+	"end\n"
 	"local function done(r)\n"
 	"  if ARGV[6] ~= '1' then return r end\n"
-	"  return {r, redis.call('LMOVE', KEYS[5], KEYS[3], 'RIGHT', 'LEFT')}\n"
+	"  return {r, nxt}\n"
 	"end\n"
-	"redis.call('LREM', KEYS[3], 1, ARGV[4])\n"
-	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then\n"
+	"if redis.call('LREM', KEYS[3], 1, ARGV[4]) == 0 then\n"
+	"  if nxt then redis.call('EXPIRE', KEYS[3], ARGV[5]) end\n"
 	"  return done(0)\n"
 	"end\n"
-	"local old = redis.call('HGET', KEYS[2], ARGV[1])\n"
-	"if old and cjson.decode(old).attempt == tonumber(ARGV[2]) then\n"
+	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then\n"
 	"  return done(0)\n"
 	"end\n"
 	"redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])\n"
@@ -85,9 +97,10 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"    '{\"type\":\"finished\",\"result\":' .. ARGV[3] .. '}')\n"
 	"return done(1)\n",
 
-	/* SCRIPT_RECLAIM: KEYS agents attempts; ARGV hb-prefix
+	/* SCRIPT_RECLAIM: KEYS agents attempts claims; ARGV hb-prefix
 	 * running-prefix. A taken message's attempt is made stale at once
-	 * (attempt + 1), so the lost agent can no longer record it. */
+	 * (attempt + 1, in attempts and claims), so the lost agent can no
+	 * longer record it and no copy of it can start. */
 	"local alive, out = 0, {}\n"
 	"for _, a in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
 	"  if redis.call('EXISTS', ARGV[1] .. a) == 1 then\n"
@@ -104,6 +117,8 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"          redis.call('HGET', KEYS[2], t.id) ==\n"
 	"          string.format('%d', t.attempt) then\n"
 	"        redis.call('HSET', KEYS[2], t.id,\n"
+	"            string.format('%d', t.attempt + 1))\n"
+	"        redis.call('HSET', KEYS[3], t.id,\n"
 	"            string.format('%d', t.attempt + 1))\n"
 	"      end\n"
 	"    end\n"
@@ -135,11 +150,13 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"if n > 0 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end\n"
 	"return n\n",
 
-	/* SCRIPT_HEARTBEAT: KEYS agents hb main stop; ARGV agent lease-ms
-	 * ttl running join. Returns {renewed, main job alive, stop reason
-	 * or nil}; not renewed when the agent was reclaimed (its lease
-	 * lapsed) unless joining. The stop reason makes the sentinel reach
-	 * an agent that missed its event. */
+	/* SCRIPT_HEARTBEAT: KEYS agents hb main stop running; ARGV agent
+	 * lease-ms ttl running join. Returns {renewed, main job alive, stop
+	 * reason or nil}; not renewed when the agent was reclaimed (its
+	 * lease lapsed) unless joining. The stop reason makes the sentinel
+	 * reach an agent that missed its event. It renews the TTL of the
+	 * running list, which the start script sets only when a BLMOVE may
+	 * have made the list anew. */
 	"local main = redis.call('EXISTS', KEYS[3])\n"
 	"local stop = redis.call('GET', KEYS[4])\n"
 	"if ARGV[5] ~= '1' and\n"
@@ -149,6 +166,7 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[2])\n"
 	"redis.call('SADD', KEYS[1], ARGV[1])\n"
 	"redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+	"redis.call('EXPIRE', KEYS[5], ARGV[3])\n"
 	"return {1, main, stop}\n",
 
 	/* SCRIPT_DEFER: KEYS running queue; ARGV msg ttl. Hand a message
@@ -160,7 +178,7 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"end\n"
 	"return 0\n",
 
-	/* SCRIPT_DISPATCH: KEYS attempts queue; ARGV ttl, then for each
+	/* SCRIPT_DISPATCH: KEYS attempts queue claims; ARGV ttl, then for each
 	 * task: id attempt side ('L' FIFO, 'R' the popping end) message.
 	 * Atomic, so a dispatch cut off by a dropped connection either
 	 * happened whole or not at all. */
@@ -177,9 +195,11 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"  end\n"
 	"end\n"
 	"put('HSET', KEYS[1], h)\n"
+	"put('HSET', KEYS[3], h)\n"
 	"put('LPUSH', KEYS[2], l)\n"
 	"put('RPUSH', KEYS[2], r)\n"
 	"redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
+	"redis.call('EXPIRE', KEYS[3], ARGV[1])\n"
 	"if #l + #r > 0 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end\n"
 	"return #h / 2\n",
 };

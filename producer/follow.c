@@ -75,18 +75,19 @@ submit_dispatch(struct submit *s, const size_t *ready, size_t n)
 	idx = xcalloc(n, sizeof *idx);
 	memcpy(idx, ready, n * sizeof *idx);
 	sched_sort(s, idx, n);
-	argv = xcalloc(6 + 4 * n, sizeof *argv);
-	lens = xcalloc(6 + 4 * n, sizeof *lens);
+	argv = xcalloc(7 + 4 * n, sizeof *argv);
+	lens = xcalloc(7 + 4 * n, sizeof *lens);
 	attempts = xcalloc(n, sizeof *attempts);
 	msgs = xcalloc(n, sizeof *msgs);
 	urgent = xcalloc(n, sizeof *urgent);
 	snprintf(ttl, sizeof ttl, "%d", s->ttl);
 	argv[0] = "EVALSHA";
 	argv[1] = script_sha(SCRIPT_DISPATCH);
-	argv[2] = "2";
+	argv[2] = "3";
 	argv[3] = s->keys.attempts;
 	argv[4] = s->keys.queue;
-	argv[5] = ttl;
+	argv[5] = s->keys.claims;
+	argv[6] = ttl;
 	for (k = 0; k < n; k++) {
 		struct ptask *p = &s->pt[idx[k]];
 
@@ -109,7 +110,7 @@ submit_dispatch(struct submit *s, const size_t *ready, size_t n)
 		log_debug("dispatch %s attempt %d", t->id, p->attempt);
 	}
 	/* FIFO ones in order, then the urgent ones in reverse. */
-	argc = 6;
+	argc = 7;
 	for (k = 0; k < n; k++) {
 		if (urgent[k])
 			continue;
@@ -438,9 +439,15 @@ submit_fail_fast(struct submit *s)
 		if (p->state == PT_DONE || p->state == PT_RUNNING)
 			continue;
 		p->attempt++;
+		/* Both at once: claims mirrors attempts (script.c). */
+		rconn_command(s->rc_cmd, submit_any_done, NULL, "MULTI");
 		rconn_command(s->rc_cmd, submit_any_done, NULL,
 		    "HSET %s %s %d", s->keys.attempts,
 		    graph_node(s->g, i)->task->id, p->attempt);
+		rconn_command(s->rc_cmd, submit_any_done, NULL,
+		    "HSET %s %s %d", s->keys.claims,
+		    graph_node(s->g, i)->task->id, p->attempt);
+		rconn_command(s->rc_cmd, submit_any_done, NULL, "EXEC");
 		memset(&sr, 0, sizeof sr);
 		sr.id = graph_node(s->g, i)->task->id;
 		sr.status = RESULT_SKIPPED;
@@ -1027,9 +1034,9 @@ submit_tick(struct submit *s)
 	rconn_command(s->rc_cmd, submit_exists_done, s, "EXISTS %s",
 	    s->keys.meta);
 	rconn_command(s->rc_cmd, submit_reclaim_done, s,
-	    "EVALSHA %s 2 %s %s %s %s", script_sha(SCRIPT_RECLAIM),
-	    s->keys.agents, s->keys.attempts, s->keys.hb_prefix,
-	    s->keys.running_prefix);
+	    "EVALSHA %s 3 %s %s %s %s %s", script_sha(SCRIPT_RECLAIM),
+	    s->keys.agents, s->keys.attempts, s->keys.claims,
+	    s->keys.hb_prefix, s->keys.running_prefix);
 	rconn_command(s->rc_cmd, submit_rejected_done, s,
 	    "HGET %s rejected", s->keys.meta);
 	if (s->agents_alive == 0)

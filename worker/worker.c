@@ -54,6 +54,8 @@ struct wtask {
 	int			 inflight;	/* a start/finish reply is due */
 	int			 acked;		/* the finish script answered */
 	int			 pops;		/* its finish pops the next */
+	int			 start_sent;	/* the start script went once */
+	int			 folded;	/* came with a finish, not BLMOVE */
 	char			*msg;		/* the message, verbatim */
 	size_t			 msglen;
 	struct task_msg		 m;
@@ -72,7 +74,7 @@ struct wtask {
 	char			*result_json;
 };
 
-static void	worker_task_new(struct worker *, const char *, size_t);
+static void	worker_task_new(struct worker *, const char *, size_t, int);
 static void	worker_task_start(struct wtask *);
 static void	worker_task_finish(struct wtask *);
 static void	worker_task_free(struct wtask *);
@@ -165,10 +167,10 @@ worker_heartbeat(struct worker *w, int join)
 	snprintf(ttl, sizeof ttl, "%d", w->ttl);
 	snprintf(running, sizeof running, "%d", w->nrunning);
 	rconn_command(w->rc_cmd, worker_heartbeat_done, w,
-	    "EVALSHA %s 4 %s %s %s %s %s %s %s %s %s",
+	    "EVALSHA %s 5 %s %s %s %s %s %s %s %s %s %s",
 	    script_sha(SCRIPT_HEARTBEAT), w->keys.agents, w->hb,
-	    w->keys.main_hb, w->keys.stop, w->name, lease, ttl, running,
-	    join ? "1" : "0");
+	    w->keys.main_hb, w->keys.stop, w->running, w->name, lease, ttl,
+	    running, join ? "1" : "0");
 }
 
 /*
@@ -414,7 +416,7 @@ worker_adopt_done(redisAsyncContext *ac, void *r, void *privdata)
 			continue;
 		log_info("adopting a task message left in %s", w->running);
 		worker_task_new(w, reply->element[k]->str,
-		    reply->element[k]->len);
+		    reply->element[k]->len, 0);
 	}
 	worker_pop(w);
 }
@@ -525,7 +527,7 @@ worker_should_defer(struct worker *w, const struct task_msg *m)
 
 /* A message was popped: check it, make a wtask of it and start it. */
 static void
-worker_task_new(struct worker *w, const char *msg, size_t len)
+worker_task_new(struct worker *w, const char *msg, size_t len, int folded)
 {
 	struct wtask	*wt, *other;
 	const char	*json;
@@ -569,6 +571,7 @@ worker_task_new(struct worker *w, const char *msg, size_t len)
 	wt->w = w;
 	wt->msg = xstrndup(msg, len);
 	wt->msglen = len;
+	wt->folded = folded;
 	wt->logkey = keys_log(&w->keys, wt->m.id, wt->m.attempt);
 	xasprintf(&wt->attempt, "%d", wt->m.attempt);
 	LIST_INSERT_HEAD(&w->tasks, wt, entry);
@@ -605,7 +608,7 @@ worker_pop_done(redisAsyncContext *ac, void *r, void *privdata)
 		    reply->type == REDIS_REPLY_ERROR ? reply->str : "?");
 		return;			/* the tick pops again */
 	}
-	worker_task_new(w, reply->str, reply->len);
+	worker_task_new(w, reply->str, reply->len, 0);
 	worker_pop(w);
 }
 
@@ -837,8 +840,8 @@ worker_start_done(redisAsyncContext *ac, void *r, void *privdata)
 	}
 	if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1) {
 		worker_count_rejected(w, reply->type == REDIS_REPLY_INTEGER &&
-		    reply->integer == -1 ? "another agent already started "
-		    "this attempt (a replayed or duplicated message)" :
+		    reply->integer == -1 ? "this attempt was already started "
+		    "(a replayed or duplicated message)" :
 		    "stale attempt (replayed, or superseded by a newer one)");
 		worker_task_free(wt);
 		worker_pop(w);
@@ -885,18 +888,20 @@ worker_task_start(struct wtask *wt)
 	    util_wall_ms(), &elen);
 	snprintf(ttl, sizeof ttl, "%d", w->ttl);
 	{
-		const char *argv[13] = { "EVALSHA", script_sha(SCRIPT_START),
-		    "4", w->keys.attempts, w->running, w->keys.events,
-		    w->keys.claims, wt->m.id, wt->attempt, event, ttl, wt->msg,
-		    w->name };
-		size_t lens[13];
+		const char *argv[14] = { "EVALSHA", script_sha(SCRIPT_START),
+		    "3", w->running, w->keys.events, w->keys.claims, wt->m.id,
+		    wt->attempt, event, ttl, wt->msg, w->name,
+		    wt->start_sent ? "1" : "0", wt->folded ? "0" : "1" };
+		size_t lens[14];
 		int i;
 
-		for (i = 0; i < 13; i++)
-			lens[i] = i == 11 ? wt->msglen : strlen(argv[i]);
-		if (rconn_command_argv(w->rc_cmd, worker_start_done, wt, 13,
-		    argv, lens) == 0)
+		for (i = 0; i < 14; i++)
+			lens[i] = i == 10 ? wt->msglen : strlen(argv[i]);
+		if (rconn_command_argv(w->rc_cmd, worker_start_done, wt, 14,
+		    argv, lens) == 0) {
 			wt->inflight = 1;
+			wt->start_sent = 1;	/* a resend may find its claim */
+		}
 	}
 	free(event);
 }
@@ -941,12 +946,12 @@ worker_finish_done(redisAsyncContext *ac, void *r, void *privdata)
 	wt->acked = 1;
 	if (wt->proc != NULL) {	/* reported early: done once it exits */
 		if (next != NULL && next->type == REDIS_REPLY_STRING)
-			worker_task_new(w, next->str, next->len);
+			worker_task_new(w, next->str, next->len, 1);
 		return;
 	}
 	worker_task_free(wt);
 	if (next != NULL && next->type == REDIS_REPLY_STRING)
-		worker_task_new(w, next->str, next->len);
+		worker_task_new(w, next->str, next->len, 1);
 	worker_task_next(w);
 }
 
