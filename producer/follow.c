@@ -31,6 +31,7 @@ static void	submit_final(struct submit *, size_t, const struct result *,
 		    const char *);
 static void	submit_check_end(struct submit *);
 static void	submit_skip(struct submit *, size_t, const char *, int);
+static void	submit_skip_why(struct submit *, size_t, const char *);
 static void	submit_reconcile(struct submit *, int);
 static void	submit_stop(struct submit *, const char *);
 
@@ -354,17 +355,27 @@ submit_record(struct submit *s, const struct result *r, const char *why)
 static void
 submit_skip(struct submit *s, size_t i, const char *dep, int status)
 {
+	char	*why;
+
+	xasprintf(&why, "dependency %s %s", dep,
+	    status == RESULT_SKIPPED ? "skipped" : "failed");
+	submit_skip_why(s, i, why);
+	free(why);
+}
+
+/* Task i will not run, for the reason why: final, recorded, reported. */
+static void
+submit_skip_why(struct submit *s, size_t i, const char *why)
+{
 	struct ptask	*q = &s->pt[i];
 	struct result	 sr;
-	char		*json, *why;
+	char		*json;
 
 	memset(&sr, 0, sizeof sr);
 	sr.id = graph_node(s->g, i)->task->id;
 	sr.status = RESULT_SKIPPED;
 	sr.attempt = q->attempt;
-	xasprintf(&why, "dependency %s %s", dep,
-	    status == RESULT_SKIPPED ? "skipped" : "failed");
-	sr.reason = why;
+	sr.reason = (char *)why;
 	q->state = PT_DONE;
 	q->restored = 0;
 	s->nfinal++;
@@ -379,7 +390,6 @@ submit_skip(struct submit *s, size_t i, const char *dep, int status)
 	rconn_command(s->rc_cmd, submit_any_done, NULL, "EXPIRE %s %d",
 	    s->keys.results, s->ttl);
 	free(json);
-	free(why);
 	report_skipped(s, i);
 }
 
@@ -428,7 +438,6 @@ void
 submit_fail_fast(struct submit *s)
 {
 	size_t		 i, n = graph_size(s->g);
-	struct result	 sr;
 
 	s->failing = 1;
 	rconn_command(s->rc_cmd, submit_any_done, NULL, "DEL %s",
@@ -448,15 +457,7 @@ submit_fail_fast(struct submit *s)
 		    "HSET %s %s %d", s->keys.claims,
 		    graph_node(s->g, i)->task->id, p->attempt);
 		rconn_command(s->rc_cmd, submit_any_done, NULL, "EXEC");
-		memset(&sr, 0, sizeof sr);
-		sr.id = graph_node(s->g, i)->task->id;
-		sr.status = RESULT_SKIPPED;
-		p->state = PT_DONE;
-		s->nfinal++;
-		p->result.id = xstrdup(sr.id);
-		p->result.status = RESULT_SKIPPED;
-		p->reason = xstrdup("--fail-fast: an earlier task failed");
-		report_skipped(s, i);
+		submit_skip_why(s, i, "--fail-fast: an earlier task failed");
 	}
 	submit_check_end(s);
 }

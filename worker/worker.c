@@ -986,9 +986,12 @@ worker_task_finish(struct wtask *wt)
 	/*
 	 * Pop with the finish when this slot is about to free and nothing
 	 * else pops: while the queue has work, the next task then costs no
-	 * BLMOVE round trip.
+	 * BLMOVE round trip. Not after a failure: with --fail-fast submit
+	 * empties the queue on hearing of it, and a pop in the same step
+	 * would always beat it.
 	 */
 	pops = wt->proc == NULL && w->joined && !w->stopping &&
+	    wt->result.status == RESULT_SUCCESS &&
 	    !w->popping && !w->folding && !w->adopting &&
 	    w->nrunning - 1 < w->parallel &&
 	    util_now_ms() >= w->defer_until;
