@@ -24,8 +24,11 @@
  *				attempt, on each dispatch;
  *				reclaim script bumps it when
  *				it takes a lost agent's task
- *	claims		hash	start script: task id ->	run TTL
- *				attempt an agent started, so
+ *	claims		hash	mirrors attempts (dispatch,	run TTL
+ *				reclaim and fail-fast write	(set by
+ *				both): id -> "N" while attempt	dispatch)
+ *				N is unclaimed; the start
+ *				script makes it "N AGENT", so
  *				one attempt runs only once
  *	results		hash	finish script (agent), once	run TTL
  *				per current attempt; submit
@@ -48,11 +51,14 @@
  *	main		string	submit, while it is alive	lease
  *	hb:AGENT	string	the agent, while it is alive	lease
  *				(value: tasks it runs)
- *	running:AGENT	list	the agent's BLMOVE target;	run TTL
- *				start script sets the TTL,	(set by
- *				finish script LREMs; reclaim	start)
- *				script takes it once hb:AGENT
- *				expired
+ *	running:AGENT	list	the agent's BLMOVE target,	run TTL
+ *				and the finish script's next	(set by
+ *				pop; finish script LREMs;	start
+ *				reclaim script takes it once	after a
+ *				hb:AGENT expired		BLMOVE,
+ *								renewed
+ *								by the
+ *								heartbeat)
  *	log:ATT:ID	string	log script (agent) APPENDs	run TTL
  *				output of the current attempt
  *				ATT of task ID, capped at the
