@@ -202,41 +202,42 @@ register_in_flight(struct submit *s, redisContext *c, char **cause)
 	return (0);
 }
 
-/* Write the run's meta hash and the main job's first heartbeat. */
+/*
+ * Write the main job's first heartbeat, then the run's meta hash in one
+ * HSET. Agents join when they see the meta, so by then it is whole and
+ * the main job's heartbeat is there (an agent that joined in between
+ * would take the run's main job for gone).
+ */
 static int
 register_meta(struct submit *s, redisContext *c, char **cause)
 {
 	redisReply	*reply;
 	char		 cap[32], now[32], *commit, *check;
 
+	if ((reply = register_command(c, cause, "SET %s 1 PX %d",
+	    s->keys.main_hb, s->main_lease * 1000)) == NULL)
+		return (-1);
+	freeReplyObject(reply);
 	snprintf(cap, sizeof cap, "%zu", s->output_cap);
 	snprintf(now, sizeof now, "%llu", (unsigned long long)util_wall_ms());
 	commit = util_git_commit();
 	check = s->secret != NULL ? sign_check_token(s->secret, s->run) :
 	    xstrdup("");
+	/* parallel: Nx's --parallel, the agents' limit unless they set
+	 * one; 0 (none) is ignored by agents. */
 	reply = register_command(c, cause, "HSET %s state running lease %d "
 	    "ttl %d output_cap %s created %s stream %d commit %s signed %d "
-	    "sigcheck %s tasks %lld", s->keys.meta, s->lease, s->ttl, cap, now,
-	    s->stream, commit != NULL ? commit : "", s->secret != NULL,
-	    check, (long long)graph_size(s->g));
+	    "sigcheck %s tasks %lld parallel %d", s->keys.meta, s->lease,
+	    s->ttl, cap, now, s->stream, commit != NULL ? commit : "",
+	    s->secret != NULL, check, (long long)graph_size(s->g),
+	    s->tool_parallel);
 	free(commit);
 	free(check);
 	if (reply == NULL)
 		return (-1);
 	freeReplyObject(reply);
-	if (s->tool_parallel > 0) {
-		/* Nx's --parallel: the agents' limit unless they set one. */
-		if ((reply = register_command(c, cause, "HSET %s parallel %d",
-		    s->keys.meta, s->tool_parallel)) == NULL)
-			return (-1);
-		freeReplyObject(reply);
-	}
 	if ((reply = register_command(c, cause, "EXPIRE %s %d", s->keys.meta,
 	    s->ttl)) == NULL)
-		return (-1);
-	freeReplyObject(reply);
-	if ((reply = register_command(c, cause, "SET %s 1 PX %d",
-	    s->keys.main_hb, s->main_lease * 1000)) == NULL)
 		return (-1);
 	freeReplyObject(reply);
 	return (0);
