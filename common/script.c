@@ -6,14 +6,14 @@
  * run (one hash tag), so a run's scripts run in one cluster slot.
  *
  * start	an agent popped a message: if its attempt is still the
- *		task's current one and no other agent claimed it, claim it,
- *		give the running list a TTL and announce "started"; else
- *		drop the stale (0) or duplicate (-1) message.
- * finish	an attempt ended: ack the message (LREM from the agent's
- *		running list), then record the result once, only if the
- *		attempt is current and has no result yet, and announce it;
- *		optionally move the next message of the queue into the
- *		running list and return it (the agent's next pop).
+ *		task's current one and unclaimed (one HGET of claims, which
+ *		mirrors attempts), claim it and announce "started"; else
+ *		drop the stale (0) or already started (-1) message.
+ * finish	an attempt ended: optionally move the next message of the
+ *		queue into the agent's running list (the agent's next pop),
+ *		ack this one (LREM; nothing to remove means it was acked
+ *		already or reclaimed), record the result if the attempt is
+ *		still current, and announce it.
  * reclaim	(producer) for every agent of the run whose heartbeat key
  *		expired: take its running list, make those attempts stale
  *		and forget the agent. Returns {alive agents, {messages}}.
@@ -24,7 +24,8 @@
  * heartbeat	renew an agent's lease, unless it was reclaimed meanwhile
  *		(a frozen agent is fenced); tells whether submit is alive
  *		and whether the run was stopped.
- * dispatch	(producer) record new attempts and push their messages.
+ * dispatch	(producer) record new attempts (in attempts and claims)
+ *		and push their messages.
  * defer	hand one message back to the popping end of the queue (a
  *		retry that should go to another agent).
  *
@@ -45,9 +46,9 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	/* SCRIPT_START: KEYS running events claims; ARGV id attempt event
 	 * ttl msg agent again fresh (fresh "1": the message came by BLMOVE,
 	 * which may have made the running list anew, so give it the TTL;
-	 * one that came with a finish joined a list that has it). Returns 1 (run it), 0 (stale attempt), -1
-	 * (this attempt was already started: by another agent, or by this
-	 * one from a replayed copy). claims mirrors attempts (every writer
+	 * one that came with a finish joined a list that has it). Returns
+	 * 1 (run it), 0 (stale attempt), -1 (this attempt was already
+	 * started: by another agent, or by this one from a replayed copy). claims mirrors attempts (every writer
 	 * of one writes both, and gives it its TTL): "N" while attempt N
 	 * is unclaimed, "N AGENT" once AGENT started it, so one HGET
 	 * answers both questions. again is "1" when the agent sends the
