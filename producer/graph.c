@@ -359,6 +359,35 @@ graph_roots(const struct graph *g, size_t **out)
 }
 
 /*
+ * Every task in dependency order, each after all of its deps (Kahn's
+ * algorithm, roots in file order): graph_size() entries, caller frees.
+ * graph_new() refused cycles, so every task is in it.
+ */
+size_t *
+graph_order(const struct graph *g)
+{
+	const struct node	*nd;
+	size_t			*indeg, *order, head = 0, tail = 0, i, k, d;
+
+	indeg = xcalloc(g->nnodes + 1, sizeof *indeg);
+	order = xcalloc(g->nnodes + 1, sizeof *order);
+	for (i = 0; i < g->nnodes; i++) {
+		if ((indeg[i] = g->nodes[i].ndeps) == 0)
+			order[tail++] = i;
+	}
+	while (head < tail) {
+		nd = &g->nodes[order[head++]];
+		for (k = 0; k < nd->ndependents; k++) {
+			d = nd->dependents[k];
+			if (--indeg[d] == 0)
+				order[tail++] = d;
+		}
+	}
+	free(indeg);
+	return (order);
+}
+
+/*
  * Record that task i succeeded. Returns the dependents that became ready,
  * in file order, in *out (caller frees; NULL if none). A task already done
  * (a repeated or late result) changes nothing and returns 0.

@@ -34,6 +34,7 @@ size_t		 graph_size(const struct graph *);
 struct node	*graph_node(struct graph *, size_t);
 size_t		 graph_find(const struct graph *, const char *);
 size_t		 graph_roots(const struct graph *, size_t **);
+size_t		*graph_order(const struct graph *);
 size_t		 graph_succeeded(struct graph *, size_t, size_t **);
 size_t		 graph_failed(struct graph *, size_t, size_t **);
 

@@ -339,28 +339,18 @@ static size_t *
 replay_depths(struct submit *s)
 {
 	struct node	*nd;
-	size_t		 n = graph_size(s->g), *indeg, *queue, *depth;
-	size_t		 head = 0, tail = 0, i, k, d;
+	size_t		 n = graph_size(s->g), *order, *depth, i, j, k;
 
-	indeg = xcalloc(n + 1, sizeof *indeg);
-	queue = xcalloc(n + 1, sizeof *queue);
+	order = graph_order(s->g);
 	depth = xcalloc(n + 1, sizeof *depth);
-	for (i = 0; i < n; i++) {
-		if ((indeg[i] = graph_node(s->g, i)->ndeps) == 0)
-			queue[tail++] = i;
-	}
-	while (head < tail) {
-		nd = graph_node(s->g, i = queue[head++]);
-		for (k = 0; k < nd->ndependents; k++) {
-			d = nd->dependents[k];
-			if (depth[d] < depth[i] + 1)
-				depth[d] = depth[i] + 1;
-			if (--indeg[d] == 0)
-				queue[tail++] = d;
+	for (j = 0; j < n; j++) {
+		nd = graph_node(s->g, i = order[j]);
+		for (k = 0; k < nd->ndeps; k++) {
+			if (depth[i] < depth[nd->deps[k]] + 1)
+				depth[i] = depth[nd->deps[k]] + 1;
 		}
 	}
-	free(queue);
-	free(indeg);
+	free(order);
 	return (depth);
 }
 

@@ -214,7 +214,7 @@ sched_target_median(const struct sched_known *k, size_t n, const char *t,
 static void
 sched_rank(struct submit *s, struct sched *sc)
 {
-	size_t	 i, j, k, n = sc->n, nknown = 0, *outdeg, *stack, top = 0;
+	size_t	 i, j, k, n = sc->n, nknown = 0, *order;
 	double	*all, median = 1.0, best;
 	struct sched_known *known;
 	struct node *nd;
@@ -251,15 +251,10 @@ sched_rank(struct submit *s, struct sched *sc)
 	free(known);
 	free(all);
 
-	outdeg = xcalloc(n + 1, sizeof *outdeg);
-	stack = xcalloc(n + 1, sizeof *stack);
-	for (i = 0; i < n; i++) {
-		outdeg[i] = graph_node(s->g, i)->ndependents;
-		if (outdeg[i] == 0)
-			stack[top++] = i;
-	}
-	while (top > 0) {
-		i = stack[--top];
+	/* Dependency order backwards: dependents come first. */
+	order = graph_order(s->g);
+	for (j = n; j-- > 0;) {
+		i = order[j];
 		nd = graph_node(s->g, i);
 		best = 0;
 		for (k = 0; k < nd->ndependents; k++) {
@@ -267,14 +262,8 @@ sched_rank(struct submit *s, struct sched *sc)
 				best = sc->rank[nd->dependents[k]];
 		}
 		sc->rank[i] = sc->est[i] + best;
-		for (k = 0; k < nd->ndeps; k++) {
-			j = nd->deps[k];
-			if (--outdeg[j] == 0)
-				stack[top++] = j;
-		}
 	}
-	free(outdeg);
-	free(stack);
+	free(order);
 }
 
 /* Read the history of the graph's ids: pipelined HMGETs of c. */

@@ -146,18 +146,13 @@ summary_path(struct submit *s)
 {
 	struct report	*r = s->report;
 	struct node	*nd;
-	size_t		 n = graph_size(s->g), *indeg, *queue, head = 0;
-	size_t		 tail = 0, i, k, end = GRAPH_NONE, len;
+	size_t		 n = graph_size(s->g), *queue, i, j, k;
+	size_t		 end = GRAPH_NONE, len;
 	uint64_t	 best;
 
-	indeg = xcalloc(n + 1, sizeof *indeg);
-	queue = xcalloc(n + 1, sizeof *queue);
-	for (i = 0; i < n; i++) {
-		if ((indeg[i] = graph_node(s->g, i)->ndeps) == 0)
-			queue[tail++] = i;
-	}
-	while (head < tail) {
-		i = queue[head++];
+	queue = graph_order(s->g);
+	for (j = 0; j < n; j++) {
+		i = queue[j];
 		nd = graph_node(s->g, i);
 		best = 0;
 		r->tasks[i].path_prev = GRAPH_NONE;
@@ -172,12 +167,7 @@ summary_path(struct submit *s)
 		if (end == GRAPH_NONE ||
 		    r->tasks[i].path_ms > r->tasks[end].path_ms)
 			end = i;
-		for (k = 0; k < nd->ndependents; k++) {
-			if (--indeg[nd->dependents[k]] == 0)
-				queue[tail++] = nd->dependents[k];
-		}
 	}
-	free(indeg);
 	free(r->path);
 	r->path = NULL;
 	r->npath = 0;

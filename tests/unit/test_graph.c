@@ -201,6 +201,40 @@ test_roots_order(void)
 	graph_free(g);
 }
 
+/* graph_order: every task once, each after all of its deps. */
+static void
+test_order(void)
+{
+	struct taskset	 ts = { NULL, 0 };
+	struct graph	*g;
+	size_t		*order, *pos, i, k, n;
+	struct node	*nd;
+
+	add(&ts, "e2e", "web", "api", (char *)NULL);
+	add(&ts, "web", "ui", "util", (char *)NULL);
+	add(&ts, "api", "util", (char *)NULL);
+	add(&ts, "ui", "util", (char *)NULL);
+	add(&ts, "util", (char *)NULL);
+	add(&ts, "lint", (char *)NULL);
+	if ((g = build_ok(&ts)) == NULL)
+		return;
+	n = graph_size(g);
+	order = graph_order(g);
+	CHECK(same(g, order, n, "util lint api ui web e2e"));
+	pos = xcalloc(n, sizeof *pos);
+	for (i = 0; i < n; i++)
+		pos[order[i]] = i + 1;
+	for (i = 0; i < n; i++) {
+		CHECK(pos[i] != 0);
+		nd = graph_node(g, i);
+		for (k = 0; k < nd->ndeps; k++)
+			CHECK(pos[nd->deps[k]] < pos[i]);
+	}
+	free(pos);
+	free(order);
+	graph_free(g);
+}
+
 /* A failure skips every transitive dependent, and nothing else. */
 static void
 test_failure_skips(void)
@@ -506,6 +540,7 @@ main(void)
 {
 	TEST_RUN(test_diamond);
 	TEST_RUN(test_roots_order);
+	TEST_RUN(test_order);
 	TEST_RUN(test_failure_skips);
 	TEST_RUN(test_failure_partial);
 	TEST_RUN(test_succeeded_idempotent);
