@@ -276,7 +276,8 @@ const char	*rconn_name(const struct rconn *);
 #define SCRIPT_HEARTBEAT 5
 #define SCRIPT_DEFER	6
 #define SCRIPT_DISPATCH	7
-#define SCRIPT_COUNT	8
+#define SCRIPT_UNCLAIM	8
+#define SCRIPT_COUNT	9
 const char	*script_body(int);
 const char	*script_sha(int);
 void		 script_load(struct rconn *);

@@ -15,6 +15,15 @@
  *
  * rconn_sync_connect() is the blocking connect used once at start-up,
  * before the loop runs, so a wrong address or password fails at once.
+ *
+ * The glue between hiredis and libevent is ours, not hiredis's adapter,
+ * which costs two epoll_ctl calls per command and a loop iteration per
+ * write: it waits for the socket to be writable before every write. Here
+ * the read event stays armed (persistent), and a command only marks the
+ * connection for a flush: the flush runs once at the end of the loop
+ * iteration, writing every command queued in it in one write(2). Only a
+ * write the socket cannot take whole (or a connect in progress) waits for
+ * EV_WRITE.
  */
 
 #include <sys/time.h>
@@ -27,7 +36,6 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
 
 #include "dteq.h"
 
@@ -60,6 +68,16 @@ struct rconn {
 	int			 deadline;	/* s: connect attempt limit */
 	char			*error;		/* permanent failure */
 	uint64_t		 down_since;	/* ms, 0 when ready */
+};
+
+/* The hiredis event hooks of one context. */
+struct rconn_ev {
+	redisAsyncContext	*ac;
+	struct event		*rev;		/* persistent read */
+	struct event		*wev;		/* waits for writability */
+	struct event		*fev;		/* flush, activated by hand */
+	int			 reading;
+	int			 flushing;	/* inside the flush */
 };
 
 static void	rconn_connect(struct rconn *);
@@ -199,6 +217,110 @@ rconn_disconnect_cb(const redisAsyncContext *cac, int status)
 	rconn_retry(rc);
 }
 
+static void
+rconn_ev_read(int fd, short events, void *arg)
+{
+	struct rconn_ev	*e = arg;
+
+	(void)fd;
+	(void)events;
+	redisAsyncHandleRead(e->ac);
+}
+
+/* The socket is writable, or a flush is due: write what is queued. */
+static void
+rconn_ev_write(int fd, short events, void *arg)
+{
+	struct rconn_ev	*e = arg;
+
+	(void)fd;
+	(void)events;
+	e->flushing = 1;
+	redisAsyncHandleWrite(e->ac);
+	e->flushing = 0;
+}
+
+static void
+rconn_ev_add_read(void *data)
+{
+	struct rconn_ev	*e = data;
+
+	if (!e->reading) {
+		event_add(e->rev, NULL);
+		e->reading = 1;
+	}
+}
+
+static void
+rconn_ev_del_read(void *data)
+{
+	struct rconn_ev	*e = data;
+
+	if (e->reading) {
+		event_del(e->rev);
+		e->reading = 0;
+	}
+}
+
+/*
+ * hiredis has output to send. Until the connect completed, and when a
+ * write left output behind, wait for the socket; otherwise flush once
+ * this loop iteration's callbacks are done.
+ */
+static void
+rconn_ev_add_write(void *data)
+{
+	struct rconn_ev	*e = data;
+
+	if (e->flushing || !(e->ac->c.flags & REDIS_CONNECTED))
+		event_add(e->wev, NULL);
+	else if (!event_pending(e->fev, EV_WRITE, NULL))
+		event_active(e->fev, EV_WRITE, 0);
+}
+
+static void
+rconn_ev_del_write(void *data)
+{
+	struct rconn_ev	*e = data;
+
+	event_del(e->wev);
+}
+
+static void
+rconn_ev_cleanup(void *data)
+{
+	struct rconn_ev	*e = data;
+
+	event_free(e->rev);
+	event_free(e->wev);
+	event_free(e->fev);
+	free(e);
+}
+
+/* Hook a new context into the loop. */
+static void
+rconn_ev_attach(redisAsyncContext *ac, struct event_base *base)
+{
+	struct rconn_ev	*e;
+	int		 fd = ac->c.fd;
+
+	e = xcalloc(1, sizeof *e);
+	e->ac = ac;
+	e->rev = event_new(base, fd, EV_READ | EV_PERSIST, rconn_ev_read, e);
+	e->wev = event_new(base, fd, EV_WRITE, rconn_ev_write, e);
+	e->fev = event_new(base, -1, 0, rconn_ev_write, e);
+	if (e->rev == NULL || e->wev == NULL || e->fev == NULL)
+		fatalx("%s: event_new", __func__);
+	ac->ev.addRead = rconn_ev_add_read;
+	ac->ev.delRead = rconn_ev_del_read;
+	ac->ev.addWrite = rconn_ev_add_write;
+	ac->ev.delWrite = rconn_ev_del_write;
+	ac->ev.cleanup = rconn_ev_cleanup;
+	ac->ev.data = e;
+	rconn_ev_add_read(e);
+	event_add(e->wev, NULL);	/* the connect completes */
+}
+
 /* Start one connection attempt, queueing the handshake commands. */
 static void
 rconn_connect(struct rconn *rc)
@@ -222,7 +344,7 @@ rconn_connect(struct rconn *rc)
 	ac->data = rc;
 	rc->ac = ac;
 	rconn_set_state(rc, RCONN_CONNECTING);
-	redisLibeventAttach(ac, rc->base);
+	rconn_ev_attach(ac, rc->base);
 	redisAsyncSetConnectCallback(ac, rconn_connect_cb);
 	redisAsyncSetDisconnectCallback(ac, rconn_disconnect_cb);
 	if (u->password != NULL && u->user != NULL)

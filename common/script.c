@@ -10,7 +10,8 @@
  *		mirrors attempts), claim it and announce "started"; else
  *		drop the stale (0) or already started (-1) message.
  * finish	an attempt ended: optionally move the next message of the
- *		queue into the agent's running list (the agent's next pop),
+ *		queue into the agent's running list (the agent's next pop)
+ *		and claim it as start would,
  *		ack this one (LREM; nothing to remove means it was acked
  *		already or reclaimed), record the result if the attempt is
  *		still current, and announce it.
@@ -28,6 +29,8 @@
  *		and push their messages.
  * defer	hand one message back to the popping end of the queue (a
  *		retry that should go to another agent).
+ * unclaim	give back a claim the finish script made for a message the
+ *		agent refused after all (bad signature).
  *
  * Scripts are sent by EVALSHA; the SHA1 of each body is computed here
  * once, and script_load() sends SCRIPT LOAD on a connection after each
@@ -67,23 +70,55 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"end\n"
 	"return 0\n",
 
-	/* SCRIPT_FINISH: KEYS attempts results running events queue; ARGV
-	 * id attempt result msg ttl next. Returns 1 (recorded) or 0 (stale
-	 * or already recorded); with next "1", {that, the next message
-	 * moved from the queue into the running list, or nil}: the pop
-	 * rides on the finish, one round trip instead of two. The message
+	/* SCRIPT_FINISH: KEYS attempts results running events queue claims;
+	 * ARGV id attempt result msg ttl next run agent now. Returns 1
+	 * (recorded) or 0 (stale or already recorded); with next "1",
+	 * {that, the next message moved from the queue into the running
+	 * list or nil, its claim, its id, its attempt}: the pop and the
+	 * start ride on the finish, one round trip instead of three. The
+	 * claim does what the start script would: 1 claimed for this agent
+	 * (and "started" announced), 0 stale or -1 already started (the
+	 * message was dropped again), 2 not looked at (unreadable, another
+	 * run's, or a retry that avoids this agent: the agent decides, and
+	 * sends the start script if it runs it). An agent that then finds
+	 * the signature bad gives the claim back (unclaim). The message
 	 * leaves the running list once: an LREM that finds nothing means
 	 * this finish was applied already (sent again after a lost reply)
 	 * or a reclaim took the task, and there is nothing to record. The
 	 * next message goes in before this one leaves, so a running list
 	 * that keeps working never empties and keeps its TTL. */
-	"local nxt\n"
+	"local nxt, claim, cid, ca = false, 2, false, false\n"
 	"if ARGV[6] == '1' then\n"
 	"  nxt = redis.call('LMOVE', KEYS[5], KEYS[3], 'RIGHT', 'LEFT')\n"
 	"end\n"
+	"if nxt then\n"
+	"  local j = nxt\n"
+	"  if string.sub(j, 1, 3) == 'v1:' then j = string.sub(j, 69) end\n"
+	"  local ok, t = pcall(cjson.decode, j)\n"
+	"  if ok and type(t) == 'table' and t.run == ARGV[7] and\n"
+	"      type(t.id) == 'string' and type(t.attempt) == 'number' and\n"
+	"      t.avoid ~= ARGV[8] then\n"
+	"    cid, ca = t.id, string.format('%d', t.attempt)\n"
+	"    local c = redis.call('HGET', KEYS[6], cid)\n"
+	"    if c == ca then\n"
+	"      redis.call('HSET', KEYS[6], cid, ca .. ' ' .. ARGV[8])\n"
+	"      redis.call('PUBLISH', KEYS[4], '{\"type\":\"started\",\"id\":' ..\n"
+	"          cjson.encode(cid) .. ',\"attempt\":' .. ca ..\n"
+	"          ',\"agent\":' .. cjson.encode(ARGV[8]) ..\n"
+	"          ',\"start\":' .. ARGV[9] .. '}')\n"
+	"      claim = 1\n"
+	"    else\n"
+	"      redis.call('LREM', KEYS[3], 1, nxt)\n"
+	"      claim = 0\n"
+	"      if c and string.sub(c, 1, #ca + 1) == ca .. ' ' then\n"
+	"        claim = -1\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
 	"local function done(r)\n"
 	"  if ARGV[6] ~= '1' then return r end\n"
-	"  return {r, nxt}\n"
+	"  return {r, nxt, claim, cid, ca}\n"
 	"end\n"
 	"if redis.call('LREM', KEYS[3], 1, ARGV[4]) == 0 then\n"
 	"  if nxt then redis.call('EXPIRE', KEYS[3], ARGV[5]) end\n"
@@ -203,6 +238,16 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"redis.call('EXPIRE', KEYS[3], ARGV[1])\n"
 	"if #l + #r > 0 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end\n"
 	"return #h / 2\n",
+
+	/* SCRIPT_UNCLAIM: KEYS claims; ARGV id attempt agent. Undo a claim
+	 * the finish script made for a message the agent then refused (a
+	 * bad signature): the attempt is unclaimed again, so the genuine
+	 * message can still start. */
+	"if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] .. ' ' .. ARGV[3] then\n"
+	"  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+	"  return 1\n"
+	"end\n"
+	"return 0\n",
 };
 
 static char	script_shas[SCRIPT_COUNT][41];

@@ -8,28 +8,35 @@
  *
  * Life of a proc:
  *
- * 1. proc_start() spawns the child with posix_spawn (new process group,
- *    default signal dispositions, empty mask, cwd, fds above 2 closed).
+ * 1. proc_start() spawns the child: clone(CLONE_VM | CLONE_VFORK) on a
+ *    static stack, the child sets up its process group, descriptors,
+ *    signals and directory and execs the shell (see proc_child()).
  * 2. proc_read_cb() hands output to the owner's output callback.
- * 3. proc_reap() (the owner calls it on SIGCHLD) records the exit status.
+ * 3. At EOF the child has almost always exited too: one waitpid(WNOHANG)
+ *    collects it. There is no SIGCHLD handler, so an exit costs no signal
+ *    delivery and no extra wake-up. The two other orders are rare and
+ *    handled apart: a child still running after its EOF (it closed its
+ *    output, or EOF beat the exit by microseconds) is watched through a
+ *    pidfd; a child that exited while something it started holds the
+ *    pipe is found by proc_poll() (once a second), and the pipe is closed
+ *    after PROC_LINGER ms and the leftover process group killed.
  * 4. When both the pipe is at EOF and the child was reaped, proc_done()
- *    calls the exit callback and frees the proc. If the child exited but
- *    something it started still holds the pipe, the pipe is closed after
- *    PROC_LINGER ms and the leftover process group killed.
+ *    calls the exit callback and frees the proc.
  *
  * Timeouts follow a TERM-then-KILL ladder on the whole process group:
  * SIGTERM at the deadline, SIGKILL PROC_GRACE seconds later.
  */
 
 #include <sys/types.h>
+#include <sys/pidfd.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +47,7 @@
 
 #define PROC_GRACE	5		/* s between TERM and KILL */
 #define PROC_LINGER	2000		/* ms to wait for EOF after exit */
+#define PROC_STACK	65536		/* the child's stack until exec */
 
 struct proc {
 	struct event_base	*base;
@@ -47,6 +55,8 @@ struct proc {
 	int			 fd;		/* read end of the output pipe */
 	struct event		*ev_read;
 	struct event		*ev_timer;	/* deadline, grace, linger */
+	struct event		*ev_exit;	/* pidfd, when EOF came first */
+	int			 pidfd;
 	int			 timer_kind;
 	int			 exited;	/* reaped */
 	int			 closed;	/* pipe at EOF */
@@ -64,9 +74,24 @@ struct proc {
 #define PROC_TIMER_GRACE	2
 #define PROC_TIMER_LINGER	3
 
+/* What the child needs before exec; it runs on proc_stack. */
+struct proc_exec {
+	int		 out;		/* write end of the pipe */
+	const char	*cwd;
+	char		**argv;
+	char		**env;
+	sigset_t	 mask;		/* the task's: empty */
+};
+
 static LIST_HEAD(, proc) procs = LIST_HEAD_INITIALIZER(procs);
 
+static int	proc_null = -1;		/* /dev/null, the children's stdin */
+static int	proc_sigs[NSIG];	/* reset to SIG_DFL in the child */
+static int	proc_nsigs = -1;
+static char	proc_stack[PROC_STACK] __attribute__((aligned(16)));
+
 static void	proc_done(struct proc *);
+static void	proc_collect(struct proc *, int);
 
 /* Arm the proc's single timer for kind, after ms. */
 static void
@@ -115,7 +140,11 @@ proc_timer_cb(int fd, short events, void *arg)
 	}
 }
 
-/* Output is ready on the pipe. */
+/*
+ * Output is ready on the pipe. The read end stays blocking: one read per
+ * readiness cannot block, and more output simply makes the event fire
+ * again.
+ */
 static void
 proc_read_cb(int fd, short events, void *arg)
 {
@@ -124,20 +153,67 @@ proc_read_cb(int fd, short events, void *arg)
 	ssize_t		 n;
 
 	(void)events;
-	for (;;) {
-		n = read(fd, buf, sizeof buf);
-		if (n > 0) {
-			p->output_cb(p, buf, (size_t)n, p->arg);
-			if ((size_t)n < sizeof buf)
-				return;
-			continue;
-		}
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
-		break;		/* EOF or error: the pipe is done */
+	n = read(fd, buf, sizeof buf);
+	if (n > 0) {
+		p->output_cb(p, buf, (size_t)n, p->arg);
+		return;
 	}
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* EOF or error: the pipe is done, and the child is usually gone. */
+	event_del(p->ev_read);
 	p->closed = 1;
+	if (!p->exited)
+		proc_collect(p, 1);
 	proc_done(p);
+}
+
+/* The pidfd of a child still running after EOF is readable: it exited. */
+static void
+proc_pidfd_cb(int fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	proc_collect(arg, 0);
+	proc_done(arg);
+}
+
+/*
+ * Collect the child's status if it has exited. With watch set, a child
+ * still running gets a pidfd to wake the loop when it exits.
+ */
+static void
+proc_collect(struct proc *p, int watch)
+{
+	pid_t	pid;
+	int	status;
+
+	do
+		pid = waitpid(p->pid, &status, WNOHANG);
+	while (pid == -1 && errno == EINTR);
+	if (pid == p->pid) {
+		p->exited = 1;
+		p->status = status;
+		if (p->timer_kind == PROC_TIMER_DEADLINE)
+			evtimer_del(p->ev_timer);
+		return;
+	}
+	if (pid == -1) {		/* not our child any more: give up */
+		log_warn("%s: waitpid %ld", __func__, (long)p->pid);
+		p->exited = 1;
+		p->status = 255 << 8;
+		return;
+	}
+	if (!watch || p->ev_exit != NULL)
+		return;
+	if ((p->pidfd = pidfd_open(p->pid, 0)) == -1) {
+		log_warn("%s: pidfd_open %ld", __func__, (long)p->pid);
+		return;			/* proc_poll() finds it */
+	}
+	p->ev_exit = event_new(p->base, p->pidfd, EV_READ, proc_pidfd_cb, p);
+	if (p->ev_exit == NULL)
+		fatalx("%s: event_new", __func__);
+	event_add(p->ev_exit, NULL);
 }
 
 /*
@@ -175,8 +251,89 @@ proc_done(struct proc *p)
 	p->exit_cb(p, &st, p->arg);
 	event_free(p->ev_read);
 	event_free(p->ev_timer);
+	if (p->ev_exit != NULL) {
+		event_free(p->ev_exit);
+		close(p->pidfd);
+	}
 	close(p->fd);
 	free(p);
+}
+
+/*
+ * The signals whose disposition is not the default: the agent's handlers
+ * and what it ignores or inherited ignored (SIGPIPE, or SIGINT under a
+ * non-interactive shell's `&`). Read once, at the first spawn, after the
+ * agent has set up its signals.
+ */
+static void
+proc_scan_signals(void)
+{
+	struct sigaction	sa;
+	int			sig;
+
+	proc_nsigs = 0;
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (sigaction(sig, NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_DFL)
+			proc_sigs[proc_nsigs++] = sig;
+	}
+}
+
+/* Write a message to fd 2 of the child; only raw system calls here. */
+static void
+proc_child_error(const char *what, const char *arg, int error)
+{
+	const char	*msg = strerrordesc_np(error);
+
+	(void)!write(2, what, strlen(what));
+	if (arg != NULL) {
+		(void)!write(2, " \"", 2);
+		(void)!write(2, arg, strlen(arg));
+		(void)!write(2, "\"", 1);
+	}
+	if (msg != NULL) {
+		(void)!write(2, ": ", 2);
+		(void)!write(2, msg, strlen(msg));
+	}
+	(void)!write(2, "\n", 1);
+}
+
+/*
+ * The child, on proc_stack, sharing the agent's memory until it execs
+ * (the agent is suspended meanwhile): it only makes system calls and
+ * writes nothing but its own stack. Every signal is blocked on entry, so
+ * no handler of the agent can run here; the dispositions the agent set
+ * go back to the default before the task's empty mask is installed.
+ */
+static int
+proc_child(void *arg)
+{
+	struct proc_exec	*x = arg;
+	struct sigaction	 sa;
+	int			 i;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (i = 0; i < proc_nsigs; i++)
+		sigaction(proc_sigs[i], &sa, NULL);
+	if (setpgid(0, 0) == -1 ||
+	    dup2(proc_null, 0) == -1 || dup2(x->out, 1) == -1 ||
+	    dup2(x->out, 2) == -1) {
+		proc_child_error("cannot set up the task's descriptors", NULL,
+		    errno);
+		_exit(127);
+	}
+	if (x->cwd != NULL && chdir(x->cwd) == -1) {
+		proc_child_error("working directory", x->cwd, errno);
+		_exit(127);
+	}
+	close_range(3, ~0U, 0);
+	sigprocmask(SIG_SETMASK, &x->mask, NULL);
+	execve("/bin/sh", x->argv, x->env);
+	proc_child_error("cannot start", "/bin/sh", errno);
+	_exit(127);
 }
 
 /*
@@ -187,14 +344,13 @@ struct proc *
 proc_start(struct event_base *base, const struct proc_spec *spec,
     char **cause)
 {
-	struct proc			*p;
-	posix_spawn_file_actions_t	 fa;
-	posix_spawnattr_t		 attr;
-	sigset_t			 none, all;
-	struct stat			 sb;
-	char				*argv[4];
-	int				 pfd[2], error;
-	pid_t				 pid;
+	struct proc		*p;
+	struct proc_exec	 x;
+	sigset_t		 all, old;
+	struct stat		 sb;
+	char			*argv[4];
+	int			 pfd[2], error;
+	pid_t			 pid;
 
 	if (spec->cwd != NULL && (stat(spec->cwd, &sb) != 0 ||
 	    !S_ISDIR(sb.st_mode))) {
@@ -202,46 +358,46 @@ proc_start(struct event_base *base, const struct proc_spec *spec,
 		    errno != 0 ? strerror(errno) : "not a directory");
 		return (NULL);
 	}
+	if (proc_null == -1 &&
+	    (proc_null = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "/dev/null: %s", strerror(errno));
+		return (NULL);
+	}
+	if (proc_nsigs == -1)
+		proc_scan_signals();
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
 		xasprintf(cause, "pipe: %s", strerror(errno));
 		return (NULL);
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-	if (spec->cwd != NULL)
-		posix_spawn_file_actions_addchdir_np(&fa, spec->cwd);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	argv[0] = (char *)"/bin/sh";
 	argv[1] = (char *)"-c";
 	argv[2] = (char *)spec->command;
 	argv[3] = NULL;
-	error = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, spec->env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	memset(&x, 0, sizeof x);
+	x.out = pfd[1];
+	x.cwd = spec->cwd;
+	x.argv = argv;
+	x.env = spec->env;
+	sigemptyset(&x.mask);
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = clone(proc_child, proc_stack + sizeof proc_stack,
+	    CLONE_VM | CLONE_VFORK | SIGCHLD, &x);
+	error = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(pfd[1]);
-	if (error != 0) {
+	if (pid == -1) {
 		close(pfd[0]);
 		xasprintf(cause, "cannot start /bin/sh: %s", strerror(error));
 		return (NULL);
 	}
-	fcntl(pfd[0], F_SETFL, fcntl(pfd[0], F_GETFL) | O_NONBLOCK);
 
 	p = xcalloc(1, sizeof *p);
 	p->base = base;
 	p->pid = pid;
 	p->fd = pfd[0];
+	p->pidfd = -1;
 	p->output_cb = spec->output_cb;
 	p->exit_cb = spec->exit_cb;
 	p->arg = spec->arg;
@@ -298,33 +454,21 @@ proc_count(void)
 	return (n);
 }
 
-/* Reap every exited child (called on SIGCHLD). */
+/*
+ * Once a second: collect children that exited while their pipe is still
+ * held open by something they started (their EOF will not come).
+ */
 void
-proc_reap(void)
+proc_poll(void)
 {
-	struct proc	*p;
-	pid_t		 pid;
-	int		 status;
+	struct proc	*p, *next;
 
-	for (;;) {
-		pid = waitpid(-1, &status, WNOHANG);
-		if (pid == 0 || (pid == -1 && errno != EINTR))
-			break;
-		if (pid == -1)
+	for (p = LIST_FIRST(&procs); p != NULL; p = next) {
+		next = LIST_NEXT(p, entry);
+		if (p->exited || p->ev_exit != NULL)
 			continue;
-		LIST_FOREACH(p, &procs, entry) {
-			if (p->pid == pid)
-				break;
-		}
-		if (p == NULL) {
-			log_debug("%s: unknown child %ld", __func__,
-			    (long)pid);
-			continue;
-		}
-		p->exited = 1;
-		p->status = status;
-		if (p->timer_kind == PROC_TIMER_DEADLINE)
-			evtimer_del(p->ev_timer);
-		proc_done(p);
+		proc_collect(p, 0);
+		if (p->exited)
+			proc_done(p);
 	}
 }

@@ -130,7 +130,7 @@ work_cache(struct worker *w)
 	free(url);
 }
 
-/* SIGCHLD, SIGTERM, SIGINT. */
+/* SIGTERM, SIGINT. Children are collected at their EOF (proc.c). */
 static void
 work_signal_cb(evutil_socket_t sig, short events, void *arg)
 {
@@ -138,9 +138,6 @@ work_signal_cb(evutil_socket_t sig, short events, void *arg)
 
 	(void)events;
 	switch (sig) {
-	case SIGCHLD:
-		proc_reap();
-		break;
 	case SIGTERM:
 	case SIGINT:
 		if (w->stopping && w->stop_reason != NULL &&
@@ -164,6 +161,7 @@ work_tick_cb(evutil_socket_t fd, short events, void *arg)
 {
 	(void)fd;
 	(void)events;
+	proc_poll();
 	worker_tick(arg);
 }
 
@@ -206,8 +204,6 @@ work_free(struct worker *w)
 	worker_free_tasks(w);
 	if (w->ev_tick != NULL)
 		event_free(w->ev_tick);
-	if (w->ev_sigchld != NULL)
-		event_free(w->ev_sigchld);
 	if (w->ev_sigterm != NULL)
 		event_free(w->ev_sigterm);
 	if (w->ev_sigint != NULL)
@@ -348,14 +344,13 @@ work_main(int argc, char **argv)
 	}
 	work_base_env(&w);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);	/* not ignored: proc.c waits for them */
 	if ((w.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	w.started = util_now_ms();
-	w.ev_sigchld = evsignal_new(w.base, SIGCHLD, work_signal_cb, &w);
 	w.ev_sigterm = evsignal_new(w.base, SIGTERM, work_signal_cb, &w);
 	w.ev_sigint = evsignal_new(w.base, SIGINT, work_signal_cb, &w);
 	w.ev_tick = event_new(w.base, -1, EV_PERSIST, work_tick_cb, &w);
-	evsignal_add(w.ev_sigchld, NULL);
 	evsignal_add(w.ev_sigterm, NULL);
 	evsignal_add(w.ev_sigint, NULL);
 	evtimer_add(w.ev_tick, &tv);

@@ -7,14 +7,18 @@
  *    at a time, only while a slot is free); a timeout (nil) triggers a
  *    check of the stop sentinel and the run's meta, then the next pop.
  * 2. worker_pop_done() decodes the message into a wtask and sends the
- *    start script on rc_cmd (is the attempt still current?).
- * 3. worker_start_done() spawns the child (proc.c) with the task's
+ *    start script on rc_cmd (is the attempt still current? claim it).
+ * 3. worker_task_run() spawns the child (proc.c) with the task's
  *    environment; output arrives in worker_output_cb(), is buffered and
  *    appended to the attempt's log (log script, at most output_cap bytes).
  * 4. worker_exit_cb() flushes the output and sends the finish script,
  *    which acks the message and records the result once, if the attempt
- *    is still current.
- * 5. worker_finish_done() frees the wtask and pops again.
+ *    is still current. While the queue has work the finish script also
+ *    moves the next message into the running list and claims it, so the
+ *    next task costs neither a BLMOVE nor a start script: steady state is
+ *    one round trip per task.
+ * 5. worker_finish_done() frees the wtask, runs the message that came
+ *    with the finish (step 3) and pops again if a slot is still free.
  *
  * A command whose reply is lost with the connection is sent again when
  * rc_cmd is back (start and finish are idempotent). Stopping: the stop
@@ -41,6 +45,10 @@
 #define WT_RUNNING	1	/* child running */
 #define WT_FINISHING	2	/* finish script sent */
 
+#define WT_POPPED	0	/* the message came by BLMOVE */
+#define WT_FOLDED	1	/* with a finish */
+#define WT_ADOPTED	2	/* found in the running list */
+
 #define WORKER_FLUSH_BYTES	65536
 #define WORKER_FLUSH_MS		100
 #define WORKER_POP_TIMEOUT	"15"	/* s: then check the run; events wake it sooner */
@@ -55,7 +63,7 @@ struct wtask {
 	int			 acked;		/* the finish script answered */
 	int			 pops;		/* its finish pops the next */
 	int			 start_sent;	/* the start script went once */
-	int			 folded;	/* came with a finish, not BLMOVE */
+	int			 folded;	/* did not come by BLMOVE */
 	char			*msg;		/* the message, verbatim */
 	size_t			 msglen;
 	struct task_msg		 m;
@@ -74,8 +82,10 @@ struct wtask {
 	char			*result_json;
 };
 
-static void	worker_task_new(struct worker *, const char *, size_t, int);
+static void	worker_task_new(struct worker *, const char *, size_t, int,
+		    redisReply **);
 static void	worker_task_start(struct wtask *);
+static void	worker_task_run(struct wtask *);
 static void	worker_task_finish(struct wtask *);
 static void	worker_task_free(struct wtask *);
 static void	worker_task_done(struct wtask *);
@@ -416,7 +426,7 @@ worker_adopt_done(redisAsyncContext *ac, void *r, void *privdata)
 			continue;
 		log_info("adopting a task message left in %s", w->running);
 		worker_task_new(w, reply->element[k]->str,
-		    reply->element[k]->len, 0);
+		    reply->element[k]->len, WT_ADOPTED, NULL);
 	}
 	worker_pop(w);
 }
@@ -525,22 +535,60 @@ worker_should_defer(struct worker *w, const struct task_msg *m)
 	return (++w->defer_count <= 3);
 }
 
-/* A message was popped: check it, make a wtask of it and start it. */
+/*
+ * Give back a claim the finish script made for a message refused here:
+ * the genuine message of that attempt can then still start.
+ */
 static void
-worker_task_new(struct worker *w, const char *msg, size_t len, int folded)
+worker_unclaim(struct worker *w, redisReply **claim)
+{
+	if (claim == NULL || claim[0]->type != REDIS_REPLY_INTEGER ||
+	    claim[0]->integer != 1 || claim[1]->type != REDIS_REPLY_STRING ||
+	    claim[2]->type != REDIS_REPLY_STRING)
+		return;
+	rconn_command(w->rc_cmd, worker_any_done, NULL,
+	    "EVALSHA %s 1 %s %b %b %s", script_sha(SCRIPT_UNCLAIM),
+	    w->keys.claims, claim[1]->str, (size_t)claim[1]->len,
+	    claim[2]->str, (size_t)claim[2]->len, w->name);
+}
+
+/*
+ * A message was popped: check it, make a wtask of it and start it. how
+ * says where it came from: a BLMOVE, a finish script, or this agent's
+ * running list after a cut-off finish (adopted: the finish script may
+ * have claimed it for this agent, so the start script takes our own
+ * claim as a yes). claim is NULL for a message that came by BLMOVE or
+ * adoption: the start script claims it. One that came with a finish carries the finish script's
+ * claim, id and attempt: claim 1 claimed already (run it now), 0 or -1
+ * refused there (count it; the script dropped it), 2 not looked at.
+ */
+static void
+worker_task_new(struct worker *w, const char *msg, size_t len, int how,
+    redisReply **claim)
 {
 	struct wtask	*wt, *other;
 	const char	*json;
 	size_t		 jsonlen;
 	char		*cause;
+	long long	 claimed = 2;
 
+	if (claim != NULL && claim[0]->type == REDIS_REPLY_INTEGER)
+		claimed = claim[0]->integer;
+	if (claimed == 0 || claimed == -1) {
+		worker_count_rejected(w, claimed == -1 ? "this attempt was "
+		    "already started (a replayed or duplicated message)" :
+		    "stale attempt (replayed, or superseded by a newer one)");
+		return;
+	}
 	if (sign_verify(w->secret, msg, len, &json, &jsonlen, &cause) != 0) {
+		worker_unclaim(w, claim);
 		worker_reject(w, msg, len, cause);
 		free(cause);
 		return;
 	}
 	wt = xcalloc(1, sizeof *wt);
 	if (task_msg_decode(json, jsonlen, &wt->m, &cause) != 0) {
+		worker_unclaim(w, claim);
 		worker_reject(w, msg, len, cause);
 		free(cause);
 		free(wt);
@@ -560,7 +608,7 @@ worker_task_new(struct worker *w, const char *msg, size_t len, int folded)
 			goto reject;
 		}
 	}
-	if (worker_should_defer(w, &wt->m)) {
+	if (claimed != 1 && worker_should_defer(w, &wt->m)) {
 		log_debug("%s: retry avoids this agent; handed back",
 		    wt->m.id);
 		worker_defer(w, msg, len);
@@ -571,16 +619,22 @@ worker_task_new(struct worker *w, const char *msg, size_t len, int folded)
 	wt->w = w;
 	wt->msg = xstrndup(msg, len);
 	wt->msglen = len;
-	wt->folded = folded;
+	wt->folded = how != WT_POPPED;
+	wt->start_sent = how == WT_ADOPTED;
 	wt->logkey = keys_log(&w->keys, wt->m.id, wt->m.attempt);
 	xasprintf(&wt->attempt, "%d", wt->m.attempt);
 	LIST_INSERT_HEAD(&w->tasks, wt, entry);
 	w->nrunning++;
 	wt->state = WT_STARTING;
-	worker_task_start(wt);
+	if (claimed == 1) {
+		wt->start_sent = 1;	/* a resend finds its own claim */
+		worker_task_run(wt);
+	} else
+		worker_task_start(wt);
 	return;
 
 reject:
+	worker_unclaim(w, claim);
 	worker_reject(w, msg, len, cause);
 	free(cause);
 	task_msg_clear(&wt->m);
@@ -608,7 +662,7 @@ worker_pop_done(redisAsyncContext *ac, void *r, void *privdata)
 		    reply->type == REDIS_REPLY_ERROR ? reply->str : "?");
 		return;			/* the tick pops again */
 	}
-	worker_task_new(w, reply->str, reply->len, 0);
+	worker_task_new(w, reply->str, reply->len, WT_POPPED, NULL);
 	worker_pop(w);
 }
 
@@ -826,8 +880,6 @@ worker_start_done(redisAsyncContext *ac, void *r, void *privdata)
 	struct wtask	*wt = privdata;
 	struct worker	*w;
 	redisReply	*reply = r;
-	struct proc_spec spec;
-	char		**env, *cause;
 
 	(void)ac;
 	wt->inflight = 0;
@@ -847,6 +899,17 @@ worker_start_done(redisAsyncContext *ac, void *r, void *privdata)
 		worker_pop(w);
 		return;
 	}
+	worker_task_run(wt);
+}
+
+/* The attempt is claimed for this agent: spawn its child. */
+static void
+worker_task_run(struct wtask *wt)
+{
+	struct worker	*w = wt->w;
+	struct proc_spec spec;
+	char		**env, *cause;
+
 	if (w->stopping) {
 		worker_task_report(wt, RESULT_LOST, 0, "agent stopping");
 		return;
@@ -916,7 +979,7 @@ worker_finish_done(redisAsyncContext *ac, void *r, void *privdata)
 {
 	struct wtask	*wt = privdata;
 	struct worker	*w;
-	redisReply	*reply = r, *next = NULL;
+	redisReply	*reply = r, *next = NULL, **claim = NULL;
 
 	(void)ac;
 	wt->inflight = 0;
@@ -934,8 +997,9 @@ worker_finish_done(redisAsyncContext *ac, void *r, void *privdata)
 	}
 	if (reply == NULL)		/* resent when rc_cmd is back */
 		return;
-	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 5) {
 		next = reply->element[1];
+		claim = reply->element + 2;
 		reply = reply->element[0];
 	}
 	if (reply->type == REDIS_REPLY_ERROR)
@@ -946,12 +1010,13 @@ worker_finish_done(redisAsyncContext *ac, void *r, void *privdata)
 	wt->acked = 1;
 	if (wt->proc != NULL) {	/* reported early: done once it exits */
 		if (next != NULL && next->type == REDIS_REPLY_STRING)
-			worker_task_new(w, next->str, next->len, 1);
+			worker_task_new(w, next->str, next->len, WT_FOLDED,
+			    claim);
 		return;
 	}
 	worker_task_free(wt);
 	if (next != NULL && next->type == REDIS_REPLY_STRING)
-		worker_task_new(w, next->str, next->len, 1);
+		worker_task_new(w, next->str, next->len, WT_FOLDED, claim);
 	worker_task_next(w);
 }
 
@@ -980,34 +1045,38 @@ static void
 worker_task_finish(struct wtask *wt)
 {
 	struct worker	*w = wt->w;
-	char		 ttl[16];
+	char		 ttl[16], now[24];
 	int		 pops;
 
 	/*
-	 * Pop with the finish when this slot is about to free and nothing
-	 * else pops: while the queue has work, the next task then costs no
-	 * BLMOVE round trip. Not after a failure: with --fail-fast submit
-	 * empties the queue on hearing of it, and a pop in the same step
-	 * would always beat it.
+	 * Pop with the finish when this slot is about to free and no other
+	 * finish pops: while the queue has work, the next task then costs
+	 * no BLMOVE and no start script round trip (the finish script
+	 * claims it). A BLMOVE may be waiting too, for another free slot:
+	 * both may bring a task, so pop only if both fit. Not after a
+	 * failure: with --fail-fast submit empties the queue on hearing of
+	 * it, and a pop in the same step would always beat it.
 	 */
 	pops = wt->proc == NULL && w->joined && !w->stopping &&
 	    wt->result.status == RESULT_SUCCESS &&
-	    !w->popping && !w->folding && !w->adopting &&
-	    w->nrunning - 1 < w->parallel &&
+	    !w->folding && !w->adopting &&
+	    w->nrunning + w->popping <= w->parallel &&
 	    util_now_ms() >= w->defer_until;
 	snprintf(ttl, sizeof ttl, "%d", w->ttl);
+	snprintf(now, sizeof now, "%llu", (unsigned long long)util_wall_ms());
 	{
-		const char *argv[14] = { "EVALSHA", script_sha(SCRIPT_FINISH),
-		    "5", w->keys.attempts, w->keys.results, w->running,
-		    w->keys.events, w->keys.queue, wt->m.id, wt->attempt,
-		    wt->result_json, wt->msg, ttl, pops ? "1" : "0" };
-		size_t lens[14];
+		const char *argv[18] = { "EVALSHA", script_sha(SCRIPT_FINISH),
+		    "6", w->keys.attempts, w->keys.results, w->running,
+		    w->keys.events, w->keys.queue, w->keys.claims, wt->m.id,
+		    wt->attempt, wt->result_json, wt->msg, ttl,
+		    pops ? "1" : "0", w->run, w->name, now };
+		size_t lens[18];
 		int i;
 
-		for (i = 0; i < 14; i++)
+		for (i = 0; i < 18; i++)
 			lens[i] = strlen(argv[i]);
-		lens[11] = wt->msglen;
-		if (rconn_command_argv(w->rc_cmd, worker_finish_done, wt, 14,
+		lens[12] = wt->msglen;
+		if (rconn_command_argv(w->rc_cmd, worker_finish_done, wt, 18,
 		    argv, lens) == 0) {
 			wt->inflight = 1;
 			wt->pops = pops;

@@ -67,7 +67,6 @@ struct worker {
 	size_t			 nbase_env;
 
 	struct event		*ev_tick;
-	struct event		*ev_sigchld;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
 	LIST_HEAD(, wtask)	 tasks;		/* tasks this agent holds */
@@ -114,6 +113,6 @@ void		 proc_kill(struct proc *);
 void		 proc_kill_all(int);
 pid_t		 proc_pid(const struct proc *);
 int		 proc_count(void);
-void		 proc_reap(void);
+void		 proc_poll(void);
 
 #endif /* WORKER_H */
