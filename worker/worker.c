@@ -546,6 +546,8 @@ worker_unclaim(struct worker *w, redisReply **claim)
 	    claim[0]->integer != 1 || claim[1]->type != REDIS_REPLY_STRING ||
 	    claim[2]->type != REDIS_REPLY_STRING)
 		return;
+	log_info("gave back the claim of %s attempt %s", claim[1]->str,
+	    claim[2]->str);
 	rconn_command(w->rc_cmd, worker_any_done, NULL,
 	    "EVALSHA %s 1 %s %b %b %s", script_sha(SCRIPT_UNCLAIM),
 	    w->keys.claims, claim[1]->str, (size_t)claim[1]->len,
