@@ -77,8 +77,10 @@ struct rconn_ev {
 	struct event		*wev;		/* waits for writability */
 	struct event		*fev;		/* flush, activated by hand */
 	int			 reading;
-	int			 flushing;	/* inside the flush */
 };
+
+/* The context being written now (hiredis may free it meanwhile). */
+static struct rconn_ev	*rconn_flushing;
 
 static void	rconn_connect(struct rconn *);
 static void	rconn_retry(struct rconn *);
@@ -235,9 +237,9 @@ rconn_ev_write(int fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	e->flushing = 1;
+	rconn_flushing = e;
 	redisAsyncHandleWrite(e->ac);
-	e->flushing = 0;
+	rconn_flushing = NULL;
 }
 
 static void
@@ -272,7 +274,7 @@ rconn_ev_add_write(void *data)
 {
 	struct rconn_ev	*e = data;
 
-	if (e->flushing || !(e->ac->c.flags & REDIS_CONNECTED))
+	if (rconn_flushing == e || !(e->ac->c.flags & REDIS_CONNECTED))
 		event_add(e->wev, NULL);
 	else if (!event_pending(e->fev, EV_WRITE, NULL))
 		event_active(e->fev, EV_WRITE, 0);
@@ -291,6 +293,8 @@ rconn_ev_cleanup(void *data)
 {
 	struct rconn_ev	*e = data;
 
+	if (rconn_flushing == e)
+		rconn_flushing = NULL;
 	event_free(e->rev);
 	event_free(e->wev);
 	event_free(e->fev);
