@@ -31,12 +31,14 @@
 #include <sys/pidfd.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -260,6 +262,26 @@ proc_done(struct proc *p)
 }
 
 /*
+ * The kernel's struct sigaction: the raw system call reaches the two
+ * real-time signals the C library keeps for itself (32 and 33), which
+ * its sigaction() refuses, and a shell that ignored them hands that on.
+ */
+struct proc_ksigaction {
+	void		*handler;
+	unsigned long	 flags;
+	void		*restorer;
+	uint64_t	 mask;
+};
+
+static int
+proc_sigaction(int sig, const struct proc_ksigaction *act,
+    struct proc_ksigaction *old)
+{
+	return ((int)syscall(SYS_rt_sigaction, sig, act, old,
+	    sizeof act->mask));
+}
+
+/*
  * The signals whose disposition is not the default: the agent's handlers
  * and what it ignores or inherited ignored (SIGPIPE, or SIGINT under a
  * non-interactive shell's `&`). Read once, at the first spawn, after the
@@ -268,15 +290,15 @@ proc_done(struct proc *p)
 static void
 proc_scan_signals(void)
 {
-	struct sigaction	sa;
+	struct proc_ksigaction	ka;
 	int			sig;
 
 	proc_nsigs = 0;
 	for (sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		if (sigaction(sig, NULL, &sa) == 0 &&
-		    sa.sa_handler != SIG_DFL)
+		if (proc_sigaction(sig, NULL, &ka) == 0 &&
+		    ka.handler != (void *)SIG_DFL)
 			proc_sigs[proc_nsigs++] = sig;
 	}
 }
@@ -311,13 +333,13 @@ static int
 proc_child(void *arg)
 {
 	struct proc_exec	*x = arg;
-	struct sigaction	 sa;
+	struct proc_ksigaction	 ka;
 	int			 i;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
+	memset(&ka, 0, sizeof ka);
+	ka.handler = (void *)SIG_DFL;
 	for (i = 0; i < proc_nsigs; i++)
-		sigaction(proc_sigs[i], &sa, NULL);
+		proc_sigaction(proc_sigs[i], &ka, NULL);
 	if (setpgid(0, 0) == -1 ||
 	    dup2(proc_null, 0) == -1 || dup2(x->out, 1) == -1 ||
 	    dup2(x->out, 2) == -1) {
