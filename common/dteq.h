@@ -118,6 +118,9 @@ struct keys {
 	char		*attempts;	/* hash: task id -> current attempt */
 	char		*claims;	/* hash: task id -> attempt started */
 	char		*results;	/* hash: task id -> result JSON */
+	char		*staged;	/* hash: task id -> side attempt msg */
+	char		*waiting;	/* hash: staged id -> deps left */
+	char		*waiters;	/* hash: task id -> staged ids */
 	char		*agents;	/* set: agent names that joined */
 	char		*events;	/* channel: started/finished/stop */
 	char		*control;	/* channel: run/stop, for agents */
@@ -277,7 +280,8 @@ const char	*rconn_name(const struct rconn *);
 #define SCRIPT_DEFER	6
 #define SCRIPT_DISPATCH	7
 #define SCRIPT_UNCLAIM	8
-#define SCRIPT_COUNT	9
+#define SCRIPT_STAGE	9
+#define SCRIPT_COUNT	10
 const char	*script_body(int);
 const char	*script_sha(int);
 void		 script_load(struct rconn *);

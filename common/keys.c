@@ -33,6 +33,17 @@
  *	results		hash	finish script (agent), once	run TTL
  *				per current attempt; submit
  *				(skipped, lost): id -> JSON
+ *	staged		hash	submit (stage script): id ->	run TTL
+ *				side, attempt and message of
+ *				a task whose dependencies are
+ *				all in flight; the finish
+ *				script pushes it onto the
+ *				queue when the last succeeds
+ *	waiting		hash	stage script: staged id ->	run TTL
+ *				dependencies not yet done;
+ *				finish script counts down
+ *	waiters		hash	stage script: id -> the staged	run TTL
+ *				ids waiting for it ("\nA\nB\n")
  *	agents		set	agent adds itself on joining;	run TTL
  *				reclaim script removes the dead
  *	events		channel	agents publish started,		none: a
@@ -104,6 +115,9 @@ keys_init(struct keys *k, const char *run)
 	k->attempts = keys_make(k->prefix, "attempts");
 	k->claims = keys_make(k->prefix, "claims");
 	k->results = keys_make(k->prefix, "results");
+	k->staged = keys_make(k->prefix, "staged");
+	k->waiting = keys_make(k->prefix, "waiting");
+	k->waiters = keys_make(k->prefix, "waiters");
 	k->agents = keys_make(k->prefix, "agents");
 	k->events = keys_make(k->prefix, "events");
 	k->control = keys_make(k->prefix, "control");
@@ -126,6 +140,9 @@ keys_free(struct keys *k)
 	free(k->attempts);
 	free(k->claims);
 	free(k->results);
+	free(k->staged);
+	free(k->waiting);
+	free(k->waiters);
 	free(k->agents);
 	free(k->events);
 	free(k->control);

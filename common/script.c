@@ -14,7 +14,8 @@
  *		and claim it as start would,
  *		ack this one (LREM; nothing to remove means it was acked
  *		already or reclaimed), record the result if the attempt is
- *		still current, and announce it.
+ *		still current, and announce it; on a success, push the
+ *		staged tasks that were waiting only for this one.
  * reclaim	(producer) for every agent of the run whose heartbeat key
  *		expired: take its running list, make those attempts stale
  *		and forget the agent. Returns {alive agents, {messages}}.
@@ -31,6 +32,9 @@
  *		retry that should go to another agent).
  * unclaim	give back a claim the finish script made for a message the
  *		agent refused after all (bad signature).
+ * stage	(producer) record new attempts of tasks whose dependencies
+ *		are all in flight and keep their messages aside; the
+ *		finish script of their last dependency pushes them.
  *
  * Scripts are sent by EVALSHA; the SHA1 of each body is computed here
  * once, and script_load() sends SCRIPT LOAD on a connection after each
@@ -70,8 +74,12 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"end\n"
 	"return 0\n",
 
-	/* SCRIPT_FINISH: KEYS attempts results running events queue claims;
-	 * ARGV id attempt result msg ttl next run agent now. Returns 1
+	/* SCRIPT_FINISH: KEYS attempts results running events queue claims
+	 * staged waiting waiters; ARGV id attempt result msg ttl next run
+	 * agent now ok. A recorded success (ok "1") counts down the staged
+	 * tasks waiting for it, and pushes each one whose last dependency
+	 * this was onto the queue, if its staged attempt is still current:
+	 * a dependent starts without a round trip through submit. Returns 1
 	 * (recorded) or 0 (stale or already recorded); with next "1",
 	 * {that, the next message moved from the queue into the running
 	 * list or nil, its claim, its id, its attempt}: the pop and the
@@ -131,6 +139,24 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
 	"redis.call('PUBLISH', KEYS[4],\n"
 	"    '{\"type\":\"finished\",\"result\":' .. ARGV[3] .. '}')\n"
+	"local w = ARGV[10] == '1' and redis.call('HGET', KEYS[9], ARGV[1])\n"
+	"if w then\n"
+	"  redis.call('HDEL', KEYS[9], ARGV[1])\n"
+	"  for d in string.gmatch(w, '[^\\n]+') do\n"
+	"    local m = redis.call('HGET', KEYS[7], d)\n"
+	"    if m and redis.call('HINCRBY', KEYS[8], d, -1) <= 0 then\n"
+	"      redis.call('HDEL', KEYS[7], d)\n"
+	"      redis.call('HDEL', KEYS[8], d)\n"
+	"      local sp = string.find(m, ' ', 2, true)\n"
+	"      if sp and redis.call('HGET', KEYS[6], d) ==\n"
+	"          string.sub(m, 2, sp - 1) then\n"
+	"        local push = string.sub(m, 1, 1) == 'R' and 'RPUSH' or 'LPUSH'\n"
+	"        redis.call(push, KEYS[5], string.sub(m, sp + 1))\n"
+	"        redis.call('EXPIRE', KEYS[5], ARGV[5])\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
 	"return done(1)\n",
 
 	/* SCRIPT_RECLAIM: KEYS agents attempts claims; ARGV hb-prefix
@@ -248,6 +274,49 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"  return 1\n"
 	"end\n"
 	"return 0\n",
+
+	/* SCRIPT_STAGE: KEYS attempts queue claims staged waiting waiters
+	 * results; ARGV ttl, then for each task: id attempt side message
+	 * ndeps dep... Records each new attempt (in attempts and claims)
+	 * and stages its message until its dependencies not yet succeeded
+	 * here succeed (the finish script releases it); a task whose
+	 * dependencies all succeeded meanwhile is pushed at once. A task is
+	 * listed once among the waiters of a dependency, however often it
+	 * is staged again (a resent or resumed submit). Returns how many
+	 * were pushed at once. */
+	"local i = 2\n"
+	"local pushed = 0\n"
+	"while i <= #ARGV do\n"
+	"  local id, a, side, msg = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
+	"  local nd = tonumber(ARGV[i + 4])\n"
+	"  redis.call('HSET', KEYS[1], id, a)\n"
+	"  redis.call('HSET', KEYS[3], id, a)\n"
+	"  local left = 0\n"
+	"  for k = 1, nd do\n"
+	"    local d = ARGV[i + 4 + k]\n"
+	"    local r = redis.call('HGET', KEYS[7], d)\n"
+	"    local ok, t = pcall(cjson.decode, r or '')\n"
+	"    if not (ok and type(t) == 'table' and t.status == 'success') then\n"
+	"      left = left + 1\n"
+	"      local w = redis.call('HGET', KEYS[6], d) or '\\n'\n"
+	"      if not string.find(w, '\\n' .. id .. '\\n', 1, true) then\n"
+	"        redis.call('HSET', KEYS[6], d, w .. id .. '\\n')\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
+	"  if left == 0 then\n"
+	"    redis.call(side == 'R' and 'RPUSH' or 'LPUSH', KEYS[2], msg)\n"
+	"    redis.call('HDEL', KEYS[4], id)\n"
+	"    redis.call('HDEL', KEYS[5], id)\n"
+	"    pushed = pushed + 1\n"
+	"  else\n"
+	"    redis.call('HSET', KEYS[4], id, side .. a .. ' ' .. msg)\n"
+	"    redis.call('HSET', KEYS[5], id, left)\n"
+	"  end\n"
+	"  i = i + 5 + nd\n"
+	"end\n"
+	"for k = 1, 6 do redis.call('EXPIRE', KEYS[k], ARGV[1]) end\n"
+	"return pushed\n",
 };
 
 static char	script_shas[SCRIPT_COUNT][41];

@@ -27,6 +27,9 @@ struct fetch {
 };
 
 static void	submit_dispatch(struct submit *, const size_t *, size_t);
+static void	submit_push(struct submit *, const size_t *, size_t);
+static void	submit_stage_next(struct submit *, const size_t *, size_t);
+static void	submit_ready(struct submit *, const size_t *, size_t);
 static void	submit_final(struct submit *, size_t, const struct result *,
 		    const char *);
 static void	submit_check_end(struct submit *);
@@ -56,14 +59,185 @@ submit_retries(struct submit *s, size_t i)
 	return (r >= 0 ? r : s->retries);
 }
 
+/* The message of task i's new attempt, signed when the run signs. */
+static char *
+submit_message(struct submit *s, size_t i, size_t *len)
+{
+	struct ptask	*p = &s->pt[i];
+	char		*msg, *signed_msg;
+
+	msg = task_msg_encode(s->run, graph_node(s->g, i)->task, p->attempt,
+	    s->agents_alive > 1 ? p->avoid : NULL, len);
+	if (s->secret == NULL)
+		return (msg);
+	signed_msg = sign_message(s->secret, msg, *len, len);
+	free(msg);
+	return (signed_msg);
+}
+
+/*
+ * Stage new attempts of tasks whose dependencies are all in flight (one
+ * atomic script): the finish script of the last dependency to succeed
+ * pushes the message, so the dependent starts without waiting for this
+ * process to hear of it and dispatch. Each goes to the end of the queue
+ * sched.c would choose now.
+ */
+static void
+submit_stage(struct submit *s, const size_t *idx, size_t n)
+{
+	const char	**argv;
+	size_t		*lens, k, d, argc = 0, size = 11;
+	char		**attempts, **msgs, **ndeps, ttl[16];
+	struct node	*node;
+	struct ptask	*p;
+
+	for (k = 0; k < n; k++)
+		size += 5 + graph_node(s->g, idx[k])->ndeps;
+	argv = xcalloc(size, sizeof *argv);
+	lens = xcalloc(size, sizeof *lens);
+	attempts = xcalloc(n, sizeof *attempts);
+	msgs = xcalloc(n, sizeof *msgs);
+	ndeps = xcalloc(n, sizeof *ndeps);
+	snprintf(ttl, sizeof ttl, "%d", s->ttl);
+	argv[argc++] = "EVALSHA";
+	argv[argc++] = script_sha(SCRIPT_STAGE);
+	argv[argc++] = "7";
+	argv[argc++] = s->keys.attempts;
+	argv[argc++] = s->keys.queue;
+	argv[argc++] = s->keys.claims;
+	argv[argc++] = s->keys.staged;
+	argv[argc++] = s->keys.waiting;
+	argv[argc++] = s->keys.waiters;
+	argv[argc++] = s->keys.results;
+	argv[argc++] = ttl;
+	for (k = 0; k < n; k++) {
+		node = graph_node(s->g, idx[k]);
+		p = &s->pt[idx[k]];
+		p->attempt++;
+		p->tries++;
+		p->state = PT_QUEUED;
+		p->staged = 1;
+		xasprintf(&attempts[k], "%d", p->attempt);
+		xasprintf(&ndeps[k], "%zu", node->ndeps);
+		msgs[k] = submit_message(s, idx[k], &lens[0]);
+		argv[argc++] = node->task->id;
+		argv[argc++] = attempts[k];
+		argv[argc++] = sched_side(s, idx[k]) ? "R" : "L";
+		argv[argc++] = msgs[k];
+		argv[argc++] = ndeps[k];
+		for (d = 0; d < node->ndeps; d++)
+			argv[argc++] = graph_node(s->g, node->deps[d])->task->id;
+		log_debug("stage %s attempt %d", node->task->id, p->attempt);
+	}
+	for (k = 0; k < argc; k++)
+		lens[k] = strlen(argv[k]);
+	rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)argc, argv,
+	    lens);
+	for (k = 0; k < n; k++) {
+		free(attempts[k]);
+		free(msgs[k]);
+		free(ndeps[k]);
+	}
+	free(attempts);
+	free(msgs);
+	free(ndeps);
+	free(argv);
+	free(lens);
+}
+
+/*
+ * Can task i be staged? It waits, and each of its dependencies either
+ * succeeded or is in flight with its message on the queue (not staged
+ * itself: staging goes one level ahead, so Redis holds at most the
+ * frontier of the graph, not all of it).
+ */
+static int
+submit_stageable(struct submit *s, size_t i)
+{
+	struct node	*node = graph_node(s->g, i);
+	struct ptask	*q;
+	size_t		 d;
+
+	if (s->pt[i].state != PT_WAITING || s->pt[i].staged ||
+	    node->pending == 0 || s->nostage)
+		return (0);
+	for (d = 0; d < node->ndeps; d++) {
+		q = &s->pt[node->deps[d]];
+		if (q->state == PT_DONE) {
+			if (q->result.status != RESULT_SUCCESS)
+				return (0);
+			continue;
+		}
+		if ((q->state != PT_QUEUED && q->state != PT_RUNNING) ||
+		    q->staged)
+			return (0);
+	}
+	return (1);
+}
+
+/* Tasks in idx went onto the queue: stage what now waits only for them. */
+static void
+submit_stage_next(struct submit *s, const size_t *idx, size_t n)
+{
+	struct node	*node;
+	size_t		*next = NULL, nnext = 0, size = 0, k, j, d;
+
+	if (s->failing || s->ending)
+		return;
+	for (k = 0; k < n; k++) {
+		node = graph_node(s->g, idx[k]);
+		for (j = 0; j < node->ndependents; j++) {
+			d = node->dependents[j];
+			if (!submit_stageable(s, d))
+				continue;
+			if (nnext == size) {
+				size = size == 0 ? 16 : size * 2;
+				next = xreallocarray(next, size, sizeof *next);
+			}
+			next[nnext++] = d;
+			s->pt[d].staged = 1;		/* listed once */
+		}
+	}
+	if (nnext > 0)
+		submit_stage(s, next, nnext);
+	free(next);
+}
+
 /*
  * Push new attempts of tasks in one atomic script: their attempt numbers
  * (the fencing tokens) and their messages. Urgent tasks (sched.c) go to
  * the popping end, most urgent last so it is popped first; the rest are
- * pushed FIFO.
+ * pushed FIFO. A task whose dependencies are not all done yet (one being
+ * sent again after a cut-off stage) is staged instead.
  */
 static void
-submit_dispatch(struct submit *s, const size_t *ready, size_t n)
+submit_dispatch(struct submit *s, const size_t *tasks, size_t n)
+{
+	size_t		*ready, nready = 0, *wait, nwait = 0, k;
+
+	if (n == 0 || s->failing || s->ending)
+		return;
+	ready = xcalloc(n, sizeof *ready);
+	wait = xcalloc(n, sizeof *wait);
+	for (k = 0; k < n; k++) {
+		if (graph_node(s->g, tasks[k])->pending == 0)
+			ready[nready++] = tasks[k];
+		else
+			wait[nwait++] = tasks[k];
+	}
+	if (nwait > 0)
+		submit_stage(s, wait, nwait);
+	if (nready > 0) {
+		submit_push(s, ready, nready);
+		submit_stage_next(s, ready, nready);
+	}
+	free(ready);
+	free(wait);
+}
+
+/* Push ready tasks' new attempts (see submit_dispatch()). */
+static void
+submit_push(struct submit *s, const size_t *ready, size_t n)
 {
 	const char	**argv;
 	size_t		*lens, *idx, k, argc, nurgent = 0;
@@ -71,8 +245,6 @@ submit_dispatch(struct submit *s, const size_t *ready, size_t n)
 	int		*urgent;
 	struct task	*t;
 
-	if (n == 0 || s->failing || s->ending)
-		return;
 	idx = xcalloc(n, sizeof *idx);
 	memcpy(idx, ready, n * sizeof *idx);
 	sched_sort(s, idx, n);
@@ -96,16 +268,9 @@ submit_dispatch(struct submit *s, const size_t *ready, size_t n)
 		p->attempt++;
 		p->tries++;
 		p->state = PT_QUEUED;
+		p->staged = 0;
 		xasprintf(&attempts[k], "%d", p->attempt);
-		msgs[k] = task_msg_encode(s->run, t, p->attempt,
-		    s->agents_alive > 1 ? p->avoid : NULL, &lens[0]);
-		if (s->secret != NULL) {
-			char *signed_msg = sign_message(s->secret, msgs[k],
-			    lens[0], NULL);
-
-			free(msgs[k]);
-			msgs[k] = signed_msg;
-		}
+		msgs[k] = submit_message(s, idx[k], &lens[0]);
 		if ((urgent[k] = sched_urgent(s, idx[k])))
 			nurgent++;
 		log_debug("dispatch %s attempt %d", t->id, p->attempt);
@@ -371,6 +536,13 @@ submit_skip_why(struct submit *s, size_t i, const char *why)
 	struct result	 sr;
 	char		*json;
 
+	if (q->staged) {		/* it will never be pushed: tidy */
+		q->staged = 0;
+		rconn_command(s->rc_cmd, submit_any_done, NULL, "HDEL %s %s",
+		    s->keys.staged, graph_node(s->g, i)->task->id);
+		rconn_command(s->rc_cmd, submit_any_done, NULL, "HDEL %s %s",
+		    s->keys.waiting, graph_node(s->g, i)->task->id);
+	}
 	memset(&sr, 0, sizeof sr);
 	sr.id = graph_node(s->g, i)->task->id;
 	sr.status = RESULT_SKIPPED;
@@ -391,6 +563,36 @@ submit_skip_why(struct submit *s, size_t i, const char *why)
 	    s->keys.results, s->ttl);
 	free(json);
 	report_skipped(s, i);
+}
+
+/*
+ * Tasks whose last dependency just succeeded: dispatch those that wait;
+ * those that were staged are on the queue already (the dependency's
+ * finish script pushed them), so only what waits for them moves on.
+ */
+static void
+submit_ready(struct submit *s, const size_t *next, size_t n)
+{
+	size_t	*push, npush = 0, *released, nrel = 0, k;
+
+	if (n == 0)
+		return;
+	push = xcalloc(n, sizeof *push);
+	released = xcalloc(n, sizeof *released);
+	for (k = 0; k < n; k++) {
+		struct ptask *p = &s->pt[next[k]];
+
+		if (p->state == PT_WAITING)
+			push[npush++] = next[k];
+		else if (p->state != PT_DONE) {
+			p->staged = 0;
+			released[nrel++] = next[k];
+		}
+	}
+	submit_dispatch(s, push, npush);
+	submit_stage_next(s, released, nrel);
+	free(push);
+	free(released);
 }
 
 /* Record task i's final state; dispatch or skip what depends on it. */
@@ -415,7 +617,7 @@ submit_final(struct submit *s, size_t i, const struct result *r,
 	if (r->status == RESULT_SUCCESS) {
 		sched_record(s, i, r);
 		n = graph_succeeded(s->g, i, &next);
-		submit_dispatch(s, next, n);
+		submit_ready(s, next, n);
 		free(next);
 		return;
 	}
@@ -440,8 +642,8 @@ submit_fail_fast(struct submit *s)
 	size_t		 i, n = graph_size(s->g);
 
 	s->failing = 1;
-	rconn_command(s->rc_cmd, submit_any_done, NULL, "DEL %s",
-	    s->keys.queue);
+	rconn_command(s->rc_cmd, submit_any_done, NULL, "DEL %s %s %s %s",
+	    s->keys.queue, s->keys.staged, s->keys.waiting, s->keys.waiters);
 	for (i = 0; i < n; i++) {
 		struct ptask *p = &s->pt[i];
 
@@ -560,6 +762,7 @@ submit_event_done(redisAsyncContext *ac, void *r, void *privdata)
 		if (i != GRAPH_NONE && s->pt[i].attempt == e.attempt &&
 		    s->pt[i].state == PT_QUEUED) {
 			s->pt[i].state = PT_RUNNING;
+			s->pt[i].staged = 0;
 			report_started(s, i, e.agent);
 		}
 		break;

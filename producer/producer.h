@@ -54,6 +54,8 @@ struct ptask {
 	int		 fetching;	/* final failure, block not yet out */
 	int		 restored;	/* final before this submit (resume) */
 	int		 present;	/* resume: its message was found */
+	int		 staged;	/* PT_QUEUED, but its message waits
+					   in staged for its dependencies */
 	int		 killed;	/* its agent killed it: run stopped */
 	struct result	 result;	/* the final (or latest) result */
 	char		*reason;	/* why skipped, lost, ... */
@@ -73,6 +75,7 @@ struct submit {
 	int		 tool_parallel;	/* --parallel in the tool's args */
 	int		 keep_agents;
 	int		 fail_fast;
+	int		 nostage;	/* DTEQ_STAGE=off: submit dispatches all */
 	int		 timeout;	/* s, 0: none */
 	int		 agent_wait;	/* s */
 	int		 connect_timeout;
@@ -144,6 +147,7 @@ struct redisContext;
 void		 sched_init(struct submit *, struct redisContext *);
 void		 sched_sort(struct submit *, size_t *, size_t);
 int		 sched_urgent(struct submit *, size_t);
+int		 sched_side(struct submit *, size_t);
 void		 sched_record(struct submit *, size_t, const struct result *);
 void		 sched_free(struct submit *);
 double		 sched_rank_of(struct submit *, size_t);

@@ -517,6 +517,24 @@ sched_urgent(struct submit *s, size_t i)
 	return (urgent);
 }
 
+/*
+ * The end a staged task i will be pushed at when its dependencies are
+ * done, by the rule of sched_urgent() against the queue as it is now. It
+ * does not join the model: it is not in the queue yet.
+ */
+int
+sched_side(struct submit *s, size_t i)
+{
+	struct sched	*sc = s->sched;
+	size_t		 queued;
+
+	if (sc == NULL || i >= sc->n || sc->fifo)
+		return (0);
+	sched_sweep(s, sc);
+	queued = sc->len + sc->nfront;
+	return (queued > 0 && sc->rank[i] * (double)queued > sc->qsum);
+}
+
 /* Reply to the history HSET. */
 static void
 sched_hset_done(redisAsyncContext *ac, void *r, void *privdata)

@@ -131,6 +131,11 @@ submit_options(struct submit *s, int argc, char **argv, char **cause)
 	const char	*errstr;
 	int		 ch, sources;
 
+	/* DTEQ_STAGE=off: no staging, submit dispatches every task itself
+	 * (for comparison, like DTEQ_SCHED=fifo). */
+	s->nostage = getenv("DTEQ_STAGE") != NULL &&
+	    strcmp(getenv("DTEQ_STAGE"), "off") == 0;
+
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (ch) {

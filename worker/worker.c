@@ -1067,18 +1067,20 @@ worker_task_finish(struct wtask *wt)
 	snprintf(ttl, sizeof ttl, "%d", w->ttl);
 	snprintf(now, sizeof now, "%llu", (unsigned long long)util_wall_ms());
 	{
-		const char *argv[18] = { "EVALSHA", script_sha(SCRIPT_FINISH),
-		    "6", w->keys.attempts, w->keys.results, w->running,
-		    w->keys.events, w->keys.queue, w->keys.claims, wt->m.id,
+		const char *argv[22] = { "EVALSHA", script_sha(SCRIPT_FINISH),
+		    "9", w->keys.attempts, w->keys.results, w->running,
+		    w->keys.events, w->keys.queue, w->keys.claims,
+		    w->keys.staged, w->keys.waiting, w->keys.waiters, wt->m.id,
 		    wt->attempt, wt->result_json, wt->msg, ttl,
-		    pops ? "1" : "0", w->run, w->name, now };
-		size_t lens[18];
+		    pops ? "1" : "0", w->run, w->name, now,
+		    wt->result.status == RESULT_SUCCESS ? "1" : "0" };
+		size_t lens[22];
 		int i;
 
-		for (i = 0; i < 18; i++)
+		for (i = 0; i < 22; i++)
 			lens[i] = strlen(argv[i]);
-		lens[12] = wt->msglen;
-		if (rconn_command_argv(w->rc_cmd, worker_finish_done, wt, 18,
+		lens[15] = wt->msglen;
+		if (rconn_command_argv(w->rc_cmd, worker_finish_done, wt, 22,
 		    argv, lens) == 0) {
 			wt->inflight = 1;
 			wt->pops = pops;

@@ -13,7 +13,10 @@ base=$RUN
 for r in 1 2 3; do
 	RUN="$base-$r"
 	tf="$TMP/flaky$r.json"
-	add_task "$tf" flaky "echo \"\$DTEQ_AGENT \$DTEQ_ATTEMPT\" >>$TMP/runs.$r.flaky; [ \"\$DTEQ_ATTEMPT\" -ge 2 ]" "" '"retries": 1'
+	# The first attempt fails only after 2 s: the other agent has
+	# joined by then and submit has seen it alive (the agents join
+	# when submit creates the run), so "another agent" exists.
+	add_task "$tf" flaky "echo \"\$DTEQ_AGENT \$DTEQ_ATTEMPT\" >>$TMP/runs.$r.flaky; [ \"\$DTEQ_ATTEMPT\" -ge 2 ] || { sleep 2; exit 1; }" "" '"retries": 1'
 	add_task "$tf" broken "echo \"\$DTEQ_AGENT \$DTEQ_ATTEMPT\" >>$TMP/runs.$r.broken; exit 5" flaky '"retries": 1'
 	taskfile "$tf"
 

@@ -1,0 +1,90 @@
+# Dependents staged in Redis: while a task runs, submit stages the tasks
+# that wait only for it, and the finish script of the task pushes them
+# onto the queue. So a chain moves on with the main job frozen (SIGSTOP):
+# b starts after a while submit cannot act, and c (two steps ahead, not
+# staged) waits for submit. A task with two dependencies starts only once
+# both succeeded, and the dependent of a failed task never starts. With
+# DTEQ_STAGE=off nothing moves while submit is frozen (the control).
+# timeout: 120
+
+. "$TOP/tests/integration/lib.sh"
+
+start_redis
+staged="dteq:{$RUN}:staged"
+
+gate() {	# gate NAME: a command that waits (<= 30 s) for $TMP/NAME
+	echo "n=0; while [ ! -e $TMP/$1 ] && [ \$n -lt 300 ]; do sleep 0.1; n=\$((n + 1)); done"
+}
+
+tf="$TMP/staged.json"
+add_task "$tf" a "$(gate go.a); touch $TMP/ran.a"
+add_task "$tf" b "touch $TMP/ran.b" a
+add_task "$tf" c "touch $TMP/ran.c" b
+add_task "$tf" x "touch $TMP/ran.x"
+add_task "$tf" y "$(gate go.y); touch $TMP/ran.y"
+add_task "$tf" d "touch $TMP/ran.d" "x y"
+add_task "$tf" f "exit 3"
+add_task "$tf" e "touch $TMP/ran.e" f
+taskfile "$tf"
+
+start_agent a1 --parallel 4
+bg submit "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$tf"
+spid=$(bg_pid submit)
+wait_for "[ \"\$(rcli hexists '$staged' b)\" = 1 ]" 20 || fail "b was never staged"
+wait_for "[ -e $TMP/ran.x ]" 20 || fail "x never ran"
+wait_for "[ \"\$(result_field '$RUN' x status)\" = success ]" 10 || fail "x has no result"
+sleep 0.5
+assert_no_file "$TMP/ran.d" "d ran before y succeeded"
+assert_eq "$(rcli hexists "$staged" c)" 0 "c staged two steps ahead"
+assert_eq "$(result_field "$RUN" e status)" skipped "status of e (f failed)"
+assert_eq "$(rcli hexists "$staged" e)" 0 "e still staged after f failed"
+
+log "freeze submit, release a"
+kill -STOP "$spid"
+touch "$TMP/go.a"
+wait_for "[ -e $TMP/ran.b ]" 20 || { kill -CONT "$spid"; fail "b did not start while submit was frozen"; }
+sleep 0.5
+if [ -e "$TMP/ran.c" ]; then
+	kill -CONT "$spid"
+	fail "c started while submit was frozen (it was not staged)"
+fi
+kill -CONT "$spid"
+wait_for "[ -e $TMP/ran.c ]" 20 || fail "c never ran"
+touch "$TMP/go.y"
+bg_wait submit 30
+assert_eq "$(bg_rc submit)" 1 "dteq submit exit status (f fails)"
+agents_exit_ok 15 a1
+for t in a b c x y d; do
+	assert_eq "$(result_field "$RUN" $t status)" success "status of $t"
+done
+assert_no_file "$TMP/ran.e" "e ran after f failed"
+assert_eq "$(rcli hlen "$staged")" 0 "tasks left staged"
+out="$TMP/submit.out"
+assert_grep '^8 tasks: 6 succeeded, 1 failed, 1 skipped' "$out" "the totals line"
+
+log "control: DTEQ_STAGE=off"
+RUN="$RUN-off"
+rm -f "$TMP"/ran.* "$TMP"/go.*
+tf2="$TMP/off.json"
+add_task "$tf2" a "$(gate go.a); touch $TMP/ran.a"
+add_task "$tf2" b "touch $TMP/ran.b" a
+taskfile "$tf2"
+start_agent a2 --parallel 2
+bg submit2 env DTEQ_STAGE=off "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$tf2"
+spid=$(bg_pid submit2)
+wait_for "[ \"\$(rcli hget 'dteq:{$RUN}:claims' a)\" = '1 a2' ]" 20 || fail "a never started"
+assert_eq "$(rcli hexists "dteq:{$RUN}:staged" b)" 0 "b staged with DTEQ_STAGE=off"
+kill -STOP "$spid"
+touch "$TMP/go.a"
+wait_for "[ -e $TMP/ran.a ]" 20 || { kill -CONT "$spid"; fail "a never finished"; }
+sleep 1
+if [ -e "$TMP/ran.b" ]; then
+	kill -CONT "$spid"
+	fail "b started with submit frozen and DTEQ_STAGE=off"
+fi
+kill -CONT "$spid"
+bg_wait submit2 30
+assert_eq "$(bg_rc submit2)" 0 "dteq submit exit status (off)"
+assert_file "$TMP/ran.b" "b never ran (off)"
+agents_exit_ok 15 a2
+exit 0
