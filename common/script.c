@@ -76,30 +76,58 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 
 	/* SCRIPT_FINISH: KEYS attempts results running events queue claims
 	 * staged waiting waiters; ARGV id attempt result msg ttl next run
-	 * agent now ok. A recorded success (ok "1") counts down the staged
-	 * tasks waiting for it, and pushes each one whose last dependency
-	 * this was onto the queue, if its staged attempt is still current:
-	 * a dependent starts without a round trip through submit. Returns 1
-	 * (recorded) or 0 (stale or already recorded); with next "1",
-	 * {that, the next message moved from the queue into the running
-	 * list or nil, its claim, its id, its attempt}: the pop and the
-	 * start ride on the finish, one round trip instead of three. The
-	 * claim does what the start script would: 1 claimed for this agent
-	 * (and "started" announced), 0 stale or -1 already started (the
-	 * message was dropped again), 2 not looked at (unreadable, another
-	 * run's, or a retry that avoids this agent: the agent decides, and
-	 * sends the start script if it runs it). An agent that then finds
-	 * the signature bad gives the claim back (unclaim). The message
-	 * leaves the running list once: an LREM that finds nothing means
-	 * this finish was applied already (sent again after a lost reply)
-	 * or a reclaim took the task, and there is nothing to record. The
-	 * next message goes in before this one leaves, so a running list
-	 * that keeps working never empties and keeps its TTL. */
-	"local nxt, claim, cid, ca = false, 2, false, false\n"
-	"if ARGV[6] == '1' then\n"
-	"  nxt = redis.call('LMOVE', KEYS[5], KEYS[3], 'RIGHT', 'LEFT')\n"
+	 * agent now ok. The message leaves the running list once: an LREM
+	 * that finds nothing means this finish was applied already (sent
+	 * again after a lost reply) or a reclaim took the task, and there
+	 * is nothing to record; nor is there for an attempt no longer
+	 * current. A recorded success (ok "1") counts down the staged tasks
+	 * waiting for it, and pushes each one whose last dependency this
+	 * was onto the queue, if its staged attempt is still current: a
+	 * dependent starts without a round trip through submit. Returns 1
+	 * (recorded) or 0; with next "1", {that, the next message moved
+	 * from the queue into the running list or nil, its claim, its id,
+	 * its attempt}: the pop and the start ride on the finish, one round
+	 * trip instead of three, and the pop comes after the release, so an
+	 * agent with a free slot takes the dependent it just made ready
+	 * (its outputs are on this machine). The claim does what the start
+	 * script would: 1 claimed for this agent (and "started" announced),
+	 * 0 stale or -1 already started (the message was dropped again), 2
+	 * not looked at (unreadable, another run's, or a retry that avoids
+	 * this agent: the agent decides, and sends the start script if it
+	 * runs it). An agent that then finds the signature bad gives the
+	 * claim back (unclaim). */
+	"local r = 0\n"
+	"if redis.call('LREM', KEYS[3], 1, ARGV[4]) == 1 and\n"
+	"    redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then\n"
+	"  r = 1\n"
+	"  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])\n"
+	"  redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
+	"  redis.call('PUBLISH', KEYS[4],\n"
+	"      '{\"type\":\"finished\",\"result\":' .. ARGV[3] .. '}')\n"
+	"  local w = ARGV[10] == '1' and redis.call('HGET', KEYS[9], ARGV[1])\n"
+	"  if w then\n"
+	"    redis.call('HDEL', KEYS[9], ARGV[1])\n"
+	"    for d in string.gmatch(w, '[^\\n]+') do\n"
+	"      local m = redis.call('HGET', KEYS[7], d)\n"
+	"      if m and redis.call('HINCRBY', KEYS[8], d, -1) <= 0 then\n"
+	"        redis.call('HDEL', KEYS[7], d)\n"
+	"        redis.call('HDEL', KEYS[8], d)\n"
+	"        local sp = string.find(m, ' ', 2, true)\n"
+	"        if sp and redis.call('HGET', KEYS[6], d) ==\n"
+	"            string.sub(m, 2, sp - 1) then\n"
+	"          local push = string.sub(m, 1, 1) == 'R' and 'RPUSH' or 'LPUSH'\n"
+	"          redis.call(push, KEYS[5], string.sub(m, sp + 1))\n"
+	"          redis.call('EXPIRE', KEYS[5], ARGV[5])\n"
+	"        end\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
 	"end\n"
+	"if ARGV[6] ~= '1' then return r end\n"
+	"local claim, cid, ca = 2, false, false\n"
+	"local nxt = redis.call('LMOVE', KEYS[5], KEYS[3], 'RIGHT', 'LEFT')\n"
 	"if nxt then\n"
+	"  redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
 	"  local j = nxt\n"
 	"  if string.sub(j, 1, 3) == 'v1:' then j = string.sub(j, 69) end\n"
 	"  local ok, t = pcall(cjson.decode, j)\n"
@@ -124,40 +152,7 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"local function done(r)\n"
-	"  if ARGV[6] ~= '1' then return r end\n"
-	"  return {r, nxt, claim, cid, ca}\n"
-	"end\n"
-	"if redis.call('LREM', KEYS[3], 1, ARGV[4]) == 0 then\n"
-	"  if nxt then redis.call('EXPIRE', KEYS[3], ARGV[5]) end\n"
-	"  return done(0)\n"
-	"end\n"
-	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then\n"
-	"  return done(0)\n"
-	"end\n"
-	"redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])\n"
-	"redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
-	"redis.call('PUBLISH', KEYS[4],\n"
-	"    '{\"type\":\"finished\",\"result\":' .. ARGV[3] .. '}')\n"
-	"local w = ARGV[10] == '1' and redis.call('HGET', KEYS[9], ARGV[1])\n"
-	"if w then\n"
-	"  redis.call('HDEL', KEYS[9], ARGV[1])\n"
-	"  for d in string.gmatch(w, '[^\\n]+') do\n"
-	"    local m = redis.call('HGET', KEYS[7], d)\n"
-	"    if m and redis.call('HINCRBY', KEYS[8], d, -1) <= 0 then\n"
-	"      redis.call('HDEL', KEYS[7], d)\n"
-	"      redis.call('HDEL', KEYS[8], d)\n"
-	"      local sp = string.find(m, ' ', 2, true)\n"
-	"      if sp and redis.call('HGET', KEYS[6], d) ==\n"
-	"          string.sub(m, 2, sp - 1) then\n"
-	"        local push = string.sub(m, 1, 1) == 'R' and 'RPUSH' or 'LPUSH'\n"
-	"        redis.call(push, KEYS[5], string.sub(m, sp + 1))\n"
-	"        redis.call('EXPIRE', KEYS[5], ARGV[5])\n"
-	"      end\n"
-	"    end\n"
-	"  end\n"
-	"end\n"
-	"return done(1)\n",
+	"return {r, nxt, claim, cid, ca}\n",
 
 	/* SCRIPT_RECLAIM: KEYS agents attempts claims; ARGV hb-prefix
 	 * running-prefix. A taken message's attempt is made stale at once

@@ -683,9 +683,13 @@ worker_pop(struct worker *w)
 		w->popping = 1;
 }
 
-/* The environment of a task: the agent's, the task's, then DTEQ_*. */
+/*
+ * The environment of a task: the agent's, the task's, then DTEQ_*. The
+ * agent's variables are shared, not copied; *nshared says how many lead
+ * the array (worker_env_free() frees only the rest).
+ */
 static char **
-worker_task_env(struct wtask *wt)
+worker_task_env(struct wtask *wt, size_t *nshared)
 {
 	struct worker	*w = wt->w;
 	char		**env;
@@ -696,15 +700,15 @@ worker_task_env(struct wtask *wt)
 	for (i = 0; i < w->nbase_env; i++) {
 		namelen = strcspn(w->base_env[i], "=");
 		overridden = 0;
-		for (j = 0; j < wt->m.nenv; j++) {
-			if (strlen(wt->m.env[j].name) == namelen &&
-			    strncmp(wt->m.env[j].name, w->base_env[i],
-			    namelen) == 0)
+		for (j = 0; j < wt->m.nenv && !overridden; j++) {
+			if (strncmp(wt->m.env[j].name, w->base_env[i],
+			    namelen) == 0 && wt->m.env[j].name[namelen] == '\0')
 				overridden = 1;
 		}
 		if (!overridden)
-			env[n++] = xstrdup(w->base_env[i]);
+			env[n++] = w->base_env[i];
 	}
+	*nshared = n;
 	for (j = 0; j < wt->m.nenv; j++)
 		xasprintf(&env[n++], "%s=%s", wt->m.env[j].name,
 		    wt->m.env[j].value);
@@ -718,11 +722,11 @@ worker_task_env(struct wtask *wt)
 
 /* Free an environment built by worker_task_env(). */
 static void
-worker_env_free(char **env)
+worker_env_free(char **env, size_t nshared)
 {
 	size_t	i;
 
-	for (i = 0; env[i] != NULL; i++)
+	for (i = nshared; env[i] != NULL; i++)
 		free(env[i]);
 	free(env);
 }
@@ -911,6 +915,7 @@ worker_task_run(struct wtask *wt)
 	struct worker	*w = wt->w;
 	struct proc_spec spec;
 	char		**env, *cause;
+	size_t		 nshared;
 
 	if (w->stopping) {
 		worker_task_report(wt, RESULT_LOST, 0, "agent stopping");
@@ -920,13 +925,13 @@ worker_task_run(struct wtask *wt)
 	memset(&spec, 0, sizeof spec);
 	spec.command = wt->m.command;
 	spec.cwd = wt->m.cwd;
-	spec.env = env = worker_task_env(wt);
+	spec.env = env = worker_task_env(wt, &nshared);
 	spec.timeout = wt->m.timeout;
 	spec.output_cb = worker_output_cb;
 	spec.exit_cb = worker_exit_cb;
 	spec.arg = wt;
 	wt->proc = proc_start(w->base, &spec, &cause);
-	worker_env_free(env);
+	worker_env_free(env, nshared);
 	if (wt->proc == NULL) {
 		log_warnx("%s attempt %d: %s", wt->m.id, wt->m.attempt, cause);
 		worker_output_cb(NULL, cause, strlen(cause), wt);
