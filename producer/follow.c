@@ -16,6 +16,13 @@
 
 #include "producer.h"
 
+/*
+ * At most this many tasks are staged at once, the most urgent first: a
+ * chain needs one, a wide graph keeps its agents busy from the queue
+ * anyway, and Redis holds no more than this many waiting messages.
+ */
+#define SUBMIT_STAGE_MAX	1024
+
 /* A pending output fetch: printed when GET answers. */
 struct fetch {
 	struct submit	*s;
@@ -30,6 +37,7 @@ static void	submit_dispatch(struct submit *, const size_t *, size_t);
 static void	submit_push(struct submit *, const size_t *, size_t);
 static void	submit_stage_next(struct submit *, const size_t *, size_t);
 static void	submit_ready(struct submit *, const size_t *, size_t);
+static void	submit_unstage(struct submit *, size_t);
 static void	submit_final(struct submit *, size_t, const struct result *,
 		    const char *);
 static void	submit_check_end(struct submit *);
@@ -116,6 +124,8 @@ submit_stage(struct submit *s, const size_t *idx, size_t n)
 		p->attempt++;
 		p->tries++;
 		p->state = PT_QUEUED;
+		if (!p->staged)
+			s->nstaged++;
 		p->staged = 1;
 		xasprintf(&attempts[k], "%d", p->attempt);
 		xasprintf(&ndeps[k], "%zu", node->ndeps);
@@ -158,8 +168,7 @@ submit_stageable(struct submit *s, size_t i)
 	struct ptask	*q;
 	size_t		 d;
 
-	if (s->pt[i].state != PT_WAITING || s->pt[i].staged ||
-	    node->pending == 0 || s->nostage)
+	if (s->pt[i].state != PT_WAITING || node->pending == 0 || s->nostage)
 		return (0);
 	for (d = 0; d < node->ndeps; d++) {
 		q = &s->pt[node->deps[d]];
@@ -175,28 +184,47 @@ submit_stageable(struct submit *s, size_t i)
 	return (1);
 }
 
-/* Tasks in idx went onto the queue: stage what now waits only for them. */
+/* Task i is no longer staged (released, started, skipped, pushed). */
+static void
+submit_unstage(struct submit *s, size_t i)
+{
+	if (s->pt[i].staged) {
+		s->pt[i].staged = 0;
+		s->nstaged--;
+	}
+}
+
+/*
+ * Tasks in idx went onto the queue: stage what now waits only for them,
+ * the most urgent first, up to SUBMIT_STAGE_MAX staged at once.
+ */
 static void
 submit_stage_next(struct submit *s, const size_t *idx, size_t n)
 {
 	struct node	*node;
 	size_t		*next = NULL, nnext = 0, size = 0, k, j, d;
 
-	if (s->failing || s->ending)
+	if (s->failing || s->ending || s->nstaged >= SUBMIT_STAGE_MAX)
 		return;
 	for (k = 0; k < n; k++) {
 		node = graph_node(s->g, idx[k]);
 		for (j = 0; j < node->ndependents; j++) {
 			d = node->dependents[j];
-			if (!submit_stageable(s, d))
+			if (s->pt[d].listed || !submit_stageable(s, d))
 				continue;
 			if (nnext == size) {
 				size = size == 0 ? 16 : size * 2;
 				next = xreallocarray(next, size, sizeof *next);
 			}
 			next[nnext++] = d;
-			s->pt[d].staged = 1;		/* listed once */
+			s->pt[d].listed = 1;
 		}
+	}
+	for (k = 0; k < nnext; k++)
+		s->pt[next[k]].listed = 0;
+	if (nnext > SUBMIT_STAGE_MAX - s->nstaged) {
+		sched_sort(s, next, nnext);
+		nnext = SUBMIT_STAGE_MAX - s->nstaged;
 	}
 	if (nnext > 0)
 		submit_stage(s, next, nnext);
@@ -268,7 +296,7 @@ submit_push(struct submit *s, const size_t *ready, size_t n)
 		p->attempt++;
 		p->tries++;
 		p->state = PT_QUEUED;
-		p->staged = 0;
+		submit_unstage(s, idx[k]);
 		xasprintf(&attempts[k], "%d", p->attempt);
 		msgs[k] = submit_message(s, idx[k], &lens[0]);
 		if ((urgent[k] = sched_urgent(s, idx[k])))
@@ -537,7 +565,7 @@ submit_skip_why(struct submit *s, size_t i, const char *why)
 	char		*json;
 
 	if (q->staged) {		/* it will never be pushed: tidy */
-		q->staged = 0;
+		submit_unstage(s, i);
 		rconn_command(s->rc_cmd, submit_any_done, NULL, "HDEL %s %s",
 		    s->keys.staged, graph_node(s->g, i)->task->id);
 		rconn_command(s->rc_cmd, submit_any_done, NULL, "HDEL %s %s",
@@ -585,7 +613,7 @@ submit_ready(struct submit *s, const size_t *next, size_t n)
 		if (p->state == PT_WAITING)
 			push[npush++] = next[k];
 		else if (p->state != PT_DONE) {
-			p->staged = 0;
+			submit_unstage(s, next[k]);
 			released[nrel++] = next[k];
 		}
 	}
@@ -762,7 +790,7 @@ submit_event_done(redisAsyncContext *ac, void *r, void *privdata)
 		if (i != GRAPH_NONE && s->pt[i].attempt == e.attempt &&
 		    s->pt[i].state == PT_QUEUED) {
 			s->pt[i].state = PT_RUNNING;
-			s->pt[i].staged = 0;
+			submit_unstage(s, i);
 			report_started(s, i, e.agent);
 		}
 		break;

@@ -56,6 +56,7 @@ struct ptask {
 	int		 present;	/* resume: its message was found */
 	int		 staged;	/* PT_QUEUED, but its message waits
 					   in staged for its dependencies */
+	int		 listed;	/* a stage candidate (follow.c) */
 	int		 killed;	/* its agent killed it: run stopped */
 	struct result	 result;	/* the final (or latest) result */
 	char		*reason;	/* why skipped, lost, ... */
@@ -76,6 +77,7 @@ struct submit {
 	int		 keep_agents;
 	int		 fail_fast;
 	int		 nostage;	/* DTEQ_STAGE=off: submit dispatches all */
+	size_t		 nstaged;	/* tasks staged now */
 	int		 timeout;	/* s, 0: none */
 	int		 agent_wait;	/* s */
 	int		 connect_timeout;
