@@ -70,26 +70,38 @@ result_print(cJSON *o, size_t *len)
 	return (out);
 }
 
-/* Encode a result. Caller frees. */
+/*
+ * Encode a result. Caller frees. Written by hand, not through cJSON: an
+ * agent encodes one per task, and cJSON prints each number with
+ * snprintf("%1.15g") and reads it back with sscanf to check it.
+ */
 char *
 result_encode(const struct result *r, size_t *len)
 {
-	cJSON	*o;
+	char	*id, *agent = NULL, *reason = NULL, *out;
+	int	 n;
 
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "id", r->id);
-	cJSON_AddStringToObject(o, "status", result_status_name(r->status));
-	cJSON_AddNumberToObject(o, "exit", r->exit_code);
-	cJSON_AddNumberToObject(o, "attempt", r->attempt);
+	id = util_json_escape(r->id, r->id != NULL ? strlen(r->id) : 0);
 	if (r->agent != NULL)
-		cJSON_AddStringToObject(o, "agent", r->agent);
-	cJSON_AddNumberToObject(o, "start", (double)r->start_ms);
-	cJSON_AddNumberToObject(o, "end", (double)r->end_ms);
-	cJSON_AddNumberToObject(o, "duration", (double)r->duration_ms);
-	cJSON_AddNumberToObject(o, "output", (double)r->output_bytes);
+		agent = util_json_escape(r->agent, strlen(r->agent));
 	if (r->reason != NULL)
-		cJSON_AddStringToObject(o, "reason", r->reason);
-	return (result_print(o, len));
+		reason = util_json_escape(r->reason, strlen(r->reason));
+	n = xasprintf(&out, "{\"id\":\"%s\",\"status\":\"%s\",\"exit\":%d,"
+	    "\"attempt\":%d%s%s%s,\"start\":%llu,\"end\":%llu,"
+	    "\"duration\":%llu,\"output\":%llu%s%s%s}", id,
+	    result_status_name(r->status), r->exit_code, r->attempt,
+	    agent != NULL ? ",\"agent\":\"" : "", agent != NULL ? agent : "",
+	    agent != NULL ? "\"" : "", (unsigned long long)r->start_ms,
+	    (unsigned long long)r->end_ms, (unsigned long long)r->duration_ms,
+	    (unsigned long long)r->output_bytes,
+	    reason != NULL ? ",\"reason\":\"" : "", reason != NULL ? reason : "",
+	    reason != NULL ? "\"" : "");
+	free(id);
+	free(agent);
+	free(reason);
+	if (len != NULL)
+		*len = (size_t)n;
+	return (out);
 }
 
 /* A non-negative number member, or 0 when absent or malformed. */

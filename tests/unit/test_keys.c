@@ -13,7 +13,7 @@
 #include "dteq.h"
 #include "test.h"
 
-#define NFIXED	13
+#define NFIXED	16
 
 /* The fixed names of a run, in struct order after run. */
 static void
@@ -32,6 +32,9 @@ fixed_keys(const struct keys *k, const char *out[NFIXED])
 	out[10] = k->running_prefix;
 	out[11] = k->log_prefix;
 	out[12] = k->records;
+	out[13] = k->staged;
+	out[14] = k->waiting;
+	out[15] = k->waiters;
 }
 
 /*
@@ -85,6 +88,9 @@ test_names(void)
 	CHECK_STREQ(k.running_prefix, "dteq:{R1}:running:");
 	CHECK_STREQ(k.log_prefix, "dteq:{R1}:log:");
 	CHECK_STREQ(k.records, "dteq:{R1}:records");
+	CHECK_STREQ(k.staged, "dteq:{R1}:staged");
+	CHECK_STREQ(k.waiting, "dteq:{R1}:waiting");
+	CHECK_STREQ(k.waiters, "dteq:{R1}:waiters");
 	keys_free(&k);
 }
 
