@@ -372,7 +372,20 @@ submit_verify_done(redisAsyncContext *ac, void *r, void *privdata)
 		if (reply->element[k]->type == REDIS_REPLY_STRING)
 			stored = util_strtonum(reply->element[k]->str, 0,
 			    1000000, &errstr);
-		if (stored < s->pt[i].attempt) {
+		if (stored < s->pt[i].attempt && s->pt[i].staged &&
+		    graph_node(s->g, i)->pending > 0) {
+			/*
+			 * A stage cut off: the task waits again, to be
+			 * dispatched when its dependencies are done (and
+			 * nothing is written now: the server may be one
+			 * that restarted empty).
+			 */
+			log_info("%s: its staging was cut off",
+			    graph_node(s->g, i)->task->id);
+			submit_unstage(s, i);
+			s->pt[i].state = PT_WAITING;
+			s->pt[i].tries--;
+		} else if (stored < s->pt[i].attempt) {
 			log_info("%s: its dispatch was cut off; sending it "
 			    "again", graph_node(s->g, i)->task->id);
 			s->pt[i].tries--;
