@@ -87,18 +87,25 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	 * (recorded) or 0; with next "1", {that, the next message moved
 	 * from the queue into the running list or nil, its claim, its id,
 	 * its attempt}: the pop and the start ride on the finish, one round
-	 * trip instead of three, and the pop comes after the release, so an
-	 * agent with a free slot takes the dependent it just made ready
-	 * (its outputs are on this machine). The claim does what the start
-	 * script would: 1 claimed for this agent (and "started" announced),
+	 * trip instead of three. The pop takes the queue's next message
+	 * before this one leaves the running list (so a busy list never
+	 * empties and keeps its TTL); when the queue was empty and this
+	 * success released staged tasks, it pops once more after the
+	 * release, so an agent with a free slot takes the dependent it just
+	 * made ready (its outputs are on this machine). The claim does what
+	 * the start script would: 1 claimed for this agent (and "started" announced),
 	 * 0 stale or -1 already started (the message was dropped again), 2
 	 * not looked at (unreadable, another run's, or a retry that avoids
 	 * this agent: the agent decides, and sends the start script if it
 	 * runs it). An agent that then finds the signature bad gives the
 	 * claim back (unclaim). */
-	"local r = 0\n"
-	"if redis.call('LREM', KEYS[3], 1, ARGV[4]) == 1 and\n"
-	"    redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then\n"
+	"local nxt, r, released = false, 0, false\n"
+	"if ARGV[6] == '1' then\n"
+	"  nxt = redis.call('LMOVE', KEYS[5], KEYS[3], 'RIGHT', 'LEFT')\n"
+	"end\n"
+	"local removed = redis.call('LREM', KEYS[3], 1, ARGV[4])\n"
+	"if removed == 0 and nxt then redis.call('EXPIRE', KEYS[3], ARGV[5]) end\n"
+	"if removed == 1 and redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then\n"
 	"  r = 1\n"
 	"  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])\n"
 	"  redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
@@ -118,6 +125,7 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"          local push = string.sub(m, 1, 1) == 'R' and 'RPUSH' or 'LPUSH'\n"
 	"          redis.call(push, KEYS[5], string.sub(m, sp + 1))\n"
 	"          redis.call('EXPIRE', KEYS[5], ARGV[5])\n"
+	"          released = true\n"
 	"        end\n"
 	"      end\n"
 	"    end\n"
@@ -125,9 +133,11 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"end\n"
 	"if ARGV[6] ~= '1' then return r end\n"
 	"local claim, cid, ca = 2, false, false\n"
-	"local nxt = redis.call('LMOVE', KEYS[5], KEYS[3], 'RIGHT', 'LEFT')\n"
+	"if not nxt and released then\n"
+	"  nxt = redis.call('LMOVE', KEYS[5], KEYS[3], 'RIGHT', 'LEFT')\n"
+	"  if nxt then redis.call('EXPIRE', KEYS[3], ARGV[5]) end\n"
+	"end\n"
 	"if nxt then\n"
-	"  redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
 	"  local j = nxt\n"
 	"  if string.sub(j, 1, 3) == 'v1:' then j = string.sub(j, 69) end\n"
 	"  local ok, t = pcall(cjson.decode, j)\n"
