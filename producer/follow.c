@@ -17,11 +17,12 @@
 #include "producer.h"
 
 /*
- * At most this many tasks are staged at once, the most urgent first: a
- * chain needs one, a wide graph keeps its agents busy from the queue
- * anyway, and Redis holds no more than this many waiting messages.
+ * At most this many tasks are staged at once (a chain needs a few, a wide
+ * graph keeps its agents busy from the queue anyway, and Redis holds no
+ * more than this many waiting messages), at most this many levels deep.
  */
 #define SUBMIT_STAGE_MAX	1024
+#define SUBMIT_STAGE_DEPTH	3
 
 /* A pending output fetch: printed when GET answers. */
 struct fetch {
@@ -156,10 +157,30 @@ submit_stage(struct submit *s, const size_t *idx, size_t n)
 }
 
 /*
+ * How deep task i is staged: 0 when it is not, else one more than the
+ * deepest staged task it waits for.
+ */
+static int
+submit_stage_depth(struct submit *s, size_t i)
+{
+	struct node	*node = graph_node(s->g, i);
+	size_t		 d;
+	int		 depth = 0, k;
+
+	if (!s->pt[i].staged)
+		return (0);
+	for (d = 0; d < node->ndeps; d++) {
+		if ((k = submit_stage_depth(s, node->deps[d])) > depth)
+			depth = k;
+	}
+	return (depth + 1);
+}
+
+/*
  * Can task i be staged? It waits, and each of its dependencies either
- * succeeded or is in flight with its message on the queue (not staged
- * itself: staging goes one level ahead, so Redis holds at most the
- * frontier of the graph, not all of it).
+ * succeeded, is in flight, or is staged itself, no more than
+ * SUBMIT_STAGE_DEPTH levels deep: a chain keeps a few links ready in
+ * Redis, so it moves on even when submit lags behind.
  */
 static int
 submit_stageable(struct submit *s, size_t i)
@@ -167,21 +188,27 @@ submit_stageable(struct submit *s, size_t i)
 	struct node	*node = graph_node(s->g, i);
 	struct ptask	*q;
 	size_t		 d;
+	int		 depth = 0, k;
 
-	if (s->pt[i].state != PT_WAITING || node->pending == 0 || s->nostage)
+	if (s->pt[i].state != PT_WAITING || s->pt[i].staged ||
+	    node->pending == 0 || s->nostage)
 		return (0);
 	for (d = 0; d < node->ndeps; d++) {
 		q = &s->pt[node->deps[d]];
+		if (q->staged) {
+			if ((k = submit_stage_depth(s, node->deps[d])) > depth)
+				depth = k;
+			continue;
+		}
 		if (q->state == PT_DONE) {
 			if (q->result.status != RESULT_SUCCESS)
 				return (0);
 			continue;
 		}
-		if ((q->state != PT_QUEUED && q->state != PT_RUNNING) ||
-		    q->staged)
+		if (q->state != PT_QUEUED && q->state != PT_RUNNING)
 			return (0);
 	}
-	return (1);
+	return (depth < SUBMIT_STAGE_DEPTH);
 }
 
 /* Task i is no longer staged (released, started, skipped, pushed). */
@@ -195,37 +222,51 @@ submit_unstage(struct submit *s, size_t i)
 }
 
 /*
- * Tasks in idx went onto the queue: stage what now waits only for them,
- * the most urgent first, up to SUBMIT_STAGE_MAX staged at once.
+ * List the tasks after task i that can be staged now, walking through
+ * those staged already, budget levels down.
+ */
+static void
+submit_stage_walk(struct submit *s, size_t i, int budget, size_t **next,
+    size_t *n, size_t *size)
+{
+	struct node	*node = graph_node(s->g, i);
+	size_t		 j, d;
+
+	for (j = 0; j < node->ndependents; j++) {
+		d = node->dependents[j];
+		if (s->nstaged >= SUBMIT_STAGE_MAX)
+			return;
+		if (!s->pt[d].staged) {
+			if (!submit_stageable(s, d))
+				continue;
+			if (*n == *size) {
+				*size = *size == 0 ? 16 : *size * 2;
+				*next = xreallocarray(*next, *size,
+				    sizeof **next);
+			}
+			(*next)[(*n)++] = d;
+			s->pt[d].staged = 1;
+			s->nstaged++;
+		}
+		if (budget > 1)
+			submit_stage_walk(s, d, budget - 1, next, n, size);
+	}
+}
+
+/*
+ * Tasks in idx went onto the queue: stage what now waits only for tasks
+ * in flight or staged, up to SUBMIT_STAGE_MAX staged at once.
  */
 static void
 submit_stage_next(struct submit *s, const size_t *idx, size_t n)
 {
-	struct node	*node;
-	size_t		*next = NULL, nnext = 0, size = 0, k, j, d;
+	size_t	*next = NULL, nnext = 0, size = 0, k;
 
-	if (s->failing || s->ending || s->nstaged >= SUBMIT_STAGE_MAX)
+	if (s->failing || s->ending || s->nostage)
 		return;
-	for (k = 0; k < n; k++) {
-		node = graph_node(s->g, idx[k]);
-		for (j = 0; j < node->ndependents; j++) {
-			d = node->dependents[j];
-			if (s->pt[d].listed || !submit_stageable(s, d))
-				continue;
-			if (nnext == size) {
-				size = size == 0 ? 16 : size * 2;
-				next = xreallocarray(next, size, sizeof *next);
-			}
-			next[nnext++] = d;
-			s->pt[d].listed = 1;
-		}
-	}
-	for (k = 0; k < nnext; k++)
-		s->pt[next[k]].listed = 0;
-	if (nnext > SUBMIT_STAGE_MAX - s->nstaged) {
-		sched_sort(s, next, nnext);
-		nnext = SUBMIT_STAGE_MAX - s->nstaged;
-	}
+	for (k = 0; k < n; k++)
+		submit_stage_walk(s, idx[k], SUBMIT_STAGE_DEPTH, &next, &nnext,
+		    &size);
 	if (nnext > 0)
 		submit_stage(s, next, nnext);
 	free(next);

@@ -56,7 +56,6 @@ struct ptask {
 	int		 present;	/* resume: its message was found */
 	int		 staged;	/* PT_QUEUED, but its message waits
 					   in staged for its dependencies */
-	int		 listed;	/* a stage candidate (follow.c) */
 	int		 killed;	/* its agent killed it: run stopped */
 	struct result	 result;	/* the final (or latest) result */
 	char		*reason;	/* why skipped, lost, ... */

@@ -1,8 +1,9 @@
 # Dependents staged in Redis: while a task runs, submit stages the tasks
-# that wait only for it, and the finish script of the task pushes them
-# onto the queue. So a chain moves on with the main job frozen (SIGSTOP):
-# b starts after a while submit cannot act, and c (two steps ahead, not
-# staged) waits for submit. A task with two dependencies starts only once
+# that wait only for it (and for tasks staged themselves, three levels
+# deep), and the finish script of the task pushes them onto the queue. So
+# a chain moves on with the main job frozen (SIGSTOP): b, c and d start
+# after a while submit cannot act, and e (four steps ahead, not staged)
+# waits for submit. A task with two dependencies starts only once
 # both succeeded, and the dependent of a failed task never starts. With
 # DTEQ_STAGE=off nothing moves while submit is frozen (the control).
 # timeout: 120
@@ -20,47 +21,56 @@ tf="$TMP/staged.json"
 add_task "$tf" a "$(gate go.a); touch $TMP/ran.a"
 add_task "$tf" b "touch $TMP/ran.b" a
 add_task "$tf" c "touch $TMP/ran.c" b
+add_task "$tf" d "touch $TMP/ran.d" c
+add_task "$tf" e "touch $TMP/ran.e" d
 add_task "$tf" x "touch $TMP/ran.x"
 add_task "$tf" y "$(gate go.y); touch $TMP/ran.y"
-add_task "$tf" d "touch $TMP/ran.d" "x y"
+add_task "$tf" xy "touch $TMP/ran.xy" "x y"
 add_task "$tf" f "exit 3"
-add_task "$tf" e "touch $TMP/ran.e" f
+add_task "$tf" g "touch $TMP/ran.g" f
 taskfile "$tf"
 
 start_agent a1 --parallel 4
 bg submit "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$tf"
 spid=$(bg_pid submit)
-wait_for "[ \"\$(rcli hexists '$staged' b)\" = 1 ]" 20 || fail "b was never staged"
+wait_for "[ \"\$(rcli hexists '$staged' d)\" = 1 ]" 20 || fail "d was never staged"
+assert_eq "$(rcli hexists "$staged" b)" 1 "b staged"
+assert_eq "$(rcli hexists "$staged" c)" 1 "c staged"
+assert_eq "$(rcli hexists "$staged" e)" 0 "e staged four steps ahead"
 wait_for "[ -e $TMP/ran.x ]" 20 || fail "x never ran"
 wait_for "[ \"\$(result_field '$RUN' x status)\" = success ]" 10 || fail "x has no result"
 sleep 0.5
-assert_no_file "$TMP/ran.d" "d ran before y succeeded"
-assert_eq "$(rcli hexists "$staged" c)" 0 "c staged two steps ahead"
-assert_eq "$(result_field "$RUN" e status)" skipped "status of e (f failed)"
-assert_eq "$(rcli hexists "$staged" e)" 0 "e still staged after f failed"
+assert_no_file "$TMP/ran.xy" "xy ran before y succeeded"
+assert_eq "$(result_field "$RUN" g status)" skipped "status of g (f failed)"
+assert_eq "$(rcli hexists "$staged" g)" 0 "g still staged after f failed"
 
 log "freeze submit, release a"
 kill -STOP "$spid"
 touch "$TMP/go.a"
-wait_for "[ -e $TMP/ran.b ]" 20 || { kill -CONT "$spid"; fail "b did not start while submit was frozen"; }
-sleep 0.5
-if [ -e "$TMP/ran.c" ]; then
+wait_for "[ -e $TMP/ran.d ]" 20 || {
 	kill -CONT "$spid"
-	fail "c started while submit was frozen (it was not staged)"
+	fail "b, c and d did not all start while submit was frozen"
+}
+assert_file "$TMP/ran.b" "b did not run"
+assert_file "$TMP/ran.c" "c did not run"
+sleep 0.5
+if [ -e "$TMP/ran.e" ]; then
+	kill -CONT "$spid"
+	fail "e started while submit was frozen (it was not staged)"
 fi
 kill -CONT "$spid"
-wait_for "[ -e $TMP/ran.c ]" 20 || fail "c never ran"
+wait_for "[ -e $TMP/ran.e ]" 20 || fail "e never ran"
 touch "$TMP/go.y"
 bg_wait submit 30
 assert_eq "$(bg_rc submit)" 1 "dteq submit exit status (f fails)"
 agents_exit_ok 15 a1
-for t in a b c x y d; do
+for t in a b c d e x y xy; do
 	assert_eq "$(result_field "$RUN" $t status)" success "status of $t"
 done
-assert_no_file "$TMP/ran.e" "e ran after f failed"
+assert_no_file "$TMP/ran.g" "g ran after f failed"
 assert_eq "$(rcli hlen "$staged")" 0 "tasks left staged"
 out="$TMP/submit.out"
-assert_grep '^8 tasks: 6 succeeded, 1 failed, 1 skipped' "$out" "the totals line"
+assert_grep '^10 tasks: 8 succeeded, 1 failed, 1 skipped' "$out" "the totals line"
 
 log "control: DTEQ_STAGE=off"
 RUN="$RUN-off"
