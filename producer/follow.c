@@ -133,7 +133,8 @@ submit_stage(struct submit *s, const size_t *idx, size_t n)
 		msgs[k] = submit_message(s, idx[k], &lens[0]);
 		argv[argc++] = node->task->id;
 		argv[argc++] = attempts[k];
-		argv[argc++] = sched_side(s, idx[k]) ? "R" : "L";
+		argv[argc++] = sched_stage(s, idx[k]) == SCHED_STAGE_URGENT ?
+		    "R" : "L";
 		argv[argc++] = msgs[k];
 		argv[argc++] = ndeps[k];
 		for (d = 0; d < node->ndeps; d++)
@@ -208,7 +209,8 @@ submit_stageable(struct submit *s, size_t i)
 		if (q->state != PT_QUEUED && q->state != PT_RUNNING)
 			return (0);
 	}
-	return (depth < SUBMIT_STAGE_DEPTH);
+	return (depth < SUBMIT_STAGE_DEPTH &&
+	    sched_stage(s, i) != SCHED_STAGE_NO);
 }
 
 /* Task i is no longer staged (released, started, skipped, pushed). */
@@ -667,6 +669,8 @@ submit_ready(struct submit *s, const size_t *next, size_t n)
 		if (p->state == PT_WAITING)
 			push[npush++] = next[k];
 		else if (p->state != PT_DONE) {
+			if (p->staged && p->state == PT_QUEUED)
+				sched_released(s, next[k]);
 			submit_unstage(s, next[k]);
 			released[nrel++] = next[k];
 		}
@@ -846,6 +850,8 @@ submit_event_done(redisAsyncContext *ac, void *r, void *privdata)
 			s->pt[i].state = PT_RUNNING;
 			submit_unstage(s, i);
 			report_started(s, i, e.agent);
+			/* The queue moved: what waits for it may stage now. */
+			submit_stage_next(s, &i, 1);
 		}
 		break;
 	case EVENT_LOG:

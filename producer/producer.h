@@ -148,7 +148,11 @@ struct redisContext;
 void		 sched_init(struct submit *, struct redisContext *);
 void		 sched_sort(struct submit *, size_t *, size_t);
 int		 sched_urgent(struct submit *, size_t);
-int		 sched_side(struct submit *, size_t);
+#define SCHED_STAGE_NO		0
+#define SCHED_STAGE_FIFO	1
+#define SCHED_STAGE_URGENT	2
+int		 sched_stage(struct submit *, size_t);
+void		 sched_released(struct submit *, size_t);
 void		 sched_record(struct submit *, size_t, const struct result *);
 void		 sched_free(struct submit *);
 double		 sched_rank_of(struct submit *, size_t);

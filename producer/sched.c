@@ -518,21 +518,53 @@ sched_urgent(struct submit *s, size_t i)
 }
 
 /*
- * The end a staged task i will be pushed at when its dependencies are
- * done, by the rule of sched_urgent() against the queue as it is now. It
- * does not join the model: it is not in the queue yet.
+ * May task i be staged (pushed by its last dependency's finish script
+ * instead of by submit), and at which end? Staging decides the end early,
+ * so only a task that would go to the popping end now (by the rule of
+ * sched_urgent(), or into an empty queue) is staged, at that end; the
+ * others wait their turn and are ordered by submit when they are ready.
+ * With DTEQ_SCHED=fifo everything may be staged, at the FIFO end. It does
+ * not join the model: it is not in the queue yet (sched_released()).
  */
 int
-sched_side(struct submit *s, size_t i)
+sched_stage(struct submit *s, size_t i)
 {
 	struct sched	*sc = s->sched;
 	size_t		 queued;
 
 	if (sc == NULL || i >= sc->n || sc->fifo)
-		return (0);
+		return (SCHED_STAGE_FIFO);
 	sched_sweep(s, sc);
 	queued = sc->len + sc->nfront;
-	return (queued > 0 && sc->rank[i] * (double)queued > sc->qsum);
+	if (queued == 0 || sc->rank[i] * (double)queued > sc->qsum)
+		return (SCHED_STAGE_URGENT);
+	return (SCHED_STAGE_NO);
+}
+
+/*
+ * A staged task i was pushed by a finish script: it joins the model, at
+ * the popping end (where sched_stage() put it) unless staging was FIFO.
+ */
+void
+sched_released(struct submit *s, size_t i)
+{
+	struct sched	*sc = s->sched;
+	struct qent	 e;
+
+	if (sc == NULL || i >= sc->n)
+		return;
+	e.i = i;
+	e.attempt = s->pt[i].attempt;
+	sc->qsum += sc->rank[i];
+	sc->pushes++;
+	sched_grow(sc);
+	if (sc->fifo)
+		*sched_at(sc, sc->len++) = e;
+	else {
+		sc->head = (sc->head + sc->qcap - 1) % sc->qcap;
+		sc->q[sc->head] = e;
+		sc->len++;
+	}
 }
 
 /* Reply to the history HSET. */

@@ -1,6 +1,7 @@
-# Dependents staged in Redis: while a task runs, submit stages the tasks
-# that wait only for it (and for tasks staged themselves, three levels
-# deep), and the finish script of the task pushes them onto the queue. So
+# Dependents staged in Redis: while a task runs, submit stages the urgent
+# tasks that wait only for it (and for tasks staged themselves, three
+# levels deep), and the finish script of the task pushes them onto the
+# queue. So
 # a chain moves on with the main job frozen (SIGSTOP): b, c and d start
 # after a while submit cannot act, and e (four steps ahead, not staged)
 # waits for submit. A task with two dependencies starts only once
@@ -23,6 +24,10 @@ add_task "$tf" b "touch $TMP/ran.b" a
 add_task "$tf" c "touch $TMP/ran.c" b
 add_task "$tf" d "touch $TMP/ran.d" c
 add_task "$tf" e "touch $TMP/ran.e" d
+# The chain is the graph's longest path, so its links are the urgent ones
+# (only a task that would go to the popping end is staged).
+add_task "$tf" e2 "true" e
+add_task "$tf" e3 "true" e2
 add_task "$tf" x "touch $TMP/ran.x"
 add_task "$tf" y "$(gate go.y); touch $TMP/ran.y"
 add_task "$tf" xy "touch $TMP/ran.xy" "x y"
@@ -64,13 +69,13 @@ touch "$TMP/go.y"
 bg_wait submit 30
 assert_eq "$(bg_rc submit)" 1 "dteq submit exit status (f fails)"
 agents_exit_ok 15 a1
-for t in a b c d e x y xy; do
+for t in a b c d e e2 e3 x y xy; do
 	assert_eq "$(result_field "$RUN" $t status)" success "status of $t"
 done
 assert_no_file "$TMP/ran.g" "g ran after f failed"
 assert_eq "$(rcli hlen "$staged")" 0 "tasks left staged"
 out="$TMP/submit.out"
-assert_grep '^10 tasks: 8 succeeded, 1 failed, 1 skipped' "$out" "the totals line"
+assert_grep '^12 tasks: 10 succeeded, 1 failed, 1 skipped' "$out" "the totals line"
 
 log "control: DTEQ_STAGE=off"
 RUN="$RUN-off"
