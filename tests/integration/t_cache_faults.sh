@@ -174,6 +174,10 @@ log "Redis back"
 restart_redis
 wait_for '[ "$(code GET /v1/cache/5003)" = 404 ]' 15 ||
     fail "still $(code GET /v1/cache/5003) after Redis came back"
+# The read and write connections reconnect each on its own backoff: wait
+# for writes too (a 503 until then is the documented answer).
+wait_for '[ "$(code PUT /v1/cache/5090 --data-binary x)" = 200 ]' 15 ||
+    fail "PUT still $(code PUT /v1/cache/5090 --data-binary x) after Redis came back"
 assert_eq "$(code PUT /v1/cache/5005 --data-binary @"$TMP/mid.bin")" 200 \
     "PUT after Redis came back"
 assert_eq "$(dteq_clients)" 2 "Redis connections of dteq cache (read, write)"
