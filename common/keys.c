@@ -36,7 +36,7 @@
  *	staged		hash	submit (stage script): id ->	run TTL
  *				side, attempt and message of
  *				a task whose dependencies are
- *				all in flight; the finish
+ *				in flight or staged; the finish
  *				script pushes it onto the
  *				queue when the last succeeds
  *	waiting		hash	stage script: staged id ->	run TTL

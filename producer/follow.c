@@ -68,42 +68,63 @@ submit_retries(struct submit *s, size_t i)
 	return (r >= 0 ? r : s->retries);
 }
 
-/* The message of task i's new attempt, signed when the run signs. */
+/*
+ * Start task i's next attempt: counted and queued, its number as text in
+ * *attempt; returns its message, signed when the run signs (both caller
+ * frees).
+ */
 static char *
-submit_message(struct submit *s, size_t i, size_t *len)
+submit_new_attempt(struct submit *s, size_t i, char **attempt)
 {
 	struct ptask	*p = &s->pt[i];
 	char		*msg, *signed_msg;
+	size_t		 len;
 
+	p->attempt++;
+	p->tries++;
+	p->state = PT_QUEUED;
+	xasprintf(attempt, "%d", p->attempt);
 	msg = task_msg_encode(s->run, graph_node(s->g, i)->task, p->attempt,
-	    s->agents_alive > 1 ? p->avoid : NULL, len);
+	    s->agents_alive > 1 ? p->avoid : NULL, &len);
 	if (s->secret == NULL)
 		return (msg);
-	signed_msg = sign_message(s->secret, msg, *len, len);
+	signed_msg = sign_message(s->secret, msg, len, NULL);
 	free(msg);
 	return (signed_msg);
 }
 
+/* Send a script call whose arguments are all text. */
+static void
+submit_send(struct submit *s, const char **argv, size_t argc)
+{
+	size_t	*lens, k;
+
+	lens = xcalloc(argc, sizeof *lens);
+	for (k = 0; k < argc; k++)
+		lens[k] = strlen(argv[k]);
+	rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)argc, argv,
+	    lens);
+	free(lens);
+}
+
 /*
- * Stage new attempts of tasks whose dependencies are all in flight (one
- * atomic script): the finish script of the last dependency to succeed
- * pushes the message, so the dependent starts without waiting for this
- * process to hear of it and dispatch. Each goes to the end of the queue
- * sched.c would choose now.
+ * Stage new attempts of tasks whose dependencies are all in flight or
+ * staged (one atomic script; submit_stage_walk() marked them staged): the
+ * finish script of the last dependency to succeed pushes the message, so
+ * the dependent starts without waiting for this process to hear of it
+ * and dispatch. Each goes to the end of the queue sched.c chooses now.
  */
 static void
 submit_stage(struct submit *s, const size_t *idx, size_t n)
 {
 	const char	**argv;
-	size_t		*lens, k, d, argc = 0, size = 11;
+	size_t		 k, d, argc = 0, size = 11;
 	char		**attempts, **msgs, **ndeps, ttl[16];
 	struct node	*node;
-	struct ptask	*p;
 
 	for (k = 0; k < n; k++)
 		size += 5 + graph_node(s->g, idx[k])->ndeps;
 	argv = xcalloc(size, sizeof *argv);
-	lens = xcalloc(size, sizeof *lens);
 	attempts = xcalloc(n, sizeof *attempts);
 	msgs = xcalloc(n, sizeof *msgs);
 	ndeps = xcalloc(n, sizeof *ndeps);
@@ -121,16 +142,8 @@ submit_stage(struct submit *s, const size_t *idx, size_t n)
 	argv[argc++] = ttl;
 	for (k = 0; k < n; k++) {
 		node = graph_node(s->g, idx[k]);
-		p = &s->pt[idx[k]];
-		p->attempt++;
-		p->tries++;
-		p->state = PT_QUEUED;
-		if (!p->staged)
-			s->nstaged++;
-		p->staged = 1;
-		xasprintf(&attempts[k], "%d", p->attempt);
+		msgs[k] = submit_new_attempt(s, idx[k], &attempts[k]);
 		xasprintf(&ndeps[k], "%zu", node->ndeps);
-		msgs[k] = submit_message(s, idx[k], &lens[0]);
 		argv[argc++] = node->task->id;
 		argv[argc++] = attempts[k];
 		argv[argc++] = sched_stage(s, idx[k]) == SCHED_STAGE_URGENT ?
@@ -139,12 +152,9 @@ submit_stage(struct submit *s, const size_t *idx, size_t n)
 		argv[argc++] = ndeps[k];
 		for (d = 0; d < node->ndeps; d++)
 			argv[argc++] = graph_node(s->g, node->deps[d])->task->id;
-		log_debug("stage %s attempt %d", node->task->id, p->attempt);
+		log_debug("stage %s attempt %s", node->task->id, attempts[k]);
 	}
-	for (k = 0; k < argc; k++)
-		lens[k] = strlen(argv[k]);
-	rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)argc, argv,
-	    lens);
+	submit_send(s, argv, argc);
 	for (k = 0; k < n; k++) {
 		free(attempts[k]);
 		free(msgs[k]);
@@ -154,7 +164,6 @@ submit_stage(struct submit *s, const size_t *idx, size_t n)
 	free(msgs);
 	free(ndeps);
 	free(argv);
-	free(lens);
 }
 
 /*
@@ -275,35 +284,19 @@ submit_stage_next(struct submit *s, const size_t *idx, size_t n)
 }
 
 /*
- * Push new attempts of tasks in one atomic script: their attempt numbers
- * (the fencing tokens) and their messages. Urgent tasks (sched.c) go to
- * the popping end, most urgent last so it is popped first; the rest are
- * pushed FIFO. A task whose dependencies are not all done yet (one being
- * sent again after a cut-off stage) is staged instead.
+ * Push new attempts of ready tasks (every dependency done) in one atomic
+ * script: their attempt numbers (the fencing tokens) and their messages.
+ * Urgent tasks (sched.c) go to the popping end, most urgent last so it is
+ * popped first; the rest are pushed FIFO. Then stage what now waits only
+ * for tasks in flight.
  */
 static void
-submit_dispatch(struct submit *s, const size_t *tasks, size_t n)
+submit_dispatch(struct submit *s, const size_t *ready, size_t n)
 {
-	size_t		*ready, nready = 0, *wait, nwait = 0, k;
-
 	if (n == 0 || s->failing || s->ending)
 		return;
-	ready = xcalloc(n, sizeof *ready);
-	wait = xcalloc(n, sizeof *wait);
-	for (k = 0; k < n; k++) {
-		if (graph_node(s->g, tasks[k])->pending == 0)
-			ready[nready++] = tasks[k];
-		else
-			wait[nwait++] = tasks[k];
-	}
-	if (nwait > 0)
-		submit_stage(s, wait, nwait);
-	if (nready > 0) {
-		submit_push(s, ready, nready);
-		submit_stage_next(s, ready, nready);
-	}
-	free(ready);
-	free(wait);
+	submit_push(s, ready, n);
+	submit_stage_next(s, ready, n);
 }
 
 /* Push ready tasks' new attempts (see submit_dispatch()). */
@@ -311,16 +304,14 @@ static void
 submit_push(struct submit *s, const size_t *ready, size_t n)
 {
 	const char	**argv;
-	size_t		*lens, *idx, k, argc, nurgent = 0;
+	size_t		*idx, k, argc, nurgent = 0;
 	char		**attempts, **msgs, ttl[16];
 	int		*urgent;
-	struct task	*t;
 
 	idx = xcalloc(n, sizeof *idx);
 	memcpy(idx, ready, n * sizeof *idx);
 	sched_sort(s, idx, n);
 	argv = xcalloc(7 + 4 * n, sizeof *argv);
-	lens = xcalloc(7 + 4 * n, sizeof *lens);
 	attempts = xcalloc(n, sizeof *attempts);
 	msgs = xcalloc(n, sizeof *msgs);
 	urgent = xcalloc(n, sizeof *urgent);
@@ -333,18 +324,12 @@ submit_push(struct submit *s, const size_t *ready, size_t n)
 	argv[5] = s->keys.claims;
 	argv[6] = ttl;
 	for (k = 0; k < n; k++) {
-		struct ptask *p = &s->pt[idx[k]];
-
-		t = graph_node(s->g, idx[k])->task;
-		p->attempt++;
-		p->tries++;
-		p->state = PT_QUEUED;
 		submit_unstage(s, idx[k]);
-		xasprintf(&attempts[k], "%d", p->attempt);
-		msgs[k] = submit_message(s, idx[k], &lens[0]);
+		msgs[k] = submit_new_attempt(s, idx[k], &attempts[k]);
 		if ((urgent[k] = sched_urgent(s, idx[k])))
 			nurgent++;
-		log_debug("dispatch %s attempt %d", t->id, p->attempt);
+		log_debug("dispatch %s attempt %s",
+		    graph_node(s->g, idx[k])->task->id, attempts[k]);
 	}
 	/* FIFO ones in order, then the urgent ones in reverse. */
 	argc = 7;
@@ -364,10 +349,7 @@ submit_push(struct submit *s, const size_t *ready, size_t n)
 		argv[argc++] = "R";
 		argv[argc++] = msgs[k];
 	}
-	for (k = 0; k < argc; k++)
-		lens[k] = strlen(argv[k]);
-	rconn_command_argv(s->rc_cmd, submit_any_done, NULL, (int)argc, argv,
-	    lens);
+	submit_send(s, argv, argc);
 	for (k = 0; k < n; k++) {
 		free(attempts[k]);
 		free(msgs[k]);
@@ -376,7 +358,6 @@ submit_push(struct submit *s, const size_t *ready, size_t n)
 	free(msgs);
 	free(urgent);
 	free(argv);
-	free(lens);
 	free(idx);
 }
 
