@@ -39,9 +39,11 @@
  *				in flight or staged; the finish
  *				script pushes it onto the
  *				queue when the last succeeds
+ *				(side in lower case: one left)
  *	waiting		hash	stage script: staged id ->	run TTL
- *				dependencies not yet done;
- *				finish script counts down
+ *				dependencies not yet done, when
+ *				more than one; finish script
+ *				counts down
  *	waiters		hash	stage script: id -> the staged	run TTL
  *				ids waiting for it ("\nA\nB\n")
  *	agents		set	agent adds itself on joining;	run TTL

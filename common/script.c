@@ -80,27 +80,31 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	 * that finds nothing means this finish was applied already (sent
 	 * again after a lost reply) or a reclaim took the task, and there
 	 * is nothing to record; nor is there for an attempt no longer
-	 * current. A recorded success (ok "1") counts down the staged tasks
-	 * waiting for it, and pushes each one whose last dependency this
-	 * was onto the queue, if its staged attempt is still current: a
-	 * dependent starts without a round trip through submit. Returns 1
-	 * (recorded) or 0; with next "1", {that, the next message moved
-	 * from the queue into the running list or nil, its claim, its id,
-	 * its attempt}: the pop and the start ride on the finish, one round
-	 * trip instead of three. The pop takes the queue's next message
-	 * before this one leaves the running list (so a busy list never
-	 * empties and keeps its TTL); when the queue was empty and this
-	 * success released staged tasks, it pops once more after the
-	 * release, so an agent with a free slot takes the dependent it just
-	 * made ready (its outputs are on this machine). The claim does what
-	 * the start script would: 1 claimed for this agent (and "started" announced),
-	 * 0 stale or -1 already started (the message was dropped again), 2
-	 * not looked at (unreadable, another run's, or a retry that avoids
-	 * this agent: the agent decides, and sends the start script if it
-	 * runs it). An agent that then finds the signature bad gives the
-	 * claim back (unclaim). */
-	"local nxt, r, released = false, 0, false\n"
-	"if ARGV[6] == '1' then\n"
+	 * current. A recorded success (ok "1") releases the staged tasks
+	 * whose last dependency this was (a lower-case side waits for one
+	 * dependency; an upper-case one counts down its waiting entry), if
+	 * the staged attempt is still current: a dependent starts without a
+	 * round trip through submit. Returns 1 (recorded) or 0; with next
+	 * "1", {that, the message this agent runs next (now in its running
+	 * list) or nil, its claim, its id, its attempt}: the pop and the
+	 * start ride on the finish, one round trip instead of three. The
+	 * pop takes the queue's next message before this one leaves the
+	 * running list (so a busy list never empties and keeps its TTL).
+	 * When the queue was empty, the agent keeps the dependent it just
+	 * released (its outputs are on this machine): the one an empty
+	 * queue would have given back first (the last pushed at the popping
+	 * end, else the first pushed at the other), moved straight into the
+	 * running list and claimed with what the release read; the others
+	 * are pushed. The claim does what the start script would: 1 claimed
+	 * for this agent (and "started" announced), 0 stale or -1 already
+	 * started (the message was dropped again), 2 not looked at
+	 * (unreadable, another run's, or a retry that avoids this agent:
+	 * the agent decides, and sends the start script if it runs it). An
+	 * agent that then finds the signature bad gives the claim back
+	 * (unclaim). */
+	"local nxt, r, rel = false, 0, {}\n"
+	"local pop = ARGV[6] == '1'\n"
+	"if pop then\n"
 	"  nxt = redis.call('LMOVE', KEYS[5], KEYS[3], 'RIGHT', 'LEFT')\n"
 	"end\n"
 	"local removed = redis.call('LREM', KEYS[3], 1, ARGV[4])\n"
@@ -116,28 +120,55 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"    redis.call('HDEL', KEYS[9], ARGV[1])\n"
 	"    for d in string.gmatch(w, '[^\\n]+') do\n"
 	"      local m = redis.call('HGET', KEYS[7], d)\n"
-	"      if m and redis.call('HINCRBY', KEYS[8], d, -1) <= 0 then\n"
-	"        redis.call('HDEL', KEYS[7], d)\n"
+	"      local side = m and string.sub(m, 1, 1)\n"
+	"      local last = side == 'l' or side == 'r'\n"
+	"      if side and not last and\n"
+	"          redis.call('HINCRBY', KEYS[8], d, -1) <= 0 then\n"
 	"        redis.call('HDEL', KEYS[8], d)\n"
+	"        last = true\n"
+	"      end\n"
+	"      if last then\n"
+	"        redis.call('HDEL', KEYS[7], d)\n"
 	"        local sp = string.find(m, ' ', 2, true)\n"
-	"        if sp and redis.call('HGET', KEYS[6], d) ==\n"
-	"            string.sub(m, 2, sp - 1) then\n"
-	"          local push = string.sub(m, 1, 1) == 'R' and 'RPUSH' or 'LPUSH'\n"
-	"          redis.call(push, KEYS[5], string.sub(m, sp + 1))\n"
-	"          redis.call('EXPIRE', KEYS[5], ARGV[5])\n"
-	"          released = true\n"
+	"        local a = sp and string.sub(m, 2, sp - 1)\n"
+	"        if a and redis.call('HGET', KEYS[6], d) == a then\n"
+	"          rel[#rel + 1] = {d, a, string.upper(side),\n"
+	"              string.sub(m, sp + 1)}\n"
 	"        end\n"
 	"      end\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"if ARGV[6] ~= '1' then return r end\n"
+	"local mine = false\n"
+	"if pop and not nxt then\n"
+	"  for k = #rel, 1, -1 do\n"
+	"    if rel[k][3] == 'R' then mine = k break end\n"
+	"  end\n"
+	"  mine = mine or (#rel > 0 and 1)\n"
+	"  if mine and string.find(rel[mine][4], '\"avoid\":', 1, true) then\n"
+	"    mine = false\n"
+	"  end\n"
+	"end\n"
+	"local pushed = false\n"
+	"for k, t in ipairs(rel) do\n"
+	"  if k ~= mine then\n"
+	"    redis.call(t[3] == 'R' and 'RPUSH' or 'LPUSH', KEYS[5], t[4])\n"
+	"    pushed = true\n"
+	"  end\n"
+	"end\n"
+	"if pushed then redis.call('EXPIRE', KEYS[5], ARGV[5]) end\n"
+	"if not pop then return r end\n"
 	"local claim, cid, ca = 2, false, false\n"
-	"if not nxt and released then\n"
+	"if mine then\n"
+	"  nxt, cid, ca = rel[mine][4], rel[mine][1], rel[mine][2]\n"
+	"  redis.call('LPUSH', KEYS[3], nxt)\n"
+	"  redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
+	"  claim = false\n"
+	"elseif not nxt and #rel > 0 then\n"
 	"  nxt = redis.call('LMOVE', KEYS[5], KEYS[3], 'RIGHT', 'LEFT')\n"
 	"  if nxt then redis.call('EXPIRE', KEYS[3], ARGV[5]) end\n"
 	"end\n"
-	"if nxt then\n"
+	"if nxt and claim then\n"
 	"  local j = nxt\n"
 	"  if string.sub(j, 1, 3) == 'v1:' then j = string.sub(j, 69) end\n"
 	"  local ok, t = pcall(cjson.decode, j)\n"
@@ -147,12 +178,7 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"    cid, ca = t.id, string.format('%d', t.attempt)\n"
 	"    local c = redis.call('HGET', KEYS[6], cid)\n"
 	"    if c == ca then\n"
-	"      redis.call('HSET', KEYS[6], cid, ca .. ' ' .. ARGV[8])\n"
-	"      redis.call('PUBLISH', KEYS[4], '{\"type\":\"started\",\"id\":' ..\n"
-	"          cjson.encode(cid) .. ',\"attempt\":' .. ca ..\n"
-	"          ',\"agent\":' .. cjson.encode(ARGV[8]) ..\n"
-	"          ',\"start\":' .. ARGV[9] .. '}')\n"
-	"      claim = 1\n"
+	"      claim = false\n"
 	"    else\n"
 	"      redis.call('LREM', KEYS[3], 1, nxt)\n"
 	"      claim = 0\n"
@@ -161,6 +187,14 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"      end\n"
 	"    end\n"
 	"  end\n"
+	"end\n"
+	"if claim == false then\n"
+	"  redis.call('HSET', KEYS[6], cid, ca .. ' ' .. ARGV[8])\n"
+	"  redis.call('PUBLISH', KEYS[4], '{\"type\":\"started\",\"id\":' ..\n"
+	"      cjson.encode(cid) .. ',\"attempt\":' .. ca ..\n"
+	"      ',\"agent\":' .. cjson.encode(ARGV[8]) ..\n"
+	"      ',\"start\":' .. ARGV[9] .. '}')\n"
+	"  claim = 1\n"
 	"end\n"
 	"return {r, nxt, claim, cid, ca}\n",
 
@@ -287,10 +321,13 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	 * here succeed (the finish script releases it); a task whose
 	 * dependencies all succeeded meanwhile is pushed at once. A task is
 	 * listed once among the waiters of a dependency, however often it
-	 * is staged again (a resent or resumed submit). Returns how many
+	 * is staged again (a resent or resumed submit). A task left waiting
+	 * for one dependency is staged with its side in lower case and no
+	 * waiting entry (its release needs no count); for more, the side
+	 * stays upper case and waiting holds the count. Returns how many
 	 * were pushed at once. */
 	"local i = 2\n"
-	"local pushed = 0\n"
+	"local pushed, counted = 0, false\n"
 	"while i <= #ARGV do\n"
 	"  local id, a, side, msg = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
 	"  local nd = tonumber(ARGV[i + 4])\n"
@@ -300,7 +337,8 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"  for k = 1, nd do\n"
 	"    local d = ARGV[i + 4 + k]\n"
 	"    local r = redis.call('HGET', KEYS[7], d)\n"
-	"    local ok, t = pcall(cjson.decode, r or '')\n"
+	"    local ok, t = false, false\n"
+	"    if r then ok, t = pcall(cjson.decode, r) end\n"
 	"    if not (ok and type(t) == 'table' and t.status == 'success') then\n"
 	"      left = left + 1\n"
 	"      local w = redis.call('HGET', KEYS[6], d) or '\\n'\n"
@@ -315,12 +353,20 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"    redis.call('HDEL', KEYS[5], id)\n"
 	"    pushed = pushed + 1\n"
 	"  else\n"
+	"    if left == 1 then side = string.lower(side) end\n"
 	"    redis.call('HSET', KEYS[4], id, side .. a .. ' ' .. msg)\n"
-	"    redis.call('HSET', KEYS[5], id, left)\n"
+	"    if left > 1 then\n"
+	"      redis.call('HSET', KEYS[5], id, left)\n"
+	"      counted = true\n"
+	"    end\n"
 	"  end\n"
 	"  i = i + 5 + nd\n"
 	"end\n"
-	"for k = 1, 6 do redis.call('EXPIRE', KEYS[k], ARGV[1]) end\n"
+	"for k = 1, 6 do\n"
+	"  if (k ~= 2 or pushed > 0) and (k ~= 5 or counted) then\n"
+	"    redis.call('EXPIRE', KEYS[k], ARGV[1])\n"
+	"  end\n"
+	"end\n"
 	"return pushed\n",
 };
 

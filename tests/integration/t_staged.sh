@@ -5,7 +5,9 @@
 # a chain moves on with the main job frozen (SIGSTOP): b, c and d start
 # after a while submit cannot act, and e (four steps ahead, not staged)
 # waits for submit. A task with two dependencies starts only once
-# both succeeded, and the dependent of a failed task never starts. With
+# both succeeded (staged with both in flight, it is counted down by the
+# first and released by the second while submit is frozen), and the
+# dependent of a failed task never starts. With
 # DTEQ_STAGE=off nothing moves while submit is frozen (the control).
 # timeout: 120
 
@@ -42,6 +44,12 @@ wait_for "[ \"\$(rcli hexists '$staged' d)\" = 1 ]" 20 || fail "d was never stag
 assert_eq "$(rcli hexists "$staged" b)" 1 "b staged"
 assert_eq "$(rcli hexists "$staged" c)" 1 "c staged"
 assert_eq "$(rcli hexists "$staged" e)" 0 "e staged four steps ahead"
+# One dependency left: the side is in lower case and nothing is counted.
+case "$(rcli hget "$staged" b)" in
+[lr]1\ *) ;;
+*) fail "b staged as '$(rcli hget "$staged" b | cut -c1-20)', not [lr]1 MSG" ;;
+esac
+assert_eq "$(rcli hexists "dteq:{$RUN}:waiting" b)" 0 "a waiting count for b"
 wait_for "[ -e $TMP/ran.x ]" 20 || fail "x never ran"
 wait_for "[ \"\$(result_field '$RUN' x status)\" = success ]" 10 || fail "x has no result"
 sleep 0.5
@@ -76,6 +84,50 @@ assert_no_file "$TMP/ran.g" "g ran after f failed"
 assert_eq "$(rcli hlen "$staged")" 0 "tasks left staged"
 out="$TMP/submit.out"
 assert_grep '^12 tasks: 10 succeeded, 1 failed, 1 skipped' "$out" "the totals line"
+
+log "two dependencies in flight: counted down, released by the second"
+RUN0=$RUN
+RUN="$RUN-two"
+rm -f "$TMP"/ran.* "$TMP"/go.*
+staged="dteq:{$RUN}:staged"
+tf3="$TMP/two.json"
+add_task "$tf3" p "$(gate go.p); touch $TMP/ran.p"
+add_task "$tf3" q "$(gate go.q); touch $TMP/ran.q"
+add_task "$tf3" pq "touch $TMP/ran.pq" "p q"
+add_task "$tf3" pq2 "true" pq
+taskfile "$tf3"
+start_agent a3 --parallel 3
+bg submit3 "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$tf3"
+spid=$(bg_pid submit3)
+wait_for "[ \"\$(rcli hexists '$staged' pq)\" = 1 ]" 20 || fail "pq was never staged"
+case "$(rcli hget "$staged" pq)" in
+[LR]1\ *) ;;
+*) fail "pq staged as '$(rcli hget "$staged" pq | cut -c1-20)', not [LR]1 MSG" ;;
+esac
+assert_eq "$(rcli hget "dteq:{$RUN}:waiting" pq)" 2 "pq's waiting count"
+kill -STOP "$spid"
+touch "$TMP/go.p"
+wait_for "[ \"\$(rcli hget 'dteq:{$RUN}:waiting' pq)\" = 1 ]" 20 || {
+	kill -CONT "$spid"
+	fail "p's success did not count pq down"
+}
+sleep 0.5
+if [ -e "$TMP/ran.pq" ]; then
+	kill -CONT "$spid"
+	fail "pq started with q still running"
+fi
+touch "$TMP/go.q"
+wait_for "[ -e $TMP/ran.pq ]" 20 || {
+	kill -CONT "$spid"
+	fail "q's success did not release pq while submit was frozen"
+}
+kill -CONT "$spid"
+bg_wait submit3 30
+assert_eq "$(bg_rc submit3)" 0 "dteq submit exit status (two)"
+assert_eq "$(rcli hexists "dteq:{$RUN}:waiting" pq)" 0 "pq's count left behind"
+assert_eq "$(rcli hlen "$staged")" 0 "tasks left staged (two)"
+agents_exit_ok 15 a3
+RUN=$RUN0
 
 log "control: DTEQ_STAGE=off"
 RUN="$RUN-off"
