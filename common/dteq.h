@@ -237,6 +237,9 @@ struct event_msg {
 	struct result	 result;	/* EVENT_FINISHED */
 	uint64_t	 offset;	/* EVENT_LOG: where the chunk starts */
 	uint64_t	 length;	/* EVENT_LOG: its length in the log */
+	char		*next_id;	/* EVENT_FINISHED: the task its agent */
+	int		 next_attempt;	/* claimed in the same step (a */
+	char		*next_agent;	/* "started" event), or NULL */
 };
 char		*event_encode_started(const char *, int, const char *,
 		     uint64_t, size_t *);

@@ -9,7 +9,9 @@
  *	 "output": BYTES, "reason": TEXT}
  *
  * Events are JSON objects with a "type": "started" (id, attempt, agent,
- * start), "finished" (result: the stored result object, verbatim),
+ * start), "finished" (result: the stored result object, verbatim; and
+ * next: what the "started" event of the task its agent claimed in the
+ * same step would hold, when it did),
  * "stop" (reason), "agent" (agent: one joined), "run" (a run began) and
  * "log" (id, attempt, offset, length: where a new output chunk lies in
  * the attempt's log, sent only when the run streams output; the reader
@@ -279,6 +281,16 @@ event_decode(const char *buf, size_t len, struct event_msg *e, char **cause)
 	    cJSON_GetObjectItemCaseSensitive(o, "result"), &e->result,
 	    cause) != 0)
 		goto fail;
+	v = cJSON_GetObjectItemCaseSensitive(o, "next");
+	if (e->type == EVENT_FINISHED && cJSON_IsObject(v)) {
+		e->next_id = result_str(v, "id");
+		e->next_agent = result_str(v, "agent");
+		e->next_attempt = (int)result_u64(v, "attempt");
+		if (e->next_id == NULL) {
+			xasprintf(cause, "finished event's next has no id");
+			goto fail;
+		}
+	}
 	if (e->type == EVENT_LOG) {
 		v = cJSON_GetObjectItemCaseSensitive(o, "length");
 		if (e->id == NULL || !cJSON_IsNumber(v)) {
@@ -308,6 +320,8 @@ event_clear(struct event_msg *e)
 	free(e->id);
 	free(e->agent);
 	free(e->reason);
+	free(e->next_id);
+	free(e->next_agent);
 	result_clear(&e->result);
 	memset(e, 0, sizeof *e);
 }

@@ -14,8 +14,9 @@
  *		and claim it as start would,
  *		ack this one (LREM; nothing to remove means it was acked
  *		already or reclaimed), record the result if the attempt is
- *		still current, and announce it; on a success, push the
- *		staged tasks that were waiting only for this one.
+ *		still current, and announce it; on a success, release the
+ *		staged tasks that were waiting only for this one (the
+ *		agent keeps one when the queue was empty).
  * reclaim	(producer) for every agent of the run whose heartbeat key
  *		expired: take its running list, make those attempts stale
  *		and forget the agent. Returns {alive agents, {messages}}.
@@ -87,8 +88,11 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	 * round trip through submit. Returns 1 (recorded) or 0; with next
 	 * "1", {that, the message this agent runs next (now in its running
 	 * list) or nil, its claim, its id, its attempt}: the pop and the
-	 * start ride on the finish, one round trip instead of three. The
-	 * pop takes the queue's next message before this one leaves the
+	 * start ride on the finish, one round trip instead of three, and
+	 * one event: a "finished" event whose "next" holds what the
+	 * "started" event of the claimed task would.
+	 *
+	 * The pop takes the queue's next message before this one leaves the
 	 * running list (so a busy list never empties and keeps its TTL).
 	 * When the queue was empty, the agent keeps the dependent it just
 	 * released (its outputs are on this machine): the one an empty
@@ -96,13 +100,12 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	 * end, else the first pushed at the other), moved straight into the
 	 * running list and claimed with what the release read; the others
 	 * are pushed. The claim does what the start script would: 1 claimed
-	 * for this agent (and "started" announced), 0 stale or -1 already
-	 * started (the message was dropped again), 2 not looked at
-	 * (unreadable, another run's, or a retry that avoids this agent:
-	 * the agent decides, and sends the start script if it runs it). An
-	 * agent that then finds the signature bad gives the claim back
-	 * (unclaim). */
-	"local nxt, r, rel = false, 0, {}\n"
+	 * for this agent, 0 stale or -1 already started (the message was
+	 * dropped again), 2 not looked at (unreadable, another run's, or a
+	 * retry that avoids this agent: the agent decides, and sends the
+	 * start script if it runs it). An agent that then finds the
+	 * signature bad gives the claim back (unclaim). */
+	"local nxt, r, rel, fin = false, 0, {}, false\n"
 	"local pop = ARGV[6] == '1'\n"
 	"if pop then\n"
 	"  nxt = redis.call('LMOVE', KEYS[5], KEYS[3], 'RIGHT', 'LEFT')\n"
@@ -113,8 +116,7 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"  r = 1\n"
 	"  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])\n"
 	"  redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
-	"  redis.call('PUBLISH', KEYS[4],\n"
-	"      '{\"type\":\"finished\",\"result\":' .. ARGV[3] .. '}')\n"
+	"  fin = '{\"type\":\"finished\",\"result\":' .. ARGV[3]\n"
 	"  local w = ARGV[10] == '1' and redis.call('HGET', KEYS[9], ARGV[1])\n"
 	"  if w then\n"
 	"    redis.call('HDEL', KEYS[9], ARGV[1])\n"
@@ -157,7 +159,10 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"  end\n"
 	"end\n"
 	"if pushed then redis.call('EXPIRE', KEYS[5], ARGV[5]) end\n"
-	"if not pop then return r end\n"
+	"if not pop then\n"
+	"  if fin then redis.call('PUBLISH', KEYS[4], fin .. '}') end\n"
+	"  return r\n"
+	"end\n"
 	"local claim, cid, ca = 2, false, false\n"
 	"if mine then\n"
 	"  nxt, cid, ca = rel[mine][4], rel[mine][1], rel[mine][2]\n"
@@ -190,12 +195,17 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"end\n"
 	"if claim == false then\n"
 	"  redis.call('HSET', KEYS[6], cid, ca .. ' ' .. ARGV[8])\n"
-	"  redis.call('PUBLISH', KEYS[4], '{\"type\":\"started\",\"id\":' ..\n"
-	"      cjson.encode(cid) .. ',\"attempt\":' .. ca ..\n"
+	"  local st = '\"id\":' .. cjson.encode(cid) .. ',\"attempt\":' .. ca ..\n"
 	"      ',\"agent\":' .. cjson.encode(ARGV[8]) ..\n"
-	"      ',\"start\":' .. ARGV[9] .. '}')\n"
+	"      ',\"start\":' .. ARGV[9] .. '}'\n"
+	"  if fin then\n"
+	"    fin = fin .. ',\"next\":{' .. st\n"
+	"  else\n"
+	"    redis.call('PUBLISH', KEYS[4], '{\"type\":\"started\",' .. st)\n"
+	"  end\n"
 	"  claim = 1\n"
 	"end\n"
+	"if fin then redis.call('PUBLISH', KEYS[4], fin .. '}') end\n"
 	"return {r, nxt, claim, cid, ca}\n",
 
 	/* SCRIPT_RECLAIM: KEYS agents attempts claims; ARGV hb-prefix

@@ -795,6 +795,24 @@ submit_result(struct submit *s, const struct result *r)
 	submit_check_end(s);
 }
 
+/* Attempt attempt of task id started on agent. */
+static void
+submit_started(struct submit *s, const char *id, int attempt,
+    const char *agent)
+{
+	size_t	i;
+
+	i = graph_find(s->g, id);
+	if (i != GRAPH_NONE && s->pt[i].attempt == attempt &&
+	    s->pt[i].state == PT_QUEUED) {
+		s->pt[i].state = PT_RUNNING;
+		submit_unstage(s, i);
+		report_started(s, i, agent);
+		/* The queue moved: what waits for it may stage now. */
+		submit_stage_next(s, &i, 1);
+	}
+}
+
 /* A message on the events channel (or a subscribe confirmation). */
 static void
 submit_event_done(redisAsyncContext *ac, void *r, void *privdata)
@@ -825,15 +843,7 @@ submit_event_done(redisAsyncContext *ac, void *r, void *privdata)
 	}
 	switch (e.type) {
 	case EVENT_STARTED:
-		i = graph_find(s->g, e.id);
-		if (i != GRAPH_NONE && s->pt[i].attempt == e.attempt &&
-		    s->pt[i].state == PT_QUEUED) {
-			s->pt[i].state = PT_RUNNING;
-			submit_unstage(s, i);
-			report_started(s, i, e.agent);
-			/* The queue moved: what waits for it may stage now. */
-			submit_stage_next(s, &i, 1);
-		}
+		submit_started(s, e.id, e.attempt, e.agent);
 		break;
 	case EVENT_LOG:
 		i = graph_find(s->g, e.id);
@@ -842,6 +852,9 @@ submit_event_done(redisAsyncContext *ac, void *r, void *privdata)
 		break;
 	case EVENT_FINISHED:
 		submit_result(s, &e.result);
+		if (e.next_id != NULL)
+			submit_started(s, e.next_id, e.next_attempt,
+			    e.next_agent);
 		break;
 	case EVENT_STOP:
 		if (!s->ending && e.reason != NULL &&

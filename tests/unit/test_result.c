@@ -101,10 +101,63 @@ test_optional(void)
 	free(json);
 }
 
+/* Decode ev (a C string) into e; 0 or -1 as event_decode. */
+static int
+decode(const char *ev, struct event_msg *e)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	rc = event_decode(ev, strlen(ev), e, &cause);
+	if (rc != 0)
+		CHECK(cause != NULL && *cause != '\0');
+	free(cause);
+	return (rc);
+}
+
+/* The finish script's one event: finished, with the next task's start. */
+static void
+test_events(void)
+{
+	struct event_msg	e;
+
+	CHECK(decode("{\"type\":\"finished\",\"result\":{\"id\":\"a\","
+	    "\"status\":\"success\",\"exit\":0,\"attempt\":1},\"next\":"
+	    "{\"id\":\"b\\\"c\",\"attempt\":2,\"agent\":\"w1\","
+	    "\"start\":1795837211264}}", &e) == 0);
+	CHECK(e.type == EVENT_FINISHED);
+	CHECK_STREQ(e.result.id, "a");
+	CHECK(e.result.status == RESULT_SUCCESS);
+	CHECK_STREQ(e.next_id, "b\"c");
+	CHECK(e.next_attempt == 2);
+	CHECK_STREQ(e.next_agent, "w1");
+	event_clear(&e);
+
+	CHECK(decode("{\"type\":\"finished\",\"result\":{\"id\":\"a\","
+	    "\"status\":\"failed\",\"exit\":3,\"attempt\":1}}", &e) == 0);
+	CHECK(e.type == EVENT_FINISHED);
+	CHECK(e.result.status == RESULT_FAILED);
+	CHECK(e.next_id == NULL && e.next_agent == NULL);
+	event_clear(&e);
+
+	CHECK(decode("{\"type\":\"finished\",\"result\":{\"id\":\"a\","
+	    "\"status\":\"success\",\"attempt\":1},\"next\":{\"attempt\":2}}",
+	    &e) == -1);
+
+	CHECK(decode("{\"type\":\"started\",\"id\":\"b\",\"attempt\":4,"
+	    "\"agent\":\"w2\",\"start\":1}", &e) == 0);
+	CHECK(e.type == EVENT_STARTED);
+	CHECK_STREQ(e.id, "b");
+	CHECK(e.attempt == 4);
+	CHECK(e.next_id == NULL);
+	event_clear(&e);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_fields);
 	TEST_RUN(test_optional);
+	TEST_RUN(test_events);
 	return (test_exit());
 }
