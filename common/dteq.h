@@ -180,9 +180,10 @@ struct task_msg {
 	size_t		 nenv;
 	int		 timeout;
 	char		*avoid;		/* agent to avoid, or NULL */
+	int		 leaf;		/* no task depends on it */
 };
 char		*task_msg_encode(const char *, const struct task *, int,
-		     const char *, size_t *);	/* caller frees */
+		     const char *, int, size_t *);	/* caller frees */
 int		 task_msg_decode(const char *, size_t, struct task_msg *,
 		     char **);
 void		 task_msg_clear(struct task_msg *);

@@ -81,11 +81,12 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	 * that finds nothing means this finish was applied already (sent
 	 * again after a lost reply) or a reclaim took the task, and there
 	 * is nothing to record; nor is there for an attempt no longer
-	 * current. A recorded success (ok "1") releases the staged tasks
-	 * whose last dependency this was (a lower-case side waits for one
-	 * dependency; an upper-case one counts down its waiting entry), if
-	 * the staged attempt is still current: a dependent starts without a
-	 * round trip through submit. Returns 1 (recorded) or 0; with next
+	 * current. A recorded success (ok "1": a success of a task that
+	 * is not a leaf of the graph) releases the staged tasks whose last
+	 * dependency this was (a lower-case side waits for one dependency;
+	 * an upper-case one counts down its waiting entry), if the staged
+	 * attempt is still current: a dependent starts without a round trip
+	 * through submit. Returns 1 (recorded) or 0; with next
 	 * "1", {that, the message this agent runs next (now in its running
 	 * list) or nil, its claim, its id, its attempt}: the pop and the
 	 * start ride on the finish, one round trip instead of three, and

@@ -9,8 +9,10 @@
  *	 "cwd": DIR, "env": {NAME: VALUE, ...}, "timeout": SECS}
  *
  * cwd, env and timeout are left out when unset; "avoid" names the agent
- * whose attempt failed, so a retry prefers another agent. Decoding checks every
- * field: the message comes from Redis and is remote data.
+ * whose attempt failed, so a retry prefers another agent; "leaf": true
+ * says no task of the graph depends on this one, so its finish has no
+ * staged dependents to look for. Decoding checks every field: the
+ * message comes from Redis and is remote data.
  */
 
 #include <stdlib.h>
@@ -23,7 +25,7 @@
 /* Encode the message for attempt of task t in run. Caller frees. */
 char *
 task_msg_encode(const char *run, const struct task *t, int attempt,
-    const char *avoid, size_t *len)
+    const char *avoid, int leaf, size_t *len)
 {
 	cJSON	*o, *env;
 	char	*s, *out;
@@ -46,6 +48,8 @@ task_msg_encode(const char *run, const struct task *t, int attempt,
 		cJSON_AddNumberToObject(o, "timeout", t->timeout);
 	if (avoid != NULL)
 		cJSON_AddStringToObject(o, "avoid", avoid);
+	if (leaf)
+		cJSON_AddTrueToObject(o, "leaf");
 	if ((s = cJSON_PrintUnformatted(o)) == NULL)
 		fatalx("%s: out of memory", __func__);
 	cJSON_Delete(o);
@@ -130,6 +134,12 @@ task_msg_decode(const char *buf, size_t len, struct task_msg *m, char **cause)
 	    cause) != 0 ||
 	    task_msg_string(o, "avoid", 0, &m->avoid, cause) != 0)
 		goto fail;
+	e = cJSON_GetObjectItemCaseSensitive(o, "leaf");
+	if (e != NULL && !cJSON_IsBool(e)) {
+		xasprintf(cause, "field \"leaf\" is not a boolean");
+		goto fail;
+	}
+	m->leaf = cJSON_IsTrue(e);
 	env = cJSON_GetObjectItemCaseSensitive(o, "env");
 	if (env != NULL) {
 		if (!cJSON_IsObject(env)) {

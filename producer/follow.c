@@ -85,7 +85,8 @@ submit_new_attempt(struct submit *s, size_t i, char **attempt)
 	p->state = PT_QUEUED;
 	xasprintf(attempt, "%d", p->attempt);
 	msg = task_msg_encode(s->run, graph_node(s->g, i)->task, p->attempt,
-	    s->agents_alive > 1 ? p->avoid : NULL, &len);
+	    s->agents_alive > 1 ? p->avoid : NULL,
+	    graph_node(s->g, i)->ndependents == 0, &len);
 	if (s->secret == NULL)
 		return (msg);
 	signed_msg = sign_message(s->secret, msg, len, NULL);

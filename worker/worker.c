@@ -902,7 +902,7 @@ worker_start_done(redisAsyncContext *ac, void *r, void *privdata)
 		    "(a replayed or duplicated message)" :
 		    "stale attempt (replayed, or superseded by a newer one)");
 		worker_task_free(wt);
-		worker_pop(w);
+		worker_task_next(w);	/* the run may have ended meanwhile */
 		return;
 	}
 	worker_task_run(wt);
@@ -1078,7 +1078,8 @@ worker_task_finish(struct wtask *wt)
 		    w->keys.staged, w->keys.waiting, w->keys.waiters, wt->m.id,
 		    wt->attempt, wt->result_json, wt->msg, ttl,
 		    pops ? "1" : "0", w->run, w->name, now,
-		    wt->result.status == RESULT_SUCCESS ? "1" : "0" };
+		    wt->result.status == RESULT_SUCCESS && !wt->m.leaf ?
+		    "1" : "0" };
 		size_t lens[22];
 		int i;
 
