@@ -49,10 +49,11 @@
  *	agents		set	agent adds itself on joining;	run TTL
  *				reclaim script removes the dead
  *	events		channel	agents publish started,		none: a
- *				finished, log; submit and	channel is
- *				status --watch listen; stop	not a key
- *				too; a wake-up, never the
- *				record
+ *				finished (with the next	channel is
+ *				task's start when one step	not a key
+ *				did both), log; submit
+ *				listens; stop too; a wake-up,
+ *				never the record
  *	control		channel	what agents listen to: run	none
  *				(a submit began) and stop,
  *				so an agent never decodes
