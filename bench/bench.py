@@ -443,12 +443,12 @@ class Bench:
             out[raw[k].decode()] = json.loads(raw[k + 1])
         return out
 
-    def bullmq_run(self, srv, *args):
+    def bullmq_run(self, srv, *args, timeout=900):
         p = subprocess.run(["node", os.path.join(NODE_DIR, "bullmq.js")] +
                            [str(a) for a in args[:1]] + [srv.path] +
                            [str(a) for a in args[1:]],
                            capture_output=True, text=True, cwd=NODE_DIR,
-                           timeout=900)
+                           timeout=timeout)
         if p.returncode != 0:
             raise RuntimeError("bullmq.js failed: %s" % p.stderr[-2000:])
         return json.loads(p.stdout.strip().splitlines()[-1])
@@ -697,13 +697,23 @@ def bench_latency(b):
                  bull["end_to_start_us"]["p99"] / 1e3,
                  bull["cross_worker"], bull["links"]))
             ne = b.profile["lat_events"]
-            events = b.bullmq_run(srv, "chain", ne, 4, 2, "events")
-            log("  BullMQ producer-driven (QueueEvents -> add): end -> "
-                "start p50 %.3f p99 %.3f ms; add -> start p50 %.3f p99 "
-                "%.3f ms" % (events["end_to_start_us"]["p50"] / 1e3,
-                             events["end_to_start_us"]["p99"] / 1e3,
-                             events["add_to_start_us"]["p50"] / 1e3,
-                             events["add_to_start_us"]["p99"] / 1e3))
+            # A secondary figure: QueueEvents sometimes stops reporting
+            # completions and the chain stalls; give up on it then.
+            try:
+                events = b.bullmq_run(srv, "chain", ne, 4, 2, "events",
+                                      timeout=max(120, ne // 10))
+            except subprocess.TimeoutExpired as e:
+                events = {"stalled_after_s": e.timeout}
+                log("  BullMQ producer-driven: the chain stalled (no "
+                    "end within %d s); skipped" % e.timeout)
+            else:
+                log("  BullMQ producer-driven (QueueEvents -> add): end "
+                    "-> start p50 %.3f p99 %.3f ms; add -> start p50 "
+                    "%.3f p99 %.3f ms" % (
+                        events["end_to_start_us"]["p50"] / 1e3,
+                        events["end_to_start_us"]["p99"] / 1e3,
+                        events["add_to_start_us"]["p50"] / 1e3,
+                        events["add_to_start_us"]["p99"] / 1e3))
     finally:
         srv.stop()
     r50 = ratio(bull["end_to_start_us"]["p50"] / 1e3, dteq["p50_ms"]) \
