@@ -230,6 +230,7 @@ struct report {
 	int		 drawn;		/* rows of the live area on screen */
 	int		 dirty;		/* the live area needs a redraw */
 	struct event	*ev_draw;
+	struct event	*ev_flush;	/* stdout, at the end of a loop turn */
 
 	/* summary_build(): */
 	size_t		*order;		/* task indices, failures last */

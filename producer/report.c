@@ -193,12 +193,31 @@ report_begin(struct submit *s)
 	return (stdout);
 }
 
-/* End a piece of output: flush it, and redraw the live area later. */
+/* The loop turn that printed is over: one write for all it printed. */
+static void
+report_flush_cb(int fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	fflush(stdout);
+}
+
+/*
+ * End a piece of output: flush it once the loop turn's callbacks have
+ * run (the blocks of several results that arrived together leave in one
+ * write), and redraw the live area later.
+ */
 static void
 report_end(struct submit *s)
 {
-	fflush(stdout);
-	report_get(s)->dirty = 1;
+	struct report	*r = report_get(s);
+
+	if (r->ev_flush != NULL)
+		event_active(r->ev_flush, EV_TIMEOUT, 0);
+	else
+		fflush(stdout);
+	r->dirty = 1;
 }
 
 /* Decide how to print: terminal or lines, colour or not. */
@@ -218,6 +237,11 @@ report_init(struct submit *s)
 	r->utf8 = report_is_utf8();
 	r->start_wall = util_wall_ms();
 	r->last_note = util_now_ms();
+	if (s->base != NULL) {
+		r->ev_flush = event_new(s->base, -1, 0, report_flush_cb, s);
+		if (r->ev_flush == NULL)
+			fatalx("%s: event_new failed", __func__);
+	}
 	if (r->tty && s->base != NULL) {
 		r->ev_draw = event_new(s->base, -1, EV_PERSIST,
 		    report_draw_cb, s);
@@ -971,6 +995,9 @@ report_free(struct submit *s)
 
 	if (r == NULL)
 		return;
+	fflush(stdout);
+	if (r->ev_flush != NULL)
+		event_free(r->ev_flush);
 	if (r->ev_draw != NULL)
 		event_free(r->ev_draw);
 	for (i = 0; i < graph_size(s->g); i++) {
