@@ -334,9 +334,10 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	 * listed once among the waiters of a dependency, however often it
 	 * is staged again (a resent or resumed submit). A task left waiting
 	 * for one dependency is staged with its side in lower case and no
-	 * waiting entry (its release needs no count); for more, the side
-	 * stays upper case and waiting holds the count. Returns how many
-	 * were pushed at once. */
+	 * waiting entry (its release needs no count; a count from an
+	 * earlier staging of it is left to expire with the run, unread);
+	 * for more, the side stays upper case and waiting holds the count.
+	 * Returns how many were pushed at once. */
 	"local i = 2\n"
 	"local pushed, counted = 0, false\n"
 	"while i <= #ARGV do\n"
