@@ -696,16 +696,18 @@ submit_final(struct submit *s, size_t i, const struct result *r,
 		rconn_command(s->rc_cmd, submit_any_done, NULL,
 		    "EXPIRE %s %d", s->keys.results, s->ttl);
 	free(next);
-	if (s->fail_fast && !s->failing)
+	if (s->fail_fast && !s->failskipped)
 		submit_fail_fast(s);
 }
 
 /*
- * --fail-fast: stop dispatching, take queued tasks back (a newer attempt
- * number makes any copy an agent pops stale) and report them skipped.
+ * --fail-fast, as soon as a final failure is heard of (before its output
+ * is fetched and shown): stop dispatching and take queued tasks back; a
+ * newer attempt number makes any copy an agent pops stale, so what an
+ * agent has not claimed yet never starts.
  */
-void
-submit_fail_fast(struct submit *s)
+static void
+submit_halt(struct submit *s)
 {
 	size_t		 i, n = graph_size(s->g);
 
@@ -727,6 +729,24 @@ submit_fail_fast(struct submit *s)
 		    "HSET %s %s %d", s->keys.claims,
 		    graph_node(s->g, i)->task->id, p->attempt);
 		rconn_command(s->rc_cmd, submit_any_done, NULL, "EXEC");
+	}
+}
+
+/*
+ * --fail-fast, once the failure's block is out: report the tasks taken
+ * back (halting first if that has not happened) as skipped.
+ */
+void
+submit_fail_fast(struct submit *s)
+{
+	size_t		 i, n = graph_size(s->g);
+
+	if (!s->failing)
+		submit_halt(s);
+	s->failskipped = 1;
+	for (i = 0; i < n; i++) {
+		if (s->pt[i].state == PT_DONE || s->pt[i].state == PT_RUNNING)
+			continue;
 		submit_skip_why(s, i, "--fail-fast: an earlier task failed");
 	}
 	submit_check_end(s);
@@ -790,6 +810,8 @@ submit_result(struct submit *s, const struct result *r)
 		}
 		p->state = PT_RUNNING;		/* until its block is out */
 		p->fetching = 1;
+		if (s->fail_fast && !s->failing)
+			submit_halt(s);
 		submit_fetch(s, i, r, NULL, 1);
 		break;
 	}

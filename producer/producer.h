@@ -114,6 +114,7 @@ struct submit {
 	int		 subscribed;	/* SUBSCRIBE confirmed */
 	int		 begun;		/* roots dispatched */
 	int		 failing;	/* fail-fast: no more dispatch */
+	int		 failskipped;	/* fail-fast: the rest reported */
 	int		 ending;	/* stop sent, loop ending */
 	size_t		 nfinal;	/* tasks in PT_DONE */
 	size_t		 nprinting;	/* output fetches in flight */
