@@ -337,7 +337,9 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	 * waiting entry (its release needs no count; a count from an
 	 * earlier staging of it is left to expire with the run, unread);
 	 * for more, the side stays upper case and waiting holds the count.
-	 * Returns how many were pushed at once. */
+	 * TTLs are set on the keys it wrote (the queue only if it pushed,
+	 * waiting only if it counted). Returns how many were pushed at
+	 * once. */
 	"local i = 2\n"
 	"local pushed, counted = 0, false\n"
 	"while i <= #ARGV do\n"

@@ -20,6 +20,18 @@ gate() {	# gate NAME: a command that waits (<= 30 s) for $TMP/NAME
 	echo "n=0; while [ ! -e $TMP/$1 ] && [ \$n -lt 300 ]; do sleep 0.1; n=\$((n + 1)); done"
 }
 
+# go AGENT PARALLEL NAME FILE [VAR=VALUE...]: start an agent, then submit
+# FILE in the background as NAME (with those variables); spid is its pid.
+go() {
+	start_agent "$1" --parallel "$2"
+	_name=$3
+	_file=$4
+	shift 4
+	bg "$_name" env "$@" "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" \
+	    "$_file"
+	spid=$(bg_pid "$_name")
+}
+
 tf="$TMP/staged.json"
 add_task "$tf" a "$(gate go.a); touch $TMP/ran.a"
 add_task "$tf" b "touch $TMP/ran.b" a
@@ -37,9 +49,7 @@ add_task "$tf" f "exit 3"
 add_task "$tf" g "touch $TMP/ran.g" f
 taskfile "$tf"
 
-start_agent a1 --parallel 4
-bg submit "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$tf"
-spid=$(bg_pid submit)
+go a1 4 submit "$tf"
 wait_for "[ \"\$(rcli hexists '$staged' d)\" = 1 ]" 20 || fail "d was never staged"
 assert_eq "$(rcli hexists "$staged" b)" 1 "b staged"
 assert_eq "$(rcli hexists "$staged" c)" 1 "c staged"
@@ -96,9 +106,7 @@ add_task "$tf3" q "$(gate go.q); touch $TMP/ran.q"
 add_task "$tf3" pq "touch $TMP/ran.pq" "p q"
 add_task "$tf3" pq2 "true" pq
 taskfile "$tf3"
-start_agent a3 --parallel 3
-bg submit3 "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$tf3"
-spid=$(bg_pid submit3)
+go a3 3 submit3 "$tf3"
 wait_for "[ \"\$(rcli hexists '$staged' pq)\" = 1 ]" 20 || fail "pq was never staged"
 case "$(rcli hget "$staged" pq)" in
 [LR]1\ *) ;;
@@ -136,9 +144,7 @@ tf2="$TMP/off.json"
 add_task "$tf2" a "$(gate go.a); touch $TMP/ran.a"
 add_task "$tf2" b "touch $TMP/ran.b" a
 taskfile "$tf2"
-start_agent a2 --parallel 2
-bg submit2 env DTEQ_STAGE=off "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$tf2"
-spid=$(bg_pid submit2)
+go a2 2 submit2 "$tf2" DTEQ_STAGE=off
 wait_for "[ \"\$(rcli hget 'dteq:{$RUN}:claims' a)\" = '1 a2' ]" 20 || fail "a never started"
 assert_eq "$(rcli hexists "dteq:{$RUN}:staged" b)" 0 "b staged with DTEQ_STAGE=off"
 kill -STOP "$spid"
