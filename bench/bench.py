@@ -889,7 +889,7 @@ def bench_makespan(b):
                    "simulated_vs_lb": {
                        p: dag.simulate(g, slots, p) /
                        dag.lower_bound(g["dur"], g["deps"], slots)
-                       for p in ("fifo", "front", "ideal")}}
+                       for p in ("fifo", "mean", "sorted", "ideal")}}
             for mode, env in (("cp_cold", {}),
                               ("fifo", {"DTEQ_SCHED": "fifo"}),
                               ("cp_history", {})):

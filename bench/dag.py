@@ -102,11 +102,14 @@ def to_taskfile(g, prefix="t"):
 
 def simulate(g, slots, policy, est=None):
     """Makespan of g on `slots` slots. policy: 'fifo' (readiness order),
-    'front' (a list; a ready batch is sorted, a task goes to the popping
-    end when it outranks more queued tasks than it is outranked by, else
-    to the back: what sched.c does), 'max' (popping end only when it
-    outranks every queued task) or 'ideal' (a true priority queue).
-    est: the durations the scheduler believes (default: the true ones)."""
+    'mean' (a list; a ready batch is sorted, a task goes to the popping
+    end when its rank is above the mean rank of the queued tasks, else to
+    the back: what sched.c did until 2026-11-28), 'sorted' (a list kept
+    sorted: a task goes to the popping end when it outranks or ties the
+    task there, to the back when it ranks no higher than the task there,
+    else it is held until it can: what sched.c does) or 'ideal' (a true
+    priority queue). est: the durations the scheduler believes (default:
+    the true ones)."""
     import heapq
     dur, deps = g["dur"], g["deps"]
     n = len(dur)
@@ -117,29 +120,38 @@ def simulate(g, slots, policy, est=None):
             dependents[j].append(i)
     pending = [len(d) for d in deps]
     queue = []          # index 0 = the popping end
-    pq = []
+    pq = []             # 'ideal': the queue; 'sorted': the held tasks
     fileorder = {t: k for k, t in enumerate(g["order"])}
+
+    def take():
+        # 'sorted': let go of the held tasks that fit at an end.
+        front = []
+        while pq:
+            i = pq[0][2]
+            if queue and rank[i] <= rank[queue[-1]]:
+                queue.append(i)
+            elif not queue or rank[i] >= rank[queue[0]]:
+                front.append(i)
+            else:
+                break
+            heapq.heappop(pq)
+        queue[0:0] = front
 
     def push(batch):
         batch = sorted(batch, key=lambda i: fileorder[i])
         if policy == "fifo":
             queue.extend(batch)
             return
-        if policy == "ideal":
+        if policy in ("ideal", "sorted"):
             for i in batch:
                 heapq.heappush(pq, (-rank[i], fileorder[i], i))
+            if policy == "sorted":
+                take()
             return
         batch.sort(key=lambda i: -rank[i])
         front = []
         for i in batch:
-            r = rank[i]
-            if policy == "max":
-                urgent = all(r >= rank[q] for q in queue)
-            else:
-                hi = sum(1 for q in queue if rank[q] > r)
-                lo = sum(1 for q in queue if rank[q] < r)
-                urgent = hi < lo
-            if urgent:
+            if queue and rank[i] * len(queue) > sum(rank[q] for q in queue):
                 front.append(i)
             else:
                 queue.append(i)
@@ -148,7 +160,10 @@ def simulate(g, slots, policy, est=None):
     def pop():
         if policy == "ideal":
             return heapq.heappop(pq)[2] if pq else None
-        return queue.pop(0) if queue else None
+        i = queue.pop(0) if queue else None
+        if policy == "sorted":
+            take()
+        return i
 
     push([i for i in range(n) if pending[i] == 0])
     running = []        # (end, task)

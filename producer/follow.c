@@ -35,7 +35,9 @@ struct fetch {
 };
 
 static void	submit_dispatch(struct submit *, const size_t *, size_t);
-static void	submit_push(struct submit *, const size_t *, size_t);
+static void	submit_push(struct submit *, const size_t *, const int *,
+		    size_t);
+static void	submit_refill(struct submit *);
 static void	submit_stage_next(struct submit *, const size_t *, size_t);
 static void	submit_ready(struct submit *, const size_t *, size_t);
 static void	submit_unstage(struct submit *, size_t);
@@ -285,37 +287,62 @@ submit_stage_next(struct submit *s, const size_t *idx, size_t n)
 }
 
 /*
- * Push new attempts of ready tasks (every dependency done) in one atomic
- * script: their attempt numbers (the fencing tokens) and their messages.
- * Urgent tasks (sched.c) go to the popping end, most urgent last so it is
- * popped first; the rest are pushed FIFO. Then stage what now waits only
- * for tasks in flight.
+ * Tasks ready[0..n) are ready to run (every dependency done), or to run
+ * again. sched.c holds them with the others not yet pushed and lets go
+ * of those that go on the queue now; their new attempts (the fencing
+ * tokens) and messages are pushed in one atomic script, the urgent ones
+ * at the popping end, most urgent last so it is popped first. Then
+ * stage what now waits only for tasks in flight. With n 0 it only lets
+ * go of what the queue's progress allows (submit_refill()).
  */
 static void
 submit_dispatch(struct submit *s, const size_t *ready, size_t n)
 {
-	if (n == 0 || s->failing || s->ending)
+	size_t	*taken, ntaken, k;
+	int	*urgent;
+
+	if (s->failing || s->ending)
 		return;
-	submit_push(s, ready, n);
-	submit_stage_next(s, ready, n);
+	for (k = 0; k < n; k++) {
+		/* Not in Redis until it is pushed. */
+		submit_unstage(s, ready[k]);
+		s->pt[ready[k]].state = PT_WAITING;
+	}
+	sched_ready(s, ready, n);
+	if (sched_nheld(s) == 0)
+		return;
+	taken = xcalloc(sched_nheld(s), sizeof *taken);
+	urgent = xcalloc(sched_nheld(s), sizeof *urgent);
+	if ((ntaken = sched_take(s, taken, urgent)) > 0) {
+		submit_push(s, taken, urgent, ntaken);
+		submit_stage_next(s, taken, ntaken);
+	}
+	free(taken);
+	free(urgent);
 }
 
-/* Push ready tasks' new attempts (see submit_dispatch()). */
+/*
+ * The queue moved on (a task started, ended or was taken back): push the
+ * held tasks that may go now.
+ */
 static void
-submit_push(struct submit *s, const size_t *ready, size_t n)
+submit_refill(struct submit *s)
+{
+	submit_dispatch(s, NULL, 0);
+}
+
+/* Push the new attempts of idx[0..n) (see submit_dispatch()). */
+static void
+submit_push(struct submit *s, const size_t *idx, const int *urgent,
+    size_t n)
 {
 	const char	**argv;
-	size_t		*idx, k, argc, nurgent = 0;
+	size_t		 k, argc;
 	char		**attempts, **msgs, ttl[16];
-	int		*urgent;
 
-	idx = xcalloc(n, sizeof *idx);
-	memcpy(idx, ready, n * sizeof *idx);
-	sched_sort(s, idx, n);
 	argv = xcalloc(7 + 4 * n, sizeof *argv);
 	attempts = xcalloc(n, sizeof *attempts);
 	msgs = xcalloc(n, sizeof *msgs);
-	urgent = xcalloc(n, sizeof *urgent);
 	snprintf(ttl, sizeof ttl, "%d", s->ttl);
 	argv[0] = "EVALSHA";
 	argv[1] = script_sha(SCRIPT_DISPATCH);
@@ -325,12 +352,10 @@ submit_push(struct submit *s, const size_t *ready, size_t n)
 	argv[5] = s->keys.claims;
 	argv[6] = ttl;
 	for (k = 0; k < n; k++) {
-		submit_unstage(s, idx[k]);
 		msgs[k] = submit_new_attempt(s, idx[k], &attempts[k]);
-		if ((urgent[k] = sched_urgent(s, idx[k])))
-			nurgent++;
-		log_debug("dispatch %s attempt %s",
-		    graph_node(s->g, idx[k])->task->id, attempts[k]);
+		log_debug("dispatch %s attempt %s%s",
+		    graph_node(s->g, idx[k])->task->id, attempts[k],
+		    urgent[k] ? " (urgent)" : "");
 	}
 	/* FIFO ones in order, then the urgent ones in reverse. */
 	argc = 7;
@@ -342,7 +367,7 @@ submit_push(struct submit *s, const size_t *ready, size_t n)
 		argv[argc++] = "L";
 		argv[argc++] = msgs[k];
 	}
-	for (k = n; nurgent > 0 && k-- > 0;) {
+	for (k = n; k-- > 0;) {
 		if (!urgent[k])
 			continue;
 		argv[argc++] = graph_node(s->g, idx[k])->task->id;
@@ -357,9 +382,7 @@ submit_push(struct submit *s, const size_t *ready, size_t n)
 	}
 	free(attempts);
 	free(msgs);
-	free(urgent);
 	free(argv);
-	free(idx);
 }
 
 /* The queued tasks a verification asked about, and their attempts. */
@@ -886,6 +909,7 @@ submit_event_done(redisAsyncContext *ac, void *r, void *privdata)
 		break;
 	}
 	event_clear(&e);
+	submit_refill(s);
 }
 
 /* Reply to HMGET results for tasks in flight: catch missed events. */
@@ -914,6 +938,7 @@ submit_reconcile_done(redisAsyncContext *ac, void *r, void *privdata)
 		submit_result(s, &res);
 		result_clear(&res);
 	}
+	submit_refill(s);
 }
 
 /*

@@ -56,6 +56,8 @@ struct ptask {
 	int		 present;	/* resume: its message was found */
 	int		 staged;	/* PT_QUEUED, but its message waits
 					   in staged for its dependencies */
+	int		 held;		/* PT_WAITING, ready: sched.c holds
+					   it back for more urgent ones */
 	int		 killed;	/* its agent killed it: run stopped */
 	struct result	 result;	/* the final (or latest) result */
 	char		*reason;	/* why skipped, lost, ... */
@@ -147,8 +149,9 @@ void		 submit_fail_fast(struct submit *);
 /* sched.c */
 struct redisContext;
 void		 sched_init(struct submit *, struct redisContext *);
-void		 sched_sort(struct submit *, size_t *, size_t);
-int		 sched_urgent(struct submit *, size_t);
+void		 sched_ready(struct submit *, const size_t *, size_t);
+size_t		 sched_nheld(struct submit *);
+size_t		 sched_take(struct submit *, size_t *, int *);
 #define SCHED_STAGE_NO		0
 #define SCHED_STAGE_FIFO	1
 #define SCHED_STAGE_URGENT	2

@@ -2,7 +2,9 @@
 # task's duration is in dteq:history:WS (with its 30-day TTL); the next
 # submit of the workspace reads it and dispatches the longest remaining
 # path first; DTEQ_SCHED=fifo dispatches in readiness order and still
-# records durations.
+# records durations. A task that becomes ready ranked between queued
+# tasks waits for the more urgent ones to start, and then goes before
+# the less urgent ones.
 # timeout: 90
 
 . "$TOP/tests/integration/lib.sh"
@@ -80,4 +82,35 @@ assert_eq "$SUBMIT_RC" 0 "submit other exit status"
 agents_exit_ok 20 other
 assert_grep "0 of 3 tasks known" "$TMP/other.err" \
     "a new workspace starts with no history"
+
+# The middle of the queue. Ranks from a given history: y 1000, x 500
+# (x 200 + m 300), h1 450, h2 400, m 300, lo 10. Two slots take y and x;
+# when x ends its slot takes h1, and m is ready while h2 and lo are
+# queued: it belongs between them, so it must start after h2 and before
+# lo (pushed at the popping end at once, it would start before h2).
+log "a task ranked between queued tasks"
+RUN="$base-mid"
+DTEQ_WORKSPACE="test/$base-mid"
+hkey="dteq:history:$DTEQ_WORKSPACE"
+rcli hset "$hkey" y 1000 x 200 m 300 h1 450 h2 400 lo 10 >/dev/null
+tf="$TMP/mid.json"
+add_task "$tf" y "sleep 1.2"
+add_task "$tf" x "sleep 0.1"
+add_task "$tf" h1 "sleep 0.5"
+add_task "$tf" h2 "sleep 0.2"
+add_task "$tf" lo "sleep 0.05"
+add_task "$tf" m "sleep 0.05" x
+taskfile "$tf"
+start_agent mid --parallel 2
+submit mid -v "$tf"
+assert_eq "$SUBMIT_RC" 0 "submit mid exit status"
+agents_exit_ok 20 mid
+assert_grep "6 of 6 tasks known" "$TMP/mid.err" "submit read the history"
+for t in y x h1 h2 m lo; do
+	eval "st_$t=\$(result_field \"\$RUN\" $t start)"
+done
+log "starts: y $st_y x $st_x h1 $st_h1 h2 $st_h2 m $st_m lo $st_lo"
+[ "$st_h1" -ge "$st_x" ] || fail "h1 started before x"
+[ "$st_m" -ge "$st_h2" ] || fail "m (300) started before h2 (400)"
+[ "$st_lo" -ge "$st_m" ] || fail "lo (10) started before m (300)"
 exit 0

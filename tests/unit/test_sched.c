@@ -2,10 +2,14 @@
 
 /*
  * Unit tests for producer/sched.c without Redis (no history): ranks are
- * longest remaining paths counted in tasks, a batch is sorted by rank
- * with ties in file order, a task goes to the popping end only when it
- * outranks the mean of what is queued, tasks that left the queue stop
- * counting, and DTEQ_SCHED=fifo keeps readiness order; with durations
+ * longest remaining paths counted in tasks, ready tasks go out by rank
+ * with ties in file order, to the popping end when they outrank (or tie)
+ * what is queued there, to the far end when they rank no higher than
+ * what is there, and are held while they belong in between, until the
+ * tasks above them started; tasks that left the queue stop counting, a
+ * held task skipped meanwhile is dropped, staging is only for a task
+ * above everything queued and held, and DTEQ_SCHED=fifo keeps readiness
+ * order; with durations
  * given as history (sched_history_set), unknown tasks weigh the median
  * of their target, else of all known tasks.
  */
@@ -88,21 +92,26 @@ idx(struct submit *s, const char *id)
 	return (graph_find(s->g, id));
 }
 
-/* What submit_dispatch() does for one batch; returns the urgent mask. */
-static unsigned
-dispatch(struct submit *s, size_t *batch, size_t n)
+/*
+ * What submit_dispatch() does with a batch: hold it with the tasks held
+ * already and push what sched_take() lets go (out[], urgent[]).
+ */
+static size_t
+dispatch(struct submit *s, const size_t *batch, size_t n, size_t *out,
+    int *urgent)
 {
-	unsigned	mask = 0;
-	size_t		k;
+	size_t	k, m;
 
-	sched_sort(s, batch, n);
-	for (k = 0; k < n; k++) {
-		s->pt[batch[k]].attempt++;
-		s->pt[batch[k]].state = PT_QUEUED;
-		if (sched_urgent(s, batch[k]))
-			mask |= 1u << k;
+	for (k = 0; k < n; k++)
+		s->pt[batch[k]].state = PT_WAITING;
+	sched_ready(s, batch, n);
+	CHECK(sched_nheld(s) <= graph_size(s->g));
+	m = sched_take(s, out, urgent);
+	for (k = 0; k < m; k++) {
+		s->pt[out[k]].attempt++;
+		s->pt[out[k]].state = PT_QUEUED;
 	}
-	return (mask);
+	return (m);
 }
 
 static void
@@ -124,47 +133,121 @@ static void
 test_sort_by_rank_then_file_order(void)
 {
 	struct submit	s;
-	size_t		b[4];
+	size_t		b[4], out[8];
+	int		urg[8];
 
 	setup(&s);
 	b[0] = idx(&s, "s3");
 	b[1] = idx(&s, "s2");
 	b[2] = idx(&s, "L1");
 	b[3] = idx(&s, "s1");
-	sched_sort(&s, b, 4);
-	CHECK(b[0] == idx(&s, "L1"));
-	CHECK(b[1] == idx(&s, "s1"));
-	CHECK(b[2] == idx(&s, "s2"));	/* ties: file order */
-	CHECK(b[3] == idx(&s, "s3"));
+	/* An empty queue takes all, most urgent nearest the popping end. */
+	CHECK(dispatch(&s, b, 4, out, urg) == 4);
+	CHECK(out[0] == idx(&s, "L1") && urg[0]);
+	CHECK(out[1] == idx(&s, "s1") && urg[1]);
+	CHECK(out[2] == idx(&s, "s2") && urg[2]);	/* ties: file order */
+	CHECK(out[3] == idx(&s, "s3") && urg[3]);
+	CHECK(sched_nheld(&s) == 0);
 	teardown(&s);
 }
 
 static void
-test_urgent_above_the_mean(void)
+test_ends_of_a_sorted_queue(void)
 {
 	struct submit	s;
-	size_t		b[4];
+	size_t		b[4], out[8];
+	int		urg[8];
 
 	setup(&s);
-	/* The roots: an empty queue, then nothing outranks the mean. */
 	b[0] = idx(&s, "s1");
 	b[1] = idx(&s, "L1");
 	b[2] = idx(&s, "s2");
 	b[3] = idx(&s, "s3");
-	CHECK(dispatch(&s, b, 4) == 0);
-	/* An agent took L1 (the head); L2 (3) beats the mean of 2, 1, 1. */
+	CHECK(dispatch(&s, b, 4, out, urg) == 4);	/* L1 s1 s2 s3 */
+	/* An agent took L1; L2 (3) outranks s1 (2), the popping end. */
 	s.pt[idx(&s, "L1")].state = PT_RUNNING;
 	b[0] = idx(&s, "L2");
-	CHECK(dispatch(&s, b, 1) == 1);
-	/* L2 and s1 were taken: w (1) is not above the mean of 1, 1. */
+	CHECK(dispatch(&s, b, 1, out, urg) == 1 && urg[0]);
+	/* L2 and s1 were taken: w (1) ties s3 at the far end: FIFO. */
 	s.pt[idx(&s, "L2")].state = PT_RUNNING;
 	s.pt[idx(&s, "s1")].state = PT_RUNNING;
 	b[0] = idx(&s, "w");
-	CHECK(dispatch(&s, b, 1) == 0);
+	CHECK(dispatch(&s, b, 1, out, urg) == 1 && !urg[0]);
 	/* L3 (2) beats s2, s3, w (1 each). */
 	s.pt[idx(&s, "L2")].state = PT_DONE;
 	b[0] = idx(&s, "L3");
-	CHECK(dispatch(&s, b, 1) == 1);
+	CHECK(dispatch(&s, b, 1, out, urg) == 1 && urg[0]);
+	CHECK(sched_nheld(&s) == 0);
+	teardown(&s);
+}
+
+/* a, b, c, d stand alone; their durations come from history. */
+static const char four_json[] =
+    "{\"tasks\": ["
+    "{\"id\": \"a\", \"command\": \"true\"},"
+    "{\"id\": \"b\", \"command\": \"true\"},"
+    "{\"id\": \"c\", \"command\": \"true\"},"
+    "{\"id\": \"d\", \"command\": \"true\"}"
+    "]}";
+
+static void
+test_held_between_the_ends(void)
+{
+	struct submit	s;
+	size_t		b[2], out[8];
+	int		urg[8];
+
+	setup_json(&s, four_json);
+	sched_history_set(&s, idx(&s, "a"), 400);
+	sched_history_set(&s, idx(&s, "b"), 100);
+	sched_history_set(&s, idx(&s, "c"), 300);
+	sched_history_set(&s, idx(&s, "d"), 50);
+	b[0] = idx(&s, "b");
+	b[1] = idx(&s, "a");
+	CHECK(dispatch(&s, b, 2, out, urg) == 2);	/* a, then b */
+	CHECK(out[0] == idx(&s, "a") && out[1] == idx(&s, "b"));
+	/* c (300) belongs between a (400) and b (100): held. */
+	b[0] = idx(&s, "c");
+	CHECK(dispatch(&s, b, 1, out, urg) == 0);
+	CHECK(sched_nheld(&s) == 1);
+	CHECK(s.pt[idx(&s, "c")].held && s.pt[idx(&s, "c")].state ==
+	    PT_WAITING);
+	/* Nothing moved: still held. */
+	CHECK(sched_take(&s, out, urg) == 0);
+	/* d (50) waits behind c, which goes first. */
+	b[0] = idx(&s, "d");
+	CHECK(dispatch(&s, b, 1, out, urg) == 0);
+	CHECK(sched_nheld(&s) == 2);
+	/* a started: c tops the queue, d goes to the far end behind b. */
+	s.pt[idx(&s, "a")].state = PT_RUNNING;
+	CHECK(dispatch(&s, NULL, 0, out, urg) == 2);
+	CHECK(out[0] == idx(&s, "c") && urg[0]);
+	CHECK(out[1] == idx(&s, "d") && !urg[1]);
+	CHECK(sched_nheld(&s) == 0 && !s.pt[idx(&s, "c")].held);
+	teardown(&s);
+}
+
+static void
+test_held_then_skipped(void)
+{
+	struct submit	s;
+	size_t		b[2], out[8];
+	int		urg[8];
+
+	setup_json(&s, four_json);
+	sched_history_set(&s, idx(&s, "a"), 400);
+	sched_history_set(&s, idx(&s, "b"), 100);
+	sched_history_set(&s, idx(&s, "c"), 300);
+	b[0] = idx(&s, "a");
+	b[1] = idx(&s, "b");
+	CHECK(dispatch(&s, b, 2, out, urg) == 2);
+	b[0] = idx(&s, "c");
+	CHECK(dispatch(&s, b, 1, out, urg) == 0);
+	/* c was skipped (--fail-fast) while held: never pushed. */
+	s.pt[idx(&s, "c")].state = PT_DONE;
+	s.pt[idx(&s, "a")].state = PT_RUNNING;
+	CHECK(dispatch(&s, NULL, 0, out, urg) == 0);
+	CHECK(sched_nheld(&s) == 0);
 	teardown(&s);
 }
 
@@ -172,17 +255,57 @@ static void
 test_requeued_task_counts_once(void)
 {
 	struct submit	s;
-	size_t		b[1];
+	size_t		b[1], out[8];
+	int		urg[8];
 
 	setup(&s);
 	b[0] = idx(&s, "s2");
-	CHECK(dispatch(&s, b, 1) == 0);
+	CHECK(dispatch(&s, b, 1, out, urg) == 1);
 	/* s2 lost and dispatched again: its old entry is stale. */
 	s.pt[idx(&s, "s2")].state = PT_RUNNING;
-	CHECK(dispatch(&s, b, 1) == 0);
+	CHECK(dispatch(&s, b, 1, out, urg) == 1);
+	CHECK(s.pt[idx(&s, "s2")].attempt == 2);
+	/* Held twice, taken once. */
+	s.pt[idx(&s, "s3")].state = PT_WAITING;
+	b[0] = idx(&s, "s3");
+	sched_ready(&s, b, 1);
+	sched_ready(&s, b, 1);
+	CHECK(sched_nheld(&s) == 1);
 	/* Alone in the queue, s2 (1) vs L1 (4): L1 jumps. */
 	b[0] = idx(&s, "L1");
-	CHECK(dispatch(&s, b, 1) == 1);
+	CHECK(dispatch(&s, b, 1, out, urg) == 2);
+	CHECK(out[0] == idx(&s, "L1") && urg[0]);
+	CHECK(out[1] == idx(&s, "s3") && !urg[1]);
+	/* Staging: only above everything queued. */
+	CHECK(sched_stage(&s, idx(&s, "L2")) == SCHED_STAGE_NO);
+	s.pt[idx(&s, "L1")].state = PT_RUNNING;
+	CHECK(sched_stage(&s, idx(&s, "L2")) == SCHED_STAGE_URGENT);
+	teardown(&s);
+}
+
+static void
+test_stage_below_held(void)
+{
+	struct submit	s;
+	size_t		b[2], out[8];
+	int		urg[8];
+
+	setup_json(&s, four_json);
+	sched_history_set(&s, idx(&s, "a"), 400);
+	sched_history_set(&s, idx(&s, "b"), 100);
+	sched_history_set(&s, idx(&s, "c"), 300);
+	sched_history_set(&s, idx(&s, "d"), 350);
+	b[0] = idx(&s, "a");
+	b[1] = idx(&s, "b");
+	CHECK(dispatch(&s, b, 2, out, urg) == 2);
+	b[0] = idx(&s, "d");
+	CHECK(dispatch(&s, b, 1, out, urg) == 0);	/* held: 350 */
+	s.pt[idx(&s, "a")].state = PT_RUNNING;
+	s.pt[idx(&s, "b")].state = PT_RUNNING;
+	/* The queue is empty now, but d (350) is held: c (300) waits. */
+	CHECK(sched_stage(&s, idx(&s, "c")) == SCHED_STAGE_NO);
+	CHECK(dispatch(&s, NULL, 0, out, urg) == 1 && urg[0]);
+	CHECK(out[0] == idx(&s, "d"));
 	teardown(&s);
 }
 
@@ -190,7 +313,8 @@ static void
 test_fifo_mode(void)
 {
 	struct submit	s;
-	size_t		b[4];
+	size_t		b[4], out[8];
+	int		urg[8];
 
 	setenv("DTEQ_SCHED", "fifo", 1);
 	setup(&s);
@@ -198,11 +322,14 @@ test_fifo_mode(void)
 	b[1] = idx(&s, "s2");
 	b[2] = idx(&s, "L1");
 	b[3] = idx(&s, "s1");
-	CHECK(dispatch(&s, b, 4) == 0);
-	CHECK(b[0] == idx(&s, "s3") && b[2] == idx(&s, "L1"));
+	/* Readiness order, all at the far end. */
+	CHECK(dispatch(&s, b, 4, out, urg) == 4);
+	CHECK(out[0] == idx(&s, "s3") && out[2] == idx(&s, "L1"));
+	CHECK(!urg[0] && !urg[1] && !urg[2] && !urg[3]);
 	s.pt[idx(&s, "L1")].state = PT_RUNNING;
 	b[0] = idx(&s, "L2");
-	CHECK(dispatch(&s, b, 1) == 0);
+	CHECK(dispatch(&s, b, 1, out, urg) == 1 && !urg[0]);
+	CHECK(sched_stage(&s, idx(&s, "w")) == SCHED_STAGE_FIFO);
 	teardown(&s);
 	unsetenv("DTEQ_SCHED");
 }
@@ -230,7 +357,8 @@ static void
 test_history_medians(void)
 {
 	struct submit	s;
-	size_t		b[3];
+	size_t		b[3], out[8];
+	int		urg[8];
 
 	setup_json(&s, targets_json);
 	sched_history_set(&s, idx(&s, "a:build"), 100);
@@ -247,10 +375,10 @@ test_history_medians(void)
 	b[0] = idx(&s, "a:lint");
 	b[1] = idx(&s, "a:build");
 	b[2] = idx(&s, "c:build");
-	sched_sort(&s, b, 3);
-	CHECK(b[0] == idx(&s, "c:build"));
-	CHECK(b[1] == idx(&s, "a:build"));
-	CHECK(b[2] == idx(&s, "a:lint"));
+	CHECK(dispatch(&s, b, 3, out, urg) == 3);
+	CHECK(out[0] == idx(&s, "c:build"));
+	CHECK(out[1] == idx(&s, "a:build"));
+	CHECK(out[2] == idx(&s, "a:lint"));
 	/* A zero duration still counts a little. */
 	sched_history_set(&s, idx(&s, "a:lint"), 0);
 	CHECK(sched_rank_of(&s, idx(&s, "a:lint")) > 0);
@@ -263,8 +391,11 @@ main(void)
 	unsetenv("DTEQ_SCHED");
 	TEST_RUN(test_ranks_without_history);
 	TEST_RUN(test_sort_by_rank_then_file_order);
-	TEST_RUN(test_urgent_above_the_mean);
+	TEST_RUN(test_ends_of_a_sorted_queue);
+	TEST_RUN(test_held_between_the_ends);
+	TEST_RUN(test_held_then_skipped);
 	TEST_RUN(test_requeued_task_counts_once);
+	TEST_RUN(test_stage_below_held);
 	TEST_RUN(test_fifo_mode);
 	TEST_RUN(test_record_without_redis);
 	TEST_RUN(test_history_medians);
