@@ -38,6 +38,8 @@ static void	submit_dispatch(struct submit *, const size_t *, size_t);
 static void	submit_push(struct submit *, const size_t *, const int *,
 		    size_t);
 static void	submit_refill(struct submit *);
+static void	submit_started(struct submit *, const char *, int,
+		    const char *);
 static void	submit_stage_next(struct submit *, const size_t *, size_t);
 static void	submit_ready(struct submit *, const size_t *, size_t);
 static void	submit_unstage(struct submit *, size_t);
@@ -447,9 +449,13 @@ submit_verify_done(redisAsyncContext *ac, void *r, void *privdata)
 	free(v);
 }
 
-/* After a reconnect: check every queued task's dispatch arrived. */
+/*
+ * Send HMGET key with the id of every queued task; done gets a struct
+ * verify naming them (it frees it).
+ */
 static void
-submit_verify(struct submit *s)
+submit_hmget_queued(struct submit *s, const char *key,
+    redisCallbackFn *done)
 {
 	struct verify	*v;
 	const char	**argv;
@@ -462,7 +468,7 @@ submit_verify(struct submit *s)
 	argv = xcalloc(n + 2, sizeof *argv);
 	lens = xcalloc(n + 2, sizeof *lens);
 	argv[0] = "HMGET";
-	argv[1] = s->keys.attempts;
+	argv[1] = key;
 	for (i = 0; i < n; i++) {
 		if (s->pt[i].state != PT_QUEUED)
 			continue;
@@ -472,14 +478,57 @@ submit_verify(struct submit *s)
 	}
 	for (i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	if (argc == 2 || rconn_command_argv(s->rc_cmd, submit_verify_done, v,
-	    (int)argc, argv, lens) != 0) {
+	if (argc == 2 || rconn_command_argv(s->rc_cmd, done, v, (int)argc,
+	    argv, lens) != 0) {
 		free(v->idx);
 		free(v->attempt);
 		free(v);
 	}
 	free(argv);
 	free(lens);
+}
+
+/* After a reconnect: check every queued task's dispatch arrived. */
+static void
+submit_verify(struct submit *s)
+{
+	submit_hmget_queued(s, s->keys.attempts, submit_verify_done);
+}
+
+/*
+ * Reply to HMGET claims for queued tasks: a claim of the current attempt
+ * ("N AGENT") is a start whose event was missed.
+ */
+static void
+submit_claims_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct verify	*v = privdata;
+	struct submit	*s = v->s;
+	redisReply	*reply = r, *c;
+	const char	*errstr;
+	char		*sp, *num;
+	size_t		 k, i;
+	long long	 a;
+
+	(void)ac;
+	for (k = 0; reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
+	    k < v->n && k < reply->elements; k++) {
+		i = v->idx[k];
+		c = reply->element[k];
+		if (c->type != REDIS_REPLY_STRING ||
+		    (sp = strchr(c->str, ' ')) == NULL)
+			continue;
+		num = xstrndup(c->str, (size_t)(sp - c->str));
+		a = util_strtonum(num, 1, 1000000, &errstr);
+		free(num);
+		if (errstr == NULL && a == v->attempt[k])
+			submit_started(s, graph_node(s->g, i)->task->id,
+			    (int)a, sp + 1);
+	}
+	submit_refill(s);
+	free(v->idx);
+	free(v->attempt);
+	free(v);
 }
 
 /* A live chunk of a task's output (--stream), fetched from its log. */
@@ -1378,6 +1427,12 @@ submit_tick(struct submit *s)
 		    "HGETALL %s", s->keys.meta);
 	if (s->begun)
 		submit_reconcile(s, ++s->ticks % 10 == 0);
+	/*
+	 * Held tasks wait for the queued ones above them to start: a start
+	 * whose event was missed must not keep them waiting.
+	 */
+	if (s->begun && sched_nheld(s) > 0)
+		submit_hmget_queued(s, s->keys.claims, submit_claims_done);
 	report_tick(s);
 	if (s->timeout > 0 && now - s->started >= (uint64_t)s->timeout * 1000) {
 		xasprintf(&why, "the run timed out after %d s", s->timeout);
