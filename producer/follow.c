@@ -24,6 +24,9 @@
 #define SUBMIT_STAGE_MAX	1024
 #define SUBMIT_STAGE_DEPTH	3
 
+/* At most this many claims of queued tasks are read a second. */
+#define SUBMIT_ABOVE		64
+
 /* A pending output fetch: printed when GET answers. */
 struct fetch {
 	struct submit	*s;
@@ -450,17 +453,20 @@ submit_verify_done(redisAsyncContext *ac, void *r, void *privdata)
 }
 
 /*
- * Send HMGET key with the id of every queued task; done gets a struct
- * verify naming them (it frees it).
+ * Send HMGET key with the ids of tasks idx[0..n) (all the queued tasks
+ * when idx is NULL); done gets a struct verify naming them, and their
+ * attempts (it frees it).
  */
 static void
-submit_hmget_queued(struct submit *s, const char *key,
-    redisCallbackFn *done)
+submit_hmget(struct submit *s, const char *key, const size_t *idx,
+    size_t n, redisCallbackFn *done)
 {
 	struct verify	*v;
 	const char	**argv;
-	size_t		*lens, i, n = graph_size(s->g), argc = 2;
+	size_t		*lens, i, k, argc = 2;
 
+	if (idx == NULL)
+		n = graph_size(s->g);
 	v = xcalloc(1, sizeof *v);
 	v->s = s;
 	v->idx = xcalloc(n + 1, sizeof *v->idx);
@@ -469,15 +475,16 @@ submit_hmget_queued(struct submit *s, const char *key,
 	lens = xcalloc(n + 2, sizeof *lens);
 	argv[0] = "HMGET";
 	argv[1] = key;
-	for (i = 0; i < n; i++) {
+	for (k = 0; k < n; k++) {
+		i = idx != NULL ? idx[k] : k;
 		if (s->pt[i].state != PT_QUEUED)
 			continue;
 		v->idx[v->n] = i;
 		v->attempt[v->n++] = s->pt[i].attempt;
 		argv[argc++] = graph_node(s->g, i)->task->id;
 	}
-	for (i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
+	for (k = 0; k < argc; k++)
+		lens[k] = strlen(argv[k]);
 	if (argc == 2 || rconn_command_argv(s->rc_cmd, done, v, (int)argc,
 	    argv, lens) != 0) {
 		free(v->idx);
@@ -492,7 +499,7 @@ submit_hmget_queued(struct submit *s, const char *key,
 static void
 submit_verify(struct submit *s)
 {
-	submit_hmget_queued(s, s->keys.attempts, submit_verify_done);
+	submit_hmget(s, s->keys.attempts, NULL, 0, submit_verify_done);
 }
 
 /*
@@ -1396,6 +1403,7 @@ void
 submit_tick(struct submit *s)
 {
 	uint64_t	 now = util_now_ms();
+	size_t		 above[SUBMIT_ABOVE], n;
 	char		*why;
 
 	if (s->ending) {
@@ -1431,8 +1439,8 @@ submit_tick(struct submit *s)
 	 * Held tasks wait for the queued ones above them to start: a start
 	 * whose event was missed must not keep them waiting.
 	 */
-	if (s->begun && sched_nheld(s) > 0)
-		submit_hmget_queued(s, s->keys.claims, submit_claims_done);
+	if (s->begun && (n = sched_above_held(s, above, SUBMIT_ABOVE)) > 0)
+		submit_hmget(s, s->keys.claims, above, n, submit_claims_done);
 	report_tick(s);
 	if (s->timeout > 0 && now - s->started >= (uint64_t)s->timeout * 1000) {
 		xasprintf(&why, "the run timed out after %d s", s->timeout);

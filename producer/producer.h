@@ -152,6 +152,7 @@ void		 sched_init(struct submit *, struct redisContext *);
 void		 sched_ready(struct submit *, const size_t *, size_t);
 size_t		 sched_nheld(struct submit *);
 size_t		 sched_take(struct submit *, size_t *, int *);
+size_t		 sched_above_held(struct submit *, size_t *, size_t);
 #define SCHED_STAGE_NO		0
 #define SCHED_STAGE_FIFO	1
 #define SCHED_STAGE_URGENT	2

@@ -535,6 +535,31 @@ sched_nheld(struct submit *s)
 }
 
 /*
+ * The queued tasks (at most max, from the popping end) that rank above
+ * the most urgent held task: the ones it waits for to start. Fills
+ * out[]; returns how many.
+ */
+size_t
+sched_above_held(struct submit *s, size_t *out, size_t max)
+{
+	struct sched	*sc = s->sched;
+	struct qent	*e;
+	size_t		 k, n = 0;
+
+	if (sc->nheld == 0)
+		return (0);
+	sched_sweep(s, sc);
+	for (k = 0; k < sc->len && n < max; k++) {
+		e = sched_at(sc, k);
+		if (sc->rank[e->i] <= sc->rank[sc->held[0].i])
+			break;
+		if (sched_live(s, e))
+			out[n++] = e->i;
+	}
+	return (n);
+}
+
+/*
  * Let go of the held tasks that can be pushed now without overtaking a
  * more urgent queued task or falling behind a less urgent one: those
  * that outrank (or tie) the queue's popping end go there, those that

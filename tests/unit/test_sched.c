@@ -212,8 +212,9 @@ test_held_between_the_ends(void)
 	CHECK(sched_nheld(&s) == 1);
 	CHECK(s.pt[idx(&s, "c")].held && s.pt[idx(&s, "c")].state ==
 	    PT_WAITING);
-	/* Nothing moved: still held. */
+	/* Nothing moved: still held, waiting for a to start. */
 	CHECK(sched_take(&s, out, urg) == 0);
+	CHECK(sched_above_held(&s, out, 8) == 1 && out[0] == idx(&s, "a"));
 	/* d (50) waits behind c, which goes first. */
 	b[0] = idx(&s, "d");
 	CHECK(dispatch(&s, b, 1, out, urg) == 0);
@@ -224,6 +225,7 @@ test_held_between_the_ends(void)
 	CHECK(out[0] == idx(&s, "c") && urg[0]);
 	CHECK(out[1] == idx(&s, "d") && !urg[1]);
 	CHECK(sched_nheld(&s) == 0 && !s.pt[idx(&s, "c")].held);
+	CHECK(sched_above_held(&s, out, 8) == 0);
 	teardown(&s);
 }
 
