@@ -390,7 +390,7 @@ submit_push(struct submit *s, const size_t *idx, const int *urgent,
 	free(argv);
 }
 
-/* The queued tasks a verification asked about, and their attempts. */
+/* The queued tasks an HMGET asked about (submit_hmget()), their attempts. */
 struct verify {
 	struct submit	*s;
 	size_t		*idx;
