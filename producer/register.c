@@ -20,10 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
 #include "producer.h"
+
+/* Tries at registering when the connection is lost on the way. */
+#define REGISTER_TRIES	5
 
 /* Run one command; -1 with *cause on a failed or refused command. */
 static redisReply *
@@ -282,16 +286,17 @@ register_rerun(struct submit *s, redisContext *c, const char *reason,
 
 /*
  * Connect, find out which of the three cases this is, and record it.
- * Returns -1 with *cause (exit 3).
+ * Returns -1 with *cause; *lost says the connection was lost on the way.
  */
-int
-submit_register(struct submit *s, char **cause)
+static int
+register_once(struct submit *s, char **cause, int *lost)
 {
 	redisContext	*c;
 	redisReply	*reply;
 	char		*stopped = NULL;
 	int		 open_run;
 
+	*lost = 0;
 	if ((c = cli_connect(&s->url, s->connect_timeout, cause)) == NULL)
 		return (-1);
 	if ((reply = register_command(c, cause, "GET %s",
@@ -325,7 +330,39 @@ submit_register(struct submit *s, char **cause)
 	return (0);
 
 fail:
+	*lost = c->err != 0;	/* an I/O error, not a refused command */
 	free(stopped);
 	redisFree(c);
 	return (-1);
+}
+
+/*
+ * Register, again from the start when the connection was lost on the
+ * way (each step can be done twice: a new run half registered is found
+ * open and resumed, a re-run whose sentinel was cleared is too).
+ * Returns -1 with *cause (exit 3).
+ */
+int
+submit_register(struct submit *s, char **cause)
+{
+	size_t	i;
+	int	tries, lost;
+
+	for (tries = 1;; tries++) {
+		if (register_once(s, cause, &lost) == 0)
+			return (0);
+		if (!lost || tries == REGISTER_TRIES)
+			return (-1);
+		log_warnx("%s; trying again", *cause);
+		free(*cause);
+		*cause = NULL;
+		for (i = 0; i < graph_size(s->g); i++) {
+			result_clear(&s->pt[i].result);
+			s->pt[i].state = PT_WAITING;
+			s->pt[i].attempt = 0;
+			s->pt[i].restored = 0;
+			s->pt[i].present = 0;
+		}
+		usleep(100000 * tries);
+	}
 }
