@@ -16,7 +16,8 @@
  *		already or reclaimed), record the result if the attempt is
  *		still current, and announce it; on a success, release the
  *		staged tasks that were waiting only for this one (the
- *		agent keeps one when the queue was empty).
+ *		agent keeps an urgent one, or one when the queue was
+ *		empty).
  * reclaim	(producer) for every agent of the run whose heartbeat key
  *		expired: take its running list, make those attempts stale
  *		and forget the agent. Returns {alive agents, {messages}}.
@@ -95,12 +96,17 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	 *
 	 * The pop takes the queue's next message before this one leaves the
 	 * running list (so a busy list never empties and keeps its TTL).
-	 * When the queue was empty, the agent keeps the dependent it just
-	 * released (its outputs are on this machine): the one an empty
-	 * queue would have given back first (the last pushed at the popping
-	 * end, else the first pushed at the other), moved straight into the
-	 * running list and claimed with what the release read; the others
-	 * are pushed. The claim does what the start script would: 1 claimed
+	 * The agent keeps a dependent it just released (its outputs are on
+	 * this machine) when that is the message the queue would give it
+	 * next: one released at the popping end (an urgent one: submit
+	 * stages a task there only while it ranks above everything queued),
+	 * the last of them, which goes before the message popped (that one
+	 * goes back to the popping end); else, when the queue was empty, the
+	 * first released at the other end. The one kept moves straight into
+	 * the running list and is claimed with what the release read; the
+	 * others are pushed. Popping the queue's head while an urgent
+	 * dependent waited for the next free slot made each link of a
+	 * critical chain wait for a slot. The claim does what the start script would: 1 claimed
 	 * for this agent, 0 stale or -1 already started (the message was
 	 * dropped again), 2 not looked at (unreadable, another run's, or a
 	 * retry that avoids this agent: the agent decides, and sends the
@@ -142,17 +148,21 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"local mine = false\n"
-	"if pop and not nxt then\n"
+	"local mine, pushed = false, false\n"
+	"if pop then\n"
 	"  for k = #rel, 1, -1 do\n"
 	"    if rel[k][3] == 'R' then mine = k break end\n"
 	"  end\n"
-	"  mine = mine or (#rel > 0 and 1)\n"
+	"  if not mine and not nxt and #rel > 0 then mine = 1 end\n"
 	"  if mine and string.find(rel[mine][4], '\"avoid\":', 1, true) then\n"
 	"    mine = false\n"
 	"  end\n"
+	"  if mine and nxt then\n"
+	"    redis.call('LREM', KEYS[3], 1, nxt)\n"
+	"    redis.call('RPUSH', KEYS[5], nxt)\n"
+	"    nxt, pushed = false, true\n"
+	"  end\n"
 	"end\n"
-	"local pushed = false\n"
 	"for k, t in ipairs(rel) do\n"
 	"  if k ~= mine then\n"
 	"    redis.call(t[3] == 'R' and 'RPUSH' or 'LPUSH', KEYS[5], t[4])\n"

@@ -4,7 +4,8 @@
 # path first; DTEQ_SCHED=fifo dispatches in readiness order and still
 # records durations. A task that becomes ready ranked between queued
 # tasks waits for the more urgent ones to start, and then goes before
-# the less urgent ones.
+# the less urgent ones. An urgent dependent released by its dependency's
+# end goes to that agent's free slot before the queue's head.
 # timeout: 90
 
 . "$TOP/tests/integration/lib.sh"
@@ -113,4 +114,32 @@ log "starts: y $st_y x $st_x h1 $st_h1 h2 $st_h2 m $st_m lo $st_lo"
 [ "$st_h1" -ge "$st_x" ] || fail "h1 started before x"
 [ "$st_m" -ge "$st_h2" ] || fail "m (300) started before h2 (400)"
 [ "$st_lo" -ge "$st_m" ] || fail "lo (10) started before m (300)"
+
+# A staged dependent and a queue that is not empty. Ranks: a 600 (a 100
+# + s 500), s 500, q1 and q2 50. One slot: it takes a while q1 and q2
+# wait; s is staged at the popping end. When a ends, its finish pops q1
+# and releases s: the slot must take s, and q1 go back to the queue.
+log "a released dependent before the queue's head"
+RUN="$base-rel"
+DTEQ_WORKSPACE="test/$base-rel"
+hkey="dteq:history:$DTEQ_WORKSPACE"
+rcli hset "$hkey" a 100 s 500 q1 50 q2 50 >/dev/null
+tf="$TMP/rel.json"
+add_task "$tf" a "sleep 0.3"
+add_task "$tf" q1 "true"
+add_task "$tf" q2 "true"
+add_task "$tf" s "true" a
+taskfile "$tf"
+start_agent rel --parallel 1
+submit rel -v "$tf"
+assert_eq "$SUBMIT_RC" 0 "submit rel exit status"
+agents_exit_ok 20 rel
+assert_grep "stage s attempt 1" "$TMP/rel.err" "s was staged"
+for t in a s q1 q2; do
+	eval "st_$t=\$(result_field \"\$RUN\" $t start)"
+	assert_eq "$(result_field "$RUN" $t attempt)" 1 "attempts of $t"
+done
+log "starts: a $st_a s $st_s q1 $st_q1 q2 $st_q2"
+[ "$st_s" -le "$st_q1" ] || fail "q1 (50) started before s (500)"
+[ "$st_q1" -le "$st_q2" ] || fail "q2 started before q1"
 exit 0
