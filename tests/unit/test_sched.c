@@ -190,6 +190,27 @@ static const char four_json[] =
     "{\"id\": \"d\", \"command\": \"true\"}"
     "]}";
 
+/*
+ * four_json with a 400 ms, b 100 ms, c and d as given, and a and b
+ * queued (a at the popping end).
+ */
+static void
+setup_four(struct submit *s, double c_ms, double d_ms)
+{
+	size_t	b[2], out[8];
+	int	urg[8];
+
+	setup_json(s, four_json);
+	sched_history_set(s, idx(s, "a"), 400);
+	sched_history_set(s, idx(s, "b"), 100);
+	sched_history_set(s, idx(s, "c"), c_ms);
+	sched_history_set(s, idx(s, "d"), d_ms);
+	b[0] = idx(s, "b");
+	b[1] = idx(s, "a");
+	CHECK(dispatch(s, b, 2, out, urg) == 2);
+	CHECK(out[0] == idx(s, "a") && out[1] == idx(s, "b"));
+}
+
 static void
 test_held_between_the_ends(void)
 {
@@ -197,15 +218,7 @@ test_held_between_the_ends(void)
 	size_t		b[2], out[8];
 	int		urg[8];
 
-	setup_json(&s, four_json);
-	sched_history_set(&s, idx(&s, "a"), 400);
-	sched_history_set(&s, idx(&s, "b"), 100);
-	sched_history_set(&s, idx(&s, "c"), 300);
-	sched_history_set(&s, idx(&s, "d"), 50);
-	b[0] = idx(&s, "b");
-	b[1] = idx(&s, "a");
-	CHECK(dispatch(&s, b, 2, out, urg) == 2);	/* a, then b */
-	CHECK(out[0] == idx(&s, "a") && out[1] == idx(&s, "b"));
+	setup_four(&s, 300, 50);
 	/* c (300) belongs between a (400) and b (100): held. */
 	b[0] = idx(&s, "c");
 	CHECK(dispatch(&s, b, 1, out, urg) == 0);
@@ -236,13 +249,7 @@ test_held_then_skipped(void)
 	size_t		b[2], out[8];
 	int		urg[8];
 
-	setup_json(&s, four_json);
-	sched_history_set(&s, idx(&s, "a"), 400);
-	sched_history_set(&s, idx(&s, "b"), 100);
-	sched_history_set(&s, idx(&s, "c"), 300);
-	b[0] = idx(&s, "a");
-	b[1] = idx(&s, "b");
-	CHECK(dispatch(&s, b, 2, out, urg) == 2);
+	setup_four(&s, 300, 50);
 	b[0] = idx(&s, "c");
 	CHECK(dispatch(&s, b, 1, out, urg) == 0);
 	/* c was skipped (--fail-fast) while held: never pushed. */
@@ -292,14 +299,7 @@ test_stage_below_held(void)
 	size_t		b[2], out[8];
 	int		urg[8];
 
-	setup_json(&s, four_json);
-	sched_history_set(&s, idx(&s, "a"), 400);
-	sched_history_set(&s, idx(&s, "b"), 100);
-	sched_history_set(&s, idx(&s, "c"), 300);
-	sched_history_set(&s, idx(&s, "d"), 350);
-	b[0] = idx(&s, "a");
-	b[1] = idx(&s, "b");
-	CHECK(dispatch(&s, b, 2, out, urg) == 2);
+	setup_four(&s, 300, 350);
 	b[0] = idx(&s, "d");
 	CHECK(dispatch(&s, b, 1, out, urg) == 0);	/* held: 350 */
 	s.pt[idx(&s, "a")].state = PT_RUNNING;
