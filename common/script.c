@@ -98,15 +98,15 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	 * running list (so a busy list never empties and keeps its TTL).
 	 * The agent keeps a dependent it just released (its outputs are on
 	 * this machine) when that is the message the queue would give it
-	 * next: one released at the popping end (an urgent one: submit
-	 * stages a task there only while it ranks above everything queued),
-	 * the last of them, which goes before the message popped (that one
-	 * goes back to the popping end); else, when the queue was empty, the
-	 * first released at the other end. The one kept moves straight into
-	 * the running list and is claimed with what the release read; the
-	 * others are pushed. Popping the queue's head while an urgent
-	 * dependent waited for the next free slot made each link of a
-	 * critical chain wait for a slot. The claim does what the start script would: 1 claimed
+	 * next: the last one released at the popping end (an urgent one:
+	 * submit stages a task there only while it ranks above everything
+	 * queued), in place of the message popped, which goes back to the
+	 * popping end; else, when the queue was empty, the first released at
+	 * the other end. (Keeping the popped head while an urgent dependent
+	 * waited for the next free slot made each link of a critical chain
+	 * wait for a slot.) The one kept moves straight into the running
+	 * list and is claimed with what the release read; the others are
+	 * pushed. The claim does what the start script would: 1 claimed
 	 * for this agent, 0 stale or -1 already started (the message was
 	 * dropped again), 2 not looked at (unreadable, another run's, or a
 	 * retry that avoids this agent: the agent decides, and sends the
