@@ -57,11 +57,12 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	 * which may have made the running list anew, so give it the TTL;
 	 * one that came with a finish joined a list that has it). Returns
 	 * 1 (run it), 0 (stale attempt), -1 (this attempt was already
-	 * started: by another agent, or by this one from a replayed copy). claims mirrors attempts (every writer
-	 * of one writes both, and gives it its TTL): "N" while attempt N
-	 * is unclaimed, "N AGENT" once AGENT started it, so one HGET
-	 * answers both questions. again is "1" when the agent sends the
-	 * script again after a lost reply: then its own claim is a yes. */
+	 * started: by another agent, or by this one from a replayed copy).
+	 * claims mirrors attempts (every writer of one writes both, and
+	 * gives it its TTL): "N" while attempt N is unclaimed, "N AGENT"
+	 * once AGENT started it, so one HGET answers both questions. again
+	 * is "1" when the agent sends the script again after a lost reply:
+	 * then its own claim is a yes. */
 	"local claim = ARGV[2] .. ' ' .. ARGV[6]\n"
 	"local c = redis.call('HGET', KEYS[3], ARGV[1])\n"
 	"if c == ARGV[2] or (c == claim and ARGV[7] == '1') then\n"
