@@ -993,7 +993,7 @@ worker_finish_done(redisAsyncContext *ac, void *r, void *privdata)
 	w = wt->w;
 	if (wt->pops) {
 		wt->pops = 0;
-		w->folding = 0;
+		w->folding--;
 		/*
 		 * Cut off: it may have moved a message into the running list.
 		 * No pop until the running list is read again on reconnect,
@@ -1056,17 +1056,19 @@ worker_task_finish(struct wtask *wt)
 	int		 pops;
 
 	/*
-	 * Pop with the finish when this slot is about to free and no other
-	 * finish pops: while the queue has work, the next task then costs
-	 * no BLMOVE and no start script round trip (the finish script
-	 * claims it). A BLMOVE may be waiting too, for another free slot:
-	 * both may bring a task, so pop only if both fit. Not after a
+	 * Pop with the finish when this slot is about to free: while the
+	 * queue has work, the next task then costs no BLMOVE and no start
+	 * script round trip (the finish script claims it). Every finishing
+	 * slot may pop, each for itself (the finish still counts in
+	 * nrunning until its reply, which frees it and brings at most one).
+	 * A BLMOVE may be waiting too, for another free slot: both may
+	 * bring a task, so pop only if both fit. Not after a
 	 * failure: with --fail-fast submit empties the queue on hearing of
 	 * it, and a pop in the same step would always beat it.
 	 */
 	pops = wt->proc == NULL && w->joined && !w->stopping &&
 	    wt->result.status == RESULT_SUCCESS &&
-	    !w->folding && !w->adopting &&
+	    !w->adopting &&
 	    w->nrunning + w->popping <= w->parallel &&
 	    util_now_ms() >= w->defer_until;
 	snprintf(ttl, sizeof ttl, "%d", w->ttl);
@@ -1090,7 +1092,7 @@ worker_task_finish(struct wtask *wt)
 		    argv, lens) == 0) {
 			wt->inflight = 1;
 			wt->pops = pops;
-			w->folding = pops;
+			w->folding += pops;
 		}
 	}
 }

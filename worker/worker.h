@@ -45,7 +45,7 @@ struct worker {
 
 	int			 joined;	/* run meta seen */
 	int			 popping;	/* a BLMOVE is in flight */
-	int			 folding;	/* a finish that pops, too */
+	int			 folding;	/* finishes that pop, too */
 	int			 adopting;	/* such a finish was cut off */
 	int			 nrunning;	/* tasks held (any state) */
 	int			 ntasks;	/* tasks run, for the log */
