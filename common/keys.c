@@ -176,9 +176,19 @@ keys_hb(const struct keys *k, const char *agent)
 char *
 keys_log(const struct keys *k, const char *id, int attempt)
 {
+	size_t	 plen = strlen(k->log_prefix), idlen = strlen(id), n;
 	char	*s;
 
-	xasprintf(&s, "%s%d:%s", k->log_prefix, attempt, id);
+	/* By hand, not printf: an agent makes one per task. */
+	s = xmalloc(plen + 21 + 1 + idlen + 1);
+	memcpy(s, k->log_prefix, plen);
+	n = plen;
+	if (attempt < 0)
+		s[n++] = '-';
+	n += util_u64_dec(s + n, attempt < 0 ? -(uint64_t)attempt :
+	    (uint64_t)attempt);
+	s[n++] = ':';
+	memcpy(s + n, id, idlen + 1);
 	return (s);
 }
 

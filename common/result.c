@@ -72,37 +72,95 @@ result_print(cJSON *o, size_t *len)
 	return (out);
 }
 
+/* Append len bytes to *p. */
+static void
+result_put(char **p, const char *s, size_t len)
+{
+	memcpy(*p, s, len);
+	*p += len;
+}
+
+/* Append a number. */
+static void
+result_put_u64(char **p, uint64_t v)
+{
+	*p += util_u64_dec(*p, v);
+}
+
+/* Append the JSON string of s, escaped, in quotes. */
+static void
+result_put_str(char **p, const char *s)
+{
+	*(*p)++ = '"';
+	*p += util_json_escape_into(*p, (const unsigned char *)s, strlen(s));
+	*(*p)++ = '"';
+}
+
 /*
- * Encode a result. Caller frees. Written by hand, not through cJSON: an
- * agent encodes one per task, and cJSON prints each number with
- * snprintf("%1.15g") and reads it back with sscanf to check it.
+ * Encode a result. Caller frees. Written by hand, not through cJSON (which
+ * prints each number with snprintf("%1.15g") and reads it back with
+ * sscanf to check it) nor printf: an agent encodes one per task. One
+ * pass measures the escaped strings, the second writes into one
+ * allocation.
  */
 char *
 result_encode(const struct result *r, size_t *len)
 {
-	char	*id, *agent = NULL, *reason = NULL, *out;
-	int	 n;
+	const char	*id = r->id != NULL ? r->id : "";
+	const char	*status = result_status_name(r->status);
+	char		*out, *p;
+	size_t		 need;
 
-	id = util_json_escape(r->id, r->id != NULL ? strlen(r->id) : 0);
+	/* Fixed text and numbers (at most 20 digits and a sign each). */
+	need = 128 + 6 * 21 + strlen(status);
+	need += util_json_escape_into(NULL, (const unsigned char *)id,
+	    strlen(id));
 	if (r->agent != NULL)
-		agent = util_json_escape(r->agent, strlen(r->agent));
+		need += util_json_escape_into(NULL,
+		    (const unsigned char *)r->agent, strlen(r->agent));
 	if (r->reason != NULL)
-		reason = util_json_escape(r->reason, strlen(r->reason));
-	n = xasprintf(&out, "{\"id\":\"%s\",\"status\":\"%s\",\"exit\":%d,"
-	    "\"attempt\":%d%s%s%s,\"start\":%llu,\"end\":%llu,"
-	    "\"duration\":%llu,\"output\":%llu%s%s%s}", id,
-	    result_status_name(r->status), r->exit_code, r->attempt,
-	    agent != NULL ? ",\"agent\":\"" : "", agent != NULL ? agent : "",
-	    agent != NULL ? "\"" : "", (unsigned long long)r->start_ms,
-	    (unsigned long long)r->end_ms, (unsigned long long)r->duration_ms,
-	    (unsigned long long)r->output_bytes,
-	    reason != NULL ? ",\"reason\":\"" : "", reason != NULL ? reason : "",
-	    reason != NULL ? "\"" : "");
-	free(id);
-	free(agent);
-	free(reason);
+		need += util_json_escape_into(NULL,
+		    (const unsigned char *)r->reason, strlen(r->reason));
+	p = out = xmalloc(need);
+
+#define PUTS(lit) result_put(&p, lit, sizeof lit - 1)
+	PUTS("{\"id\":");
+	result_put_str(&p, id);
+	PUTS(",\"status\":\"");
+	result_put(&p, status, strlen(status));
+	PUTS("\",\"exit\":");
+	if (r->exit_code < 0) {
+		*p++ = '-';
+		result_put_u64(&p, (uint64_t)-(int64_t)r->exit_code);
+	} else
+		result_put_u64(&p, (uint64_t)r->exit_code);
+	PUTS(",\"attempt\":");
+	if (r->attempt < 0) {
+		*p++ = '-';
+		result_put_u64(&p, (uint64_t)-(int64_t)r->attempt);
+	} else
+		result_put_u64(&p, (uint64_t)r->attempt);
+	if (r->agent != NULL) {
+		PUTS(",\"agent\":");
+		result_put_str(&p, r->agent);
+	}
+	PUTS(",\"start\":");
+	result_put_u64(&p, r->start_ms);
+	PUTS(",\"end\":");
+	result_put_u64(&p, r->end_ms);
+	PUTS(",\"duration\":");
+	result_put_u64(&p, r->duration_ms);
+	PUTS(",\"output\":");
+	result_put_u64(&p, r->output_bytes);
+	if (r->reason != NULL) {
+		PUTS(",\"reason\":");
+		result_put_str(&p, r->reason);
+	}
+	PUTS("}");
+#undef PUTS
+	*p = '\0';
 	if (len != NULL)
-		*len = (size_t)n;
+		*len = (size_t)(p - out);
 	return (out);
 }
 

@@ -252,8 +252,28 @@ util_utf8_seq(const unsigned char *p, size_t left, size_t *skip)
 	return (need);
 }
 
+/*
+ * Write v in decimal at out (room for 20 digits, no terminator); return
+ * the number of digits. For hot paths where printf would cost more than
+ * the rest of the work.
+ */
+size_t
+util_u64_dec(char *out, uint64_t v)
+{
+	char	tmp[20];
+	size_t	n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return (n);
+}
+
 /* Escape s into out (if not NULL); return the escaped length. */
-static size_t
+size_t
 util_json_escape_into(char *out, const unsigned char *s, size_t len)
 {
 	static const char	 hex[] = "0123456789abcdef";

@@ -213,6 +213,8 @@ work_free(struct worker *w)
 	for (i = 0; i < w->nbase_env; i++)
 		free(w->base_env[i]);
 	free(w->base_env);
+	free(w->env_run);
+	free(w->env_agent);
 	keys_free(&w->keys);
 	url_free(&w->url);
 	free(w->run);

@@ -624,7 +624,8 @@ worker_task_new(struct worker *w, const char *msg, size_t len, int how,
 	wt->folded = how != WT_POPPED;
 	wt->start_sent = how == WT_ADOPTED;
 	wt->logkey = keys_log(&w->keys, wt->m.id, wt->m.attempt);
-	xasprintf(&wt->attempt, "%d", wt->m.attempt);
+	wt->attempt = xmalloc(21);
+	wt->attempt[util_u64_dec(wt->attempt, (uint64_t)wt->m.attempt)] = '\0';
 	LIST_INSERT_HEAD(&w->tasks, wt, entry);
 	w->nrunning++;
 	wt->state = WT_STARTING;
@@ -683,23 +684,43 @@ worker_pop(struct worker *w)
 		w->popping = 1;
 }
 
+/* "name=value" in one allocation. Caller frees. */
+static char *
+worker_env_pair(const char *name, const char *value)
+{
+	size_t	 nlen = strlen(name), vlen = strlen(value);
+	char	*s;
+
+	s = xmalloc(nlen + vlen + 2);
+	memcpy(s, name, nlen);
+	s[nlen] = '=';
+	memcpy(s + nlen + 1, value, vlen + 1);
+	return (s);
+}
+
 /*
  * The environment of a task: the agent's, the task's, then DTEQ_*. The
- * agent's variables are shared, not copied; *nshared says how many lead
- * the array (worker_env_free() frees only the rest).
+ * agent's variables are shared, not copied, as are DTEQ_RUN and
+ * DTEQ_AGENT (made once); *nshared says how many lead the array, and
+ * worker_env_free() frees the rest but those two.
  */
 static char **
 worker_task_env(struct wtask *wt, size_t *nshared)
 {
 	struct worker	*w = wt->w;
 	char		**env;
-	size_t		 n = 0, i, j, namelen;
+	size_t		 n = 0, i, j, namelen = 0;
 	int		 overridden;
 
+	if (w->env_run == NULL) {
+		w->env_run = worker_env_pair("DTEQ_RUN", w->run);
+		w->env_agent = worker_env_pair("DTEQ_AGENT", w->name);
+	}
 	env = xcalloc(w->nbase_env + wt->m.nenv + 5, sizeof *env);
 	for (i = 0; i < w->nbase_env; i++) {
-		namelen = strcspn(w->base_env[i], "=");
 		overridden = 0;
+		if (wt->m.nenv > 0)
+			namelen = strcspn(w->base_env[i], "=");
 		for (j = 0; j < wt->m.nenv && !overridden; j++) {
 			if (strncmp(wt->m.env[j].name, w->base_env[i],
 			    namelen) == 0 && wt->m.env[j].name[namelen] == '\0')
@@ -710,24 +731,25 @@ worker_task_env(struct wtask *wt, size_t *nshared)
 	}
 	*nshared = n;
 	for (j = 0; j < wt->m.nenv; j++)
-		xasprintf(&env[n++], "%s=%s", wt->m.env[j].name,
+		env[n++] = worker_env_pair(wt->m.env[j].name,
 		    wt->m.env[j].value);
-	xasprintf(&env[n++], "DTEQ_RUN=%s", w->run);
-	xasprintf(&env[n++], "DTEQ_TASK_ID=%s", wt->m.id);
-	xasprintf(&env[n++], "DTEQ_AGENT=%s", w->name);
-	xasprintf(&env[n++], "DTEQ_ATTEMPT=%d", wt->m.attempt);
+	env[n++] = w->env_run;
+	env[n++] = worker_env_pair("DTEQ_TASK_ID", wt->m.id);
+	env[n++] = w->env_agent;
+	env[n++] = worker_env_pair("DTEQ_ATTEMPT", wt->attempt);
 	env[n] = NULL;
 	return (env);
 }
 
-/* Free an environment built by worker_task_env(). */
 static void
-worker_env_free(char **env, size_t nshared)
+worker_env_free(struct worker *w, char **env, size_t nshared)
 {
 	size_t	i;
 
-	for (i = nshared; env[i] != NULL; i++)
-		free(env[i]);
+	for (i = nshared; env[i] != NULL; i++) {
+		if (env[i] != w->env_run && env[i] != w->env_agent)
+			free(env[i]);
+	}
 	free(env);
 }
 
@@ -931,7 +953,7 @@ worker_task_run(struct wtask *wt)
 	spec.exit_cb = worker_exit_cb;
 	spec.arg = wt;
 	wt->proc = proc_start(w->base, &spec, &cause);
-	worker_env_free(env, nshared);
+	worker_env_free(w, env, nshared);
 	if (wt->proc == NULL) {
 		log_warnx("%s attempt %d: %s", wt->m.id, wt->m.attempt, cause);
 		worker_output_cb(NULL, cause, strlen(cause), wt);
@@ -1071,8 +1093,8 @@ worker_task_finish(struct wtask *wt)
 	    !w->adopting &&
 	    w->nrunning + w->popping <= w->parallel &&
 	    util_now_ms() >= w->defer_until;
-	snprintf(ttl, sizeof ttl, "%d", w->ttl);
-	snprintf(now, sizeof now, "%llu", (unsigned long long)util_wall_ms());
+	ttl[util_u64_dec(ttl, (uint64_t)w->ttl)] = '\0';
+	now[util_u64_dec(now, util_wall_ms())] = '\0';
 	{
 		const char *argv[22] = { "EVALSHA", script_sha(SCRIPT_FINISH),
 		    "9", w->keys.attempts, w->keys.results, w->running,

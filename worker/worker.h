@@ -65,6 +65,8 @@ struct worker {
 
 	char		       **base_env;	/* environ, filtered */
 	size_t			 nbase_env;
+	char			*env_run;	/* "DTEQ_RUN=..." and */
+	char			*env_agent;	/* "DTEQ_AGENT=...", shared */
 
 	struct event		*ev_tick;
 	struct event		*ev_sigterm;

@@ -598,6 +598,32 @@ sha1_of_a(size_t n, const char *expect)
 }
 
 /* util_sha1_hex: the standard examples and every padding case. */
+/* util_u64_dec: every digit count, both ends of the range. */
+static void
+test_u64_dec(void)
+{
+	char		 buf[32], want[32];
+	uint64_t	 v;
+	size_t		 n;
+
+	for (v = 1; v != 0 && v < UINT64_MAX / 10; v *= 10) {
+		uint64_t vals[3] = { v - 1, v, v * 10 - 1 };
+		int k;
+
+		for (k = 0; k < 3; k++) {
+			n = util_u64_dec(buf, vals[k]);
+			buf[n] = '\0';
+			snprintf(want, sizeof want, "%llu",
+			    (unsigned long long)vals[k]);
+			CHECK_STREQ(buf, want);
+			CHECK(n == strlen(want));
+		}
+	}
+	n = util_u64_dec(buf, UINT64_MAX);
+	buf[n] = '\0';
+	CHECK_STREQ(buf, "18446744073709551615");
+}
+
 static void
 test_sha1(void)
 {
@@ -644,6 +670,7 @@ main(void)
 	}
 
 	TEST_RUN(test_strtonum_ok);
+	TEST_RUN(test_u64_dec);
 	TEST_RUN(test_strtonum_invalid);
 	TEST_RUN(test_strtonum_too_small);
 	TEST_RUN(test_strtonum_too_large);
