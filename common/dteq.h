@@ -64,6 +64,37 @@ __attribute__((noreturn)) void fatal(const char *, ...)
 __attribute__((noreturn)) void fatalx(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 
+/* json.c: a reader for the objects of the hot path (no tree, no copies). */
+#define JSON_STRING	1
+#define JSON_NUMBER	2
+#define JSON_OBJECT	3
+#define JSON_ARRAY	4
+#define JSON_TRUE	5
+#define JSON_FALSE	6
+#define JSON_NULL	7
+struct json_val {
+	int		 type;
+	const char	*p;		/* the value's text (a string's inside) */
+	size_t		 len;
+	int		 escaped;	/* a string with a backslash */
+};
+struct json_member {
+	struct json_val	 key;
+	struct json_val	 val;
+};
+struct json_obj {
+	struct json_member *m;
+	size_t		 n;
+	size_t		 cap;
+	struct json_member small[16];
+};
+int		 json_object(const char *, size_t, struct json_obj *, char **);
+void		 json_obj_free(struct json_obj *);
+const struct json_val *json_get(const struct json_obj *, const char *);
+int		 json_string_eq(const struct json_val *, const char *);
+char		*json_string(const struct json_val *);	/* caller frees */
+int		 json_number(const struct json_val *, double *);
+
 /* util.c */
 long long	 util_strtonum(const char *, long long, long long,
 		     const char **);

@@ -19,6 +19,7 @@
  * buffer).
  */
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,82 +167,87 @@ result_encode(const struct result *r, size_t *len)
 
 /* A non-negative number member, or 0 when absent or malformed. */
 static uint64_t
-result_u64(const cJSON *o, const char *name)
+result_u64(const struct json_obj *o, const char *name)
 {
-	const cJSON	*v;
+	double	d;
 
-	v = cJSON_GetObjectItemCaseSensitive(o, name);
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
-	    v->valuedouble > 9007199254740992.0)
+	if (json_number(json_get(o, name), &d) != 0 || d < 0 ||
+	    d > 9007199254740992.0)
 		return (0);
-	return ((uint64_t)v->valuedouble);
+	return ((uint64_t)d);
 }
 
-/* A string member copied, or NULL. */
-static char *
-result_str(const cJSON *o, const char *name)
-{
-	const cJSON	*v;
-
-	v = cJSON_GetObjectItemCaseSensitive(o, name);
-	if (!cJSON_IsString(v))
-		return (NULL);
-	return (xstrdup(v->valuestring));
-}
-
-/* Fill r from a parsed result object. */
+/* A number member as an int, saturated (as cJSON's valueint); or 0. */
 static int
-result_from_object(const cJSON *o, struct result *r, char **cause)
+result_int(const struct json_obj *o, const char *name)
 {
-	const cJSON	*v;
+	double	d;
+
+	if (json_number(json_get(o, name), &d) != 0)
+		return (0);
+	if (d >= INT_MAX)
+		return (INT_MAX);
+	if (d <= INT_MIN)
+		return (INT_MIN);
+	return ((int)d);
+}
+
+/* Fill r from the object text of a result. */
+static int
+result_from_text(const char *buf, size_t len, struct result *r,
+    char **cause)
+{
+	struct json_obj		 o;
+	const struct json_val	*v;
+	int			 i;
 
 	memset(r, 0, sizeof *r);
-	if (!cJSON_IsObject(o)) {
+	if (json_object(buf, len, &o, cause) != 0) {
+		free(*cause);
 		xasprintf(cause, "result is not an object");
 		return (-1);
 	}
-	v = cJSON_GetObjectItemCaseSensitive(o, "id");
-	if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+	r->id = json_string(json_get(&o, "id"));
+	if (r->id == NULL || *r->id == '\0') {
 		xasprintf(cause, "result has no id");
-		return (-1);
+		goto fail;
 	}
-	r->id = xstrdup(v->valuestring);
-	v = cJSON_GetObjectItemCaseSensitive(o, "status");
-	if (!cJSON_IsString(v) ||
-	    (r->status = result_status_from_name(v->valuestring)) == -1) {
+	v = json_get(&o, "status");
+	r->status = -1;
+	for (i = 0; i < RESULT_NSTATUS; i++) {
+		if (json_string_eq(v, result_names[i]))
+			r->status = i;
+	}
+	if (r->status == -1) {
 		xasprintf(cause, "result for \"%s\" has no valid status",
 		    r->id);
-		result_clear(r);
-		return (-1);
+		goto fail;
 	}
-	v = cJSON_GetObjectItemCaseSensitive(o, "exit");
-	if (cJSON_IsNumber(v))
-		r->exit_code = v->valueint;
-	r->attempt = (int)result_u64(o, "attempt");
-	r->agent = result_str(o, "agent");
-	r->start_ms = result_u64(o, "start");
-	r->end_ms = result_u64(o, "end");
-	r->duration_ms = result_u64(o, "duration");
-	r->output_bytes = result_u64(o, "output");
-	r->reason = result_str(o, "reason");
+	r->exit_code = result_int(&o, "exit");
+	r->attempt = (int)result_u64(&o, "attempt");
+	r->agent = json_string(json_get(&o, "agent"));
+	r->start_ms = result_u64(&o, "start");
+	r->end_ms = result_u64(&o, "end");
+	r->duration_ms = result_u64(&o, "duration");
+	r->output_bytes = result_u64(&o, "output");
+	r->reason = json_string(json_get(&o, "reason"));
+	json_obj_free(&o);
 	return (0);
+
+fail:
+	json_obj_free(&o);
+	result_clear(r);
+	return (-1);
 }
 
-/* Decode a stored result. */
+/*
+ * Decode a stored result. Submit decodes one per task (within its
+ * event): json.c reads it in place.
+ */
 int
 result_decode(const char *buf, size_t len, struct result *r, char **cause)
 {
-	cJSON	*o;
-	int	 rv;
-
-	memset(r, 0, sizeof *r);
-	if ((o = cJSON_ParseWithLength(buf, len)) == NULL) {
-		xasprintf(cause, "result is not JSON");
-		return (-1);
-	}
-	rv = result_from_object(o, r, cause);
-	cJSON_Delete(o);
-	return (rv);
+	return (result_from_text(buf, len, r, cause));
 }
 
 /* Copy src into dst (deep). */
@@ -309,64 +315,71 @@ event_encode_simple(int type, const char *who, size_t *len)
 int
 event_decode(const char *buf, size_t len, struct event_msg *e, char **cause)
 {
-	cJSON		*o;
-	const cJSON	*v;
-	size_t		 i;
+	struct json_obj		 o, next;
+	const struct json_val	*v;
+	size_t			 i;
 
 	memset(e, 0, sizeof *e);
-	if ((o = cJSON_ParseWithLength(buf, len)) == NULL ||
-	    !cJSON_IsObject(o)) {
-		cJSON_Delete(o);
+	if (json_object(buf, len, &o, cause) != 0) {
+		free(*cause);
 		xasprintf(cause, "event is not a JSON object");
 		return (-1);
 	}
-	v = cJSON_GetObjectItemCaseSensitive(o, "type");
+	v = json_get(&o, "type");
 	e->type = -1;
-	for (i = 0; cJSON_IsString(v) &&
-	    i < sizeof event_names / sizeof event_names[0]; i++) {
-		if (strcmp(v->valuestring, event_names[i]) == 0)
+	for (i = 0; i < sizeof event_names / sizeof event_names[0]; i++) {
+		if (json_string_eq(v, event_names[i]))
 			e->type = (int)i;
 	}
 	if (e->type == -1) {
 		xasprintf(cause, "event has no known type");
 		goto fail;
 	}
-	e->id = result_str(o, "id");
-	e->agent = result_str(o, "agent");
-	e->reason = result_str(o, "reason");
-	e->attempt = (int)result_u64(o, "attempt");
-	if (e->type == EVENT_FINISHED && result_from_object(
-	    cJSON_GetObjectItemCaseSensitive(o, "result"), &e->result,
-	    cause) != 0)
-		goto fail;
-	v = cJSON_GetObjectItemCaseSensitive(o, "next");
-	if (e->type == EVENT_FINISHED && cJSON_IsObject(v)) {
-		e->next_id = result_str(v, "id");
-		e->next_agent = result_str(v, "agent");
-		e->next_attempt = (int)result_u64(v, "attempt");
+	e->id = json_string(json_get(&o, "id"));
+	e->agent = json_string(json_get(&o, "agent"));
+	e->reason = json_string(json_get(&o, "reason"));
+	e->attempt = (int)result_u64(&o, "attempt");
+	if (e->type == EVENT_FINISHED) {
+		v = json_get(&o, "result");
+		if (v == NULL || v->type != JSON_OBJECT) {
+			xasprintf(cause, "result is not an object");
+			goto fail;
+		}
+		if (result_from_text(v->p, v->len, &e->result, cause) != 0)
+			goto fail;
+	}
+	v = json_get(&o, "next");
+	if (e->type == EVENT_FINISHED && v != NULL &&
+	    v->type == JSON_OBJECT) {
+		if (json_object(v->p, v->len, &next, cause) != 0)
+			goto fail;	/* checked already: cannot happen */
+		e->next_id = json_string(json_get(&next, "id"));
+		e->next_agent = json_string(json_get(&next, "agent"));
+		e->next_attempt = (int)result_u64(&next, "attempt");
+		json_obj_free(&next);
 		if (e->next_id == NULL) {
 			xasprintf(cause, "finished event's next has no id");
 			goto fail;
 		}
 	}
 	if (e->type == EVENT_LOG) {
-		v = cJSON_GetObjectItemCaseSensitive(o, "length");
-		if (e->id == NULL || !cJSON_IsNumber(v)) {
+		v = json_get(&o, "length");
+		if (e->id == NULL || v == NULL || v->type != JSON_NUMBER) {
 			xasprintf(cause, "log event without id or length");
 			goto fail;
 		}
-		e->offset = result_u64(o, "offset");
-		e->length = result_u64(o, "length");
+		e->offset = result_u64(&o, "offset");
+		e->length = result_u64(&o, "length");
 	}
 	if (e->type == EVENT_STARTED && e->id == NULL) {
 		xasprintf(cause, "started event has no id");
 		goto fail;
 	}
-	cJSON_Delete(o);
+	json_obj_free(&o);
 	return (0);
 
 fail:
-	cJSON_Delete(o);
+	json_obj_free(&o);
 	event_clear(e);
 	return (-1);
 }

@@ -18,153 +18,285 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "dteq.h"
 
-/* Encode the message for attempt of task t in run. Caller frees. */
+/*
+ * Escape s as cJSON prints a string, into out (if not NULL); return the
+ * length. Quotes, backslashes and control characters are escaped, every
+ * other byte is kept: a command may hold bytes that are not UTF-8, and
+ * must reach the agent as it was written.
+ */
+static size_t
+task_msg_escape(char *out, const char *s)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 n = 0;
+	char			 e;
+
+	for (; *u != '\0'; u++) {
+		e = 0;
+		switch (*u) {
+		case '"':
+			e = '"';
+			break;
+		case '\\':
+			e = '\\';
+			break;
+		case '\b':
+			e = 'b';
+			break;
+		case '\f':
+			e = 'f';
+			break;
+		case '\n':
+			e = 'n';
+			break;
+		case '\r':
+			e = 'r';
+			break;
+		case '\t':
+			e = 't';
+			break;
+		}
+		if (e != 0) {
+			if (out != NULL) {
+				out[n] = '\\';
+				out[n + 1] = e;
+			}
+			n += 2;
+		} else if (*u < 0x20) {
+			if (out != NULL) {
+				memcpy(out + n, "\\u00", 4);
+				out[n + 4] = hex[*u >> 4];
+				out[n + 5] = hex[*u & 0xf];
+			}
+			n += 6;
+		} else {
+			if (out != NULL)
+				out[n] = (char)*u;
+			n++;
+		}
+	}
+	return (n);
+}
+
+/* The message being written: a cursor, or a length being measured. */
+struct task_msg_out {
+	char	*p;
+	size_t	 n;
+};
+
+static void
+task_msg_put(struct task_msg_out *o, const char *s, size_t len)
+{
+	if (o->p != NULL)
+		memcpy(o->p + o->n, s, len);
+	o->n += len;
+}
+
+static void
+task_msg_put_str(struct task_msg_out *o, const char *s)
+{
+	task_msg_put(o, "\"", 1);
+	o->n += task_msg_escape(o->p != NULL ? o->p + o->n : NULL, s);
+	task_msg_put(o, "\"", 1);
+}
+
+static void
+task_msg_put_int(struct task_msg_out *o, int v)
+{
+	char	buf[21];
+
+	/* Both numbers of a message (attempt, timeout) are positive. */
+	task_msg_put(o, buf, util_u64_dec(buf, (uint64_t)(v < 0 ? 0 : v)));
+}
+
+/* Write (or with o->p NULL, measure) the message. */
+static void
+task_msg_write(struct task_msg_out *o, const char *run, const struct task *t,
+    int attempt, const char *avoid, int leaf)
+{
+	size_t	i;
+
+#define PUTS(lit) task_msg_put(o, lit, sizeof lit - 1)
+	PUTS("{\"run\":");
+	task_msg_put_str(o, run);
+	PUTS(",\"id\":");
+	task_msg_put_str(o, t->id);
+	PUTS(",\"attempt\":");
+	task_msg_put_int(o, attempt);
+	PUTS(",\"command\":");
+	task_msg_put_str(o, t->command);
+	if (t->cwd != NULL) {
+		PUTS(",\"cwd\":");
+		task_msg_put_str(o, t->cwd);
+	}
+	if (t->nenv > 0) {
+		PUTS(",\"env\":{");
+		for (i = 0; i < t->nenv; i++) {
+			if (i > 0)
+				PUTS(",");
+			task_msg_put_str(o, t->env[i].name);
+			PUTS(":");
+			task_msg_put_str(o, t->env[i].value);
+		}
+		PUTS("}");
+	}
+	if (t->timeout > 0) {
+		PUTS(",\"timeout\":");
+		task_msg_put_int(o, t->timeout);
+	}
+	if (avoid != NULL) {
+		PUTS(",\"avoid\":");
+		task_msg_put_str(o, avoid);
+	}
+	if (leaf)
+		PUTS(",\"leaf\":true");
+	PUTS("}");
+#undef PUTS
+}
+
+/*
+ * Encode the message for attempt of task t in run. Caller frees. By hand,
+ * in the bytes cJSON would print (submit encodes one per dispatch): one
+ * pass measures, the second writes.
+ */
 char *
 task_msg_encode(const char *run, const struct task *t, int attempt,
     const char *avoid, int leaf, size_t *len)
 {
-	cJSON	*o, *env;
-	char	*s, *out;
-	size_t	 i;
+	struct task_msg_out	o = { NULL, 0 };
 
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "run", run);
-	cJSON_AddStringToObject(o, "id", t->id);
-	cJSON_AddNumberToObject(o, "attempt", attempt);
-	cJSON_AddStringToObject(o, "command", t->command);
-	if (t->cwd != NULL)
-		cJSON_AddStringToObject(o, "cwd", t->cwd);
-	if (t->nenv > 0) {
-		env = cJSON_AddObjectToObject(o, "env");
-		for (i = 0; i < t->nenv; i++)
-			cJSON_AddStringToObject(env, t->env[i].name,
-			    t->env[i].value);
-	}
-	if (t->timeout > 0)
-		cJSON_AddNumberToObject(o, "timeout", t->timeout);
-	if (avoid != NULL)
-		cJSON_AddStringToObject(o, "avoid", avoid);
-	if (leaf)
-		cJSON_AddTrueToObject(o, "leaf");
-	if ((s = cJSON_PrintUnformatted(o)) == NULL)
-		fatalx("%s: out of memory", __func__);
-	cJSON_Delete(o);
-	out = xstrdup(s);
-	cJSON_free(s);
+	task_msg_write(&o, run, t, attempt, avoid, leaf);
+	o.p = xmalloc(o.n + 1);
+	o.n = 0;
+	task_msg_write(&o, run, t, attempt, avoid, leaf);
+	o.p[o.n] = '\0';
 	if (len != NULL)
-		*len = strlen(out);
-	return (out);
+		*len = o.n;
+	return (o.p);
 }
 
 /* Copy a string member; return -1 if present and not a string. */
 static int
-task_msg_string(const cJSON *o, const char *name, int required, char **out,
-    char **cause)
+task_msg_string(const struct json_obj *o, const char *name, int required,
+    char **out, char **cause)
 {
-	const cJSON	*v;
+	const struct json_val	*v;
 
-	v = cJSON_GetObjectItemCaseSensitive(o, name);
+	v = json_get(o, name);
 	if (v == NULL) {
 		if (!required)
 			return (0);
 		xasprintf(cause, "missing field \"%s\"", name);
 		return (-1);
 	}
-	if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+	if ((*out = json_string(v)) == NULL || **out == '\0') {
+		free(*out);
+		*out = NULL;
 		xasprintf(cause, "field \"%s\" is not a non-empty string",
 		    name);
 		return (-1);
 	}
-	*out = xstrdup(v->valuestring);
 	return (0);
 }
 
 /* Copy an integer member in [min, max]; absent leaves *out alone. */
 static int
-task_msg_int(const cJSON *o, const char *name, int required, int min,
-    int max, int *out, char **cause)
+task_msg_int(const struct json_obj *o, const char *name, int required,
+    int min, int max, int *out, char **cause)
 {
-	const cJSON	*v;
+	const struct json_val	*v;
+	double			 d;
 
-	v = cJSON_GetObjectItemCaseSensitive(o, name);
+	v = json_get(o, name);
 	if (v == NULL) {
 		if (!required)
 			return (0);
 		xasprintf(cause, "missing field \"%s\"", name);
 		return (-1);
 	}
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= min &&
-	    v->valuedouble <= max) ||
-	    v->valuedouble != (double)(int)v->valuedouble) {
+	if (json_number(v, &d) != 0 || !(d >= min && d <= max) ||
+	    d != (double)(int)d) {
 		xasprintf(cause, "field \"%s\" is not a whole number from %d "
 		    "to %d", name, min, max);
 		return (-1);
 	}
-	*out = (int)v->valuedouble;
+	*out = (int)d;
 	return (0);
 }
 
-/* Decode a queue message; on failure m is cleared and *cause set. */
+/* The "env" member: an object of strings. */
+static int
+task_msg_env(const struct json_val *v, struct task_msg *m, char **cause)
+{
+	struct json_obj	 env;
+	char		*name;
+	size_t		 i;
+
+	if (v->type != JSON_OBJECT || json_object(v->p, v->len, &env,
+	    cause) != 0) {
+		free(*cause);
+		xasprintf(cause, "field \"env\" is not an object");
+		return (-1);
+	}
+	m->env = xcalloc(env.n, sizeof *m->env);
+	for (i = 0; i < env.n; i++) {
+		name = json_string(&env.m[i].key);
+		if (env.m[i].val.type != JSON_STRING || *name == '\0' ||
+		    strchr(name, '=') != NULL) {
+			free(name);
+			json_obj_free(&env);
+			xasprintf(cause, "bad entry in \"env\"");
+			return (-1);
+		}
+		m->env[m->nenv].name = name;
+		m->env[m->nenv].value = json_string(&env.m[i].val);
+		m->nenv++;
+	}
+	json_obj_free(&env);
+	return (0);
+}
+
+/*
+ * Decode a queue message; on failure m is cleared and *cause set. An
+ * agent decodes one per task: json.c reads it in place.
+ */
 int
 task_msg_decode(const char *buf, size_t len, struct task_msg *m, char **cause)
 {
-	cJSON		*o;
-	const cJSON	*env, *e;
-	const char	*end;
-	size_t		 n;
+	struct json_obj		 o;
+	const struct json_val	*v;
 
 	memset(m, 0, sizeof *m);
-	o = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-	if (o == NULL || !cJSON_IsObject(o)) {
-		xasprintf(cause, "not a JSON object");
-		cJSON_Delete(o);
+	*cause = NULL;
+	if (json_object(buf, len, &o, cause) != 0)
 		return (-1);
-	}
-	if (task_msg_string(o, "run", 1, &m->run, cause) != 0 ||
-	    task_msg_string(o, "id", 1, &m->id, cause) != 0 ||
-	    task_msg_int(o, "attempt", 1, 1, 1000000, &m->attempt,
+	if (task_msg_string(&o, "run", 1, &m->run, cause) != 0 ||
+	    task_msg_string(&o, "id", 1, &m->id, cause) != 0 ||
+	    task_msg_int(&o, "attempt", 1, 1, 1000000, &m->attempt,
 	    cause) != 0 ||
-	    task_msg_string(o, "command", 1, &m->command, cause) != 0 ||
-	    task_msg_string(o, "cwd", 0, &m->cwd, cause) != 0 ||
-	    task_msg_int(o, "timeout", 0, 0, 7 * 86400, &m->timeout,
+	    task_msg_string(&o, "command", 1, &m->command, cause) != 0 ||
+	    task_msg_string(&o, "cwd", 0, &m->cwd, cause) != 0 ||
+	    task_msg_int(&o, "timeout", 0, 0, 7 * 86400, &m->timeout,
 	    cause) != 0 ||
-	    task_msg_string(o, "avoid", 0, &m->avoid, cause) != 0)
+	    task_msg_string(&o, "avoid", 0, &m->avoid, cause) != 0)
 		goto fail;
-	e = cJSON_GetObjectItemCaseSensitive(o, "leaf");
-	if (e != NULL && !cJSON_IsBool(e)) {
+	v = json_get(&o, "leaf");
+	if (v != NULL && v->type != JSON_TRUE && v->type != JSON_FALSE) {
 		xasprintf(cause, "field \"leaf\" is not a boolean");
 		goto fail;
 	}
-	m->leaf = cJSON_IsTrue(e);
-	env = cJSON_GetObjectItemCaseSensitive(o, "env");
-	if (env != NULL) {
-		if (!cJSON_IsObject(env)) {
-			xasprintf(cause, "field \"env\" is not an object");
-			goto fail;
-		}
-		n = (size_t)cJSON_GetArraySize(env);
-		m->env = xcalloc(n, sizeof *m->env);
-		cJSON_ArrayForEach(e, env) {
-			if (!cJSON_IsString(e) || e->string == NULL ||
-			    e->string[0] == '\0' ||
-			    strchr(e->string, '=') != NULL) {
-				xasprintf(cause, "bad entry in \"env\"");
-				goto fail;
-			}
-			m->env[m->nenv].name = xstrdup(e->string);
-			m->env[m->nenv].value = xstrdup(e->valuestring);
-			m->nenv++;
-		}
-	}
-	cJSON_Delete(o);
+	m->leaf = v != NULL && v->type == JSON_TRUE;
+	if ((v = json_get(&o, "env")) != NULL &&
+	    task_msg_env(v, m, cause) != 0)
+		goto fail;
+	json_obj_free(&o);
 	return (0);
 
 fail:
-	cJSON_Delete(o);
+	json_obj_free(&o);
 	task_msg_clear(m);
 	return (-1);
 }

@@ -2,13 +2,16 @@
 
 /*
  * The queue message: what submit encodes is what an agent decodes, every
- * field of it, and a message with a field of the wrong type is refused
- * with a cause that names the field.
+ * field of it; the encoder writes the bytes cJSON would (random tasks,
+ * any byte but NUL); and a message with a field of the wrong type is
+ * refused with a cause that names the field.
  */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "dteq.h"
 #include "test.h"
@@ -94,10 +97,106 @@ test_bad_fields(void)
 	}
 }
 
+/* A random C string of bytes 1-255, quotes and backslashes often. */
+static char *
+random_bytes(void)
+{
+	size_t	 n = (size_t)(rand() % 24), i;
+	char	*s = malloc(n + 1);
+
+	for (i = 0; i < n; i++) {
+		switch (rand() % 4) {
+		case 0:
+			s[i] = "\"\\/\b\f\n\r\t"[rand() % 8];
+			break;
+		default:
+			s[i] = (char)(1 + rand() % 255);
+			break;
+		}
+	}
+	s[n] = '\0';
+	return (s);
+}
+
+/*
+ * The message is written by hand in the bytes cJSON prints for it (every
+ * byte of a command passes as it is, not UTF-8 or not): compared on
+ * random tasks with what cJSON makes of the same fields.
+ */
+static void
+test_encode_as_cjson(void)
+{
+	struct task_env	 env[3];
+	struct task	 t;
+	cJSON		*o, *e;
+	char		*mine, *theirs, *run, *avoid;
+	size_t		 len, k;
+	int		 round, attempt, leaf, differ = 0;
+
+	srand(11);
+	for (round = 0; round < 2000; round++) {
+		memset(&t, 0, sizeof t);
+		run = random_bytes();
+		t.id = random_bytes();
+		t.command = random_bytes();
+		t.cwd = rand() % 2 ? random_bytes() : NULL;
+		t.nenv = (size_t)(rand() % 4);
+		for (k = 0; k < t.nenv; k++) {
+			env[k].name = random_bytes();
+			env[k].value = random_bytes();
+		}
+		t.env = env;
+		t.timeout = rand() % 3 == 0 ? 0 : rand() % 100000;
+		attempt = 1 + rand() % 1000000;
+		avoid = rand() % 3 == 0 ? random_bytes() : NULL;
+		leaf = rand() % 2;
+
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "run", run);
+		cJSON_AddStringToObject(o, "id", t.id);
+		cJSON_AddNumberToObject(o, "attempt", attempt);
+		cJSON_AddStringToObject(o, "command", t.command);
+		if (t.cwd != NULL)
+			cJSON_AddStringToObject(o, "cwd", t.cwd);
+		if (t.nenv > 0) {
+			e = cJSON_AddObjectToObject(o, "env");
+			for (k = 0; k < t.nenv; k++)
+				cJSON_AddStringToObject(e, env[k].name,
+				    env[k].value);
+		}
+		if (t.timeout > 0)
+			cJSON_AddNumberToObject(o, "timeout", t.timeout);
+		if (avoid != NULL)
+			cJSON_AddStringToObject(o, "avoid", avoid);
+		if (leaf)
+			cJSON_AddTrueToObject(o, "leaf");
+		theirs = cJSON_PrintUnformatted(o);
+		mine = task_msg_encode(run, &t, attempt, avoid, leaf, &len);
+		if (len != strlen(mine) || strcmp(mine, theirs) != 0) {
+			if (differ++ < 3)
+				printf("    %s\n    %s\n", mine, theirs);
+		}
+		free(mine);
+		cJSON_free(theirs);
+		cJSON_Delete(o);
+		free(run);
+		free(t.id);
+		free(t.command);
+		free(t.cwd);
+		for (k = 0; k < t.nenv; k++) {
+			free(env[k].name);
+			free(env[k].value);
+		}
+		free(avoid);
+	}
+	CHECK(differ == 0);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_round_trip);
+	TEST_RUN(test_encode_as_cjson);
 	TEST_RUN(test_bad_fields);
 	return (test_exit());
 }
