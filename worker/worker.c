@@ -741,6 +741,7 @@ worker_task_env(struct wtask *wt, size_t *nshared)
 	return (env);
 }
 
+/* Free an environment built by worker_task_env(). */
 static void
 worker_env_free(struct worker *w, char **env, size_t nshared)
 {
