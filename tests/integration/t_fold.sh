@@ -1,7 +1,8 @@
 # Both slots of an agent take their next task with their finish: one
 # agent --parallel 2 runs 10 rounds of two tasks that end at the same
-# instant (both wait on one named pipe, and the test opens and closes
-# its writing end once both are waiting). Each finish pops the queue's
+# instant (both read one named pipe, whose writing end a process of the
+# test holds open; once both readers have it open the test kills that
+# process, and both reads end together). Each finish pops the queue's
 # next task in its own round trip, so the agent sends BLMOVE only for
 # its first two tasks and to wait at the end, never once a round (the
 # second finish of a round used to leave its slot to a BLMOVE and a
@@ -26,15 +27,24 @@ taskfile "$tf"
 start_agent a1 --parallel 2
 bg submit "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$tf"
 
+# opened FIFO: how many descriptors of live processes point at FIFO.
+opened() {
+	find /proc/[0-9]*/fd -lname "$1" 2>/dev/null | wc -l
+}
+
 k=1
 while [ $k -le 10 ]; do
 	a=$((2 * k - 1))
 	b=$((2 * k))
+	sleep 60 >"$TMP/fifo.$k" &	# the writing end, held open
+	holder=$!
+	track_pid "$holder"
 	wait_for "[ -e $TMP/ran.t$a ] && [ -e $TMP/ran.t$b ]" 20 ||
 	    fail "round $k: t$a and t$b did not both start"
-	sleep 0.3		# both shells reach cat and open the pipe
-	timeout 10 sh -c ": >$TMP/fifo.$k" ||
-	    fail "round $k: nobody read the pipe"
+	wait_for "[ \$(opened $TMP/fifo.$k) -ge 3 ]" 20 ||
+	    fail "round $k: the two tasks did not both open the pipe"
+	kill "$holder"
+	wait "$holder" 2>/dev/null
 	k=$((k + 1))
 done
 bg_wait submit 30
