@@ -1164,8 +1164,8 @@ def bench_nx(b):
         log("nx: skipped in the short profile (each Nx task costs seconds; "
             "run `make bench BENCH=full` or `bench/bench.py nx`)")
         return None
-    log("nx: the 13-project workspace of tests/nx, -t %s, fresh copies "
-        "(empty caches)" % NX_TARGETS)
+    log("nx: the 13-project workspace of tests/nx, -t %s, fresh copies: "
+        "each side with empty caches, then warm" % NX_TARGETS)
     setup = os.path.join(ROOT, "tests", "nx", "setup.sh")
     p = subprocess.run([setup], capture_output=True, text=True)
     if p.returncode != 0 or not p.stdout.strip():
