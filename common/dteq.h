@@ -106,6 +106,7 @@ char		*util_format_duration(uint64_t);	/* "1.23s"; caller frees */
 int		 util_read_file(const char *, char **, size_t *, char **);
 char		*util_json_escape(const char *, size_t);	/* caller frees */
 size_t		 util_json_escape_into(char *, const unsigned char *, size_t);
+size_t		 util_json_escape_raw(char *, const unsigned char *, size_t);
 size_t		 util_u64_dec(char *, uint64_t);
 char		*util_git_commit(void);			/* caller frees */
 char		*util_random_hex(size_t);	/* n random bytes as hex */

@@ -192,10 +192,12 @@ result_int(const struct json_obj *o, const char *name)
 	return ((int)d);
 }
 
-/* Fill r from the object text of a result. */
-static int
-result_from_text(const char *buf, size_t len, struct result *r,
-    char **cause)
+/*
+ * Decode a stored result (or the one inside a finished event). Submit
+ * decodes one per task: json.c reads it in place.
+ */
+int
+result_decode(const char *buf, size_t len, struct result *r, char **cause)
 {
 	struct json_obj		 o;
 	const struct json_val	*v;
@@ -238,16 +240,6 @@ fail:
 	json_obj_free(&o);
 	result_clear(r);
 	return (-1);
-}
-
-/*
- * Decode a stored result. Submit decodes one per task (within its
- * event): json.c reads it in place.
- */
-int
-result_decode(const char *buf, size_t len, struct result *r, char **cause)
-{
-	return (result_from_text(buf, len, r, cause));
 }
 
 /* Copy src into dst (deep). */
@@ -345,7 +337,7 @@ event_decode(const char *buf, size_t len, struct event_msg *e, char **cause)
 			xasprintf(cause, "result is not an object");
 			goto fail;
 		}
-		if (result_from_text(v->p, v->len, &e->result, cause) != 0)
+		if (result_decode(v->p, v->len, &e->result, cause) != 0)
 			goto fail;
 	}
 	v = json_get(&o, "next");

@@ -20,67 +20,6 @@
 
 #include "dteq.h"
 
-/*
- * Escape s as cJSON prints a string, into out (if not NULL); return the
- * length. Quotes, backslashes and control characters are escaped, every
- * other byte is kept: a command may hold bytes that are not UTF-8, and
- * must reach the agent as it was written.
- */
-static size_t
-task_msg_escape(char *out, const char *s)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 n = 0;
-	char			 e;
-
-	for (; *u != '\0'; u++) {
-		e = 0;
-		switch (*u) {
-		case '"':
-			e = '"';
-			break;
-		case '\\':
-			e = '\\';
-			break;
-		case '\b':
-			e = 'b';
-			break;
-		case '\f':
-			e = 'f';
-			break;
-		case '\n':
-			e = 'n';
-			break;
-		case '\r':
-			e = 'r';
-			break;
-		case '\t':
-			e = 't';
-			break;
-		}
-		if (e != 0) {
-			if (out != NULL) {
-				out[n] = '\\';
-				out[n + 1] = e;
-			}
-			n += 2;
-		} else if (*u < 0x20) {
-			if (out != NULL) {
-				memcpy(out + n, "\\u00", 4);
-				out[n + 4] = hex[*u >> 4];
-				out[n + 5] = hex[*u & 0xf];
-			}
-			n += 6;
-		} else {
-			if (out != NULL)
-				out[n] = (char)*u;
-			n++;
-		}
-	}
-	return (n);
-}
-
 /* The message being written: a cursor, or a length being measured. */
 struct task_msg_out {
 	char	*p;
@@ -99,7 +38,9 @@ static void
 task_msg_put_str(struct task_msg_out *o, const char *s)
 {
 	task_msg_put(o, "\"", 1);
-	o->n += task_msg_escape(o->p != NULL ? o->p + o->n : NULL, s);
+	/* As cJSON prints it: a command's bytes pass unchanged. */
+	o->n += util_json_escape_raw(o->p != NULL ? o->p + o->n : NULL,
+	    (const unsigned char *)s, strlen(s));
 	task_msg_put(o, "\"", 1);
 }
 

@@ -272,9 +272,15 @@ util_u64_dec(char *out, uint64_t v)
 	return (n);
 }
 
-/* Escape s into out (if not NULL); return the escaped length. */
-size_t
-util_json_escape_into(char *out, const unsigned char *s, size_t len)
+/*
+ * Escape s into out (if not NULL); return the escaped length. Quotes,
+ * backslashes and control characters are escaped as cJSON prints them;
+ * with raw, every other byte is kept as it is (cJSON's way), else
+ * ill-formed UTF-8 becomes U+FFFD.
+ */
+static size_t
+util_json_escape_bytes(char *out, const unsigned char *s, size_t len,
+    int raw)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const char		*esc;
@@ -323,6 +329,13 @@ util_json_escape_into(char *out, const unsigned char *s, size_t len)
 			i++;
 			continue;
 		}
+		if (raw) {
+			if (out != NULL)
+				out[o] = (char)s[i];
+			o++;
+			i++;
+			continue;
+		}
 		if ((n = util_utf8_seq(s + i, len - i, &skip)) == 0) {
 			if (out != NULL)
 				memcpy(out + o, "\xef\xbf\xbd", 3);
@@ -336,6 +349,24 @@ util_json_escape_into(char *out, const unsigned char *s, size_t len)
 		i += n;
 	}
 	return (o);
+}
+
+/* Escape s into out (if not NULL), ill-formed UTF-8 replaced. */
+size_t
+util_json_escape_into(char *out, const unsigned char *s, size_t len)
+{
+	return (util_json_escape_bytes(out, s, len, 0));
+}
+
+/*
+ * Escape s into out (if not NULL), every byte but the escaped ones kept:
+ * a command may hold bytes that are not UTF-8, and must reach the agent
+ * as it was written.
+ */
+size_t
+util_json_escape_raw(char *out, const unsigned char *s, size_t len)
+{
+	return (util_json_escape_bytes(out, s, len, 1));
 }
 
 /*
