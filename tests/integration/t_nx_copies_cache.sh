@@ -5,6 +5,8 @@
 # Redis (dteq work), where the agents that built them stored them. Every
 # task succeeds, each app's build reads its libraries' dist/, and Nx reports
 # the dependencies as read from the cache.
+# Only the build target (13 tasks): the builds are what depend on each
+# other's outputs; the other targets only add Nx start-ups.
 # timeout: 420
 
 . "$TOP/tests/integration/lib.sh"
@@ -24,12 +26,12 @@ cd "$TMP/main" || fail "cd"
 DTEQ_TOOL_DEPS=restore
 export DTEQ_TOOL_DEPS
 t0=$(now_ms)
-nx_submit submit 390 --nx "run-many -t lint,test,build"
+nx_submit submit 390 --nx "run-many -t build"
 log "submit took $(($(now_ms) - t0)) ms"
 assert_eq "$SUBMIT_RC" 0 "dteq submit exit status"
 agents_exit_ok 30 a1 a2 a3
 out="$TMP/submit.out"
-assert_grep '^39 tasks: 39 succeeded, 0 failed, 0 skipped' "$out" \
+assert_grep '^13 tasks: 13 succeeded, 0 failed, 0 skipped' "$out" \
     "summary line"
 assert_grep '^> nx run @ws/web:build$' "$out" "the command without the flag"
 assert_grep 'Nx read the output from the cache' "$out" \
@@ -44,7 +46,7 @@ for d in $(cd "$TMP/a1" && find libs apps -maxdepth 2 -name dist -type d |
 done
 [ -f "$TMP/main/apps/web/dist/index.js" ] ||
     fail "the main job's copy lacks web's build"
-assert_grep 'for 39 out of 39 tasks' "$out" \
+assert_grep 'for 13 out of 13 tasks' "$out" \
     "the replay read every task from the cache"
 # The app's build ran on some agent, with every library's dist there.
 n=0
@@ -65,12 +67,12 @@ RUN="$RUN-again"
 for a in a1 a2 a3; do
 	nx_agent "$a" "$TMP/$a"
 done
-nx_submit again 390 --no-replay --nx "run-many -t lint,test,build"
+nx_submit again 390 --no-replay --nx "run-many -t build"
 assert_eq "$SUBMIT_RC" 0 "second dteq submit exit status"
 agents_exit_ok 30 a1 a2 a3
 blocks=$(grep -cE '^> [^ ]+ \((a1|a2|a3), .*attempt [0-9]+\)$' "$TMP/again.out")
 hits=$(grep -cE 'Nx read the output from the cache instead of running the command for ([0-9]+) out of \1 tasks' "$TMP/again.out")
 log "second run: $blocks task blocks, $hits all-cache-hit Nx runs"
-assert_eq "$blocks" 39 "task blocks in the second run"
-assert_eq "$hits" 39 "tasks read whole from the cache in the second run"
+assert_eq "$blocks" 13 "task blocks in the second run"
+assert_eq "$hits" 13 "tasks read whole from the cache in the second run"
 exit 0
