@@ -29,10 +29,16 @@
  *				both): id -> "N" while attempt	dispatch)
  *				N is unclaimed; the start
  *				script makes it "N AGENT", so
- *				one attempt runs only once
+ *				one attempt runs only once, and
+ *				the finish script records a
+ *				result only while it says so
  *	results		hash	finish script (agent), once	run TTL
- *				per current attempt; submit
- *				(skipped, lost): id -> JSON
+ *				per current attempt; submit	(renewed
+ *				(skipped, lost): id -> JSON	by the
+ *								agents'
+ *								finishes,
+ *								once a
+ *								second)
  *	staged		hash	submit (stage script): id ->	run TTL
  *				side, attempt and message of
  *				a task whose dependencies are

@@ -77,71 +77,109 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"end\n"
 	"return 0\n",
 
-	/* SCRIPT_FINISH: KEYS attempts results running events queue claims
-	 * staged waiting waiters; ARGV id attempt result msg ttl next run
-	 * agent now ok. The message leaves the running list once: an LREM
-	 * that finds nothing means this finish was applied already (sent
-	 * again after a lost reply) or a reclaim took the task, and there
-	 * is nothing to record; nor is there for an attempt no longer
-	 * current. A recorded success (ok "1": a success of a task that
-	 * is not a leaf of the graph) releases the staged tasks whose last
-	 * dependency this was (a lower-case side waits for one dependency;
-	 * an upper-case one counts down its waiting entry), if the staged
-	 * attempt is still current: a dependent starts without a round trip
-	 * through submit. Returns 1 (recorded) or 0; with next
-	 * "1", {that, the message this agent runs next (now in its running
-	 * list) or nil, its claim, its id, its attempt}: the pop and the
-	 * start ride on the finish, one round trip instead of three, and
-	 * one event: a "finished" event whose "next" holds what the
-	 * "started" event of the claimed task would.
+	/* SCRIPT_FINISH: KEYS results running events queue claims staged
+	 * waiting waiters; ARGV id claim result msg ttl flags prefix agent
+	 * now. claim is "ATTEMPT AGENT", what claims holds for the attempt
+	 * this agent ran while it is still current; flags adds 1 (pop the
+	 * next message), 2 (a success of a task that is not a leaf of the
+	 * graph: release its staged dependents) and 4 (renew the results'
+	 * TTL: the agent asks on its first recorded finish and then at most
+	 * once a second, not on every one); prefix is how the run's
+	 * messages begin, '{"run":"RUN","id":"'. The message leaves the
+	 * running list once: an LREM that finds nothing means this finish
+	 * was applied already (sent again after a lost reply) or a reclaim
+	 * took the task, and there is nothing to record; nor is there for an
+	 * attempt no longer current. A recorded success with flag 2
+	 * releases the staged tasks whose last dependency this was (a
+	 * lower-case side waits for one dependency; an upper-case one counts
+	 * down its waiting entry), if the staged attempt is still current: a
+	 * dependent starts without a round trip through submit. Returns 1
+	 * (recorded) or 0; with flag 1, {that, the message this agent runs
+	 * next (now in its running list) or nil, its claim, its id, its
+	 * attempt}: the pop and the start ride on the finish, one round trip
+	 * instead of three, and one event: a "finished" event whose "next"
+	 * holds what the "started" event of the claimed task would.
 	 *
 	 * The pop takes the queue's next message before this one leaves the
-	 * running list (so a busy list never empties and keeps its TTL).
-	 * The agent keeps a dependent it just released (its outputs are on
-	 * this machine) when that is the message the queue would give it
-	 * next: the last one released at the popping end (an urgent one:
-	 * submit stages a task there only while it ranks above everything
-	 * queued), in place of the message popped, which goes back to the
-	 * popping end; else, when the queue was empty, the first released at
-	 * the other end. (Keeping the popped head while an urgent dependent
+	 * running list (so a busy list never empties and keeps its TTL), and
+	 * reads its id and attempt from the text submit writes (prefix, id,
+	 * attempt, in that order) when the id needs no escape and the
+	 * message names no agent to avoid; any other message is decoded
+	 * whole. One HMGET of claims then answers for both tasks. The agent
+	 * keeps a dependent it just released (its outputs are on this
+	 * machine) when that is the message the queue would give it next:
+	 * the last one released at the popping end (an urgent one: submit
+	 * stages a task there only while it ranks above everything queued),
+	 * in place of the message popped, which goes back to the popping
+	 * end; else, when the queue was empty, the first released at the
+	 * other end. (Keeping the popped head while an urgent dependent
 	 * waited for the next free slot made each link of a critical chain
 	 * wait for a slot.) The one kept moves straight into the running
 	 * list and is claimed with what the release read; the others are
-	 * pushed. The claim does what the start script would: 1 claimed
-	 * for this agent, 0 stale or -1 already started (the message was
-	 * dropped again), 2 not looked at (unreadable, another run's, or a
-	 * retry that avoids this agent: the agent decides, and sends the
-	 * start script if it runs it). An agent that then finds the
-	 * signature bad gives the claim back (unclaim). */
-	"local nxt, r, rel, fin = false, 0, {}, false\n"
-	"local pop = ARGV[6] == '1'\n"
-	"if pop then\n"
-	"  nxt = redis.call('LMOVE', KEYS[5], KEYS[3], 'RIGHT', 'LEFT')\n"
+	 * pushed. The claim does what the start script would: 1 claimed for
+	 * this agent, 0 stale or -1 already started (the message was dropped
+	 * again), 2 not looked at (unreadable, another run's, or a retry
+	 * that avoids this agent: the agent decides, and sends the start
+	 * script if it runs it). An agent that then finds the message bad
+	 * gives the claim back (unclaim). Each event is written by one
+	 * concatenation: every string the script makes costs Redis a copy
+	 * and a hash. */
+	"local f = tonumber(ARGV[6])\n"
+	"local pop = f % 2 == 1\n"
+	"local nxt, r, rel, mine, pushed = false, 0, {}, false, false\n"
+	"local cid, ca, cj, c, cc = false, false, false, false, false\n"
+	"local function peek(m)\n"
+	"  local j = m\n"
+	"  if string.sub(j, 1, 3) == 'v1:' then j = string.sub(j, 69) end\n"
+	"  if string.find(j, ARGV[7], 1, true) == 1 and\n"
+	"      not string.find(j, '\"avoid\":', 1, true) then\n"
+	"    local id, a = string.match(j,\n"
+	"        '^([^\"\\\\]+)\",\"attempt\":([1-9]%d*)[,}]', #ARGV[7] + 1)\n"
+	"    if id then return id, a, id end\n"
+	"  end\n"
+	"  local ok, t = pcall(cjson.decode, j)\n"
+	"  if ok and type(t) == 'table' and type(t.run) == 'string' and\n"
+	"      '{\"run\":\"' .. t.run .. '\",\"id\":\"' == ARGV[7] and\n"
+	"      type(t.id) == 'string' and type(t.attempt) == 'number' and\n"
+	"      t.avoid ~= ARGV[8] then\n"
+	"    return t.id, string.format('%d', t.attempt),\n"
+	"        string.sub(cjson.encode(t.id), 2, -2)\n"
+	"  end\n"
+	"  return false, false, false\n"
 	"end\n"
-	"local removed = redis.call('LREM', KEYS[3], 1, ARGV[4])\n"
-	"if removed == 0 and nxt then redis.call('EXPIRE', KEYS[3], ARGV[5]) end\n"
-	"if removed == 1 and redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then\n"
+	"if pop then\n"
+	"  nxt = redis.call('LMOVE', KEYS[4], KEYS[2], 'RIGHT', 'LEFT')\n"
+	"end\n"
+	"local removed = redis.call('LREM', KEYS[2], 1, ARGV[4])\n"
+	"if removed == 0 and nxt then redis.call('EXPIRE', KEYS[2], ARGV[5]) end\n"
+	"if nxt then cid, ca, cj = peek(nxt) end\n"
+	"if cid then\n"
+	"  local v = redis.call('HMGET', KEYS[5], ARGV[1], cid)\n"
+	"  c, cc = v[1], v[2]\n"
+	"else\n"
+	"  c = redis.call('HGET', KEYS[5], ARGV[1])\n"
+	"end\n"
+	"if removed == 1 and c == ARGV[2] then\n"
 	"  r = 1\n"
-	"  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])\n"
-	"  redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
-	"  fin = '{\"type\":\"finished\",\"result\":' .. ARGV[3]\n"
-	"  local w = ARGV[10] == '1' and redis.call('HGET', KEYS[9], ARGV[1])\n"
+	"  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
+	"  if f >= 4 then redis.call('EXPIRE', KEYS[1], ARGV[5]) end\n"
+	"  local w = f % 4 >= 2 and redis.call('HGET', KEYS[8], ARGV[1])\n"
 	"  if w then\n"
-	"    redis.call('HDEL', KEYS[9], ARGV[1])\n"
+	"    redis.call('HDEL', KEYS[8], ARGV[1])\n"
 	"    for d in string.gmatch(w, '[^\\n]+') do\n"
-	"      local m = redis.call('HGET', KEYS[7], d)\n"
+	"      local m = redis.call('HGET', KEYS[6], d)\n"
 	"      local side = m and string.sub(m, 1, 1)\n"
 	"      local last = side == 'l' or side == 'r'\n"
 	"      if side and not last and\n"
-	"          redis.call('HINCRBY', KEYS[8], d, -1) <= 0 then\n"
-	"        redis.call('HDEL', KEYS[8], d)\n"
+	"          redis.call('HINCRBY', KEYS[7], d, -1) <= 0 then\n"
+	"        redis.call('HDEL', KEYS[7], d)\n"
 	"        last = true\n"
 	"      end\n"
 	"      if last then\n"
-	"        redis.call('HDEL', KEYS[7], d)\n"
+	"        redis.call('HDEL', KEYS[6], d)\n"
 	"        local sp = string.find(m, ' ', 2, true)\n"
 	"        local a = sp and string.sub(m, 2, sp - 1)\n"
-	"        if a and redis.call('HGET', KEYS[6], d) == a then\n"
+	"        if a and redis.call('HGET', KEYS[5], d) == a then\n"
 	"          rel[#rel + 1] = {d, a, string.upper(side),\n"
 	"              string.sub(m, sp + 1)}\n"
 	"        end\n"
@@ -149,7 +187,6 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"local mine, pushed = false, false\n"
 	"if pop then\n"
 	"  for k = #rel, 1, -1 do\n"
 	"    if rel[k][3] == 'R' then mine = k break end\n"
@@ -159,65 +196,66 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"    mine = false\n"
 	"  end\n"
 	"  if mine and nxt then\n"
-	"    redis.call('LREM', KEYS[3], 1, nxt)\n"
-	"    redis.call('RPUSH', KEYS[5], nxt)\n"
+	"    redis.call('LREM', KEYS[2], 1, nxt)\n"
+	"    redis.call('RPUSH', KEYS[4], nxt)\n"
 	"    nxt, pushed = false, true\n"
 	"  end\n"
 	"end\n"
 	"for k, t in ipairs(rel) do\n"
 	"  if k ~= mine then\n"
-	"    redis.call(t[3] == 'R' and 'RPUSH' or 'LPUSH', KEYS[5], t[4])\n"
+	"    redis.call(t[3] == 'R' and 'RPUSH' or 'LPUSH', KEYS[4], t[4])\n"
 	"    pushed = true\n"
 	"  end\n"
 	"end\n"
-	"if pushed then redis.call('EXPIRE', KEYS[5], ARGV[5]) end\n"
+	"if pushed then redis.call('EXPIRE', KEYS[4], ARGV[5]) end\n"
 	"if not pop then\n"
-	"  if fin then redis.call('PUBLISH', KEYS[4], fin .. '}') end\n"
+	"  if r == 1 then\n"
+	"    redis.call('PUBLISH', KEYS[3],\n"
+	"        '{\"type\":\"finished\",\"result\":' .. ARGV[3] .. '}')\n"
+	"  end\n"
 	"  return r\n"
 	"end\n"
-	"local claim, cid, ca = 2, false, false\n"
+	"local claim = 2\n"
 	"if mine then\n"
 	"  nxt, cid, ca = rel[mine][4], rel[mine][1], rel[mine][2]\n"
-	"  redis.call('LPUSH', KEYS[3], nxt)\n"
-	"  redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
+	"  cj = string.sub(cjson.encode(cid), 2, -2)\n"
+	"  redis.call('LPUSH', KEYS[2], nxt)\n"
+	"  redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
 	"  claim = false\n"
 	"elseif not nxt and #rel > 0 then\n"
-	"  nxt = redis.call('LMOVE', KEYS[5], KEYS[3], 'RIGHT', 'LEFT')\n"
-	"  if nxt then redis.call('EXPIRE', KEYS[3], ARGV[5]) end\n"
+	"  nxt = redis.call('LMOVE', KEYS[4], KEYS[2], 'RIGHT', 'LEFT')\n"
+	"  if nxt then\n"
+	"    redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
+	"    cid, ca, cj = peek(nxt)\n"
+	"    if cid then cc = redis.call('HGET', KEYS[5], cid) end\n"
+	"  end\n"
 	"end\n"
-	"if nxt and claim then\n"
-	"  local j = nxt\n"
-	"  if string.sub(j, 1, 3) == 'v1:' then j = string.sub(j, 69) end\n"
-	"  local ok, t = pcall(cjson.decode, j)\n"
-	"  if ok and type(t) == 'table' and t.run == ARGV[7] and\n"
-	"      type(t.id) == 'string' and type(t.attempt) == 'number' and\n"
-	"      t.avoid ~= ARGV[8] then\n"
-	"    cid, ca = t.id, string.format('%d', t.attempt)\n"
-	"    local c = redis.call('HGET', KEYS[6], cid)\n"
-	"    if c == ca then\n"
-	"      claim = false\n"
-	"    else\n"
-	"      redis.call('LREM', KEYS[3], 1, nxt)\n"
-	"      claim = 0\n"
-	"      if c and string.sub(c, 1, #ca + 1) == ca .. ' ' then\n"
-	"        claim = -1\n"
-	"      end\n"
-	"    end\n"
+	"if claim and cid then\n"
+	"  if cc == ca then\n"
+	"    claim = false\n"
+	"  else\n"
+	"    redis.call('LREM', KEYS[2], 1, nxt)\n"
+	"    claim = 0\n"
+	"    if cc and string.sub(cc, 1, #ca + 1) == ca .. ' ' then claim = -1 end\n"
 	"  end\n"
 	"end\n"
 	"if claim == false then\n"
-	"  redis.call('HSET', KEYS[6], cid, ca .. ' ' .. ARGV[8])\n"
-	"  local st = '\"id\":' .. cjson.encode(cid) .. ',\"attempt\":' .. ca ..\n"
-	"      ',\"agent\":' .. cjson.encode(ARGV[8]) ..\n"
-	"      ',\"start\":' .. ARGV[9] .. '}'\n"
-	"  if fin then\n"
-	"    fin = fin .. ',\"next\":{' .. st\n"
-	"  else\n"
-	"    redis.call('PUBLISH', KEYS[4], '{\"type\":\"started\",' .. st)\n"
-	"  end\n"
+	"  redis.call('HSET', KEYS[5], cid, ca .. ' ' .. ARGV[8])\n"
 	"  claim = 1\n"
+	"  if r == 1 then\n"
+	"    redis.call('PUBLISH', KEYS[3],\n"
+	"        '{\"type\":\"finished\",\"result\":' .. ARGV[3] ..\n"
+	"        ',\"next\":{\"id\":\"' .. cj .. '\",\"attempt\":' .. ca ..\n"
+	"        ',\"agent\":\"' .. ARGV[8] .. '\",\"start\":' .. ARGV[9] .. '}}')\n"
+	"  else\n"
+	"    redis.call('PUBLISH', KEYS[3],\n"
+	"        '{\"type\":\"started\",\"id\":\"' .. cj .. '\",\"attempt\":' .. ca ..\n"
+	"        ',\"agent\":\"' .. ARGV[8] .. '\",\"start\":' .. ARGV[9] .. '}')\n"
+	"  end\n"
+	"elseif r == 1 then\n"
+	"  redis.call('PUBLISH', KEYS[3],\n"
+	"      '{\"type\":\"finished\",\"result\":' .. ARGV[3] .. '}')\n"
 	"end\n"
-	"if fin then redis.call('PUBLISH', KEYS[4], fin .. '}') end\n"
 	"return {r, nxt, claim, cid, ca}\n",
 
 	/* SCRIPT_RECLAIM: KEYS agents attempts claims; ARGV hb-prefix

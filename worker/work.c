@@ -215,6 +215,7 @@ work_free(struct worker *w)
 	free(w->base_env);
 	free(w->env_run);
 	free(w->env_agent);
+	free(w->msg_prefix);
 	keys_free(&w->keys);
 	url_free(&w->url);
 	free(w->run);

@@ -62,6 +62,8 @@ struct wtask {
 	int			 inflight;	/* a start/finish reply is due */
 	int			 acked;		/* the finish script answered */
 	int			 pops;		/* its finish pops the next */
+	uint64_t		 ttl_asked;	/* ms: its finish renews the
+						 * results' TTL (0: not) */
 	int			 start_sent;	/* the start script went once */
 	int			 folded;	/* did not come by BLMOVE */
 	char			*msg;		/* the message, verbatim */
@@ -376,6 +378,7 @@ worker_cmd_ready(struct rconn *rc, void *arg)
 	script_load(rc);
 	worker_check(w);
 	worker_heartbeat(w, 1);
+	w->results_ttl = 0;	/* the results may be new: renew at once */
 	/* A finish that popped was cut off: adopt what it moved. */
 	if (w->joined && w->adopting)
 		rconn_command(w->rc_cmd, worker_adopt_done, w,
@@ -1037,6 +1040,8 @@ worker_finish_done(redisAsyncContext *ac, void *r, void *privdata)
 	else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0)
 		log_info("%s attempt %d: result discarded (the attempt is no "
 		    "longer current)", wt->m.id, wt->m.attempt);
+	else if (reply->type == REDIS_REPLY_INTEGER && wt->ttl_asked != 0)
+		w->results_ttl = wt->ttl_asked;	/* written, and renewed */
 	wt->acked = 1;
 	if (wt->proc != NULL) {	/* reported early: done once it exits */
 		if (next != NULL && next->type == REDIS_REPLY_STRING)
@@ -1075,7 +1080,10 @@ static void
 worker_task_finish(struct wtask *wt)
 {
 	struct worker	*w = wt->w;
-	char		 ttl[16], now[24];
+	char		 ttl[16], now[24], flags[2];
+	char		 claim[21 + 1 + RUN_ID_MAX + 1];
+	size_t		 n;
+	uint64_t	 mono;
 	int		 pops;
 
 	/*
@@ -1096,22 +1104,39 @@ worker_task_finish(struct wtask *wt)
 	    util_now_ms() >= w->defer_until;
 	ttl[util_u64_dec(ttl, (uint64_t)w->ttl)] = '\0';
 	now[util_u64_dec(now, util_wall_ms())] = '\0';
+	n = util_u64_dec(claim, (uint64_t)wt->m.attempt);
+	claim[n++] = ' ';
+	memcpy(claim + n, w->name, strlen(w->name) + 1);
+
+	/*
+	 * The results hash gets its TTL from the first finish recorded on
+	 * this connection, then from one a second: an EXPIRE in every
+	 * finish was a tenth of the script's commands.
+	 */
+	mono = util_now_ms();
+	wt->ttl_asked = 0;
+	if (w->results_ttl == 0 || mono - w->results_ttl >= 1000)
+		wt->ttl_asked = mono;
+	flags[0] = '0' + (pops ? 1 : 0) +
+	    (wt->result.status == RESULT_SUCCESS && !wt->m.leaf ? 2 : 0) +
+	    (wt->ttl_asked != 0 ? 4 : 0);
+	flags[1] = '\0';
+	if (w->msg_prefix == NULL)
+		xasprintf(&w->msg_prefix, "{\"run\":\"%s\",\"id\":\"", w->run);
 	{
-		const char *argv[22] = { "EVALSHA", script_sha(SCRIPT_FINISH),
-		    "9", w->keys.attempts, w->keys.results, w->running,
-		    w->keys.events, w->keys.queue, w->keys.claims,
-		    w->keys.staged, w->keys.waiting, w->keys.waiters, wt->m.id,
-		    wt->attempt, wt->result_json, wt->msg, ttl,
-		    pops ? "1" : "0", w->run, w->name, now,
-		    wt->result.status == RESULT_SUCCESS && !wt->m.leaf ?
-		    "1" : "0" };
-		size_t lens[22];
+		const char *argv[20] = { "EVALSHA", script_sha(SCRIPT_FINISH),
+		    "8", w->keys.results, w->running, w->keys.events,
+		    w->keys.queue, w->keys.claims, w->keys.staged,
+		    w->keys.waiting, w->keys.waiters, wt->m.id, claim,
+		    wt->result_json, wt->msg, ttl, flags, w->msg_prefix,
+		    w->name, now };
+		size_t lens[20];
 		int i;
 
-		for (i = 0; i < 22; i++)
+		for (i = 0; i < 20; i++)
 			lens[i] = strlen(argv[i]);
-		lens[15] = wt->msglen;
-		if (rconn_command_argv(w->rc_cmd, worker_finish_done, wt, 22,
+		lens[14] = wt->msglen;
+		if (rconn_command_argv(w->rc_cmd, worker_finish_done, wt, 20,
 		    argv, lens) == 0) {
 			wt->inflight = 1;
 			wt->pops = pops;

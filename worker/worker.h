@@ -67,6 +67,8 @@ struct worker {
 	size_t			 nbase_env;
 	char			*env_run;	/* "DTEQ_RUN=..." and */
 	char			*env_agent;	/* "DTEQ_AGENT=...", shared */
+	char			*msg_prefix;	/* how the run's messages begin */
+	uint64_t		 results_ttl;	/* ms: results' TTL renewed */
 
 	struct event		*ev_tick;
 	struct event		*ev_sigterm;
