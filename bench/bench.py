@@ -1198,10 +1198,15 @@ def bench_nx(b):
     # outputs (what a pipeline's next run gets from a Redis that keeps
     # them; no dteq run may come after the first on one server and count
     # as cold).
+    # The agents share one copy, as `dteq run`'s do, so like `dteq run`
+    # they run each task without restoring its dependencies' outputs
+    # (DTEQ_TOOL_DEPS=exclude): those are in the copy already.
+    denv = dict(env, DTEQ_TOOL_DEPS="exclude")
+    out["tool_deps"] = "exclude"
     srv = Server(b.tmp)
     try:
         for name in ("dteq", "dteq_warm"):
-            nx_dteq_run(b, srv, tools, env, name, out)
+            nx_dteq_run(b, srv, tools, denv, name, out)
     finally:
         srv.stop()
     out["ratio"] = ratio(out["nx_run_many_s"], out["dteq_s"])

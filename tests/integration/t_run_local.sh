@@ -1,6 +1,8 @@
 # `dteq run --agents 3` runs the demo graph on a private redis-server and
 # leaves nothing behind: no redis-server, no worker, no temp dir; and a
-# `dteq run` interrupted with SIGINT mid-run cleans up the same way.
+# `dteq run` interrupted with SIGINT mid-run cleans up the same way. Its
+# agents share the checkout, so they get DTEQ_TOOL_DEPS=exclude unless the
+# user set it.
 # timeout: 120
 
 . "$TOP/tests/integration/lib.sh"
@@ -128,4 +130,17 @@ assert_grep 'agent-1 was killed by signal 9' "$TMP/orphan.err" \
 assert_grep 'no agent left' "$TMP/orphan.err" "dteq run says why it stops"
 assert_no_file "$TMP/ran.after2" "a dependent ran without agents"
 left_behind orphan
+
+log "the local agents share the checkout: DTEQ_TOOL_DEPS=exclude by default"
+tf="$TMP/deps.json"
+add_task "$tf" show "echo \"tool deps: [\$DTEQ_TOOL_DEPS]\""
+taskfile "$tf"
+env -u DTEQ_TOOL_DEPS "$DTEQ" run --agents 1 "$tf" >"$TMP/deps.out" 2>&1 ||
+    fail "dteq run of one echo failed"
+assert_grep '^tool deps: \[exclude\]$' "$TMP/deps.out" \
+    "DTEQ_TOOL_DEPS of a dteq run's agents, unset by the user"
+DTEQ_TOOL_DEPS=restore "$DTEQ" run --agents 1 "$tf" >"$TMP/deps2.out" 2>&1 ||
+    fail "dteq run of one echo with DTEQ_TOOL_DEPS=restore failed"
+assert_grep '^tool deps: \[restore\]$' "$TMP/deps2.out" \
+    "DTEQ_TOOL_DEPS=restore, the user's choice, kept"
 exit 0
