@@ -1097,14 +1097,16 @@ worker_task_finish(struct wtask *wt)
 	 * failure: with --fail-fast submit empties the queue on hearing of
 	 * it, and a pop in the same step would always beat it.
 	 */
+	mono = util_now_ms();
 	pops = wt->proc == NULL && w->joined && !w->stopping &&
 	    wt->result.status == RESULT_SUCCESS &&
 	    !w->adopting &&
 	    w->nrunning + w->popping <= w->parallel &&
-	    util_now_ms() >= w->defer_until;
+	    mono >= w->defer_until;
 	ttl[util_u64_dec(ttl, (uint64_t)w->ttl)] = '\0';
 	now[util_u64_dec(now, util_wall_ms())] = '\0';
-	n = util_u64_dec(claim, (uint64_t)wt->m.attempt);
+	n = strlen(wt->attempt);
+	memcpy(claim, wt->attempt, n);
 	claim[n++] = ' ';
 	memcpy(claim + n, w->name, strlen(w->name) + 1);
 
@@ -1113,7 +1115,6 @@ worker_task_finish(struct wtask *wt)
 	 * this connection, then from one a second: an EXPIRE in every
 	 * finish was a tenth of the script's commands.
 	 */
-	mono = util_now_ms();
 	wt->ttl_asked = 0;
 	if (w->results_ttl == 0 || mono - w->results_ttl >= 1000)
 		wt->ttl_asked = mono;

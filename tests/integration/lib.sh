@@ -183,6 +183,14 @@ rcli() {
 	redis-cli -p "$REDIS_PORT" "$@"
 }
 
+# cmd_calls NAME: how often the test server ran command NAME (lower case)
+# since its stats were last reset, from INFO commandstats; 0 if never.
+cmd_calls() {
+	_c=$(rcli info commandstats |
+	    sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p")
+	echo "${_c:-0}"
+}
+
 # start_redis: a private redis-server. The port is checked twice: nothing
 # answered on it before, and the server answering afterwards reports our
 # pid (two tests racing for one port cannot both believe they won).

@@ -47,10 +47,9 @@ one_round() {
 		grep -qF "$id started on a1" "$TMP/$_tag.err" ||
 		    fail "$_tag: submit did not hear that $id started on a1"
 	done
-	blmove=$(rcli info commandstats |
-	    sed -n 's/^cmdstat_blmove:calls=\([0-9]*\),.*/\1/p')
+	blmove=$(cmd_calls blmove)
 	log "$_tag: BLMOVE calls: $blmove"
-	[ "${blmove:-0}" -le 3 ] ||
+	[ "$blmove" -le 3 ] ||
 	    fail "$_tag: $blmove BLMOVEs for 6 tasks in a row (want <= 3)"
 }
 

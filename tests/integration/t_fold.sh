@@ -56,9 +56,8 @@ while [ $i -le 20 ]; do
 	assert_eq "$(result_field "$RUN" "t$i" status)" success "t$i status"
 	i=$((i + 1))
 done
-blmove=$(rcli info commandstats |
-    sed -n 's/^cmdstat_blmove:calls=\([0-9]*\),.*/\1/p')
+blmove=$(cmd_calls blmove)
 log "BLMOVE calls: $blmove"
-[ "${blmove:-0}" -le 4 ] ||
+[ "$blmove" -le 4 ] ||
     fail "the agent sent $blmove BLMOVEs for 10 rounds (want <= 4)"
 exit 0
