@@ -6,6 +6,14 @@
  * (so their interleaving is kept). proc.c knows nothing of Redis: it
  * reports output chunks and the final status through callbacks.
  *
+ * A command of plain words only (`npx nx run app:build`, `true`) is
+ * executed the way the shell would execute it, without starting the
+ * shell: the first word is looked up in the task's PATH, PWD is set as
+ * the shell sets it, and the statuses are the shell's (127 not found,
+ * 126 not executable). That saves a shell start per task, about a fifth
+ * of what running `true` costs. Anything else (quotes, `$`, `;`, `&&`,
+ * redirections, globs, an assignment, a builtin) goes to /bin/sh -c.
+ *
  * Life of a proc:
  *
  * 1. proc_start() spawns the child: clone(CLONE_VM | CLONE_VFORK) on a
@@ -39,6 +47,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -84,9 +93,16 @@ struct proc {
 struct proc_exec {
 	int		 out;		/* write end of the pipe */
 	const char	*cwd;
-	char		**argv;
+	char		**argv;		/* /bin/sh -c COMMAND, or the words */
 	char		**env;
 	sigset_t	 mask;		/* the task's: empty */
+
+	/* Direct execution only (argv holds the words). */
+	int		 direct;
+	char		**shell;	/* /bin/sh -c COMMAND, for ENOEXEC */
+	const char	*path;		/* the task's PATH */
+	size_t		 pwd_slot;	/* env[pwd_slot] is set to PWD=... */
+	char		*pwd;		/* "PWD=..." the task inherits, or NULL */
 };
 
 static LIST_HEAD(, proc) procs = LIST_HEAD_INITIALIZER(procs);
@@ -95,6 +111,28 @@ static int	proc_null = -1;		/* /dev/null, the children's stdin */
 static int	proc_sigs[NSIG];	/* reset to SIG_DFL in the child */
 static int	proc_nsigs = -1;
 static char	proc_stack[PROC_STACK] __attribute__((aligned(16)));
+static char	proc_pwd[4 + PATH_MAX];	/* the child's PWD=, when it builds one */
+
+/*
+ * First words that must reach the shell: its reserved words, and the
+ * builtins with no program of the same name and meaning in PATH (echo
+ * and printf differ from coreutils' on options and escapes, pwd prints
+ * the logical directory).
+ */
+static const char *proc_shell_words[] = {
+	".", ":", "alias", "bg", "break", "case", "cd", "command",
+	"continue", "do", "done", "echo", "elif", "else", "esac", "eval",
+	"exec", "exit", "export", "fc", "fg", "fi", "for", "getopts", "hash",
+	"if", "in", "jobs", "kill", "local", "printf", "pwd", "read",
+	"readonly", "return", "set", "shift", "test", "then", "times", "trap",
+	"type", "ulimit", "umask", "unalias", "unset", "until", "wait",
+	"while",
+};
+
+/* Bytes the shell gives no meaning to inside a word. */
+#define PROC_PLAIN \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" \
+	"_-./,:@%+="
 
 static void	proc_done(struct proc *);
 static void	proc_collect(struct proc *, int);
@@ -319,10 +357,8 @@ proc_scan_signals(void)
 
 /* Write a message to fd 2 of the child; only raw system calls here. */
 static void
-proc_child_error(const char *what, const char *arg, int error)
+proc_child_error(const char *what, const char *arg, const char *msg)
 {
-	const char	*msg = strerrordesc_np(error);
-
 	(void)!write(2, what, strlen(what));
 	if (arg != NULL) {
 		(void)!write(2, " \"", 2);
@@ -334,6 +370,89 @@ proc_child_error(const char *what, const char *arg, int error)
 		(void)!write(2, msg, strlen(msg));
 	}
 	(void)!write(2, "\n", 1);
+}
+
+/*
+ * PWD as the shell would export it: the inherited one if it names the
+ * working directory, else the physical path. Builds into proc_pwd, which
+ * the agent does not touch while the child runs.
+ */
+static void
+proc_child_pwd(struct proc_exec *x)
+{
+	struct stat	 here, there;
+
+	if (x->pwd != NULL && x->pwd[4] == '/' && stat(".", &here) == 0 &&
+	    stat(x->pwd + 4, &there) == 0 && here.st_dev == there.st_dev &&
+	    here.st_ino == there.st_ino) {
+		x->env[x->pwd_slot] = x->pwd;
+		return;
+	}
+	memcpy(proc_pwd, "PWD=", 4);
+	if (getcwd(proc_pwd + 4, sizeof proc_pwd - 4) != NULL)
+		x->env[x->pwd_slot] = proc_pwd;
+}
+
+/*
+ * Execute the words as the shell would: a name with a slash as it is,
+ * any other through each directory of PATH in turn (an empty one is the
+ * working directory). A file the kernel cannot execute is a script
+ * without #!, which only the shell runs. Returns only on ENOEXEC.
+ */
+static void
+proc_child_direct(struct proc_exec *x)
+{
+	const char	*file = x->argv[0], *dir = x->path, *end;
+	char		 buf[PATH_MAX];
+	size_t		 dlen, flen = strlen(file);
+	int		 denied = 0;
+
+	proc_child_pwd(x);
+	if (strchr(file, '/') != NULL) {
+		execve(file, x->argv, x->env);
+		if (errno == ENOEXEC)
+			return;
+		proc_child_error("cannot run", file, strerrordesc_np(errno));
+		_exit(errno == ENOENT || errno == ENOTDIR ? 127 : 126);
+	}
+	for (;;) {
+		end = strchrnul(dir, ':');
+		dlen = (size_t)(end - dir);
+		if (dlen + 1 + flen < sizeof buf) {
+			memcpy(buf, dir, dlen);
+			if (dlen > 0)
+				buf[dlen++] = '/';
+			memcpy(buf + dlen, file, flen + 1);
+			execve(buf, x->argv, x->env);
+			switch (errno) {
+			case ENOEXEC:
+				return;
+			case EACCES:
+				denied = 1;
+				break;
+			case ENOENT:
+			case ENOTDIR:
+			case ELOOP:
+			case ENAMETOOLONG:
+			case ESTALE:
+			case ENODEV:
+				break;
+			default:
+				proc_child_error("cannot run", buf,
+				    strerrordesc_np(errno));
+				_exit(126);
+			}
+		}
+		if (*end == '\0')
+			break;
+		dir = end + 1;
+	}
+	if (denied) {
+		proc_child_error("cannot run", file, strerrordesc_np(EACCES));
+		_exit(126);
+	}
+	proc_child_error("cannot run", file, "command not found");
+	_exit(127);
 }
 
 /*
@@ -358,18 +477,106 @@ proc_child(void *arg)
 	    dup2(proc_null, 0) == -1 || dup2(x->out, 1) == -1 ||
 	    dup2(x->out, 2) == -1) {
 		proc_child_error("cannot set up the task's descriptors", NULL,
-		    errno);
+		    strerrordesc_np(errno));
 		_exit(127);
 	}
 	if (x->cwd != NULL && chdir(x->cwd) == -1) {
-		proc_child_error("working directory", x->cwd, errno);
+		proc_child_error("working directory", x->cwd,
+		    strerrordesc_np(errno));
 		_exit(127);
 	}
 	close_range(3, ~0U, 0);
 	sigprocmask(SIG_SETMASK, &x->mask, NULL);
+	if (x->direct) {
+		proc_child_direct(x);
+		x->argv = x->shell;	/* a script without #! */
+	}
 	execve("/bin/sh", x->argv, x->env);
-	proc_child_error("cannot start", "/bin/sh", errno);
+	proc_child_error("cannot start", "/bin/sh", strerrordesc_np(errno));
 	_exit(127);
+}
+
+/* A byte the shell gives no meaning to inside a word. */
+static int
+proc_plain(int c)
+{
+	return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' && strchr(PROC_PLAIN, c)));
+}
+
+/*
+ * The words of a command the shell would run as one program found in
+ * PATH: plain bytes, spaces and tabs only, and a first word that is no
+ * assignment, reserved word or builtin. Returns a NULL-terminated argv
+ * in one allocation (free it), or NULL when the shell must run it.
+ */
+char **
+proc_words(const char *command)
+{
+	const char	*c;
+	char		**argv, *w;
+	size_t		 len = strlen(command), n = 0, i;
+
+	for (c = command; *c != '\0'; c++) {
+		if (*c != ' ' && *c != '\t' && !proc_plain((unsigned char)*c))
+			return (NULL);
+	}
+	argv = xmalloc((len / 2 + 2) * sizeof *argv + len + 1);
+	w = memcpy(argv + len / 2 + 2, command, len + 1);
+	for (;;) {
+		while (*w == ' ' || *w == '\t')
+			*w++ = '\0';
+		if (*w == '\0')
+			break;
+		argv[n++] = w;
+		w += strcspn(w, " \t");
+	}
+	argv[n] = NULL;
+	if (n == 0 || strchr(argv[0], '=') != NULL)
+		goto shell;
+	for (i = 0; i < sizeof proc_shell_words / sizeof proc_shell_words[0]; i++) {
+		if (strcmp(argv[0], proc_shell_words[i]) == 0)
+			goto shell;
+	}
+	return (argv);
+shell:
+	free(argv);
+	return (NULL);
+}
+
+/*
+ * Set x up to execute words without the shell: its PATH and PWD, and a
+ * copy of the environment with a slot for the PWD the child settles.
+ * Returns the copy, or NULL (the shell runs it) when there is no PATH,
+ * whose default only the shell knows.
+ */
+static char **
+proc_direct(struct proc_exec *x, char **words, char **env)
+{
+	char	**copy;
+	size_t	 n, slot = SIZE_MAX;
+
+	x->path = NULL;
+	x->pwd = NULL;
+	for (n = 0; env[n] != NULL; n++) {
+		if (strncmp(env[n], "PATH=", 5) == 0)
+			x->path = env[n] + 5;
+		else if (strncmp(env[n], "PWD=", 4) == 0) {
+			x->pwd = env[n];
+			slot = n;
+		}
+	}
+	if (x->path == NULL)
+		return (NULL);
+	copy = xreallocarray(NULL, n + 2, sizeof *copy);
+	memcpy(copy, env, (n + 1) * sizeof *copy);
+	x->pwd_slot = slot != SIZE_MAX ? slot : n;
+	copy[n + 1] = NULL;
+	x->direct = 1;
+	x->shell = x->argv;
+	x->argv = words;
+	x->env = copy;
+	return (copy);
 }
 
 /*
@@ -384,7 +591,7 @@ proc_start(struct event_base *base, const struct proc_spec *spec,
 	struct proc_exec	 x;
 	sigset_t		 all, old;
 	struct stat		 sb;
-	char			*argv[4];
+	char			*argv[4], **words, **env = NULL;
 	int			 pfd[2], error;
 	pid_t			 pid;
 
@@ -415,6 +622,11 @@ proc_start(struct event_base *base, const struct proc_spec *spec,
 	x.argv = argv;
 	x.env = spec->env;
 	sigemptyset(&x.mask);
+	if ((words = proc_words(spec->command)) != NULL &&
+	    (env = proc_direct(&x, words, spec->env)) == NULL) {
+		free(words);
+		words = NULL;
+	}
 
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
@@ -422,6 +634,8 @@ proc_start(struct event_base *base, const struct proc_spec *spec,
 	    CLONE_VM | CLONE_VFORK | SIGCHLD, &x);
 	error = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	free(words);
+	free(env);
 	close(pfd[1]);
 	if (pid == -1) {
 		close(pfd[0]);

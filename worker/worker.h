@@ -118,5 +118,6 @@ void		 proc_kill_all(int);
 pid_t		 proc_pid(const struct proc *);
 int		 proc_count(void);
 void		 proc_poll(void);
+char	       **proc_words(const char *);
 
 #endif /* WORKER_H */
