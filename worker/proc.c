@@ -57,6 +57,10 @@
 
 #include <event2/event.h>
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include "worker.h"
 
 #define PROC_GRACE	5		/* s between TERM and KILL */
@@ -634,6 +638,10 @@ proc_start(struct event_base *base, const struct proc_spec *spec,
 	    CLONE_VM | CLONE_VFORK | SIGCHLD, &x);
 	error = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
+#ifdef __SANITIZE_ADDRESS__
+	/* The child's frames never returned: clear what they left marked. */
+	ASAN_UNPOISON_MEMORY_REGION(proc_stack, sizeof proc_stack);
+#endif
 	free(words);
 	free(env);
 	close(pfd[1]);
