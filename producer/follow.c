@@ -617,7 +617,18 @@ submit_fetch(struct submit *s, size_t i, const struct result *r,
 {
 	struct fetch	*f;
 	char		*key;
+	int		 sent;
 
+	/*
+	 * No output: nothing to fetch. Print at once unless an earlier
+	 * block is still waiting for its output (blocks keep their order).
+	 */
+	if (r->output_bytes == 0 && s->nprinting == 0) {
+		report_block(s, i, r, NULL, 0, note);
+		if (final)
+			submit_final(s, i, r, r->reason);
+		return;
+	}
 	f = xcalloc(1, sizeof *f);
 	f->s = s;
 	f->i = i;
@@ -627,13 +638,9 @@ submit_fetch(struct submit *s, size_t i, const struct result *r,
 	f->final = final;
 	key = keys_log(&s->keys, r->id, r->attempt);
 	s->nprinting++;
-	/*
-	 * No output: nothing to fetch. Print at once unless an earlier
-	 * block is still waiting for its output (blocks keep their order).
-	 */
-	if ((r->output_bytes == 0 && s->nprinting == 1) ||
-	    rconn_command(s->rc_cmd, submit_fetch_done, f, "GET %s",
-	    key) != 0) {
+	sent = rconn_command(s->rc_cmd, submit_fetch_done, f, "GET %s", key);
+	free(key);
+	if (sent != 0) {
 		report_block(s, i, &f->r, NULL, 0, f->note);
 		if (final)
 			submit_final(s, i, &f->r, f->r.reason);
@@ -642,7 +649,6 @@ submit_fetch(struct submit *s, size_t i, const struct result *r,
 		free(f);
 		s->nprinting--;
 	}
-	free(key);
 }
 
 /* Store a result the producer decided (lost for good) in the results. */
