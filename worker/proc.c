@@ -118,10 +118,10 @@ static char	proc_stack[PROC_STACK] __attribute__((aligned(16)));
 static char	proc_pwd[4 + PATH_MAX];	/* the child's PWD=, when it builds one */
 
 /*
- * First words that must reach the shell: its reserved words, and the
- * builtins with no program of the same name and meaning in PATH (echo
- * and printf differ from coreutils' on options and escapes, pwd prints
- * the logical directory).
+ * First words that must reach the shell (sorted, for bsearch): its
+ * reserved words, and the builtins with no program of the same name and
+ * meaning in PATH (echo and printf differ from coreutils' on options and
+ * escapes, pwd prints the logical directory).
  */
 static const char *proc_shell_words[] = {
 	".", ":", "alias", "bg", "break", "case", "cd", "command",
@@ -500,6 +500,13 @@ proc_child(void *arg)
 	_exit(127);
 }
 
+/* bsearch() over proc_shell_words. */
+static int
+proc_cmp_word(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(const char *const *)b));
+}
+
 /* A byte the shell gives no meaning to inside a word. */
 static int
 proc_plain(int c)
@@ -519,7 +526,7 @@ proc_words(const char *command)
 {
 	const char	*c;
 	char		**argv, *w;
-	size_t		 len = strlen(command), n = 0, i;
+	size_t		 len = strlen(command), n = 0;
 
 	for (c = command; *c != '\0'; c++) {
 		if (*c != ' ' && *c != '\t' && !proc_plain((unsigned char)*c))
@@ -538,10 +545,10 @@ proc_words(const char *command)
 	argv[n] = NULL;
 	if (n == 0 || strchr(argv[0], '=') != NULL)
 		goto shell;
-	for (i = 0; i < sizeof proc_shell_words / sizeof proc_shell_words[0]; i++) {
-		if (strcmp(argv[0], proc_shell_words[i]) == 0)
-			goto shell;
-	}
+	if (bsearch(&argv[0], proc_shell_words, sizeof proc_shell_words /
+	    sizeof proc_shell_words[0], sizeof proc_shell_words[0],
+	    proc_cmp_word) != NULL)
+		goto shell;
 	return (argv);
 shell:
 	free(argv);

@@ -94,11 +94,27 @@ test_shell_words(void)
 		"if", "for", "while", "test -f x", "kill 1", "read x",
 		"ulimit -n", "command -v make", "type make", "trap x",
 	};
+	static const char *const builtins[] = {
+		"while", "until", "unset", "unalias", "umask", "ulimit", "type",
+		"trap", "times", "then", "test", "shift", "set", "return",
+		"readonly", "read", "pwd", "printf", "local", "kill", "jobs",
+		"in", "if", "hash", "getopts", "for", "fi", "fg", "fc",
+		"export", "exit", "exec", "eval", "esac", "else", "elif",
+		"echo", "done", "do", "continue", "command", "cd", "case",
+		"break", "bg", "alias", ":", ".", "wait",
+	};
 	size_t	i;
 
 	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		if (!to_shell(cmds[i])) {
 			printf("    direct: \"%s\"\n", cmds[i]);
+			CHECK(0);
+		}
+	}
+	/* Every reserved word and builtin the agent leaves to the shell. */
+	for (i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
+		if (!to_shell(builtins[i])) {
+			printf("    direct: \"%s\"\n", builtins[i]);
 			CHECK(0);
 		}
 	}
