@@ -1082,9 +1082,10 @@ worker_task_finish(struct wtask *wt)
 	struct worker	*w = wt->w;
 	char		 ttl[16], now[24], flags[2];
 	char		 claim[21 + 1 + RUN_ID_MAX + 1];
-	size_t		 n;
+	const char	*argv[20];
+	size_t		 lens[20], n;
 	uint64_t	 mono;
-	int		 pops;
+	int		 pops, release, nargs = 0, imsg, i;
 
 	/*
 	 * Pop with the finish when this slot is about to free: while the
@@ -1118,31 +1119,47 @@ worker_task_finish(struct wtask *wt)
 	wt->ttl_asked = 0;
 	if (w->results_ttl == 0 || mono - w->results_ttl >= 1000)
 		wt->ttl_asked = mono;
-	flags[0] = '0' + (pops ? 1 : 0) +
-	    (wt->result.status == RESULT_SUCCESS && !wt->m.leaf ? 2 : 0) +
+	release = wt->result.status == RESULT_SUCCESS && !wt->m.leaf;
+	flags[0] = '0' + (pops ? 1 : 0) + (release ? 2 : 0) +
 	    (wt->ttl_asked != 0 ? 4 : 0);
 	flags[1] = '\0';
 	if (w->msg_prefix == NULL)
 		xasprintf(&w->msg_prefix, "{\"run\":\"%s\",\"id\":\"", w->run);
-	{
-		const char *argv[20] = { "EVALSHA", script_sha(SCRIPT_FINISH),
-		    "8", w->keys.results, w->running, w->keys.events,
-		    w->keys.queue, w->keys.claims, w->keys.staged,
-		    w->keys.waiting, w->keys.waiters, wt->m.id, claim,
-		    wt->result_json, wt->msg, ttl, flags, w->msg_prefix,
-		    w->name, now };
-		size_t lens[20];
-		int i;
-
-		for (i = 0; i < 20; i++)
-			lens[i] = strlen(argv[i]);
-		lens[14] = wt->msglen;
-		if (rconn_command_argv(w->rc_cmd, worker_finish_done, wt, 20,
-		    argv, lens) == 0) {
-			wt->inflight = 1;
-			wt->pops = pops;
-			w->folding += pops;
-		}
+	/*
+	 * The staged, waiting and waiters keys only matter to a release: a
+	 * leaf's finish, or a failure's, leaves them out (three arguments
+	 * fewer for Redis to copy into the script's KEYS).
+	 */
+	argv[nargs++] = "EVALSHA";
+	argv[nargs++] = script_sha(SCRIPT_FINISH);
+	argv[nargs++] = release ? "8" : "5";
+	argv[nargs++] = w->keys.results;
+	argv[nargs++] = w->running;
+	argv[nargs++] = w->keys.events;
+	argv[nargs++] = w->keys.queue;
+	argv[nargs++] = w->keys.claims;
+	if (release) {
+		argv[nargs++] = w->keys.staged;
+		argv[nargs++] = w->keys.waiting;
+		argv[nargs++] = w->keys.waiters;
+	}
+	argv[nargs++] = wt->m.id;
+	argv[nargs++] = claim;
+	argv[nargs++] = wt->result_json;
+	imsg = nargs;
+	argv[nargs++] = wt->msg;
+	argv[nargs++] = ttl;
+	argv[nargs++] = flags;
+	argv[nargs++] = w->msg_prefix;
+	argv[nargs++] = w->name;
+	argv[nargs++] = now;
+	for (i = 0; i < nargs; i++)
+		lens[i] = i == imsg ? wt->msglen : strlen(argv[i]);
+	if (rconn_command_argv(w->rc_cmd, worker_finish_done, wt, nargs, argv,
+	    lens) == 0) {
+		wt->inflight = 1;
+		wt->pops = pops;
+		w->folding += pops;
 	}
 }
 
