@@ -400,8 +400,10 @@ proc_child_pwd(struct proc_exec *x)
 /*
  * Execute the words as the shell would: a name with a slash as it is,
  * any other through each directory of PATH in turn (an empty one is the
- * working directory). A file the kernel cannot execute is a script
- * without #!, which only the shell runs. Returns only on ENOEXEC.
+ * working directory), going on past any failure as dash does and
+ * reporting the last one that was not "no such file". A file the kernel
+ * cannot execute is a script without #!, which only the shell runs.
+ * Returns only on ENOEXEC.
  */
 static void
 proc_child_direct(struct proc_exec *x)
@@ -409,54 +411,39 @@ proc_child_direct(struct proc_exec *x)
 	const char	*file = x->argv[0], *dir = x->path, *end;
 	char		 buf[PATH_MAX];
 	size_t		 dlen, flen = strlen(file);
-	int		 denied = 0;
+	int		 error = ENOENT;
 
 	proc_child_pwd(x);
 	if (strchr(file, '/') != NULL) {
 		execve(file, x->argv, x->env);
-		if (errno == ENOEXEC)
+		if ((error = errno) == ENOEXEC)
 			return;
-		proc_child_error("cannot run", file, strerrordesc_np(errno));
-		_exit(errno == ENOENT || errno == ENOTDIR ? 127 : 126);
-	}
-	for (;;) {
-		end = strchrnul(dir, ':');
-		dlen = (size_t)(end - dir);
-		if (dlen + 1 + flen < sizeof buf) {
-			memcpy(buf, dir, dlen);
-			if (dlen > 0)
-				buf[dlen++] = '/';
-			memcpy(buf + dlen, file, flen + 1);
-			execve(buf, x->argv, x->env);
-			switch (errno) {
-			case ENOEXEC:
-				return;
-			case EACCES:
-				denied = 1;
-				break;
-			case ENOENT:
-			case ENOTDIR:
-			case ELOOP:
-			case ENAMETOOLONG:
-			case ESTALE:
-			case ENODEV:
-				break;
-			default:
-				proc_child_error("cannot run", buf,
-				    strerrordesc_np(errno));
-				_exit(126);
+	} else {
+		for (;;) {
+			end = strchrnul(dir, ':');
+			dlen = (size_t)(end - dir);
+			if (dlen + 1 + flen < sizeof buf) {
+				memcpy(buf, dir, dlen);
+				if (dlen > 0)
+					buf[dlen++] = '/';
+				memcpy(buf + dlen, file, flen + 1);
+				execve(buf, x->argv, x->env);
+				if (errno == ENOEXEC)
+					return;
+				if (errno != ENOENT && errno != ENOTDIR)
+					error = errno;
 			}
+			if (*end == '\0')
+				break;
+			dir = end + 1;
 		}
-		if (*end == '\0')
-			break;
-		dir = end + 1;
 	}
-	if (denied) {
-		proc_child_error("cannot run", file, strerrordesc_np(EACCES));
-		_exit(126);
+	if (error == ENOENT || error == ENOTDIR) {
+		proc_child_error("cannot run", file, "command not found");
+		_exit(127);
 	}
-	proc_child_error("cannot run", file, "command not found");
-	_exit(127);
+	proc_child_error("cannot run", file, strerrordesc_np(error));
+	_exit(126);
 }
 
 /*

@@ -4,7 +4,7 @@
 # to the shell), and both must print the same and exit the same: PWD
 # (logical when it names the working directory, else physical), a
 # program found through the task's PATH past a directory of the same
-# name, a script without #! (only the shell runs it), a file that is
+# name and past a file of the same name that is not executable, a script without #! (only the shell runs it), a file that is
 # not executable (126 as POSIX and bash say; dash says 127 there, so that
 # one is not compared), a name found nowhere (127), a path with a slash.
 # The not-found messages differ, which shows the direct path was taken.
@@ -21,6 +21,9 @@ printf '#!/bin/sh\necho "mytool $# $*"\n' >"$TMP/bin/mytool"
 printf 'echo "plain $1 $0"\n' >"$TMP/bin/plain"
 printf '#!/bin/sh\necho never\n' >"$TMP/bin/noexec"
 printf '#!/bin/sh\necho "rel $1"\n' >"$co/rel/tool.sh"
+printf '#!/bin/sh\necho "shadowed"\n' >"$TMP/d1/shadow"
+printf '#!/bin/sh\necho "shadow $1"\n' >"$TMP/bin/shadow"
+chmod +x "$TMP/bin/shadow"
 chmod +x "$TMP/bin/mytool" "$TMP/bin/plain" "$co/rel/tool.sh"
 chmod -x "$TMP/bin/noexec"
 
@@ -33,6 +36,7 @@ probe() {	# probe NAME COMMAND [EXTRA]
 probe pwd "printenv PWD"
 probe pwdsub "printenv PWD" '"cwd": "sub"'
 probe tool "mytool a  b"
+probe shadow "shadow s"
 probe plain "plain x"
 probe noexec "noexec"
 probe nosuch "nosuch-dteq-cmd"
@@ -59,11 +63,11 @@ footer() {
 	sed -n "s/^< $1: //p" "$TMP/submit.out"
 }
 
-for p in pwd pwdsub tool plain nosuch slash status; do
+for p in pwd pwdsub tool shadow plain nosuch slash status; do
 	assert_eq "$(footer "$p.direct")" "$(footer "$p.shell")" \
 	    "how $p ended, direct and through the shell"
 done
-for p in pwd pwdsub tool plain slash; do
+for p in pwd pwdsub tool shadow plain slash; do
 	assert_eq "$(out "$p.direct")" "$(out "$p.shell")" \
 	    "output of $p, direct and through the shell"
 done
@@ -71,6 +75,8 @@ done
 assert_eq "$(out pwd.direct)" "$TMP/link" "PWD: the logical directory"
 assert_eq "$(out pwdsub.direct)" "$co/sub" "PWD in cwd sub: the physical one"
 assert_eq "$(out tool.direct)" "mytool 2 a b" "mytool found through PATH"
+assert_eq "$(out shadow.direct)" "shadow s" \
+    "shadow found past a file of that name that is not executable"
 assert_eq "$(out plain.direct)" "plain x $TMP/bin/plain" \
     "a script without #! run by the shell"
 assert_eq "$(out slash.direct)" "rel z" "a relative path with a slash"
