@@ -3,20 +3,19 @@
 # machine: nothing is shared through the file system, so a build's dist/
 # must reach the agents that need it some other way.
 #
-# EXPECTED TO FAIL (the run, not this test) with the default agent command
-# `nx run ID --excludeTaskDependencies`: each agent serves Nx a remote cache
-# in the run's Redis (dteq work), but Nx, told to leave the dependencies
-# out, does not restore their outputs, so tasks that need another agent's
-# dist/ fail ("... was not built here") and their dependents are skipped.
-# This test checks exactly that, so it passes; t_nx_copies_cache.sh runs the
-# same with DTEQ_TOOL_DEPS=restore, which succeeds. Set SHARED_OUTPUTS=1 (or
-# DTEQ_TEST_SHARED_OUTPUTS=1) once the default moves outputs, and this test
-# then requires the whole run to succeed.
+# With DTEQ_TOOL_DEPS=exclude (agent commands `nx run ID
+# --excludeTaskDependencies`) Nx restores no dependency's outputs, so a
+# task whose dependency ran on another agent fails ("... was not built
+# here") and its dependents are skipped. Whether that happens depends on
+# where tasks land: an agent keeps a dependent its finish released, so
+# a run can also succeed whole. This test accepts either, and nothing
+# else: a failure must be that one. t_nx_copies_cache.sh runs the same
+# in the default restore mode, which must succeed.
 # slow: the --excludeTaskDependencies variant on separate copies
 # timeout: 420
 
 . "$TOP/tests/integration/lib.sh"
-# Agents here share one checkout: the commands keep the tools' flags.
+# The variant under test: the commands keep the tools' flags.
 DTEQ_TOOL_DEPS=exclude
 export DTEQ_TOOL_DEPS
 . "$TOP/tests/nx/lib.sh"
@@ -34,7 +33,8 @@ for a in a1 a2 a3; do
 	nx_agent "$a" "$TMP/$a"
 done
 cd "$TMP/main" || fail "cd"
-nx_submit submit 390 --nx "run-many -t lint,test,build"
+# No replay: it writes the main job's copy on purpose, checked below.
+nx_submit submit 390 --no-replay --nx "run-many -t lint,test,build"
 agents_exit_ok 30 a1 a2 a3
 out="$TMP/submit.out"
 
@@ -45,14 +45,14 @@ for a in a1 a2 a3; do
 	log "agent $a ran $n tasks"
 done
 
-if [ "$SHARED_OUTPUTS" = 1 ]; then
+if [ "$SHARED_OUTPUTS" = 1 ] || [ "$SUBMIT_RC" = 0 ]; then
 	assert_eq "$SUBMIT_RC" 0 "dteq submit exit status"
 	assert_grep '^39 tasks: 39 succeeded' "$out" "summary line"
 	exit 0
 fi
 
-# Until then: the run fails because outputs stay where they were built.
-assert_eq "$SUBMIT_RC" 1 "dteq submit exit status (outputs not shared yet)"
+# A failed run failed because outputs stay where they were built.
+assert_eq "$SUBMIT_RC" 1 "dteq submit exit status (outputs not shared)"
 assert_grep 'was not built here|dist/index.js is missing' "$out" \
     "a task failed for lack of another agent's outputs"
 # Tasks that need no other task's outputs all succeeded.
@@ -62,5 +62,5 @@ for p in util log core data ui api forms charts web admin mobile server docs; do
 done
 assert_eq "$(result_field "$RUN" @ws/util:build status)" success \
     "status of @ws/util:build (no deps)"
-log "expected failure until the cache lands: $(grep '^[0-9]* tasks:' "$out")"
+log "failed for lack of outputs, as it may: $(grep '^[0-9]* tasks:' "$out")"
 exit 0
