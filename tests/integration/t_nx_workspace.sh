@@ -1,8 +1,8 @@
 # `dteq submit --nx "run-many -t lint,test,build"` on a generated 13-project
 # Nx workspace (pinned Nx from npm, tests/nx/setup.sh) with 3 agents: dteq
 # gets the task graph from Nx itself, agents run each task with
-# `npx --no nx run ID --excludeTaskDependencies`, builds write dist/ and
-# apps' tests read their libraries' dist/.
+# `node_modules/.bin/nx run ID --excludeTaskDependencies`, builds write
+# dist/ and apps' tests read their libraries' dist/.
 #
 # The 3 agents share ONE copy of the workspace: a build's outputs reach the
 # tasks that need them through the file system. With one copy per agent
@@ -34,7 +34,7 @@ agents_exit_ok 30 a1 a2 a3
 out="$TMP/submit.out"
 assert_grep '^39 tasks: 39 succeeded, 0 failed, 0 skipped' "$out" \
     "summary line"
-assert_grep 'getting the task graph: npx --no nx run-many -t lint,test,build --graph=' \
+assert_grep 'getting the task graph: node_modules/\.bin/nx run-many -t lint,test,build --graph=' \
     "$TMP/submit.err" "submit says how it got the graph"
 
 # Nx ran every task and printed its own output, inside dteq's blocks.

@@ -1,8 +1,8 @@
 # `dteq submit --turbo "run lint test build"` on the generated 13-project
 # workspace with the pinned Turborepo: the graph comes from
 # `turbo run ... --dry=json`, agents run each task with
-# `npx --no turbo run TASK --filter=PKG --only`. 3 agents share one copy of
-# the workspace.
+# `node_modules/.bin/turbo run TASK --filter=PKG --only`. 3 agents share
+# one copy of the workspace.
 # slow: agents sharing one checkout; t_turbo_copies_cache covers Turborepo
 # timeout: 300
 
@@ -30,7 +30,7 @@ agents_exit_ok 30 a1 a2 a3
 out="$TMP/submit.out"
 assert_grep '^39 tasks: 39 succeeded, 0 failed, 0 skipped' "$out" \
     "summary line"
-assert_grep 'getting the task graph: npx --no turbo run lint test build --dry=json' \
+assert_grep 'getting the task graph: node_modules/\.bin/turbo run lint test build --dry=json' \
     "$TMP/submit.err" "submit says how it got the graph"
 for p in util log core data ui api forms charts web admin mobile server docs; do
 	for t in lint test build; do
