@@ -6,9 +6,9 @@
  * SLOTS at a time, the way an agent does (posix_spawn, stdout and stderr
  * on a pipe read to EOF, SIGCHLD, waitpid), with no Redis, no scheduling
  * and no bookkeeping. Like an agent, it executes a COMMAND of one plain
- * word itself (through PATH) and any other through `/bin/sh -c`. bench.py runs four of them side by
- * side, 2 slots each, like 4 agents x --parallel 2: the gap between them
- * and dteq is dteq's own cost.
+ * word itself (through PATH) and any other through `/bin/sh -c`.
+ * bench.py runs four of them side by side, 2 slots each, like 4 agents x
+ * --parallel 2: the gap between them and dteq is dteq's own cost.
  *
  *	floor N SLOTS [COMMAND]
  *

@@ -79,8 +79,9 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 
 	/* SCRIPT_FINISH: KEYS results running events queue claims, then
 	 * staged waiting waiters with flag 2 only; ARGV id claim result msg
-	 * ttl flags prefix agent now. claim is "ATTEMPT AGENT", what claims holds for the attempt
-	 * this agent ran while it is still current; flags adds 1 (pop the
+	 * ttl flags prefix agent now. claim is "ATTEMPT AGENT", what claims
+	 * holds for the attempt this agent ran while it is still current;
+	 * flags adds 1 (pop the
 	 * next message), 2 (a success of a task that is not a leaf of the
 	 * graph: release its staged dependents) and 4 (renew the results'
 	 * TTL: the agent asks on its first recorded finish and then at most
