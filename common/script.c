@@ -81,12 +81,11 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	 * staged waiting waiters with flag 2 only; ARGV id claim result msg
 	 * ttl flags prefix agent now. claim is "ATTEMPT AGENT", what claims
 	 * holds for the attempt this agent ran while it is still current;
-	 * flags adds 1 (pop the
-	 * next message), 2 (a success of a task that is not a leaf of the
-	 * graph: release its staged dependents) and 4 (renew the results'
-	 * TTL: the agent asks on its first recorded finish and then at most
-	 * once a second, not on every one); prefix is how the run's
-	 * messages begin, '{"run":"RUN","id":"'. The message leaves the
+	 * flags adds 1 (pop the next message), 2 (a success of a task that
+	 * is not a leaf of the graph: release its staged dependents) and 4
+	 * (renew the results' TTL: the agent asks on its first recorded
+	 * finish and then at most once a second, not on every one); prefix
+	 * is how the run's messages begin, '{"run":"RUN","id":"'. The message leaves the
 	 * running list once: an LREM that finds nothing means this finish
 	 * was applied already (sent again after a lost reply) or a reclaim
 	 * took the task, and there is nothing to record; nor is there for an
@@ -209,13 +208,6 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"  end\n"
 	"end\n"
 	"if pushed then redis.call('EXPIRE', KEYS[4], ARGV[5]) end\n"
-	"if not pop then\n"
-	"  if r == 1 then\n"
-	"    redis.call('PUBLISH', KEYS[3],\n"
-	"        '{\"type\":\"finished\",\"result\":' .. ARGV[3] .. '}')\n"
-	"  end\n"
-	"  return r\n"
-	"end\n"
 	"local claim = 2\n"
 	"if mine then\n"
 	"  nxt, cid, ca = rel[mine][4], rel[mine][1], rel[mine][2]\n"
@@ -223,7 +215,7 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"  redis.call('LPUSH', KEYS[2], nxt)\n"
 	"  redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
 	"  claim = false\n"
-	"elseif not nxt and #rel > 0 then\n"
+	"elseif pop and not nxt and #rel > 0 then\n"
 	"  nxt = redis.call('LMOVE', KEYS[4], KEYS[2], 'RIGHT', 'LEFT')\n"
 	"  if nxt then\n"
 	"    redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
@@ -257,6 +249,7 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"  redis.call('PUBLISH', KEYS[3],\n"
 	"      '{\"type\":\"finished\",\"result\":' .. ARGV[3] .. '}')\n"
 	"end\n"
+	"if not pop then return r end\n"
 	"return {r, nxt, claim, cid, ca}\n",
 
 	/* SCRIPT_RECLAIM: KEYS agents attempts claims; ARGV hb-prefix
