@@ -192,6 +192,8 @@ struct task {
 	size_t		 noutputs;
 	int		 timeout;	/* seconds, 0: none */
 	int		 retries;	/* -1: not set (run default) */
+	char		*restore;	/* brings its outputs to a checkout */
+	char		*restore_arg;	/* restore is a template: see task.c */
 };
 struct taskset {
 	struct task	*tasks;
@@ -202,6 +204,17 @@ void		 taskset_free(struct taskset *);
 int		 taskfile_parse(const char *, size_t, const char *,
 		     struct taskset *, char **);
 char		*task_target_of(const char *);	/* caller frees */
+
+/*
+ * How an agent gets the outputs of a dependency that ran elsewhere onto
+ * its checkout: run, or with arg, run's "{}" filled with the args of
+ * every missing entry of the same run (one command for several).
+ */
+struct task_restore {
+	char		*id;
+	char		*run;
+	char		*arg;		/* NULL: run as it is */
+};
 
 /* The queue message for one attempt of a task. */
 struct task_msg {
@@ -215,9 +228,13 @@ struct task_msg {
 	int		 timeout;
 	char		*avoid;		/* agent to avoid, or NULL */
 	int		 leaf;		/* no task depends on it */
+	int		 restorable;	/* has a restore: keep it in mind */
+	struct task_restore *restores;	/* its dependencies', in order */
+	size_t		 nrestores;
 };
 char		*task_msg_encode(const char *, const struct task *, int,
-		     const char *, int, size_t *);	/* caller frees */
+		     const char *, int, struct task *const *, size_t,
+		     size_t *);	/* caller frees */
 int		 task_msg_decode(const char *, size_t, struct task_msg *,
 		     char **);
 void		 task_msg_clear(struct task_msg *);

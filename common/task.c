@@ -13,10 +13,25 @@
  * says no task of the graph depends on this one, so its finish has no
  * staged dependents to look for. Decoding checks every field: the
  * message comes from Redis and is remote data.
+ *
+ * Restores: "restorable": true marks a task that has a restore command
+ * (its agent remembers that its outputs are on its checkout), and
+ * "restore" lists the task's dependencies that have one, all of them
+ * down the graph, in dependency order:
+ *
+ *	"restore": [{"id": ID, "run": CMD}, {"id": ID, "run": T, "arg": A}]
+ *
+ * An agent runs the entries whose outputs its checkout lacks before the
+ * task. An entry with "arg" has a template for "run": every missing
+ * entry of the same template goes into one command, the template's "{}"
+ * replaced by their args joined by spaces (`nx run-many ... {}` with
+ * `--projects=P` each); see worker.c.
  */
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "dteq.h"
 
@@ -56,7 +71,8 @@ task_msg_put_int(struct task_msg_out *o, int v)
 /* Write (or with o->p NULL, measure) the message. */
 static void
 task_msg_write(struct task_msg_out *o, const char *run, const struct task *t,
-    int attempt, const char *avoid, int leaf)
+    int attempt, const char *avoid, int leaf, struct task *const *restores,
+    size_t nrestores)
 {
 	size_t	i;
 
@@ -94,25 +110,46 @@ task_msg_write(struct task_msg_out *o, const char *run, const struct task *t,
 	}
 	if (leaf)
 		PUTS(",\"leaf\":true");
+	if (t->restore != NULL)
+		PUTS(",\"restorable\":true");
+	if (nrestores > 0) {
+		PUTS(",\"restore\":[");
+		for (i = 0; i < nrestores; i++) {
+			if (i > 0)
+				PUTS(",");
+			PUTS("{\"id\":");
+			task_msg_put_str(o, restores[i]->id);
+			PUTS(",\"run\":");
+			task_msg_put_str(o, restores[i]->restore);
+			if (restores[i]->restore_arg != NULL) {
+				PUTS(",\"arg\":");
+				task_msg_put_str(o, restores[i]->restore_arg);
+			}
+			PUTS("}");
+		}
+		PUTS("]");
+	}
 	PUTS("}");
 #undef PUTS
 }
 
 /*
- * Encode the message for attempt of task t in run. Caller frees. By hand,
+ * Encode the message for attempt of task t in run, with the restores of
+ * its dependencies (tasks with a restore command). Caller frees. By hand,
  * in the bytes cJSON would print (submit encodes one per dispatch): one
  * pass measures, the second writes.
  */
 char *
 task_msg_encode(const char *run, const struct task *t, int attempt,
-    const char *avoid, int leaf, size_t *len)
+    const char *avoid, int leaf, struct task *const *restores,
+    size_t nrestores, size_t *len)
 {
 	struct task_msg_out	o = { NULL, 0 };
 
-	task_msg_write(&o, run, t, attempt, avoid, leaf);
+	task_msg_write(&o, run, t, attempt, avoid, leaf, restores, nrestores);
 	o.p = xmalloc(o.n + 1);
 	o.n = 0;
-	task_msg_write(&o, run, t, attempt, avoid, leaf);
+	task_msg_write(&o, run, t, attempt, avoid, leaf, restores, nrestores);
 	o.p[o.n] = '\0';
 	if (len != NULL)
 		*len = o.n;
@@ -200,6 +237,50 @@ task_msg_env(const struct json_val *v, struct task_msg *m, char **cause)
 	return (0);
 }
 
+/* A string member of a restore entry, copied, or NULL. */
+static char *
+task_msg_restore_string(const cJSON *e, const char *name)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(e, name);
+
+	if (!cJSON_IsString(v) || *v->valuestring == '\0')
+		return (NULL);
+	return (xstrdup(v->valuestring));
+}
+
+/* The "restore" member: an array of {id, run[, arg]} objects. */
+static int
+task_msg_restores(const struct json_val *v, struct task_msg *m, char **cause)
+{
+	cJSON			*a;
+	const cJSON		*e;
+	struct task_restore	*r;
+
+	if (v->type != JSON_ARRAY ||
+	    (a = cJSON_ParseWithLength(v->p, v->len)) == NULL) {
+		xasprintf(cause, "field \"restore\" is not an array");
+		return (-1);
+	}
+	m->restores = xcalloc(cJSON_GetArraySize(a) + 1, sizeof *m->restores);
+	cJSON_ArrayForEach(e, a) {
+		r = &m->restores[m->nrestores++];
+		r->id = task_msg_restore_string(e, "id");
+		r->run = task_msg_restore_string(e, "run");
+		if (cJSON_GetObjectItemCaseSensitive(e, "arg") != NULL &&
+		    (r->arg = task_msg_restore_string(e, "arg")) == NULL)
+			break;
+		if (r->id == NULL || r->run == NULL)
+			break;
+	}
+	cJSON_Delete(a);
+	if (e != NULL) {
+		xasprintf(cause, "entry %zu of \"restore\" is not an object "
+		    "of non-empty strings id, run and arg", m->nrestores);
+		return (-1);
+	}
+	return (0);
+}
+
 /*
  * Decode a queue message; on failure m is cleared and *cause set. An
  * agent decodes one per task: json.c reads it in place.
@@ -230,8 +311,17 @@ task_msg_decode(const char *buf, size_t len, struct task_msg *m, char **cause)
 		goto fail;
 	}
 	m->leaf = v != NULL && v->type == JSON_TRUE;
+	v = json_get(&o, "restorable");
+	if (v != NULL && v->type != JSON_TRUE && v->type != JSON_FALSE) {
+		xasprintf(cause, "field \"restorable\" is not a boolean");
+		goto fail;
+	}
+	m->restorable = v != NULL && v->type == JSON_TRUE;
 	if ((v = json_get(&o, "env")) != NULL &&
 	    task_msg_env(v, m, cause) != 0)
+		goto fail;
+	if ((v = json_get(&o, "restore")) != NULL &&
+	    task_msg_restores(v, m, cause) != 0)
 		goto fail;
 	json_obj_free(&o);
 	return (0);
@@ -258,5 +348,11 @@ task_msg_clear(struct task_msg *m)
 		free(m->env[i].value);
 	}
 	free(m->env);
+	for (i = 0; i < m->nrestores; i++) {
+		free(m->restores[i].id);
+		free(m->restores[i].run);
+		free(m->restores[i].arg);
+	}
+	free(m->restores);
 	memset(m, 0, sizeof *m);
 }

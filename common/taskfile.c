@@ -69,6 +69,8 @@ static int	taskfile_parse_outputs(struct taskfile_ctx *, const cJSON *,
 		    struct task *);
 static int	taskfile_parse_target(struct taskfile_ctx *, const cJSON *,
 		    struct task *);
+static int	taskfile_parse_restore(struct taskfile_ctx *, const cJSON *,
+		    struct task *);
 
 /* The fields of a task; id and command must be present. */
 static const struct taskfile_field taskfile_fields[] = {
@@ -81,11 +83,13 @@ static const struct taskfile_field taskfile_fields[] = {
 	{ "retries", taskfile_parse_retries },
 	{ "outputs", taskfile_parse_outputs },
 	{ "target", taskfile_parse_target },
+	{ "restore", taskfile_parse_restore },
 };
 #define TASKFILE_NFIELDS \
 	(sizeof taskfile_fields / sizeof taskfile_fields[0])
 #define TASKFILE_KNOWN \
-	"id, command, deps, cwd, env, timeout, retries, outputs, target"
+	"id, command, deps, cwd, env, timeout, retries, outputs, target, " \
+	"restore"
 
 /* Set *ctx->cause to "FILE: task ...: field ...: MESSAGE"; returns -1. */
 static int __attribute__((format(printf, 2, 3)))
@@ -355,6 +359,17 @@ static int
 taskfile_parse_cwd(struct taskfile_ctx *ctx, const cJSON *v, struct task *t)
 {
 	return (taskfile_string(ctx, v, &t->cwd));
+}
+
+/*
+ * Copy the command that brings this task's outputs onto a checkout where
+ * it did not run (a dependent's agent runs it first, once).
+ */
+static int
+taskfile_parse_restore(struct taskfile_ctx *ctx, const cJSON *v,
+    struct task *t)
+{
+	return (taskfile_string(ctx, v, &t->restore));
 }
 
 /* Tell whether name is a portable environment variable name. */
@@ -696,6 +711,8 @@ task_clear(struct task *t)
 	for (i = 0; i < t->noutputs && t->outputs != NULL; i++)
 		free(t->outputs[i]);
 	free(t->outputs);
+	free(t->restore);
+	free(t->restore_arg);
 	memset(t, 0, sizeof *t);
 }
 

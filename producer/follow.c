@@ -84,16 +84,19 @@ static char *
 submit_new_attempt(struct submit *s, size_t i, char **attempt)
 {
 	struct ptask	*p = &s->pt[i];
+	struct task	**restores;
 	char		*msg, *signed_msg;
-	size_t		 len;
+	size_t		 len, nrestores;
 
 	p->attempt++;
 	p->tries++;
 	p->state = PT_QUEUED;
 	xasprintf(attempt, "%d", p->attempt);
+	nrestores = graph_restores(s->g, i, &restores);
 	msg = task_msg_encode(s->run, graph_node(s->g, i)->task, p->attempt,
 	    s->agents_alive > 1 ? p->avoid : NULL,
-	    graph_node(s->g, i)->ndependents == 0, &len);
+	    graph_node(s->g, i)->ndependents == 0, restores, nrestores, &len);
+	free(restores);
 	if (s->secret == NULL)
 		return (msg);
 	signed_msg = sign_message(s->secret, msg, len, NULL);

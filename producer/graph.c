@@ -42,6 +42,9 @@ struct graph {
 	size_t		*edges;		/* all deps, then all dependents */
 	size_t		*slots;		/* id hash: node index or GRAPH_NONE */
 	size_t		 mask;		/* number of slots - 1 */
+	int		 restores;	/* -1 not looked, 0 none, 1 some */
+	size_t		*stamps;	/* graph_restores(): last visit */
+	size_t		 stamp;
 };
 
 /* A growable string, for the cycle message. */
@@ -284,6 +287,7 @@ graph_new(struct taskset *ts, char **cause)
 	size_t		 i;
 
 	g = xcalloc(1, sizeof *g);
+	g->restores = -1;
 	g->ts = *ts;
 	memset(ts, 0, sizeof *ts);
 	g->nnodes = g->ts.ntasks;
@@ -306,6 +310,7 @@ graph_free(struct graph *g)
 	if (g == NULL)
 		return;
 	taskset_free(&g->ts);
+	free(g->stamps);
 	free(g->slots);
 	free(g->edges);
 	free(g->nodes);
@@ -385,6 +390,58 @@ graph_order(const struct graph *g)
 	}
 	free(indeg);
 	return (order);
+}
+
+/*
+ * The tasks with a restore command among everything task i needs, down
+ * the graph, each once and after its own dependencies (the order its
+ * outputs can be restored in). Returns how many, in *out (caller frees;
+ * NULL if none). A graph without restores costs one pass, once.
+ */
+size_t
+graph_restores(struct graph *g, size_t i, struct task ***out)
+{
+	struct task	**list = NULL;
+	size_t		*stack, *next, top = 0, n = 0, j, d;
+
+	*out = NULL;
+	if (g->restores == -1) {
+		g->restores = 0;
+		for (j = 0; j < g->nnodes && !g->restores; j++)
+			g->restores = g->nodes[j].task->restore != NULL;
+		if (g->restores)
+			g->stamps = xcalloc(g->nnodes, sizeof *g->stamps);
+	}
+	if (!g->restores)
+		return (0);
+	g->stamp++;
+	/* Depth first, a task listed once all its dependencies were. */
+	stack = xcalloc(g->nnodes + 1, sizeof *stack);
+	next = xcalloc(g->nnodes + 1, sizeof *next);
+	stack[top] = i;
+	next[top++] = 0;
+	g->stamps[i] = g->stamp;
+	while (top > 0) {
+		j = stack[top - 1];
+		if (next[top - 1] < g->nodes[j].ndeps) {
+			d = g->nodes[j].deps[next[top - 1]++];
+			if (g->stamps[d] == g->stamp)
+				continue;
+			g->stamps[d] = g->stamp;
+			stack[top] = d;
+			next[top++] = 0;
+			continue;
+		}
+		top--;
+		if (j != i && g->nodes[j].task->restore != NULL) {
+			list = xreallocarray(list, n + 1, sizeof *list);
+			list[n++] = g->nodes[j].task;
+		}
+	}
+	free(stack);
+	free(next);
+	*out = list;
+	return (n);
 }
 
 /*

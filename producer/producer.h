@@ -37,6 +37,7 @@ size_t		 graph_roots(const struct graph *, size_t **);
 size_t		*graph_order(const struct graph *);
 size_t		 graph_succeeded(struct graph *, size_t, size_t **);
 size_t		 graph_failed(struct graph *, size_t, size_t **);
+size_t		 graph_restores(struct graph *, size_t, struct task ***);
 
 /*
  * One task's progress in this submit. The attempt is the fencing token:

@@ -213,6 +213,9 @@ work_free(struct worker *w)
 	for (i = 0; i < w->nbase_env; i++)
 		free(w->base_env[i]);
 	free(w->base_env);
+	for (i = 0; i < w->npresent; i++)
+		free(w->present[i]);
+	free(w->present);
 	free(w->env_run);
 	free(w->env_agent);
 	free(w->msg_prefix);

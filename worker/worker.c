@@ -11,6 +11,8 @@
  * 3. worker_task_run() spawns the child (proc.c) with the task's
  *    environment; output arrives in worker_output_cb(), is buffered and
  *    appended to the attempt's log (log script, at most output_cap bytes).
+ *    A task whose message lists restores first gets the outputs of its
+ *    dependencies that this checkout lacks (worker_restore()).
  * 4. worker_exit_cb() flushes the output and sends the finish script,
  *    which acks the message and records the result once, if the attempt
  *    is still current. While the queue has work the finish script also
@@ -82,6 +84,11 @@ struct wtask {
 
 	struct result		 result;
 	char			*result_json;
+
+	int			 restored;	/* restores done: run it */
+	int			 restore_wait;	/* for the restore lock */
+	size_t			*group;		/* restores being run */
+	size_t			 ngroup;
 };
 
 static void	worker_task_new(struct worker *, const char *, size_t, int,
@@ -97,6 +104,9 @@ static void	worker_flush(struct wtask *);
 static void	worker_check(struct worker *);
 static void	worker_heartbeat(struct worker *, int);
 static void	worker_count_rejected(struct worker *, const char *);
+static int	worker_restore(struct wtask *);
+static void	worker_restore_release(struct wtask *);
+static void	worker_present_add(struct worker *, const char *);
 
 /* Move a task to a new state, logging the transition. */
 static void
@@ -869,6 +879,8 @@ worker_task_report(struct wtask *wt, int status, int code, const char *why)
 	wt->result_json = result_encode(r, NULL);
 	worker_flush(wt);
 	worker_set_state(wt, WT_FINISHING);
+	wt->restore_wait = 0;
+	worker_restore_release(wt);
 	worker_task_finish(wt);
 }
 
@@ -899,10 +911,263 @@ worker_exit_cb(struct proc *p, const struct proc_status *st, void *arg)
 		status = st->code == 0 ? RESULT_SUCCESS : RESULT_FAILED;
 		break;
 	}
+	if (status == RESULT_SUCCESS && wt->m.restorable)
+		worker_present_add(wt->w, wt->m.id);
 	log_debug("%s: %s attempt %d: exit %d (%s)", __func__, wt->m.id,
 	    wt->m.attempt, st->code, result_status_name(status));
 	worker_task_report(wt, status, st->code, why);
 	free(why);
+}
+
+/* bsearch() and qsort() over the present ids. */
+static int
+worker_present_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+/* Are id's outputs on this checkout (it ran or was restored here)? */
+static int
+worker_present_has(struct worker *w, const char *id)
+{
+	return (w->npresent > 0 && bsearch(&id, w->present, w->npresent,
+	    sizeof *w->present, worker_present_cmp) != NULL);
+}
+
+/* Remember that id's outputs are on this checkout. */
+static void
+worker_present_add(struct worker *w, const char *id)
+{
+	size_t	lo = 0, hi = w->npresent, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(w->present[mid], id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < w->npresent && strcmp(w->present[lo], id) == 0)
+		return;
+	w->present = xreallocarray(w->present, w->npresent + 1,
+	    sizeof *w->present);
+	memmove(w->present + lo + 1, w->present + lo,
+	    (w->npresent - lo) * sizeof *w->present);
+	w->present[lo] = xstrdup(id);
+	w->npresent++;
+}
+
+/*
+ * The next restore command of wt: the first entry this checkout lacks,
+ * with every later missing entry of the same run (a template's "{}"
+ * takes their args, joined by spaces; a plain command runs once), their
+ * indices in wt->group. Returns NULL when nothing is missing.
+ */
+static char *
+worker_restore_command(struct wtask *wt)
+{
+	struct worker		*w = wt->w;
+	struct task_restore	*r = wt->m.restores, *first = NULL;
+	const char		*hole;
+	char			*cmd;
+	size_t			 i, n, len;
+
+	wt->ngroup = 0;
+	for (i = 0; i < wt->m.nrestores; i++) {
+		if (worker_present_has(w, r[i].id))
+			continue;
+		if (first == NULL)
+			first = &r[i];
+		else if (strcmp(r[i].run, first->run) != 0 ||
+		    (r[i].arg == NULL) != (first->arg == NULL))
+			continue;
+		if (wt->group == NULL)
+			wt->group = xcalloc(wt->m.nrestores, sizeof *wt->group);
+		wt->group[wt->ngroup++] = i;
+	}
+	if (first == NULL)
+		return (NULL);
+	if (first->arg == NULL)
+		return (xstrdup(first->run));
+
+	/* The template, its "{}" (or its end) taking the args. */
+	hole = strstr(first->run, "{}");
+	len = hole != NULL ? (size_t)(hole - first->run) : strlen(first->run);
+	n = strlen(first->run) + 1;
+	for (i = 0; i < wt->ngroup; i++)
+		n += strlen(r[wt->group[i]].arg) + 1;
+	cmd = xmalloc(n + 1);
+	memcpy(cmd, first->run, len);
+	if (hole == NULL)
+		cmd[len++] = ' ';
+	for (i = 0; i < wt->ngroup; i++) {
+		if (i > 0)
+			cmd[len++] = ' ';
+		n = strlen(r[wt->group[i]].arg);
+		memcpy(cmd + len, r[wt->group[i]].arg, n);
+		len += n;
+	}
+	if (hole != NULL) {
+		n = strlen(hole + 2);
+		memcpy(cmd + len, hole + 2, n);
+		len += n;
+	}
+	cmd[len] = '\0';
+	return (cmd);
+}
+
+/* "A, B, C": the ids of the group being restored. Caller frees. */
+static char *
+worker_restore_ids(struct wtask *wt)
+{
+	char	*ids = NULL, *more;
+	size_t	 i;
+
+	for (i = 0; i < wt->ngroup; i++) {
+		xasprintf(&more, "%s%s%s", ids != NULL ? ids : "",
+		    ids != NULL ? ", " : "", wt->m.restores[wt->group[i]].id);
+		free(ids);
+		ids = more;
+	}
+	return (ids);
+}
+
+/* A restore command of wt ended: go on to the next, or fail the task. */
+static void
+worker_restore_exit_cb(struct proc *p, const struct proc_status *st,
+    void *arg)
+{
+	struct wtask	*wt = arg;
+	char		*ids, *why;
+	size_t		 i;
+	int		 status;
+
+	(void)p;
+	wt->proc = NULL;
+	if (wt->state == WT_FINISHING) {	/* reported early */
+		if (wt->acked)
+			worker_task_done(wt);
+		return;
+	}
+	if (st->how == PROC_EXITED && st->code == 0) {
+		for (i = 0; i < wt->ngroup; i++) {
+			worker_present_add(wt->w,
+			    wt->m.restores[wt->group[i]].id);
+		}
+		wt->ngroup = 0;
+		worker_task_run(wt);	/* the next group, or the task */
+		return;
+	}
+	ids = worker_restore_ids(wt);
+	switch (st->how) {
+	case PROC_TIMED_OUT:
+		status = RESULT_TIMEOUT;
+		xasprintf(&why, "timed out after %d s restoring the outputs "
+		    "of %s", wt->m.timeout, ids);
+		break;
+	case PROC_KILLED:
+		status = RESULT_CANCELLED;
+		xasprintf(&why, "cancelled while restoring the outputs of %s",
+		    ids);
+		break;
+	default:
+		status = RESULT_FAILED;
+		xasprintf(&why, "restoring the outputs of %s failed (exit "
+		    "status %d)", ids, st->code);
+		break;
+	}
+	log_info("%s attempt %d: %s", wt->m.id, wt->m.attempt, why);
+	worker_task_report(wt, status, st->code, why);
+	free(why);
+	free(ids);
+}
+
+/*
+ * Before wt runs: bring the outputs of its dependencies that this
+ * checkout lacks, one restore command at a time per agent (two tasks
+ * restoring at once could each delete what the other just restored, or
+ * what a running task reads; a task only starts once everything it
+ * needs is here, so a restore never touches what a running task reads).
+ * Returns 0 when nothing is missing (run the task now), 1 when a restore
+ * command runs or wt waits for the lock, or wt was reported failed.
+ */
+static int
+worker_restore(struct wtask *wt)
+{
+	struct worker	*w = wt->w;
+	struct proc_spec spec;
+	char		**env, *cmd, *ids, *line, *cause;
+	size_t		 nshared;
+
+	if (w->restorer != NULL && w->restorer != wt) {
+		if ((cmd = worker_restore_command(wt)) == NULL) {
+			wt->restored = 1;
+			return (0);
+		}
+		free(cmd);
+		wt->restore_wait = 1;	/* worker_restore_release() */
+		return (1);
+	}
+	if ((cmd = worker_restore_command(wt)) == NULL) {
+		wt->restored = 1;
+		worker_restore_release(wt);
+		return (0);
+	}
+	w->restorer = wt;
+	ids = worker_restore_ids(wt);
+	xasprintf(&line, "dteq: restoring the outputs of %s: %s\n", ids, cmd);
+	worker_output_cb(NULL, line, strlen(line), wt);
+	free(line);
+	log_info("%s attempt %d: restoring the outputs of %s", wt->m.id,
+	    wt->m.attempt, ids);
+
+	memset(&spec, 0, sizeof spec);
+	spec.command = cmd;
+	spec.env = env = worker_task_env(wt, &nshared);
+	spec.timeout = wt->m.timeout;
+	spec.output_cb = worker_output_cb;
+	spec.exit_cb = worker_restore_exit_cb;
+	spec.arg = wt;
+	wt->proc = proc_start(w->base, &spec, &cause);
+	worker_env_free(w, env, nshared);
+	free(cmd);
+	if (wt->proc == NULL) {
+		free(ids);
+		xasprintf(&line, "%s\n", cause);
+		worker_output_cb(NULL, line, strlen(line), wt);
+		free(line);
+		worker_task_report(wt, RESULT_FAILED, 127, cause);
+		free(cause);
+		return (1);
+	}
+	free(ids);
+	return (1);
+}
+
+/*
+ * wt is done restoring (or over): hand the restore lock to a task
+ * waiting for it. One that finds nothing missing any more runs at once
+ * and leaves the lock to the next.
+ */
+static void
+worker_restore_release(struct wtask *wt)
+{
+	struct worker	*w = wt->w;
+	struct wtask	*o;
+
+	if (w->restorer != wt)
+		return;
+	w->restorer = NULL;
+	while (w->restorer == NULL) {
+		LIST_FOREACH(o, &w->tasks, entry) {
+			if (o->restore_wait)
+				break;
+		}
+		if (o == NULL)
+			break;
+		o->restore_wait = 0;
+		worker_task_run(o);
+	}
 }
 
 /* Reply to the start script: run the task, or drop a stale message. */
@@ -947,7 +1212,12 @@ worker_task_run(struct wtask *wt)
 		worker_task_report(wt, RESULT_LOST, 0, "agent stopping");
 		return;
 	}
-	wt->result.start_ms = util_wall_ms();
+	if (wt->result.start_ms == 0)
+		wt->result.start_ms = util_wall_ms();
+	if (wt->state != WT_RUNNING)
+		worker_set_state(wt, WT_RUNNING);
+	if (!wt->restored && wt->m.nrestores > 0 && worker_restore(wt) != 0)
+		return;			/* restoring, or waiting to */
 	memset(&spec, 0, sizeof spec);
 	spec.command = wt->m.command;
 	spec.cwd = wt->m.cwd;
@@ -969,7 +1239,6 @@ worker_task_run(struct wtask *wt)
 	w->ntasks++;
 	log_debug("%s attempt %d: started pid %ld", wt->m.id, wt->m.attempt,
 	    (long)proc_pid(wt->proc));
-	worker_set_state(wt, WT_RUNNING);
 }
 
 /* Send the start script for a popped message. */
@@ -1178,6 +1447,7 @@ worker_task_free(struct wtask *wt)
 	free(wt->logkey);
 	free(wt->attempt);
 	free(wt->out);
+	free(wt->group);
 	free(wt);
 }
 

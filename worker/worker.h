@@ -70,6 +70,14 @@ struct worker {
 	char			*msg_prefix;	/* how the run's messages begin */
 	uint64_t		 results_ttl;	/* ms: results' TTL renewed */
 
+	/*
+	 * Restores: the ids of the tasks whose outputs are on this
+	 * checkout (sorted), and the task restoring now (one at a time).
+	 */
+	char		       **present;
+	size_t			 npresent;
+	struct wtask		*restorer;
+
 	struct event		*ev_tick;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
