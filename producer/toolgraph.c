@@ -26,12 +26,21 @@
  * "npx --no nx", "npx --no turbo": --no so npx never downloads a tool that
  * is not installed), for the main job and, through the task commands, the
  * agents alike. Nx tasks run with NX_ISOLATE_PLUGINS=false unless it is
- * set: both cut Nx's start-up per task. By default (DTEQ_TOOL_DEPS=restore) the agents' commands
- * leave --excludeTaskDependencies (Nx) and --only (Turborepo) out: the
- * tool on the agent then restores the outputs of the task's dependencies
- * from the remote cache dteq work serves (they already ran elsewhere),
- * which agents on separate machines need. DTEQ_TOOL_DEPS=exclude keeps
- * the flags, for agents that share one file system.
+ * set: both cut Nx's start-up per task.
+ *
+ * Nx commands always keep --excludeTaskDependencies: an Nx that restored
+ * a task's dependencies itself deleted and copied their outputs again
+ * while another task on the same checkout read them. Instead, by default
+ * (DTEQ_TOOL_DEPS=restore), each Nx task carries a restore, the template
+ * `RUNNER run-many -t TARGET [-c CONFIGURATION] --excludeTaskDependencies
+ * {} [overrides]` with --projects=PROJECT for its "{}": before a task
+ * runs, its agent fetches the outputs of the dependencies its checkout
+ * lacks from the remote cache dteq work serves (they ran elsewhere), once
+ * per checkout and one restore at a time, the projects of one template in
+ * one command (worker.c). Turborepo's commands leave --only out in that
+ * mode, so turbo on the agent restores the dependencies' outputs itself.
+ * DTEQ_TOOL_DEPS=exclude gives no restores and keeps --only, for agents
+ * that share one file system.
  *
  * API:
  *
@@ -600,6 +609,59 @@ toolgraph_nx_continuous(const cJSON *v)
 	return (NULL);
 }
 
+/*
+ * Set an Nx task's restore, the template `RUNNER run-many -t TARGET
+ * [-c CONFIGURATION] --excludeTaskDependencies {} [overrides]`, and its
+ * restore_arg --projects=PROJECT for the "{}" (worker.c). The project
+ * is the target's, else the id up to its first ':'. Should the words
+ * before "{}" hold a "{}" themselves, the arg goes in place and restore
+ * is run as it is.
+ */
+static int
+toolgraph_nx_restore(struct toolgraph_ctx *ctx, const cJSON *e,
+    const cJSON *target, struct task *t)
+{
+	const cJSON		*v;
+	struct toolgraph_buf	 b;
+	char			*arg;
+	int			 rc;
+
+	v = toolgraph_get(target, "project");
+	if (cJSON_IsString(v) && *v->valuestring != '\0')
+		xasprintf(&arg, "--projects=%s", v->valuestring);
+	else if (*t->id != ':') {
+		xasprintf(&arg, "--projects=%.*s", (int)strcspn(t->id, ":"),
+		    t->id);
+	} else {
+		return (toolgraph_error(ctx, "\"target\": no \"project\", "
+		    "and the id names none"));
+	}
+	memset(&b, 0, sizeof b);
+	toolgraph_quote(&b, arg);
+	free(arg);
+	t->restore_arg = b.s;
+
+	memset(&b, 0, sizeof b);
+	toolgraph_adds(&b, toolgraph_runner(TOOLGRAPH_NX));
+	toolgraph_adds(&b, " run-many -t ");
+	toolgraph_quote(&b, t->target);
+	v = toolgraph_get(target, "configuration");
+	if (cJSON_IsString(v) && *v->valuestring != '\0') {
+		toolgraph_adds(&b, " -c ");
+		toolgraph_quote(&b, v->valuestring);
+	}
+	toolgraph_adds(&b, " --excludeTaskDependencies ");
+	if (strstr(b.s, "{}") != NULL) {
+		toolgraph_adds(&b, t->restore_arg);
+		free(t->restore_arg);
+		t->restore_arg = NULL;
+	} else
+		toolgraph_adds(&b, "{}");
+	rc = toolgraph_nx_overrides(ctx, toolgraph_get(e, "overrides"), &b);
+	t->restore = b.s;
+	return (rc);
+}
+
 /* Fill t from one member of an Nx graph's tasks.tasks. */
 static int
 toolgraph_nx_task(struct toolgraph_ctx *ctx, const cJSON *e,
@@ -650,11 +712,12 @@ toolgraph_nx_task(struct toolgraph_ctx *ctx, const cJSON *e,
 	toolgraph_adds(&cmd, toolgraph_runner(TOOLGRAPH_NX));
 	toolgraph_adds(&cmd, " run ");
 	toolgraph_quote(&cmd, t->id);
-	if (!ctx->restore)
-		toolgraph_adds(&cmd, " --excludeTaskDependencies");
+	toolgraph_adds(&cmd, " --excludeTaskDependencies");
 	rc = toolgraph_nx_overrides(ctx, toolgraph_get(e, "overrides"), &cmd);
 	t->command = cmd.s;
 	if (rc != 0)
+		return (-1);
+	if (ctx->restore && toolgraph_nx_restore(ctx, e, target, t) != 0)
 		return (-1);
 	/*
 	 * Plugins in Nx's own process: isolating them costs each short-lived

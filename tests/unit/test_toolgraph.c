@@ -4,8 +4,9 @@
  * Unit tests for producer/toolgraph.c: reading the task graphs that the
  * pinned Nx (24.0.6) and Turborepo (2.11.11) wrote (tests/fixtures, made
  * by tests/nx/gen_fixtures.sh) into tasks whose commands hand each task
- * back to the tool; the edge forms (objects, strings); refusing continuous
- * and persistent tasks and tools too old; word splitting and versions.
+ * back to the tool, and the Nx restores agents fetch dependencies with;
+ * the edge forms (objects, strings); refusing continuous and persistent
+ * tasks and tools too old; word splitting and versions.
  */
 
 #include <sys/stat.h>
@@ -528,13 +529,19 @@ test_runner_env(void)
 	unsetenv("DTEQ_NX_COMMAND");
 	unsetenv("DTEQ_TURBO_COMMAND");
 
-	/* DTEQ_TOOL_DEPS=restore: Nx restores (or runs) the deps itself. */
+	/*
+	 * DTEQ_TOOL_DEPS=restore: Nx still runs the task alone (the agent
+	 * restores the deps with the task's restore), turbo restores (or
+	 * runs) the deps itself.
+	 */
 	setenv("DTEQ_TOOL_DEPS", "restore", 1);
 	if (parse_fixture("nx-24.0.6-run-many-build-test.json", &ts) == 0) {
 		t = find(&ts, "@ws/p09:build");
 		CHECK(t != NULL && strcmp(t->command,
-		    "npx --no nx run @ws/p09:build") == 0);
+		    "npx --no nx run @ws/p09:build "
+		    "--excludeTaskDependencies") == 0);
 		CHECK(t != NULL && t->ndeps == 2);
+		CHECK(t != NULL && t->restore != NULL);
 		taskset_free(&ts);
 	}
 	if (parse_fixture("turbo-2.11.11-dry-build-test.json", &ts) == 0) {
@@ -552,6 +559,173 @@ test_runner_env(void)
 		free(buf);
 	}
 	setenv("DTEQ_TOOL_DEPS", "exclude", 1);
+}
+
+/* The number of tasks of ts with a restore, and with a restore_arg. */
+static void
+count_restores(const struct taskset *ts, size_t *nrestore, size_t *narg)
+{
+	size_t	i;
+
+	*nrestore = *narg = 0;
+	for (i = 0; i < ts->ntasks; i++) {
+		if (ts->tasks[i].restore != NULL)
+			(*nrestore)++;
+		if (ts->tasks[i].restore_arg != NULL)
+			(*narg)++;
+	}
+}
+
+/* Check t's command, restore and restore_arg. */
+static void
+check_restore(const struct task *t, const char *command, const char *restore,
+    const char *arg)
+{
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	CHECK_STREQ(t->command, command);
+	CHECK_STREQ(t->restore, restore);
+	if (arg != NULL)
+		CHECK_STREQ(t->restore_arg, arg);
+	else
+		CHECK(t->restore_arg == NULL);
+}
+
+/*
+ * DTEQ_TOOL_DEPS=restore: every Nx task keeps --excludeTaskDependencies
+ * and carries a run-many template with --projects=PROJECT for its "{}";
+ * exclude mode and Turborepo carry none.
+ */
+static void
+test_nx_restore(void)
+{
+	const char	*json =
+	    "{\"tasks\": {\"tasks\": {"
+	    "  \"lib:build:production\": {\"id\": \"lib:build:production\","
+	    "   \"target\": {\"project\": \"lib\", \"target\": \"build\","
+	    "   \"configuration\": \"production\"},"
+	    "   \"overrides\": {\"watch\": false, \"name\": \"it's\"}},"
+	    "  \"my app:build\": {\"id\": \"my app:build\","
+	    "   \"target\": {\"project\": \"my app\", \"target\": \"build\"}},"
+	    "  \"web:test:ci\": {\"target\": {\"target\": \"test\","
+	    "   \"configuration\": \"ci\"}},"
+	    "  \"web:x{}\": {\"target\": {\"project\": \"web\","
+	    "   \"target\": \"x{}\"}},"
+	    "  \"ns:api:lint\": {\"target\": {\"project\": \"ns:api\","
+	    "   \"target\": \"lint\"}}},"
+	    " \"dependencies\": {\"my app:build\":"
+	    "  [\"lib:build:production\"]}}}";
+	struct taskset	 ts, ex;
+	struct task	*t;
+	char		*cause = NULL;
+	size_t		 i, nrestore, narg, same;
+
+	setenv("DTEQ_TOOL_DEPS", "restore", 1);
+	if (parse_fixture("nx-24.0.6-run-many-build-test.json", &ts) == 0) {
+		count_restores(&ts, &nrestore, &narg);
+		CHECK(ts.ntasks == 40 && nrestore == 40 && narg == 40);
+		check_restore(find(&ts, "@ws/p09:build"),
+		    "npx --no nx run @ws/p09:build --excludeTaskDependencies",
+		    "npx --no nx run-many -t build "
+		    "--excludeTaskDependencies {}",
+		    "--projects=@ws/p09");
+		check_restore(find(&ts, "@ws/p01:test"),
+		    "npx --no nx run @ws/p01:test --excludeTaskDependencies",
+		    "npx --no nx run-many -t test --excludeTaskDependencies {}",
+		    "--projects=@ws/p01");
+		/* The commands are those of exclude mode, word for word. */
+		setenv("DTEQ_TOOL_DEPS", "exclude", 1);
+		if (parse_fixture("nx-24.0.6-run-many-build-test.json",
+		    &ex) == 0) {
+			same = 0;
+			for (i = 0; i < ts.ntasks && i < ex.ntasks; i++) {
+				if (strcmp(ts.tasks[i].id, ex.tasks[i].id) ==
+				    0 && strcmp(ts.tasks[i].command,
+				    ex.tasks[i].command) == 0)
+					same++;
+			}
+			CHECK(ex.ntasks == 40 && same == 40);
+			count_restores(&ex, &nrestore, &narg);
+			CHECK(nrestore == 0 && narg == 0);
+			t = find(&ex, "@ws/p09:build");
+			CHECK(t != NULL && t->restore == NULL &&
+			    t->restore_arg == NULL);
+			taskset_free(&ex);
+		}
+		setenv("DTEQ_TOOL_DEPS", "restore", 1);
+		taskset_free(&ts);
+	}
+
+	/* The overrides follow the "{}", as they follow the command's id. */
+	if (parse_fixture("nx-24.0.6-overrides.json", &ts) == 0) {
+		check_restore(find(&ts, "@ws/web:test"),
+		    "npx --no nx run @ws/web:test --excludeTaskDependencies "
+		    "--coverage --reporter=dot",
+		    "npx --no nx run-many -t test --excludeTaskDependencies {} "
+		    "--coverage --reporter=dot", "--projects=@ws/web");
+		check_restore(find(&ts, "@ws/web:build"),
+		    "npx --no nx run @ws/web:build --excludeTaskDependencies",
+		    "npx --no nx run-many -t build "
+		    "--excludeTaskDependencies {}",
+		    "--projects=@ws/web");
+		taskset_free(&ts);
+	}
+
+	/*
+	 * A configuration, words to quote, a target without "project" (the
+	 * id's), a target whose name would hide the "{}", and a project
+	 * with a ':' in its name.
+	 */
+	CHECK(toolgraph_parse(json, strlen(json), "r.json", &ts, &cause) == 0);
+	if (cause != NULL) {
+		printf("    %s\n", cause);
+		free(cause);
+		cause = NULL;
+	} else {
+		CHECK(ts.ntasks == 5);
+		check_restore(find(&ts, "lib:build:production"),
+		    "npx --no nx run lib:build:production "
+		    "--excludeTaskDependencies --watch=false '--name=it'\\''s'",
+		    "npx --no nx run-many -t build -c production "
+		    "--excludeTaskDependencies {} --watch=false "
+		    "'--name=it'\\''s'", "--projects=lib");
+		check_restore(find(&ts, "my app:build"),
+		    "npx --no nx run 'my app:build' --excludeTaskDependencies",
+		    "npx --no nx run-many -t build "
+		    "--excludeTaskDependencies {}",
+		    "'--projects=my app'");
+		check_restore(find(&ts, "web:test:ci"),
+		    "npx --no nx run web:test:ci --excludeTaskDependencies",
+		    "npx --no nx run-many -t test -c ci "
+		    "--excludeTaskDependencies {}", "--projects=web");
+		check_restore(find(&ts, "web:x{}"),
+		    "npx --no nx run 'web:x{}' --excludeTaskDependencies",
+		    "npx --no nx run-many -t 'x{}' --excludeTaskDependencies "
+		    "--projects=web", NULL);
+		check_restore(find(&ts, "ns:api:lint"),
+		    "npx --no nx run ns:api:lint --excludeTaskDependencies",
+		    "npx --no nx run-many -t lint --excludeTaskDependencies {}",
+		    "--projects=ns:api");
+		taskset_free(&ts);
+	}
+	cause = parse_fail("{\"tasks\": {\"tasks\": {\":b\": {\"target\": "
+	    "{\"target\": \"b\"}}}}}");
+	CHECK_HAS(cause, "task \":b\": \"target\": no \"project\"");
+	free(cause);
+
+	/* Turborepo tasks have no restore in either mode. */
+	if (parse_fixture("turbo-2.11.11-dry-build-test.json", &ts) == 0) {
+		count_restores(&ts, &nrestore, &narg);
+		CHECK(ts.ntasks == 8 && nrestore == 0 && narg == 0);
+		taskset_free(&ts);
+	}
+	setenv("DTEQ_TOOL_DEPS", "exclude", 1);
+	if (parse_fixture("turbo-2.11.11-dry-build-test.json", &ts) == 0) {
+		count_restores(&ts, &nrestore, &narg);
+		CHECK(ts.ntasks == 8 && nrestore == 0 && narg == 0);
+		taskset_free(&ts);
+	}
 }
 
 /* An Nx installed in node_modules that is too old is refused. */
@@ -717,6 +891,7 @@ main(void)
 	TEST_RUN(test_turbo_errors);
 	TEST_RUN(test_turbo_splice);
 	TEST_RUN(test_runner_env);
+	TEST_RUN(test_nx_restore);
 	TEST_RUN(test_nx_too_old);
 	TEST_RUN(test_split);
 	TEST_RUN(test_versions);
