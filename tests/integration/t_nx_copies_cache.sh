@@ -1,10 +1,14 @@
 # Separate copies of the workspace for 3 agents (as on CI machines), made to
-# work through the remote cache: with DTEQ_TOOL_DEPS=restore an agent runs
-# `nx run ID` without --excludeTaskDependencies, so Nx restores the outputs
-# of the task's dependencies from the cache each agent serves in the run's
-# Redis (dteq work), where the agents that built them stored them. Every
-# task succeeds, each app's build reads its libraries' dist/, and Nx reports
-# the dependencies as read from the cache.
+# work through the remote cache: with DTEQ_TOOL_DEPS=restore each Nx task
+# carries a restore (`nx run-many ... --excludeTaskDependencies` with
+# --projects=P), and before a task its agent runs it for the dependencies
+# its copy lacks, so Nx restores their outputs from the cache each agent
+# serves in the run's Redis (dteq work), where the agents that built them
+# stored them; then `nx run ID --excludeTaskDependencies`. Every task
+# succeeds, each app's build reads its libraries' dist/, Nx reports the
+# dependencies as read from the cache, and no agent restores a project's
+# outputs twice or one it built. Agent a1 runs two tasks at a time: its
+# restores go one at a time and never rewrite what a running task reads.
 # Only the build target (13 tasks): the builds are what depend on each
 # other's outputs; the other targets only add Nx start-ups.
 # timeout: 420
@@ -19,7 +23,8 @@ for a in a1 a2 a3; do
 	cp -a "$TMP/main" "$TMP/$a" || fail "copy of the workspace for $a"
 done
 start_redis
-for a in a1 a2 a3; do
+nx_agent a1 "$TMP/a1" --parallel 2
+for a in a2 a3; do
 	nx_agent "$a" "$TMP/$a"
 done
 cd "$TMP/main" || fail "cd"
@@ -33,9 +38,26 @@ agents_exit_ok 30 a1 a2 a3
 out="$TMP/submit.out"
 assert_grep '^13 tasks: 13 succeeded, 0 failed, 0 skipped' "$out" \
     "summary line"
-assert_grep '^> nx run @ws/web:build$' "$out" "the command without the flag"
+assert_grep '^> nx run @ws/web:build$' "$out" "Nx's banner of web's build"
+assert_grep '^dteq: restoring the outputs of @ws/[a-z]*:build.*: .*nx run-many -t build --excludeTaskDependencies --projects=@ws/' \
+    "$out" "agents restored dependencies with nx run-many"
 assert_grep 'Nx read the output from the cache' "$out" \
     "dependencies restored from the remote cache"
+# Which agent built and which restored what: each project's outputs reach
+# an agent once, either way.
+for a in a1 a2 a3; do
+	rcli hvals "dteq:{$RUN}:results" | grep "\"agent\":\"$a\"" |
+	    sed 's/.*"id":"\([^"]*\)".*/\1/' | sort >"$TMP/$a.built"
+	grep -h "^dteq work $a: .*restoring the outputs of" "$TMP/agent.$a.err" |
+	    sed 's/.*restoring the outputs of //; s/, /\n/g' | sort >"$TMP/$a.restored"
+	log "agent $a built $(wc -l <"$TMP/$a.built"), restored $(wc -l <"$TMP/$a.restored")"
+	[ -z "$(uniq -d "$TMP/$a.restored")" ] ||
+	    fail "agent $a restored some outputs twice: $(uniq -d "$TMP/$a.restored")"
+	[ -z "$(comm -12 "$TMP/$a.built" "$TMP/$a.restored")" ] ||
+	    fail "agent $a restored outputs it built: $(comm -12 "$TMP/$a.built" "$TMP/$a.restored")"
+done
+[ -n "$(cat "$TMP/a1.restored" "$TMP/a2.restored" "$TMP/a3.restored")" ] ||
+    fail "no agent restored anything"
 # The replay: the main job's copy now holds every task's outputs, restored
 # from the cache, and its terminal Nx's log of every task.
 assert_grep '^Replaying the run here from the remote cache:' "$out" \
@@ -62,7 +84,8 @@ done
 [ "$n" -ge 1 ] || fail "no copy holds web's build"
 
 # A second run of the same command, on fresh agents: every task is a cache
-# hit as Nx reports it (each agent's `nx run` reads all its tasks).
+# hit as Nx reports it (each agent's `nx run` reads all its tasks; so do
+# its restores, which print the same line).
 RUN="$RUN-again"
 for a in a1 a2 a3; do
 	nx_agent "$a" "$TMP/$a"
@@ -72,7 +95,11 @@ assert_eq "$SUBMIT_RC" 0 "second dteq submit exit status"
 agents_exit_ok 30 a1 a2 a3
 blocks=$(grep -cE '^> [^ ]+ \((a1|a2|a3), .*attempt [0-9]+\)$' "$TMP/again.out")
 hits=$(grep -cE 'Nx read the output from the cache instead of running the command for ([0-9]+) out of \1 tasks' "$TMP/again.out")
-log "second run: $blocks task blocks, $hits all-cache-hit Nx runs"
+runs=$(grep -cE 'Nx read the output from the cache instead of running the command for [0-9]+ out of [0-9]+ tasks' "$TMP/again.out")
+restores=$(grep -c '^dteq: restoring the outputs of' "$TMP/again.out")
+log "second run: $blocks task blocks, $restores restores, $hits all-cache-hit Nx runs"
 assert_eq "$blocks" 13 "task blocks in the second run"
-assert_eq "$hits" 13 "tasks read whole from the cache in the second run"
+assert_eq "$runs" "$hits" "Nx runs of the second run that missed the cache"
+assert_eq "$hits" $((13 + restores)) \
+    "tasks and restores read whole from the cache in the second run"
 exit 0
