@@ -297,9 +297,9 @@ static int
 submit_load(struct submit *s, char **cause)
 {
 	struct taskset	 ts;
-	const char	*name;
+	const char	*name, *mode;
 	char		*buf, *why;
-	size_t		 len;
+	size_t		 len, i;
 	int		 rc;
 
 	memset(&ts, 0, sizeof ts);
@@ -321,6 +321,17 @@ submit_load(struct submit *s, char **cause)
 		free(buf);
 		if (rc != 0)
 			return (-1);
+	}
+	/*
+	 * Agents that share one checkout (DTEQ_TOOL_DEPS=exclude, as dteq
+	 * run sets) have every output there: they restore nothing.
+	 */
+	mode = getenv("DTEQ_TOOL_DEPS");
+	for (i = 0; i < ts.ntasks && mode != NULL &&
+	    strcmp(mode, "exclude") == 0; i++) {
+		free(ts.tasks[i].restore);
+		free(ts.tasks[i].restore_arg);
+		ts.tasks[i].restore = ts.tasks[i].restore_arg = NULL;
 	}
 	if ((s->g = graph_new(&ts, &why)) == NULL) {
 		xasprintf(cause, "%s: %s", strcmp(name, "-") == 0 ?
