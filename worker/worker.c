@@ -919,7 +919,24 @@ worker_exit_cb(struct proc *p, const struct proc_status *st, void *arg)
 	free(why);
 }
 
-/* bsearch() and qsort() over the present ids. */
+/*
+ * The seconds left of wt's timeout (0: none): its restores and its
+ * command share it, from the moment it started restoring.
+ */
+static int
+worker_time_left(struct wtask *wt)
+{
+	uint64_t	used;
+
+	if (wt->m.timeout <= 0)
+		return (0);
+	used = (util_wall_ms() - wt->result.start_ms) / 1000;
+	if (used >= (uint64_t)wt->m.timeout)
+		return (1);
+	return (wt->m.timeout - (int)used);
+}
+
+/* bsearch() over the present ids. */
 static int
 worker_present_cmp(const void *a, const void *b)
 {
@@ -1062,7 +1079,7 @@ worker_restore_exit_cb(struct proc *p, const struct proc_status *st,
 	switch (st->how) {
 	case PROC_TIMED_OUT:
 		status = RESULT_TIMEOUT;
-		xasprintf(&why, "timed out after %d s restoring the outputs "
+		xasprintf(&why, "timed out after %d s, restoring the outputs "
 		    "of %s", wt->m.timeout, ids);
 		break;
 	case PROC_KILLED:
@@ -1124,7 +1141,7 @@ worker_restore(struct wtask *wt)
 	memset(&spec, 0, sizeof spec);
 	spec.command = cmd;
 	spec.env = env = worker_task_env(wt, &nshared);
-	spec.timeout = wt->m.timeout;
+	spec.timeout = worker_time_left(wt);
 	spec.output_cb = worker_output_cb;
 	spec.exit_cb = worker_restore_exit_cb;
 	spec.arg = wt;
@@ -1222,7 +1239,7 @@ worker_task_run(struct wtask *wt)
 	spec.command = wt->m.command;
 	spec.cwd = wt->m.cwd;
 	spec.env = env = worker_task_env(wt, &nshared);
-	spec.timeout = wt->m.timeout;
+	spec.timeout = worker_time_left(wt);
 	spec.output_cb = worker_output_cb;
 	spec.exit_cb = worker_exit_cb;
 	spec.arg = wt;
