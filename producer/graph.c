@@ -402,7 +402,7 @@ size_t
 graph_restores(struct graph *g, size_t i, struct task ***out)
 {
 	struct task	**list = NULL;
-	size_t		*stack, *next, top = 0, n = 0, j, d;
+	size_t		*stack, *next, top = 0, n = 0, cap = 0, j, d;
 
 	*out = NULL;
 	if (g->restores == -1) {
@@ -434,7 +434,10 @@ graph_restores(struct graph *g, size_t i, struct task ***out)
 		}
 		top--;
 		if (j != i && g->nodes[j].task->restore != NULL) {
-			list = xreallocarray(list, n + 1, sizeof *list);
+			if (n == cap) {
+				cap = cap == 0 ? 16 : cap * 2;
+				list = xreallocarray(list, cap, sizeof *list);
+			}
 			list[n++] = g->nodes[j].task;
 		}
 	}

@@ -2,8 +2,9 @@
 
 /*
  * Unit tests for producer/graph.c: validation (duplicate ids, bad deps,
- * cycles and their path), the ready order, failure skipping, and a
- * 100,000-task chain to prove the traversals are iterative and linear.
+ * cycles and their path), the ready order, failure skipping, the restore
+ * lists (graph_restores), and a 100,000-task chain to prove the
+ * traversals are iterative and linear.
  */
 
 #include <stdarg.h>
@@ -515,6 +516,223 @@ test_empty(void)
 	graph_free(NULL);
 }
 
+/* Give the tasks named (space-separated) a restore command. */
+static void
+set_restores(struct taskset *ts, const char *ids)
+{
+	char	*copy, *s, *id;
+	size_t	 i;
+
+	copy = s = xstrdup(ids);
+	while ((id = strsep(&s, " ")) != NULL) {
+		for (i = 0; i < ts->ntasks; i++) {
+			if (strcmp(ts->tasks[i].id, id) == 0)
+				xasprintf(&ts->tasks[i].restore, "get %s", id);
+		}
+	}
+	free(copy);
+}
+
+/* Task a needs task b, directly or not. */
+static int
+needs(struct graph *g, size_t a, size_t b)
+{
+	struct node	*nd = graph_node(g, a);
+	size_t		 k;
+
+	for (k = 0; k < nd->ndeps; k++) {
+		if (nd->deps[k] == b || needs(g, nd->deps[k], b))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Check graph_restores for task id: exactly the tasks named in want (any
+ * order), each once, each after every listed task it needs; a task's
+ * own restore is its own. With an empty want: 0 and NULL.
+ */
+static int
+restores(struct graph *g, const char *id, const char *want)
+{
+	struct task	**out;
+	size_t		 i, j, n, nwant = 0, *idx;
+	char		*copy, *s, *w;
+	int		 ok = 1, seen;
+
+	n = graph_restores(g, graph_find(g, id), &out);
+	if (n == 0 && out != NULL)
+		ok = 0;
+	idx = xcalloc(n + 1, sizeof *idx);
+	for (i = 0; i < n; i++) {
+		idx[i] = graph_find(g, out[i]->id);
+		if (idx[i] == GRAPH_NONE ||
+		    graph_node(g, idx[i])->task != out[i] ||
+		    out[i]->restore == NULL)
+			ok = 0;
+	}
+	copy = s = xstrdup(want);
+	while ((w = strsep(&s, " ")) != NULL) {
+		if (*w == '\0')
+			continue;
+		nwant++;
+		seen = 0;
+		for (i = 0; i < n; i++)
+			seen += strcmp(out[i]->id, w) == 0;
+		if (seen != 1)
+			ok = 0;
+	}
+	free(copy);
+	if (nwant != n)
+		ok = 0;
+	for (i = 0; ok && i < n; i++) {
+		for (j = i + 1; j < n; j++) {
+			if (needs(g, idx[i], idx[j]))
+				ok = 0;
+		}
+	}
+	if (!ok) {
+		printf("    restores of %s:", id);
+		for (i = 0; i < n; i++)
+			printf(" %s", out[i]->id);
+		printf("; want (in dependency order): %s\n", want);
+	}
+	free(idx);
+	free(out);
+	return (ok);
+}
+
+/*
+ * graph_restores: every task with a restore below the one asked for,
+ * through tasks without one too, once each, dependencies first; never
+ * the task itself, nor what it does not need.
+ */
+static void
+test_restores(void)
+{
+	struct taskset	 ts = { NULL, 0 };
+	struct graph	*g;
+	struct task	**out;
+	size_t		 n;
+
+	/* util <- ui <- web; util <- api <- web; web, api <- e2e. */
+	add(&ts, "e2e", "web", "api", (char *)NULL);
+	add(&ts, "web", "ui", "api", (char *)NULL);
+	add(&ts, "ui", "util", (char *)NULL);
+	add(&ts, "api", "util", (char *)NULL);
+	add(&ts, "util", (char *)NULL);
+	/* gen <- codegen <- tool: gen only through a task without one. */
+	add(&ts, "gen", (char *)NULL);
+	add(&ts, "codegen", "gen", (char *)NULL);
+	add(&ts, "tool", "codegen", (char *)NULL);
+	add(&ts, "lint", (char *)NULL);
+	set_restores(&ts, "web api util gen lint");
+	if ((g = build_ok(&ts)) == NULL)
+		return;
+
+	CHECK(restores(g, "e2e", "util api web"));
+	/* The exact order: the only one util, api, web allow. */
+	n = graph_restores(g, graph_find(g, "e2e"), &out);
+	CHECK(n == 3);
+	if (n == 3) {
+		CHECK_STREQ(out[0]->id, "util");
+		CHECK_STREQ(out[1]->id, "api");
+		CHECK_STREQ(out[2]->id, "web");
+	}
+	free(out);
+	CHECK(restores(g, "web", "util api"));	/* not web itself */
+	CHECK(restores(g, "ui", "util"));
+	CHECK(restores(g, "api", "util"));
+	CHECK(restores(g, "tool", "gen"));
+	CHECK(restores(g, "codegen", "gen"));
+	CHECK(restores(g, "util", ""));		/* has one, needs nothing */
+	CHECK(restores(g, "gen", ""));
+	CHECK(restores(g, "lint", ""));
+	/* Asked again, after other tasks: the same answer. */
+	CHECK(restores(g, "e2e", "util api web"));
+	CHECK(restores(g, "tool", "gen"));
+	graph_free(g);
+}
+
+/* The diamond, every task with a restore: a, listed once, first. */
+static void
+test_restores_diamond(void)
+{
+	struct taskset	 ts = { NULL, 0 };
+	struct graph	*g;
+	struct task	**out;
+	size_t		 n;
+
+	diamond(&ts);
+	add(&ts, "e:test", "d:build", "a:build", (char *)NULL);
+	set_restores(&ts, "a:build b:build c:build d:build e:test");
+	if ((g = build_ok(&ts)) == NULL)
+		return;
+	CHECK(restores(g, "d:build", "a:build b:build c:build"));
+	CHECK(restores(g, "e:test", "a:build b:build c:build d:build"));
+	n = graph_restores(g, graph_find(g, "e:test"), &out);
+	CHECK(n == 4);
+	if (n == 4) {
+		CHECK_STREQ(out[0]->id, "a:build");
+		CHECK_STREQ(out[3]->id, "d:build");
+	}
+	free(out);
+	CHECK(restores(g, "b:build", "a:build"));
+	CHECK(restores(g, "a:build", ""));
+	graph_free(g);
+}
+
+/* A graph without any restore command: 0 and NULL for every task. */
+static void
+test_restores_none(void)
+{
+	struct taskset	 ts = { NULL, 0 };
+	struct graph	*g;
+	struct task	 stale, *stalep = &stale, **out;
+	size_t		 i;
+
+	diamond(&ts);
+	if ((g = build_ok(&ts)) == NULL)
+		return;
+	for (i = 0; i < graph_size(g); i++) {
+		out = &stalep;		/* must be set to NULL */
+		CHECK(graph_restores(g, i, &out) == 0);
+		CHECK(out == NULL);
+	}
+	graph_free(g);
+}
+
+/*
+ * The restores of the end of a 100,000-task chain, every 100th task with
+ * one: the walk down is iterative, the list in chain order.
+ */
+static void
+test_restores_big_chain(void)
+{
+	struct taskset	 ts = { NULL, 0 };
+	struct graph	*g;
+	struct task	**out;
+	size_t		 i, n, bad = 0;
+
+	chain(&ts, BIG, 0);
+	for (i = 0; i < ts.ntasks; i += 100)
+		ts.tasks[i].restore = xstrdup("get");
+	if ((g = build_ok(&ts)) == NULL)
+		return;
+	n = graph_restores(g, BIG - 1, &out);
+	CHECK(n == BIG / 100);
+	for (i = 0; i < n; i++) {
+		if (out[i] != graph_node(g, i * 100)->task)
+			bad++;
+	}
+	CHECK(bad == 0);
+	free(out);
+	n = graph_restores(g, 100, &out);
+	CHECK(n == 1 && out[0] == graph_node(g, 0)->task);
+	free(out);
+	graph_free(g);
+}
+
 /* A parsed task file goes straight into a graph. */
 static void
 test_from_taskfile(void)
@@ -556,5 +774,9 @@ main(void)
 	TEST_RUN(test_big_cycle);
 	TEST_RUN(test_empty);
 	TEST_RUN(test_from_taskfile);
+	TEST_RUN(test_restores);
+	TEST_RUN(test_restores_diamond);
+	TEST_RUN(test_restores_none);
+	TEST_RUN(test_restores_big_chain);
 	return (test_exit());
 }

@@ -4,7 +4,9 @@
  * The queue message: what submit encodes is what an agent decodes, every
  * field of it; the encoder writes the bytes cJSON would (random tasks,
  * any byte but NUL); and a message with a field of the wrong type is
- * refused with a cause that names the field.
+ * refused with a cause that names the field. Restores: "restorable" and
+ * the "restore" list of a task's dependencies, written exactly, read
+ * back, and refused entry by entry.
  */
 
 #include <stdio.h>
@@ -37,7 +39,7 @@ test_round_trip(void)
 	t.nenv = 2;
 	t.timeout = 30;
 
-	msg = task_msg_encode("r1", &t, 3, "agent-2", 1, &len);
+	msg = task_msg_encode("r1", &t, 3, "agent-2", 1, NULL, 0, &len);
 	CHECK(len == strlen(msg));
 	CHECK(task_msg_decode(msg, len, &m, &cause) == 0);
 	CHECK_STREQ(m.run, "r1");
@@ -57,7 +59,7 @@ test_round_trip(void)
 	free(msg);
 
 	/* Not a leaf: the field is left out, and decodes as 0. */
-	msg = task_msg_encode("r1", &t, 1, NULL, 0, &len);
+	msg = task_msg_encode("r1", &t, 1, NULL, 0, NULL, 0, &len);
 	CHECK(strstr(msg, "leaf") == NULL);
 	CHECK(strstr(msg, "avoid") == NULL);
 	CHECK(task_msg_decode(msg, len, &m, &cause) == 0);
@@ -97,6 +99,186 @@ test_bad_fields(void)
 	}
 }
 
+/* A dependency with a restore command, for the restore list. */
+static void
+restore_task(struct task *t, const char *id, const char *run,
+    const char *arg)
+{
+	memset(t, 0, sizeof *t);
+	t->id = (char *)id;
+	t->command = (char *)"true";
+	t->restore = (char *)run;
+	t->restore_arg = (char *)arg;
+}
+
+/* The restore fields, byte for byte, after "leaf"; left out if unused. */
+static void
+test_restore_encode(void)
+{
+	struct task	 t, lib, ui;
+	struct task	*restores[2];
+	char		*msg;
+	size_t		 len;
+
+	restore_task(&lib, "lib:build", "cp \"$S/lib\" out/", NULL);
+	restore_task(&ui, "ui:build", "nx run-many -t build {}",
+	    "--projects=ui");
+	restores[0] = &lib;
+	restores[1] = &ui;
+	memset(&t, 0, sizeof t);
+	t.id = (char *)"app:build";
+	t.command = (char *)"make";
+	t.restore = (char *)"fetch app";
+
+	msg = task_msg_encode("r1", &t, 2, NULL, 1, restores, 2, &len);
+	CHECK_STREQ(msg, "{\"run\":\"r1\",\"id\":\"app:build\",\"attempt\":2,"
+	    "\"command\":\"make\",\"leaf\":true,\"restorable\":true,"
+	    "\"restore\":[{\"id\":\"lib:build\","
+	    "\"run\":\"cp \\\"$S/lib\\\" out/\"},"
+	    "{\"id\":\"ui:build\",\"run\":\"nx run-many -t build {}\","
+	    "\"arg\":\"--projects=ui\"}]}");
+	CHECK(len == strlen(msg));
+	free(msg);
+
+	/* Restorable, nothing to restore: no list. */
+	msg = task_msg_encode("r1", &t, 1, NULL, 0, NULL, 0, &len);
+	CHECK_STREQ(msg, "{\"run\":\"r1\",\"id\":\"app:build\",\"attempt\":1,"
+	    "\"command\":\"make\",\"restorable\":true}");
+	CHECK(len == strlen(msg));
+	free(msg);
+
+	/* Not restorable itself, one dependency to restore. */
+	t.restore = NULL;
+	msg = task_msg_encode("r1", &t, 1, NULL, 0, restores + 1, 1, &len);
+	CHECK_STREQ(msg, "{\"run\":\"r1\",\"id\":\"app:build\",\"attempt\":1,"
+	    "\"command\":\"make\",\"restore\":[{\"id\":\"ui:build\","
+	    "\"run\":\"nx run-many -t build {}\",\"arg\":\"--projects=ui\"}]}");
+	CHECK(len == strlen(msg));
+	free(msg);
+
+	/* Neither: not a byte of either field. */
+	msg = task_msg_encode("r1", &t, 1, NULL, 0, restores, 0, &len);
+	CHECK(strstr(msg, "restor") == NULL);
+	CHECK(len == strlen(msg));
+	free(msg);
+}
+
+/* What submit encodes for restores is what an agent decodes. */
+static void
+test_restore_round_trip(void)
+{
+	struct task	 t, a, b, c;
+	struct task	*restores[3];
+	struct task_msg	 m;
+	char		*msg, *cause = NULL;
+	size_t		 len;
+
+	restore_task(&a, "a:build", "get a", NULL);
+	restore_task(&b, "b:build", "get {} now", "b");
+	restore_task(&c, "c:build", "get {} now", "c d");
+	restores[0] = &a;
+	restores[1] = &b;
+	restores[2] = &c;
+	memset(&t, 0, sizeof t);
+	t.id = (char *)"d:build";
+	t.command = (char *)"make d";
+	t.restore = (char *)"get d";
+
+	msg = task_msg_encode("r1", &t, 1, NULL, 0, restores, 3, &len);
+	CHECK(task_msg_decode(msg, len, &m, &cause) == 0);
+	CHECK(cause == NULL);
+	CHECK_STREQ(m.id, "d:build");
+	CHECK(m.restorable == 1);
+	CHECK(m.nrestores == 3);
+	if (m.nrestores == 3) {
+		CHECK_STREQ(m.restores[0].id, "a:build");
+		CHECK_STREQ(m.restores[0].run, "get a");
+		CHECK(m.restores[0].arg == NULL);
+		CHECK_STREQ(m.restores[1].id, "b:build");
+		CHECK_STREQ(m.restores[1].run, "get {} now");
+		CHECK_STREQ(m.restores[1].arg, "b");
+		CHECK_STREQ(m.restores[2].id, "c:build");
+		CHECK_STREQ(m.restores[2].run, "get {} now");
+		CHECK_STREQ(m.restores[2].arg, "c d");
+	}
+	task_msg_clear(&m);
+	CHECK(m.restores == NULL && m.nrestores == 0 && m.restorable == 0);
+	free(msg);
+
+	/* Without either field: not restorable, nothing to restore. */
+	t.restore = NULL;
+	msg = task_msg_encode("r1", &t, 1, NULL, 0, NULL, 0, &len);
+	CHECK(task_msg_decode(msg, len, &m, &cause) == 0);
+	CHECK(m.restorable == 0);
+	CHECK(m.nrestores == 0);
+	task_msg_clear(&m);
+	free(msg);
+
+	/* "restorable": false and an empty list are fine too. */
+	msg = xstrdup("{\"run\":\"r\",\"id\":\"a\",\"attempt\":1,"
+	    "\"command\":\"true\",\"restorable\":false,\"restore\":[]}");
+	CHECK(task_msg_decode(msg, strlen(msg), &m, &cause) == 0);
+	CHECK(m.restorable == 0);
+	CHECK(m.nrestores == 0);
+	task_msg_clear(&m);
+	free(msg);
+}
+
+/* A bad "restore" or "restorable" is refused, naming it (and the entry). */
+static void
+test_restore_bad(void)
+{
+#define RESTORE_MSG(f)	"{\"run\":\"r\",\"id\":\"a\",\"attempt\":1," \
+			"\"command\":\"true\"," f "}"
+	static const struct {
+		const char	*msg;
+		const char	*want;
+	} bad[] = {
+		{ RESTORE_MSG("\"restore\":\"get a\""),
+		    "\"restore\" is not an array" },
+		{ RESTORE_MSG("\"restore\":{\"id\":\"a\",\"run\":\"x\"}"),
+		    "\"restore\" is not an array" },
+		{ RESTORE_MSG("\"restore\":[{\"run\":\"get b\"}]"),
+		    "entry 1 of \"restore\"" },
+		{ RESTORE_MSG("\"restore\":[{\"id\":\"b\",\"run\":\"get b\"},"
+		    "{\"id\":\"c\",\"run\":\"\"}]"),
+		    "entry 2 of \"restore\"" },
+		{ RESTORE_MSG("\"restore\":[{\"id\":\"b\",\"run\":\"get b\"},"
+		    "{\"id\":\"c\",\"run\":\"get {}\",\"arg\":\"c\"},"
+		    "{\"id\":\"d\",\"run\":\"get {}\",\"arg\":7}]"),
+		    "entry 3 of \"restore\"" },
+		{ RESTORE_MSG("\"restore\":[{\"id\":\"b\",\"run\":\"get {}\","
+		    "\"arg\":\"\"}]"),
+		    "entry 1 of \"restore\"" },
+		{ RESTORE_MSG("\"restore\":[{\"id\":\"\",\"run\":\"get b\"}]"),
+		    "entry 1 of \"restore\"" },
+		{ RESTORE_MSG("\"restore\":[{\"id\":5,\"run\":\"get b\"}]"),
+		    "entry 1 of \"restore\"" },
+		{ RESTORE_MSG("\"restore\":[\"b\"]"),
+		    "entry 1 of \"restore\"" },
+		{ RESTORE_MSG("\"restorable\":\"yes\""),
+		    "\"restorable\" is not a boolean" },
+		{ RESTORE_MSG("\"restorable\":1"),
+		    "\"restorable\" is not a boolean" },
+	};
+#undef RESTORE_MSG
+	struct task_msg	 m;
+	char		*cause;
+	size_t		 k;
+
+	for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		cause = NULL;
+		CHECK(task_msg_decode(bad[k].msg, strlen(bad[k].msg), &m,
+		    &cause) == -1);
+		CHECK(cause != NULL && strstr(cause, bad[k].want) != NULL);
+		if (cause == NULL || strstr(cause, bad[k].want) == NULL)
+			printf("    %s\n    cause: %s\n", bad[k].msg,
+			    cause != NULL ? cause : "(null)");
+		CHECK(m.id == NULL && m.restores == NULL && m.nrestores == 0);
+		free(cause);
+	}
+}
+
 /* A random C string of bytes 1-255, quotes and backslashes often. */
 static char *
 random_bytes(void)
@@ -121,16 +303,18 @@ random_bytes(void)
 /*
  * The message is written by hand in the bytes cJSON prints for it (every
  * byte of a command passes as it is, not UTF-8 or not): compared on
- * random tasks with what cJSON makes of the same fields.
+ * random tasks, restores included, with what cJSON makes of the same
+ * fields.
  */
 static void
 test_encode_as_cjson(void)
 {
 	struct task_env	 env[3];
-	struct task	 t;
-	cJSON		*o, *e;
+	struct task	 t, rt[3];
+	struct task	*rp[3];
+	cJSON		*o, *e, *a;
 	char		*mine, *theirs, *run, *avoid;
-	size_t		 len, k;
+	size_t		 len, k, nr;
 	int		 round, attempt, leaf, differ = 0;
 
 	srand(11);
@@ -150,6 +334,15 @@ test_encode_as_cjson(void)
 		attempt = 1 + rand() % 1000000;
 		avoid = rand() % 3 == 0 ? random_bytes() : NULL;
 		leaf = rand() % 2;
+		t.restore = rand() % 3 == 0 ? random_bytes() : NULL;
+		nr = (size_t)(rand() % 4);
+		for (k = 0; k < nr; k++) {
+			memset(&rt[k], 0, sizeof rt[k]);
+			rt[k].id = random_bytes();
+			rt[k].restore = random_bytes();
+			rt[k].restore_arg = rand() % 2 ? random_bytes() : NULL;
+			rp[k] = &rt[k];
+		}
 
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "run", run);
@@ -170,8 +363,24 @@ test_encode_as_cjson(void)
 			cJSON_AddStringToObject(o, "avoid", avoid);
 		if (leaf)
 			cJSON_AddTrueToObject(o, "leaf");
+		if (t.restore != NULL)
+			cJSON_AddTrueToObject(o, "restorable");
+		if (nr > 0) {
+			a = cJSON_AddArrayToObject(o, "restore");
+			for (k = 0; k < nr; k++) {
+				e = cJSON_CreateObject();
+				cJSON_AddStringToObject(e, "id", rt[k].id);
+				cJSON_AddStringToObject(e, "run",
+				    rt[k].restore);
+				if (rt[k].restore_arg != NULL)
+					cJSON_AddStringToObject(e, "arg",
+					    rt[k].restore_arg);
+				cJSON_AddItemToArray(a, e);
+			}
+		}
 		theirs = cJSON_PrintUnformatted(o);
-		mine = task_msg_encode(run, &t, attempt, avoid, leaf, &len);
+		mine = task_msg_encode(run, &t, attempt, avoid, leaf, rp, nr,
+		    &len);
 		if (len != strlen(mine) || strcmp(mine, theirs) != 0) {
 			if (differ++ < 3)
 				printf("    %s\n    %s\n", mine, theirs);
@@ -188,6 +397,12 @@ test_encode_as_cjson(void)
 			free(env[k].value);
 		}
 		free(avoid);
+		free(t.restore);
+		for (k = 0; k < nr; k++) {
+			free(rt[k].id);
+			free(rt[k].restore);
+			free(rt[k].restore_arg);
+		}
 	}
 	CHECK(differ == 0);
 }
@@ -198,5 +413,8 @@ main(void)
 	TEST_RUN(test_round_trip);
 	TEST_RUN(test_encode_as_cjson);
 	TEST_RUN(test_bad_fields);
+	TEST_RUN(test_restore_encode);
+	TEST_RUN(test_restore_round_trip);
+	TEST_RUN(test_restore_bad);
 	return (test_exit());
 }

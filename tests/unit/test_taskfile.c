@@ -289,6 +289,46 @@ test_type_target(void)
 	check_wrong_type("\"target\": \"\"", "target", "must not be empty");
 }
 
+/* A restore command is copied as it is; a task without one has none. */
+static void
+test_restore(void)
+{
+	struct taskset	ts;
+
+	if (parse_ok("{\"tasks\": [\n"
+	    "  {\"id\": \"lib:build\", \"command\": \"make lib\",\n"
+	    "   \"restore\": \"cp \\\"$STORE/lib\\\" out/ && echo {}\"},\n"
+	    "  {\"id\": \"app:build\", \"command\": \"make app\",\n"
+	    "   \"deps\": [\"lib:build\"]}\n"
+	    "]}\n", &ts) != 0)
+		return;
+	CHECK(ts.ntasks == 2);
+	CHECK_STREQ(ts.tasks[0].restore, "cp \"$STORE/lib\" out/ && echo {}");
+	CHECK(ts.tasks[0].restore_arg == NULL);
+	CHECK(ts.tasks[1].restore == NULL);
+	CHECK(ts.tasks[1].restore_arg == NULL);
+	taskset_free(&ts);
+}
+
+/* Wrong type: restore, and an empty restore. */
+static void
+test_type_restore(void)
+{
+	char	*cause;
+
+	cause = parse_fail("{\"tasks\": [{\"id\": \"lib:build\", "
+	    "\"command\": \"x\", \"restore\": 5}]}");
+	CHECK_STREQ(cause, "tasks.json: task \"lib:build\": field "
+	    "\"restore\": expected a string, got a number");
+	free(cause);
+	check_wrong_type("\"restore\": 5", "restore",
+	    "expected a string, got a number");
+	check_wrong_type("\"restore\": [\"get\"]", "restore",
+	    "expected a string, got an array");
+	check_wrong_type("\"restore\": null", "restore", "got null");
+	check_wrong_type("\"restore\": \"\"", "restore", "must not be empty");
+}
+
 /* A task that is not an object is named by index. */
 static void
 test_task_not_object(void)
@@ -329,6 +369,9 @@ test_unknown_task_field(void)
 	    "\"command\": \"x\", \"dependsOn\": [\"b\"]}]}");
 	CHECK_HAS(cause, "tasks.json: task \"a:build\": unknown field "
 	    "\"dependsOn\"");
+	/* The known fields are listed, restore among them. */
+	CHECK_HAS(cause, "(known fields: id, command, ");
+	CHECK_HAS(cause, ", restore");
 	free(cause);
 
 	/* The id comes after the unknown field: still named by id. */
@@ -678,6 +721,8 @@ main(void)
 	TEST_RUN(test_type_retries);
 	TEST_RUN(test_type_outputs);
 	TEST_RUN(test_type_target);
+	TEST_RUN(test_restore);
+	TEST_RUN(test_type_restore);
 	TEST_RUN(test_task_not_object);
 	TEST_RUN(test_unknown_top_field);
 	TEST_RUN(test_unknown_task_field);
