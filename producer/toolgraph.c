@@ -31,16 +31,16 @@
  * Nx commands always keep --excludeTaskDependencies: an Nx that restored
  * a task's dependencies itself deleted and copied their outputs again
  * while another task on the same checkout read them. Instead, by default
- * (DTEQ_TOOL_DEPS=restore), each Nx task carries a restore, the template
- * `RUNNER run-many -t TARGET [-c CONFIGURATION] --excludeTaskDependencies
- * {} [overrides]` with --projects=PROJECT for its "{}": before a task
- * runs, its agent fetches the outputs of the dependencies its checkout
- * lacks from the remote cache dteq work serves (they ran elsewhere), once
- * per checkout and one restore at a time, the projects of one template in
- * one command (worker.c). Turborepo's commands leave --only out in that
- * mode, so turbo on the agent restores the dependencies' outputs itself.
- * DTEQ_TOOL_DEPS=exclude gives no restores and keeps --only, for agents
- * that share one file system.
+ * (DTEQ_TOOL_DEPS=restore), each Nx task with outputs carries a restore,
+ * the template `RUNNER run-many -t TARGET [-c CONFIGURATION]
+ * --excludeTaskDependencies {} [overrides]` with --projects=PROJECT for
+ * its "{}": before a task runs, its agent fetches the outputs of the
+ * dependencies its checkout lacks from the remote cache dteq work serves
+ * (they ran elsewhere), once per checkout and one restore at a time, the
+ * projects of one template in one command (worker.c). Turborepo's
+ * commands leave --only out in that mode, so turbo on the agent restores
+ * the dependencies' outputs itself. DTEQ_TOOL_DEPS=exclude gives no
+ * restores and keeps --only, for agents that share one file system.
  *
  * API:
  *
@@ -717,8 +717,6 @@ toolgraph_nx_task(struct toolgraph_ctx *ctx, const cJSON *e,
 	t->command = cmd.s;
 	if (rc != 0)
 		return (-1);
-	if (ctx->restore && toolgraph_nx_restore(ctx, e, target, t) != 0)
-		return (-1);
 	/*
 	 * Plugins in Nx's own process: isolating them costs each short-lived
 	 * `nx run` about half a second (bench/nx_overhead.sh).
@@ -731,6 +729,10 @@ toolgraph_nx_task(struct toolgraph_ctx *ctx, const cJSON *e,
 	}
 	if (toolgraph_strings(ctx, toolgraph_get(e, "outputs"), "outputs",
 	    NULL, &t->outputs, &t->noutputs) != 0)
+		return (-1);
+	/* A task without outputs (lint, most tests) has nothing to bring. */
+	if (ctx->restore && t->noutputs > 0 &&
+	    toolgraph_nx_restore(ctx, e, target, t) != 0)
 		return (-1);
 	return (toolgraph_nx_deps(ctx, toolgraph_get(toolgraph_get(tasks,
 	    "dependencies"), e->string), t));

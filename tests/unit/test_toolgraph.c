@@ -585,6 +585,10 @@ check_restore(const struct task *t, const char *command, const char *restore,
 	if (t == NULL)
 		return;
 	CHECK_STREQ(t->command, command);
+	if (restore == NULL) {
+		CHECK(t->restore == NULL && t->restore_arg == NULL);
+		return;
+	}
 	CHECK_STREQ(t->restore, restore);
 	if (arg != NULL)
 		CHECK_STREQ(t->restore_arg, arg);
@@ -593,9 +597,10 @@ check_restore(const struct task *t, const char *command, const char *restore,
 }
 
 /*
- * DTEQ_TOOL_DEPS=restore: every Nx task keeps --excludeTaskDependencies
- * and carries a run-many template with --projects=PROJECT for its "{}";
- * exclude mode and Turborepo carry none.
+ * DTEQ_TOOL_DEPS=restore: every Nx task keeps --excludeTaskDependencies,
+ * and one with outputs carries a run-many template with
+ * --projects=PROJECT for its "{}"; one without outputs, exclude mode and
+ * Turborepo carry none.
  */
 static void
 test_nx_restore(void)
@@ -605,15 +610,19 @@ test_nx_restore(void)
 	    "  \"lib:build:production\": {\"id\": \"lib:build:production\","
 	    "   \"target\": {\"project\": \"lib\", \"target\": \"build\","
 	    "   \"configuration\": \"production\"},"
-	    "   \"overrides\": {\"watch\": false, \"name\": \"it's\"}},"
+	    "   \"overrides\": {\"watch\": false, \"name\": \"it's\"},"
+	    "   \"outputs\": [\"dist\"]},"
 	    "  \"my app:build\": {\"id\": \"my app:build\","
-	    "   \"target\": {\"project\": \"my app\", \"target\": \"build\"}},"
+	    "   \"target\": {\"project\": \"my app\", \"target\": \"build\"},"
+	    "   \"outputs\": [\"dist\"]},"
 	    "  \"web:test:ci\": {\"target\": {\"target\": \"test\","
-	    "   \"configuration\": \"ci\"}},"
+	    "   \"configuration\": \"ci\"}, \"outputs\": [\"coverage\"]},"
 	    "  \"web:x{}\": {\"target\": {\"project\": \"web\","
-	    "   \"target\": \"x{}\"}},"
+	    "   \"target\": \"x{}\"}, \"outputs\": [\"x\"]},"
 	    "  \"ns:api:lint\": {\"target\": {\"project\": \"ns:api\","
-	    "   \"target\": \"lint\"}}},"
+	    "   \"target\": \"lint\"}, \"outputs\": [\"lint.txt\"]},"
+	    "  \"web:lint\": {\"target\": {\"project\": \"web\","
+	    "   \"target\": \"lint\"}, \"outputs\": []}},"
 	    " \"dependencies\": {\"my app:build\":"
 	    "  [\"lib:build:production\"]}}}";
 	struct taskset	 ts, ex;
@@ -624,16 +633,16 @@ test_nx_restore(void)
 	setenv("DTEQ_TOOL_DEPS", "restore", 1);
 	if (parse_fixture("nx-24.0.6-run-many-build-test.json", &ts) == 0) {
 		count_restores(&ts, &nrestore, &narg);
-		CHECK(ts.ntasks == 40 && nrestore == 40 && narg == 40);
+		CHECK(ts.ntasks == 40 && nrestore == 20 && narg == 20);
 		check_restore(find(&ts, "@ws/p09:build"),
 		    "npx --no nx run @ws/p09:build --excludeTaskDependencies",
 		    "npx --no nx run-many -t build "
 		    "--excludeTaskDependencies {}",
 		    "--projects=@ws/p09");
+		/* No outputs, nothing to restore. */
 		check_restore(find(&ts, "@ws/p01:test"),
 		    "npx --no nx run @ws/p01:test --excludeTaskDependencies",
-		    "npx --no nx run-many -t test --excludeTaskDependencies {}",
-		    "--projects=@ws/p01");
+		    NULL, NULL);
 		/* The commands are those of exclude mode, word for word. */
 		setenv("DTEQ_TOOL_DEPS", "exclude", 1);
 		if (parse_fixture("nx-24.0.6-run-many-build-test.json",
@@ -657,13 +666,11 @@ test_nx_restore(void)
 		taskset_free(&ts);
 	}
 
-	/* The overrides follow the "{}", as they follow the command's id. */
+	/* A task with overrides but no outputs has no restore. */
 	if (parse_fixture("nx-24.0.6-overrides.json", &ts) == 0) {
 		check_restore(find(&ts, "@ws/web:test"),
 		    "npx --no nx run @ws/web:test --excludeTaskDependencies "
-		    "--coverage --reporter=dot",
-		    "npx --no nx run-many -t test --excludeTaskDependencies {} "
-		    "--coverage --reporter=dot", "--projects=@ws/web");
+		    "--coverage --reporter=dot", NULL, NULL);
 		check_restore(find(&ts, "@ws/web:build"),
 		    "npx --no nx run @ws/web:build --excludeTaskDependencies",
 		    "npx --no nx run-many -t build "
@@ -683,7 +690,7 @@ test_nx_restore(void)
 		free(cause);
 		cause = NULL;
 	} else {
-		CHECK(ts.ntasks == 5);
+		CHECK(ts.ntasks == 6);
 		check_restore(find(&ts, "lib:build:production"),
 		    "npx --no nx run lib:build:production "
 		    "--excludeTaskDependencies --watch=false '--name=it'\\''s'",
@@ -707,10 +714,13 @@ test_nx_restore(void)
 		    "npx --no nx run ns:api:lint --excludeTaskDependencies",
 		    "npx --no nx run-many -t lint --excludeTaskDependencies {}",
 		    "--projects=ns:api");
+		check_restore(find(&ts, "web:lint"),
+		    "npx --no nx run web:lint --excludeTaskDependencies", NULL,
+		    NULL);
 		taskset_free(&ts);
 	}
 	cause = parse_fail("{\"tasks\": {\"tasks\": {\":b\": {\"target\": "
-	    "{\"target\": \"b\"}}}}}");
+	    "{\"target\": \"b\"}, \"outputs\": [\"o\"]}}}}");
 	CHECK_HAS(cause, "task \":b\": \"target\": no \"project\"");
 	free(cause);
 
