@@ -85,6 +85,7 @@ struct wtask {
 	struct result		 result;
 	char			*result_json;
 
+	uint64_t		 began;		/* ms, monotonic: timeout from */
 	int			 restored;	/* restores done: run it */
 	int			 restore_wait;	/* for the restore lock */
 	size_t			*group;		/* restores being run */
@@ -930,7 +931,7 @@ worker_time_left(struct wtask *wt)
 
 	if (wt->m.timeout <= 0)
 		return (0);
-	used = (util_wall_ms() - wt->result.start_ms) / 1000;
+	used = (util_now_ms() - wt->began) / 1000;
 	if (used >= (uint64_t)wt->m.timeout)
 		return (1);
 	return (wt->m.timeout - (int)used);
@@ -1229,8 +1230,10 @@ worker_task_run(struct wtask *wt)
 		worker_task_report(wt, RESULT_LOST, 0, "agent stopping");
 		return;
 	}
-	if (wt->result.start_ms == 0)
+	if (wt->result.start_ms == 0) {
 		wt->result.start_ms = util_wall_ms();
+		wt->began = util_now_ms();
+	}
 	if (wt->state != WT_RUNNING)
 		worker_set_state(wt, WT_RUNNING);
 	if (!wt->restored && wt->m.nrestores > 0 && worker_restore(wt) != 0)
