@@ -194,6 +194,7 @@ struct task {
 	int		 retries;	/* -1: not set (run default) */
 	char		*restore;	/* brings its outputs to a checkout */
 	char		*restore_arg;	/* restore is a template: see task.c */
+	int		 restore_inline; /* its dependents' commands bring them */
 };
 struct taskset {
 	struct task	*tasks;
@@ -208,11 +209,12 @@ char		*task_target_of(const char *);	/* caller frees */
 /*
  * How an agent gets the outputs of a dependency that ran elsewhere onto
  * its checkout: run, or with arg, run's "{}" filled with the args of
- * every missing entry of the same run (one command for several).
+ * every missing entry of the same run (one command for several); with
+ * run NULL, the task's own command brings them.
  */
 struct task_restore {
 	char		*id;
-	char		*run;
+	char		*run;		/* NULL: the task's command restores */
 	char		*arg;		/* NULL: run as it is */
 };
 

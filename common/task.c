@@ -25,7 +25,9 @@
  * task. An entry with "arg" has a template for "run": every missing
  * entry of the same template goes into one command, the template's "{}"
  * replaced by their args joined by spaces (`nx run-many ... {}` with
- * `--projects=P` each); see worker.c.
+ * `--projects=P` each). An entry without "run" is restored by the task's
+ * own command (`turbo run` restores the dependencies it runs with); see
+ * worker.c.
  */
 
 #include <stdlib.h>
@@ -110,7 +112,7 @@ task_msg_write(struct task_msg_out *o, const char *run, const struct task *t,
 	}
 	if (leaf)
 		PUTS(",\"leaf\":true");
-	if (t->restore != NULL)
+	if (t->restore != NULL || t->restore_inline)
 		PUTS(",\"restorable\":true");
 	if (nrestores > 0) {
 		PUTS(",\"restore\":[");
@@ -119,9 +121,12 @@ task_msg_write(struct task_msg_out *o, const char *run, const struct task *t,
 				PUTS(",");
 			PUTS("{\"id\":");
 			task_msg_put_str(o, restores[i]->id);
-			PUTS(",\"run\":");
-			task_msg_put_str(o, restores[i]->restore);
-			if (restores[i]->restore_arg != NULL) {
+			if (restores[i]->restore != NULL) {
+				PUTS(",\"run\":");
+				task_msg_put_str(o, restores[i]->restore);
+			}
+			if (restores[i]->restore != NULL &&
+			    restores[i]->restore_arg != NULL) {
 				PUTS(",\"arg\":");
 				task_msg_put_str(o, restores[i]->restore_arg);
 			}
@@ -248,7 +253,7 @@ task_msg_restore_string(const cJSON *e, const char *name)
 	return (xstrdup(v->valuestring));
 }
 
-/* The "restore" member: an array of {id, run[, arg]} objects. */
+/* The "restore" member: an array of {id[, run[, arg]]} objects. */
 static int
 task_msg_restores(const struct json_val *v, struct task_msg *m, char **cause)
 {
@@ -265,17 +270,21 @@ task_msg_restores(const struct json_val *v, struct task_msg *m, char **cause)
 	cJSON_ArrayForEach(e, a) {
 		r = &m->restores[m->nrestores++];
 		r->id = task_msg_restore_string(e, "id");
-		r->run = task_msg_restore_string(e, "run");
-		if (cJSON_GetObjectItemCaseSensitive(e, "arg") != NULL &&
-		    (r->arg = task_msg_restore_string(e, "arg")) == NULL)
+		if (cJSON_GetObjectItemCaseSensitive(e, "run") != NULL &&
+		    (r->run = task_msg_restore_string(e, "run")) == NULL)
 			break;
-		if (r->id == NULL || r->run == NULL)
+		if (cJSON_GetObjectItemCaseSensitive(e, "arg") != NULL &&
+		    (r->run == NULL ||
+		    (r->arg = task_msg_restore_string(e, "arg")) == NULL))
+			break;
+		if (r->id == NULL)
 			break;
 	}
 	cJSON_Delete(a);
 	if (e != NULL) {
 		xasprintf(cause, "entry %zu of \"restore\" is not an object "
-		    "of non-empty strings id, run and arg", m->nrestores);
+		    "of non-empty strings id, run and arg (arg only with run)",
+		    m->nrestores);
 		return (-1);
 	}
 	return (0);

@@ -363,12 +363,21 @@ taskfile_parse_cwd(struct taskfile_ctx *ctx, const cJSON *v, struct task *t)
 
 /*
  * Copy the command that brings this task's outputs onto a checkout where
- * it did not run (a dependent's agent runs it first, once).
+ * it did not run (a dependent's agent runs it first, once), or take true:
+ * its dependents' own commands bring them (one such at a time).
  */
 static int
 taskfile_parse_restore(struct taskfile_ctx *ctx, const cJSON *v,
     struct task *t)
 {
+	if (cJSON_IsTrue(v)) {
+		t->restore_inline = 1;
+		return (0);
+	}
+	if (!cJSON_IsString(v)) {
+		return (taskfile_error(ctx, "expected a command or true, got "
+		    "%s", taskfile_type(v)));
+	}
 	return (taskfile_string(ctx, v, &t->restore));
 }
 

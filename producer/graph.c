@@ -393,7 +393,8 @@ graph_order(const struct graph *g)
 }
 
 /*
- * The tasks with a restore command among everything task i needs, down
+ * The tasks with a restore (a command, or inline: the dependent's own
+ * command brings their outputs) among everything task i needs, down
  * the graph, each once and after its own dependencies (the order its
  * outputs can be restored in). Returns how many, in *out (caller frees;
  * NULL if none). A graph without restores costs one pass, once.
@@ -407,8 +408,10 @@ graph_restores(struct graph *g, size_t i, struct task ***out)
 	*out = NULL;
 	if (g->restores == -1) {
 		g->restores = 0;
-		for (j = 0; j < g->nnodes && !g->restores; j++)
-			g->restores = g->nodes[j].task->restore != NULL;
+		for (j = 0; j < g->nnodes && !g->restores; j++) {
+			g->restores = g->nodes[j].task->restore != NULL ||
+			    g->nodes[j].task->restore_inline;
+		}
 		if (g->restores)
 			g->stamps = xcalloc(g->nnodes, sizeof *g->stamps);
 	}
@@ -433,7 +436,8 @@ graph_restores(struct graph *g, size_t i, struct task ***out)
 			continue;
 		}
 		top--;
-		if (j != i && g->nodes[j].task->restore != NULL) {
+		if (j != i && (g->nodes[j].task->restore != NULL ||
+		    g->nodes[j].task->restore_inline)) {
 			if (n == cap) {
 				cap = cap == 0 ? 16 : cap * 2;
 				list = xreallocarray(list, cap, sizeof *list);

@@ -332,6 +332,7 @@ submit_load(struct submit *s, char **cause)
 		free(ts.tasks[i].restore);
 		free(ts.tasks[i].restore_arg);
 		ts.tasks[i].restore = ts.tasks[i].restore_arg = NULL;
+		ts.tasks[i].restore_inline = 0;
 	}
 	if ((s->g = graph_new(&ts, &why)) == NULL) {
 		xasprintf(cause, "%s: %s", strcmp(name, "-") == 0 ?

@@ -39,8 +39,10 @@
  * (they ran elsewhere), once per checkout and one restore at a time, the
  * projects of one template in one command (worker.c). Turborepo's
  * commands leave --only out in that mode, so turbo on the agent restores
- * the dependencies' outputs itself. DTEQ_TOOL_DEPS=exclude gives no
- * restores and keeps --only, for agents that share one file system.
+ * the dependencies' outputs itself: a Turborepo task with outputs is
+ * restored inline, and an agent runs one task at a time that has such
+ * dependencies missing. DTEQ_TOOL_DEPS=exclude gives no restores and
+ * keeps --only, for agents that share one file system.
  *
  * API:
  *
@@ -909,6 +911,13 @@ toolgraph_turbo_task(struct toolgraph_ctx *ctx, struct toolgraph_ref *refs,
 	if (toolgraph_strings(ctx, toolgraph_get(e, "outputs"), "outputs",
 	    dir, &t->outputs, &t->noutputs) != 0)
 		return (-1);
+	/*
+	 * Without --only, a dependent's own `turbo run` restores this
+	 * task's outputs (turbo's hash of a task holds those of the
+	 * dependencies in its run, so no other command would hit the same
+	 * cache entry): its agent lets one such task at a time restore.
+	 */
+	t->restore_inline = ctx->restore && t->noutputs > 0;
 	return (toolgraph_turbo_deps(ctx, refs, n, toolgraph_get(e,
 	    "dependencies"), stamp, t));
 }

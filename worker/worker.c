@@ -88,6 +88,7 @@ struct wtask {
 	uint64_t		 began;		/* ms, monotonic: timeout from */
 	int			 restored;	/* restores done: run it */
 	int			 restore_wait;	/* for the restore lock */
+	int			 inline_held;	/* its command restores, locked */
 	size_t			*group;		/* restores being run */
 	size_t			 ngroup;
 };
@@ -892,6 +893,7 @@ worker_exit_cb(struct proc *p, const struct proc_status *st, void *arg)
 	struct wtask	*wt = arg;
 	int		 status;
 	char		*why = NULL;
+	size_t		 i;
 
 	(void)p;
 	wt->proc = NULL;
@@ -914,6 +916,11 @@ worker_exit_cb(struct proc *p, const struct proc_status *st, void *arg)
 	}
 	if (status == RESULT_SUCCESS && wt->m.restorable)
 		worker_present_add(wt->w, wt->m.id);
+	for (i = 0; status == RESULT_SUCCESS && wt->inline_held &&
+	    i < wt->m.nrestores; i++) {
+		if (wt->m.restores[i].run == NULL)
+			worker_present_add(wt->w, wt->m.restores[i].id);
+	}
 	log_debug("%s: %s attempt %d: exit %d (%s)", __func__, wt->m.id,
 	    wt->m.attempt, st->code, result_status_name(status));
 	worker_task_report(wt, status, st->code, why);
@@ -992,7 +999,7 @@ worker_restore_command(struct wtask *wt)
 
 	wt->ngroup = 0;
 	for (i = 0; i < wt->m.nrestores; i++) {
-		if (worker_present_has(w, r[i].id))
+		if (r[i].run == NULL || worker_present_has(w, r[i].id))
 			continue;
 		if (first == NULL)
 			first = &r[i];
@@ -1032,6 +1039,27 @@ worker_restore_command(struct wtask *wt)
 	}
 	cmd[len] = '\0';
 	return (cmd);
+}
+
+/*
+ * The entries of wt its own command restores (run NULL) that this
+ * checkout lacks, in wt->group. Returns how many.
+ */
+static size_t
+worker_restore_inline(struct wtask *wt)
+{
+	size_t	i;
+
+	wt->ngroup = 0;
+	for (i = 0; i < wt->m.nrestores; i++) {
+		if (wt->m.restores[i].run != NULL ||
+		    worker_present_has(wt->w, wt->m.restores[i].id))
+			continue;
+		if (wt->group == NULL)
+			wt->group = xcalloc(wt->m.nrestores, sizeof *wt->group);
+		wt->group[wt->ngroup++] = i;
+	}
+	return (wt->ngroup);
 }
 
 /* "A, B, C": the ids of the group being restored. Caller frees. */
@@ -1106,8 +1134,10 @@ worker_restore_exit_cb(struct proc *p, const struct proc_status *st,
  * restoring at once could each delete what the other just restored, or
  * what a running task reads; a task only starts once everything it
  * needs is here, so a restore never touches what a running task reads).
- * Returns 0 when nothing is missing (run the task now), 1 when a restore
- * command runs or wt waits for the lock, or wt was reported failed.
+ * Outputs that wt's own command restores make the command itself the
+ * restore: it runs holding the lock, released when wt is reported.
+ * Returns 0 when wt's command may run now, 1 when a restore command
+ * runs or wt waits for the lock, or wt was reported failed.
  */
 static int
 worker_restore(struct wtask *wt)
@@ -1117,22 +1147,31 @@ worker_restore(struct wtask *wt)
 	char		**env, *cmd, *ids, *line, *cause;
 	size_t		 nshared;
 
-	if (w->restorer != NULL && w->restorer != wt) {
-		if ((cmd = worker_restore_command(wt)) == NULL) {
-			wt->restored = 1;
-			return (0);
-		}
-		free(cmd);
-		wt->restore_wait = 1;	/* worker_restore_release() */
-		return (1);
-	}
-	if ((cmd = worker_restore_command(wt)) == NULL) {
+	if ((cmd = worker_restore_command(wt)) == NULL &&
+	    worker_restore_inline(wt) == 0) {
 		wt->restored = 1;
 		worker_restore_release(wt);
 		return (0);
 	}
+	if (w->restorer != NULL && w->restorer != wt) {
+		free(cmd);
+		wt->restore_wait = 1;	/* worker_restore_release() */
+		return (1);
+	}
 	w->restorer = wt;
 	ids = worker_restore_ids(wt);
+	if (cmd == NULL) {
+		wt->restored = 1;
+		wt->inline_held = 1;
+		xasprintf(&line, "dteq: restoring the outputs of %s: the "
+		    "task's own command does\n", ids);
+		worker_output_cb(NULL, line, strlen(line), wt);
+		free(line);
+		log_info("%s attempt %d: its command restores the outputs of "
+		    "%s", wt->m.id, wt->m.attempt, ids);
+		free(ids);
+		return (0);
+	}
 	xasprintf(&line, "dteq: restoring the outputs of %s: %s\n", ids, cmd);
 	worker_output_cb(NULL, line, strlen(line), wt);
 	free(line);

@@ -2,7 +2,10 @@
 # through the remote cache: with DTEQ_TOOL_DEPS=restore an agent runs
 # `turbo run TASK --filter=PKG` (no --only), so Turborepo restores the
 # outputs of the task's dependencies from the cache each agent serves in
-# the run's Redis (dteq work: TURBO_API, TURBO_TOKEN, TURBO_TEAM).
+# the run's Redis (dteq work: TURBO_API, TURBO_TOKEN, TURBO_TEAM). Agent
+# a1 runs two tasks at a time: a task whose `turbo run` restores outputs
+# its copy lacks runs alone among such tasks, and each agent restores a
+# package's outputs once, never one it built.
 # timeout: 300
 
 . "$TOP/tests/integration/lib.sh"
@@ -15,7 +18,8 @@ for a in a1 a2 a3; do
 	cp -a "$TMP/main" "$TMP/$a" || fail "copy of the workspace for $a"
 done
 start_redis
-for a in a1 a2 a3; do
+nx_agent a1 "$TMP/a1" --parallel 2
+for a in a2 a3; do
 	nx_agent "$a" "$TMP/$a"
 done
 cd "$TMP/main" || fail "cd"
@@ -31,6 +35,20 @@ assert_grep '^39 tasks: 39 succeeded, 0 failed, 0 skipped' "$out" \
     "summary line"
 assert_grep 'cache hit, replaying logs' "$out" \
     "dependencies restored from the remote cache"
+assert_grep '^dteq: restoring the outputs of @ws/[a-z]*#build.*: the task.s own command does$' \
+    "$out" "a task's block says its command restores its dependencies"
+for a in a1 a2 a3; do
+	rcli hvals "dteq:{$RUN}:results" | grep "\"agent\":\"$a\"" |
+	    sed 's/.*"id":"\([^"]*\)".*/\1/' | sort >"$TMP/$a.built"
+	grep -h "^dteq work $a: .*its command restores the outputs of" \
+	    "$TMP/agent.$a.err" |
+	    sed 's/.*restores the outputs of //; s/, /\n/g' | sort >"$TMP/$a.restored"
+	log "agent $a built $(wc -l <"$TMP/$a.built"), restored $(wc -l <"$TMP/$a.restored")"
+	[ -z "$(uniq -d "$TMP/$a.restored")" ] ||
+	    fail "agent $a restored some outputs twice: $(uniq -d "$TMP/$a.restored")"
+	[ -z "$(comm -12 "$TMP/$a.built" "$TMP/$a.restored")" ] ||
+	    fail "agent $a restored outputs it built: $(comm -12 "$TMP/$a.built" "$TMP/$a.restored")"
+done
 # The replay: every task read from the cache into the main job's copy.
 assert_grep '^Replaying the run here from the remote cache:' "$out" \
     "the replay ran"

@@ -682,6 +682,41 @@ test_restores_diamond(void)
 	graph_free(g);
 }
 
+/*
+ * Tasks whose dependents' own commands restore them (restore_inline, no
+ * command) are listed like the others, and alone make a graph have
+ * restores.
+ */
+static void
+test_restores_inline(void)
+{
+	struct taskset	 ts = { NULL, 0 };
+	struct graph	*g;
+	struct task	**out;
+	size_t		 n, i;
+
+	diamond(&ts);
+	for (i = 0; i < ts.ntasks; i++) {
+		if (strcmp(ts.tasks[i].id, "b:build") == 0 ||
+		    strcmp(ts.tasks[i].id, "a:build") == 0)
+			ts.tasks[i].restore_inline = 1;
+	}
+	if ((g = build_ok(&ts)) == NULL)
+		return;
+	n = graph_restores(g, graph_find(g, "d:build"), &out);
+	CHECK(n == 2);
+	if (n == 2) {
+		CHECK_STREQ(out[0]->id, "a:build");
+		CHECK_STREQ(out[1]->id, "b:build");
+		CHECK(out[0]->restore == NULL && out[0]->restore_inline);
+	}
+	free(out);
+	n = graph_restores(g, graph_find(g, "c:build"), &out);
+	CHECK(n == 1 && out != NULL && strcmp(out[0]->id, "a:build") == 0);
+	free(out);
+	graph_free(g);
+}
+
 /* A graph without any restore command: 0 and NULL for every task. */
 static void
 test_restores_none(void)
@@ -776,6 +811,7 @@ main(void)
 	TEST_RUN(test_from_taskfile);
 	TEST_RUN(test_restores);
 	TEST_RUN(test_restores_diamond);
+	TEST_RUN(test_restores_inline);
 	TEST_RUN(test_restores_none);
 	TEST_RUN(test_restores_big_chain);
 	return (test_exit());

@@ -224,6 +224,46 @@ test_restore_round_trip(void)
 	free(msg);
 }
 
+/*
+ * A dependency its dependent's own command restores (restore_inline): an
+ * entry with no run, read back with run NULL; the task is restorable.
+ */
+static void
+test_restore_inline(void)
+{
+	struct task	 t, lib, ui;
+	struct task	*restores[2];
+	struct task_msg	 m;
+	char		*msg, *cause = NULL;
+	size_t		 len;
+
+	restore_task(&lib, "lib#build", NULL, NULL);
+	lib.restore_inline = 1;
+	restore_task(&ui, "ui#build", "get ui", NULL);
+	restores[0] = &lib;
+	restores[1] = &ui;
+	memset(&t, 0, sizeof t);
+	t.id = (char *)"app#build";
+	t.command = (char *)"turbo run build --filter=app";
+	t.restore_inline = 1;
+	msg = task_msg_encode("r1", &t, 1, NULL, 0, restores, 2, &len);
+	CHECK_STREQ(msg, "{\"run\":\"r1\",\"id\":\"app#build\","
+	    "\"attempt\":1,\"command\":\"turbo run build --filter=app\","
+	    "\"restorable\":true,\"restore\":[{\"id\":\"lib#build\"},"
+	    "{\"id\":\"ui#build\",\"run\":\"get ui\"}]}");
+	CHECK(task_msg_decode(msg, len, &m, &cause) == 0);
+	CHECK(cause == NULL);
+	CHECK(m.restorable == 1 && m.nrestores == 2);
+	if (m.nrestores == 2) {
+		CHECK_STREQ(m.restores[0].id, "lib#build");
+		CHECK(m.restores[0].run == NULL && m.restores[0].arg == NULL);
+		CHECK_STREQ(m.restores[1].run, "get ui");
+	}
+	task_msg_clear(&m);
+	free(msg);
+	free(cause);
+}
+
 /* A bad "restore" or "restorable" is refused, naming it (and the entry). */
 static void
 test_restore_bad(void)
@@ -255,6 +295,8 @@ test_restore_bad(void)
 		{ RESTORE_MSG("\"restore\":[{\"id\":5,\"run\":\"get b\"}]"),
 		    "entry 1 of \"restore\"" },
 		{ RESTORE_MSG("\"restore\":[\"b\"]"),
+		    "entry 1 of \"restore\"" },
+		{ RESTORE_MSG("\"restore\":[{\"id\":\"b\",\"arg\":\"b\"}]"),
 		    "entry 1 of \"restore\"" },
 		{ RESTORE_MSG("\"restorable\":\"yes\""),
 		    "\"restorable\" is not a boolean" },
@@ -415,6 +457,7 @@ main(void)
 	TEST_RUN(test_bad_fields);
 	TEST_RUN(test_restore_encode);
 	TEST_RUN(test_restore_round_trip);
+	TEST_RUN(test_restore_inline);
 	TEST_RUN(test_restore_bad);
 	return (test_exit());
 }

@@ -307,6 +307,16 @@ test_restore(void)
 	CHECK(ts.tasks[0].restore_arg == NULL);
 	CHECK(ts.tasks[1].restore == NULL);
 	CHECK(ts.tasks[1].restore_arg == NULL);
+	CHECK(!ts.tasks[0].restore_inline && !ts.tasks[1].restore_inline);
+	taskset_free(&ts);
+
+	/* true: the dependents' own commands restore it. */
+	if (parse_ok("{\"tasks\": [\n"
+	    "  {\"id\": \"lib#build\", \"command\": \"make lib\",\n"
+	    "   \"restore\": true}]}\n", &ts) != 0)
+		return;
+	CHECK(ts.ntasks == 1 && ts.tasks[0].restore_inline == 1 &&
+	    ts.tasks[0].restore == NULL);
 	taskset_free(&ts);
 }
 
@@ -319,13 +329,15 @@ test_type_restore(void)
 	cause = parse_fail("{\"tasks\": [{\"id\": \"lib:build\", "
 	    "\"command\": \"x\", \"restore\": 5}]}");
 	CHECK_STREQ(cause, "tasks.json: task \"lib:build\": field "
-	    "\"restore\": expected a string, got a number");
+	    "\"restore\": expected a command or true, got a number");
 	free(cause);
 	check_wrong_type("\"restore\": 5", "restore",
-	    "expected a string, got a number");
+	    "expected a command or true, got a number");
 	check_wrong_type("\"restore\": [\"get\"]", "restore",
-	    "expected a string, got an array");
+	    "expected a command or true, got an array");
 	check_wrong_type("\"restore\": null", "restore", "got null");
+	check_wrong_type("\"restore\": false", "restore",
+	    "expected a command or true");
 	check_wrong_type("\"restore\": \"\"", "restore", "must not be empty");
 }
 

@@ -724,16 +724,28 @@ test_nx_restore(void)
 	CHECK_HAS(cause, "task \":b\": \"target\": no \"project\"");
 	free(cause);
 
-	/* Turborepo tasks have no restore in either mode. */
+	/*
+	 * Turborepo tasks have no restore command in either mode; in
+	 * restore mode one with outputs is restored inline (by its
+	 * dependents' own turbo run), one without is not.
+	 */
 	if (parse_fixture("turbo-2.11.11-dry-build-test.json", &ts) == 0) {
 		count_restores(&ts, &nrestore, &narg);
 		CHECK(ts.ntasks == 8 && nrestore == 0 && narg == 0);
+		for (i = same = 0; i < ts.ntasks; i++) {
+			CHECK(ts.tasks[i].restore_inline ==
+			    (ts.tasks[i].noutputs > 0));
+			same += ts.tasks[i].restore_inline;
+		}
+		CHECK(same > 0 && same < ts.ntasks);
 		taskset_free(&ts);
 	}
 	setenv("DTEQ_TOOL_DEPS", "exclude", 1);
 	if (parse_fixture("turbo-2.11.11-dry-build-test.json", &ts) == 0) {
 		count_restores(&ts, &nrestore, &narg);
 		CHECK(ts.ntasks == 8 && nrestore == 0 && narg == 0);
+		for (i = 0; i < ts.ntasks; i++)
+			CHECK(ts.tasks[i].restore_inline == 0);
 		taskset_free(&ts);
 	}
 }
