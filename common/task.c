@@ -14,10 +14,10 @@
  * staged dependents to look for. Decoding checks every field: the
  * message comes from Redis and is remote data.
  *
- * Restores: "restorable": true marks a task that has a restore command
- * (its agent remembers that its outputs are on its checkout), and
- * "restore" lists the task's dependencies that have one, all of them
- * down the graph, in dependency order:
+ * Restores: "restorable": true marks a task that has a restore (its agent
+ * remembers that its outputs are on its checkout), and "restore" lists
+ * the task's dependencies that have one, all of them down the graph, in
+ * dependency order:
  *
  *	"restore": [{"id": ID, "run": CMD}, {"id": ID, "run": T, "arg": A}]
  *
@@ -140,7 +140,7 @@ task_msg_write(struct task_msg_out *o, const char *run, const struct task *t,
 
 /*
  * Encode the message for attempt of task t in run, with the restores of
- * its dependencies (tasks with a restore command). Caller frees. By hand,
+ * its dependencies (graph_restores()). Caller frees. By hand,
  * in the bytes cJSON would print (submit encodes one per dispatch): one
  * pass measures, the second writes.
  */
