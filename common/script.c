@@ -255,9 +255,20 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	/* SCRIPT_RECLAIM: KEYS agents attempts claims; ARGV hb-prefix
 	 * running-prefix. A taken message's attempt is made stale at once
 	 * (attempt + 1, in attempts and claims), so the lost agent can no
-	 * longer record it and no copy of it can start. */
-	"local alive, out = 0, {}\n"
-	"for _, a in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+	 * longer record it and no copy of it can start. One EXISTS of every
+	 * heartbeat key answers the common case, all alive: submit sends
+	 * this once a second, and an EXISTS per agent was most of what an
+	 * idle fleet cost Redis. */
+	"local agents, alive, out = redis.call('SMEMBERS', KEYS[1]), 0, {}\n"
+	"local hb = {}\n"
+	"for i, a in ipairs(agents) do hb[i] = ARGV[1] .. a end\n"
+	"for j = 1, #hb, 1000 do\n"
+	"  alive = alive + redis.call('EXISTS', unpack(hb, j,\n"
+	"      math.min(j + 999, #hb)))\n"
+	"end\n"
+	"if alive == #agents then return {alive, out} end\n"
+	"alive = 0\n"
+	"for _, a in ipairs(agents) do\n"
 	"  if redis.call('EXISTS', ARGV[1] .. a) == 1 then\n"
 	"    alive = alive + 1\n"
 	"  else\n"
@@ -306,12 +317,14 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"return n\n",
 
 	/* SCRIPT_HEARTBEAT: KEYS agents hb main stop running; ARGV agent
-	 * lease-ms ttl running join. Returns {renewed, main job alive, stop
-	 * reason or nil}; not renewed when the agent was reclaimed (its
-	 * lease lapsed) unless joining. The stop reason makes the sentinel
-	 * reach an agent that missed its event. It renews the TTL of the
-	 * running list, which the start script sets only when a BLMOVE may
-	 * have made the list anew. */
+	 * lease-ms ttl running join renew. Returns {renewed, main job
+	 * alive, stop reason or nil}; not renewed when the agent was
+	 * reclaimed (its lease lapsed) unless joining. The stop reason makes
+	 * the sentinel reach an agent that missed its event. A join adds the
+	 * agent to the set; with renew "1" (a join, then once a quarter of
+	 * the TTL) it renews the TTLs of the set and of the running list,
+	 * which the start script sets only when a BLMOVE may have made the
+	 * list anew: not on every heartbeat, which an idle fleet sends. */
 	"local main = redis.call('EXISTS', KEYS[3])\n"
 	"local stop = redis.call('GET', KEYS[4])\n"
 	"if ARGV[5] ~= '1' and\n"
@@ -319,9 +332,11 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"  return {0, main, stop}\n"
 	"end\n"
 	"redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[2])\n"
-	"redis.call('SADD', KEYS[1], ARGV[1])\n"
-	"redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-	"redis.call('EXPIRE', KEYS[5], ARGV[3])\n"
+	"if ARGV[5] == '1' then redis.call('SADD', KEYS[1], ARGV[1]) end\n"
+	"if ARGV[5] == '1' or ARGV[6] == '1' then\n"
+	"  redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+	"  redis.call('EXPIRE', KEYS[5], ARGV[3])\n"
+	"end\n"
 	"return {1, main, stop}\n",
 
 	/* SCRIPT_DEFER: KEYS running queue; ARGV msg ttl. Hand a message

@@ -179,22 +179,32 @@ worker_heartbeat_done(redisAsyncContext *ac, void *r, void *privdata)
 	worker_heartbeat(w, 1);
 }
 
-/* Send the heartbeat: the agent's lease, renewed on the server's clock. */
+/*
+ * Send the heartbeat: the agent's lease, renewed on the server's clock.
+ * The TTLs of the agents set and the running list are renewed with a
+ * join and then once a quarter of the TTL, not with every heartbeat.
+ */
 static void
 worker_heartbeat(struct worker *w, int join)
 {
-	char	lease[16], ttl[16], running[16];
+	char		lease[16], ttl[16], running[16];
+	uint64_t	now = util_now_ms();
+	int		renew;
 
 	if (!w->joined || w->stopping)
 		return;
+	renew = join || w->ttl_renewed == 0 ||
+	    now - w->ttl_renewed >= (uint64_t)w->ttl * 1000 / 4;
+	if (renew)
+		w->ttl_renewed = now;
 	snprintf(lease, sizeof lease, "%d", w->lease * 1000);
 	snprintf(ttl, sizeof ttl, "%d", w->ttl);
 	snprintf(running, sizeof running, "%d", w->nrunning);
 	rconn_command(w->rc_cmd, worker_heartbeat_done, w,
-	    "EVALSHA %s 5 %s %s %s %s %s %s %s %s %s %s",
+	    "EVALSHA %s 5 %s %s %s %s %s %s %s %s %s %s %s",
 	    script_sha(SCRIPT_HEARTBEAT), w->keys.agents, w->hb,
 	    w->keys.main_hb, w->keys.stop, w->running, w->name, lease, ttl,
-	    running, join ? "1" : "0");
+	    running, join ? "1" : "0", renew ? "1" : "0");
 }
 
 /*

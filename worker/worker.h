@@ -69,6 +69,8 @@ struct worker {
 	char			*env_agent;	/* "DTEQ_AGENT=...", shared */
 	char			*msg_prefix;	/* how the run's messages begin */
 	uint64_t		 results_ttl;	/* ms: results' TTL renewed */
+	uint64_t		 ttl_renewed;	/* ms: the heartbeat renewed
+						 * the agent keys' TTLs */
 
 	/*
 	 * Restores: the ids of the tasks whose outputs are on this
