@@ -1,0 +1,68 @@
+# dteq cancel while agents restore: each of two agents (own checkout,
+# --parallel 2) builds two of four libraries, then takes two of four apps
+# that need all four. On each agent one app runs a long restore and the
+# other waits for the restore lock. A cancel kills the restores, the
+# waiting apps never run, the agents exit 0 at once and submit exits 3.
+# timeout: 90
+
+. "$TOP/tests/integration/lib.sh"
+
+start_redis
+
+# lib.sh: a library build that waits until both agents build one.
+cat >"$TMP/lib.sh" <<EOF
+touch "$TMP/busy.\$DTEQ_AGENT"
+n=0
+while [ \$(ls "$TMP" | grep -c '^busy\\.') -lt 2 ]; do
+	n=\$((n + 1))
+	[ \$n -ge 300 ] && { echo "lib.sh: the other agent built no lib"; exit 9; }
+	sleep 0.1
+done
+sleep 0.5
+EOF
+
+tf="$TMP/cancel.json"
+for l in l1 l2 l3 l4; do
+	add_task "$tf" "$l" "sh $TMP/lib.sh" "" \
+	    "\"restore\": $(json_str "echo \$\$ >$TMP/restore.\$DTEQ_TASK_ID.$l; exec sleep 60")"
+done
+for a in app1 app2 app3 app4; do
+	add_task "$tf" "$a" "touch $TMP/ran.$a" "l1 l2 l3 l4"
+done
+taskfile "$tf"
+
+for a in a1 a2; do
+	mkdir -p "$TMP/$a"
+	cd "$TMP/$a" || fail "cd $TMP/$a"
+	start_agent "$a" --parallel 2
+done
+cd "$TMP" || fail "cd $TMP"
+bg submit "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" \
+    --agent-wait 30 "$tf"
+wait_for "[ \$(ls $TMP | grep -c '^restore\\.') -ge 2 ]" 40 ||
+    fail "no two restores started"
+sleep 1
+# One restore at a time per agent: two in all, one per agent.
+assert_eq "$(ls "$TMP" | grep -c '^restore\.')" 2 "restores running"
+pids=$(cat "$TMP"/restore.*)
+# All four apps are held (claimed by an agent): two restore, two wait.
+for a in app1 app2 app3 app4; do
+	case "$(rcli hget "dteq:{$RUN}:claims" "$a")" in
+	"1 a1" | "1 a2") ;;
+	*) fail "$a is not held by an agent: $(rcli hget "dteq:{$RUN}:claims" "$a")" ;;
+	esac
+done
+
+timeout 30 "$DTEQ" cancel --redis "$REDIS_URL" --run "$RUN" \
+    >"$TMP/cancel.out" 2>"$TMP/cancel.err"
+assert_eq "$?" 0 "dteq cancel exit status"
+agents_exit_ok 20 a1 a2
+for p in $pids; do
+	wait_for "! pid_alive $p" 10 || fail "restore $p survived the cancel"
+done
+bg_wait submit 40
+assert_eq "$(bg_rc submit)" 3 "submit exit status after a cancel"
+for a in app1 app2 app3 app4; do
+	assert_no_file "$TMP/ran.$a" "$a ran after the cancel"
+done
+exit 0
