@@ -896,6 +896,35 @@ worker_task_report(struct wtask *wt, int status, int code, const char *why)
 	worker_task_finish(wt);
 }
 
+/*
+ * A child of wt ended: forget it. Returns 1 when wt was reported before
+ * (it may be freed now: touch it no more), 0 when the caller reports.
+ */
+static int
+worker_child_gone(struct wtask *wt)
+{
+	wt->proc = NULL;
+	if (wt->state != WT_FINISHING)
+		return (0);
+	if (wt->acked)			/* reported early, and acked */
+		worker_task_done(wt);
+	return (1);
+}
+
+/* The result status of a child that ended as st says. */
+static int
+worker_result_of(const struct proc_status *st)
+{
+	switch (st->how) {
+	case PROC_TIMED_OUT:
+		return (RESULT_TIMEOUT);
+	case PROC_KILLED:
+		return (RESULT_CANCELLED);
+	default:
+		return (st->code == 0 ? RESULT_SUCCESS : RESULT_FAILED);
+	}
+}
+
 /* The child of a task ended (after EOF and exit). */
 static void
 worker_exit_cb(struct proc *p, const struct proc_status *st, void *arg)
@@ -906,24 +935,11 @@ worker_exit_cb(struct proc *p, const struct proc_status *st, void *arg)
 	size_t		 i;
 
 	(void)p;
-	wt->proc = NULL;
-	if (wt->state == WT_FINISHING) {	/* reported early */
-		if (wt->acked)
-			worker_task_done(wt);
+	if (worker_child_gone(wt))
 		return;
-	}
-	switch (st->how) {
-	case PROC_TIMED_OUT:
-		status = RESULT_TIMEOUT;
+	status = worker_result_of(st);
+	if (status == RESULT_TIMEOUT)
 		xasprintf(&why, "timed out after %d s", wt->m.timeout);
-		break;
-	case PROC_KILLED:
-		status = RESULT_CANCELLED;
-		break;
-	default:
-		status = st->code == 0 ? RESULT_SUCCESS : RESULT_FAILED;
-		break;
-	}
 	if (status == RESULT_SUCCESS && wt->m.restorable)
 		worker_present_add(wt->w, wt->m.id);
 	for (i = 0; status == RESULT_SUCCESS && wt->inline_held &&
@@ -1099,13 +1115,10 @@ worker_restore_exit_cb(struct proc *p, const struct proc_status *st,
 	int		 status;
 
 	(void)p;
-	wt->proc = NULL;
-	if (wt->state == WT_FINISHING) {	/* reported early */
-		if (wt->acked)
-			worker_task_done(wt);
+	if (worker_child_gone(wt))
 		return;
-	}
-	if (st->how == PROC_EXITED && st->code == 0) {
+	status = worker_result_of(st);
+	if (status == RESULT_SUCCESS) {
 		for (i = 0; i < wt->ngroup; i++) {
 			worker_present_add(wt->w,
 			    wt->m.restores[wt->group[i]].id);
@@ -1115,22 +1128,15 @@ worker_restore_exit_cb(struct proc *p, const struct proc_status *st,
 		return;
 	}
 	ids = worker_restore_ids(wt);
-	switch (st->how) {
-	case PROC_TIMED_OUT:
-		status = RESULT_TIMEOUT;
+	if (status == RESULT_TIMEOUT) {
 		xasprintf(&why, "timed out after %d s, restoring the outputs "
 		    "of %s", wt->m.timeout, ids);
-		break;
-	case PROC_KILLED:
-		status = RESULT_CANCELLED;
+	} else if (status == RESULT_CANCELLED) {
 		xasprintf(&why, "cancelled while restoring the outputs of %s",
 		    ids);
-		break;
-	default:
-		status = RESULT_FAILED;
+	} else {
 		xasprintf(&why, "restoring the outputs of %s failed (exit "
 		    "status %d)", ids, st->code);
-		break;
 	}
 	log_info("%s attempt %d: %s", wt->m.id, wt->m.attempt, why);
 	worker_task_report(wt, status, st->code, why);

@@ -22,6 +22,9 @@
 #   result_field RUN ID FIELD
 #                        a field of the task's result in the results hash
 #   track_pid PID        one more process to kill on exit
+#   two_agents_script FILE
+#                        a script tasks run to wait until two agents run
+#                        one each
 #
 # On exit (normal, fail, or the runner's timeout) the EXIT trap kills every
 # process the test started, by pid, then the Redis server, then removes $TMP.
@@ -304,6 +307,24 @@ submit() {
 	SUBMIT_RC=$?
 	[ $SUBMIT_RC -eq 124 ] && fail "dteq submit did not end within 90 s"
 	return 0
+}
+
+# two_agents_script FILE: write FILE, a script a task runs (sh FILE) to
+# wait until tasks of its run run on two agents at once, so that each
+# agent takes one of them; exits 9 after 30 s without.
+two_agents_script() {
+	cat >"$1" <<EOF
+touch "$TMP/busy.\$DTEQ_RUN.\$DTEQ_AGENT"
+n=0
+while [ \$(ls "$TMP" | grep -c "^busy\\\\.\$DTEQ_RUN\\\\.") -lt 2 ]; do
+	n=\$((n + 1))
+	if [ \$n -ge 300 ]; then
+		echo "the other agent took none of these tasks"
+		exit 9
+	fi
+	sleep 0.1
+done
+EOF
 }
 
 # json_str STRING: STRING as a JSON string literal (no control characters).

@@ -45,17 +45,7 @@ assert_grep 'Nx read the output from the cache' "$out" \
     "dependencies restored from the remote cache"
 # Which agent built and which restored what: each project's outputs reach
 # an agent once, either way.
-for a in a1 a2 a3; do
-	rcli hvals "dteq:{$RUN}:results" | grep "\"agent\":\"$a\"" |
-	    sed 's/.*"id":"\([^"]*\)".*/\1/' | sort >"$TMP/$a.built"
-	grep -h "^dteq work $a: .*restoring the outputs of" "$TMP/agent.$a.err" |
-	    sed 's/.*restoring the outputs of //; s/, /\n/g' | sort >"$TMP/$a.restored"
-	log "agent $a built $(wc -l <"$TMP/$a.built"), restored $(wc -l <"$TMP/$a.restored")"
-	[ -z "$(uniq -d "$TMP/$a.restored")" ] ||
-	    fail "agent $a restored some outputs twice: $(uniq -d "$TMP/$a.restored")"
-	[ -z "$(comm -12 "$TMP/$a.built" "$TMP/$a.restored")" ] ||
-	    fail "agent $a restored outputs it built: $(comm -12 "$TMP/$a.built" "$TMP/$a.restored")"
-done
+agents_restored_once "restoring the outputs of" a1 a2 a3
 [ -n "$(cat "$TMP/a1.restored" "$TMP/a2.restored" "$TMP/a3.restored")" ] ||
     fail "no agent restored anything"
 # The replay: the main job's copy now holds every task's outputs, restored

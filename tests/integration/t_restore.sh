@@ -20,18 +20,10 @@ store="$TMP/store"
 mkdir -p "$store"
 
 # lib.sh LIB: build LIB on this checkout once both agents build a lib.
+two_agents_script "$TMP/two.sh"
 cat >"$TMP/lib.sh" <<EOF
 lib=\$1
-touch "$TMP/busy.\$DTEQ_RUN.\$DTEQ_AGENT"
-n=0
-while [ \$(ls "$TMP" | grep -c "^busy\\.\$DTEQ_RUN\\.") -lt 2 ]; do
-	n=\$((n + 1))
-	if [ \$n -ge 300 ]; then
-		echo "lib.sh: the other agent built no lib"
-		exit 9
-	fi
-	sleep 0.1
-done
+sh "$TMP/two.sh" || exit 9
 sleep 0.5
 mkdir -p out
 echo "\$lib built by \$DTEQ_AGENT" >"out/\$lib"

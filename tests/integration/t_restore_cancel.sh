@@ -9,21 +9,12 @@
 
 start_redis
 
-# lib.sh: a library build that waits until both agents build one.
-cat >"$TMP/lib.sh" <<EOF
-touch "$TMP/busy.\$DTEQ_AGENT"
-n=0
-while [ \$(ls "$TMP" | grep -c '^busy\\.') -lt 2 ]; do
-	n=\$((n + 1))
-	[ \$n -ge 300 ] && { echo "lib.sh: the other agent built no lib"; exit 9; }
-	sleep 0.1
-done
-sleep 0.5
-EOF
+# A library build waits until both agents build one.
+two_agents_script "$TMP/two.sh"
 
 tf="$TMP/cancel.json"
 for l in l1 l2 l3 l4; do
-	add_task "$tf" "$l" "sh $TMP/lib.sh" "" \
+	add_task "$tf" "$l" "sh $TMP/two.sh && sleep 0.5" "" \
 	    "\"restore\": $(json_str "echo \$\$ >$TMP/restore.\$DTEQ_TASK_ID.$l; exec sleep 60")"
 done
 for a in app1 app2 app3 app4; do

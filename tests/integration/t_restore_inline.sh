@@ -14,14 +14,9 @@ store="$TMP/store"
 mkdir -p "$store"
 
 # lib.sh LIB: build LIB on this checkout once both agents build a lib.
+two_agents_script "$TMP/two.sh"
 cat >"$TMP/lib.sh" <<EOF
-touch "$TMP/busy.\$DTEQ_AGENT"
-n=0
-while [ \$(ls "$TMP" | grep -c '^busy\\.') -lt 2 ]; do
-	n=\$((n + 1))
-	[ \$n -ge 300 ] && { echo "lib.sh: the other agent built no lib"; exit 9; }
-	sleep 0.1
-done
+sh "$TMP/two.sh" || exit 9
 sleep 0.3
 mkdir -p out
 echo "\$1 built by \$DTEQ_AGENT" >"out/\$1"

@@ -7,20 +7,11 @@
 . "$TOP/tests/integration/lib.sh"
 
 mkdir -p "$TMP/a1" "$TMP/a2" || fail "mkdir"
-# lib.sh: a library build that waits until both agents build one, so
-# each agent builds one of the two.
-cat >"$TMP/lib.sh" <<EOF
-touch "$TMP/busy.\$DTEQ_RUN.\$DTEQ_AGENT"
-n=0
-while [ \$(ls "$TMP" | grep -c "^busy\\\\.\$DTEQ_RUN\\\\.") -lt 2 ]; do
-	n=\$((n + 1))
-	[ \$n -ge 300 ] && { echo "lib.sh: the other agent built no lib"; exit 9; }
-	sleep 0.1
-done
-EOF
+# Each library build waits until both agents build one.
+two_agents_script "$TMP/two.sh"
 tf="$TMP/tasks.json"
 for l in lib1 lib2; do
-	add_task "$tf" "$l" "sh $TMP/lib.sh" "" "\"restore\": \"sleep 2\""
+	add_task "$tf" "$l" "sh $TMP/two.sh" "" "\"restore\": \"sleep 2\""
 done
 add_task "$tf" app "sleep 2; touch '$TMP/app.done'" "lib1 lib2" \
     "\"timeout\": 3, \"retries\": 0"

@@ -37,18 +37,7 @@ assert_grep 'cache hit, replaying logs' "$out" \
     "dependencies restored from the remote cache"
 assert_grep '^dteq: restoring the outputs of @ws/[a-z]*#build.*: the task.s own command does$' \
     "$out" "a task's block says its command restores its dependencies"
-for a in a1 a2 a3; do
-	rcli hvals "dteq:{$RUN}:results" | grep "\"agent\":\"$a\"" |
-	    sed 's/.*"id":"\([^"]*\)".*/\1/' | sort >"$TMP/$a.built"
-	grep -h "^dteq work $a: .*its command restores the outputs of" \
-	    "$TMP/agent.$a.err" |
-	    sed 's/.*restores the outputs of //; s/, /\n/g' | sort >"$TMP/$a.restored"
-	log "agent $a built $(wc -l <"$TMP/$a.built"), restored $(wc -l <"$TMP/$a.restored")"
-	[ -z "$(uniq -d "$TMP/$a.restored")" ] ||
-	    fail "agent $a restored some outputs twice: $(uniq -d "$TMP/$a.restored")"
-	[ -z "$(comm -12 "$TMP/$a.built" "$TMP/$a.restored")" ] ||
-	    fail "agent $a restored outputs it built: $(comm -12 "$TMP/$a.built" "$TMP/$a.restored")"
-done
+agents_restored_once "its command restores the outputs of" a1 a2 a3
 # The replay: every task read from the cache into the main job's copy.
 assert_grep '^Replaying the run here from the remote cache:' "$out" \
     "the replay ran"

@@ -8,6 +8,8 @@
 #                        generates the 13-project workspace into DIR
 #   nx_agent NAME DIR [work options...]
 #                        `dteq work` of $RUN running in DIR
+#   agents_restored_once PHRASE AGENT...
+#                        no agent restored an output twice, or one it built
 #
 # It sets what keeps the tools quiet and local: no Nx Cloud, no Nx daemon
 # (as on CI), no terminal UI, no Turborepo telemetry.
@@ -71,4 +73,24 @@ nx_not_under_sanitizers() {
 		fi
 		;;
 	esac
+}
+
+# agents_restored_once PHRASE AGENT...: what each agent restored, read
+# from its log lines "... PHRASE ID, ID" into $TMP/AGENT.restored (and
+# what it ran into $TMP/AGENT.built): no output restored twice on an
+# agent, none of a task it ran itself.
+agents_restored_once() {
+	_phrase=$1
+	shift
+	for _a in "$@"; do
+		rcli hvals "dteq:{$RUN}:results" | grep "\"agent\":\"$_a\"" |
+		    sed 's/.*"id":"\([^"]*\)".*/\1/' | sort >"$TMP/$_a.built"
+		grep -h "^dteq work $_a: .*$_phrase" "$TMP/agent.$_a.err" |
+		    sed "s/.*$_phrase //; s/, /\n/g" | sort >"$TMP/$_a.restored"
+		log "agent $_a built $(wc -l <"$TMP/$_a.built"), restored $(wc -l <"$TMP/$_a.restored")"
+		[ -z "$(uniq -d "$TMP/$_a.restored")" ] ||
+		    fail "agent $_a restored some outputs twice: $(uniq -d "$TMP/$_a.restored")"
+		[ -z "$(comm -12 "$TMP/$_a.built" "$TMP/$_a.restored")" ] ||
+		    fail "agent $_a restored outputs it built: $(comm -12 "$TMP/$_a.built" "$TMP/$_a.restored")"
+	done
 }

@@ -69,6 +69,26 @@ test_round_trip(void)
 	free(msg);
 }
 
+/*
+ * msg is refused with a cause that holds want, and nothing is left in
+ * the message it was decoded into.
+ */
+static void
+check_refused(const char *msg, const char *want)
+{
+	struct task_msg	 m;
+	char		*cause = NULL;
+
+	CHECK(task_msg_decode(msg, strlen(msg), &m, &cause) == -1);
+	CHECK(cause != NULL && strstr(cause, want) != NULL);
+	if (cause == NULL || strstr(cause, want) == NULL)
+		printf("    %s\n    cause: %s\n", msg,
+		    cause != NULL ? cause : "(null)");
+	CHECK(m.id == NULL && m.run == NULL && m.restores == NULL &&
+	    m.nrestores == 0);
+	free(cause);
+}
+
 static void
 test_bad_fields(void)
 {
@@ -85,18 +105,10 @@ test_bad_fields(void)
 		{ "{\"run\":\"r\",\"id\":7,\"attempt\":1,\"command\":\"true\"}",
 		    "id" },
 	};
-	struct task_msg	 m;
-	char		*cause;
 	size_t		 k;
 
-	for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-		cause = NULL;
-		CHECK(task_msg_decode(bad[k].msg, strlen(bad[k].msg), &m,
-		    &cause) == -1);
-		CHECK(cause != NULL && strstr(cause, bad[k].field) != NULL);
-		CHECK(m.id == NULL && m.run == NULL);
-		free(cause);
-	}
+	for (k = 0; k < sizeof bad / sizeof bad[0]; k++)
+		check_refused(bad[k].msg, bad[k].field);
 }
 
 /* A dependency with a restore command, for the restore list. */
@@ -304,21 +316,10 @@ test_restore_bad(void)
 		    "\"restorable\" is not a boolean" },
 	};
 #undef RESTORE_MSG
-	struct task_msg	 m;
-	char		*cause;
 	size_t		 k;
 
-	for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-		cause = NULL;
-		CHECK(task_msg_decode(bad[k].msg, strlen(bad[k].msg), &m,
-		    &cause) == -1);
-		CHECK(cause != NULL && strstr(cause, bad[k].want) != NULL);
-		if (cause == NULL || strstr(cause, bad[k].want) == NULL)
-			printf("    %s\n    cause: %s\n", bad[k].msg,
-			    cause != NULL ? cause : "(null)");
-		CHECK(m.id == NULL && m.restores == NULL && m.nrestores == 0);
-		free(cause);
-	}
+	for (k = 0; k < sizeof bad / sizeof bad[0]; k++)
+		check_refused(bad[k].msg, bad[k].want);
 }
 
 /* A random C string of bytes 1-255, quotes and backslashes often. */
