@@ -5,9 +5,46 @@
 #
 # usage: tests/run.sh BUILDDIR [BUILDDIR...]
 # TESTS="pattern..." limits the integration scripts to names matching one
-# of its space-separated patterns.
+# of its space-separated patterns; DTEQ_TEST_JOBS (default 2) says how
+# many integration scripts run at once.
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+
+tab=$(printf '\t')
+
+# run.sh --one RESULTS "LIMIT<tab>BUILDDIR<tab>SCRIPT": run one integration
+# script under its time limit, print its verdict (and a failure's last
+# lines) in one write, and leave "pass|fail|skip VARIANT/NAME" in RESULTS.
+if [ "$1" = --one ]; then
+	results=$2
+	IFS="$tab" read -r limit bdir s <<-EOF
+	$3
+	EOF
+	variant=$(basename "$bdir")
+	name=$(basename "$s" .sh)
+	log="$top/tests/logs/$variant/$name.log"
+	start=$(date +%s)
+	(cd "$top" && DTEQ="$bdir/dteq" TOP="$top" \
+	    timeout -k 5 "$limit" sh "$s") >"$log" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - start))
+	what="$variant/$name"
+	if [ $rc -eq 0 ]; then
+		verdict=pass out="PASS: $what (${secs}s)"
+	elif [ $rc -eq 77 ]; then
+		# Exit 77: the test decided not to run here (it says why).
+		verdict=skip out="SKIP: $what ($(tail -1 "$log" |
+		    sed 's/^== [^:]*: //'))"
+	else
+		[ $rc -eq 124 ] && echo "   timed out after ${limit}s" >>"$log"
+		verdict=fail out="FAIL: $what (exit $rc, ${secs}s)
+$(tail -25 "$log" | sed 's/^/    | /')"
+	fi
+	printf '%s\n' "$out"
+	echo "$verdict $what" >"$results/$variant.$name"
+	exit 0
+fi
+
 passed=0
 failed=0
 failures=""
@@ -22,6 +59,13 @@ fail() {
 	failures="$failures $1"
 	echo "FAIL: $1"
 }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/dteq-run.XXXXXX") || exit 2
+trap 'rm -rf "$work"' EXIT
+queue="$work/queue"
+results="$work/results"
+mkdir "$results"
+: >"$queue"
 
 for build in "$@"; do
 	bdir=$(cd "$top/$build" 2>/dev/null && pwd) || {
@@ -55,7 +99,7 @@ for build in "$@"; do
 		fi
 		echo "   $name: $np passed, $nf failed"
 	done
-	echo "== $variant: integration tests"
+	# The integration scripts of this build, queued for below.
 	for s in "$top"/tests/integration/t_*.sh "$top"/tests/faults/t_*.sh; do
 		[ -f "$s" ] || continue
 		name=$(basename "$s" .sh)
@@ -74,24 +118,37 @@ for build in "$@"; do
 		fi
 		limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$s" | head -1)
 		[ -n "$limit" ] || limit=120
-		log="$logdir/$name.log"
-		start=$(date +%s)
-		(cd "$top" && DTEQ="$bdir/dteq" TOP="$top" \
-		    timeout -k 5 "$limit" sh "$s") >"$log" 2>&1
-		rc=$?
-		secs=$(($(date +%s) - start))
-		if [ $rc -eq 0 ]; then
-			pass "$variant/$name (${secs}s)"
-		elif [ $rc -eq 77 ]; then
-			# Exit 77: the test decided not to run here (it says why).
-			echo "SKIP: $variant/$name ($(tail -1 "$log" |
-			    sed 's/^== [^:]*: //'))"
-		else
-			[ $rc -eq 124 ] && echo "   timed out after ${limit}s" >>"$log"
-			fail "$variant/$name (exit $rc, ${secs}s)"
-			tail -25 "$log" | sed 's/^/    | /'
-		fi
+		printf '%s\t%s\t%s\n' "$limit" "$bdir" "$s" >>"$queue"
 	done
+done
+
+# The integration scripts of every build, DTEQ_TEST_JOBS at a time (2 by
+# default; 1 runs them one after another). Each test has its own
+# redis-server, port and directory, so two never share state. The longest
+# allowed go first, so that a long one does not start last and leave the
+# other slot idle.
+jobs=${DTEQ_TEST_JOBS:-2}
+case "$jobs" in ''|*[!0-9]*|0) echo "DTEQ_TEST_JOBS=$jobs: not a count" >&2
+	exit 2 ;;
+esac
+if [ -s "$queue" ]; then
+	echo "== integration tests ($jobs at a time)"
+	sort -s -t "$tab" -k1,1nr "$queue" |
+	    xargs -d '\n' -n 1 -P "$jobs" sh "$top/tests/run.sh" --one "$results"
+fi
+# Every queued test must have left its verdict; one that did not failed.
+while IFS="$tab" read -r limit bdir s; do
+	r="$results/$(basename "$bdir").$(basename "$s" .sh)"
+	[ -f "$r" ] || echo "fail $(basename "$bdir")/$(basename "$s" .sh)" \
+	    "(no verdict)" >"$r"
+done <"$queue"
+for r in "$results"/*; do
+	[ -f "$r" ] || continue
+	read -r verdict what <"$r"
+	case "$verdict" in
+	pass) passed=$((passed + 1)) ;;
+	fail) failed=$((failed + 1)); failures="$failures $what" ;;
+	esac
 done
 
 # The fuzz targets of a fuzz build (make fuzz-bin), each for a bounded
