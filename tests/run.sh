@@ -23,9 +23,18 @@ if [ "$1" = --one ]; then
 	variant=$(basename "$bdir")
 	name=$(basename "$s" .sh)
 	log="$top/tests/logs/$variant/$name.log"
+	# "# lock: NAME": the tests naming one lock share something outside
+	# their own directories (build-static/, say) and run one at a time.
+	lock=$(sed -n 's/^# lock: *\([A-Za-z0-9_.-]*\).*/\1/p' "$s" | head -1)
 	start=$(date +%s)
-	(cd "$top" && DTEQ="$bdir/dteq" TOP="$top" \
-	    timeout -k 5 "$limit" sh "$s") >"$log" 2>&1
+	if [ -n "$lock" ]; then
+		(cd "$top" && DTEQ="$bdir/dteq" TOP="$top" \
+		    flock "$results/../lock.$lock" \
+		    timeout -k 5 "$limit" sh "$s") >"$log" 2>&1
+	else
+		(cd "$top" && DTEQ="$bdir/dteq" TOP="$top" \
+		    timeout -k 5 "$limit" sh "$s") >"$log" 2>&1
+	fi
 	rc=$?
 	secs=$(($(date +%s) - start))
 	what="$variant/$name"

@@ -7,8 +7,10 @@
 #
 # The root is made once and kept in $DTEQ_TEST_ROOTFS (default
 # /var/cache/dteq-test/bookworm-minbase); the static objects are kept in
-# build-static/, so the second build variant of `make test` reuses both.
+# build-static/, so the second build variant of `make test` reuses both
+# (after the first: the lock keeps the two from building there at once).
 # timeout: 600
+# lock: build-static
 
 . "$TOP/tests/integration/lib.sh"
 
