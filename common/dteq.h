@@ -18,6 +18,14 @@
 
 #define DTEQ_VERSION		"0.1.0"
 
+/*
+ * The protocol between submit and agents: messages, events, scripts and
+ * keys. Submit writes it into the run's meta hash and an agent serves only
+ * a run of its own protocol. Bump it with every change an agent of the
+ * other side would misread or ignore (1: every dteq before the field).
+ */
+#define DTEQ_PROTOCOL		2
+
 /* Exit codes (DESIGN.md). */
 #define EXIT_OK			0
 #define EXIT_TASKS_FAILED	1

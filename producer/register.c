@@ -231,10 +231,11 @@ register_meta(struct submit *s, redisContext *c, char **cause)
 	 * one; 0 (none) is ignored by agents. */
 	reply = register_command(c, cause, "HSET %s state running lease %d "
 	    "ttl %d output_cap %s created %s stream %d commit %s signed %d "
-	    "sigcheck %s tasks %lld parallel %d", s->keys.meta, s->lease,
-	    s->ttl, cap, now, s->stream, commit != NULL ? commit : "",
-	    s->secret != NULL, check, (long long)graph_size(s->g),
-	    s->tool_parallel);
+	    "sigcheck %s tasks %lld parallel %d protocol %d version %s",
+	    s->keys.meta, s->lease, s->ttl, cap, now, s->stream,
+	    commit != NULL ? commit : "", s->secret != NULL, check,
+	    (long long)graph_size(s->g), s->tool_parallel, DTEQ_PROTOCOL,
+	    DTEQ_VERSION);
 	free(commit);
 	free(check);
 	if (reply == NULL)
@@ -285,18 +286,60 @@ register_rerun(struct submit *s, redisContext *c, const char *reason,
 }
 
 /*
- * Connect, find out which of the three cases this is, and record it.
- * Returns -1 with *cause; *lost says the connection was lost on the way.
+ * An open run belongs to the release that started it: a submit speaking
+ * another protocol neither resumes it nor joins it (its agents and
+ * messages would misread each other). 0 if this one may; -1 with *cause
+ * if it may not, or if the question failed.
  */
 static int
-register_once(struct submit *s, char **cause, int *lost)
+register_protocol(struct submit *s, redisContext *c, char **cause, int *other)
+{
+	redisReply	*reply;
+	const char	*version = NULL, *errstr;
+	long long	 protocol = 1;
+
+	*other = 0;
+	if ((reply = register_command(c, cause, "HMGET %s protocol version",
+	    s->keys.meta)) == NULL)
+		return (-1);
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+		if (reply->element[0]->type == REDIS_REPLY_STRING) {
+			protocol = util_strtonum(reply->element[0]->str, 1,
+			    INT_MAX, &errstr);
+			if (errstr != NULL)
+				protocol = 0;
+		}
+		if (reply->element[1]->type == REDIS_REPLY_STRING)
+			version = reply->element[1]->str;
+	}
+	if (protocol != DTEQ_PROTOCOL) {
+		*other = 1;
+		xasprintf(cause, "run %s is still open and was started by %s%s "
+		    "(protocol %lld); this is dteq %s (protocol %d): finish it "
+		    "with the release that started it, or end it with `dteq "
+		    "cancel` and submit again", s->run,
+		    version != NULL ? "dteq " : "an older dteq",
+		    version != NULL ? version : "", protocol, DTEQ_VERSION,
+		    DTEQ_PROTOCOL);
+	}
+	freeReplyObject(reply);
+	return (*other ? -1 : 0);
+}
+
+/*
+ * Connect, find out which of the three cases this is, and record it.
+ * Returns -1 with *cause; *lost says the connection was lost on the way,
+ * *other that the run is open under another protocol (nothing written).
+ */
+static int
+register_once(struct submit *s, char **cause, int *lost, int *other)
 {
 	redisContext	*c;
 	redisReply	*reply;
 	char		*stopped = NULL;
 	int		 open_run;
 
-	*lost = 0;
+	*lost = *other = 0;
 	if ((c = cli_connect(&s->url, s->connect_timeout, cause)) == NULL)
 		return (-1);
 	if ((reply = register_command(c, cause, "GET %s",
@@ -310,6 +353,9 @@ register_once(struct submit *s, char **cause, int *lost)
 		goto fail;
 	open_run = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
 	freeReplyObject(reply);
+	if (open_run && stopped == NULL &&
+	    register_protocol(s, c, cause, other) != 0)
+		goto fail;
 
 	if (register_hmget(s, c, s->keys.attempts, register_attempt,
 	    cause) != 0)
@@ -340,17 +386,20 @@ fail:
  * Register, again from the start when the connection was lost on the
  * way (each step can be done twice: a new run half registered is found
  * open and resumed, a re-run whose sentinel was cleared is too).
- * Returns -1 with *cause (exit 3).
+ * Returns -1 with *cause (exit 3), or -2 with *cause when the run is open
+ * under another protocol (exit 2: nothing was written).
  */
 int
 submit_register(struct submit *s, char **cause)
 {
 	size_t	i;
-	int	tries, lost;
+	int	tries, lost, other;
 
 	for (tries = 1;; tries++) {
-		if (register_once(s, cause, &lost) == 0)
+		if (register_once(s, cause, &lost, &other) == 0)
 			return (0);
+		if (other)
+			return (-2);
 		if (!lost || tries == REGISTER_TRIES)
 			return (-1);
 		log_warnx("%s; trying again", *cause);

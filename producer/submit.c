@@ -432,11 +432,11 @@ submit_main(int argc, char **argv)
 		goto usage_error;
 	keys_init(&s.keys, s.run);
 	s.pt = xcalloc(graph_size(s.g), sizeof *s.pt);
-	if (submit_register(&s, &cause) != 0) {
+	if ((rv = submit_register(&s, &cause)) != 0) {
 		log_warnx("%s", cause);
 		free(cause);
 		submit_free(&s);
-		return (EXIT_INFRA);
+		return (rv == -2 ? EXIT_USAGE : EXIT_INFRA);
 	}
 
 	signal(SIGPIPE, SIG_IGN);

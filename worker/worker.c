@@ -212,13 +212,20 @@ worker_heartbeat(struct worker *w, int join)
  * in the run's meta (refused:NAME) for submit to show. 0 if it may.
  */
 static int
-worker_refuse(struct worker *w, const char *commit, const char *check,
-    int is_signed)
+worker_refuse(struct worker *w, long long protocol, const char *version,
+    const char *commit, const char *check, int is_signed)
 {
 	char	*token, *why = NULL;
 	int	 bad;
 
-	if (commit != NULL && w->commit != NULL &&
+	if (protocol != DTEQ_PROTOCOL) {
+		xasprintf(&why, "the run was submitted by %s%s (protocol "
+		    "%lld) but this agent is dteq %s (protocol %d): run the "
+		    "same dteq release on the main job and the agents",
+		    version != NULL ? "dteq " : "an older dteq",
+		    version != NULL ? version : "", protocol, DTEQ_VERSION,
+		    DTEQ_PROTOCOL);
+	} else if (commit != NULL && w->commit != NULL &&
 	    strcmp(commit, w->commit) != 0 && !w->allow_mismatch) {
 		xasprintf(&why, "the run was submitted from commit %s but "
 		    "this agent's checkout is at %s (--allow-commit-mismatch "
@@ -259,7 +266,8 @@ worker_join(struct worker *w, redisReply *meta)
 {
 	size_t		 i;
 	const char	*k, *v, *errstr, *commit = NULL, *check = NULL;
-	long long	 n;
+	const char	*version = NULL;
+	long long	 n, protocol = 1;
 	int		 is_signed = 0;
 
 	for (i = 0; i + 1 < meta->elements; i += 2) {
@@ -274,7 +282,11 @@ worker_join(struct worker *w, redisReply *meta)
 			check = v;
 		else if (strcmp(k, "signed") == 0)
 			is_signed = strcmp(v, "1") == 0;
+		else if (strcmp(k, "version") == 0)
+			version = v;
 		n = util_strtonum(v, 1, 1LL << 40, &errstr);
+		if (strcmp(k, "protocol") == 0)
+			protocol = errstr != NULL ? 0 : n;
 		if (errstr != NULL)
 			continue;
 		if (strcmp(k, "lease") == 0 && n <= 3600)
@@ -289,7 +301,8 @@ worker_join(struct worker *w, redisReply *meta)
 		    n <= 1024)
 			w->parallel = (int)n;
 	}
-	if (worker_refuse(w, commit, check, is_signed) != 0) {
+	if (worker_refuse(w, protocol, version, commit, check,
+	    is_signed) != 0) {
 		w->exit_code = EXIT_INFRA;
 		worker_stop(w, "refused");
 		return;
