@@ -305,7 +305,7 @@ class Bench:
         """bench/floor.c: the bare spawn loop (no Redis), for reference."""
         out = os.path.join(self.tmp, "floor")
         flags = subprocess.run(["pkg-config", "--cflags", "--libs",
-                                "libevent"], capture_output=True,
+                                "libevent", "hiredis"], capture_output=True,
                                text=True).stdout.split()
         if subprocess.call(["cc", "-O2", "-D_GNU_SOURCE", "-o", out,
                             os.path.join(HERE, "floor.c")] + flags) != 0:
@@ -313,14 +313,17 @@ class Bench:
             return None
         return out
 
-    def run_floor(self, n, procs=4, slots=2):
+    def run_floor(self, n, procs=4, slots=2, sock=None):
         """procs bare loops side by side (like the agents), n tasks in
-        all: their rate and CPU per task."""
+        all: their rate and CPU per task. With sock (a redis-server's
+        unix socket), each task waits for one Redis command's reply."""
         if self.floor is None:
             return None
         t0 = time.monotonic()
-        ps = [subprocess.Popen([self.floor, str(n // procs), str(slots)],
-                               stdout=subprocess.PIPE, text=True)
+        argv = [self.floor, str(n // procs), str(slots)]
+        if sock:
+            argv += ["true", sock]
+        ps = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
               for _ in range(procs)]
         outs = [p.communicate()[0] for p in ps]
         wall = time.monotonic() - t0
@@ -818,6 +821,15 @@ def bench_overhead(b):
         floor = b.run_floor(n)
         if floor:
             dteq["floor_cpu_us_per_task"] = floor["cpu_us_per_task"]
+        # The same loops, each task waiting for one Redis command: what
+        # any design with a round trip per task pays, agents plus Redis.
+        c0 = srv.cpu()
+        rfloor = b.run_floor(n, sock=srv.path)
+        if rfloor:
+            rfloor["cpu_redis_us"] = 1e6 * (srv.cpu() - c0) / rfloor["tasks"]
+            rfloor["cpu_total_us"] = rfloor["cpu_us_per_task"] + \
+                rfloor["cpu_redis_us"]
+            dteq["floor_one_command"] = rfloor
         mon = Monitor(srv.path)
         b.dteq_run(srv, tfm, "ovhm")
         mon.stop()
@@ -836,6 +848,11 @@ def bench_overhead(b):
             log("           floor: a bare libevent loop spawning the same "
                 "tasks costs %.0f us CPU/task here" %
                 floor["cpu_us_per_task"])
+        if rfloor:
+            log("           with one Redis command per task: %.0f us "
+                "(loops %.0f, redis %.0f)" % (rfloor["cpu_total_us"],
+                                              rfloor["cpu_us_per_task"],
+                                              rfloor["cpu_redis_us"]))
         log("           sent: %s" % ", ".join(
             "%s %.2f" % kv for kv in dteq["sent_by_command"].items()))
         if b.bullmq:
@@ -1324,6 +1341,25 @@ def table():
                         "%.0f us" % bq["cpu_us_per_task"] if bq else "n/a",
                         fmt_ratio(ov.get("bullmq_over_dteq_cpu")),
                         ok(d["cpu_us_per_task"] <= 100), machine_cell(ov)))
+        if d.get("floor_cpu_us_per_task"):
+            rows.append("| CPU per task | %.0f us | 4 bare libevent loops "
+                        "x 2 spawning the same tasks, no Redis "
+                        "(bench/floor.c) | %.0f us | %s | | %s |" % (
+                            d["cpu_us_per_task"],
+                            d["floor_cpu_us_per_task"],
+                            fmt_ratio(ratio(d["cpu_us_per_task"],
+                                            d["floor_cpu_us_per_task"])),
+                            machine_cell(ov)))
+        rf = d.get("floor_one_command")
+        if rf:
+            rows.append("| CPU per task | %.0f us | the same loops, each "
+                        "task waiting for one Redis command (loops %.0f + "
+                        "redis %.0f) | %.0f us | %s | | %s |" % (
+                            d["cpu_us_per_task"], rf["cpu_us_per_task"],
+                            rf["cpu_redis_us"], rf["cpu_total_us"],
+                            fmt_ratio(ratio(d["cpu_us_per_task"],
+                                            rf["cpu_total_us"])),
+                            machine_cell(ov)))
         rows.append("| Redis commands per task (sent + inside scripts) | "
                     "%.1f + %.1f | BullMQ | %s | | <= 12%s | %s |" % (
                         d["sent_per_task"], d["in_scripts_per_task"],

@@ -10,7 +10,13 @@
  * bench.py runs four of them side by side, 2 slots each, like 4 agents x
  * --parallel 2: the gap between them and dteq is dteq's own cost.
  *
- *	floor N SLOTS [COMMAND]
+ * With SOCKET, the path of a redis-server's unix socket, each task
+ * starts only when the reply to one command has come back (LMOVE of a
+ * one-element list onto itself, through hiredis on the same loop): the
+ * least any design with one Redis round trip per task pays, the floor
+ * of agents plus Redis.
+ *
+ *	floor N SLOTS [COMMAND [SOCKET]]
  *
  * prints one JSON line: tasks, slots, wall seconds, tasks per second, and
  * the loop's own CPU time per task in microseconds (children excluded).
@@ -29,6 +35,10 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
 
 extern char **environ;
 
@@ -49,7 +59,42 @@ static struct slot	*slots;
 static int		 nslots, left, running;
 static const char	*command = "true";
 
+/* With a socket: one command per task, answered before the task starts. */
+static redisAsyncContext *ac;
+static char		 key[64];
+static int		 total, requested, asking, granted;
+
 static void	start(void);
+static void	ask(void);
+
+static void
+claimed_cb(redisAsyncContext *c, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+
+	(void)c;
+	(void)privdata;
+	if (reply == NULL || reply->type != REDIS_REPLY_STRING) {
+		fprintf(stderr, "LMOVE: %s\n", reply == NULL ? "no reply" :
+		    reply->type == REDIS_REPLY_ERROR ? reply->str : "no element");
+		exit(1);
+	}
+	asking--;
+	granted++;
+	start();
+}
+
+/* Ask for as many tasks as there are slots without one. */
+static void
+ask(void)
+{
+	while (requested < total && running + asking + granted < nslots) {
+		redisAsyncCommand(ac, claimed_cb, NULL, "LMOVE %s %s RIGHT LEFT",
+		    key, key);
+		requested++;
+		asking++;
+	}
+}
 
 static void
 finish(struct slot *s)
@@ -60,7 +105,10 @@ finish(struct slot *s)
 	close(s->fd);
 	s->pid = 0;
 	running--;
-	start();
+	if (ac != NULL)
+		ask();
+	else
+		start();
 	if (left == 0 && running == 0)
 		event_base_loopexit(base, NULL);
 }
@@ -109,7 +157,9 @@ start(void)
 	struct slot			*s;
 	int				 p[2], i, error;
 
-	while (left > 0 && running < nslots) {
+	while (left > 0 && running < nslots && (ac == NULL || granted > 0)) {
+		if (ac != NULL)
+			granted--;
 		for (s = NULL, i = 0; i < nslots && s == NULL; i++)
 			if (slots[i].pid == 0)
 				s = &slots[i];
@@ -157,20 +207,34 @@ main(int argc, char **argv)
 
 	if (argc < 3 || (n = atoi(argv[1])) < 1 ||
 	    (nslots = atoi(argv[2])) < 1) {
-		fprintf(stderr, "usage: floor N SLOTS [COMMAND]\n");
+		fprintf(stderr, "usage: floor N SLOTS [COMMAND [SOCKET]]\n");
 		return (2);
 	}
 	if (argc > 3)
 		command = argv[3];
-	left = n;
+	left = total = n;
 	slots = calloc((size_t)nslots, sizeof *slots);
 	base = event_base_new();
 	if (slots == NULL || base == NULL)
 		return (1);
 	sig = evsignal_new(base, SIGCHLD, chld_cb, NULL);
 	evsignal_add(sig, NULL);
+	if (argc > 4) {
+		ac = redisAsyncConnectUnix(argv[4]);
+		if (ac == NULL || ac->err != 0) {
+			fprintf(stderr, "connect %s: %s\n", argv[4],
+			    ac == NULL ? "out of memory" : ac->errstr);
+			return (1);
+		}
+		redisLibeventAttach(ac, base);
+		snprintf(key, sizeof key, "floor:%ld", (long)getpid());
+		redisAsyncCommand(ac, NULL, NULL, "RPUSH %s x", key);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	start();
+	if (ac != NULL)
+		ask();
+	else
+		start();
 	event_base_dispatch(base);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	getrusage(RUSAGE_SELF, &ru);
@@ -181,6 +245,8 @@ main(int argc, char **argv)
 	printf("{\"tasks\": %d, \"slots\": %d, \"wall_s\": %.4f, "
 	    "\"rate\": %.1f, \"cpu_us_per_task\": %.1f}\n", n, nslots, wall,
 	    n / wall, 1e6 * cpu / n);
+	if (ac != NULL)
+		redisAsyncFree(ac);
 	event_free(sig);
 	event_base_free(base);
 	free(slots);
