@@ -11,7 +11,6 @@
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
 
-nx_not_under_sanitizers
 nx_setup
 nx_workspace "$TMP/main"
 for a in a1 a2 a3; do

@@ -11,7 +11,6 @@
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
 
-nx_not_under_sanitizers
 nx_setup
 ws="$TMP/ws"
 nx_workspace "$ws" --fail-test api

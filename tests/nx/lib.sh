@@ -61,9 +61,10 @@ nx_submit() {
 }
 
 # nx_not_under_sanitizers: end the test (skipped: exit 77) when $DTEQ is the
-# AddressSanitizer build, unless DTEQ_NX_ALL=1. For the heavier scenarios
-# whose C paths the other Nx tests already run under the sanitizers: each
-# costs a minute or two of Nx start-ups and nothing more of dteq's code.
+# AddressSanitizer build, unless DTEQ_NX_ALL=1. For the slow variants
+# (DTEQ_SLOW=1) whose C paths the other Nx tests already run under the
+# sanitizers: each costs a minute or two of Nx start-ups and nothing more
+# of dteq's code.
 nx_not_under_sanitizers() {
 	case "$DTEQ" in
 	*build-asan*)
