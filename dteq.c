@@ -63,7 +63,7 @@ main(int argc, char **argv)
 		return (EXIT_USAGE);
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("dteq %s\n", DTEQ_VERSION);
+		printf("dteq %s (protocol %d)\n", DTEQ_VERSION, DTEQ_PROTOCOL);
 		return (EXIT_OK);
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

@@ -15,8 +15,9 @@ run_cli() {
 log "--version"
 run_cli version --version
 assert_eq "$RC" 0 "dteq --version exit status"
-assert_grep '[0-9]+\.[0-9]+' "$TMP/version.out" \
-    "dteq --version prints a version number on stdout"
+assert_grep '^dteq [0-9]+\.[0-9]+\.[0-9]+ \(protocol [0-9]+\)$' \
+    "$TMP/version.out" \
+    "dteq --version prints the release and the protocol on stdout"
 
 log "--help"
 run_cli help --help
