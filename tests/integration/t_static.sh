@@ -8,9 +8,10 @@
 # The root is made once and kept in $DTEQ_TEST_ROOTFS (default
 # /var/cache/dteq-test/bookworm-minbase); the static objects are kept in
 # build-static/, so the second build variant of `make test` reuses both
-# (after the first: the lock keeps the two from building there at once).
+# (after the first: the lock keeps the tests that run make in the tree
+# from running it at once).
 # timeout: 600
-# lock: build-static
+# lock: make
 
 . "$TOP/tests/integration/lib.sh"
 

@@ -2,6 +2,7 @@
 # DESTDIR); the man page renders without a warning and documents every
 # subcommand `dteq --help` lists, and the installed binary runs.
 # timeout: 180
+# lock: make
 
 . "$TOP/tests/integration/lib.sh"
 
