@@ -15,24 +15,16 @@
 # timeout: 420
 
 . "$TOP/tests/integration/lib.sh"
+. "$TOP/tests/nx/lib.sh"
 # The variant under test: the commands keep the tools' flags.
 DTEQ_TOOL_DEPS=exclude
 export DTEQ_TOOL_DEPS
-. "$TOP/tests/nx/lib.sh"
 
 SHARED_OUTPUTS=${DTEQ_TEST_SHARED_OUTPUTS:-0}
 
 nx_not_under_sanitizers
 nx_setup
-nx_workspace "$TMP/main"
-for a in a1 a2 a3; do
-	cp -a "$TMP/main" "$TMP/$a" || fail "copy of the workspace for $a"
-done
-start_redis
-for a in a1 a2 a3; do
-	nx_agent "$a" "$TMP/$a"
-done
-cd "$TMP/main" || fail "cd"
+three_copies
 # No replay: it writes the main job's copy on purpose, checked below.
 nx_submit submit 390 --no-replay --nx "run-many -t lint,test,build"
 agents_exit_ok 30 a1 a2 a3

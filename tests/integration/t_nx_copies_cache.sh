@@ -17,16 +17,7 @@
 . "$TOP/tests/nx/lib.sh"
 
 nx_setup
-nx_workspace "$TMP/main"
-for a in a1 a2 a3; do
-	cp -a "$TMP/main" "$TMP/$a" || fail "copy of the workspace for $a"
-done
-start_redis
-nx_agent a1 "$TMP/a1" --parallel 2
-for a in a2 a3; do
-	nx_agent "$a" "$TMP/$a"
-done
-cd "$TMP/main" || fail "cd"
+three_copies --parallel 2
 DTEQ_TOOL_DEPS=restore
 export DTEQ_TOOL_DEPS
 t0=$(now_ms)

@@ -11,10 +11,10 @@
 # timeout: 420
 
 . "$TOP/tests/integration/lib.sh"
+. "$TOP/tests/nx/lib.sh"
 # Agents here share one checkout: the commands keep the tools' flags.
 DTEQ_TOOL_DEPS=exclude
 export DTEQ_TOOL_DEPS
-. "$TOP/tests/nx/lib.sh"
 
 nx_setup
 ws="$TMP/ws"

@@ -46,6 +46,23 @@ nx_agent() {
 	cd "$_here" || fail "cd $_here"
 }
 
+# three_copies [a1 options...]: the generated workspace in $TMP/main (the
+# main job's copy, the current directory afterwards) and one copy of it
+# per agent, as on CI machines; a redis-server; agents a1, a2 and a3, each
+# in its copy, a1 with the options given.
+three_copies() {
+	nx_workspace "$TMP/main"
+	for _a in a1 a2 a3; do
+		cp -a "$TMP/main" "$TMP/$_a" ||
+		    fail "copy of the workspace for $_a"
+	done
+	start_redis
+	nx_agent a1 "$TMP/a1" "$@"
+	nx_agent a2 "$TMP/a2"
+	nx_agent a3 "$TMP/a3"
+	cd "$TMP/main" || fail "cd $TMP/main"
+}
+
 # nx_submit OUTNAME SECS [submit options...]: like lib.sh's submit, with a
 # longer bound (each Nx task costs seconds); sets SUBMIT_RC.
 nx_submit() {
