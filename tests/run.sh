@@ -58,11 +58,6 @@ passed=0
 failed=0
 failures=""
 
-pass() {
-	passed=$((passed + 1))
-	echo "PASS: $1"
-}
-
 fail() {
 	failed=$((failed + 1))
 	failures="$failures $1"
