@@ -125,7 +125,10 @@ assert_eq "$(code PUT /v1/cache/5003 --data-binary @"$TMP/mid.bin")" 200 \
 curl -sS -o "$TMP/down.bin" -H "$AUTH" --limit-rate 4M \
     "$CACHE_URL/v1/cache/5003" 2>/dev/null &
 cpid=$!
-sleep 1
+# As soon as the body has begun: by then the server has read at most what
+# the socket buffers hold ahead of curl, far from all 20 MB (a fixed
+# second was not enough when a loaded machine delayed the delete).
+wait_for "[ -s '$TMP/down.bin' ]" 10 || fail "the download did not begin"
 rcli del 'dteq:cache:{5003}:data' >/dev/null
 wait "$cpid"
 rc=$?
