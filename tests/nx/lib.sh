@@ -8,6 +8,9 @@
 #                        generates the 13-project workspace into DIR
 #   nx_agent NAME DIR [work options...]
 #                        `dteq work` of $RUN running in DIR
+#   three_copies [a1 options...]
+#                        the workspace in $TMP/main and one copy per agent
+#                        a1, a2, a3; a redis-server; the three agents
 #   agents_restored_once PHRASE AGENT...
 #                        no agent restored an output twice, or one it built
 #
