@@ -16,11 +16,28 @@ WARN	+= -Werror
 endif
 CFLAGS	?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) \
-	   -Icommon -Iproducer -Iworker -Icache $(PKG_CFLAGS) -MMD -MP
+	   $(PKG_CFLAGS) -MMD -MP
+
+# The layering (docs/design.md): each folder sees only the headers of the
+# folders it may use, so a forbidden include does not compile.
+#   common/    nothing else          tools/   common
+#   cache/     common                worker/  common cache
+#   producer/  common tools cache    cmd/     common tools
+# dteq.c (the subcommand table) and the tests see every folder.
+INC_common   = -Icommon
+INC_tools    = -Icommon -Itools
+INC_cache    = -Icommon -Icache
+INC_worker   = -Icommon -Icache -Iworker
+INC_producer = -Icommon -Itools -Icache -Iproducer
+INC_cmd      = -Icommon -Itools -Icmd
+INC_ALL      = -Icommon -Itools -Icache -Iworker -Iproducer -Icmd
+FOLDERS      = common tools cache worker producer cmd
+# The folder of a source path (build/producer/x.o -> producer), else "ALL".
+inc_of = $(or $(INC_$(firstword $(subst /, ,$(patsubst $(BUILD)/%,%,$(1))))),$(INC_ALL))
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 LIBS	 = $(PKG_LIBS) -lm
 
-LIB_SRCS  := $(sort $(wildcard common/*.c producer/*.c worker/*.c cache/*.c))
+LIB_SRCS  := $(sort $(foreach d,$(FOLDERS),$(wildcard $(d)/*.c)))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
@@ -39,13 +56,20 @@ dteq: $(BUILD)/dteq
 $(BUILD)/dteq: $(BUILD)/dteq.o $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 
+# The tests link the objects they need from an archive, not the whole
+# program.
+$(BUILD)/libdteq.a: $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(call inc_of,$<) -c -o $@ $<
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) tests/test.h
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libdteq.a tests/test.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(ALL_LDFLAGS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(INC_ALL) -Itests -o $@ $< $(BUILD)/libdteq.a \
+	    $(ALL_LDFLAGS) $(LIBS)
 
 unit: $(BUILD)/dteq $(UNIT_BINS)
 
@@ -127,12 +151,13 @@ fuzz-bin:
 
 fuzz-build: $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 
-$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(LIB_OBJS)
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(BUILD)/libdteq.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJS) \
-	    $(ALL_LDFLAGS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(INC_ALL) -fsanitize=fuzzer -o $@ $< \
+	    $(BUILD)/libdteq.a $(ALL_LDFLAGS) $(LIBS)
 
 clean:
-	rm -rf build build-asan dteq tests/logs build-static dteq-static
+	rm -rf build build-asan build-fuzz build-dev build-static dteq \
+	    dteq-static tests/logs
 
 -include $(shell find $(BUILD) build-asan -name '*.d' 2>/dev/null)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "cmd.h"
 #include "producer.h"
 #include "worker.h"
 

@@ -178,6 +178,7 @@ void		 keys_free(struct keys *);
 char		*keys_running(const struct keys *, const char *);
 char		*keys_hb(const struct keys *, const char *);
 char		*keys_log(const struct keys *, const char *, int);
+char		*keys_history(const char *);	/* outside any run */
 
 /*
  * task.c and taskfile.c: a task as the task file describes it, and the

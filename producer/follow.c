@@ -53,6 +53,7 @@ static void	submit_skip(struct submit *, size_t, const char *, int);
 static void	submit_skip_why(struct submit *, size_t, const char *);
 static void	submit_reconcile(struct submit *, int);
 static void	submit_stop(struct submit *, const char *);
+static void	cancel_poll(struct submit *);
 
 /* Reply to a command whose answer only matters when it is an error. */
 static void
@@ -1407,6 +1408,30 @@ submit_abort(struct submit *s, const char *why)
 		event_base_loopexit(s->base, NULL);
 }
 
+/* Reply to GET stop: a cancelled run ends the submit (exit 3). */
+static void
+cancel_poll_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(reply->str, "cancelled") == 0 && !s->ending)
+		submit_abort(s, "cancelled (dteq cancel)");
+}
+
+/* In a running submit: has someone cancelled the run? */
+static void
+cancel_poll(struct submit *s)
+{
+	if (s->rc_cmd == NULL || !rconn_is_ready(s->rc_cmd) || s->ending)
+		return;
+	rconn_command(s->rc_cmd, cancel_poll_done, s, "GET %s",
+	    s->keys.stop);
+}
+
 /* Once a second: heartbeat, reclaim, reconcile, limits. */
 void
 submit_tick(struct submit *s)
@@ -1450,6 +1475,7 @@ submit_tick(struct submit *s)
 	 */
 	if (s->begun && (n = sched_above_held(s, above, SUBMIT_ABOVE)) > 0)
 		submit_hmget(s, s->keys.claims, above, n, submit_claims_done);
+	cancel_poll(s);
 	report_tick(s);
 	if (s->timeout > 0 && now - s->started >= (uint64_t)s->timeout * 1000) {
 		xasprintf(&why, "the run timed out after %d s", s->timeout);

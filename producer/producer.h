@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "dteq.h"
+#include "tools.h"
 
 /*
  * graph.c: the validated task graph and its readiness logic. Pure: no I/O,
@@ -163,8 +164,6 @@ void		 sched_record(struct submit *, size_t, const struct result *);
 void		 sched_free(struct submit *);
 double		 sched_rank_of(struct submit *, size_t);
 void		 sched_history_set(struct submit *, size_t, double);
-/* keys.c (the history lives outside any run, so not in struct keys) */
-char		*keys_history(const char *);
 
 /* report.c */
 void		 report_init(struct submit *);
@@ -277,32 +276,7 @@ int		 junit_write(struct submit *, const char *, char **);
 /* html.c */
 int		 html_write(struct submit *, const char *, char **);
 
-/* status.c */
-int		 status_main(int, char **);
-int		 cancel_main(int, char **);
-int		 logs_main(int, char **);
-void		 cancel_poll(struct submit *);
-
-/*
- * toolgraph.c: task graphs written by Nx (--graph=FILE.json) and Turborepo
- * (--dry=json) as a taskset whose commands run each task with the tool;
- * running the tool to get one. record.c: `dteq record -- COMMAND`.
- */
-#define TOOLGRAPH_UNKNOWN	0
-#define TOOLGRAPH_NX		1
-#define TOOLGRAPH_TURBO		2
-#define TOOLGRAPH_DTEQ		3	/* dteq's own task file */
-#define TOOLGRAPH_NX_PROJECTS	4	/* Nx's project graph: no tasks */
-int		 toolgraph_detect(const char *, size_t);
-int		 toolgraph_parse(const char *, size_t, const char *,
-		     struct taskset *, char **);
-int		 toolgraph_run(int, const char *, struct taskset *, int *,
-		     char **);
-const char	*toolgraph_runner(int);
-int		 toolgraph_split(const char *, char ***, size_t *, char **);
-void		 toolgraph_words_free(char **, size_t);
-int		 toolgraph_version_cmp(const char *, const char *);
-int		 record_main(int, char **);
+/* records.c: the commands `dteq record` recorded in the run. */
 void		 record_collect(struct submit *);
 
 /*
@@ -327,11 +301,5 @@ char	       **replay_group_argv(int, const char *,
 		     const struct replay_group *, char *const *, size_t,
 		     char **);
 void		 replay_argv_free(char **);
-
-/* run.c */
-int		 run_main(int, char **);
-
-/* control.c */
-int		 stop_main(int, char **);
 
 #endif /* PRODUCER_H */

@@ -398,7 +398,6 @@ report_tick(struct submit *s)
 	char		*counts, *el;
 	FILE		*f;
 
-	cancel_poll(s);
 	if (r->tty || s->ending || now - r->last_note < REPORT_NOTE_MS ||
 	    s->nfinal == graph_size(s->g))
 		return;

@@ -18,9 +18,9 @@
  * connection; there is no event loop. They write nothing but cancel's
  * sentinel, state and event.
  *
- * The submit side of a cancel is cancel_poll(), which the running submit
- * calls once a second (from report_tick): a "cancelled" stop sentinel
- * ends its run at once with exit 3.
+ * The submit side of a cancel is cancel_poll() (producer/follow.c), which
+ * the running submit calls once a second from submit_tick(): a
+ * "cancelled" stop sentinel ends its run at once with exit 3.
  */
 
 #include <getopt.h>
@@ -34,7 +34,7 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 
-#include "producer.h"
+#include "cmd.h"
 
 /* The options the three commands share. */
 struct status_opts {
@@ -1014,28 +1014,4 @@ out:
 	url_free(&u);
 	free(run);
 	return (rv);
-}
-
-/* Reply to GET stop: a cancelled run ends the submit (exit 3). */
-static void
-cancel_poll_done(redisAsyncContext *ac, void *r, void *privdata)
-{
-	struct submit	*s = privdata;
-	redisReply	*reply = r;
-
-	(void)ac;
-	if (reply == NULL || reply->type != REDIS_REPLY_STRING)
-		return;
-	if (strcmp(reply->str, "cancelled") == 0 && !s->ending)
-		submit_abort(s, "cancelled (dteq cancel)");
-}
-
-/* In a running submit: has someone cancelled the run? */
-void
-cancel_poll(struct submit *s)
-{
-	if (s->rc_cmd == NULL || !rconn_is_ready(s->rc_cmd) || s->ending)
-		return;
-	rconn_command(s->rc_cmd, cancel_poll_done, s, "GET %s",
-	    s->keys.stop);
 }

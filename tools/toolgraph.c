@@ -76,7 +76,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "producer.h"
+#include "tools.h"
 
 #define TOOLGRAPH_NX_COMMAND	"npx --no nx"
 #define TOOLGRAPH_TURBO_COMMAND	"npx --no turbo"

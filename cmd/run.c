@@ -33,7 +33,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "producer.h"
+#include "cmd.h"
 
 static const char run_usage[] =
     "usage: dteq run --agents N [--parallel P] [submit options] TASKFILE\n"

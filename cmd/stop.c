@@ -13,7 +13,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "producer.h"
+#include "cmd.h"
 
 static const char stop_usage[] =
     "usage: dteq stop [--redis URL] [--run ID] [--connect-timeout SECS]\n"
