@@ -788,9 +788,7 @@ cancel_main(int argc, char **argv)
 	struct redis_url	 u;
 	struct keys		 k;
 	redisContext		*c = NULL;
-	redisReply		*reply;
-	char			*run = NULL, *cause, *ev = NULL, *stop = NULL;
-	long long		 ttl = DEFAULT_TTL;
+	char			*run = NULL, *cause, *stop = NULL;
 	int			 rv;
 
 	memset(&u, 0, sizeof u);
@@ -814,50 +812,26 @@ cancel_main(int argc, char **argv)
 		goto out;
 	keys_init(&k, run);
 	rv = EXIT_INFRA;
-	if ((reply = status_command(c, "HGET %s ttl", k.meta)) == NULL)
-		goto out;
-	if (reply->type == REDIS_REPLY_NIL) {
-		freeReplyObject(reply);
+	switch (script_stop_sync(c, &k, "cancelled", DEFAULT_TTL,
+	    STOP_KEEP | STOP_IF_RUN | STOP_STATE, &stop, &cause)) {
+	case STOP_NO_RUN:
 		fprintf(stderr, "dteq cancel: no run %s on this server\n", run);
 		rv = EXIT_TASKS_FAILED;
 		goto out;
-	}
-	ttl = status_number(reply, DEFAULT_TTL);
-	freeReplyObject(reply);
-	if ((reply = status_command(c, "GET %s", k.stop)) == NULL)
-		goto out;
-	stop = status_string(reply);
-	freeReplyObject(reply);
-	if (stop != NULL) {
+	case STOP_HAD:
 		printf("run %s had already ended (%s)\n", run, stop);
 		rv = EXIT_OK;
 		goto out;
+	case STOP_WRITTEN:
+		break;
+	default:
+		log_warnx("Redis: %s", cause);
+		free(cause);
+		goto out;
 	}
-	if ((reply = status_command(c, "SET %s cancelled EX %lld", k.stop,
-	    ttl > 0 ? ttl : (long long)DEFAULT_TTL)) == NULL)
-		goto out;
-	freeReplyObject(reply);
-	if ((reply = status_command(c, "HSET %s state cancelled",
-	    k.meta)) == NULL)
-		goto out;
-	freeReplyObject(reply);
-	if ((reply = status_command(c, "EXPIRE %s %lld", k.meta,
-	    ttl > 0 ? ttl : (long long)DEFAULT_TTL)) == NULL)
-		goto out;
-	freeReplyObject(reply);
-	ev = event_encode_stop("cancelled", NULL);
-	if ((reply = status_command(c, "PUBLISH %s %s", k.control,
-	    ev)) == NULL)
-		goto out;
-	freeReplyObject(reply);
-	if ((reply = status_command(c, "PUBLISH %s %s", k.events,
-	    ev)) == NULL)
-		goto out;
-	freeReplyObject(reply);
 	printf("run %s cancelled\n", run);
 	rv = EXIT_OK;
 out:
-	free(ev);
 	free(stop);
 	keys_free(&k);
 	if (c != NULL)

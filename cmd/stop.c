@@ -24,91 +24,60 @@ int
 stop_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "connect-timeout", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "redis", required_argument, NULL, 'r' },
-		{ "run", required_argument, NULL, 'R' },
-		{ "verbose", no_argument, NULL, 'v' },
+		CLI_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
+	struct cli_opts	 o;
 	struct redis_url u;
 	struct keys	 k;
 	redisContext	*c;
-	redisReply	*reply;
-	const char	*redis = NULL, *runarg = NULL;
-	char		*run = NULL, *cause, *ev;
-	int		 ch, timeout = DEFAULT_CONNECT_TIMEOUT, rv = EXIT_OK;
+	char		*run = NULL, *cause;
+	int		 ch, rv = EXIT_USAGE;
 
 	memset(&u, 0, sizeof u);
-	log_set_prefix("dteq stop");
+	cli_init(&o, "dteq stop");
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'C':
-			if (util_parse_seconds("--connect-timeout", optarg,
-			    3600, &timeout, &cause) != 0)
-				goto usage_error;
-			break;
-		case 'h':
-			fputs(stop_usage, stdout);
-			return (EXIT_OK);
-		case 'r':
-			redis = optarg;
-			break;
-		case 'R':
-			runarg = optarg;
-			break;
-		case 'v':
-			log_init("dteq stop", 1);
-			break;
-		default:
-			fputs(stop_usage, stderr);
-			return (EXIT_USAGE);
+		switch (cli_option(&o, ch, optarg, &cause)) {
+		case 1:
+			continue;
+		case -1:
+			goto usage_error;
 		}
+		fputs(stop_usage, stderr);
+		return (EXIT_USAGE);
 	}
-	if (optind != argc) {
-		xasprintf(&cause, "unexpected argument \"%s\"", argv[optind]);
-		goto usage_error;
+	if (o.help) {
+		fputs(stop_usage, stdout);
+		return (EXIT_OK);
 	}
-	if (cli_redis_url(redis, &u, &cause) != 0 ||
-	    cli_run_id(runarg, &run, &cause) != 0)
+	if (cli_no_arguments(argc, argv, &cause) != 0 ||
+	    cli_resolve(&o, &u, &run, &cause) != 0)
 		goto usage_error;
-	if ((c = cli_connect(&u, timeout, &cause)) == NULL) {
+	rv = EXIT_INFRA;
+	if ((c = cli_connect(&u, o.connect_timeout, &cause)) == NULL) {
 		log_warnx("%s", cause);
 		free(cause);
-		url_free(&u);
-		free(run);
-		return (EXIT_INFRA);
+		goto out;
 	}
 	keys_init(&k, run);
-	ev = event_encode_stop("done", NULL);
-	reply = redisCommand(c, "SET %s done EX %d", k.stop, DEFAULT_TTL);
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-		log_warnx("setting the stop sentinel failed: %s",
-		    reply == NULL ? c->errstr : reply->str);
-		rv = EXIT_INFRA;
-	}
-	if (reply != NULL)
-		freeReplyObject(reply);
-	reply = redisCommand(c, "PUBLISH %s %s", k.control, ev);
-	if (reply != NULL)
-		freeReplyObject(reply);
-	reply = redisCommand(c, "PUBLISH %s %s", k.events, ev);
-	if (reply != NULL)
-		freeReplyObject(reply);
-	if (rv == EXIT_OK)
+	if (script_stop_sync(c, &k, "done", DEFAULT_TTL, 0, NULL,
+	    &cause) < 0) {
+		log_warnx("setting the stop sentinel failed: %s", cause);
+		free(cause);
+	} else {
 		log_info("run %s: agents released", run);
-	free(ev);
+		rv = EXIT_OK;
+	}
 	keys_free(&k);
 	redisFree(c);
-	url_free(&u);
-	free(run);
-	return (rv);
+	goto out;
 
 usage_error:
 	fprintf(stderr, "dteq stop: %s\n", cause);
 	free(cause);
+out:
 	url_free(&u);
 	free(run);
-	return (EXIT_USAGE);
+	return (rv);
 }

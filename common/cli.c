@@ -1,12 +1,16 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * What every subcommand resolves the same way: which Redis (--redis, then
- * DTEQ_REDIS_URL, then the default; the password may come from
- * DTEQ_REDIS_PASSWORD instead of the URL) and which run (--run, then the
- * CI variables in runid.c), plus the synchronous start-up connection.
+ * What every subcommand resolves the same way: the options they share
+ * (--redis, --run, --connect-timeout, --verbose, --help: cli_option()),
+ * the environment (cli_env(), the one reader of the DTEQ_* variables, all
+ * listed in cli_envs), which Redis (--redis, then DTEQ_REDIS_URL, then
+ * the default; the password may come from DTEQ_REDIS_PASSWORD instead of
+ * the URL) and which run (--run, then the CI variables in runid.c), plus
+ * the synchronous start-up connection.
  */
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,117 @@
 
 #include "dteq.h"
 
+/*
+ * Every DTEQ_* variable dteq reads, and who reads it. The ones dteq sets
+ * in a task's environment (DTEQ_TASK_ID, DTEQ_ATTEMPT, DTEQ_AGENT) are
+ * written, not read, and are not here.
+ */
+static const struct {
+	const char	*name;
+	const char	*reader;
+} cli_envs[] = {
+	{ "DTEQ_CACHE_READ_TOKEN", "cache: the token that may only read" },
+	{ "DTEQ_CACHE_TOKEN", "cache: the token that may read and write" },
+	{ "DTEQ_NX_COMMAND", "tools: how to run Nx" },
+	{ "DTEQ_REDIS_PASSWORD", "all: the Redis password" },
+	{ "DTEQ_REDIS_URL", "all: the Redis URL" },
+	{ "DTEQ_RUN", "all: the run id (runid.c)" },
+	{ "DTEQ_RUN_ENV", "all: appended to a CI's run id (runid.c)" },
+	{ "DTEQ_SCHED", "submit: fifo turns the critical-path order off" },
+	{ "DTEQ_SECRET", "submit, work, run: the signing secret" },
+	{ "DTEQ_STAGE", "submit: off turns staging off" },
+	{ "DTEQ_TOOL_DEPS", "submit, run: restore or exclude" },
+	{ "DTEQ_TURBO_COMMAND", "tools: how to run Turborepo" },
+	{ "DTEQ_WORKSPACE", "submit: the workspace of the duration history" },
+};
+
+/*
+ * The value of a DTEQ_* variable, or NULL when it is unset or empty. A
+ * name missing from cli_envs is a bug: every variable is listed there.
+ */
+const char *
+cli_env(const char *name)
+{
+	const char	*v;
+	size_t		 i;
+
+	for (i = 0; i < nitems(cli_envs); i++) {
+		if (strcmp(cli_envs[i].name, name) == 0)
+			break;
+	}
+	if (i == nitems(cli_envs))
+		fatalx("%s: %s is not a known variable", __func__, name);
+	if ((v = getenv(name)) == NULL || *v == '\0')
+		return (NULL);
+	return (v);
+}
+
+/* The shared options' defaults. */
+void
+cli_init(struct cli_opts *o, const char *prog)
+{
+	memset(o, 0, sizeof *o);
+	o->prog = prog;
+	o->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+	log_set_prefix(prog);
+}
+
+/*
+ * Take ch if it is one of the shared options (CLI_OPTIONS in a getopt_long
+ * table): 1 when taken, 0 when it is the caller's, -1 with *cause when its
+ * value is bad.
+ */
+int
+cli_option(struct cli_opts *o, int ch, const char *arg, char **cause)
+{
+	switch (ch) {
+	case CLI_OPT_CONNECT_TIMEOUT:
+		if (util_parse_seconds("--connect-timeout", arg, 3600,
+		    &o->connect_timeout, cause) != 0)
+			return (-1);
+		return (1);
+	case CLI_OPT_REDIS:
+		o->redis = arg;
+		return (1);
+	case CLI_OPT_RUN:
+		o->run = arg;
+		return (1);
+	case 'h':
+		o->help = 1;
+		return (1);
+	case 'v':
+		o->verbose = 1;
+		log_init(o->prog, 1);
+		return (1);
+	}
+	return (0);
+}
+
+/* After the options: no word may be left (argv[optind] on). */
+int
+cli_no_arguments(int argc, char **argv, char **cause)
+{
+	if (optind == argc)
+		return (0);
+	xasprintf(cause, "unexpected argument \"%s\"", argv[optind]);
+	return (-1);
+}
+
+/*
+ * Resolve the server into u and, unless run is NULL, the run id into *run
+ * (caller frees both); -1 with *cause (bad usage) otherwise.
+ */
+int
+cli_resolve(const struct cli_opts *o, struct redis_url *u, char **run,
+    char **cause)
+{
+	if (cli_redis_url(o->redis, u, cause) != 0)
+		return (-1);
+	if (run != NULL && cli_run_id(o->run, run, cause) != 0)
+		return (-1);
+	return (0);
+}
+
 /* Resolve the Redis URL into u. */
 int
 cli_redis_url(const char *arg, struct redis_url *u, char **cause)
@@ -22,8 +137,7 @@ cli_redis_url(const char *arg, struct redis_url *u, char **cause)
 	const char	*s, *pw;
 	char		*why;
 
-	if ((s = arg) == NULL && ((s = getenv("DTEQ_REDIS_URL")) == NULL ||
-	    *s == '\0'))
+	if ((s = arg) == NULL && (s = cli_env("DTEQ_REDIS_URL")) == NULL)
 		s = DEFAULT_REDIS_URL;
 	if (url_parse(s, u, &why) != 0) {
 		xasprintf(cause, "bad Redis URL%s: %s",
@@ -31,8 +145,8 @@ cli_redis_url(const char *arg, struct redis_url *u, char **cause)
 		free(why);
 		return (-1);
 	}
-	pw = getenv("DTEQ_REDIS_PASSWORD");
-	if (u->password == NULL && pw != NULL && *pw != '\0')
+	pw = cli_env("DTEQ_REDIS_PASSWORD");
+	if (u->password == NULL && pw != NULL)
 		u->password = xstrdup(pw);
 	return (0);
 }

@@ -26,11 +26,13 @@
  */
 #define DTEQ_PROTOCOL		2
 
-/* Exit codes (DESIGN.md). */
+/* Exit codes (docs/design.md). */
 #define EXIT_OK			0
 #define EXIT_TASKS_FAILED	1
 #define EXIT_USAGE		2
 #define EXIT_INFRA		3
+
+#define nitems(a)	(sizeof (a) / sizeof (a)[0])
 
 /* Defaults. */
 #define DEFAULT_REDIS_URL	"redis://127.0.0.1:6379"
@@ -40,6 +42,8 @@
 #define DEFAULT_AGENT_WAIT	600
 #define DEFAULT_WORK_WAIT	600
 #define DEFAULT_CONNECT_TIMEOUT	10
+#define DEFAULT_MAX_RECLAIMS	2		/* requeues of a lost task */
+#define DEFAULT_MAIN_LEASE	30		/* s: agents give up on submit */
 #define RUN_ID_MAX		128
 
 struct event_base;
@@ -143,7 +147,33 @@ char		*runid_detect(env_get_fn, void *, const char **);
 char		*runid_agent_name(env_get_fn, void *);
 const char	*runid_getenv(const char *, void *);
 
-/* cli.c */
+/*
+ * cli.c: the options every subcommand shares. A getopt_long table lists
+ * CLI_OPTIONS among its own; each option goes to cli_option() first.
+ */
+#define CLI_OPT_CONNECT_TIMEOUT	0x101
+#define CLI_OPT_REDIS		0x102
+#define CLI_OPT_RUN		0x103
+#define CLI_OPTIONS							\
+	{ "connect-timeout", required_argument, NULL, CLI_OPT_CONNECT_TIMEOUT }, \
+	{ "help", no_argument, NULL, 'h' },				\
+	{ "redis", required_argument, NULL, CLI_OPT_REDIS },		\
+	{ "run", required_argument, NULL, CLI_OPT_RUN },		\
+	{ "verbose", no_argument, NULL, 'v' }
+struct cli_opts {
+	const char	*prog;		/* "dteq status": log prefix */
+	const char	*redis;		/* --redis */
+	const char	*run;		/* --run */
+	int		 connect_timeout; /* --connect-timeout, s */
+	int		 verbose;	/* -v */
+	int		 help;		/* -h */
+};
+void		 cli_init(struct cli_opts *, const char *);
+int		 cli_option(struct cli_opts *, int, const char *, char **);
+int		 cli_no_arguments(int, char **, char **);
+int		 cli_resolve(const struct cli_opts *, struct redis_url *,
+		     char **, char **);
+const char	*cli_env(const char *);
 int		 cli_redis_url(const char *, struct redis_url *, char **);
 int		 cli_run_id(const char *, char **, char **);
 struct redisContext *cli_connect(const struct redis_url *, int, char **);
@@ -335,6 +365,9 @@ const char	*rconn_error(const struct rconn *);
 uint64_t	 rconn_down_ms(const struct rconn *);
 void		 rconn_reset(struct rconn *);
 const char	*rconn_name(const struct rconn *);
+void		 rconn_check_reply(struct redisAsyncContext *, void *, void *);
+struct redisReply *rconn_sync_command(struct redisContext *, char **,
+		     const char *, ...) __attribute__((format(printf, 3, 4)));
 
 /* script.c: the Lua scripts that keep the protocol atomic. */
 #define SCRIPT_START	0
@@ -347,9 +380,27 @@ const char	*rconn_name(const struct rconn *);
 #define SCRIPT_DISPATCH	7
 #define SCRIPT_UNCLAIM	8
 #define SCRIPT_STAGE	9
-#define SCRIPT_COUNT	10
+#define SCRIPT_STOP	10
+#define SCRIPT_COUNT	11
 const char	*script_body(int);
 const char	*script_sha(int);
 void		 script_load(struct rconn *);
+/* The agent's scripts (worker/). */
+
+/* script_stop(): how a run ends (flags), and what the script answers. */
+#define STOP_KEEP	0x1	/* a run already stopped keeps its reason */
+#define STOP_IF_RUN	0x2	/* write nothing unless the run exists */
+#define STOP_MAIN	0x4	/* the main job ends: its heartbeat goes */
+#define STOP_STATE	0x8	/* the meta records state and end time */
+#define STOP_WRITTEN	1
+#define STOP_HAD	0	/* already stopped (STOP_KEEP) */
+#define STOP_NO_RUN	(-1)	/* no such run (STOP_IF_RUN) */
+int		 script_stop(struct rconn *, const struct keys *, const char *,
+		     int, int, void (*)(struct redisAsyncContext *, void *,
+		     void *), void *);
+int		 script_stop_sync(struct redisContext *, const struct keys *,
+		     const char *, int, int, char **, char **);
+/* Submit's scripts (producer/). */
+
 
 #endif /* DTEQ_H */

@@ -29,6 +29,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -637,5 +638,50 @@ fail:
 	redisFree(c);
 	free(where);
 	free(last);
+	return (NULL);
+}
+
+/*
+ * The reply callback of a command whose answer matters only when it is an
+ * error: logs it, with what the command was for (privdata, a string, or
+ * NULL).
+ */
+void
+rconn_check_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+	const char	*what = privdata;
+
+	(void)ac;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		log_warnx("%s: %s", what != NULL ? what : "Redis", reply->str);
+}
+
+/*
+ * Send a command on a synchronous connection. The reply, or NULL when the
+ * connection failed or Redis answered an error: then *cause says which
+ * (or, with cause NULL, it is logged).
+ */
+redisReply *
+rconn_sync_command(redisContext *c, char **cause, const char *fmt, ...)
+{
+	redisReply	*reply;
+	va_list		 ap;
+	char		*why;
+
+	va_start(ap, fmt);
+	reply = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	if (reply != NULL && reply->type != REDIS_REPLY_ERROR)
+		return (reply);
+	xasprintf(&why, "%s", reply == NULL ? c->errstr : reply->str);
+	if (reply != NULL)
+		freeReplyObject(reply);
+	if (cause != NULL)
+		*cause = why;
+	else {
+		log_warnx("Redis: %s", why);
+		free(why);
+	}
 	return (NULL);
 }

@@ -3,7 +3,7 @@
 /*
  * Run ids and agent names. The main job and its agents find each other
  * through the run id, which every job of one pipeline derives from the
- * same CI variables, in the order Nx uses (DESIGN.md). The agent name
+ * same CI variables, in the order Nx uses (docs/design.md). The agent name
  * tells agents apart in logs, results and the running:/hb: keys.
  *
  * The environment is read through an env_get_fn so the tests can pass a

@@ -37,6 +37,9 @@
  * stage	(producer) record new attempts of tasks whose dependencies
  *		are all in flight and keep their messages aside; the
  *		finish script of their last dependency pushes them.
+ * stop		(submit, cancel, stop) end a run: the stop sentinel with its
+ *		reason and the run's TTL, announced on both channels
+ *		(script_stop() below).
  *
  * Scripts are sent by EVALSHA; the SHA1 of each body is computed here
  * once, and script_load() sends SCRIPT LOAD on a connection after each
@@ -44,6 +47,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <hiredis/hiredis.h>
@@ -440,6 +444,35 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	"  end\n"
 	"end\n"
 	"return pushed\n",
+
+	/* SCRIPT_STOP: KEYS stop meta main_hb control events; ARGV reason
+	 * event now ttl flags. The TTL is the run's (meta ttl), else
+	 * ARGV[4]. flags: "k" a run already stopped keeps its reason
+	 * (returns {0, reason}); "m" only a run whose meta exists
+	 * (returns {-1} otherwise); "d" the main job ends: its heartbeat
+	 * goes; "s" the meta records the state and when it ended.
+	 * Returns {1, reason} once written and announced. */
+	"local flags = ARGV[5]\n"
+	"local ttl = redis.call('HGET', KEYS[2], 'ttl') or ARGV[4]\n"
+	"if string.find(flags, 'm', 1, true) and\n"
+	"    redis.call('EXISTS', KEYS[2]) == 0 then\n"
+	"  return {-1}\n"
+	"end\n"
+	"if string.find(flags, 'k', 1, true) then\n"
+	"  local had = redis.call('GET', KEYS[1])\n"
+	"  if had then return {0, had} end\n"
+	"end\n"
+	"redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)\n"
+	"if string.find(flags, 's', 1, true) then\n"
+	"  redis.call('HSET', KEYS[2], 'state', ARGV[1], 'ended', ARGV[3])\n"
+	"  redis.call('EXPIRE', KEYS[2], ttl)\n"
+	"end\n"
+	"if string.find(flags, 'd', 1, true) then\n"
+	"  redis.call('DEL', KEYS[3])\n"
+	"end\n"
+	"redis.call('PUBLISH', KEYS[4], ARGV[2])\n"
+	"redis.call('PUBLISH', KEYS[5], ARGV[2])\n"
+	"return {1, ARGV[1]}\n",
 };
 
 static char	script_shas[SCRIPT_COUNT][41];
@@ -492,3 +525,145 @@ script_load(struct rconn *rc)
 		rconn_command(rc, script_load_done, NULL, "SCRIPT LOAD %s",
 		    script_bodies[i]);
 }
+
+/*
+ * The agent's scripts (worker/): one typed wrapper each, which builds the
+ * KEYS and ARGV the body above expects.
+ */
+
+/*
+ * Run a script on a synchronous connection: EVALSHA, or EVAL when the
+ * server does not have it (a new or restarted server). The reply, or NULL
+ * with *cause.
+ */
+static redisReply *
+script_call_sync(redisContext *c, int which, int argc, const char **argv,
+    char **cause)
+{
+	redisReply	*reply;
+	size_t		*lens;
+	int		 k;
+
+	lens = xcalloc((size_t)argc, sizeof *lens);
+	argv[0] = "EVALSHA";
+	argv[1] = script_sha(which);
+	for (k = 0; k < argc; k++)
+		lens[k] = strlen(argv[k]);
+	reply = redisCommandArgv(c, argc, argv, lens);
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+		freeReplyObject(reply);
+		argv[0] = "EVAL";
+		argv[1] = script_body(which);
+		lens[1] = strlen(argv[1]);
+		reply = redisCommandArgv(c, argc, argv, lens);
+	}
+	free(lens);
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+		xasprintf(cause, "%s", reply == NULL ? c->errstr : reply->str);
+		if (reply != NULL)
+			freeReplyObject(reply);
+		return (NULL);
+	}
+	return (reply);
+}
+
+/* The stop script's arguments, in argv[0..12) (argv[0..1] left free). */
+static int
+script_stop_args(const char **argv, const struct keys *k, const char *reason,
+    int ttl, int flags, char **ev, char **now, char **ttls)
+{
+	static char	 fl[8];
+	char		*p = fl;
+
+	*ev = event_encode_stop(reason, NULL);
+	xasprintf(now, "%llu", (unsigned long long)util_wall_ms());
+	xasprintf(ttls, "%d", ttl > 0 ? ttl : DEFAULT_TTL);
+	if (flags & STOP_KEEP)
+		*p++ = 'k';
+	if (flags & STOP_IF_RUN)
+		*p++ = 'm';
+	if (flags & STOP_MAIN)
+		*p++ = 'd';
+	if (flags & STOP_STATE)
+		*p++ = 's';
+	*p = '\0';
+	argv[2] = "5";
+	argv[3] = k->stop;
+	argv[4] = k->meta;
+	argv[5] = k->main_hb;
+	argv[6] = k->control;
+	argv[7] = k->events;
+	argv[8] = reason;
+	argv[9] = *ev;
+	argv[10] = *now;
+	argv[11] = *ttls;
+	argv[12] = fl;
+	return (13);
+}
+
+/*
+ * End run k with reason: the stop sentinel (which releases the agents)
+ * with the run's TTL (else ttl), announced on the control and events
+ * channels, as flags (STOP_*) say. Asynchronous: fn gets the script's
+ * reply, {1, reason}, {0, earlier reason} or {-1}.
+ */
+int
+script_stop(struct rconn *rc, const struct keys *k, const char *reason,
+    int ttl, int flags, redisCallbackFn *fn, void *arg)
+{
+	const char	*argv[13];
+	size_t		 lens[13];
+	char		*ev, *now, *ttls;
+	int		 argc, i, rv;
+
+	argc = script_stop_args(argv, k, reason, ttl, flags, &ev, &now, &ttls);
+	argv[0] = "EVALSHA";
+	argv[1] = script_sha(SCRIPT_STOP);
+	for (i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	rv = rconn_command_argv(rc, fn, arg, argc, argv, lens);
+	free(ev);
+	free(now);
+	free(ttls);
+	return (rv);
+}
+
+/*
+ * script_stop() on a synchronous connection. Returns STOP_WRITTEN,
+ * STOP_HAD (with *had, the earlier reason, when had is not NULL) or
+ * STOP_NO_RUN; -1 with *cause when Redis failed.
+ */
+int
+script_stop_sync(redisContext *c, const struct keys *k, const char *reason,
+    int ttl, int flags, char **had, char **cause)
+{
+	const char	*argv[13];
+	redisReply	*reply;
+	char		*ev, *now, *ttls;
+	int		 argc, rv = -1;
+
+	argc = script_stop_args(argv, k, reason, ttl, flags, &ev, &now, &ttls);
+	reply = script_call_sync(c, SCRIPT_STOP, argc, argv, cause);
+	free(ev);
+	free(now);
+	free(ttls);
+	if (reply == NULL)
+		return (-1);
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER)
+		xasprintf(cause, "the stop script's reply is not {code, ...}");
+	else {
+		rv = (int)reply->element[0]->integer;
+		if (rv == STOP_HAD && had != NULL && reply->elements > 1 &&
+		    reply->element[1]->type == REDIS_REPLY_STRING)
+			*had = xstrdup(reply->element[1]->str);
+	}
+	freeReplyObject(reply);
+	return (rv);
+}
+
+/*
+ * Submit's scripts (producer/): one typed wrapper each, which builds the
+ * KEYS and ARGV the body above expects.
+ */

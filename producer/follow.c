@@ -1309,8 +1309,7 @@ submit_stopped_done(redisAsyncContext *ac, void *r, void *privdata)
 static void
 submit_stop(struct submit *s, const char *reason)
 {
-	char	*ev, *why;
-	size_t	 len;
+	char	*why;
 
 	if (!s->ending) {
 		s->ending = 1;
@@ -1321,21 +1320,8 @@ submit_stop(struct submit *s, const char *reason)
 	s->stop_pending = why;
 	if (!rconn_is_ready(s->rc_cmd))
 		return;		/* submit_cmd_ready() sends it */
-	ev = event_encode_stop(why, &len);
-	rconn_command(s->rc_cmd, submit_any_done, NULL, "SET %s %s EX %d",
-	    s->keys.stop, why, s->ttl);
-	rconn_command(s->rc_cmd, submit_any_done, NULL,
-	    "HSET %s state %s ended %llu", s->keys.meta, why,
-	    (unsigned long long)util_wall_ms());
-	rconn_command(s->rc_cmd, submit_any_done, NULL, "DEL %s",
-	    s->keys.main_hb);
-	rconn_command(s->rc_cmd, submit_any_done, NULL, "EXPIRE %s %d",
-	    s->keys.meta, s->ttl);
-	rconn_command(s->rc_cmd, submit_any_done, NULL, "PUBLISH %s %s",
-	    s->keys.control, ev);
-	rconn_command(s->rc_cmd, submit_stopped_done, s, "PUBLISH %s %s",
-	    s->keys.events, ev);
-	free(ev);
+	script_stop(s->rc_cmd, &s->keys, why, s->ttl, STOP_MAIN | STOP_STATE,
+	    submit_stopped_done, s);
 }
 
 /* Do all tasks of the --stop-agents-after targets exist and are done? */

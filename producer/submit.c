@@ -415,8 +415,8 @@ submit_main(int argc, char **argv)
 	s.lease = DEFAULT_LEASE;
 	s.ttl = DEFAULT_TTL;
 	s.output_cap = DEFAULT_OUTPUT_CAP;
-	s.max_reclaims = 2;
-	s.main_lease = 30;
+	s.max_reclaims = DEFAULT_MAX_RECLAIMS;
+	s.main_lease = DEFAULT_MAIN_LEASE;
 	s.color = -1;
 	log_set_prefix("dteq submit");
 	if (submit_options(&s, argc, argv, &cause) != 0)
