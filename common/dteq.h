@@ -366,6 +366,8 @@ uint64_t	 rconn_down_ms(const struct rconn *);
 void		 rconn_reset(struct rconn *);
 const char	*rconn_name(const struct rconn *);
 void		 rconn_check_reply(struct redisAsyncContext *, void *, void *);
+int		 rconn_command_checked(struct rconn *, const char *,
+		     const char *, ...) __attribute__((format(printf, 3, 4)));
 struct redisReply *rconn_sync_command(struct redisContext *, char **,
 		     const char *, ...) __attribute__((format(printf, 3, 4)));
 

@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -655,6 +656,25 @@ rconn_check_reply(redisAsyncContext *ac, void *r, void *privdata)
 	(void)ac;
 	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
 		log_warnx("%s: %s", what != NULL ? what : "Redis", reply->str);
+}
+
+/*
+ * Send a command whose answer matters only when it is an error, which is
+ * logged with what (what the command is for); -1 when not ready.
+ */
+int
+rconn_command_checked(struct rconn *rc, const char *what, const char *fmt, ...)
+{
+	va_list	ap;
+	int	rv;
+
+	if (!rconn_is_ready(rc))
+		return (-1);
+	va_start(ap, fmt);
+	rv = redisvAsyncCommand(rc->ac, rconn_check_reply,
+	    (void *)(uintptr_t)what, fmt, ap);
+	va_end(ap);
+	return (rv == REDIS_OK ? 0 : -1);
 }
 
 /*

@@ -503,18 +503,6 @@ script_sha(int which)
 	return (script_shas[which]);
 }
 
-/* Reply to SCRIPT LOAD: an error means scripting is unavailable. */
-static void
-script_load_done(redisAsyncContext *ac, void *r, void *privdata)
-{
-	redisReply	*reply = r;
-
-	(void)ac;
-	(void)privdata;
-	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-		log_warnx("SCRIPT LOAD refused: %s", reply->str);
-}
-
 /* Load every script on a connection that just became ready. */
 void
 script_load(struct rconn *rc)
@@ -522,8 +510,8 @@ script_load(struct rconn *rc)
 	int	i;
 
 	for (i = 0; i < SCRIPT_COUNT; i++)
-		rconn_command(rc, script_load_done, NULL, "SCRIPT LOAD %s",
-		    script_bodies[i]);
+		rconn_command_checked(rc, "SCRIPT LOAD refused",
+		    "SCRIPT LOAD %s", script_bodies[i]);
 }
 
 /*

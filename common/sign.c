@@ -72,7 +72,7 @@ sign_load_secret(const char *path, char **secret, char **cause)
 		*secret = buf;
 		return (0);
 	}
-	if ((env = getenv("DTEQ_SECRET")) != NULL && *env != '\0')
+	if ((env = cli_env("DTEQ_SECRET")) != NULL)
 		*secret = xstrdup(env);
 	return (0);
 }
