@@ -46,6 +46,7 @@ ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
 
 .PHONY: all clean test test-plain test-asan unit asan install static man
+.PHONY: print-inc
 .PHONY: bench
 
 all: dteq
@@ -72,6 +73,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libdteq.a tests/test.h
 	    $(ALL_LDFLAGS) $(LIBS)
 
 unit: $(BUILD)/dteq $(UNIT_BINS)
+
+# make print-inc FOLDER=producer: the include flags of one folder (the
+# layering test compiles forbidden includes with them).
+print-inc:
+	@echo $(INC_$(FOLDER))
 
 asan:
 	$(MAKE) BUILD=build-asan EXTRA_CFLAGS="$(ASAN_FLAGS)" \
