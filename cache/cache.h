@@ -12,8 +12,10 @@
  *
  * The rest are the prototypes the files of cache/ share, grouped by file:
  * parse.c (pure parsing, unit-tested), http.c (HTTP/1.1 connections on
- * bufferevents), store.c (the Redis key layout and commands) and cache.c
- * (the two APIs on top of them); serve.c is `dteq cache`.
+ * bufferevents), store.c (the Redis key layout and commands), and the
+ * two APIs on top of them: cache.c (the server: routes, tokens, error
+ * answers), xfer.c (one request's transfer), upload.c, download.c and
+ * query.c; serve.c is `dteq cache`.
  */
 
 #ifndef CACHE_H
@@ -181,5 +183,94 @@ int		 store_commit(struct rconn *, const char *, const char *,
 		     void (*)(struct redisAsyncContext *, void *, void *),
 		     void *);
 void		 store_discard(struct rconn *, const char *);
+
+/*
+ * The two APIs: what cache.c, xfer.c, upload.c, download.c and query.c
+ * share. Nothing outside cache/ looks inside these structs.
+ */
+#define CACHE_API_NX	0
+#define CACHE_API_TURBO	1
+
+struct cache {
+	struct event_base	*base;
+	struct redis_url	 url;
+	struct rconn		*rd;		/* lookups, downloads */
+	struct rconn		*wr;		/* uploads */
+	struct http_server	*http;
+	char			*token;
+	char			*read_token;	/* may read, may not write */
+	uint64_t		 max;
+	int			 ttl;
+	int			 freeing;
+};
+
+/* The states of a transfer; the diagram is in xfer.c. */
+#define XFER_NEW	0
+#define XFER_CHECK	1
+#define XFER_RECV	2
+#define XFER_DRAIN	3
+#define XFER_COMMIT	4
+#define XFER_LOOKUP	5
+#define XFER_SEND	6
+#define XFER_BODY	7
+#define XFER_QUERY	8
+#define XFER_DONE	9
+
+struct query;
+
+/* One request. */
+struct xfer {
+	struct cache		*cache;
+	struct http_conn	*conn;	/* NULL: client gone or answered */
+	int			 api;
+	int			 state;
+	int			 refs;	/* Redis replies pending */
+	char			*hash;
+
+	/* Upload. */
+	char			*upkey;
+	struct evbuffer		*chunk;	/* body bytes not sent yet */
+	uint64_t		 received;
+	struct store_meta	 meta;	/* also the download's */
+	int			 inflight;
+
+	/* Download. */
+	uint64_t		 next;		/* next chunk to ask for */
+	uint64_t		 got;		/* chunks received */
+	uint64_t		 sent;		/* bytes sent */
+	int			 fetching;
+
+	/* Small bodies (query, events). */
+	int			 is_query;
+	struct evbuffer		*small;
+	struct query		*query;		/* query.c's */
+};
+
+/* cache.c */
+void		 cache_error_reply(struct http_conn *, int, int, const char *,
+		     const char *, const char *);
+
+/* xfer.c */
+void		 xfer_set_state(struct xfer *, int);
+const char	*xfer_state_name(int);
+void		 xfer_maybe_free(struct xfer *);
+void		 xfer_detach(struct xfer *);
+void		 xfer_fail(struct xfer *, int, const char *);
+void		 xfer_unavailable(struct xfer *, struct rconn *);
+
+/* upload.c */
+void		 upload_start(struct xfer *);
+void		 upload_body(struct xfer *, struct evbuffer *);
+void		 upload_end(struct xfer *);
+void		 upload_abort(struct xfer *);
+void		 upload_exists_reply(struct xfer *);
+
+/* download.c */
+void		 download_start(struct xfer *);
+void		 download_pump(struct xfer *);
+
+/* query.c */
+void		 query_start(struct xfer *);
+void		 query_free(struct query *);
 
 #endif /* CACHE_H */

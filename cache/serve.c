@@ -9,6 +9,10 @@
  * stdout gets the server's URL on its first line, and the token on a
  * second line "token TOKEN" only when none was given and one was made
  * up; everything else goes to stderr.
+ *
+ * cache_main() reads top-down: serve_opts_init() (the defaults and the
+ * environment), serve_parse() (the flags, then the checks that need
+ * them all, down to the Redis URL), serve_preflight(), serve_run().
  */
 
 #include <sys/socket.h>
@@ -51,6 +55,34 @@ static const char cache_usage[] =
     "  --connect-timeout SECS how long to retry an unreachable Redis at\n"
     "                         start (default 10)\n"
     "  -v, --verbose          debug logging\n";
+
+/* What `dteq cache` was asked for: the defaults, the environment, flags. */
+struct serve_opts {
+	struct redis_url	 url;		/* from redis; caller frees */
+	const char		*listen;
+	const char		*redis;		/* NULL: DTEQ_REDIS_URL */
+	const char		*token;		/* NULL: make one up */
+	const char		*read_token;
+	uint64_t		 max;
+	int			 ttl;
+	int			 timeout;	/* connecting, at start */
+};
+
+static const struct option serve_longopts[] = {
+	{ "connect-timeout", required_argument, NULL, 'C' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "max-size", required_argument, NULL, 'm' },
+	{ "read-token", required_argument, NULL, 'R' },
+	{ "redis", required_argument, NULL, 'r' },
+	{ "token", required_argument, NULL, 't' },
+	{ "ttl", required_argument, NULL, 'T' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* serve_parse(): nothing stops cache_main, go on. */
+#define SERVE_CONTINUE	(-1)
 
 /* SIGINT, SIGTERM: leave the loop. */
 static void
@@ -122,39 +154,164 @@ serve_preflight(const struct redis_url *url, int timeout)
 	return (0);
 }
 
+/* The defaults, then the environment; the flags, read later, win. */
+static void
+serve_opts_init(struct serve_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->listen = CACHE_DEFAULT_LISTEN;
+	o->max = CACHE_DEFAULT_MAX;
+	o->ttl = CACHE_DEFAULT_TTL;
+	o->timeout = DEFAULT_CONNECT_TIMEOUT;
+	if ((o->token = getenv("DTEQ_CACHE_TOKEN")) != NULL &&
+	    *o->token == '\0')
+		o->token = NULL;
+	if ((o->read_token = getenv("DTEQ_CACHE_READ_TOKEN")) != NULL &&
+	    *o->read_token == '\0')
+		o->read_token = NULL;
+}
+
+/*
+ * Take one option from getopt_long() into o. Returns 0; -1 with *cause
+ * set when its value is bad; 1 for one it does not know.
+ */
+static int
+serve_option(struct serve_opts *o, int ch, const char *arg, char **cause)
+{
+	switch (ch) {
+	case 'C':
+		if (util_parse_seconds("--connect-timeout", arg, 3600,
+		    &o->timeout, cause) != 0)
+			return (-1);
+		break;
+	case 'l':
+		o->listen = arg;
+		break;
+	case 'm':
+		if (serve_parse_size(arg, &o->max, cause) != 0)
+			return (-1);
+		break;
+	case 'r':
+		o->redis = arg;
+		break;
+	case 'R':
+		o->read_token = arg;
+		break;
+	case 't':
+		o->token = arg;
+		break;
+	case 'T':
+		if (util_parse_seconds("--ttl", arg, CACHE_TTL_MAX, &o->ttl,
+		    cause) != 0)
+			return (-1);
+		if (o->ttl == 0) {
+			xasprintf(cause, "--ttl: must be at least 1");
+			return (-1);
+		}
+		break;
+	case 'v':
+		log_init("dteq cache", 1);
+		break;
+	default:
+		return (1);
+	}
+	return (0);
+}
+
+/* Complain about the command line: EXIT_USAGE. Frees cause. */
+static int
+serve_usage_error(char *cause)
+{
+	fprintf(stderr, "dteq cache: %s\n", cause);
+	free(cause);
+	return (EXIT_USAGE);
+}
+
+/*
+ * Parse the command line into o and check what only makes sense whole,
+ * down to the Redis URL. Returns SERVE_CONTINUE, or the exit status
+ * after --help or a usage error (already printed).
+ */
+static int
+serve_parse(struct serve_opts *o, int argc, char **argv)
+{
+	char	*cause;
+	int	 ch;
+
+	while ((ch = getopt_long(argc, argv, "hl:m:r:t:T:v", serve_longopts,
+	    NULL)) != -1) {
+		if (ch == 'h') {
+			fputs(cache_usage, stdout);
+			return (EXIT_OK);
+		}
+		switch (serve_option(o, ch, optarg, &cause)) {
+		case -1:
+			return (serve_usage_error(cause));
+		case 1:
+			fputs(cache_usage, stderr);
+			return (EXIT_USAGE);
+		}
+	}
+	if (optind != argc) {
+		xasprintf(&cause, "unexpected argument \"%s\"", argv[optind]);
+		return (serve_usage_error(cause));
+	}
+	if (o->token != NULL && *o->token == '\0') {
+		xasprintf(&cause, "--token: may not be empty");
+		return (serve_usage_error(cause));
+	}
+	if (serve_check_listen(o->listen, &cause) != 0 ||
+	    cli_redis_url(o->redis, &o->url, &cause) != 0)
+		return (serve_usage_error(cause));
+	return (SERVE_CONTINUE);
+}
+
+/*
+ * Say where the server is: the URL (and a made-up token) on stdout for
+ * whoever started it, the rest in the log.
+ */
+static void
+serve_announce(const struct serve_opts *o, const struct cache *cache)
+{
+	char	*where, *host;
+
+	host = xstrndup(o->listen,
+	    (size_t)(strrchr(o->listen, ':') - o->listen));
+	printf("http://%s:%d\n", host, cache_port(cache));
+	if (o->token == NULL)
+		printf("token %s\n", cache_token(cache));
+	fflush(stdout);
+	where = url_display(&o->url);
+	log_info("serving Nx (/v1/cache) and Turborepo (/v8/artifacts) on "
+	    "http://%s:%d; artifacts in %s, up to %llu bytes, for %d s",
+	    host, cache_port(cache), where, (unsigned long long)o->max,
+	    o->ttl);
+	free(where);
+	free(host);
+}
+
 /* Run the server until a signal; the exit status. */
 static int
-serve_run(const struct redis_url *url, const char *listen, const char *token,
-    const char *read_token, uint64_t max, int ttl)
+serve_run(const struct serve_opts *o)
 {
 	struct event_base	*base;
 	struct event		*ev_int, *ev_term;
 	struct cache		*cache;
-	char			*cause, *where, *host;
+	char			*cause;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	cache = cache_start(base, url, listen, token, (size_t)max, ttl,
-	    &cause);
+	cache = cache_start(base, &o->url, o->listen, o->token,
+	    (size_t)o->max, o->ttl, &cause);
 	if (cache == NULL) {
 		log_warnx("%s", cause);
 		free(cause);
 		event_base_free(base);
 		return (EXIT_INFRA);
 	}
-	cache_set_read_token(cache, read_token);
-	host = xstrndup(listen, (size_t)(strrchr(listen, ':') - listen));
-	printf("http://%s:%d\n", host, cache_port(cache));
-	if (token == NULL)
-		printf("token %s\n", cache_token(cache));
-	fflush(stdout);
-	where = url_display(url);
-	log_info("serving Nx (/v1/cache) and Turborepo (/v8/artifacts) on "
-	    "http://%s:%d; artifacts in %s, up to %llu bytes, for %d s",
-	    host, cache_port(cache), where, (unsigned long long)max, ttl);
-	free(where);
-	free(host);
+	cache_set_read_token(cache, o->read_token);
+	serve_announce(o, cache);
 
 	ev_int = evsignal_new(base, SIGINT, serve_signal_cb, base);
 	ev_term = evsignal_new(base, SIGTERM, serve_signal_cb, base);
@@ -173,100 +330,17 @@ serve_run(const struct redis_url *url, const char *listen, const char *token,
 int
 cache_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "connect-timeout", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "max-size", required_argument, NULL, 'm' },
-		{ "read-token", required_argument, NULL, 'R' },
-		{ "redis", required_argument, NULL, 'r' },
-		{ "token", required_argument, NULL, 't' },
-		{ "ttl", required_argument, NULL, 'T' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct redis_url	 url;
-	const char		*listen = CACHE_DEFAULT_LISTEN, *redis = NULL;
-	const char		*token, *read_token;
-	char			*cause;
-	uint64_t		 max = CACHE_DEFAULT_MAX;
-	int			 ch, ttl = CACHE_DEFAULT_TTL, rv;
-	int			 timeout = DEFAULT_CONNECT_TIMEOUT;
+	struct serve_opts	o;
+	int			rv;
 
-	memset(&url, 0, sizeof url);
 	log_set_prefix("dteq cache");
-	if ((token = getenv("DTEQ_CACHE_TOKEN")) != NULL && *token == '\0')
-		token = NULL;
-	if ((read_token = getenv("DTEQ_CACHE_READ_TOKEN")) != NULL &&
-	    *read_token == '\0')
-		read_token = NULL;
-	while ((ch = getopt_long(argc, argv, "hl:m:r:t:T:v", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'C':
-			if (util_parse_seconds("--connect-timeout", optarg,
-			    3600, &timeout, &cause) != 0)
-				goto usage_error;
-			break;
-		case 'h':
-			fputs(cache_usage, stdout);
-			return (EXIT_OK);
-		case 'l':
-			listen = optarg;
-			break;
-		case 'm':
-			if (serve_parse_size(optarg, &max, &cause) != 0)
-				goto usage_error;
-			break;
-		case 'r':
-			redis = optarg;
-			break;
-		case 'R':
-			read_token = optarg;
-			break;
-		case 't':
-			token = optarg;
-			break;
-		case 'T':
-			if (util_parse_seconds("--ttl", optarg,
-			    CACHE_TTL_MAX, &ttl, &cause) != 0)
-				goto usage_error;
-			if (ttl == 0) {
-				xasprintf(&cause, "--ttl: must be at least 1");
-				goto usage_error;
-			}
-			break;
-		case 'v':
-			log_init("dteq cache", 1);
-			break;
-		default:
-			fputs(cache_usage, stderr);
-			return (EXIT_USAGE);
-		}
+	serve_opts_init(&o);
+	if ((rv = serve_parse(&o, argc, argv)) == SERVE_CONTINUE) {
+		if (serve_preflight(&o.url, o.timeout) != 0)
+			rv = EXIT_INFRA;
+		else
+			rv = serve_run(&o);
 	}
-	if (optind != argc) {
-		xasprintf(&cause, "unexpected argument \"%s\"", argv[optind]);
-		goto usage_error;
-	}
-	if (token != NULL && *token == '\0') {
-		xasprintf(&cause, "--token: may not be empty");
-		goto usage_error;
-	}
-	if (serve_check_listen(listen, &cause) != 0)
-		goto usage_error;
-	if (cli_redis_url(redis, &url, &cause) != 0)
-		goto usage_error;
-	if (serve_preflight(&url, timeout) != 0) {
-		url_free(&url);
-		return (EXIT_INFRA);
-	}
-	rv = serve_run(&url, listen, token, read_token, max, ttl);
-	url_free(&url);
+	url_free(&o.url);
 	return (rv);
-
-usage_error:
-	fprintf(stderr, "dteq cache: %s\n", cause);
-	free(cause);
-	url_free(&url);
-	return (EXIT_USAGE);
 }

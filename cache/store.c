@@ -2,8 +2,9 @@
 
 /*
  * Where the cache keeps artifacts in Redis: the only place its key names
- * and commands are built. cache.c sends them on its connections and
- * hands the replies back here to be taken apart.
+ * and commands are built. upload.c, download.c and query.c send them on
+ * the cache's connections and hand the replies back here to be taken
+ * apart.
  *
  * Keys of artifact H (a hash parse_hash_valid() accepted). They live
  * outside any run, and all carry the hash tag {H}, so one artifact sits

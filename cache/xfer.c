@@ -1,0 +1,102 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * One request's transfer: its state, its lifetime, and how it ends in
+ * failure. cache.c makes a struct xfer for each request it accepts and
+ * hands it to upload.c, download.c or query.c, which move it through
+ * the XFER_* states, from NEW:
+ *
+ *	upload:   CHECK (EXISTS) -> RECV (chunks to Redis) -> COMMIT -> DONE
+ *	                    \-> DRAIN (exists: body thrown away) -> DONE
+ *	download: LOOKUP (meta, data length) -> SEND (chunk by chunk) -> DONE
+ *	other:    BODY (a small body read whole) [-> QUERY] -> DONE
+ *
+ * An xfer outlives its connection while Redis replies are pending:
+ * refs counts them, conn is NULL once the client is gone or the final
+ * reply is queued, and the xfer is freed when both are over. So each
+ * Redis reply callback drops its ref, acts only while the xfer is in a
+ * state that still wants the reply (a failure, or the client leaving,
+ * moves it to DONE), and ends in xfer_maybe_free().
+ */
+
+#include <stdlib.h>
+
+#include <event2/buffer.h>
+
+#include "cache.h"
+
+static const char *xfer_state_names[] = {
+	"new", "check", "recv", "drain", "commit", "lookup", "send", "body",
+	"query", "done"
+};
+
+/* Move a transfer to a new state, logging the transition. */
+void
+xfer_set_state(struct xfer *x, int state)
+{
+	if (x->state != state)
+		log_debug("%s: %s: %s -> %s", __func__,
+		    x->hash != NULL ? x->hash : "-",
+		    xfer_state_names[x->state], xfer_state_names[state]);
+	x->state = state;
+}
+
+/* The name of a state, for logging. */
+const char *
+xfer_state_name(int state)
+{
+	return (xfer_state_names[state]);
+}
+
+/* Free a transfer once nothing refers to it. */
+void
+xfer_maybe_free(struct xfer *x)
+{
+	if (x->conn != NULL || x->refs > 0)
+		return;
+	free(x->hash);
+	free(x->upkey);
+	if (x->chunk != NULL)
+		evbuffer_free(x->chunk);
+	if (x->small != NULL)
+		evbuffer_free(x->small);
+	query_free(x->query);
+	store_meta_clear(&x->meta);
+	free(x);
+}
+
+/* Let go of the connection: the final answer is queued, or none can be. */
+void
+xfer_detach(struct xfer *x)
+{
+	if (x->conn != NULL) {
+		http_set_data(x->conn, NULL);
+		x->conn = NULL;
+	}
+	xfer_set_state(x, XFER_DONE);
+}
+
+/* Answer a transfer's request with an error and let go of it. */
+void
+xfer_fail(struct xfer *x, int status, const char *message)
+{
+	if (x->conn != NULL)
+		cache_error_reply(x->conn, x->api, status, message, NULL,
+		    NULL);
+	xfer_detach(x);
+}
+
+/* Redis is down (or refused us): 503 with the reason. */
+void
+xfer_unavailable(struct xfer *x, struct rconn *rc)
+{
+	char	*msg;
+
+	if (rconn_error(rc) != NULL)
+		xasprintf(&msg, "the cache's Redis refused the connection: %s",
+		    rconn_error(rc));
+	else
+		xasprintf(&msg, "the cache's Redis is unreachable");
+	xfer_fail(x, 503, msg);
+	free(msg);
+}
