@@ -163,12 +163,8 @@ serve_opts_init(struct serve_opts *o)
 	o->max = CACHE_DEFAULT_MAX;
 	o->ttl = CACHE_DEFAULT_TTL;
 	o->timeout = DEFAULT_CONNECT_TIMEOUT;
-	if ((o->token = getenv("DTEQ_CACHE_TOKEN")) != NULL &&
-	    *o->token == '\0')
-		o->token = NULL;
-	if ((o->read_token = getenv("DTEQ_CACHE_READ_TOKEN")) != NULL &&
-	    *o->read_token == '\0')
-		o->read_token = NULL;
+	o->token = cli_env("DTEQ_CACHE_TOKEN");
+	o->read_token = cli_env("DTEQ_CACHE_READ_TOKEN");
 }
 
 /*
