@@ -218,7 +218,6 @@ work_free(struct worker *w)
 	free(w->present);
 	free(w->env_run);
 	free(w->env_agent);
-	free(w->msg_prefix);
 	keys_free(&w->keys);
 	url_free(&w->url);
 	free(w->run);
@@ -344,6 +343,10 @@ work_main(int argc, char **argv)
 	keys_init(&w.keys, w.run);
 	w.running = keys_running(&w.keys, w.name);
 	w.hb = keys_hb(&w.keys, w.name);
+	w.sa.keys = &w.keys;
+	w.sa.name = w.name;
+	w.sa.running = w.running;
+	w.sa.hb = w.hb;
 	if ((rv = work_preflight(&w, timeout)) != 0) {
 		work_free(&w);
 		return (rv == 1 ? EXIT_OK : EXIT_INFRA);

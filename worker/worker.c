@@ -74,6 +74,7 @@ struct wtask {
 	struct proc		*proc;
 	char			*logkey;
 	char			*attempt;	/* m.attempt as a string */
+	struct script_attempt	 sat;		/* the above, for the scripts */
 
 	char			*out;		/* output not yet appended */
 	size_t			 outlen;
@@ -117,18 +118,6 @@ worker_set_state(struct wtask *wt, int state)
 	log_debug("%s: %s attempt %d: %s -> %s", __func__, wt->m.id,
 	    wt->m.attempt, wt_state_names[wt->state], wt_state_names[state]);
 	wt->state = state;
-}
-
-/* Reply to a command whose answer does not matter beyond errors. */
-static void
-worker_any_done(redisAsyncContext *ac, void *r, void *privdata)
-{
-	redisReply	*reply = r;
-
-	(void)ac;
-	(void)privdata;
-	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-		log_warnx("%s: %s", __func__, reply->str);
 }
 
 /*
@@ -187,7 +176,6 @@ worker_heartbeat_done(redisAsyncContext *ac, void *r, void *privdata)
 static void
 worker_heartbeat(struct worker *w, int join)
 {
-	char		lease[16], ttl[16], running[16];
 	uint64_t	now = util_now_ms();
 	int		renew;
 
@@ -197,14 +185,9 @@ worker_heartbeat(struct worker *w, int join)
 	    now - w->ttl_renewed >= (uint64_t)w->ttl * 1000 / 4;
 	if (renew)
 		w->ttl_renewed = now;
-	snprintf(lease, sizeof lease, "%d", w->lease * 1000);
-	snprintf(ttl, sizeof ttl, "%d", w->ttl);
-	snprintf(running, sizeof running, "%d", w->nrunning);
-	rconn_command(w->rc_cmd, worker_heartbeat_done, w,
-	    "EVALSHA %s 5 %s %s %s %s %s %s %s %s %s %s %s",
-	    script_sha(SCRIPT_HEARTBEAT), w->keys.agents, w->hb,
-	    w->keys.main_hb, w->keys.stop, w->running, w->name, lease, ttl,
-	    running, join ? "1" : "0", renew ? "1" : "0");
+	script_heartbeat(w->rc_cmd, &w->sa, w->lease * 1000, w->ttl,
+	    w->nrunning, (join ? SCRIPT_HB_JOIN : 0) |
+	    (renew ? SCRIPT_HB_RENEW : 0), worker_heartbeat_done, w);
 }
 
 /*
@@ -246,8 +229,9 @@ worker_refuse(struct worker *w, long long protocol, const char *version,
 	}
 	if (why != NULL) {
 		log_warnx("refusing run %s: %s", w->run, why);
-		rconn_command(w->rc_cmd, worker_any_done, NULL,
-		    "HSET %s refused:%s %s", w->keys.meta, w->name, why);
+		rconn_command(w->rc_cmd, rconn_check_reply,
+		    (void *)"recording the refusal", "HSET %s refused:%s %s",
+		    w->keys.meta, w->name, why);
 		free(why);
 		return (-1);
 	}
@@ -513,8 +497,9 @@ worker_count_rejected(struct worker *w, const char *why)
 {
 	log_warnx("rejected a task message: %s", why);
 	w->rejected++;
-	rconn_command(w->rc_cmd, worker_any_done, NULL,
-	    "HINCRBY %s rejected 1", w->keys.meta);
+	rconn_command(w->rc_cmd, rconn_check_reply,
+	    (void *)"counting a rejected message", "HINCRBY %s rejected 1",
+	    w->keys.meta);
 }
 
 /* Drop a message that cannot be run: ack it so it does not come back. */
@@ -530,29 +515,16 @@ worker_reject(struct worker *w, const char *msg, size_t len,
 	lens[1] = strlen(w->running);
 	lens[2] = 1;
 	lens[3] = len;
-	rconn_command_argv(w->rc_cmd, worker_any_done, NULL, 4, argv, lens);
+	rconn_command_argv(w->rc_cmd, rconn_check_reply,
+	    (void *)"dropping a rejected message", 4, argv, lens);
 }
 
 /* Hand a message back for another agent; then pause popping briefly. */
 static void
 worker_defer(struct worker *w, const char *msg, size_t len)
 {
-	const char	*argv[7];
-	size_t		 lens[7];
-	char		 ttl[16];
-	int		 i;
-
-	snprintf(ttl, sizeof ttl, "%d", w->ttl);
-	argv[0] = "EVALSHA";
-	argv[1] = script_sha(SCRIPT_DEFER);
-	argv[2] = "2";
-	argv[3] = w->running;
-	argv[4] = w->keys.queue;
-	argv[5] = msg;
-	argv[6] = ttl;
-	for (i = 0; i < 7; i++)
-		lens[i] = i == 5 ? len : strlen(argv[i]);
-	rconn_command_argv(w->rc_cmd, worker_any_done, NULL, 7, argv, lens);
+	script_defer(w->rc_cmd, &w->sa, msg, len, w->ttl, rconn_check_reply,
+	    (void *)"the defer script");
 	w->defer_until = util_now_ms() + 300;
 }
 
@@ -586,10 +558,9 @@ worker_unclaim(struct worker *w, redisReply **claim)
 		return;
 	log_info("gave back the claim of %s attempt %s", claim[1]->str,
 	    claim[2]->str);
-	rconn_command(w->rc_cmd, worker_any_done, NULL,
-	    "EVALSHA %s 1 %s %b %b %s", script_sha(SCRIPT_UNCLAIM),
-	    w->keys.claims, claim[1]->str, (size_t)claim[1]->len,
-	    claim[2]->str, (size_t)claim[2]->len, w->name);
+	script_unclaim(w->rc_cmd, &w->sa, claim[1]->str, claim[1]->len,
+	    claim[2]->str, claim[2]->len, rconn_check_reply,
+	    (void *)"the unclaim script");
 }
 
 /*
@@ -664,6 +635,11 @@ worker_task_new(struct worker *w, const char *msg, size_t len, int how,
 	wt->logkey = keys_log(&w->keys, wt->m.id, wt->m.attempt);
 	wt->attempt = xmalloc(21);
 	wt->attempt[util_u64_dec(wt->attempt, (uint64_t)wt->m.attempt)] = '\0';
+	wt->sat.id = wt->m.id;
+	wt->sat.attempt = wt->attempt;
+	wt->sat.msg = wt->msg;
+	wt->sat.msglen = wt->msglen;
+	wt->sat.log = wt->logkey;
 	LIST_INSERT_HEAD(&w->tasks, wt, entry);
 	w->nrunning++;
 	wt->state = WT_STARTING;
@@ -806,30 +782,13 @@ static void
 worker_flush(struct wtask *wt)
 {
 	struct worker	*w = wt->w;
-	const char	*argv[11];
-	size_t		 lens[11];
-	char		 ttl[16];
-	int		 i;
 
 	if (wt->ev_flush != NULL)
 		evtimer_del(wt->ev_flush);
 	if (wt->outlen == 0)
 		return;
-	snprintf(ttl, sizeof ttl, "%d", w->ttl);
-	argv[0] = "EVALSHA";
-	argv[1] = script_sha(SCRIPT_LOG);
-	argv[2] = "3";
-	argv[3] = w->keys.attempts;
-	argv[4] = wt->logkey;
-	argv[5] = w->keys.events;
-	argv[6] = wt->m.id;
-	argv[7] = wt->attempt;
-	argv[8] = wt->out;
-	argv[9] = ttl;
-	argv[10] = w->stream ? "1" : "0";
-	for (i = 0; i < 11; i++)
-		lens[i] = i == 8 ? wt->outlen : strlen(argv[i]);
-	rconn_command_argv(w->rc_cmd, worker_any_done, NULL, 11, argv, lens);
+	script_log(w->rc_cmd, &w->sa, &wt->sat, wt->out, wt->outlen, w->ttl,
+	    w->stream, rconn_check_reply, (void *)"the log script");
 	wt->outlen = 0;
 }
 
@@ -1334,27 +1293,18 @@ static void
 worker_task_start(struct wtask *wt)
 {
 	struct worker	*w = wt->w;
-	char		*event, ttl[16];
+	char		*event;
 	size_t		 elen;
+	int		 flags;
 
 	event = event_encode_started(wt->m.id, wt->m.attempt, w->name,
 	    util_wall_ms(), &elen);
-	snprintf(ttl, sizeof ttl, "%d", w->ttl);
-	{
-		const char *argv[14] = { "EVALSHA", script_sha(SCRIPT_START),
-		    "3", w->running, w->keys.events, w->keys.claims, wt->m.id,
-		    wt->attempt, event, ttl, wt->msg, w->name,
-		    wt->start_sent ? "1" : "0", wt->folded ? "0" : "1" };
-		size_t lens[14];
-		int i;
-
-		for (i = 0; i < 14; i++)
-			lens[i] = i == 10 ? wt->msglen : strlen(argv[i]);
-		if (rconn_command_argv(w->rc_cmd, worker_start_done, wt, 14,
-		    argv, lens) == 0) {
-			wt->inflight = 1;
-			wt->start_sent = 1;	/* a resend may find its claim */
-		}
+	flags = (wt->start_sent ? SCRIPT_START_AGAIN : 0) |
+	    (wt->folded ? 0 : SCRIPT_START_FRESH);
+	if (script_start(w->rc_cmd, &w->sa, &wt->sat, event, w->ttl, flags,
+	    worker_start_done, wt) == 0) {
+		wt->inflight = 1;
+		wt->start_sent = 1;	/* a resend may find its claim */
 	}
 	free(event);
 }
@@ -1437,12 +1387,8 @@ static void
 worker_task_finish(struct wtask *wt)
 {
 	struct worker	*w = wt->w;
-	char		 ttl[16], now[24], flags[2];
-	char		 claim[21 + 1 + RUN_ID_MAX + 1];
-	const char	*argv[20];
-	size_t		 lens[20], n;
 	uint64_t	 mono;
-	int		 pops, release, nargs = 0, imsg, i;
+	int		 pops, release, flags;
 
 	/*
 	 * Pop with the finish when this slot is about to free: while the
@@ -1461,12 +1407,6 @@ worker_task_finish(struct wtask *wt)
 	    !w->adopting &&
 	    w->nrunning + w->popping <= w->parallel &&
 	    mono >= w->defer_until;
-	ttl[util_u64_dec(ttl, (uint64_t)w->ttl)] = '\0';
-	now[util_u64_dec(now, util_wall_ms())] = '\0';
-	n = strlen(wt->attempt);
-	memcpy(claim, wt->attempt, n);
-	claim[n++] = ' ';
-	memcpy(claim + n, w->name, strlen(w->name) + 1);
 
 	/*
 	 * The results hash gets its TTL from the first finish recorded on
@@ -1477,43 +1417,11 @@ worker_task_finish(struct wtask *wt)
 	if (w->results_ttl == 0 || mono - w->results_ttl >= 1000)
 		wt->ttl_asked = mono;
 	release = wt->result.status == RESULT_SUCCESS && !wt->m.leaf;
-	flags[0] = '0' + (pops ? 1 : 0) + (release ? 2 : 0) +
-	    (wt->ttl_asked != 0 ? 4 : 0);
-	flags[1] = '\0';
-	if (w->msg_prefix == NULL)
-		xasprintf(&w->msg_prefix, "{\"run\":\"%s\",\"id\":\"", w->run);
-	/*
-	 * The staged, waiting and waiters keys only matter to a release: a
-	 * leaf's finish, or a failure's, leaves them out (three arguments
-	 * fewer for Redis to copy into the script's KEYS).
-	 */
-	argv[nargs++] = "EVALSHA";
-	argv[nargs++] = script_sha(SCRIPT_FINISH);
-	argv[nargs++] = release ? "8" : "5";
-	argv[nargs++] = w->keys.results;
-	argv[nargs++] = w->running;
-	argv[nargs++] = w->keys.events;
-	argv[nargs++] = w->keys.queue;
-	argv[nargs++] = w->keys.claims;
-	if (release) {
-		argv[nargs++] = w->keys.staged;
-		argv[nargs++] = w->keys.waiting;
-		argv[nargs++] = w->keys.waiters;
-	}
-	argv[nargs++] = wt->m.id;
-	argv[nargs++] = claim;
-	argv[nargs++] = wt->result_json;
-	imsg = nargs;
-	argv[nargs++] = wt->msg;
-	argv[nargs++] = ttl;
-	argv[nargs++] = flags;
-	argv[nargs++] = w->msg_prefix;
-	argv[nargs++] = w->name;
-	argv[nargs++] = now;
-	for (i = 0; i < nargs; i++)
-		lens[i] = i == imsg ? wt->msglen : strlen(argv[i]);
-	if (rconn_command_argv(w->rc_cmd, worker_finish_done, wt, nargs, argv,
-	    lens) == 0) {
+	flags = (pops ? SCRIPT_FINISH_POP : 0) |
+	    (release ? SCRIPT_FINISH_RELEASE : 0) |
+	    (wt->ttl_asked != 0 ? SCRIPT_FINISH_TTL : 0);
+	if (script_finish(w->rc_cmd, &w->sa, &wt->sat, wt->result_json,
+	    w->ttl, flags, worker_finish_done, wt) == 0) {
 		wt->inflight = 1;
 		wt->pops = pops;
 		w->folding += pops;
@@ -1585,21 +1493,18 @@ worker_leave_done(redisAsyncContext *ac, void *r, void *privdata)
 void
 worker_finish(struct worker *w)
 {
-	char	ttl[16];
-
 	if (w->rc_block != NULL) {
 		rconn_free(w->rc_block);	/* cancels the BLMOVE */
 		w->rc_block = NULL;
 	}
-	snprintf(ttl, sizeof ttl, "%d", w->ttl);
 	if (!rconn_is_ready(w->rc_cmd)) {
 		event_base_loopexit(w->base, NULL);
 		return;
 	}
-	rconn_command(w->rc_cmd, worker_any_done, NULL,
-	    "EVALSHA %s 2 %s %s %s", script_sha(SCRIPT_RELEASE), w->running,
-	    w->keys.queue, ttl);
-	rconn_command(w->rc_cmd, worker_any_done, NULL, "DEL %s", w->hb);
+	script_release(w->rc_cmd, &w->sa, w->ttl, rconn_check_reply,
+	    (void *)"the release script");
+	rconn_command(w->rc_cmd, rconn_check_reply,
+	    (void *)"deleting the heartbeat", "DEL %s", w->hb);
 	rconn_command(w->rc_cmd, worker_leave_done, w, "SREM %s %s",
 	    w->keys.agents, w->name);
 }

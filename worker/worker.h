@@ -28,6 +28,7 @@ struct worker {
 	char			*name;
 	char			*running;	/* this agent's running list */
 	char			*hb;		/* this agent's heartbeat key */
+	struct script_agent	 sa;		/* the above, for the scripts */
 	int			 parallel;
 	int			 parallel_set;	/* --parallel given */
 	int			 wait;		/* s to wait for the run */
@@ -67,7 +68,6 @@ struct worker {
 	size_t			 nbase_env;
 	char			*env_run;	/* "DTEQ_RUN=..." and */
 	char			*env_agent;	/* "DTEQ_AGENT=...", shared */
-	char			*msg_prefix;	/* how the run's messages begin */
 	uint64_t		 results_ttl;	/* ms: results' TTL renewed */
 	uint64_t		 ttl_renewed;	/* ms: the heartbeat renewed
 						 * the agent keys' TTLs */
