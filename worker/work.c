@@ -2,7 +2,7 @@
 
 /*
  * `dteq work`: options, start-up checks, signals and the event loop of an
- * agent. The agent logic itself is in worker.c.
+ * agent. The agent in its run is agent.c's, its tasks worker.c's.
  *
  * Start-up: resolve Redis and the run, connect synchronously once (a
  * wrong address or password fails here, exit 3), exit 0 at once if the
@@ -23,8 +23,6 @@
 
 #include "worker.h"
 #include "cache.h"
-
-extern char **environ;
 
 static const char work_usage[] =
     "usage: dteq work [--redis URL] [--run ID] [--parallel N] [--name NAME]\n"
@@ -53,35 +51,6 @@ static const char work_usage[] =
     "                         on loopback, kept in the same Redis)\n"
     "  -v, --verbose          debug logging\n";
 
-/* Environment variables a task never inherits from its agent. */
-static const char *work_env_hidden[] = {
-	"DTEQ_SECRET", "DTEQ_REDIS_PASSWORD", "DTEQ_RUN", "DTEQ_TASK_ID",
-	"DTEQ_AGENT", "DTEQ_ATTEMPT", NULL
-};
-
-/* Copy environ less the hidden variables. */
-static void
-work_base_env(struct worker *w)
-{
-	size_t	n, i, j, len;
-	int	hide;
-
-	for (n = 0; environ[n] != NULL; n++)
-		;
-	w->base_env = xcalloc(n + 1, sizeof *w->base_env);
-	for (i = 0; i < n; i++) {
-		len = strcspn(environ[i], "=");
-		hide = 0;
-		for (j = 0; work_env_hidden[j] != NULL; j++) {
-			if (strlen(work_env_hidden[j]) == len &&
-			    strncmp(environ[i], work_env_hidden[j], len) == 0)
-				hide = 1;
-		}
-		if (!hide)
-			w->base_env[w->nbase_env++] = xstrdup(environ[i]);
-	}
-}
-
 /* Variables that point Nx and Turborepo at the agent's cache. */
 static const char *work_cache_vars[] = {
 	"NX_SELF_HOSTED_REMOTE_CACHE_SERVER",
@@ -97,8 +66,9 @@ static const char *work_cache_vars[] = {
 static void
 work_cache(struct worker *w)
 {
-	char	*cause, *url, *vals[5];
-	size_t	 i;
+	char		*cause, *url;
+	const char	*vals[5];
+	size_t		 i;
 
 	for (i = 0; work_cache_vars[i] != NULL; i++) {
 		if (getenv(work_cache_vars[i]) != NULL) {
@@ -116,16 +86,12 @@ work_cache(struct worker *w)
 	}
 	xasprintf(&url, "http://127.0.0.1:%d", cache_port(w->cache));
 	vals[0] = url;
-	vals[1] = (char *)cache_token(w->cache);
+	vals[1] = cache_token(w->cache);
 	vals[2] = url;
-	vals[3] = (char *)cache_token(w->cache);
-	vals[4] = (char *)"dteq";
-	w->base_env = xreallocarray(w->base_env, w->nbase_env + 6,
-	    sizeof *w->base_env);
+	vals[3] = cache_token(w->cache);
+	vals[4] = "dteq";
 	for (i = 0; i < 5; i++)
-		xasprintf(&w->base_env[w->nbase_env++], "%s=%s",
-		    work_cache_vars[i], vals[i]);
-	w->base_env[w->nbase_env] = NULL;
+		env_add(w, work_cache_vars[i], vals[i]);
 	log_debug("remote cache on %s", url);
 	free(url);
 }
@@ -150,7 +116,7 @@ work_signal_cb(evutil_socket_t sig, short events, void *arg)
 		log_info("%s: giving back %d task%s and leaving",
 		    strsignal((int)sig), w->nrunning,
 		    w->nrunning == 1 ? "" : "s");
-		worker_stop(w, "signal");
+		agent_stop(w, "signal");
 		break;
 	}
 }
@@ -162,7 +128,7 @@ work_tick_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	proc_poll();
-	worker_tick(arg);
+	agent_tick(arg);
 }
 
 /* Check the stop sentinel before starting: a late agent exits at once. */
@@ -194,8 +160,6 @@ work_preflight(struct worker *w, int timeout)
 static void
 work_free(struct worker *w)
 {
-	size_t	i;
-
 	rconn_free(w->rc_block);
 	rconn_free(w->rc_sub);
 	rconn_free(w->rc_cmd);
@@ -210,14 +174,8 @@ work_free(struct worker *w)
 		event_free(w->ev_sigint);
 	if (w->base != NULL)
 		event_base_free(w->base);
-	for (i = 0; i < w->nbase_env; i++)
-		free(w->base_env[i]);
-	free(w->base_env);
-	for (i = 0; i < w->npresent; i++)
-		free(w->present[i]);
-	free(w->present);
-	free(w->env_run);
-	free(w->env_agent);
+	env_free(w);
+	restore_free(w);
 	keys_free(&w->keys);
 	url_free(&w->url);
 	free(w->run);
@@ -351,7 +309,7 @@ work_main(int argc, char **argv)
 		work_free(&w);
 		return (rv == 1 ? EXIT_OK : EXIT_INFRA);
 	}
-	work_base_env(&w);
+	env_init(&w);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);	/* not ignored: proc.c waits for them */
 	if ((w.base = event_base_new()) == NULL)
@@ -365,7 +323,7 @@ work_main(int argc, char **argv)
 	evtimer_add(w.ev_tick, &tv);
 	if (!no_cache)
 		work_cache(&w);
-	worker_start(&w);
+	agent_start(&w);
 	event_base_dispatch(w.base);
 
 	proc_kill_all(SIGKILL);
