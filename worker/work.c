@@ -191,154 +191,199 @@ work_free(struct worker *w)
 	}
 }
 
-int
-work_main(int argc, char **argv)
+/*
+ * What `dteq work` is told beyond the shared options and the settings it
+ * keeps in struct worker.
+ */
+struct work_opts {
+	struct cli_opts	 cli;
+	const char	*name;		/* --name */
+	const char	*secret_file;	/* --secret-file */
+	int		 no_cache;	/* --no-cache */
+};
+
+/*
+ * Parse the options into w and o. Returns 0 to go on, 1 after --help,
+ * -1 on a usage error: with *cause, or with NULL when the usage was
+ * printed already.
+ */
+static int
+work_options(int argc, char **argv, struct worker *w, struct work_opts *o,
+    char **cause)
 {
 	static const struct option longopts[] = {
+		CLI_OPTIONS,
 		{ "allow-commit-mismatch", no_argument, NULL, 'M' },
-		{ "connect-timeout", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "no-cache", no_argument, NULL, 'N' },
 		{ "parallel", required_argument, NULL, 'p' },
-		{ "redis", required_argument, NULL, 'r' },
-		{ "run", required_argument, NULL, 'R' },
 		{ "secret-file", required_argument, NULL, 'S' },
-		{ "verbose", no_argument, NULL, 'v' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct worker	 w;
-	struct timeval	 tv = { 1, 0 };
-	const char	*redis = NULL, *run = NULL, *name = NULL;
-	const char	*secret_file = NULL;
 	const char	*errstr;
-	char		*cause, *prefix;
-	int		 ch, timeout = DEFAULT_CONNECT_TIMEOUT, rv;
-	int		 no_cache = 0;
+	int		 ch;
+
+	*cause = NULL;
+	while ((ch = getopt_long(argc, argv, "hn:p:r:R:vw:", longopts,
+	    NULL)) != -1) {
+		if (ch == 'r')		/* -r and -R: --redis and --run */
+			ch = CLI_OPT_REDIS;
+		else if (ch == 'R')
+			ch = CLI_OPT_RUN;
+		switch (cli_option(&o->cli, ch, optarg, cause)) {
+		case 1:
+			if (o->cli.help)
+				return (1);
+			continue;
+		case -1:
+			return (-1);
+		}
+		switch (ch) {
+		case 'M':
+			w->allow_mismatch = 1;
+			break;
+		case 'n':
+			o->name = optarg;
+			break;
+		case 'N':
+			o->no_cache = 1;
+			break;
+		case 'p':
+			w->parallel = (int)util_strtonum(optarg, 1, 1024,
+			    &errstr);
+			w->parallel_set = 1;
+			if (errstr != NULL) {
+				xasprintf(cause, "--parallel: \"%s\" is %s "
+				    "(1 to 1024)", optarg, errstr);
+				return (-1);
+			}
+			break;
+		case 'S':
+			o->secret_file = optarg;
+			break;
+		case 'w':
+			if (util_parse_seconds("--wait", optarg, 86400,
+			    &w->wait, cause) != 0)
+				return (-1);
+			break;
+		default:
+			fputs(work_usage, stderr);
+			return (-1);
+		}
+	}
+	return (cli_no_arguments(argc, argv, cause));
+}
+
+/*
+ * Resolve who and where this agent is: the server, the run, the secret,
+ * the agent's name (and the log prefix with it), the run's keys. -1 with
+ * *cause on a usage error.
+ */
+static int
+work_identify(struct worker *w, const struct work_opts *o, char **cause)
+{
+	char	*prefix;
+
+	if (cli_resolve(&o->cli, &w->url, &w->run, cause) != 0 ||
+	    sign_load_secret(o->secret_file, &w->secret, cause) != 0)
+		return (-1);
+	w->commit = util_git_commit();
+	if (o->name != NULL)
+		w->name = xstrdup(o->name);
+	else
+		w->name = runid_agent_name(runid_getenv, NULL);
+	if (runid_valid(w->name, cause) != 0) {
+		free(*cause);
+		xasprintf(cause, "--name: \"%s\" may only use letters, "
+		    "digits, '.', '_' and '-'", w->name);
+		return (-1);
+	}
+	xasprintf(&prefix, "dteq work %s", w->name);
+	log_set_prefix(prefix);
+	free(prefix);
+
+	keys_init(&w->keys, w->run);
+	w->running = keys_running(&w->keys, w->name);
+	w->hb = keys_hb(&w->keys, w->name);
+	w->sa.keys = &w->keys;
+	w->sa.name = w->name;
+	w->sa.running = w->running;
+	w->sa.hb = w->hb;
+	return (0);
+}
+
+/* Set up the loop, run it until the agent leaves. Returns the exit code. */
+static int
+work_run(struct worker *w, int no_cache)
+{
+	struct timeval	 tv = { 1, 0 };
+
+	env_init(w);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);	/* not ignored: proc.c waits for them */
+	if ((w->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	w->started = util_now_ms();
+	w->ev_sigterm = evsignal_new(w->base, SIGTERM, work_signal_cb, w);
+	w->ev_sigint = evsignal_new(w->base, SIGINT, work_signal_cb, w);
+	w->ev_tick = event_new(w->base, -1, EV_PERSIST, work_tick_cb, w);
+	evsignal_add(w->ev_sigterm, NULL);
+	evsignal_add(w->ev_sigint, NULL);
+	evtimer_add(w->ev_tick, &tv);
+	if (!no_cache)
+		work_cache(w);
+	agent_start(w);
+	event_base_dispatch(w->base);
+
+	proc_kill_all(SIGKILL);
+	log_info("leaving (%d task%s run)", w->ntasks, w->ntasks == 1 ? "" :
+	    "s");
+	return (w->exit_code);
+}
+
+int
+work_main(int argc, char **argv)
+{
+	struct worker	 w;
+	struct work_opts o;
+	char		*cause;
+	int		 rv;
 
 	memset(&w, 0, sizeof w);
+	memset(&o, 0, sizeof o);
 	w.parallel = 1;
 	w.wait = DEFAULT_WORK_WAIT;
 	w.lease = DEFAULT_LEASE;
 	w.ttl = DEFAULT_TTL;
 	w.output_cap = DEFAULT_OUTPUT_CAP;
-	while ((ch = getopt_long(argc, argv, "hn:p:r:R:vw:", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'C':
-			if (util_parse_seconds("--connect-timeout", optarg,
-			    3600, &timeout, &cause) != 0)
-				goto usage_error;
-			break;
-		case 'h':
-			fputs(work_usage, stdout);
-			return (EXIT_OK);
-		case 'M':
-			w.allow_mismatch = 1;
-			break;
-		case 'n':
-			name = optarg;
-			break;
-		case 'N':
-			no_cache = 1;
-			break;
-		case 'p':
-			w.parallel = (int)util_strtonum(optarg, 1, 1024,
-			    &errstr);
-			w.parallel_set = 1;
-			if (errstr != NULL) {
-				xasprintf(&cause, "--parallel: \"%s\" is %s "
-				    "(1 to 1024)", optarg, errstr);
-				goto usage_error;
-			}
-			break;
-		case 'r':
-			redis = optarg;
-			break;
-		case 'R':
-			run = optarg;
-			break;
-		case 'S':
-			secret_file = optarg;
-			break;
-		case 'v':
-			log_init("dteq work", 1);
-			break;
-		case 'w':
-			if (util_parse_seconds("--wait", optarg, 86400,
-			    &w.wait, &cause) != 0)
-				goto usage_error;
-			break;
-		default:
-			fputs(work_usage, stderr);
-			return (EXIT_USAGE);
-		}
-	}
-	if (optind != argc) {
-		xasprintf(&cause, "unexpected argument \"%s\"", argv[optind]);
+	cli_init(&o.cli, "dteq work");
+	switch (work_options(argc, argv, &w, &o, &cause)) {
+	case 1:
+		fputs(work_usage, stdout);
+		return (EXIT_OK);
+	case -1:
 		goto usage_error;
 	}
-	if (cli_redis_url(redis, &w.url, &cause) != 0 ||
-	    cli_run_id(run, &w.run, &cause) != 0 ||
-	    sign_load_secret(secret_file, &w.secret, &cause) != 0)
+	if (work_identify(&w, &o, &cause) != 0)
 		goto usage_error;
-	w.commit = util_git_commit();
-	if (name != NULL)
-		w.name = xstrdup(name);
-	else
-		w.name = runid_agent_name(runid_getenv, NULL);
-	if (runid_valid(w.name, &cause) != 0) {
-		free(cause);
-		xasprintf(&cause, "--name: \"%s\" may only use letters, "
-		    "digits, '.', '_' and '-'", w.name);
-		goto usage_error;
-	}
-	xasprintf(&prefix, "dteq work %s", w.name);
-	log_set_prefix(prefix);
-	free(prefix);
-
-	keys_init(&w.keys, w.run);
-	w.running = keys_running(&w.keys, w.name);
-	w.hb = keys_hb(&w.keys, w.name);
-	w.sa.keys = &w.keys;
-	w.sa.name = w.name;
-	w.sa.running = w.running;
-	w.sa.hb = w.hb;
-	if ((rv = work_preflight(&w, timeout)) != 0) {
+	if ((rv = work_preflight(&w, o.cli.connect_timeout)) != 0) {
 		work_free(&w);
 		return (rv == 1 ? EXIT_OK : EXIT_INFRA);
 	}
-	env_init(&w);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGCHLD, SIG_DFL);	/* not ignored: proc.c waits for them */
-	if ((w.base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
-	w.started = util_now_ms();
-	w.ev_sigterm = evsignal_new(w.base, SIGTERM, work_signal_cb, &w);
-	w.ev_sigint = evsignal_new(w.base, SIGINT, work_signal_cb, &w);
-	w.ev_tick = event_new(w.base, -1, EV_PERSIST, work_tick_cb, &w);
-	evsignal_add(w.ev_sigterm, NULL);
-	evsignal_add(w.ev_sigint, NULL);
-	evtimer_add(w.ev_tick, &tv);
-	if (!no_cache)
-		work_cache(&w);
-	agent_start(&w);
-	event_base_dispatch(w.base);
-
-	proc_kill_all(SIGKILL);
-	rv = w.exit_code;
-	log_info("leaving (%d task%s run)", w.ntasks, w.ntasks == 1 ? "" :
-	    "s");
+	rv = work_run(&w, o.no_cache);
 	work_free(&w);
 	return (rv);
 
 usage_error:
-	fprintf(stderr, "dteq work: %s\n", cause);
-	free(cause);
+	if (cause != NULL) {
+		fprintf(stderr, "dteq work: %s\n", cause);
+		free(cause);
+	}
 	url_free(&w.url);
 	free(w.run);
 	free(w.name);
 	free(w.secret);
+	free(w.commit);
 	return (EXIT_USAGE);
 }
