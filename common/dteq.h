@@ -388,6 +388,52 @@ const char	*script_body(int);
 const char	*script_sha(int);
 void		 script_load(struct rconn *);
 /* The agent's scripts (worker/). */
+struct script_agent {			/* the agent a script is sent for */
+	const struct keys *keys;	/* its run's */
+	const char	*name;
+	const char	*running;	/* its running list */
+	const char	*hb;		/* its heartbeat key */
+};
+struct script_attempt {			/* one attempt the agent holds */
+	const char	*id;
+	const char	*attempt;	/* its number, in decimal */
+	const char	*msg;		/* its message, verbatim */
+	size_t		 msglen;
+	const char	*log;		/* its log key */
+};
+#define SCRIPT_HB_JOIN		0x1	/* heartbeat: (re)join the run */
+#define SCRIPT_HB_RENEW		0x2	/* heartbeat: renew the keys' TTLs */
+#define SCRIPT_START_AGAIN	0x1	/* start: a resend: our claim is yes */
+#define SCRIPT_START_FRESH	0x2	/* start: the message came by BLMOVE */
+#define SCRIPT_FINISH_POP	0x1	/* finish: pop and claim the next */
+#define SCRIPT_FINISH_RELEASE	0x2	/* finish: release staged dependents */
+#define SCRIPT_FINISH_TTL	0x4	/* finish: renew the results' TTL */
+int		 script_heartbeat(struct rconn *, const struct script_agent *,
+		     int, int, int, int, void (*)(struct redisAsyncContext *,
+		     void *, void *), void *);
+int		 script_start(struct rconn *, const struct script_agent *,
+		     const struct script_attempt *, const char *, int, int,
+		     void (*)(struct redisAsyncContext *, void *, void *),
+		     void *);
+int		 script_finish(struct rconn *, const struct script_agent *,
+		     const struct script_attempt *, const char *, int, int,
+		     void (*)(struct redisAsyncContext *, void *, void *),
+		     void *);
+int		 script_log(struct rconn *, const struct script_agent *,
+		     const struct script_attempt *, const char *, size_t, int,
+		     int, void (*)(struct redisAsyncContext *, void *, void *),
+		     void *);
+int		 script_defer(struct rconn *, const struct script_agent *,
+		     const char *, size_t, int,
+		     void (*)(struct redisAsyncContext *, void *, void *),
+		     void *);
+int		 script_unclaim(struct rconn *, const struct script_agent *,
+		     const char *, size_t, const char *, size_t,
+		     void (*)(struct redisAsyncContext *, void *, void *),
+		     void *);
+int		 script_release(struct rconn *, const struct script_agent *,
+		     int, void (*)(struct redisAsyncContext *, void *, void *),
+		     void *);
 
 /* script_stop(): how a run ends (flags), and what the script answers. */
 #define STOP_KEEP	0x1	/* a run already stopped keeps its reason */

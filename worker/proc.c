@@ -17,8 +17,9 @@
  * Life of a proc:
  *
  * 1. proc_start() spawns the child: clone(CLONE_VM | CLONE_VFORK) on a
- *    static stack, the child sets up its process group, descriptors,
- *    signals and directory and execs the shell (see proc_child()).
+ *    static stack (proc_clone()); the child sets up its process group,
+ *    descriptors, signals and directory and execs the shell (see
+ *    proc_child()).
  * 2. proc_read_cb() hands output to the owner's output callback.
  * 3. At EOF the child is almost always exiting too: waitpid(WNOHANG)
  *    collects it, after a sched_yield() or two when it has closed its
@@ -578,6 +579,86 @@ proc_direct(struct proc_exec *x, char **words, char **env)
 }
 
 /*
+ * What every spawn needs before the child: the working directory checked,
+ * /dev/null open, the signal dispositions read, the output pipe (pfd).
+ * -1 with *cause when the child could not be started at all.
+ */
+static int
+proc_prepare(const struct proc_spec *spec, int pfd[2], char **cause)
+{
+	struct stat	sb;
+
+	if (spec->cwd != NULL && (stat(spec->cwd, &sb) != 0 ||
+	    !S_ISDIR(sb.st_mode))) {
+		xasprintf(cause, "working directory \"%s\": %s", spec->cwd,
+		    errno != 0 ? strerror(errno) : "not a directory");
+		return (-1);
+	}
+	if (proc_null == -1 &&
+	    (proc_null = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "/dev/null: %s", strerror(errno));
+		return (-1);
+	}
+	if (proc_nsigs == -1)
+		proc_scan_signals();
+	if (pipe2(pfd, O_CLOEXEC) == -1) {
+		xasprintf(cause, "pipe: %s", strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Clone the child for x, every signal blocked meanwhile (see
+ * proc_child()). Returns its pid, or -1 with *error.
+ */
+static pid_t
+proc_clone(struct proc_exec *x, int *error)
+{
+	sigset_t	all, old;
+	pid_t		pid;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = clone(proc_child, proc_stack + sizeof proc_stack,
+	    CLONE_VM | CLONE_VFORK | SIGCHLD, x);
+	*error = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+#ifdef __SANITIZE_ADDRESS__
+	/* The child's frames never returned: clear what they left marked. */
+	ASAN_UNPOISON_MEMORY_REGION(proc_stack, sizeof proc_stack);
+#endif
+	return (pid);
+}
+
+/* The proc of a started child pid, reading its output from fd. */
+static struct proc *
+proc_new(struct event_base *base, const struct proc_spec *spec, pid_t pid,
+    int fd)
+{
+	struct proc	*p;
+
+	p = xcalloc(1, sizeof *p);
+	p->base = base;
+	p->pid = pid;
+	p->fd = fd;
+	p->pidfd = -1;
+	p->output_cb = spec->output_cb;
+	p->exit_cb = spec->exit_cb;
+	p->arg = spec->arg;
+	p->ev_read = event_new(base, p->fd, EV_READ | EV_PERSIST,
+	    proc_read_cb, p);
+	p->ev_timer = evtimer_new(base, proc_timer_cb, p);
+	if (p->ev_read == NULL || p->ev_timer == NULL)
+		fatalx("%s: event_new", __func__);
+	event_add(p->ev_read, NULL);
+	if (spec->timeout > 0)
+		proc_arm(p, PROC_TIMER_DEADLINE, spec->timeout * 1000);
+	LIST_INSERT_HEAD(&procs, p, entry);
+	return (p);
+}
+
+/*
  * Start spec->command. Returns NULL with *cause set when the child could
  * not be started at all (no such directory, out of processes).
  */
@@ -585,31 +666,13 @@ struct proc *
 proc_start(struct event_base *base, const struct proc_spec *spec,
     char **cause)
 {
-	struct proc		*p;
 	struct proc_exec	 x;
-	sigset_t		 all, old;
-	struct stat		 sb;
 	char			*argv[4], **words, **env = NULL;
 	int			 pfd[2], error;
 	pid_t			 pid;
 
-	if (spec->cwd != NULL && (stat(spec->cwd, &sb) != 0 ||
-	    !S_ISDIR(sb.st_mode))) {
-		xasprintf(cause, "working directory \"%s\": %s", spec->cwd,
-		    errno != 0 ? strerror(errno) : "not a directory");
+	if (proc_prepare(spec, pfd, cause) != 0)
 		return (NULL);
-	}
-	if (proc_null == -1 &&
-	    (proc_null = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
-		xasprintf(cause, "/dev/null: %s", strerror(errno));
-		return (NULL);
-	}
-	if (proc_nsigs == -1)
-		proc_scan_signals();
-	if (pipe2(pfd, O_CLOEXEC) == -1) {
-		xasprintf(cause, "pipe: %s", strerror(errno));
-		return (NULL);
-	}
 	argv[0] = (char *)"/bin/sh";
 	argv[1] = (char *)"-c";
 	argv[2] = (char *)spec->command;
@@ -625,17 +688,7 @@ proc_start(struct event_base *base, const struct proc_spec *spec,
 		free(words);
 		words = NULL;
 	}
-
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = clone(proc_child, proc_stack + sizeof proc_stack,
-	    CLONE_VM | CLONE_VFORK | SIGCHLD, &x);
-	error = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-#ifdef __SANITIZE_ADDRESS__
-	/* The child's frames never returned: clear what they left marked. */
-	ASAN_UNPOISON_MEMORY_REGION(proc_stack, sizeof proc_stack);
-#endif
+	pid = proc_clone(&x, &error);
 	free(words);
 	free(env);
 	close(pfd[1]);
@@ -644,25 +697,7 @@ proc_start(struct event_base *base, const struct proc_spec *spec,
 		xasprintf(cause, "cannot start /bin/sh: %s", strerror(error));
 		return (NULL);
 	}
-
-	p = xcalloc(1, sizeof *p);
-	p->base = base;
-	p->pid = pid;
-	p->fd = pfd[0];
-	p->pidfd = -1;
-	p->output_cb = spec->output_cb;
-	p->exit_cb = spec->exit_cb;
-	p->arg = spec->arg;
-	p->ev_read = event_new(base, p->fd, EV_READ | EV_PERSIST,
-	    proc_read_cb, p);
-	p->ev_timer = evtimer_new(base, proc_timer_cb, p);
-	if (p->ev_read == NULL || p->ev_timer == NULL)
-		fatalx("%s: event_new", __func__);
-	event_add(p->ev_read, NULL);
-	if (spec->timeout > 0)
-		proc_arm(p, PROC_TIMER_DEADLINE, spec->timeout * 1000);
-	LIST_INSERT_HEAD(&procs, p, entry);
-	return (p);
+	return (proc_new(base, spec, pid, pfd[0]));
 }
 
 /* Kill the proc's whole process group: TERM now, KILL after the grace. */

@@ -2,7 +2,7 @@
 
 /*
  * `dteq work`: options, start-up checks, signals and the event loop of an
- * agent. The agent logic itself is in worker.c.
+ * agent. The agent in its run is agent.c's, its tasks worker.c's.
  *
  * Start-up: resolve Redis and the run, connect synchronously once (a
  * wrong address or password fails here, exit 3), exit 0 at once if the
@@ -23,8 +23,6 @@
 
 #include "worker.h"
 #include "cache.h"
-
-extern char **environ;
 
 static const char work_usage[] =
     "usage: dteq work [--redis URL] [--run ID] [--parallel N] [--name NAME]\n"
@@ -53,35 +51,6 @@ static const char work_usage[] =
     "                         on loopback, kept in the same Redis)\n"
     "  -v, --verbose          debug logging\n";
 
-/* Environment variables a task never inherits from its agent. */
-static const char *work_env_hidden[] = {
-	"DTEQ_SECRET", "DTEQ_REDIS_PASSWORD", "DTEQ_RUN", "DTEQ_TASK_ID",
-	"DTEQ_AGENT", "DTEQ_ATTEMPT", NULL
-};
-
-/* Copy environ less the hidden variables. */
-static void
-work_base_env(struct worker *w)
-{
-	size_t	n, i, j, len;
-	int	hide;
-
-	for (n = 0; environ[n] != NULL; n++)
-		;
-	w->base_env = xcalloc(n + 1, sizeof *w->base_env);
-	for (i = 0; i < n; i++) {
-		len = strcspn(environ[i], "=");
-		hide = 0;
-		for (j = 0; work_env_hidden[j] != NULL; j++) {
-			if (strlen(work_env_hidden[j]) == len &&
-			    strncmp(environ[i], work_env_hidden[j], len) == 0)
-				hide = 1;
-		}
-		if (!hide)
-			w->base_env[w->nbase_env++] = xstrdup(environ[i]);
-	}
-}
-
 /* Variables that point Nx and Turborepo at the agent's cache. */
 static const char *work_cache_vars[] = {
 	"NX_SELF_HOSTED_REMOTE_CACHE_SERVER",
@@ -97,8 +66,9 @@ static const char *work_cache_vars[] = {
 static void
 work_cache(struct worker *w)
 {
-	char	*cause, *url, *vals[5];
-	size_t	 i;
+	char		*cause, *url;
+	const char	*vals[5];
+	size_t		 i;
 
 	for (i = 0; work_cache_vars[i] != NULL; i++) {
 		if (getenv(work_cache_vars[i]) != NULL) {
@@ -116,16 +86,12 @@ work_cache(struct worker *w)
 	}
 	xasprintf(&url, "http://127.0.0.1:%d", cache_port(w->cache));
 	vals[0] = url;
-	vals[1] = (char *)cache_token(w->cache);
+	vals[1] = cache_token(w->cache);
 	vals[2] = url;
-	vals[3] = (char *)cache_token(w->cache);
-	vals[4] = (char *)"dteq";
-	w->base_env = xreallocarray(w->base_env, w->nbase_env + 6,
-	    sizeof *w->base_env);
+	vals[3] = cache_token(w->cache);
+	vals[4] = "dteq";
 	for (i = 0; i < 5; i++)
-		xasprintf(&w->base_env[w->nbase_env++], "%s=%s",
-		    work_cache_vars[i], vals[i]);
-	w->base_env[w->nbase_env] = NULL;
+		env_add(w, work_cache_vars[i], vals[i]);
 	log_debug("remote cache on %s", url);
 	free(url);
 }
@@ -150,7 +116,7 @@ work_signal_cb(evutil_socket_t sig, short events, void *arg)
 		log_info("%s: giving back %d task%s and leaving",
 		    strsignal((int)sig), w->nrunning,
 		    w->nrunning == 1 ? "" : "s");
-		worker_stop(w, "signal");
+		agent_stop(w, "signal");
 		break;
 	}
 }
@@ -162,7 +128,7 @@ work_tick_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	proc_poll();
-	worker_tick(arg);
+	agent_tick(arg);
 }
 
 /* Check the stop sentinel before starting: a late agent exits at once. */
@@ -194,8 +160,6 @@ work_preflight(struct worker *w, int timeout)
 static void
 work_free(struct worker *w)
 {
-	size_t	i;
-
 	rconn_free(w->rc_block);
 	rconn_free(w->rc_sub);
 	rconn_free(w->rc_cmd);
@@ -210,15 +174,8 @@ work_free(struct worker *w)
 		event_free(w->ev_sigint);
 	if (w->base != NULL)
 		event_base_free(w->base);
-	for (i = 0; i < w->nbase_env; i++)
-		free(w->base_env[i]);
-	free(w->base_env);
-	for (i = 0; i < w->npresent; i++)
-		free(w->present[i]);
-	free(w->present);
-	free(w->env_run);
-	free(w->env_agent);
-	free(w->msg_prefix);
+	env_free(w);
+	restore_free(w);
 	keys_free(&w->keys);
 	url_free(&w->url);
 	free(w->run);
@@ -234,150 +191,199 @@ work_free(struct worker *w)
 	}
 }
 
-int
-work_main(int argc, char **argv)
+/*
+ * What `dteq work` is told beyond the shared options and the settings it
+ * keeps in struct worker.
+ */
+struct work_opts {
+	struct cli_opts	 cli;
+	const char	*name;		/* --name */
+	const char	*secret_file;	/* --secret-file */
+	int		 no_cache;	/* --no-cache */
+};
+
+/*
+ * Parse the options into w and o. Returns 0 to go on, 1 after --help,
+ * -1 on a usage error: with *cause, or with NULL when the usage was
+ * printed already.
+ */
+static int
+work_options(int argc, char **argv, struct worker *w, struct work_opts *o,
+    char **cause)
 {
 	static const struct option longopts[] = {
+		CLI_OPTIONS,
 		{ "allow-commit-mismatch", no_argument, NULL, 'M' },
-		{ "connect-timeout", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "no-cache", no_argument, NULL, 'N' },
 		{ "parallel", required_argument, NULL, 'p' },
-		{ "redis", required_argument, NULL, 'r' },
-		{ "run", required_argument, NULL, 'R' },
 		{ "secret-file", required_argument, NULL, 'S' },
-		{ "verbose", no_argument, NULL, 'v' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct worker	 w;
-	struct timeval	 tv = { 1, 0 };
-	const char	*redis = NULL, *run = NULL, *name = NULL;
-	const char	*secret_file = NULL;
 	const char	*errstr;
-	char		*cause, *prefix;
-	int		 ch, timeout = DEFAULT_CONNECT_TIMEOUT, rv;
-	int		 no_cache = 0;
+	int		 ch;
+
+	*cause = NULL;
+	while ((ch = getopt_long(argc, argv, "hn:p:r:R:vw:", longopts,
+	    NULL)) != -1) {
+		if (ch == 'r')		/* -r and -R: --redis and --run */
+			ch = CLI_OPT_REDIS;
+		else if (ch == 'R')
+			ch = CLI_OPT_RUN;
+		switch (cli_option(&o->cli, ch, optarg, cause)) {
+		case 1:
+			if (o->cli.help)
+				return (1);
+			continue;
+		case -1:
+			return (-1);
+		}
+		switch (ch) {
+		case 'M':
+			w->allow_mismatch = 1;
+			break;
+		case 'n':
+			o->name = optarg;
+			break;
+		case 'N':
+			o->no_cache = 1;
+			break;
+		case 'p':
+			w->parallel = (int)util_strtonum(optarg, 1, 1024,
+			    &errstr);
+			w->parallel_set = 1;
+			if (errstr != NULL) {
+				xasprintf(cause, "--parallel: \"%s\" is %s "
+				    "(1 to 1024)", optarg, errstr);
+				return (-1);
+			}
+			break;
+		case 'S':
+			o->secret_file = optarg;
+			break;
+		case 'w':
+			if (util_parse_seconds("--wait", optarg, 86400,
+			    &w->wait, cause) != 0)
+				return (-1);
+			break;
+		default:
+			fputs(work_usage, stderr);
+			return (-1);
+		}
+	}
+	return (cli_no_arguments(argc, argv, cause));
+}
+
+/*
+ * Resolve who and where this agent is: the server, the run, the secret,
+ * the agent's name (and the log prefix with it), the run's keys. -1 with
+ * *cause on a usage error.
+ */
+static int
+work_identify(struct worker *w, const struct work_opts *o, char **cause)
+{
+	char	*prefix;
+
+	if (cli_resolve(&o->cli, &w->url, &w->run, cause) != 0 ||
+	    sign_load_secret(o->secret_file, &w->secret, cause) != 0)
+		return (-1);
+	w->commit = util_git_commit();
+	if (o->name != NULL)
+		w->name = xstrdup(o->name);
+	else
+		w->name = runid_agent_name(runid_getenv, NULL);
+	if (runid_valid(w->name, cause) != 0) {
+		free(*cause);
+		xasprintf(cause, "--name: \"%s\" may only use letters, "
+		    "digits, '.', '_' and '-'", w->name);
+		return (-1);
+	}
+	xasprintf(&prefix, "dteq work %s", w->name);
+	log_set_prefix(prefix);
+	free(prefix);
+
+	keys_init(&w->keys, w->run);
+	w->running = keys_running(&w->keys, w->name);
+	w->hb = keys_hb(&w->keys, w->name);
+	w->sa.keys = &w->keys;
+	w->sa.name = w->name;
+	w->sa.running = w->running;
+	w->sa.hb = w->hb;
+	return (0);
+}
+
+/* Set up the loop, run it until the agent leaves. Returns the exit code. */
+static int
+work_run(struct worker *w, int no_cache)
+{
+	struct timeval	 tv = { 1, 0 };
+
+	env_init(w);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);	/* not ignored: proc.c waits for them */
+	if ((w->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	w->started = util_now_ms();
+	w->ev_sigterm = evsignal_new(w->base, SIGTERM, work_signal_cb, w);
+	w->ev_sigint = evsignal_new(w->base, SIGINT, work_signal_cb, w);
+	w->ev_tick = event_new(w->base, -1, EV_PERSIST, work_tick_cb, w);
+	evsignal_add(w->ev_sigterm, NULL);
+	evsignal_add(w->ev_sigint, NULL);
+	evtimer_add(w->ev_tick, &tv);
+	if (!no_cache)
+		work_cache(w);
+	agent_start(w);
+	event_base_dispatch(w->base);
+
+	proc_kill_all(SIGKILL);
+	log_info("leaving (%d task%s run)", w->ntasks, w->ntasks == 1 ? "" :
+	    "s");
+	return (w->exit_code);
+}
+
+int
+work_main(int argc, char **argv)
+{
+	struct worker	 w;
+	struct work_opts o;
+	char		*cause;
+	int		 rv;
 
 	memset(&w, 0, sizeof w);
+	memset(&o, 0, sizeof o);
 	w.parallel = 1;
 	w.wait = DEFAULT_WORK_WAIT;
 	w.lease = DEFAULT_LEASE;
 	w.ttl = DEFAULT_TTL;
 	w.output_cap = DEFAULT_OUTPUT_CAP;
-	while ((ch = getopt_long(argc, argv, "hn:p:r:R:vw:", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'C':
-			if (util_parse_seconds("--connect-timeout", optarg,
-			    3600, &timeout, &cause) != 0)
-				goto usage_error;
-			break;
-		case 'h':
-			fputs(work_usage, stdout);
-			return (EXIT_OK);
-		case 'M':
-			w.allow_mismatch = 1;
-			break;
-		case 'n':
-			name = optarg;
-			break;
-		case 'N':
-			no_cache = 1;
-			break;
-		case 'p':
-			w.parallel = (int)util_strtonum(optarg, 1, 1024,
-			    &errstr);
-			w.parallel_set = 1;
-			if (errstr != NULL) {
-				xasprintf(&cause, "--parallel: \"%s\" is %s "
-				    "(1 to 1024)", optarg, errstr);
-				goto usage_error;
-			}
-			break;
-		case 'r':
-			redis = optarg;
-			break;
-		case 'R':
-			run = optarg;
-			break;
-		case 'S':
-			secret_file = optarg;
-			break;
-		case 'v':
-			log_init("dteq work", 1);
-			break;
-		case 'w':
-			if (util_parse_seconds("--wait", optarg, 86400,
-			    &w.wait, &cause) != 0)
-				goto usage_error;
-			break;
-		default:
-			fputs(work_usage, stderr);
-			return (EXIT_USAGE);
-		}
-	}
-	if (optind != argc) {
-		xasprintf(&cause, "unexpected argument \"%s\"", argv[optind]);
+	cli_init(&o.cli, "dteq work");
+	switch (work_options(argc, argv, &w, &o, &cause)) {
+	case 1:
+		fputs(work_usage, stdout);
+		return (EXIT_OK);
+	case -1:
 		goto usage_error;
 	}
-	if (cli_redis_url(redis, &w.url, &cause) != 0 ||
-	    cli_run_id(run, &w.run, &cause) != 0 ||
-	    sign_load_secret(secret_file, &w.secret, &cause) != 0)
+	if (work_identify(&w, &o, &cause) != 0)
 		goto usage_error;
-	w.commit = util_git_commit();
-	if (name != NULL)
-		w.name = xstrdup(name);
-	else
-		w.name = runid_agent_name(runid_getenv, NULL);
-	if (runid_valid(w.name, &cause) != 0) {
-		free(cause);
-		xasprintf(&cause, "--name: \"%s\" may only use letters, "
-		    "digits, '.', '_' and '-'", w.name);
-		goto usage_error;
-	}
-	xasprintf(&prefix, "dteq work %s", w.name);
-	log_set_prefix(prefix);
-	free(prefix);
-
-	keys_init(&w.keys, w.run);
-	w.running = keys_running(&w.keys, w.name);
-	w.hb = keys_hb(&w.keys, w.name);
-	if ((rv = work_preflight(&w, timeout)) != 0) {
+	if ((rv = work_preflight(&w, o.cli.connect_timeout)) != 0) {
 		work_free(&w);
 		return (rv == 1 ? EXIT_OK : EXIT_INFRA);
 	}
-	work_base_env(&w);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGCHLD, SIG_DFL);	/* not ignored: proc.c waits for them */
-	if ((w.base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
-	w.started = util_now_ms();
-	w.ev_sigterm = evsignal_new(w.base, SIGTERM, work_signal_cb, &w);
-	w.ev_sigint = evsignal_new(w.base, SIGINT, work_signal_cb, &w);
-	w.ev_tick = event_new(w.base, -1, EV_PERSIST, work_tick_cb, &w);
-	evsignal_add(w.ev_sigterm, NULL);
-	evsignal_add(w.ev_sigint, NULL);
-	evtimer_add(w.ev_tick, &tv);
-	if (!no_cache)
-		work_cache(&w);
-	worker_start(&w);
-	event_base_dispatch(w.base);
-
-	proc_kill_all(SIGKILL);
-	rv = w.exit_code;
-	log_info("leaving (%d task%s run)", w.ntasks, w.ntasks == 1 ? "" :
-	    "s");
+	rv = work_run(&w, o.no_cache);
 	work_free(&w);
 	return (rv);
 
 usage_error:
-	fprintf(stderr, "dteq work: %s\n", cause);
-	free(cause);
+	if (cause != NULL) {
+		fprintf(stderr, "dteq work: %s\n", cause);
+		free(cause);
+	}
 	url_free(&w.url);
 	free(w.run);
 	free(w.name);
 	free(w.secret);
+	free(w.commit);
 	return (EXIT_USAGE);
 }

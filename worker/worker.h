@@ -1,8 +1,19 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * The agent's side: `dteq work`, its task slots and child supervision.
- * Includes dteq.h; never includes producer.h.
+ * The agent's side: `dteq work`. Its files, in the order a task meets
+ * them:
+ *
+ *   work.c	the subcommand: options, start-up checks, signals, the loop
+ *   agent.c	the agent in its run: joining, the heartbeat, the control
+ *		channel, stopping and leaving
+ *   worker.c	the task slots: the queue pop, a task's start and finish
+ *   restore.c	the outputs of its dependencies a task needs first
+ *   env.c	the child's environment
+ *   proc.c	the child process (it knows nothing of Redis)
+ *   output.c	the child's output: buffered, capped, appended to its log
+ *
+ * Includes dteq.h (and, in work.c, cache.h); never includes producer.h.
  */
 
 #ifndef WORKER_H
@@ -20,6 +31,8 @@
  */
 struct wtask;
 struct cache;
+struct proc;
+struct proc_status;
 struct worker {
 	struct event_base	*base;
 	struct redis_url	 url;
@@ -28,6 +41,7 @@ struct worker {
 	char			*name;
 	char			*running;	/* this agent's running list */
 	char			*hb;		/* this agent's heartbeat key */
+	struct script_agent	 sa;		/* the above, for the scripts */
 	int			 parallel;
 	int			 parallel_set;	/* --parallel given */
 	int			 wait;		/* s to wait for the run */
@@ -67,7 +81,6 @@ struct worker {
 	size_t			 nbase_env;
 	char			*env_run;	/* "DTEQ_RUN=..." and */
 	char			*env_agent;	/* "DTEQ_AGENT=...", shared */
-	char			*msg_prefix;	/* how the run's messages begin */
 	uint64_t		 results_ttl;	/* ms: results' TTL renewed */
 	uint64_t		 ttl_renewed;	/* ms: the heartbeat renewed
 						 * the agent keys' TTLs */
@@ -86,21 +99,95 @@ struct worker {
 	LIST_HEAD(, wtask)	 tasks;		/* tasks this agent holds */
 };
 
+/*
+ * One task this agent holds: one attempt, from its message to the ack of
+ * its finish. Its state moves forward only (worker_set_state()).
+ */
+#define WT_STARTING	0	/* start script sent */
+#define WT_RUNNING	1	/* restoring, or its child running */
+#define WT_FINISHING	2	/* finish script sent */
+struct wtask {
+	struct worker		*w;
+	LIST_ENTRY(wtask)	 entry;
+	int			 state;
+	int			 inflight;	/* a start/finish reply is due */
+	int			 acked;		/* the finish script answered */
+	int			 pops;		/* its finish pops the next */
+	uint64_t		 ttl_asked;	/* ms: its finish renews the
+						 * results' TTL (0: not) */
+	int			 start_sent;	/* the start script went once */
+	int			 folded;	/* did not come by BLMOVE */
+	char			*msg;		/* the message, verbatim */
+	size_t			 msglen;
+	struct task_msg		 m;
+	struct proc		*proc;
+	char			*logkey;
+	char			*attempt;	/* m.attempt as a string */
+	struct script_attempt	 sat;		/* the above, for the scripts */
+
+	/* Output (output.c). */
+	char			*out;		/* output not yet appended */
+	size_t			 outlen;
+	size_t			 logged;	/* bytes appended or queued */
+	uint64_t		 output_total;	/* bytes the task printed */
+	int			 truncated;
+	struct event		*ev_flush;
+
+	struct result		 result;
+	char			*result_json;
+
+	/* Restores (restore.c). */
+	uint64_t		 began;		/* ms, monotonic: timeout from */
+	int			 restored;	/* restores done: run it */
+	int			 restore_wait;	/* for the restore lock */
+	int			 inline_held;	/* its command restores, locked */
+	size_t			*group;		/* restores being run */
+	size_t			 ngroup;
+};
+
 /* work.c */
 int		 work_main(int, char **);
 
+/* agent.c */
+void		 agent_start(struct worker *);
+void		 agent_check(struct worker *);
+void		 agent_tick(struct worker *);
+void		 agent_stop(struct worker *, const char *);
+void		 agent_leave(struct worker *);
+
 /* worker.c */
-void		 worker_start(struct worker *);
 void		 worker_pop(struct worker *);
-void		 worker_tick(struct worker *);
-void		 worker_stop(struct worker *, const char *);
-void		 worker_finish(struct worker *);
+int		 worker_adopt(struct worker *);
+void		 worker_resend(struct worker *, int);
+void		 worker_kill_tasks(struct worker *, const char *);
+void		 worker_task_run(struct wtask *);
+void		 worker_task_report(struct wtask *, int, int, const char *);
+int		 worker_child_gone(struct wtask *);
+int		 worker_result_of(const struct proc_status *);
+int		 worker_time_left(struct wtask *);
 void		 worker_free_tasks(struct worker *);
 
+/* output.c */
+void		 output_child_cb(struct proc *, const char *, size_t, void *);
+void		 output_printf(struct wtask *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 output_flush(struct wtask *);
+void		 output_free(struct wtask *);
 
+/* restore.c */
+int		 restore_run(struct wtask *);
+void		 restore_release(struct wtask *);
+void		 restore_succeeded(struct wtask *);
+void		 restore_free(struct worker *);
+
+/* env.c */
+void		 env_init(struct worker *);
+void		 env_add(struct worker *, const char *, const char *);
+char	       **env_task(struct wtask *, size_t *);
+void		 env_task_free(struct worker *, char **, size_t);
+void		 env_free(struct worker *);
 
 /* proc.c */
-struct proc;
 #define PROC_EXITED	0	/* exited by itself */
 #define PROC_SIGNALLED	1	/* killed by a signal not ours */
 #define PROC_TIMED_OUT	2	/* killed at its deadline */

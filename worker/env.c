@@ -1,0 +1,149 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * The environment of a task's child (and of its restore commands), in
+ * this order:
+ *
+ * 1. the agent's own environment, read once (env_init()) less the
+ *    variables a task must never inherit (the secret, the Redis password,
+ *    dteq's own), plus what the agent adds for every task (env_add(): the
+ *    remote cache's address);
+ * 2. the task's env, which overrides a variable of the same name;
+ * 3. DTEQ_RUN, DTEQ_TASK_ID, DTEQ_AGENT and DTEQ_ATTEMPT.
+ *
+ * env_task() builds it per child without copying the agent's part.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker.h"
+
+extern char **environ;
+
+/* Environment variables a task never inherits from its agent. */
+static const char *env_hidden[] = {
+	"DTEQ_SECRET", "DTEQ_REDIS_PASSWORD", "DTEQ_RUN", "DTEQ_TASK_ID",
+	"DTEQ_AGENT", "DTEQ_ATTEMPT", NULL
+};
+
+/* Copy environ less the hidden variables into the agent's base. */
+void
+env_init(struct worker *w)
+{
+	size_t	n, i, j, len;
+	int	hide;
+
+	for (n = 0; environ[n] != NULL; n++)
+		;
+	w->base_env = xcalloc(n + 1, sizeof *w->base_env);
+	for (i = 0; i < n; i++) {
+		len = strcspn(environ[i], "=");
+		hide = 0;
+		for (j = 0; env_hidden[j] != NULL; j++) {
+			if (strlen(env_hidden[j]) == len &&
+			    strncmp(environ[i], env_hidden[j], len) == 0)
+				hide = 1;
+		}
+		if (!hide)
+			w->base_env[w->nbase_env++] = xstrdup(environ[i]);
+	}
+}
+
+/* Add name=value to the base of every task (name not set there). */
+void
+env_add(struct worker *w, const char *name, const char *value)
+{
+	w->base_env = xreallocarray(w->base_env, w->nbase_env + 2,
+	    sizeof *w->base_env);
+	xasprintf(&w->base_env[w->nbase_env++], "%s=%s", name, value);
+	w->base_env[w->nbase_env] = NULL;
+}
+
+/* "name=value" in one allocation. Caller frees. */
+static char *
+env_pair(const char *name, const char *value)
+{
+	size_t	 nlen = strlen(name), vlen = strlen(value);
+	char	*s;
+
+	s = xmalloc(nlen + vlen + 2);
+	memcpy(s, name, nlen);
+	s[nlen] = '=';
+	memcpy(s + nlen + 1, value, vlen + 1);
+	return (s);
+}
+
+/* Is base (a "name=value" of the agent's) overridden by a task's env? */
+static int
+env_overridden(const struct task_msg *m, const char *base)
+{
+	size_t	j, namelen;
+
+	namelen = strcspn(base, "=");
+	for (j = 0; j < m->nenv; j++) {
+		if (strncmp(m->env[j].name, base, namelen) == 0 &&
+		    m->env[j].name[namelen] == '\0')
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * The environment of a task: the agent's, the task's, then DTEQ_*. The
+ * agent's variables are shared, not copied, as are DTEQ_RUN and
+ * DTEQ_AGENT (made once); *nshared says how many lead the array, and
+ * env_task_free() frees the rest but those two.
+ */
+char **
+env_task(struct wtask *wt, size_t *nshared)
+{
+	struct worker	*w = wt->w;
+	char		**env;
+	size_t		 n = 0, i, j;
+
+	if (w->env_run == NULL) {
+		w->env_run = env_pair("DTEQ_RUN", w->run);
+		w->env_agent = env_pair("DTEQ_AGENT", w->name);
+	}
+	env = xcalloc(w->nbase_env + wt->m.nenv + 5, sizeof *env);
+	for (i = 0; i < w->nbase_env; i++) {
+		if (wt->m.nenv == 0 || !env_overridden(&wt->m, w->base_env[i]))
+			env[n++] = w->base_env[i];
+	}
+	*nshared = n;
+	for (j = 0; j < wt->m.nenv; j++)
+		env[n++] = env_pair(wt->m.env[j].name, wt->m.env[j].value);
+	env[n++] = w->env_run;
+	env[n++] = env_pair("DTEQ_TASK_ID", wt->m.id);
+	env[n++] = w->env_agent;
+	env[n++] = env_pair("DTEQ_ATTEMPT", wt->attempt);
+	env[n] = NULL;
+	return (env);
+}
+
+/* Free an environment built by env_task(). */
+void
+env_task_free(struct worker *w, char **env, size_t nshared)
+{
+	size_t	i;
+
+	for (i = nshared; env[i] != NULL; i++) {
+		if (env[i] != w->env_run && env[i] != w->env_agent)
+			free(env[i]);
+	}
+	free(env);
+}
+
+/* Free the agent's base environment. */
+void
+env_free(struct worker *w)
+{
+	size_t	i;
+
+	for (i = 0; i < w->nbase_env; i++)
+		free(w->base_env[i]);
+	free(w->base_env);
+	free(w->env_run);
+	free(w->env_agent);
+}
