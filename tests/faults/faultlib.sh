@@ -3,15 +3,6 @@
 # A tests/faults/t_*.sh script sources this file (which sources lib.sh), so
 # it has everything lib.sh gives plus:
 #
-#   redis_at PORT DIR [ARGS...]   a redis-server on a fixed 127.0.0.1 port
-#                                 with its data in DIR and extra ARGS; sets
-#                                 REDIS_PID, REDIS_PORT, REDIS_URL (so it
-#                                 can be restarted on the same port). With
-#                                 REDISCLI_AUTH set, rcli authenticates.
-#   start_redis_with ARGS...      like start_redis, with extra server ARGS
-#                                 and data in $TMP/redis-data
-#   signal_redis SIG              send SIG to the server and wait (<= 10 s)
-#                                 for it to exit; the port stays known
 #   has_option SUBCMD OPTION      `dteq SUBCMD --help` mentions OPTION
 #   is_asan                       the binary under test is an ASan build
 #   rss_kb PID                    VmRSS of PID in kB (empty once gone)
@@ -19,9 +10,14 @@
 #                                 appends one line each time it starts)
 #   elapsed_ms START_MS           milliseconds since START_MS (now_ms)
 #   info MSG                      a line in the test log for the report
+#   track_tasks ID...             wait for the pids tasks wrote into
+#                                 $TMP/pid.ID, track them
+#   tasks_gone                    none of those still runs
 #
-# Every process a test starts goes through bg (or track_pid), so lib.sh's
-# EXIT trap stops it by pid; the server is stopped through REDIS_PID.
+# The Redis servers of these tests (start_redis_with, redis_at,
+# restart_redis, signal_redis) come from lib.sh, like every test's. Every
+# process a test starts goes through bg (or track_pid), so lib.sh's EXIT
+# trap stops it by pid; the server is stopped through REDIS_PID.
 
 . "$TOP/tests/integration/lib.sh"
 
@@ -56,56 +52,28 @@ runs_of() {
 	fi
 }
 
-# redis_at PORT DIR [ARGS...]: fails the test if the server does not come
-# up answering with its own pid within 5 s.
-redis_at() {
-	_port=$1
-	_dir=$2
-	shift 2
-	mkdir -p "$_dir"
-	redis-server --port "$_port" --bind 127.0.0.1 --dir "$_dir" \
-	    --logfile "$TMP/redis.log" --daemonize no "$@" &
-	REDIS_PID=$!
-	REDIS_PORT=$_port
-	_n=0
-	while [ $_n -lt 50 ]; do
-		pid_alive "$REDIS_PID" || break
-		_pid=$(rcli info server 2>/dev/null |
-		    sed -n 's/^process_id:\([0-9]*\).*/\1/p')
-		if [ "$_pid" = "$REDIS_PID" ]; then
-			REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
-			DTEQ_REDIS_URL=$REDIS_URL
-			export REDIS_PORT REDIS_URL DTEQ_REDIS_URL
-			return 0
-		fi
-		sleep 0.1
-		_n=$((_n + 1))
+# track_tasks ID...: wait (<= 30 s in all) until each task ID has written
+# its shell's pid into $TMP/pid.ID; track those pids and keep them for
+# tasks_gone.
+track_tasks() {
+	_cond=true
+	for _id in "$@"; do
+		_cond="$_cond && [ -s '$TMP/pid.$_id' ]"
 	done
-	kill -KILL "$REDIS_PID" 2>/dev/null
-	wait "$REDIS_PID" 2>/dev/null
-	REDIS_PID=""
-	return 1
+	wait_for "$_cond" 30 || fail "the long tasks never started ($*)"
+	TASK_PIDS=""
+	for _id in "$@"; do
+		_p=$(cat "$TMP/pid.$_id")
+		track_pid "$_p"
+		TASK_PIDS="$TASK_PIDS $_id=$_p"
+	done
 }
 
-start_redis_with() {
-	_try=0
-	while [ $_try -lt 10 ]; do
-		_try=$((_try + 1))
-		redis_at "$(random_port)" "$TMP/redis-data" "$@" && return 0
+# tasks_gone: none of the task shells track_tasks saw still runs.
+tasks_gone() {
+	for _ip in $TASK_PIDS; do
+		pid_alive "${_ip#*=}" &&
+		    fail "task ${_ip%%=*} (pid ${_ip#*=}) still runs after its agent left"
 	done
-	fail "could not start redis-server $*"
-}
-
-signal_redis() {
-	[ -n "$REDIS_PID" ] || return 0
-	kill "-$1" "$REDIS_PID" 2>/dev/null
-	_n=0
-	while pid_alive "$REDIS_PID" && [ $_n -lt 100 ]; do
-		sleep 0.1
-		_n=$((_n + 1))
-	done
-	pid_alive "$REDIS_PID" && fail "redis-server did not exit on SIG$1"
-	wait "$REDIS_PID" 2>/dev/null
-	REDIS_PID=""
 	return 0
 }

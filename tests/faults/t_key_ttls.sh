@@ -51,12 +51,9 @@ taskfile "$tf2"
 r2="$RUN-lost"
 bg agent.b1 "$DTEQ" work --redis "$REDIS_URL" --run "$r2" --name b1
 bg submit2 "$DTEQ" submit --redis "$REDIS_URL" --run "$r2" --lease 2 "$tf2"
-wait_for "[ -s '$TMP/pid.long' ]" 30 || fail "long never started"
-track_pid "$(cat "$TMP/pid.long")"
-port=$REDIS_PORT
+track_tasks long
 signal_redis KILL
-redis_at "$port" "$TMP/redis-data" --save '' --appendonly no ||
-    fail "could not restart redis-server"
+restart_redis "$TMP/redis-data" --save '' --appendonly no
 bg_wait submit2 30
 bg_wait agent.b1 30
 info "after the loss: submit exit $(bg_rc submit2), agent exit $(bg_rc agent.b1)"

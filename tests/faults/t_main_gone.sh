@@ -28,12 +28,7 @@ start_agent a2
 start_agent idle
 # shellcheck disable=SC2086
 bg submit "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" --lease 2 $mainlease "$tf"
-wait_for "[ -s '$TMP/pid.long1' ] && [ -s '$TMP/pid.long2' ]" 30 ||
-    fail "the long tasks never started"
-p1=$(cat "$TMP/pid.long1")
-p2=$(cat "$TMP/pid.long2")
-track_pid "$p1"
-track_pid "$p2"
+track_tasks long1 long2
 sleep 1
 log "SIGKILL submit"
 kill -KILL "$(bg_pid submit)"
@@ -49,6 +44,5 @@ for a in a1 a2 idle; do
 	assert_grep 'main job stopped responding' "$TMP/agent.$a.err" \
 	    "agent $a does not say the main job stopped responding"
 done
-pid_alive "$p1" && fail "task long1 (pid $p1) still runs after its agent left"
-pid_alive "$p2" && fail "task long2 (pid $p2) still runs after its agent left"
+tasks_gone
 exit 0

@@ -7,7 +7,6 @@
 . "$TOP/tests/faults/faultlib.sh"
 
 start_redis_with --appendonly yes --appendfsync always --save ''
-port=$REDIS_PORT
 
 tf="$TMP/aof.json"
 ids=""
@@ -30,8 +29,8 @@ for sig in TERM KILL; do
 	log "stop Redis (SIG$sig)"
 	signal_redis $sig
 	sleep 1
-	redis_at "$port" "$TMP/redis-data" --appendonly yes --appendfsync always \
-	    --save '' || fail "could not restart redis-server on port $port"
+	restart_redis "$TMP/redis-data" --appendonly yes --appendfsync always \
+	    --save ''
 	info "restarted with $(rcli dbsize) keys"
 	sleep 2
 done

@@ -18,20 +18,13 @@ taskfile "$tf"
 start_agent a1
 start_agent a2
 bg submit "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" --lease 2 "$tf"
-wait_for "[ -s '$TMP/pid.long1' ] && [ -s '$TMP/pid.long2' ]" 30 ||
-    fail "the long tasks never started"
-p1=$(cat "$TMP/pid.long1")
-p2=$(cat "$TMP/pid.long2")
-track_pid "$p1"
-track_pid "$p2"
+track_tasks long1 long2
 sleep 1
 
 log "restart Redis without persistence on port $REDIS_PORT"
-port=$REDIS_PORT
 signal_redis KILL
 sleep 0.5
-redis_at "$port" "$TMP/redis-data" --save '' --appendonly no ||
-    fail "could not restart redis-server on port $port"
+restart_redis "$TMP/redis-data" --save '' --appendonly no
 restarted=$(now_ms)
 # Empty: none of the run's state came back (the clients may already have
 # reconnected and written a heartbeat; that is allowed, see the end).
@@ -46,8 +39,7 @@ for p in submit agent.a1 agent.a2; do
 	assert_eq "$(bg_rc "$p")" 3 "exit status of $p"
 	assert_grep 'run state lost' "$TMP/$p.err" "$p does not say 'run state lost'"
 done
-pid_alive "$p1" && fail "task long1 (pid $p1) still runs after its agent left"
-pid_alive "$p2" && fail "task long2 (pid $p2) still runs after its agent left"
+tasks_gone
 # What the agents left in the empty server: at most fresh heartbeats or
 # deregistration writes, never a resurrected queue or results.
 rcli --scan >"$TMP/keys-after"

@@ -8,14 +8,30 @@
 #   $TMP                 a private temp dir, removed on exit
 #   start_redis          a private redis-server on a free 127.0.0.1 port;
 #                        sets REDIS_PORT, REDIS_URL (also DTEQ_REDIS_URL)
+#   start_redis_with ARGS...
+#                        the same with other server ARGS, data in
+#                        $TMP/redis-data
+#   redis_at PORT DIR [ARGS...], restart_redis DIR [ARGS...]
+#                        a redis-server on a given port (restart: on the
+#                        port of the one stopped); every test starts its
+#                        servers through redis_at
 #   rcli ARGS...         redis-cli against that server
 #   stop_redis           stops it (by pid) and waits for it
+#   signal_redis SIG     sends SIG and waits (<= 10 s) for it to exit; the
+#                        port stays known
 #   bg NAME CMD...       runs CMD in the background: pid in $TMP/NAME.pid,
 #                        output in $TMP/NAME.out and .err, exit status in
 #                        $TMP/NAME.rc once it ended
 #   bg_pid/bg_done/bg_wait/bg_rc NAME
 #   start_agent NAME [work options...]
 #                        `dteq work --name NAME` on $RUN in the background
+#   start_agents "NAME..." [work options...], agent_in NAME DIR [...]
+#                        several agents; one in its own directory
+#   submit OUTNAME [ARGS...], submit_within SECS OUTNAME [ARGS...]
+#                        `dteq submit` in the foreground; sets SUBMIT_RC
+#   refused NAME PATTERN [ARGS...]
+#                        submit exits 2 with PATTERN and writes nothing
+#   tool_deps MODE       DTEQ_TOOL_DEPS=MODE, exported
 #   wait_for 'CMD' SECS  polls CMD (eval'd) every 0.1 s; 1 if it never held
 #   fail MSG, assert_eq GOT WANT MSG, assert_file/assert_no_file, count_lines
 #   add_task/taskfile    write a task file without hand-written JSON
@@ -25,6 +41,11 @@
 #   two_agents_script FILE
 #                        a script tasks run to wait until two agents run
 #                        one each
+#   lib_script, split_libs, libs_split, checkout_agents
+#                        the libraries and agents of the restore tests
+#   start_cache [options...], stop_cache, req NAME METHOD PATH [...]
+#                        `dteq cache` on the test server (CACHE_URL), its
+#                        clean stop, one request to it
 #
 # On exit (normal, fail, or the runner's timeout) the EXIT trap kills every
 # process the test started, by pid, then the Redis server, then removes $TMP.
@@ -194,51 +215,100 @@ cmd_calls() {
 	echo "${_c:-0}"
 }
 
-# start_redis: a private redis-server. The port is checked twice: nothing
-# answered on it before, and the server answering afterwards reports our
-# pid (two tests racing for one port cannot both believe they won).
-start_redis() {
-	_try=0
-	while [ $_try -lt 10 ]; do
-		_try=$((_try + 1))
-		REDIS_PORT=$(random_port)
-		redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-		    --save '' --appendonly no --dir "$TMP" \
-		    --logfile "$TMP/redis.log" --daemonize no &
-		REDIS_PID=$!
-		_n=0
-		while [ $_n -lt 50 ]; do
-			pid_alive "$REDIS_PID" || break
-			_pid=$(rcli info server 2>/dev/null |
-			    sed -n 's/^process_id:\([0-9]*\).*/\1/p')
-			if [ "$_pid" = "$REDIS_PID" ]; then
-				REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
-				DTEQ_REDIS_URL=$REDIS_URL
-				export REDIS_PORT REDIS_URL DTEQ_REDIS_URL
-				return 0
-			fi
-			sleep 0.1
-			_n=$((_n + 1))
-		done
-		kill -KILL "$REDIS_PID" 2>/dev/null
-		wait "$REDIS_PID" 2>/dev/null
-		REDIS_PID=""
-	done
-	fail "could not start redis-server"
-}
-
-stop_redis() {
-	[ -n "$REDIS_PID" ] || return 0
-	kill -TERM "$REDIS_PID" 2>/dev/null
+# redis_at PORT DIR [ARGS...]: a redis-server on 127.0.0.1:PORT with its
+# data in DIR (made if missing) and the extra server ARGS; sets REDIS_PID,
+# REDIS_PORT, REDIS_URL (also DTEQ_REDIS_URL). 1 unless the server
+# answering on PORT reports our pid within 5 s (the port was taken, the
+# server exited). With REDISCLI_AUTH set in an rcli of the test's own,
+# the check authenticates. The one place a test starts a redis-server.
+redis_at() {
+	_port=$1
+	_dir=$2
+	shift 2
+	mkdir -p "$_dir"
+	redis-server --port "$_port" --bind 127.0.0.1 --dir "$_dir" \
+	    --logfile "$TMP/redis.log" --daemonize no "$@" &
+	REDIS_PID=$!
+	REDIS_PORT=$_port
 	_n=0
-	while pid_alive "$REDIS_PID" && [ $_n -lt 50 ]; do
+	while [ $_n -lt 50 ]; do
+		pid_alive "$REDIS_PID" || break
+		_pid=$(rcli info server 2>/dev/null |
+		    sed -n 's/^process_id:\([0-9]*\).*/\1/p')
+		if [ "$_pid" = "$REDIS_PID" ]; then
+			REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+			DTEQ_REDIS_URL=$REDIS_URL
+			export REDIS_PORT REDIS_URL DTEQ_REDIS_URL
+			return 0
+		fi
 		sleep 0.1
 		_n=$((_n + 1))
 	done
-	pid_alive "$REDIS_PID" && kill -KILL "$REDIS_PID" 2>/dev/null
+	kill -KILL "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null
+	REDIS_PID=""
+	return 1
+}
+
+# start_redis_in DIR [ARGS...]: redis_at on a free port, up to 10 ports.
+# The port is checked twice: nothing answered on it before, and the
+# server answering afterwards reports our pid (two tests racing for one
+# port cannot both believe they won).
+start_redis_in() {
+	_try=0
+	while [ $_try -lt 10 ]; do
+		_try=$((_try + 1))
+		redis_at "$(random_port)" "$@" && return 0
+	done
+	shift
+	fail "could not start redis-server $*"
+}
+
+# start_redis: a private redis-server, no persistence, data in $TMP.
+start_redis() {
+	start_redis_in "$TMP" --save '' --appendonly no
+}
+
+# start_redis_with ARGS...: like start_redis with the server ARGS instead,
+# data in $TMP/redis-data.
+start_redis_with() {
+	start_redis_in "$TMP/redis-data" "$@"
+}
+
+# restart_redis DIR [ARGS...]: a new redis-server on the port of the one
+# stopped before (stop_redis, signal_redis), data in DIR; fails the test if
+# it does not come up.
+restart_redis() {
+	redis_at "$REDIS_PORT" "$@" ||
+	    fail "could not restart redis-server on port $REDIS_PORT"
+}
+
+# kill_redis SIG SECS: send SIG to the server and wait up to SECS for it
+# to exit; 1 if it still runs. The port stays known.
+kill_redis() {
+	[ -n "$REDIS_PID" ] || return 0
+	kill "-$1" "$REDIS_PID" 2>/dev/null
+	_n=0
+	while pid_alive "$REDIS_PID" && [ $_n -lt $(($2 * 10)) ]; do
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+	pid_alive "$REDIS_PID" && return 1
 	wait "$REDIS_PID" 2>/dev/null
 	REDIS_PID=""
 	return 0
+}
+
+# stop_redis: SIGTERM, SIGKILL after 5 s.
+stop_redis() {
+	kill_redis TERM 5 || kill_redis KILL 5
+	return 0
+}
+
+# signal_redis SIG: send SIG to the server; fails the test unless it exits
+# within 10 s.
+signal_redis() {
+	kill_redis "$1" 10 || fail "redis-server did not exit on SIG$1"
 }
 
 # bg NAME CMD...: run CMD in the background through a small wrapper that
@@ -286,6 +356,30 @@ start_agent() {
 	    --name "$_aname" "$@"
 }
 
+# start_agents "NAME..." [work options...]: start_agent each NAME of the
+# list with the same options.
+start_agents() {
+	_sa_names=$1
+	shift
+	for _sa in $_sa_names; do
+		start_agent "$_sa" "$@"
+	done
+}
+
+# agent_in NAME DIR [work options...]: start_agent NAME with DIR (made if
+# missing) as its working directory, as an agent in its own checkout; the
+# test's current directory stays.
+agent_in() {
+	_an=$1
+	_dir=$2
+	shift 2
+	mkdir -p "$_dir" || fail "mkdir $_dir"
+	_here=$(pwd)
+	cd "$_dir" || fail "cd $_dir"
+	start_agent "$_an" "$@"
+	cd "$_here" || fail "cd $_here"
+}
+
 # agents_exit_ok SECS NAME...: every named agent exits 0 within SECS.
 agents_exit_ok() {
 	_secs=$1
@@ -296,17 +390,44 @@ agents_exit_ok() {
 	done
 }
 
-# submit OUTNAME [submit options and task file...]: `dteq submit` on $RUN in
-# the foreground, bounded by a timeout; stdout in $TMP/OUTNAME.out, stderr in
-# $TMP/OUTNAME.err; sets SUBMIT_RC.
-submit() {
-	_out=$1
-	shift
-	timeout --foreground -k 5 90 "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$@" \
-	    >"$TMP/$_out.out" 2>"$TMP/$_out.err"
+# submit_within SECS OUTNAME [submit options and task file...]: `dteq
+# submit` on $RUN in the foreground, bounded by SECS; stdout in
+# $TMP/OUTNAME.out, stderr in $TMP/OUTNAME.err; sets SUBMIT_RC.
+submit_within() {
+	_secs=$1
+	_out=$2
+	shift 2
+	timeout --foreground -k 5 "$_secs" "$DTEQ" submit --redis "$REDIS_URL" \
+	    --run "$RUN" "$@" >"$TMP/$_out.out" 2>"$TMP/$_out.err"
 	SUBMIT_RC=$?
-	[ $SUBMIT_RC -eq 124 ] && fail "dteq submit did not end within 90 s"
+	[ $SUBMIT_RC -eq 124 ] &&
+	    fail "dteq submit did not end within $_secs s"
 	return 0
+}
+
+# submit OUTNAME [submit options and task file...]: submit_within
+# $SUBMIT_SECS (90 unless the test sets it).
+submit() {
+	submit_within "${SUBMIT_SECS:-90}" "$@"
+}
+
+# refused NAME PATTERN [submit arguments...]: submit exits 2, PATTERN on
+# its stderr, and writes nothing to Redis.
+refused() {
+	_rn=$1
+	_rp=$2
+	shift 2
+	submit "$_rn" "$@"
+	assert_eq "$SUBMIT_RC" 2 "exit status of submit $*"
+	assert_grep "$_rp" "$TMP/$_rn.err" "message of submit $*"
+	assert_eq "$(rcli dbsize)" 0 "keys written by submit $*"
+}
+
+# tool_deps MODE: DTEQ_TOOL_DEPS=MODE (exclude, restore) for the agents and
+# submits started afterwards.
+tool_deps() {
+	DTEQ_TOOL_DEPS=$1
+	export DTEQ_TOOL_DEPS
 }
 
 # two_agents_script FILE: write FILE, a script a task runs (sh FILE) to
@@ -325,6 +446,96 @@ while [ \$(ls "$TMP" | grep -c "^busy\\\\.\$DTEQ_RUN\\\\.") -lt 2 ]; do
 	sleep 0.1
 done
 EOF
+}
+
+# lib_script FILE STORE SECS: write FILE, a library build a task runs as
+# `sh FILE LIB` in its agent's checkout: once both agents build a library
+# ($TMP/two.sh, two_agents_script) and SECS seconds later, it writes
+# out/LIB, copies it into STORE and appends "LIB AGENT" to STORE/built.log.
+# STORE is written into FILE as given: '$STORE' takes the task's
+# environment.
+lib_script() {
+	two_agents_script "$TMP/two.sh"
+	cat >"$1" <<EOF
+lib=\$1
+sh "$TMP/two.sh" || exit 9
+sleep $3
+mkdir -p out
+echo "\$lib built by \$DTEQ_AGENT" >"out/\$lib"
+cp "out/\$lib" "$2/\$lib"
+echo "\$lib \$DTEQ_AGENT" >>"$2/built.log"
+echo "lib.sh: built \$lib"
+EOF
+}
+
+# split_libs FILE RESTORE APP_COMMAND [APP_EXTRA]: the task file FILE of
+# two libraries, lib1 and lib2, whose builds wait until both agents build
+# one (so that two agents of one slot take one each), each with the
+# restore command RESTORE ({} in it stands for the library's name), and
+# app, which needs both and runs APP_COMMAND (APP_EXTRA: add_task's EXTRA).
+split_libs() {
+	two_agents_script "$TMP/two.sh"
+	for _l in lib1 lib2; do
+		add_task "$1" "$_l" "sh $TMP/two.sh" "" \
+		    "\"restore\": $(json_str "$(printf '%s\n' "$2" |
+		    sed "s/{}/$_l/g")")"
+	done
+	add_task "$1" app "$3" "lib1 lib2" "${4:-}"
+	taskfile "$1"
+}
+
+# libs_split [WHAT]: lib1 and lib2 of $RUN were built on different agents,
+# so the app had one to restore.
+libs_split() {
+	[ "$(result_field "$RUN" lib1 agent)" != \
+	    "$(result_field "$RUN" lib2 agent)" ] ||
+	    fail "one agent built both libraries${1:+ ($1)}: nothing to restore"
+}
+
+# checkout_agents [work options...]: agents a1 and a2, each in a checkout
+# of its own, $TMP/a1 and $TMP/a2 (agent_in); the current directory is
+# $TMP afterwards.
+checkout_agents() {
+	for _ca in a1 a2; do
+		agent_in "$_ca" "$TMP/$_ca" "$@"
+	done
+	cd "$TMP" || fail "cd $TMP"
+}
+
+# start_cache [cache options...]: `dteq cache` on the test server (bg
+# name "cache"); sets CACHE_URL to the URL it prints first.
+start_cache() {
+	bg cache "$DTEQ" cache --redis "$REDIS_URL" "$@"
+	wait_for "[ -s '$TMP/cache.out' ]" 10 || fail "dteq cache printed no URL"
+	CACHE_URL=$(head -n 1 "$TMP/cache.out")
+}
+
+# stop_cache: SIGTERM; dteq cache exits 0, and the sanitizers of the ASan
+# build found nothing (leaks are reported at exit).
+stop_cache() {
+	kill -TERM "$(bg_pid cache)"
+	bg_wait cache 10
+	assert_no_grep 'Sanitizer|runtime error' "$TMP/cache.err" \
+	    "a sanitizer report from dteq cache"
+	assert_eq "$(bg_rc cache)" 0 "dteq cache exit status after SIGTERM"
+}
+
+# req NAME METHOD PATH [curl options...]: one request to the cache at
+# $CACHE_URL; sets CODE; the body is in $TMP/NAME.body and the response
+# head in $TMP/NAME.hdr.
+req() {
+	_n=$1
+	_m=$2
+	_p=$3
+	shift 3
+	if [ "$_m" = HEAD ]; then
+		set -- --head "$@"
+	else
+		set -- -X "$_m" "$@"
+	fi
+	# shellcheck disable=SC2034
+	CODE=$(curl -sS -o "$TMP/$_n.body" -D "$TMP/$_n.hdr" \
+	    -w '%{http_code}' "$@" "$CACHE_URL$_p") || fail "curl $_m $_p failed"
 }
 
 # json_str STRING: STRING as a JSON string literal (no control characters).

@@ -13,23 +13,6 @@ TOKEN=race-token
 AUTH="Authorization: Bearer $TOKEN"
 N=8
 
-# start_cache [options...]: `dteq cache` on the test server; sets CACHE_URL.
-start_cache() {
-	bg cache "$DTEQ" cache --redis "$REDIS_URL" --token "$TOKEN" "$@"
-	wait_for "[ -s '$TMP/cache.out' ]" 10 || fail "dteq cache printed no URL"
-	CACHE_URL=$(head -n 1 "$TMP/cache.out")
-}
-
-# stop_cache: SIGTERM; dteq cache exits 0, and the sanitizers of the ASan
-# build found nothing (leaks are reported at exit).
-stop_cache() {
-	kill -TERM "$(bg_pid cache)"
-	bg_wait cache 10
-	assert_no_grep 'Sanitizer|runtime error' "$TMP/cache.err" \
-	    "a sanitizer report from dteq cache"
-	assert_eq "$(bg_rc cache)" 0 "dteq cache exit status after SIGTERM"
-}
-
 # race PATH: N slowed PUTs of $TMP/up.I to PATH at once; the status of
 # each in $TMP/code.I.
 race() {
@@ -54,7 +37,7 @@ winner_of() {
 }
 
 start_redis
-start_cache
+start_cache --token "$TOKEN"
 for i in $(seq 1 $N); do
 	head -c 3000000 /dev/urandom >"$TMP/up.$i"
 done

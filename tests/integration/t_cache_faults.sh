@@ -11,23 +11,6 @@
 TOKEN=faults-token
 AUTH="Authorization: Bearer $TOKEN"
 
-# start_cache [options...]: `dteq cache` on the test server; sets CACHE_URL.
-start_cache() {
-	bg cache "$DTEQ" cache --redis "$REDIS_URL" --token "$TOKEN" "$@"
-	wait_for "[ -s '$TMP/cache.out' ]" 10 || fail "dteq cache printed no URL"
-	CACHE_URL=$(head -n 1 "$TMP/cache.out")
-}
-
-# stop_cache: SIGTERM; dteq cache exits 0, and the sanitizers of the ASan
-# build found nothing (leaks are reported at exit).
-stop_cache() {
-	kill -TERM "$(bg_pid cache)"
-	bg_wait cache 10
-	assert_no_grep 'Sanitizer|runtime error' "$TMP/cache.err" \
-	    "a sanitizer report from dteq cache"
-	assert_eq "$(bg_rc cache)" 0 "dteq cache exit status after SIGTERM"
-}
-
 # code METHOD PATH [curl options...]: the status of one request.
 code() {
 	_m=$1
@@ -42,22 +25,13 @@ upkeys() {
 	rcli --scan --pattern "dteq:cache:{$1}:up:*"
 }
 
-# restart_redis: a new redis-server on the same port (no data).
-restart_redis() {
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
-	    --appendonly no --dir "$TMP" --logfile "$TMP/redis.log" \
-	    --daemonize no &
-	REDIS_PID=$!
-	wait_for 'rcli ping >/dev/null 2>&1' 10 || fail "redis did not restart"
-}
-
 # dteq_clients: how many client connections the cache holds in Redis.
 dteq_clients() {
 	rcli client list | grep -vc 'cmd=client'
 }
 
 start_redis
-start_cache
+start_cache --token "$TOKEN"
 head -c 20000000 /dev/urandom >"$TMP/mid.bin"
 
 log "client killed mid-upload"
@@ -174,7 +148,8 @@ assert_grep 'lost the Redis connection' "$TMP/cache.err" \
     "dteq cache logs the lost connection"
 
 log "Redis back"
-restart_redis
+# A new redis-server on the same port, no data.
+restart_redis "$TMP" --save '' --appendonly no
 wait_for '[ "$(code GET /v1/cache/5003)" = 404 ]' 15 ||
     fail "still $(code GET /v1/cache/5003) after Redis came back"
 # The read and write connections reconnect each on its own backoff: wait

@@ -14,23 +14,6 @@ AUTH="Authorization: Bearer $TOKEN"
 SIZE=$((100 * 1024 * 1024))
 BOUND_KB=$((48 * 1024))
 
-# start_cache [options...]: `dteq cache` on the test server; sets CACHE_URL.
-start_cache() {
-	bg cache "$DTEQ" cache --redis "$REDIS_URL" --token "$TOKEN" "$@"
-	wait_for "[ -s '$TMP/cache.out' ]" 10 || fail "dteq cache printed no URL"
-	CACHE_URL=$(head -n 1 "$TMP/cache.out")
-}
-
-# stop_cache: SIGTERM; dteq cache exits 0, and the sanitizers of the ASan
-# build found nothing (leaks are reported at exit).
-stop_cache() {
-	kill -TERM "$(bg_pid cache)"
-	bg_wait cache 10
-	assert_no_grep 'Sanitizer|runtime error' "$TMP/cache.err" \
-	    "a sanitizer report from dteq cache"
-	assert_eq "$(bg_rc cache)" 0 "dteq cache exit status after SIGTERM"
-}
-
 # vm FIELD: FIELD (VmHWM, VmRSS) of the dteq cache process, in kB.
 vm() {
 	awk -v f="$1:" '$1 == f { print $2 }' "/proc/$(bg_pid cache)/status"
@@ -47,7 +30,7 @@ step() {
 }
 
 start_redis
-start_cache --max-size 128M
+start_cache --token "$TOKEN" --max-size 128M
 head -c $SIZE /dev/urandom >"$TMP/big.bin"
 log "before: VmHWM $(vm VmHWM) kB"
 

@@ -10,23 +10,6 @@
 TOKEN=limits-token
 AUTH="Authorization: Bearer $TOKEN"
 
-# start_cache [options...]: `dteq cache` on the test server; sets CACHE_URL.
-start_cache() {
-	bg cache "$DTEQ" cache --redis "$REDIS_URL" --token "$TOKEN" "$@"
-	wait_for "[ -s '$TMP/cache.out' ]" 10 || fail "dteq cache printed no URL"
-	CACHE_URL=$(head -n 1 "$TMP/cache.out")
-}
-
-# stop_cache: SIGTERM; dteq cache exits 0, and the sanitizers of the ASan
-# build found nothing (leaks are reported at exit).
-stop_cache() {
-	kill -TERM "$(bg_pid cache)"
-	bg_wait cache 10
-	assert_no_grep 'Sanitizer|runtime error' "$TMP/cache.err" \
-	    "a sanitizer report from dteq cache"
-	assert_eq "$(bg_rc cache)" 0 "dteq cache exit status after SIGTERM"
-}
-
 # put NAME HASH FILE [curl options...]: PUT FILE; sets CODE, body in NAME.body.
 put() {
 	_n=$1
@@ -57,7 +40,7 @@ no_keys_of() {
 }
 
 start_redis
-start_cache --max-size 2M
+start_cache --token "$TOKEN" --max-size 2M
 cap=2097152
 head -c $cap /dev/urandom >"$TMP/cap.bin"
 head -c $((cap + 1)) /dev/urandom >"$TMP/over.bin"

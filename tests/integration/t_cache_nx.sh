@@ -9,41 +9,8 @@
 TOKEN=nx-secret-token
 AUTH="Authorization: Bearer $TOKEN"
 
-# start_cache [options...]: `dteq cache` on the test server; sets CACHE_URL.
-start_cache() {
-	bg cache "$DTEQ" cache --redis "$REDIS_URL" --token "$TOKEN" "$@"
-	wait_for "[ -s '$TMP/cache.out' ]" 10 || fail "dteq cache printed no URL"
-	CACHE_URL=$(head -n 1 "$TMP/cache.out")
-}
-
-# stop_cache: SIGTERM; dteq cache exits 0, and the sanitizers of the ASan
-# build found nothing (leaks are reported at exit).
-stop_cache() {
-	kill -TERM "$(bg_pid cache)"
-	bg_wait cache 10
-	assert_no_grep 'Sanitizer|runtime error' "$TMP/cache.err" \
-	    "a sanitizer report from dteq cache"
-	assert_eq "$(bg_rc cache)" 0 "dteq cache exit status after SIGTERM"
-}
-
-# req NAME METHOD PATH [curl options...]: sets CODE; the body is in
-# $TMP/NAME.body and the response head in $TMP/NAME.hdr.
-req() {
-	_n=$1
-	_m=$2
-	_p=$3
-	shift 3
-	if [ "$_m" = HEAD ]; then
-		set -- --head "$@"
-	else
-		set -- -X "$_m" "$@"
-	fi
-	CODE=$(curl -sS -o "$TMP/$_n.body" -D "$TMP/$_n.hdr" \
-	    -w '%{http_code}' "$@" "$CACHE_URL$_p") || fail "curl $_m $_p failed"
-}
-
 start_redis
-start_cache --ttl 3600 --read-token reader-token
+start_cache --token "$TOKEN" --ttl 3600 --read-token reader-token
 log "listening on $CACHE_URL"
 case $CACHE_URL in
 http://127.0.0.1:[0-9]*) ;;

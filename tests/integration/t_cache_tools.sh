@@ -13,19 +13,9 @@
 TOKEN=tools-token
 PROJECTS=@ws/util,@ws/log,@ws/core
 
-# stop_cache: SIGTERM; dteq cache exits 0, and the sanitizers of the ASan
-# build found nothing (leaks are reported at exit).
-stop_cache() {
-	kill -TERM "$(bg_pid cache)"
-	bg_wait cache 10
-	assert_no_grep 'Sanitizer|runtime error' "$TMP/cache.err" \
-	    "a sanitizer report from dteq cache"
-	assert_eq "$(bg_rc cache)" 0 "dteq cache exit status after SIGTERM"
-}
-
 # wipe: delete the outputs and both local caches.
 wipe() {
-	rm -rf "$ws/.nx/cache" "$ws/.turbo" "$ws"/libs/*/dist "$ws"/apps/*/dist
+	rm -rf "$WS/.nx/cache" "$WS/.turbo" "$WS"/libs/*/dist "$WS"/apps/*/dist
 }
 
 # artifacts: how many artifacts the cache holds.
@@ -33,18 +23,12 @@ artifacts() {
 	rcli --scan --pattern 'dteq:cache:*:meta' | wc -l
 }
 
-nx_setup
-ws="$TMP/ws"
-nx_workspace "$ws"
-start_redis
-bg cache "$DTEQ" cache --redis "$REDIS_URL" --token "$TOKEN" \
-    --read-token reader
-wait_for "[ -s '$TMP/cache.out' ]" 10 || fail "dteq cache printed no URL"
-url=$(head -n 1 "$TMP/cache.out")
-cd "$ws" || fail "cd $ws"
+tool_workspace
+start_cache --token "$TOKEN" --read-token reader
+cd "$WS" || fail "cd $WS"
 
 log "Nx: build, store"
-NX_SELF_HOSTED_REMOTE_CACHE_SERVER=$url \
+NX_SELF_HOSTED_REMOTE_CACHE_SERVER=$CACHE_URL \
     NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN=$TOKEN \
     npx --no nx run-many -t build --projects="$PROJECTS" \
     >"$TMP/nx1.out" 2>&1 || fail "nx run-many failed: $(tail "$TMP/nx1.out")"
@@ -53,21 +37,21 @@ assert_no_grep 'remote cache' "$TMP/nx1.out" "Nx complained about the cache"
 
 log "Nx: local cache and outputs gone, all remote hits"
 wipe
-NX_SELF_HOSTED_REMOTE_CACHE_SERVER=$url \
+NX_SELF_HOSTED_REMOTE_CACHE_SERVER=$CACHE_URL \
     NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN=$TOKEN \
     npx --no nx run-many -t build --projects="$PROJECTS" \
     >"$TMP/nx2.out" 2>&1 || fail "nx run-many failed: $(tail "$TMP/nx2.out")"
 assert_grep 'from the cache instead of running the command for 3 out of 3 tasks' \
     "$TMP/nx2.out" "Nx took all three builds from the remote cache"
 for p in util log core; do
-	assert_file "$ws/libs/$p/dist/index.js" "dist of $p from the cache"
+	assert_file "$WS/libs/$p/dist/index.js" "dist of $p from the cache"
 done
 
 log "Nx: read-only token"
 wipe
 rcli --scan --pattern 'dteq:cache:*' | xargs redis-cli -p "$REDIS_PORT" del \
     >/dev/null
-NX_SELF_HOSTED_REMOTE_CACHE_SERVER=$url \
+NX_SELF_HOSTED_REMOTE_CACHE_SERVER=$CACHE_URL \
     NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN=reader \
     npx --no nx run-many -t build --projects="$PROJECTS" \
     >"$TMP/nx3.out" 2>&1 || fail "nx with the read-only token failed"
@@ -75,7 +59,7 @@ assert_eq "$(artifacts)" 0 "artifacts stored with the read-only token"
 
 log "Turborepo: build, store"
 wipe
-TURBO_API=$url TURBO_TOKEN=$TOKEN TURBO_TEAM=ws \
+TURBO_API=$CACHE_URL TURBO_TOKEN=$TOKEN TURBO_TEAM=ws \
     npx --no turbo run build --filter=@ws/core >"$TMP/turbo1.out" 2>&1 ||
     fail "turbo run failed: $(tail "$TMP/turbo1.out")"
 assert_grep 'Cached: +0 cached, 3 total' "$TMP/turbo1.out" "first turbo run"
@@ -85,14 +69,14 @@ assert_no_grep 'WARNING|failed to' "$TMP/turbo1.out" \
 
 log "Turborepo: local cache and outputs gone, all remote hits"
 wipe
-TURBO_API=$url TURBO_TOKEN=$TOKEN TURBO_TEAM=ws \
+TURBO_API=$CACHE_URL TURBO_TOKEN=$TOKEN TURBO_TEAM=ws \
     npx --no turbo run build --filter=@ws/core >"$TMP/turbo2.out" 2>&1 ||
     fail "turbo run failed: $(tail "$TMP/turbo2.out")"
 assert_grep 'Cached: +3 cached, 3 total' "$TMP/turbo2.out" \
     "Turborepo took all three builds from the remote cache"
 assert_grep 'FULL TURBO' "$TMP/turbo2.out" "FULL TURBO"
 for p in util log core; do
-	assert_file "$ws/libs/$p/dist/index.js" "dist of $p from the cache"
+	assert_file "$WS/libs/$p/dist/index.js" "dist of $p from the cache"
 done
 stop_cache
 exit 0

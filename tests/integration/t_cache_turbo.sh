@@ -10,39 +10,6 @@
 TOKEN=turbo-secret-token
 AUTH="Authorization: Bearer $TOKEN"
 
-# start_cache [options...]: `dteq cache` on the test server; sets CACHE_URL.
-start_cache() {
-	bg cache "$DTEQ" cache --redis "$REDIS_URL" "$@"
-	wait_for "[ -s '$TMP/cache.out' ]" 10 || fail "dteq cache printed no URL"
-	CACHE_URL=$(head -n 1 "$TMP/cache.out")
-}
-
-# stop_cache: SIGTERM; dteq cache exits 0, and the sanitizers of the ASan
-# build found nothing (leaks are reported at exit).
-stop_cache() {
-	kill -TERM "$(bg_pid cache)"
-	bg_wait cache 10
-	assert_no_grep 'Sanitizer|runtime error' "$TMP/cache.err" \
-	    "a sanitizer report from dteq cache"
-	assert_eq "$(bg_rc cache)" 0 "dteq cache exit status after SIGTERM"
-}
-
-# req NAME METHOD PATH [curl options...]: sets CODE; the body is in
-# $TMP/NAME.body and the response head in $TMP/NAME.hdr.
-req() {
-	_n=$1
-	_m=$2
-	_p=$3
-	shift 3
-	if [ "$_m" = HEAD ]; then
-		set -- --head "$@"
-	else
-		set -- -X "$_m" "$@"
-	fi
-	CODE=$(curl -sS -o "$TMP/$_n.body" -D "$TMP/$_n.hdr" \
-	    -w '%{http_code}' "$@" "$CACHE_URL$_p") || fail "curl $_m $_p failed"
-}
-
 # The token comes from the environment this time.
 start_redis
 DTEQ_CACHE_TOKEN=$TOKEN DTEQ_CACHE_READ_TOKEN=turbo-reader start_cache

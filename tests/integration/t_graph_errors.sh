@@ -7,23 +7,10 @@
 
 . "$TOP/tests/integration/lib.sh"
 # Agents here share one checkout: the commands keep the tools' flags.
-DTEQ_TOOL_DEPS=exclude
-export DTEQ_TOOL_DEPS
+tool_deps exclude
 
 start_redis
 fx="$TOP/tests/fixtures"
-
-# refused NAME PATTERN [submit arguments...]: exit 2, PATTERN on stderr,
-# nothing in Redis.
-refused() {
-	_n=$1
-	_p=$2
-	shift 2
-	submit "$_n" "$@"
-	assert_eq "$SUBMIT_RC" 2 "exit status of submit $*"
-	assert_grep "$_p" "$TMP/$_n.err" "message of submit $*"
-	assert_eq "$(rcli dbsize)" 0 "keys written by submit $*"
-}
 
 refused cont 'task "@ws/docs:.*continuous' \
     --graph "$fx/nx-24.0.6-continuous.json"

@@ -7,8 +7,7 @@
 
 . "$TOP/tests/integration/lib.sh"
 # Agents here share one checkout: the commands keep the tools' flags.
-DTEQ_TOOL_DEPS=exclude
-export DTEQ_TOOL_DEPS
+tool_deps exclude
 
 start_redis
 fx="$TOP/tests/fixtures"

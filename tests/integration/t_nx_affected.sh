@@ -9,15 +9,11 @@
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
 # Agents here share one checkout: the commands keep the tools' flags.
-DTEQ_TOOL_DEPS=exclude
-export DTEQ_TOOL_DEPS
+tool_deps exclude
 
 nx_not_under_sanitizers
-nx_setup
-ws="$TMP/ws"
-nx_workspace "$ws"
-start_redis
-cd "$ws" || fail "cd $ws"
+tool_workspace
+cd "$WS" || fail "cd $WS"
 g() {
 	git -c user.email=ci@example.invalid -c user.name=ci "$@" >/dev/null ||
 	    fail "git $*"

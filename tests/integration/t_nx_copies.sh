@@ -17,8 +17,7 @@
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
 # The variant under test: the commands keep the tools' flags.
-DTEQ_TOOL_DEPS=exclude
-export DTEQ_TOOL_DEPS
+tool_deps exclude
 
 SHARED_OUTPUTS=${DTEQ_TEST_SHARED_OUTPUTS:-0}
 
@@ -48,7 +47,7 @@ assert_eq "$SUBMIT_RC" 1 "dteq submit exit status (outputs not shared)"
 assert_grep 'was not built here|dist/index.js is missing' "$out" \
     "a task failed for lack of another agent's outputs"
 # Tasks that need no other task's outputs all succeeded.
-for p in util log core data ui api forms charts web admin mobile server docs; do
+for p in $WS_PROJECTS; do
 	assert_eq "$(result_field "$RUN" "@ws/$p:lint" status)" success \
 	    "status of @ws/$p:lint"
 done

@@ -16,32 +16,12 @@
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
 
-nx_setup
-three_copies --parallel 2
-DTEQ_TOOL_DEPS=restore
-export DTEQ_TOOL_DEPS
-t0=$(now_ms)
-nx_submit submit 390 --nx "run-many -t build"
-log "submit took $(($(now_ms) - t0)) ms"
-assert_eq "$SUBMIT_RC" 0 "dteq submit exit status"
-agents_exit_ok 30 a1 a2 a3
-out="$TMP/submit.out"
-assert_grep '^13 tasks: 13 succeeded, 0 failed, 0 skipped' "$out" \
-    "summary line"
+copies_cache_run nx 390 "run-many -t build" 13
 assert_grep '^> nx run @ws/web:build$' "$out" "Nx's banner of web's build"
-assert_grep '^dteq: restoring the outputs of @ws/[a-z]*:build.*: .*nx run-many -t build --excludeTaskDependencies --projects=@ws/' \
-    "$out" "agents restored dependencies with nx run-many"
-assert_grep 'Nx read the output from the cache' "$out" \
-    "dependencies restored from the remote cache"
-# Which agent built and which restored what: each project's outputs reach
-# an agent once, either way.
-agents_restored_once "restoring the outputs of" a1 a2 a3
 [ -n "$(cat "$TMP/a1.restored" "$TMP/a2.restored" "$TMP/a3.restored")" ] ||
     fail "no agent restored anything"
 # The replay: the main job's copy now holds every task's outputs, restored
 # from the cache, and its terminal Nx's log of every task.
-assert_grep '^Replaying the run here from the remote cache:' "$out" \
-    "the replay ran"
 for d in $(cd "$TMP/a1" && find libs apps -maxdepth 2 -name dist -type d |
     sort); do
 	[ -d "$TMP/main/$d" ] || fail "the main job's copy lacks $d"
@@ -68,7 +48,7 @@ done
 # its restores, which print the same line).
 RUN="$RUN-again"
 for a in a1 a2 a3; do
-	nx_agent "$a" "$TMP/$a"
+	agent_in "$a" "$TMP/$a"
 done
 nx_submit again 390 --no-replay --nx "run-many -t build"
 assert_eq "$SUBMIT_RC" 0 "second dteq submit exit status"

@@ -7,25 +7,11 @@
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
 # Agents here share one checkout: the commands keep the tools' flags.
-DTEQ_TOOL_DEPS=exclude
-export DTEQ_TOOL_DEPS
+tool_deps exclude
 
-nx_setup
-ws="$TMP/ws"
-nx_workspace "$ws"
-start_redis
-
-# refused NAME PATTERN [submit arguments...]: exit 2, PATTERN on stderr,
-# nothing in Redis.
-refused() {
-	_n=$1
-	_p=$2
-	shift 2
-	nx_submit "$_n" 100 "$@"
-	assert_eq "$SUBMIT_RC" 2 "exit status of submit $*"
-	assert_grep "$_p" "$TMP/$_n.err" "message of submit $*"
-	assert_eq "$(rcli dbsize)" 0 "keys written by submit $*"
-}
+tool_workspace
+# refused (lib.sh) bounds each submit by SUBMIT_SECS: 100 s here.
+SUBMIT_SECS=100
 
 mkdir "$TMP/empty"
 cd "$TMP/empty" || fail "cd"
@@ -35,7 +21,7 @@ assert_grep 'npm' "$TMP/nonx.err" "npx's own message"
 refused noturbo '`npx --no turbo run build --dry=json` failed' \
     --turbo "run build"
 
-cd "$ws" || fail "cd $ws"
+cd "$WS" || fail "cd $WS"
 refused project "Cannot find project 'nosuch'" --nx "run nosuch:build"
 refused affected 'failed \(exit 1\)' --nx "affected -t build"
 assert_grep 'git' "$TMP/affected.err" "Nx's message about git"

@@ -16,25 +16,8 @@
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
 
-nx_setup
-ws="$TMP/ws"
-nx_workspace "$ws" --fail-test api
-main="$TMP/main"
-cp -a "$ws" "$main" || fail "copy of the workspace for the main job"
-for a in a1 a2 a3; do
-	cp -a "$ws" "$TMP/$a" || fail "copy of the workspace for $a"
-done
-start_redis
+failing_test_run nx 270 "run-many -t test,build,e2e"
 
-for a in a1 a2 a3; do
-	nx_agent "$a" "$TMP/$a"
-done
-cd "$main" || fail "cd $main"
-nx_submit submit 270 --nx "run-many -t test,build,e2e"
-assert_eq "$SUBMIT_RC" 1 "dteq submit exit status with a failing test"
-agents_exit_ok 30 a1 a2 a3
-
-out="$TMP/submit.out"
 assert_grep 'expected 42, got 41 \(FAIL_TEST\)' "$out" \
     "the failing test's own output in submit's output"
 assert_grep '^> nx run @ws/api:test$' "$out" "Nx's banner of the failing task"
@@ -55,7 +38,7 @@ assert_no_grep '^e2e @ws/(web|admin|mobile|server)' "$out" \
 assert_eq "$(result_field "$RUN" @ws/docs:e2e status)" success \
     "status of @ws/docs:e2e (does not need api)"
 assert_grep '^e2e @ws/docs: ok' "$out" "docs' e2e ran"
-for p in util log core data ui api forms charts web admin mobile server docs; do
+for p in $WS_PROJECTS; do
 	assert_eq "$(result_field "$RUN" "@ws/$p:build" status)" success \
 	    "status of @ws/$p:build"
 done
@@ -70,9 +53,7 @@ fi
 
 # The replay of the 26 that succeeded: build, test and e2e, in that order
 # (each after the targets it depends on), every task read from the cache.
-assert_grep '^Replaying the 26 tasks that succeeded \(of 31\) here from the remote cache, in 3 runs of `nx run-many`' \
-    "$out" "the replay's line"
-sed -n '/^Replaying the 26 tasks/,$p' "$out" >"$TMP/replay.out"
+replay_of 26 31 3 "nx run-many"
 grep -E 'replay: .* run-many ' "$TMP/submit.err" >"$TMP/replay.cmds"
 assert_eq "$(sed 's/.* run-many -t \([^ ]*\) .*/\1/' "$TMP/replay.cmds" |
     tr '\n' ' ')" "build test e2e " "the replay's targets, in order"
@@ -87,11 +68,8 @@ hits=$(sed -n 's/.*Nx read the output from the cache instead of running the comm
 assert_eq "$hits" "13 12 1 " "tasks the replay read from the cache, per run"
 assert_no_grep 'FAIL_TEST|@ws/api:test|@ws/(web|admin|mobile|server):e2e' \
     "$TMP/replay.out" "the replay ran a failed or skipped task"
-for p in libs/util libs/log libs/core libs/data libs/ui libs/api libs/forms \
-    libs/charts apps/web apps/admin apps/mobile apps/server apps/docs; do
-	[ -f "$main/$p/dist/index.js" ] ||
-	    fail "the main job's copy lacks $p/dist after the replay"
-done
+# shellcheck disable=SC2086
+main_has_dist $WS_DIRS
 n=0
 for a in a1 a2 a3; do
 	[ -f "$TMP/$a/apps/web/dist/index.js" ] || continue
@@ -104,8 +82,8 @@ done
 log "--no-replay: no replay after a failure either"
 RUN="$RUN-2"
 rm -rf "$main/libs/util/dist"
-nx_agent b1 "$TMP/a1"
-nx_agent b2 "$TMP/a2"
+agent_in b1 "$TMP/a1"
+agent_in b2 "$TMP/a2"
 nx_submit noreplay 270 --no-replay --nx "run-many -t test -p @ws/api"
 assert_eq "$SUBMIT_RC" 1 "dteq submit --no-replay with a failing test"
 agents_exit_ok 30 b1 b2

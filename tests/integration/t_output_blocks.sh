@@ -22,9 +22,7 @@ i=\$((i + 1)); done"
 done
 taskfile "$tf"
 
-start_agent a1 --parallel 4
-start_agent a2 --parallel 4
-start_agent a3 --parallel 4
+start_agents "a1 a2 a3" --parallel 4
 submit submit "$tf"
 assert_eq "$SUBMIT_RC" 0 "dteq submit exit status"
 agents_exit_ok 15 a1 a2 a3

@@ -27,9 +27,7 @@ while [ $i -le 5 ]; do
 done
 taskfile "$tf"
 
-start_agent a1 --parallel 4
-start_agent a2 --parallel 4
-start_agent a3 --parallel 4
+start_agents "a1 a2 a3" --parallel 4
 submit submit "$tf"
 assert_eq "$SUBMIT_RC" 1 "dteq submit exit status"
 agents_exit_ok 20 a1 a2 a3

@@ -19,18 +19,10 @@ start_redis
 store="$TMP/store"
 mkdir -p "$store"
 
-# lib.sh LIB: build LIB on this checkout once both agents build a lib.
-two_agents_script "$TMP/two.sh"
-cat >"$TMP/lib.sh" <<EOF
-lib=\$1
-sh "$TMP/two.sh" || exit 9
-sleep 0.5
-mkdir -p out
-echo "\$lib built by \$DTEQ_AGENT" >"out/\$lib"
-cp "out/\$lib" "\$STORE/\$lib"
-echo "\$lib \$DTEQ_AGENT" >>"\$STORE/built.log"
-echo "lib.sh: built \$lib"
-EOF
+# lib.sh LIB: build LIB on this checkout once both agents build a lib,
+# into the store the task's environment names.
+# shellcheck disable=SC2016
+lib_script "$TMP/lib.sh" '$STORE' 0.5
 
 # restore.sh LIB: copy LIB from the store into out/, under a lock.
 cat >"$TMP/restore.sh" <<'EOF'
@@ -72,13 +64,13 @@ echo "\$app ran on \$DTEQ_AGENT"
 touch "$TMP/ran.\$DTEQ_RUN.\$app"
 EOF
 
-# agent_in NAME [work options...]: an agent of $RUN in its own checkout
+# app_agent NAME [work options...]: an agent of $RUN in its own checkout
 # $TMP/NAME (with an app/ directory for the apps' cwd).
-agent_in() {
-	mkdir -p "$TMP/$1/app"
-	cd "$TMP/$1" || fail "cd $TMP/$1"
-	start_agent "$@"
-	cd "$TOP" || fail "cd $TOP"
+app_agent() {
+	mkdir -p "$TMP/$1/app" || fail "mkdir $TMP/$1/app"
+	_aa=$1
+	shift
+	agent_in "$_aa" "$TMP/$_aa" "$@"
 }
 
 env="\"env\": {\"STORE\": \"$store\"}"
@@ -100,8 +92,8 @@ add_task "$tf" top "sh $TMP/app.sh top l1 l2 l3 l4" app1 "$appx"
 taskfile "$tf"
 
 log "2 agents in separate checkouts, --parallel 2"
-agent_in a1 --parallel 2
-agent_in a2 --parallel 2
+app_agent a1 --parallel 2
+app_agent a2 --parallel 2
 submit submit "$tf"
 agents_exit_ok 15 a1 a2
 out="$TMP/submit.out"
@@ -192,8 +184,8 @@ add_task "$tf" after "sh $TMP/app.sh after" bad1 "$appx"
 taskfile "$tf"
 
 log "failing restores: 2 agents, --parallel 1"
-agent_in b1
-agent_in b2
+app_agent b1
+app_agent b2
 submit submit2 "$tf"
 assert_eq "$SUBMIT_RC" 1 "dteq submit exit status with failed restores"
 agents_exit_ok 15 b1 b2

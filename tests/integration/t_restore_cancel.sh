@@ -22,12 +22,7 @@ for a in app1 app2 app3 app4; do
 done
 taskfile "$tf"
 
-for a in a1 a2; do
-	mkdir -p "$TMP/$a"
-	cd "$TMP/$a" || fail "cd $TMP/$a"
-	start_agent "$a" --parallel 2
-done
-cd "$TMP" || fail "cd $TMP"
+checkout_agents --parallel 2
 bg submit "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" \
     --agent-wait 30 "$tf"
 wait_for "[ \$(ls $TMP | grep -c '^restore\\.') -ge 2 ]" 40 ||

@@ -14,15 +14,7 @@ store="$TMP/store"
 mkdir -p "$store"
 
 # lib.sh LIB: build LIB on this checkout once both agents build a lib.
-two_agents_script "$TMP/two.sh"
-cat >"$TMP/lib.sh" <<EOF
-sh "$TMP/two.sh" || exit 9
-sleep 0.3
-mkdir -p out
-echo "\$1 built by \$DTEQ_AGENT" >"out/\$1"
-cp "out/\$1" "$store/\$1"
-echo "\$1 \$DTEQ_AGENT" >>"$store/built.log"
-EOF
+lib_script "$TMP/lib.sh" "$store" 0.3
 
 # app.sh APP LIB...: copy the libs missing here from the store (under
 # the checkout's lock), then check them all.
@@ -62,12 +54,7 @@ add_task "$tf" app5 "sh $TMP/app.sh app5 l1 l2" "l1 l2"
 add_task "$tf" app6 "sh $TMP/app.sh app6 l3 l4" "l3 l4"
 taskfile "$tf"
 
-for a in a1 a2; do
-	mkdir -p "$TMP/$a"
-	cd "$TMP/$a" || fail "cd $TMP/$a"
-	start_agent "$a" --parallel 2
-done
-cd "$TMP" || fail "cd $TMP"
+checkout_agents --parallel 2
 submit submit "$tf"
 agents_exit_ok 15 a1 a2
 out="$TMP/submit.out"

@@ -11,26 +11,7 @@
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
 
-nx_setup
-three_copies --parallel 2
-DTEQ_TOOL_DEPS=restore
-export DTEQ_TOOL_DEPS
-t0=$(now_ms)
-nx_submit submit 270 --turbo "run lint test build"
-log "submit took $(($(now_ms) - t0)) ms"
-assert_eq "$SUBMIT_RC" 0 "dteq submit exit status"
-agents_exit_ok 30 a1 a2 a3
-out="$TMP/submit.out"
-assert_grep '^39 tasks: 39 succeeded, 0 failed, 0 skipped' "$out" \
-    "summary line"
-assert_grep 'cache hit, replaying logs' "$out" \
-    "dependencies restored from the remote cache"
-assert_grep '^dteq: restoring the outputs of @ws/[a-z]*#build.*: the task.s own command does$' \
-    "$out" "a task's block says its command restores its dependencies"
-agents_restored_once "its command restores the outputs of" a1 a2 a3
-# The replay: every task read from the cache into the main job's copy.
-assert_grep '^Replaying the run here from the remote cache:' "$out" \
-    "the replay ran"
+copies_cache_run turbo 270 "run lint test build" 39
 assert_grep 'Cached: *39 cached, 39 total' "$out" \
     "the replay read every task from the cache"
 [ -d "$TMP/main/libs/util/dist" ] ||

@@ -11,27 +11,10 @@
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
 
-nx_setup
-ws="$TMP/ws"
-nx_workspace "$ws" --fail-test api
-main="$TMP/main"
-cp -a "$ws" "$main" || fail "copy of the workspace for the main job"
-start_redis
-for a in a1 a2; do
-	nx_agent "$a" "$ws"
-done
-cd "$main" || fail "cd $main"
-t0=$(now_ms)
-nx_submit submit 150 --turbo "run build test --concurrency 2"
-log "submit took $(($(now_ms) - t0)) ms"
-assert_eq "$SUBMIT_RC" 1 "dteq submit exit status with a failing test"
-agents_exit_ok 30 a1 a2
-out="$TMP/submit.out"
+failing_test_run turbo 150 "run build test --concurrency 2"
 assert_grep '^26 tasks: 25 succeeded, 1 failed, 0 skipped' "$out" \
     "summary line"
-assert_grep '^Replaying the 25 tasks that succeeded \(of 26\) here from the remote cache, in 2 runs of `turbo run`' \
-    "$out" "the replay's line"
-sed -n '/^Replaying the 25 tasks/,$p' "$out" >"$TMP/replay.out"
+replay_of 25 26 2 "turbo run"
 grep -E 'replay: .* run (build|test) ' "$TMP/submit.err" >"$TMP/replay.cmds"
 assert_eq "$(sed 's/.* run \([a-z]*\) .*/\1/' "$TMP/replay.cmds" |
     tr '\n' ' ')" "build test " "the replay's tasks, in order"
@@ -46,8 +29,5 @@ assert_grep 'Cached: *13 cached, 13 total' "$TMP/replay.out" \
 assert_grep 'Cached: *25 cached, 25 total' "$TMP/replay.out" \
     "the replay read every test that passed from the cache"
 assert_no_grep 'FAIL_TEST' "$TMP/replay.out" "the replay ran the failed test"
-for p in libs/util libs/api apps/web apps/docs; do
-	[ -f "$main/$p/dist/index.js" ] ||
-	    fail "the main job's copy lacks $p/dist after the replay"
-done
+main_has_dist libs/util libs/api apps/web apps/docs
 exit 0
