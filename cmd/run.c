@@ -54,7 +54,7 @@ static const char run_usage[] =
 struct run {
 	int		 nagents;	/* --agents */
 	int		 parallel;	/* --parallel */
-	char	       **sargv;		/* submit's argv: ours, then the user's */
+	char	       **sargv;		/* submit's: ours, then the user's */
 	int		 sargc;		/* the user's words in sargv */
 	char		 dir[sizeof RUN_DIR];	/* the temporary directory */
 	char		*sock;		/* the server's socket in dir */
@@ -65,7 +65,7 @@ struct run {
 	pid_t		 redis;
 	pid_t		 submit;
 	pid_t		*agents;	/* -1: gone */
-	int		 failed;	/* agents that failed or did not start */
+	int		 failed;	/* agents failed or not started */
 };
 
 static volatile sig_atomic_t run_signal;
