@@ -2,8 +2,9 @@
 
 /*
  * The side commands: each looks at or acts on a run from outside its
- * submit, with one synchronous connection and no event loop (run.c, the
- * local supervisor, runs Redis, agents and a submit as child processes).
+ * submit, with one synchronous connection and no event loop: status.c,
+ * cancel.c and logs.c (sharing look.c), stop.c, record.c. run.c, the
+ * local supervisor, runs Redis, agents and a submit as child processes.
  * Includes dteq.h and tools.h; never producer.h or worker.h.
  */
 

@@ -319,8 +319,10 @@ run_number(const char *opt, const char *val, int *dst, char **cause)
  * Parse the options: --agents and --parallel are run's, -h and --help
  * too; every other word goes to submit as it is, in its place (getopt's
  * "-" mode hands the words back in order, and [prev, optind) is what one
- * call took). The first problem goes to *cause; --help anywhere wins.
- * Returns 1 for --help, -1 on bad usage.
+ * call took). The other shared options (CLI_OPTIONS) are submit's: they
+ * are listed so that a value goes along with its option. The first
+ * problem goes to *cause; --help anywhere wins. Returns 1 for --help, -1
+ * on bad usage.
  */
 static int
 run_options(struct run *r, int argc, char **argv, char **cause)
@@ -361,10 +363,8 @@ run_options(struct run *r, int argc, char **argv, char **cause)
 			rc = -1;
 			continue;
 		}
-		if (ch == 'h') {
-			o.help = 1;
-			continue;
-		}
+		if (ch == 'h' && cli_option(&o, ch, optarg, cause) == 1)
+			continue;	/* the one shared option run takes */
 		for (i = prev; i < optind; i++)
 			r->sargv[4 + r->sargc++] = argv[i];
 	}
