@@ -11,10 +11,11 @@
  *
  * 1. record_main() resolves the server and the run first: bad usage exits
  *    2 before anything runs.
- * 2. record_exec() runs the command (execvp, no shell) with stdout and
- *    stderr on one pipe, copies each chunk to stdout and keeps the first
- *    DEFAULT_OUTPUT_CAP bytes; SIGINT and SIGTERM are passed on to it.
- *    Redis is not needed until it has ended.
+ * 2. record_exec() runs the command (spawn_start(), no shell) with
+ *    stdout and stderr on one pipe, copies each chunk to stdout and keeps
+ *    the first DEFAULT_OUTPUT_CAP bytes; SIGINT and SIGTERM are passed on
+ *    to it. A command that cannot be run gets status 127 and the reason
+ *    as its output. Redis is not needed until it has ended.
  * 3. record_settings() reads the run's TTL and output cap if the run
  *    exists; record_store() then writes, on one synchronous connection:
  *    the next attempt of the id (HINCRBY attempts), the output under the
@@ -37,13 +38,10 @@
  */
 
 #include <sys/types.h>
-#include <sys/wait.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +80,6 @@ struct record {
 	struct redis_url url;
 	char		 *run;
 	struct keys	  keys;
-	int		  connect_timeout;
 	size_t		  cap;		/* output bytes kept */
 	int		  ttl;
 
@@ -158,50 +155,41 @@ record_keep(struct record *r, const char *buf, size_t len)
 }
 
 /*
- * Run the command with its stdout and stderr on one pipe, echo and keep
- * the output, and wait for it. The status is 127 if it could not be run.
+ * The command could not be run: say so where its output would have gone,
+ * keep that as its output, and give it the shell's status for it, 127.
  */
 static void
-record_exec(struct record *r)
+record_not_run(struct record *r, const char *cause)
+{
+	char	*msg;
+
+	xasprintf(&msg, "dteq record: %s\n", cause);
+	fputs(msg, stdout);
+	fflush(stdout);
+	record_keep(r, msg, strlen(msg));
+	free(msg);
+	r->status = 127;
+}
+
+/*
+ * Copy the command's output (fd) to stdout and keep it, until EOF; then
+ * wait for it. SIGINT and SIGTERM are passed on to it meanwhile.
+ */
+static void
+record_follow(struct record *r, pid_t pid, int fd)
 {
 	struct sigaction sa, old_int, old_term;
-	char		 buf[65536], *msg;
-	int		 p[2], null, st;
+	char		 buf[65536];
 	ssize_t		 n;
-	pid_t		 pid;
-	uint64_t	 t0;
 
-	if (pipe2(p, O_CLOEXEC) != 0)
-		fatal("%s: pipe", __func__);
-	xasprintf(&msg, "dteq record: cannot run %s (not found or not "
-	    "executable)\n", r->argv[0]);
-	fflush(stdout);
-	fflush(stderr);
-	r->start_ms = util_wall_ms();
-	t0 = util_now_ms();
-	if ((pid = fork()) == -1)
-		fatal("%s: fork", __func__);
-	if (pid == 0) {
-		if ((null = open("/dev/null", O_RDONLY)) != -1)
-			dup2(null, STDIN_FILENO);
-		dup2(p[1], STDOUT_FILENO);
-		dup2(p[1], STDERR_FILENO);
-		execvp(r->argv[0], r->argv);
-		if (write(STDERR_FILENO, msg, strlen(msg)) == -1)
-			_exit(127);
-		_exit(127);
-	}
-	free(msg);
-	close(p[1]);
 	record_child = pid;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = record_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-
 	for (;;) {
-		n = read(p[0], buf, sizeof buf);
+		n = read(fd, buf, sizeof buf);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -211,38 +199,47 @@ record_exec(struct record *r)
 		fflush(stdout);
 		record_keep(r, buf, (size_t)n);
 	}
-	close(p[0]);
-	while (waitpid(pid, &st, 0) == -1) {
-		if (errno != EINTR)
-			fatal("%s: waitpid", __func__);
-	}
+	close(fd);
+	r->status = spawn_wait(pid);
 	record_child = -1;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
-	r->end_ms = util_wall_ms();
-	r->duration_ms = util_now_ms() - t0;
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Run one command; -1 with *cause when the reply is missing or an error. */
-static int
-record_command(redisContext *c, char **cause, long long *value,
-    const char *fmt, ...)
+/*
+ * Run the command (stdin /dev/null, stdout and stderr on one pipe), echo
+ * and keep the output, and wait for it. The status is 127 if it could
+ * not be run, with the reason as its output.
+ */
+static void
+record_exec(struct record *r)
 {
-	redisReply	*reply;
-	va_list		 ap;
+	struct spawn	 sp;
+	char		*cause;
+	uint64_t	 t0;
 
-	va_start(ap, fmt);
-	reply = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-		xasprintf(cause, "%s", reply == NULL ? c->errstr : reply->str);
-		if (reply != NULL)
-			freeReplyObject(reply);
+	memset(&sp, 0, sizeof sp);
+	sp.argv = r->argv;
+	sp.out = SPAWN_PIPE;
+	sp.err = SPAWN_TO_OUT;
+	sp.flags = SPAWN_NULL_STDIN;
+	r->start_ms = util_wall_ms();
+	t0 = util_now_ms();
+	if (spawn_start(&sp, &cause) != 0) {
+		record_not_run(r, cause);
+		free(cause);
+	} else
+		record_follow(r, sp.pid, sp.out_fd);
+	r->end_ms = util_wall_ms();
+	r->duration_ms = util_now_ms() - t0;
+}
+
+/* A reply that says nothing but "done": freed; -1 if there is none. */
+static int
+record_done(redisReply *reply)
+{
+	if (reply == NULL)
 		return (-1);
-	}
-	if (value != NULL && reply->type == REDIS_REPLY_INTEGER)
-		*value = reply->integer;
 	freeReplyObject(reply);
 	return (0);
 }
@@ -281,21 +278,59 @@ record_settings(redisContext *c, struct record *r)
 	freeReplyObject(reply);
 }
 
-/* Write the attempt, its log and its result, and announce it. */
+/* The next attempt of the record's id (HINCRBY attempts); -1 on failure. */
 static int
-record_store(struct record *r, redisContext *c, char **cause)
+record_attempt(struct record *r, redisContext *c, long long *attempt,
+    char **why)
+{
+	redisReply	*reply;
+
+	if ((reply = rconn_sync_command(c, why, "HINCRBY %s %s 1",
+	    r->keys.attempts, r->id)) == NULL)
+		return (-1);
+	*attempt = reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0;
+	freeReplyObject(reply);
+	return (record_done(rconn_sync_command(c, why, "EXPIRE %s %d",
+	    r->keys.attempts, r->ttl)));
+}
+
+/*
+ * SET the output under the log key with the run's TTL. The output is
+ * bytes (a NUL among them), so it goes as an argument of its own and not
+ * through rconn_sync_command's format. -1 with *why on a failure.
+ */
+static int
+record_set_log(struct record *r, redisContext *c, const char *key,
+    char **why)
+{
+	redisReply	*reply;
+	const char	*argv[5];
+	size_t		 lens[5], i;
+	char		 ttl[16];
+
+	snprintf(ttl, sizeof ttl, "%d", r->ttl);
+	argv[0] = "SET";
+	argv[1] = key;
+	argv[2] = r->out != NULL ? r->out : "";
+	argv[3] = "EX";
+	argv[4] = ttl;
+	for (i = 0; i < nitems(argv); i++)
+		lens[i] = i == 2 ? r->outlen : strlen(argv[i]);
+	reply = redisCommandArgv(c, (int)nitems(argv), argv, lens);
+	if (reply != NULL && reply->type != REDIS_REPLY_ERROR)
+		return (record_done(reply));
+	xasprintf(why, "%s", reply == NULL ? c->errstr : reply->str);
+	if (reply != NULL)
+		freeReplyObject(reply);
+	return (-1);
+}
+
+/* The result of the recorded command, as JSON. Caller frees. */
+static char *
+record_result(struct record *r, long long attempt)
 {
 	struct result	 res;
-	long long	 attempt = 0;
-	char		*json, *logkey = NULL, *ev = NULL, *why = NULL;
-	size_t		 len;
-	int		 rc = -1;
 
-	if (record_command(c, &why, &attempt, "HINCRBY %s %s 1",
-	    r->keys.attempts, r->id) != 0 ||
-	    record_command(c, &why, NULL, "EXPIRE %s %d", r->keys.attempts,
-	    r->ttl) != 0)
-		goto out;
 	memset(&res, 0, sizeof res);
 	res.id = r->id;
 	res.status = r->status == 0 ? RESULT_SUCCESS : RESULT_FAILED;
@@ -306,26 +341,35 @@ record_store(struct record *r, redisContext *c, char **cause)
 	res.end_ms = r->end_ms;
 	res.duration_ms = r->duration_ms;
 	res.output_bytes = r->total;
-	json = result_encode(&res, &len);
+	return (result_encode(&res, NULL));
+}
+
+/* Write the attempt, its log and its result, and announce it. */
+static int
+record_store(struct record *r, redisContext *c, char **cause)
+{
+	long long	 attempt = 0;
+	char		*json = NULL, *logkey = NULL, *ev = NULL, *why = NULL;
+	int		 rc = -1;
+
+	if (record_attempt(r, c, &attempt, &why) != 0)
+		goto out;
+	json = record_result(r, attempt);
 	logkey = keys_log(&r->keys, r->id, (int)attempt);
 	xasprintf(&ev, "{\"type\":\"finished\",\"result\":%s}", json);
-	if (record_command(c, &why, NULL, "SET %s %b EX %d", logkey,
-	    r->out != NULL ? r->out : "", r->outlen, r->ttl) != 0 ||
-	    record_command(c, &why, NULL, "HSET %s %s %b", r->keys.results,
-	    r->id, json, len) != 0 ||
-	    record_command(c, &why, NULL, "EXPIRE %s %d", r->keys.results,
-	    r->ttl) != 0 ||
-	    record_command(c, &why, NULL, "HSET %s %s %b", r->keys.records,
-	    r->id, json, len) != 0 ||
-	    record_command(c, &why, NULL, "EXPIRE %s %d", r->keys.records,
-	    r->ttl) != 0 ||
-	    record_command(c, &why, NULL, "PUBLISH %s %s", r->keys.events,
-	    ev) != 0) {
-		free(json);
+	if (record_set_log(r, c, logkey, &why) != 0 ||
+	    record_done(rconn_sync_command(c, &why, "HSET %s %s %s",
+	    r->keys.results, r->id, json)) != 0 ||
+	    record_done(rconn_sync_command(c, &why, "EXPIRE %s %d",
+	    r->keys.results, r->ttl)) != 0 ||
+	    record_done(rconn_sync_command(c, &why, "HSET %s %s %s",
+	    r->keys.records, r->id, json)) != 0 ||
+	    record_done(rconn_sync_command(c, &why, "EXPIRE %s %d",
+	    r->keys.records, r->ttl)) != 0 ||
+	    record_done(rconn_sync_command(c, &why, "PUBLISH %s %s",
+	    r->keys.events, ev)) != 0)
 		goto out;
-	}
 	log_debug("%s: %s attempt %lld: %s", __func__, r->id, attempt, json);
-	free(json);
 	rc = 0;
 out:
 	if (rc != 0) {
@@ -333,59 +377,48 @@ out:
 		    r->run, why);
 	}
 	free(why);
+	free(json);
 	free(ev);
 	free(logkey);
 	return (rc);
 }
 
-/* Parse the options; -1 with *cause on a bad one, 1 for --help. */
+/*
+ * Parse the options up to the command (the shared ones go to o); -1 with
+ * *cause on a bad one, 1 for --help.
+ */
 static int
-record_options(struct record *r, int argc, char **argv, const char **redis,
-    const char **run, char **cause)
+record_options(struct record *r, struct cli_opts *o, int argc, char **argv,
+    char **cause)
 {
 	static const struct option longopts[] = {
-		{ "connect-timeout", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTIONS,
 		{ "id", required_argument, NULL, 'i' },
-		{ "redis", required_argument, NULL, 'r' },
-		{ "run", required_argument, NULL, 'R' },
-		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	ch;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "+hv", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'C':
-			if (util_parse_seconds("--connect-timeout", optarg,
-			    3600, &r->connect_timeout, cause) != 0)
-				return (-1);
-			break;
-		case 'h':
-			return (1);
-		case 'i':
-			if (*optarg == '\0' || strpbrk(optarg, "\n\r\t") !=
-			    NULL) {
-				xasprintf(cause, "--id: not a usable task id");
-				return (-1);
-			}
-			r->id = xstrdup(optarg);
-			break;
-		case 'r':
-			*redis = optarg;
-			break;
-		case 'R':
-			*run = optarg;
-			break;
-		case 'v':
-			log_init("dteq record", 1);
-			break;
-		default:
+		switch (cli_option(o, ch, optarg, cause)) {
+		case 1:
+			if (o->help)
+				return (1);
+			continue;
+		case -1:
+			return (-1);
+		}
+		if (ch != 'i') {
 			xasprintf(cause, "unknown option (see dteq record "
 			    "--help)");
 			return (-1);
 		}
+		if (*optarg == '\0' || strpbrk(optarg, "\n\r\t") != NULL) {
+			xasprintf(cause, "--id: not a usable task id");
+			return (-1);
+		}
+		free(r->id);
+		r->id = xstrdup(optarg);
 	}
 	if (optind >= argc) {
 		xasprintf(cause, "no command given (dteq record -- COMMAND "
@@ -413,23 +446,21 @@ int
 record_main(int argc, char **argv)
 {
 	struct record	 r;
+	struct cli_opts	 o;
 	redisContext	*c;
-	const char	*redis = NULL, *run = NULL;
 	char		*cause = NULL;
 	int		 rc;
 
 	memset(&r, 0, sizeof r);
-	r.connect_timeout = DEFAULT_CONNECT_TIMEOUT;
 	r.cap = DEFAULT_OUTPUT_CAP;
 	r.ttl = DEFAULT_TTL;
-	log_set_prefix("dteq record");
-	if ((rc = record_options(&r, argc, argv, &redis, &run, &cause)) == 1) {
+	cli_init(&o, "dteq record");
+	if ((rc = record_options(&r, &o, argc, argv, &cause)) == 1) {
 		fputs(record_usage, stdout);
 		record_free(&r);
 		return (EXIT_OK);
 	}
-	if (rc != 0 || cli_redis_url(redis, &r.url, &cause) != 0 ||
-	    cli_run_id(run, &r.run, &cause) != 0) {
+	if (rc != 0 || cli_resolve(&o, &r.url, &r.run, &cause) != 0) {
 		fprintf(stderr, "dteq record: %s\n", cause);
 		free(cause);
 		record_free(&r);
@@ -441,7 +472,7 @@ record_main(int argc, char **argv)
 	record_exec(&r);
 	log_debug("%s exited %d after %llu ms", r.id, r.status,
 	    (unsigned long long)r.duration_ms);
-	if ((c = cli_connect(&r.url, r.connect_timeout, &cause)) != NULL)
+	if ((c = cli_connect(&r.url, o.connect_timeout, &cause)) != NULL)
 		record_settings(c, &r);
 	if (c == NULL || record_store(&r, c, &cause) != 0) {
 		log_warnx("%s", cause);
@@ -454,4 +485,3 @@ record_main(int argc, char **argv)
 	record_free(&r);
 	return (rc);
 }
-

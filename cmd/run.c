@@ -7,22 +7,23 @@
  * submit, lets the agents leave, stops the server by its pid and removes
  * the directory, also on Ctrl-C or SIGTERM. It exits with submit's code.
  *
- * This is plain process supervision (fork, exec, waitpid); the event loop
- * lives in the children. dteq run is the subreaper of what it starts, so
- * the tasks of an agent that died are handed to it, and it stops them
- * (their process groups) before it leaves.
+ * This is plain process supervision (spawn_start, waitpid); the event
+ * loop lives in the children. dteq run is the subreaper of what it
+ * starts, so the tasks of an agent that died are handed to it, and it
+ * stops them (their process groups) before it leaves.
+ *
+ * --agents and --parallel are run's own; every other word of its command
+ * line goes to the submit as it is, in its place. The signing secret and
+ * DTEQ_TOOL_DEPS=exclude (unless the user set them) go into the agents'
+ * and the submit's environment.
  */
 
 #include <sys/prctl.h>
-
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,12 +36,37 @@
 
 #include "cmd.h"
 
+#define RUN_DIR		"/tmp/dteq-run.XXXXXX"
+
 static const char run_usage[] =
     "usage: dteq run --agents N [--parallel P] [submit options] TASKFILE\n"
     "\n"
     "Run a task graph on this machine: a private redis-server on a unix\n"
     "socket, N local agents running P tasks each, and one submit. Exits\n"
     "with the submit's code. Other options are passed to dteq submit.\n";
+
+/* run_options(): the options that are run's own, and submit's words. */
+#define RUN_OPT_AGENTS		0x201
+#define RUN_OPT_PARALLEL	0x202
+#define RUN_OPT_SUBMIT		0x203
+
+/* What one dteq run starts, and what it hands its children. */
+struct run {
+	int		 nagents;	/* --agents */
+	int		 parallel;	/* --parallel */
+	char	       **sargv;		/* submit's: ours, then the user's */
+	int		 sargc;		/* the user's words in sargv */
+	char		 dir[sizeof RUN_DIR];	/* the temporary directory */
+	char		*sock;		/* the server's socket in dir */
+	char		*url;		/* unix://sock */
+	char		*id;		/* the run id */
+	char		*self;		/* this dteq, for the children */
+	char		*env[3];	/* set in the children's environment */
+	pid_t		 redis;
+	pid_t		 submit;
+	pid_t		*agents;	/* -1: gone */
+	int		 failed;	/* agents failed or not started */
+};
 
 static volatile sig_atomic_t run_signal;
 
@@ -62,32 +88,28 @@ run_sleep(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Start argv[0] (searched in PATH) with argv; return its pid or -1. */
+/*
+ * Start argv[0] (searched in PATH) with argv, its output appended to out
+ * if out is not NULL, with env set in its environment; return its pid,
+ * or -1 with *cause if it could not be started.
+ */
 static pid_t
-run_spawn(char *const argv[], const char *out)
+run_spawn(char *const argv[], const char *out, char *const env[],
+    char **cause)
 {
-	pid_t	pid;
-	int	fd;
+	struct spawn	 sp;
 
-	if ((pid = fork()) == -1) {
-		log_warn("fork");
+	memset(&sp, 0, sizeof sp);
+	sp.argv = argv;
+	sp.set = env;
+	if (out != NULL) {
+		sp.out = SPAWN_FILE;
+		sp.err = SPAWN_TO_OUT;
+		sp.path = out;
+	}
+	if (spawn_start(&sp, cause) != 0)
 		return (-1);
-	}
-	if (pid == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		if (out != NULL && (fd = open(out, O_WRONLY | O_CREAT |
-		    O_APPEND, 0600)) != -1) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execvp(argv[0], argv);
-		fprintf(stderr, "dteq run: cannot run %s: %s\n", argv[0],
-		    strerror(errno));
-		_exit(127);
-	}
-	return (pid);
+	return (sp.pid);
 }
 
 /* Wait for pid up to ms; 1 if it exited (status in *st), 0 if not. */
@@ -188,10 +210,14 @@ run_redis(const char *dir, const char *sock)
 	    (char *)"--loglevel", (char *)"warning", NULL };
 
 	xasprintf(&log, "%s/redis.log", dir);
-	pid = run_spawn(argv, log);
+	pid = run_spawn(argv, log, NULL, &cause);
 	free(log);
-	if (pid == -1)
+	if (pid == -1) {
+		log_warnx("%s (is it installed? see apt-get install "
+		    "redis-server)", cause);
+		free(cause);
 		return (-1);
+	}
 	memset(&u, 0, sizeof u);
 	u.type = URL_UNIX;
 	u.path = (char *)sock;
@@ -217,23 +243,24 @@ run_redis(const char *dir, const char *sock)
 
 /*
  * Sign the local run's tasks with a fresh secret (unless the user gave
- * one): the children inherit it, tasks never see it.
+ * one): the children get it in their environment, tasks never see it.
+ * Returns the "DTEQ_SECRET=..." to set, or NULL. Caller frees.
  */
-static void
+static char *
 run_secret(void)
 {
 	unsigned char	 buf[16];
-	char		 hex[33];
-	const char	*env = getenv("DTEQ_SECRET");
+	char		 hex[33], *env;
 	size_t		 i;
 
-	if (env != NULL && *env != '\0')
-		return;
+	if (cli_env("DTEQ_SECRET") != NULL)
+		return (NULL);
 	if (getrandom(buf, sizeof buf, 0) != (ssize_t)sizeof buf)
 		fatal("getrandom");
 	for (i = 0; i < sizeof buf; i++)
 		snprintf(hex + 2 * i, 3, "%02x", buf[i]);
-	setenv("DTEQ_SECRET", hex, 1);
+	xasprintf(&env, "DTEQ_SECRET=%s", hex);
+	return (env);
 }
 
 /*
@@ -243,15 +270,15 @@ run_secret(void)
  * restored output again every time, so a task reading a library's dist/
  * could find it gone while a task next to it restored the same library
  * (DTEQ_TOOL_DEPS=restore on one checkout failed 2 of 10 runs of the Nx
- * failure test). So exclude, unless the user chose.
+ * failure test). So exclude, unless the user chose. Returns the
+ * "DTEQ_TOOL_DEPS=..." to set, or NULL. Caller frees.
  */
-static void
+static char *
 run_tool_deps(void)
 {
-	const char	*env = getenv("DTEQ_TOOL_DEPS");
-
-	if (env == NULL || *env == '\0')
-		setenv("DTEQ_TOOL_DEPS", "exclude", 1);
+	if (cli_env("DTEQ_TOOL_DEPS") != NULL)
+		return (NULL);
+	return (xstrdup("DTEQ_TOOL_DEPS=exclude"));
 }
 
 /* Remove the temporary directory and what the server left in it. */
@@ -272,143 +299,187 @@ run_cleanup_dir(const char *dir)
 		log_warn("cannot remove %s", dir);
 }
 
-int
-run_main(int argc, char **argv)
+/*
+ * Take the number of --agents or --parallel (1 to 256) into *dst; -1 with
+ * *cause if it is not one.
+ */
+static int
+run_number(const char *opt, const char *val, int *dst, char **cause)
 {
-	struct sigaction sa;
-	char		 dir[] = "/tmp/dteq-run.XXXXXX";
-	char		*sock = NULL, *url = NULL, *run = NULL, *self = NULL;
-	char		*alog = NULL, **sargv = NULL, *name, par[16];
 	const char	*errstr;
-	pid_t		 redis = -1, submit = -1, *agents = NULL;
-	int		 nagents = 0, parallel = 1, i, j, st, rv = EXIT_INFRA;
-	int		 sargc = 0, alive, failed;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "--help") == 0) {
-			fputs(run_usage, stdout);
-			return (EXIT_OK);
-		}
-	}
-	/* Take --agents and --parallel; the rest goes to submit. */
-	sargv = xcalloc((size_t)argc + 8, sizeof *sargv);
-	for (i = 1; i < argc; i++) {
-		const char *opt = argv[i], *val = NULL;
-		int *dst = NULL;
+	*dst = (int)util_strtonum(val, 1, 256, &errstr);
+	if (errstr == NULL)
+		return (0);
+	xasprintf(cause, "%s: \"%s\" is %s (1 to 256)", opt, val, errstr);
+	return (-1);
+}
 
-		if (strcmp(opt, "--agents") == 0 || strncmp(opt,
-		    "--agents=", 9) == 0)
-			dst = &nagents;
-		else if (strcmp(opt, "--parallel") == 0 || strncmp(opt,
-		    "--parallel=", 11) == 0)
-			dst = &parallel;
-		if (dst == NULL) {
-			sargv[4 + sargc++] = argv[i];
+/*
+ * Parse the options: --agents and --parallel are run's, -h and --help
+ * too; every other word goes to submit as it is, in its place (getopt's
+ * "-" mode hands the words back in order, and [prev, optind) is what one
+ * call took). The other shared options (CLI_OPTIONS) are submit's: they
+ * are listed so that a value goes along with its option. The first
+ * problem goes to *cause; --help anywhere wins. Returns 1 for --help, -1
+ * on bad usage.
+ */
+static int
+run_options(struct run *r, int argc, char **argv, char **cause)
+{
+	static const struct option longopts[] = {
+		CLI_OPTIONS,
+		{ "agents", required_argument, NULL, RUN_OPT_AGENTS },
+		/* submit's, so that "--agent" stays its abbreviation */
+		{ "agent-wait", required_argument, NULL, RUN_OPT_SUBMIT },
+		{ "parallel", required_argument, NULL, RUN_OPT_PARALLEL },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli_opts	 o;
+	int		 ch, prev, rc = 0, i;
+
+	cli_init(&o, "dteq run");
+	*cause = NULL;
+	r->sargv = xcalloc((size_t)argc + 8, sizeof *r->sargv);
+	opterr = 0;		/* submit's options are not errors here */
+	optind = 0;
+	for (;;) {
+		prev = optind > 0 ? optind : 1;
+		if ((ch = getopt_long(argc, argv, "-:hv", longopts,
+		    NULL)) == -1)
+			break;
+		if (ch == RUN_OPT_AGENTS || ch == RUN_OPT_PARALLEL) {
+			if (*cause == NULL && run_number(ch == RUN_OPT_AGENTS ?
+			    "--agents" : "--parallel", optarg, ch ==
+			    RUN_OPT_AGENTS ? &r->nagents : &r->parallel,
+			    cause) != 0)
+				rc = -1;
 			continue;
 		}
-		if ((val = strchr(opt, '=')) != NULL)
-			val++;
-		else if (i + 1 < argc)
-			val = argv[++i];
-		if (val == NULL) {
-			fprintf(stderr, "dteq run: %s needs a number\n", opt);
-			goto usage;
+		if (ch == ':') {
+			if (*cause == NULL)
+				xasprintf(cause, "%s needs a number",
+				    argv[optind - 1]);
+			rc = -1;
+			continue;
 		}
-		*dst = (int)util_strtonum(val, 1, 256, &errstr);
-		if (errstr != NULL) {
-			fprintf(stderr, "dteq run: %.*s: \"%s\" is %s (1 to "
-			    "256)\n", (int)strcspn(opt, "="), opt, val, errstr);
-			goto usage;
-		}
+		if (ch == 'h' && cli_option(&o, ch, optarg, cause) == 1)
+			continue;	/* the one shared option run takes */
+		for (i = prev; i < optind; i++)
+			r->sargv[4 + r->sargc++] = argv[i];
 	}
-	if (nagents == 0) {
-		fprintf(stderr, "dteq run: --agents N is required\n");
-		goto usage;
+	for (i = prev; i < argc; i++)	/* "--" and what follows it */
+		r->sargv[4 + r->sargc++] = argv[i];
+	opterr = 1;
+	if (o.help)
+		return (1);
+	if (rc == 0 && r->nagents == 0) {
+		xasprintf(cause, "--agents N is required");
+		rc = -1;
 	}
-	log_set_prefix("dteq run");
+	return (rc);
+}
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = run_signal_handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+/*
+ * Start the agents, each with --parallel tasks; one that cannot be
+ * started counts as one that failed.
+ */
+static void
+run_agents(struct run *r)
+{
+	char	*name, par[16], *cause;
+	int	 j;
 
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
-		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
-	if (mkdtemp(dir) == NULL)
-		fatal("mkdtemp");
-	run_secret();
-	run_tool_deps();
-	xasprintf(&sock, "%s/redis.sock", dir);
-	xasprintf(&url, "unix://%s", sock);
-	xasprintf(&alog, "%s/agents.log", dir);
-	xasprintf(&run, "local-%ld-%ld", (long)getpid(), (long)time(NULL));
-	if ((self = realpath("/proc/self/exe", NULL)) == NULL)
-		self = xstrdup(argv[0]);
-	if ((redis = run_redis(dir, sock)) == -1)
-		goto out;
-
-	agents = xcalloc((size_t)nagents, sizeof *agents);
-	snprintf(par, sizeof par, "%d", parallel);
-	for (j = 0; j < nagents; j++) {
-		char *aargv[] = { self, (char *)"work", (char *)"--redis", url,
-		    (char *)"--run", run, (char *)"--parallel", par,
+	r->agents = xcalloc((size_t)r->nagents, sizeof *r->agents);
+	snprintf(par, sizeof par, "%d", r->parallel);
+	for (j = 0; j < r->nagents; j++) {
+		char *aargv[] = { r->self, (char *)"work", (char *)"--redis",
+		    r->url, (char *)"--run", r->id, (char *)"--parallel", par,
 		    (char *)"--name", NULL, (char *)"--wait", (char *)"60",
 		    NULL };
 
 		xasprintf(&name, "agent-%d", j + 1);
 		aargv[9] = name;
-		agents[j] = run_spawn(aargv, NULL);
+		if ((r->agents[j] = run_spawn(aargv, NULL, r->env,
+		    &cause)) == -1) {
+			log_warnx("%s: %s", name, cause);
+			free(cause);
+			r->failed++;
+		}
 		free(name);
 	}
-	sargv[0] = self;
-	sargv[1] = (char *)"submit";
-	sargv[2] = (char *)"--redis";
-	sargv[3] = url;
-	sargv[4 + sargc++] = (char *)"--run";
-	sargv[4 + sargc++] = run;
-	sargv[4 + sargc] = NULL;
-	if ((submit = run_spawn(sargv, NULL)) == -1)
-		goto out;
+}
 
-	/*
-	 * Wait for the submit; watch the agents too: if every agent has
-	 * gone and one of them failed (it refused the run, lost Redis, ...),
-	 * nothing would run the tasks, so stop the submit rather than wait
-	 * for its --agent-wait. Agents that exit 0 saw the run end.
-	 */
-	failed = 0;
+/* Start the submit: the user's words after ours, --run last. */
+static int
+run_submit(struct run *r)
+{
+	char	*cause;
+
+	r->sargv[0] = r->self;
+	r->sargv[1] = (char *)"submit";
+	r->sargv[2] = (char *)"--redis";
+	r->sargv[3] = r->url;
+	r->sargv[4 + r->sargc++] = (char *)"--run";
+	r->sargv[4 + r->sargc++] = r->id;
+	r->sargv[4 + r->sargc] = NULL;
+	if ((r->submit = run_spawn(r->sargv, NULL, r->env, &cause)) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Reap the agents that have exited; the number still alive. */
+static int
+run_agents_alive(struct run *r)
+{
+	int	j, st, alive = 0;
+
+	for (j = 0; j < r->nagents; j++) {
+		if (r->agents[j] <= 0)
+			continue;
+		if (!run_wait(r->agents[j], 0, &st)) {
+			alive++;
+			continue;
+		}
+		r->agents[j] = -1;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			continue;
+		r->failed++;
+		if (WIFEXITED(st))
+			log_warnx("agent-%d exited with status %d", j + 1,
+			    WEXITSTATUS(st));
+		else
+			log_warnx("agent-%d was killed by signal %d", j + 1,
+			    WTERMSIG(st));
+	}
+	return (alive);
+}
+
+/*
+ * Wait for the submit; watch the agents too: if every agent has gone
+ * and one of them failed (it refused the run, lost Redis, ...), nothing
+ * would run the tasks, so stop the submit rather than wait for its
+ * --agent-wait. Agents that exit 0 saw the run end. Returns the exit
+ * code: the submit's, or 128 + a signal that stopped dteq run.
+ */
+static int
+run_supervise(struct run *r)
+{
+	int	st, j, rv = EXIT_INFRA;
+
 	while (!run_signal) {
-		if (waitpid(submit, &st, WNOHANG) == submit) {
-			submit = -1;
+		if (waitpid(r->submit, &st, WNOHANG) == r->submit) {
+			r->submit = -1;
 			rv = WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_INFRA;
 			break;
 		}
-		alive = 0;
-		for (j = 0; j < nagents; j++) {
-			if (agents[j] <= 0)
-				continue;
-			if (!run_wait(agents[j], 0, &st)) {
-				alive++;
-				continue;
-			}
-			agents[j] = -1;
-			if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-				continue;
-			failed++;
-			if (WIFEXITED(st))
-				log_warnx("agent-%d exited with status %d", j + 1,
-				    WEXITSTATUS(st));
-			else
-				log_warnx("agent-%d was killed by signal %d",
-				    j + 1, WTERMSIG(st));
-		}
-		if (alive == 0 && failed > 0) {
+		if (run_agents_alive(r) == 0 && r->failed > 0) {
 			log_warnx("no agent left to run the tasks; stopping");
-			run_stop(submit, 5000);	/* it cancels the run */
-			submit = -1;
+			run_stop(r->submit, 5000);	/* it cancels the run */
+			r->submit = -1;
 			rv = EXIT_INFRA;
 			break;
 		}
@@ -416,36 +487,107 @@ run_main(int argc, char **argv)
 	}
 	if (run_signal) {
 		log_warnx("%s: stopping", strsignal(run_signal));
-		run_stop(submit, 5000);		/* it cancels the run */
-		submit = -1;
+		run_stop(r->submit, 5000);	/* it cancels the run */
+		r->submit = -1;
 		rv = 128 + run_signal;
 	}
 	/* Agents leave on the stop sentinel; give them a moment. */
-	for (j = 0; j < nagents; j++) {
-		if (agents[j] > 0 && !run_wait(agents[j], 3000, &st))
-			run_stop(agents[j], 2000);
-		agents[j] = -1;
+	for (j = 0; j < r->nagents; j++) {
+		if (r->agents[j] > 0 && !run_wait(r->agents[j], 3000, &st))
+			run_stop(r->agents[j], 2000);
+		r->agents[j] = -1;
 	}
-
-out:
-	if (submit > 0)
-		run_stop(submit, 2000);
-	for (j = 0; agents != NULL && j < nagents; j++)
-		run_stop(agents[j], 2000);
-	run_stop(redis, 5000);
-	run_stop_orphans();
-	run_cleanup_dir(dir);
-	free(agents);
-	free(sargv);
-	free(sock);
-	free(url);
-	free(alog);
-	free(run);
-	free(self);
 	return (rv);
+}
 
-usage:
-	fputs(run_usage, stderr);
-	free(sargv);
-	return (EXIT_USAGE);
+/* Catch the signals that end dteq run, and become the subreaper. */
+static void
+run_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = run_signal_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
+}
+
+/* The directory, the server's socket, the run id, dteq itself, the env. */
+static void
+run_setup(struct run *r, const char *argv0)
+{
+	size_t	n = 0;
+
+	memcpy(r->dir, RUN_DIR, sizeof r->dir);
+	if (mkdtemp(r->dir) == NULL)
+		fatal("mkdtemp");
+	if ((r->env[n] = run_secret()) != NULL)
+		n++;
+	if ((r->env[n] = run_tool_deps()) != NULL)
+		n++;
+	xasprintf(&r->sock, "%s/redis.sock", r->dir);
+	xasprintf(&r->url, "unix://%s", r->sock);
+	xasprintf(&r->id, "local-%ld-%ld", (long)getpid(), (long)time(NULL));
+	if ((r->self = realpath("/proc/self/exe", NULL)) == NULL)
+		r->self = xstrdup(argv0);
+}
+
+/* Stop whatever still runs, remove the directory, free r. */
+static void
+run_teardown(struct run *r)
+{
+	size_t	i;
+	int	j;
+
+	if (r->submit > 0)
+		run_stop(r->submit, 2000);
+	for (j = 0; r->agents != NULL && j < r->nagents; j++)
+		run_stop(r->agents[j], 2000);
+	run_stop(r->redis, 5000);
+	run_stop_orphans();
+	run_cleanup_dir(r->dir);
+	for (i = 0; i < nitems(r->env); i++)
+		free(r->env[i]);
+	free(r->agents);
+	free(r->sargv);
+	free(r->sock);
+	free(r->url);
+	free(r->id);
+	free(r->self);
+}
+
+int
+run_main(int argc, char **argv)
+{
+	struct run	 r;
+	char		*cause;
+	int		 rc, rv = EXIT_INFRA;
+
+	memset(&r, 0, sizeof r);
+	r.parallel = 1;
+	r.redis = r.submit = -1;
+	if ((rc = run_options(&r, argc, argv, &cause)) != 0) {
+		free(r.sargv);
+		if (rc == 1) {
+			fputs(run_usage, stdout);
+			return (EXIT_OK);
+		}
+		fprintf(stderr, "dteq run: %s\n", cause);
+		free(cause);
+		fputs(run_usage, stderr);
+		return (EXIT_USAGE);
+	}
+	run_signals();
+	run_setup(&r, argv[0]);
+	if ((r.redis = run_redis(r.dir, r.sock)) != -1) {
+		run_agents(&r);
+		if (run_submit(&r) == 0)
+			rv = run_supervise(&r);
+	}
+	run_teardown(&r);
+	return (rv);
 }

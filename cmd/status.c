@@ -1,30 +1,20 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * Commands that look at or end a run from any machine that reaches its
- * Redis, not only the main job:
+ * `dteq status`: a run's state from any machine that reaches its Redis,
+ * not only the main job: its tasks per state, the agents alive and what
+ * they hold, the elapsed time. --watch redraws it until the run ends;
+ * --list lists the runs on the server with their age and state.
  *
- *	dteq status	the run's state: tasks per state, the agents alive
- *			and what they hold, elapsed time; --watch redraws
- *			it until the run ends; --list lists the runs on
- *			the server with their age and state
- *	dteq cancel	ends a run: the stop sentinel with reason
- *			"cancelled" and a stop event, so agents kill their
- *			tasks and leave, and the submit exits 3
- *	dteq logs	prints a task's stored output; --follow prints it
- *			as it grows until the attempt has a result
- *
- * Each reads the run's keys (common/keys.c) with one synchronous
- * connection; there is no event loop. They write nothing but cancel's
- * sentinel, state and event.
- *
- * The submit side of a cancel is cancel_poll() (producer/follow.c), which
- * the running submit calls once a second from submit_tick(): a
- * "cancelled" stop sentinel ends its run at once with exit 3.
+ * Data flow: status_read() takes a snapshot of the run's keys
+ * (common/keys.c: the meta hash, the stop sentinel, submit's heartbeat,
+ * the queue, the results, each agent's heartbeat and running list) into
+ * a struct status_snap with one synchronous connection (look.c), and
+ * status_print() prints it. There is no event loop, and nothing is
+ * written.
  */
 
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,21 +22,8 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 #include "cmd.h"
-
-/* The options the three commands share. */
-struct status_opts {
-	const char	*redis;
-	const char	*run;
-	int		 timeout;	/* --connect-timeout */
-	int		 watch;
-	int		 interval;	/* --watch: seconds between looks */
-	int		 list;
-	int		 attempt;	/* logs --attempt, 0: the current */
-	int		 follow;
-};
 
 /* One agent of the run, as status shows it. */
 struct status_agent {
@@ -86,184 +63,6 @@ static const char status_usage[] =
     "runs on the server. Exit 0; 1 when there is no such run; 2 bad usage;\n"
     "3 Redis unreachable.\n";
 
-static const char cancel_usage[] =
-    "usage: dteq cancel [--redis URL] [--run ID] [--connect-timeout SECS]\n"
-    "\n"
-    "End a run now: its agents kill the tasks they run and exit, and its\n"
-    "submit exits 3. Exit 0 when the run is ended (or had ended); 1 when\n"
-    "there is no such run; 2 bad usage; 3 Redis unreachable.\n";
-
-static const char logs_usage[] =
-    "usage: dteq logs [--redis URL] [--run ID] [--attempt N] [--follow]\n"
-    "                 [--connect-timeout SECS] TASK\n"
-    "\n"
-    "Print the stored output of a task's current attempt (or of attempt\n"
-    "N). --follow keeps printing it as it grows, until the attempt has a\n"
-    "result. Exit 0; 1 when the run or task is unknown; 2 bad usage; 3\n"
-    "Redis unreachable.\n";
-
-/*
- * Parse the options of one of the commands; which names the options it
- * takes ("wilaf": watch, interval, list, attempt, follow). Returns -1
- * and *cause on a bad one, 1 for --help.
- */
-static int
-status_options(int argc, char **argv, const char *which,
-    struct status_opts *o, char **cause)
-{
-	static const struct option longopts[] = {
-		{ "attempt", required_argument, NULL, 'a' },
-		{ "connect-timeout", required_argument, NULL, 'C' },
-		{ "follow", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "list", no_argument, NULL, 'l' },
-		{ "redis", required_argument, NULL, 'r' },
-		{ "run", required_argument, NULL, 'R' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "watch", no_argument, NULL, 'w' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char	*errstr;
-	int		 ch;
-
-	memset(o, 0, sizeof *o);
-	o->timeout = DEFAULT_CONNECT_TIMEOUT;
-	o->interval = 1;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "fhvw", longopts, NULL)) != -1) {
-		if (ch != '?' && strchr("CRhrv", ch) == NULL &&
-		    strchr(which, ch) == NULL) {
-			xasprintf(cause, "%s takes no option %s", argv[0],
-			    argv[optind - 1]);
-			return (-1);
-		}
-		switch (ch) {
-		case 'a':
-			o->attempt = (int)util_strtonum(optarg, 1, 1000000,
-			    &errstr);
-			if (errstr != NULL) {
-				xasprintf(cause, "--attempt: \"%s\" is %s",
-				    optarg, errstr);
-				return (-1);
-			}
-			break;
-		case 'C':
-			if (util_parse_seconds("--connect-timeout", optarg,
-			    3600, &o->timeout, cause) != 0)
-				return (-1);
-			break;
-		case 'f':
-			o->follow = 1;
-			break;
-		case 'h':
-			return (1);
-		case 'i':
-			if (util_parse_seconds("--interval", optarg, 3600,
-			    &o->interval, cause) != 0)
-				return (-1);
-			if (o->interval < 1)
-				o->interval = 1;
-			break;
-		case 'l':
-			o->list = 1;
-			break;
-		case 'r':
-			o->redis = optarg;
-			break;
-		case 'R':
-			o->run = optarg;
-			break;
-		case 'v':
-			log_init(argv[0], 1);
-			break;
-		case 'w':
-			o->watch = 1;
-			break;
-		default:
-			xasprintf(cause, "unknown option (see dteq %s --help)",
-			    argv[0]);
-			return (-1);
-		}
-	}
-	return (0);
-}
-
-/*
- * Resolve the server (and the run, unless run is NULL) and connect.
- * Returns an exit code: EXIT_OK with *c set, or EXIT_USAGE, EXIT_INFRA.
- */
-static int
-status_connect(const char *cmd, struct status_opts *o, struct redis_url *u,
-    char **run, redisContext **c)
-{
-	char	*cause;
-
-	if (cli_redis_url(o->redis, u, &cause) != 0 ||
-	    (run != NULL && cli_run_id(o->run, run, &cause) != 0)) {
-		fprintf(stderr, "dteq %s: %s\n", cmd, cause);
-		free(cause);
-		return (EXIT_USAGE);
-	}
-	if ((*c = cli_connect(u, o->timeout, &cause)) == NULL) {
-		log_warnx("%s", cause);
-		free(cause);
-		return (EXIT_INFRA);
-	}
-	return (EXIT_OK);
-}
-
-/*
- * Send a command; NULL (logged) when the connection failed or Redis
- * answered an error.
- */
-static redisReply *
-status_command(redisContext *c, const char *fmt, ...)
-{
-	redisReply	*reply;
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	reply = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	if (reply == NULL) {
-		log_warnx("Redis: %s", c->errstr);
-		return (NULL);
-	}
-	if (reply->type == REDIS_REPLY_ERROR) {
-		log_warnx("Redis: %s", reply->str);
-		freeReplyObject(reply);
-		return (NULL);
-	}
-	return (reply);
-}
-
-/* A reply's string, copied; NULL if it is not a string. */
-static char *
-status_string(const redisReply *reply)
-{
-	if (reply == NULL || reply->type != REDIS_REPLY_STRING)
-		return (NULL);
-	return (xstrndup(reply->str, reply->len));
-}
-
-/* A reply's number (string or integer), or def. */
-static long long
-status_number(const redisReply *reply, long long def)
-{
-	const char	*errstr;
-	long long	 n;
-
-	if (reply == NULL)
-		return (def);
-	if (reply->type == REDIS_REPLY_INTEGER)
-		return (reply->integer);
-	if (reply->type != REDIS_REPLY_STRING)
-		return (def);
-	n = util_strtonum(reply->str, 0, 1LL << 53, &errstr);
-	return (errstr != NULL ? def : n);
-}
-
 /* Free what a snapshot holds. */
 static void
 status_snap_clear(struct status_snap *sn)
@@ -292,13 +91,13 @@ status_read_meta(redisContext *c, const struct keys *k,
 {
 	redisReply	*reply;
 
-	if ((reply = status_command(c, "HMGET %s state created tasks",
+	if ((reply = rconn_sync_command(c, NULL, "HMGET %s state created tasks",
 	    k->meta)) == NULL)
 		return (-1);
 	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
-		sn->state = status_string(reply->element[0]);
-		sn->created = (uint64_t)status_number(reply->element[1], 0);
-		sn->total = status_number(reply->element[2], -1);
+		sn->state = look_string(reply->element[0]);
+		sn->created = (uint64_t)look_number(reply->element[1], 0);
+		sn->total = look_number(reply->element[2], -1);
 		sn->exists = sn->state != NULL;
 	}
 	freeReplyObject(reply);
@@ -315,7 +114,8 @@ status_read_results(redisContext *c, const struct keys *k,
 	size_t		 i;
 	char		*cause, *item;
 
-	if ((reply = status_command(c, "HVALS %s", k->results)) == NULL)
+	if ((reply = rconn_sync_command(c, NULL, "HVALS %s",
+	    k->results)) == NULL)
 		return (-1);
 	for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
 	    i++) {
@@ -359,14 +159,14 @@ status_read_agent(redisContext *c, const struct keys *k,
 	size_t		 i;
 
 	key = keys_hb(k, a->name);
-	reply = status_command(c, "EXISTS %s", key);
+	reply = rconn_sync_command(c, NULL, "EXISTS %s", key);
 	free(key);
 	if (reply == NULL)
 		return (-1);
-	a->alive = status_number(reply, 0) == 1;
+	a->alive = look_number(reply, 0) == 1;
 	freeReplyObject(reply);
 	key = keys_running(k, a->name);
-	reply = status_command(c, "LRANGE %s 0 -1", key);
+	reply = rconn_sync_command(c, NULL, "LRANGE %s 0 -1", key);
 	free(key);
 	if (reply == NULL)
 		return (-1);
@@ -412,21 +212,23 @@ status_read(redisContext *c, const struct keys *k, struct status_snap *sn)
 		return (-1);
 	if (!sn->exists)
 		return (0);
-	if ((reply = status_command(c, "GET %s", k->stop)) == NULL)
+	if ((reply = rconn_sync_command(c, NULL, "GET %s", k->stop)) == NULL)
 		return (-1);
-	sn->stop = status_string(reply);
+	sn->stop = look_string(reply);
 	freeReplyObject(reply);
-	if ((reply = status_command(c, "EXISTS %s", k->main_hb)) == NULL)
+	if ((reply = rconn_sync_command(c, NULL, "EXISTS %s",
+	    k->main_hb)) == NULL)
 		return (-1);
-	sn->main_alive = status_number(reply, 0) == 1;
+	sn->main_alive = look_number(reply, 0) == 1;
 	freeReplyObject(reply);
-	if ((reply = status_command(c, "LLEN %s", k->queue)) == NULL)
+	if ((reply = rconn_sync_command(c, NULL, "LLEN %s", k->queue)) == NULL)
 		return (-1);
-	sn->queued = status_number(reply, 0);
+	sn->queued = look_number(reply, 0);
 	freeReplyObject(reply);
 	if (status_read_results(c, k, sn) != 0)
 		return (-1);
-	if ((reply = status_command(c, "SMEMBERS %s", k->agents)) == NULL)
+	if ((reply = rconn_sync_command(c, NULL, "SMEMBERS %s",
+	    k->agents)) == NULL)
 		return (-1);
 	for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
 	    i++) {
@@ -435,7 +237,7 @@ status_read(redisContext *c, const struct keys *k, struct status_snap *sn)
 		sn->agents = xreallocarray(sn->agents, sn->nagents + 1,
 		    sizeof *sn->agents);
 		memset(&sn->agents[sn->nagents], 0, sizeof *sn->agents);
-		sn->agents[sn->nagents++].name = status_string(
+		sn->agents[sn->nagents++].name = look_string(
 		    reply->element[i]);
 	}
 	freeReplyObject(reply);
@@ -633,13 +435,13 @@ status_list_one(redisContext *c, struct status_run *sr)
 	sr->state = sn.state != NULL ? xstrdup(sn.state) : xstrdup("?");
 	sr->created = sn.created;
 	sr->total = sn.total;
-	if ((reply = status_command(c, "HLEN %s", k.results)) == NULL)
+	if ((reply = rconn_sync_command(c, NULL, "HLEN %s", k.results)) == NULL)
 		goto fail;
-	sr->done = status_number(reply, 0);
+	sr->done = look_number(reply, 0);
 	freeReplyObject(reply);
-	if ((reply = status_command(c, "SCARD %s", k.agents)) == NULL)
+	if ((reply = rconn_sync_command(c, NULL, "SCARD %s", k.agents)) == NULL)
 		goto fail;
-	sr->agents = status_number(reply, 0);
+	sr->agents = look_number(reply, 0);
 	freeReplyObject(reply);
 	status_snap_clear(&sn);
 	keys_free(&k);
@@ -671,8 +473,9 @@ status_list(redisContext *c)
 	pre = strcspn(empty.meta, "}");
 	suf = strlen(empty.meta) - pre;
 	do {
-		if ((reply = status_command(c, "SCAN %s MATCH %s COUNT 1000",
-		    cursor, pattern.meta)) == NULL) {
+		if ((reply = rconn_sync_command(c, NULL,
+		    "SCAN %s MATCH %s COUNT 1000", cursor,
+		    pattern.meta)) == NULL) {
 			rv = EXIT_INFRA;
 			break;
 		}
@@ -725,267 +528,67 @@ status_list(redisContext *c)
 	return (rv);
 }
 
+/* Show run l names, once or with --watch until it ends; the exit code. */
+static int
+status_show(struct look *l, int watch, int interval)
+{
+	struct status_snap	sn;
+	int			rv;
+
+	if (watch)
+		return (status_watch(l->c, &l->k, l->run, interval));
+	if (status_read(l->c, &l->k, &sn) != 0)
+		return (EXIT_INFRA);
+	status_print(stdout, l->run, &sn);
+	rv = sn.exists ? EXIT_OK : EXIT_TASKS_FAILED;
+	status_snap_clear(&sn);
+	return (rv);
+}
+
 /* `dteq status`. */
 int
 status_main(int argc, char **argv)
 {
-	struct status_opts	 o;
-	struct status_snap	 sn;
-	struct redis_url	 u;
-	struct keys		 k;
-	redisContext		*c = NULL;
-	char			*run = NULL, *cause;
-	int			 rv;
-
-	memset(&u, 0, sizeof u);
-	memset(&k, 0, sizeof k);
-	log_set_prefix("dteq status");
-	if ((rv = status_options(argc, argv, "wil", &o, &cause)) != 0) {
-		if (rv == 1) {
-			fputs(status_usage, stdout);
-			return (EXIT_OK);
-		}
-		fprintf(stderr, "dteq status: %s\n", cause);
-		free(cause);
-		return (EXIT_USAGE);
-	}
-	if (optind != argc) {
-		fprintf(stderr, "dteq status: unexpected argument \"%s\"\n",
-		    argv[optind]);
-		return (EXIT_USAGE);
-	}
-	if ((rv = status_connect("status", &o, &u, o.list ? NULL : &run,
-	    &c)) != EXIT_OK)
-		goto out;
-	if (o.list) {
-		rv = status_list(c);
-		goto out;
-	}
-	keys_init(&k, run);
-	if (o.watch)
-		rv = status_watch(c, &k, run, o.interval);
-	else if (status_read(c, &k, &sn) != 0)
-		rv = EXIT_INFRA;
-	else {
-		status_print(stdout, run, &sn);
-		rv = sn.exists ? EXIT_OK : EXIT_TASKS_FAILED;
-		status_snap_clear(&sn);
-	}
-out:
-	keys_free(&k);
-	if (c != NULL)
-		redisFree(c);
-	url_free(&u);
-	free(run);
-	return (rv);
-}
-
-/* `dteq cancel`. */
-int
-cancel_main(int argc, char **argv)
-{
-	struct status_opts	 o;
-	struct redis_url	 u;
-	struct keys		 k;
-	redisContext		*c = NULL;
-	char			*run = NULL, *cause, *stop = NULL;
-	int			 rv;
-
-	memset(&u, 0, sizeof u);
-	memset(&k, 0, sizeof k);
-	log_set_prefix("dteq cancel");
-	if ((rv = status_options(argc, argv, "", &o, &cause)) != 0) {
-		if (rv == 1) {
-			fputs(cancel_usage, stdout);
-			return (EXIT_OK);
-		}
-		fprintf(stderr, "dteq cancel: %s\n", cause);
-		free(cause);
-		return (EXIT_USAGE);
-	}
-	if (optind != argc) {
-		fprintf(stderr, "dteq cancel: unexpected argument \"%s\"\n",
-		    argv[optind]);
-		return (EXIT_USAGE);
-	}
-	if ((rv = status_connect("cancel", &o, &u, &run, &c)) != EXIT_OK)
-		goto out;
-	keys_init(&k, run);
-	rv = EXIT_INFRA;
-	switch (script_stop_sync(c, &k, "cancelled", DEFAULT_TTL,
-	    STOP_KEEP | STOP_IF_RUN | STOP_STATE, &stop, &cause)) {
-	case STOP_NO_RUN:
-		fprintf(stderr, "dteq cancel: no run %s on this server\n", run);
-		rv = EXIT_TASKS_FAILED;
-		goto out;
-	case STOP_HAD:
-		printf("run %s had already ended (%s)\n", run, stop);
-		rv = EXIT_OK;
-		goto out;
-	case STOP_WRITTEN:
-		break;
-	default:
-		log_warnx("Redis: %s", cause);
-		free(cause);
-		goto out;
-	}
-	printf("run %s cancelled\n", run);
-	rv = EXIT_OK;
-out:
-	free(stop);
-	keys_free(&k);
-	if (c != NULL)
-		redisFree(c);
-	url_free(&u);
-	free(run);
-	return (rv);
-}
-
-/* Write len bytes to stdout; -1 if stdout is gone. */
-static int
-logs_write(const char *buf, size_t len)
-{
-	if (len > 0 && fwrite(buf, 1, len, stdout) != len)
-		return (-1);
-	return (fflush(stdout) == 0 ? 0 : -1);
-}
-
-/* Has attempt of task id a result (or has the run ended)? */
-static int
-logs_is_done(redisContext *c, const struct keys *k, const char *id,
-    int attempt)
-{
-	redisReply	*reply;
-	struct result	 res;
+	static const struct option longopts[] = {
+		CLI_OPTIONS,
+		{ "interval", required_argument, NULL, 'i' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "watch", no_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct look	 l;
 	char		*cause;
-	int		 done = 0;
+	int		 ch, rv, watch = 0, list = 0, interval = 1;
 
-	if ((reply = status_command(c, "HGET %s %s", k->results,
-	    id)) == NULL)
-		return (-1);
-	if (reply->type == REDIS_REPLY_STRING && result_decode(reply->str,
-	    reply->len, &res, &cause) == 0) {
-		done = res.attempt >= attempt;
-		result_clear(&res);
-	} else if (reply->type == REDIS_REPLY_STRING)
-		free(cause);
-	freeReplyObject(reply);
-	if (done)
-		return (1);
-	if ((reply = status_command(c, "EXISTS %s", k->stop)) == NULL)
-		return (-1);
-	done = status_number(reply, 0) == 1;
-	freeReplyObject(reply);
-	return (done);
-}
-
-/* Print the log from offset on; -1 on a failure. Updates *offset. */
-static int
-logs_print_from(redisContext *c, const char *key, size_t *offset)
-{
-	redisReply	*reply;
-
-	if ((reply = status_command(c, "GETRANGE %s %llu -1", key,
-	    (unsigned long long)*offset)) == NULL)
-		return (-1);
-	if (reply->type == REDIS_REPLY_STRING && reply->len > 0) {
-		if (logs_write(reply->str, reply->len) != 0) {
-			freeReplyObject(reply);
-			return (-1);
-		}
-		*offset += reply->len;
-	}
-	freeReplyObject(reply);
-	return (0);
-}
-
-/* Print a task's output, and with follow go on until it is done. */
-static int
-logs_show(redisContext *c, const struct keys *k, const char *id,
-    struct status_opts *o)
-{
-	redisReply	*reply;
-	struct timespec	 ts = { 0, 250 * 1000000L };
-	char		*key;
-	size_t		 offset = 0;
-	int		 attempt = o->attempt, done;
-
-	if ((reply = status_command(c, "HGET %s %s", k->attempts,
-	    id)) == NULL)
-		return (EXIT_INFRA);
-	if (reply->type != REDIS_REPLY_STRING) {
-		freeReplyObject(reply);
-		if ((reply = status_command(c, "EXISTS %s", k->meta)) == NULL)
-			return (EXIT_INFRA);
-		fprintf(stderr, "dteq logs: %s\n", status_number(reply, 0) ?
-		    "no such task in this run (not dispatched yet?)" :
-		    "no such run on this server");
-		freeReplyObject(reply);
-		return (EXIT_TASKS_FAILED);
-	}
-	if (attempt == 0)
-		attempt = (int)status_number(reply, 1);
-	freeReplyObject(reply);
-	key = keys_log(k, id, attempt);
-	for (;;) {
-		if (logs_print_from(c, key, &offset) != 0)
-			break;
-		if (!o->follow) {
-			free(key);
-			return (EXIT_OK);
-		}
-		if ((done = logs_is_done(c, k, id, attempt)) != 0) {
-			if (done == 1 && logs_print_from(c, key,
-			    &offset) == 0) {
-				free(key);
+	look_init(&l, "dteq status");
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "hvw", longopts, NULL)) != -1) {
+		switch (cli_option(&l.o, ch, optarg, &cause)) {
+		case 1:
+			if (l.o.help) {
+				fputs(status_usage, stdout);
 				return (EXIT_OK);
 			}
-			break;
+			continue;
+		case -1:
+			return (look_usage_error(&l, cause));
 		}
-		nanosleep(&ts, NULL);
+		if (ch == 'l')
+			list = 1;
+		else if (ch == 'w')
+			watch = 1;
+		else if (ch != 'i')
+			return (look_unknown_option(&l));
+		else if (util_parse_seconds("--interval", optarg, 3600,
+		    &interval, &cause) != 0)
+			return (look_usage_error(&l, cause));
 	}
-	free(key);
-	return (EXIT_INFRA);
-}
-
-/* `dteq logs`. */
-int
-logs_main(int argc, char **argv)
-{
-	struct status_opts	 o;
-	struct redis_url	 u;
-	struct keys		 k;
-	redisContext		*c = NULL;
-	char			*run = NULL, *cause;
-	int			 rv;
-
-	memset(&u, 0, sizeof u);
-	memset(&k, 0, sizeof k);
-	log_set_prefix("dteq logs");
-	if ((rv = status_options(argc, argv, "af", &o, &cause)) != 0) {
-		if (rv == 1) {
-			fputs(logs_usage, stdout);
-			return (EXIT_OK);
-		}
-		fprintf(stderr, "dteq logs: %s\n", cause);
-		free(cause);
-		return (EXIT_USAGE);
-	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "dteq logs: %s\n", argc == optind ?
-		    "no task given" : "more than one task given");
-		fputs(logs_usage, stderr);
-		return (EXIT_USAGE);
-	}
-	if ((rv = status_connect("logs", &o, &u, &run, &c)) != EXIT_OK)
-		goto out;
-	keys_init(&k, run);
-	rv = logs_show(c, &k, argv[optind], &o);
-out:
-	keys_free(&k);
-	if (c != NULL)
-		redisFree(c);
-	url_free(&u);
-	free(run);
+	if (interval < 1)
+		interval = 1;
+	if (cli_no_arguments(argc, argv, &cause) != 0)
+		return (look_usage_error(&l, cause));
+	if ((rv = look_connect(&l, !list)) == EXIT_OK)
+		rv = list ? status_list(l.c) : status_show(&l, watch, interval);
+	look_close(&l);
 	return (rv);
 }

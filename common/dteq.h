@@ -450,5 +450,34 @@ int		 script_stop_sync(struct redisContext *, const struct keys *,
 		     const char *, int, int, char **, char **);
 /* Submit's scripts (producer/). */
 
+/*
+ * spawn.c: one fork and exec for the commands dteq runs itself (record,
+ * run, the tools, the replay). The caller fills in the command and its
+ * settings; spawn_start() fills in pid and the pipes' read ends.
+ */
+#define SPAWN_INHERIT	0	/* out, err: the parent's descriptor */
+#define SPAWN_PIPE	1	/* a pipe the parent reads: out_fd, err_fd */
+#define SPAWN_FILE	2	/* path, created if need be, appended to */
+#define SPAWN_TO_OUT	3	/* err only: wherever stdout goes */
+#define SPAWN_NULL_STDIN 0x1	/* stdin from /dev/null */
+#define SPAWN_SETPGID	0x2	/* a process group of its own */
+#define SPAWN_SIGPIPE	0x4	/* SIGPIPE back to the default */
+struct spawn {
+	char *const	*argv;		/* argv[0] is searched in PATH */
+	char *const	*set;		/* "NAME=value" to add, NULL-ended */
+	char *const	*unset;		/* names to remove, NULL-ended */
+	const char	*cwd;		/* NULL: this directory */
+	int		 out;		/* SPAWN_INHERIT, _PIPE or _FILE */
+	int		 err;		/* the same, or SPAWN_TO_OUT */
+	const char	*path;		/* SPAWN_FILE */
+	int		 flags;		/* SPAWN_NULL_STDIN, ... */
+
+	pid_t		 pid;		/* filled in by spawn_start() */
+	int		 out_fd;	/* SPAWN_PIPE: the read end, else -1 */
+	int		 err_fd;
+};
+int		 spawn_start(struct spawn *, char **);
+int		 spawn_wait(pid_t);
+int		 spawn_exit_code(int);
 
 #endif /* DTEQ_H */

@@ -5,6 +5,10 @@
  * write (Nx's --graph=FILE.json, Turborepo's --dry=json) into a taskset
  * whose commands run each task with the tool, and running the tool to get
  * one. Includes dteq.h only; used by producer/ and cmd/, never by worker/.
+ *
+ * tool.c holds what both tools share and the toolgraph_* entry points;
+ * nx.c and turbo.c each read one tool's graph. Nothing outside tools/
+ * sees a cJSON: the sections below the first are for tools/ alone.
  */
 
 #ifndef TOOLS_H
@@ -12,7 +16,7 @@
 
 #include "dteq.h"
 
-/* toolgraph.c */
+/* tool.c: the entry points. */
 #define TOOLGRAPH_UNKNOWN	0
 #define TOOLGRAPH_NX		1
 #define TOOLGRAPH_TURBO		2
@@ -27,5 +31,45 @@ const char	*toolgraph_runner(int);
 int		 toolgraph_split(const char *, char ***, size_t *, char **);
 void		 toolgraph_words_free(char **, size_t);
 int		 toolgraph_version_cmp(const char *, const char *);
+
+/* tool.c: what the readers share. */
+struct cJSON;
+
+/* A growable NUL-terminated string. */
+struct tool_buf {
+	char		*s;
+	size_t		 len;
+	size_t		 size;
+};
+
+/* Where a reader is, for messages: "NAME: Nx task graph: task X: ..." */
+struct tool_ctx {
+	const char	*name;
+	const char	*kind;
+	const char	*id;
+	int		 restore;	/* DTEQ_TOOL_DEPS=restore */
+	char	       **cause;
+};
+
+void		 tool_add(struct tool_buf *, const char *, size_t);
+void		 tool_adds(struct tool_buf *, const char *);
+void		 tool_quote(struct tool_buf *, const char *);
+int		 tool_error(struct tool_ctx *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+int		 tool_check_version(int, const char *, const char *, char **);
+const char	*tool_type(const struct cJSON *);
+const struct cJSON *tool_get(const struct cJSON *, const char *);
+int		 tool_strings(struct tool_ctx *, const struct cJSON *,
+		     const char *, const char *, char ***, size_t *);
+void		 tool_add_dep(struct task *, const char *);
+int		 tool_deps_mode(struct tool_ctx *);
+
+/* nx.c */
+int		 nx_parse(struct tool_ctx *, const struct cJSON *,
+		     struct taskset *);
+
+/* turbo.c */
+int		 turbo_parse(struct tool_ctx *, const struct cJSON *,
+		     struct taskset *);
 
 #endif /* TOOLS_H */
