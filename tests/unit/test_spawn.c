@@ -1,0 +1,177 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * Unit tests for common/spawn.c: the environment set and unset before
+ * fork, the working directory, pipes and files, and the causes of a
+ * command that cannot be run.
+ */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dteq.h"
+#include "test.h"
+
+/* Read all of fd into buf (NUL-terminated); the bytes read. */
+static size_t
+read_all(int fd, char *buf, size_t size)
+{
+	size_t	 got = 0;
+	ssize_t	 n;
+
+	while (got + 1 < size &&
+	    (n = read(fd, buf + got, size - 1 - got)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	close(fd);
+	return (got);
+}
+
+/* Run sh -c script with sp's settings; its stdout in out, exit code back. */
+static int
+run_sh(struct spawn *sp, const char *script, char *out, size_t size)
+{
+	char	*argv[] = { (char *)"sh", (char *)"-c", (char *)script, NULL };
+	char	*cause = NULL;
+
+	sp->argv = argv;
+	sp->out = SPAWN_PIPE;
+	if (spawn_start(sp, &cause) != 0) {
+		printf("    spawn_start: %s\n", cause);
+		free(cause);
+		return (-1);
+	}
+	CHECK(sp->pid > 0);
+	CHECK(sp->out_fd >= 0);
+	read_all(sp->out_fd, out, size);
+	return (spawn_wait(sp->pid));
+}
+
+static void
+test_env_set_unset(void)
+{
+	char		*set[] = { (char *)"SPAWN_A=one",
+			    (char *)"SPAWN_KEEP=new", NULL };
+	char		*unset[] = { (char *)"SPAWN_GONE", NULL };
+	struct spawn	 sp;
+	char		 out[256];
+
+	setenv("SPAWN_GONE", "secret", 1);
+	setenv("SPAWN_KEEP", "old", 1);
+	memset(&sp, 0, sizeof sp);
+	sp.set = set;
+	sp.unset = unset;
+	CHECK(run_sh(&sp, "echo \"$SPAWN_A:$SPAWN_KEEP:${SPAWN_GONE-unset}\"",
+	    out, sizeof out) == 0);
+	CHECK_STREQ(out, "one:new:unset\n");
+	/* The parent's own environment is left as it was. */
+	CHECK_STREQ(getenv("SPAWN_GONE"), "secret");
+	CHECK_STREQ(getenv("SPAWN_KEEP"), "old");
+	unsetenv("SPAWN_GONE");
+	unsetenv("SPAWN_KEEP");
+}
+
+static void
+test_cwd_and_exit(void)
+{
+	struct spawn	 sp;
+	char		 out[256];
+
+	memset(&sp, 0, sizeof sp);
+	sp.cwd = "/";
+	sp.flags = SPAWN_NULL_STDIN;
+	CHECK(run_sh(&sp, "pwd; cat; exit 7", out, sizeof out) == 7);
+	CHECK_STREQ(out, "/\n");
+}
+
+static void
+test_err_to_out_and_file(void)
+{
+	char		 path[] = "/tmp/test_spawn.XXXXXX", out[256];
+	char		*argv[] = { (char *)"sh", (char *)"-c",
+			    (char *)"echo to-out; echo to-err >&2", NULL };
+	struct spawn	 sp;
+	char		*cause = NULL;
+	int		 fd;
+
+	memset(&sp, 0, sizeof sp);
+	sp.err = SPAWN_TO_OUT;
+	CHECK(run_sh(&sp, "echo a; echo b >&2", out, sizeof out) == 0);
+	CHECK_STREQ(out, "a\nb\n");
+
+	CHECK((fd = mkstemp(path)) != -1);
+	CHECK(write(fd, "kept\n", 5) == 5);
+	close(fd);
+	memset(&sp, 0, sizeof sp);
+	sp.argv = argv;
+	sp.out = SPAWN_FILE;
+	sp.err = SPAWN_TO_OUT;
+	sp.path = path;
+	CHECK(spawn_start(&sp, &cause) == 0);
+	CHECK(sp.out_fd == -1);
+	CHECK(spawn_wait(sp.pid) == 0);
+	/* The file is appended to, not truncated. */
+	CHECK((fd = open(path, O_RDONLY)) != -1);
+	read_all(fd, out, sizeof out);
+	CHECK_STREQ(out, "kept\nto-out\nto-err\n");
+	unlink(path);
+}
+
+static void
+test_cannot_run(void)
+{
+	char		*missing[] = { (char *)"dteq-no-such-command", NULL };
+	char		*argv[] = { (char *)"true", NULL };
+	struct spawn	 sp;
+	char		*cause = NULL;
+
+	memset(&sp, 0, sizeof sp);
+	sp.argv = missing;
+	CHECK(spawn_start(&sp, &cause) == -1);
+	CHECK(cause != NULL && strstr(cause, "dteq-no-such-command") != NULL);
+	CHECK(cause != NULL && strstr(cause, strerror(ENOENT)) != NULL);
+	free(cause);
+	cause = NULL;
+
+	/* A working directory that does not exist: the cause says so. */
+	memset(&sp, 0, sizeof sp);
+	sp.argv = argv;
+	sp.cwd = "/nonexistent/dteq-spawn";
+	CHECK(spawn_start(&sp, &cause) == -1);
+	CHECK(cause != NULL && strstr(cause, strerror(ENOENT)) != NULL);
+	free(cause);
+}
+
+static void
+test_exit_code(void)
+{
+	struct spawn	 sp;
+	char		 out[16];
+
+	memset(&sp, 0, sizeof sp);
+	CHECK(run_sh(&sp, "kill -TERM $$", out, sizeof out) ==
+	    128 + SIGTERM);
+	CHECK(spawn_exit_code(3 << 8) == 3);
+}
+
+int
+main(void)
+{
+	TEST_RUN(test_env_set_unset);
+	TEST_RUN(test_cwd_and_exit);
+	TEST_RUN(test_err_to_out_and_file);
+	TEST_RUN(test_cannot_run);
+	TEST_RUN(test_exit_code);
+	return (test_exit());
+}
