@@ -49,9 +49,9 @@ junit_str(FILE *f, const char *text)
 
 /* The testcase element of task i. */
 static void
-junit_case(struct submit *s, FILE *f, size_t i)
+junit_case(const struct submit *s, FILE *f, size_t i)
 {
-	struct ptask	*p = &s->pt[i];
+	const struct ptask *p = &s->pt[i];
 	const char	*id = graph_node(s->g, i)->task->id, *elem, *tail;
 	char		 what[256];
 	size_t		 tlen;
@@ -148,9 +148,9 @@ junit_record(FILE *f, const struct rrecord *rec)
  * of their own named "recorded": they are not tasks of the graph.
  */
 static void
-junit_records(struct submit *s, FILE *f, const char *host)
+junit_records(const struct submit *s, FILE *f, const char *host)
 {
-	struct report	*r = s->report;
+	const struct report *r = s->report;
 	uint64_t	 ms = 0;
 	size_t		 k;
 	char		 stamp[32];
@@ -178,9 +178,9 @@ junit_records(struct submit *s, FILE *f, const char *host)
 
 /* Write the JUnit XML report. */
 int
-junit_write(struct submit *s, const char *path, char **cause)
+junit_write(const struct submit *s, const char *path, char **cause)
 {
-	struct report	*r = s->report;
+	const struct report *r = s->report;
 	size_t		 i, n = graph_size(s->g), failures, errors, skipped;
 	char		 stamp[32], host[256];
 	FILE		*f;

@@ -1,7 +1,7 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * Dispatch order. submit_dispatch() hands sched_ready() the tasks that
+ * Dispatch order. dispatch_ready() hands sched_ready() the tasks that
  * became ready (or must run again) and pushes what sched_take() lets go;
  * sched_stage() says whether a task may be staged, and at which end.
  *
@@ -22,7 +22,7 @@
  * the popping end when it outranks or ties the task there, to the far
  * end when it ranks no higher than the task there, and otherwise (it
  * belongs in the middle, which a list cannot take cheaply) it stays held
- * until the tasks above it have started: submit_refill() asks again
+ * until the tasks above it have started: dispatch_refill() asks again
  * after every event. Equal ranks (a flat graph, or no history) go to the
  * far end in order, so they are never held and dispatch stays one push
  * per batch. In simulation over 40 random heavy-tailed graphs
@@ -115,7 +115,7 @@ struct sched {
 static char *
 sched_workspace(void)
 {
-	static const char *vars[] = { "DTEQ_WORKSPACE", "GITHUB_REPOSITORY",
+	static const char *vars[] = { "GITHUB_REPOSITORY",
 	    "BITBUCKET_REPO_FULL_NAME", "CI_PROJECT_PATH",
 	    "BUILD_REPOSITORY_NAME", NULL };
 	const char	*v, *u;
@@ -123,6 +123,8 @@ sched_workspace(void)
 	struct stat	 sb;
 	int		 i;
 
+	if ((v = cli_env("DTEQ_WORKSPACE")) != NULL)
+		ws = xstrdup(v);
 	for (i = 0; vars[i] != NULL && ws == NULL; i++) {
 		if ((v = getenv(vars[i])) != NULL && *v != '\0')
 			ws = xstrdup(v);
@@ -345,7 +347,7 @@ sched_init(struct submit *s, struct redisContext *c)
 	sc = xcalloc(1, sizeof *sc);
 	s->sched = sc;
 	sc->n = graph_size(s->g);
-	mode = getenv("DTEQ_SCHED");
+	mode = cli_env("DTEQ_SCHED");
 	sc->fifo = mode != NULL && strcmp(mode, "fifo") == 0;
 	sc->est = xcalloc(sc->n + 1, sizeof *sc->est);
 	sc->hist = xcalloc(sc->n + 1, sizeof *sc->hist);
@@ -675,18 +677,6 @@ sched_released(struct submit *s, size_t i)
 	}
 }
 
-/* Reply to the history HSET. */
-static void
-sched_hset_done(redisAsyncContext *ac, void *r, void *privdata)
-{
-	redisReply	*reply = r;
-
-	(void)ac;
-	(void)privdata;
-	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-		log_warnx("writing the duration history: %s", reply->str);
-}
-
 /* Send the batched history values: async on rc_cmd, or on c. */
 static void
 sched_flush(struct submit *s, struct sched *sc, redisContext *c)
@@ -709,10 +699,12 @@ sched_flush(struct submit *s, struct sched *sc, redisContext *c)
 		reply = redisCommand(c, "EXPIRE %s %s", sc->hkey, ttl);
 		if (reply != NULL)
 			freeReplyObject(reply);
-	} else if (rconn_command_argv(s->rc_cmd, sched_hset_done, NULL,
-	    (int)argc, sc->hargv, sc->hlens) == 0 && !sc->hexpired) {
-		rconn_command(s->rc_cmd, sched_hset_done, NULL,
-		    "EXPIRE %s %s", sc->hkey, ttl);
+	} else if (rconn_command_argv(s->rc_cmd, rconn_check_reply,
+	    (void *)"writing the duration history", (int)argc, sc->hargv,
+	    sc->hlens) == 0 && !sc->hexpired) {
+		rconn_command(s->rc_cmd, rconn_check_reply,
+		    (void *)"writing the duration history", "EXPIRE %s %s",
+		    sc->hkey, ttl);
 		sc->hexpired = 1;
 	}
 	for (k = 0; k < sc->nhist; k++)

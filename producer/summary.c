@@ -1,8 +1,9 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * The run's summary, computed once the run is over from s->pt and what
- * report.c kept (struct report):
+ * The run's summary, computed once the run is over (summary_build(),
+ * which reads a const struct submit and fills the second half of its
+ * struct report) from s->pt and what report.c kept:
  *
  * - the order of the summary table: successes, skipped, unfinished, and
  *   failures last, each group by start time;
@@ -142,9 +143,8 @@ summary_weight(const struct submit *s, size_t i)
  * from the heaviest end.
  */
 static void
-summary_path(struct submit *s)
+summary_path(struct report *r, const struct submit *s)
 {
-	struct report	*r = s->report;
 	struct node	*nd;
 	size_t		 n = graph_size(s->g), *queue, i, j, k;
 	size_t		 end = GRAPH_NONE, len;
@@ -225,9 +225,8 @@ summary_name_lanes(struct report *r, const char *agent, size_t nslots)
  * fewest rows in which no two attempts overlap. Each slot is a lane.
  */
 static void
-summary_lanes(struct submit *s)
+summary_lanes(struct report *r)
 {
-	struct report		*r = s->report;
 	struct summary_key	*keys;
 	struct rattempt		*a;
 	uint64_t		*ends = NULL;
@@ -268,10 +267,9 @@ summary_lanes(struct submit *s)
 
 /* Compute everything the summary and the report files show. */
 void
-summary_build(struct submit *s)
+summary_build(struct report *r, const struct submit *s)
 {
-	struct report	*r = s->report;
-	struct ptask	*p;
+	const struct ptask *p;
 	size_t		 i, k, n = graph_size(s->g);
 
 	r->wall_ms = (s->ended != 0 ? s->ended : util_now_ms()) - s->started;
@@ -292,8 +290,9 @@ summary_build(struct submit *s)
 		r->flaky += summary_is_flaky(s, i);
 		r->nfailed += summary_is_failure(s, i);
 	}
-	qsort_r(r->order, n, sizeof *r->order, summary_order_cmp, s);
-	summary_path(s);
+	/* qsort_r() takes no const argument; the comparison only reads. */
+	qsort_r(r->order, n, sizeof *r->order, summary_order_cmp, (void *)s);
+	summary_path(r, s);
 	for (k = 0; k < r->nattempts; k++) {
 		p = &s->pt[r->attempts[k].task];
 		r->attempts[k].final = p->state == PT_DONE &&
@@ -304,7 +303,7 @@ summary_build(struct submit *s)
 	free(r->lanes);
 	r->lanes = NULL;
 	r->nlanes = 0;
-	summary_lanes(s);
+	summary_lanes(r);
 	r->span_ms = r->wall_ms;
 	for (k = 0; k < r->nattempts; k++) {
 		if (r->attempts[k].end_ms > r->start_wall &&
@@ -511,11 +510,11 @@ summary_exit(const struct submit *s)
 
 /* One task of the --json file. */
 static void
-summary_json_task(struct submit *s, FILE *f, size_t i)
+summary_json_task(const struct submit *s, FILE *f, size_t i)
 {
-	struct report	*r = s->report;
-	struct ptask	*p = &s->pt[i];
-	struct node	*nd = graph_node(s->g, i);
+	const struct report	*r = s->report;
+	const struct ptask	*p = &s->pt[i];
+	const struct node	*nd = graph_node(s->g, i);
 	size_t		 k;
 
 	fputs("    {\"id\": ", f);
@@ -565,10 +564,10 @@ summary_json_record(FILE *f, const struct result *res, int more)
 
 /* Write the machine-readable summary (--json). */
 int
-summary_write_json(struct submit *s, const char *path, char **cause)
+summary_write_json(const struct submit *s, const char *path, char **cause)
 {
-	struct report	*r = s->report;
-	struct rattempt	*a;
+	const struct report	*r = s->report;
+	const struct rattempt	*a;
 	size_t		 i, k, n = graph_size(s->g);
 	FILE		*f;
 	int		 rv = summary_exit(s);

@@ -23,6 +23,9 @@
 
 static char	test_dir[] = "/tmp/dteq-test-report.XXXXXX";
 
+/* The options every test's submit has: no colour, no --stream. */
+static struct submit_opts test_opts;
+
 /* Append a task with id and a NULL-terminated list of deps to ts. */
 static void
 add(struct taskset *ts, const char *id, ...)
@@ -63,7 +66,8 @@ setup(struct submit *s, struct taskset *ts)
 	}
 	s->pt = xcalloc(graph_size(s->g), sizeof *s->pt);
 	s->run = xstrdup("unit-1");
-	s->color = 0;
+	test_opts.color = 0;
+	s->o = &test_opts;
 	s->started = 1;
 	s->ended = 1 + 2000;
 }
@@ -125,7 +129,7 @@ finish(struct submit *s, const char *id, int status, int attempt,
 	p->attempt = attempt;
 	if (note != NULL)
 		return;
-	p->state = PT_DONE;
+	ptask_set_state(s, i, PT_DONE);
 	result_clear(&p->result);
 	p->result.id = xstrdup(id);
 	p->result.status = status;
@@ -281,11 +285,11 @@ diamond_run(struct submit *s)
 	finish(s, "q:e", RESULT_FAILED, 1, "x", 1000050, 100, "e <&>\n",
 	    NULL);
 	restore_stdout(saved);
-	s->pt[3].state = PT_DONE;
+	ptask_set_state(s, 3, PT_DONE);
 	s->pt[3].result.id = xstrdup("p:d");
 	s->pt[3].result.status = RESULT_SKIPPED;
 	s->pt[3].reason = xstrdup("dependency p:b failed");
-	summary_build(s);
+	summary_build(s->report, s);
 	free(path);
 }
 
