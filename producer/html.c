@@ -134,7 +134,7 @@ static void
 html_str(FILE *f, const char *text)
 {
 	if (text != NULL)
-		summary_escape(f, text, strlen(text));
+		export_escape(f, text, strlen(text));
 }
 
 /* Print ms as a duration. */
@@ -321,7 +321,7 @@ html_bar(const struct submit *s, FILE *f, size_t k)
 	last = html_last_lines(a, &len);
 	if (len > 0) {
 		fputs("&#10;&#10;", f);
-		summary_escape(f, last, len);
+		export_escape(f, last, len);
 	}
 	fputs("\">", f);
 	html_str(f, id);
@@ -475,12 +475,12 @@ html_tails(const struct submit *s, FILE *f)
 	for (k = 0; k < r->nattempts; k++) {
 		a = &r->attempts[k];
 		fprintf(f, "<pre id=\"a%zu\">", k);
-		summary_escape(f, a->tail, a->taillen);
+		export_escape(f, a->tail, a->taillen);
 		fputs("</pre>\n", f);
 	}
 	for (k = 0; k < r->nrecords; k++) {
 		fprintf(f, "<pre id=\"r%zu\">", k);
-		summary_escape(f, r->records[k].tail, r->records[k].taillen);
+		export_escape(f, r->records[k].tail, r->records[k].taillen);
 		fputs("</pre>\n", f);
 	}
 	fputs("</div>\n", f);
@@ -493,7 +493,7 @@ html_write(const struct submit *s, const char *path, char **cause)
 	const struct report *r = s->report;
 	FILE		*f;
 
-	if ((f = summary_open(path, cause)) == NULL)
+	if ((f = export_open(path, cause)) == NULL)
 		return (-1);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
@@ -511,5 +511,5 @@ html_write(const struct submit *s, const char *path, char **cause)
 	html_records(s, f);
 	html_tails(s, f);
 	fprintf(f, "<script>\n%s</script>\n</body>\n</html>\n", html_script);
-	return (summary_close(f, path, cause));
+	return (export_close(f, path, cause));
 }

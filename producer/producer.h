@@ -1,8 +1,28 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * The main job's side: `dteq submit`, `dteq run` and the pure task-graph
- * logic they share. Includes dteq.h; never includes worker.h.
+ * The main job's side: `dteq submit`. Includes dteq.h, tools.h (the task
+ * graphs of Nx and Turborepo) and cache.h (the replay's cache); never
+ * worker.h. The files, in the order a run uses them:
+ *
+ *	submit.c	options (struct submit_opts), setup, exit code
+ *	graph.c		the task graph and its readiness logic (pure)
+ *	register.c	joining the run, before the loop
+ *	sched.c		dispatch order
+ *	history.c	the duration history sched.c estimates from
+ *	ptask.c		a task's progress; ptask_set_state()
+ *	loop.c		connections, start, the tick, the end
+ *	dispatch.c	new attempts, staging, pushing
+ *	follow.c	events, results, output blocks, skipping
+ *	report.c	what is printed as the run goes
+ *	live.c		the live area on a terminal
+ *	records.c	the commands `dteq record` recorded
+ *	summary.c	the summary's numbers
+ *	recap.c		what is printed at the end
+ *	export.c	the report files' common ground; --json
+ *	junit.c		the --junit file
+ *	html.c		the --report file
+ *	replay.c	the replay of an --nx or --turbo run here
  */
 
 #ifndef PRODUCER_H
@@ -198,8 +218,18 @@ void		 loop_check_end(struct submit *);
 void		 loop_cancel_poll(struct submit *);
 void		 loop_abort(struct submit *, const char *);
 
-/* sched.c */
+/* history.c: the duration history of the workspace (for sched.c). */
+struct history;
 struct redisContext;
+struct history	*history_new(void);
+const char	*history_key(const struct history *);
+void		 history_load(struct history *, const struct submit *,
+		     struct redisContext *, double *);
+void		 history_put(struct history *, const struct submit *, size_t,
+		     double);
+void		 history_free(struct history *, const struct submit *);
+
+/* sched.c */
 void		 sched_init(struct submit *, struct redisContext *);
 void		 sched_ready(struct submit *, const size_t *, size_t);
 size_t		 sched_nheld(struct submit *);
@@ -219,7 +249,7 @@ void		 sched_history_set(struct submit *, size_t, double);
  * What submit prints (report.c as the run goes, live.c on a terminal,
  * recap.c at the end) and what it remembers of the run (s->report) for the
  * summary and the report files. summary.c fills the second half once the
- * run is over; summary.c, junit.c and html.c write the --json, --junit
+ * run is over; export.c, junit.c and html.c write the --json, --junit
  * and --report files from it, reading a const struct submit.
  */
 struct rattempt {
@@ -343,12 +373,12 @@ int		 summary_is_flaky(const struct submit *, size_t);
 int		 summary_is_failure(const struct submit *, size_t);
 const char	*summary_word(const struct submit *, size_t);
 const char	*summary_tail(const struct submit *, size_t, size_t *);
-char		*summary_clean(const char *, size_t, size_t *);
-void		 summary_escape(FILE *, const char *, size_t);
-FILE		*summary_open(const char *, char **);
-int		 summary_close(FILE *, const char *, char **);
-int		 summary_write_json(const struct submit *, const char *,
-		     char **);
+/* export.c: the report files' common ground, and the --json file. */
+char		*export_clean(const char *, size_t, size_t *);
+void		 export_escape(FILE *, const char *, size_t);
+FILE		*export_open(const char *, char **);
+int		 export_close(FILE *, const char *, char **);
+int		 export_json(const struct submit *, const char *, char **);
 
 /* junit.c */
 int		 junit_write(const struct submit *, const char *, char **);

@@ -13,7 +13,7 @@
  *    the exit status: `dteq record` already exited with it;
  * 5. the critical path, and the closing line with the totals;
  * 6. on stderr, why an aborted run ended and what did not finish;
- * 7. the --json, --junit and --report files (summary.c, junit.c,
+ * 7. the --json, --junit and --report files (export.c, junit.c,
  *    html.c).
  */
 
@@ -263,7 +263,7 @@ recap_files(const struct submit *s)
 	int	 rv = 0;
 
 	if (s->o->json_path != NULL &&
-	    summary_write_json(s, s->o->json_path, &cause) != 0) {
+	    export_json(s, s->o->json_path, &cause) != 0) {
 		log_warnx("--json: %s", cause);
 		free(cause);
 		rv = -1;

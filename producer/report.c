@@ -360,9 +360,8 @@ report_counts(const struct submit *s)
 }
 
 /*
- * Once a second: notice a cancel (status.c). In lines mode, print a
- * progress line when 10 s have
- * passed and the counts changed, or a minute passed anyway.
+ * Once a second (loop_tick()), in lines mode: print a progress line when
+ * 10 s have passed and the counts changed, or a minute passed anyway.
  */
 void
 report_tick(struct submit *s)

@@ -1,9 +1,9 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * Unit tests for producer/report.c and summary.c, junit.c, html.c: the
- * block format and what it keeps of an attempt, the summary's order
- * (failures last), flaky tasks, the critical path with retries, the
+ * Unit tests for producer/report.c and summary.c, export.c, junit.c,
+ * html.c: the block format and what it keeps of an attempt, the summary's
+ * order (failures last), flaky tasks, the critical path with retries, the
  * timeline's lanes, text cleaning and escaping, and the report files.
  * No Redis: a struct submit is built by hand around a real graph, and
  * stdout is sent to a file while report.c prints.
@@ -387,16 +387,16 @@ test_clean_and_escape(void)
 	size_t		 len, blen = 0;
 	FILE		*f;
 
-	out = summary_clean(in, sizeof in - 1, &len);
+	out = export_clean(in, sizeof in - 1, &len);
 	CHECK_STREQ(out, "ab\nc\nde\xef\xbf\xbd!");
 	CHECK(len == strlen(out));
 	free(out);
-	out = summary_clean("\xe2\x82\xac \xef\xbf\xbe", 7, &len);
+	out = export_clean("\xe2\x82\xac \xef\xbf\xbe", 7, &len);
 	CHECK_STREQ(out, "\xe2\x82\xac \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 	free(out);
 
 	f = open_memstream(&buf, &blen);
-	summary_escape(f, "<a href='x'>&\"</a>", 18);
+	export_escape(f, "<a href='x'>&\"</a>", 18);
 	fclose(f);
 	CHECK_STREQ(buf, "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
 	free(buf);
@@ -412,7 +412,7 @@ test_files(void)
 	char		*html = tpath("r.html"), *got, *cause = NULL;
 
 	diamond_run(&s);
-	CHECK(summary_write_json(&s, json, &cause) == 0);
+	CHECK(export_json(&s, json, &cause) == 0);
 	CHECK(junit_write(&s, xml, &cause) == 0);
 	CHECK(html_write(&s, html, &cause) == 0);
 	if (cause != NULL) {
