@@ -26,10 +26,9 @@
  *    dispatch_check_claims() reads the claims of the queued tasks above
  *    the most urgent held one: a start whose event was missed must not
  *    keep it held.
- * 6. --fail-fast: dispatch_halt() takes back every task not running.
+ * 6. --fail-fast: dispatch_halt() takes back every task not started.
  */
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
