@@ -449,6 +449,26 @@ int		 script_stop(struct rconn *, const struct keys *, const char *,
 int		 script_stop_sync(struct redisContext *, const struct keys *,
 		     const char *, int, int, char **, char **);
 /* Submit's scripts (producer/). */
+/* One task of script_dispatch() and script_stage(): its new attempt. */
+struct script_task {
+	const char	*id;
+	int		 attempt;
+	int		 urgent;	/* 1: the popping end ("R"), 0: "L" */
+	const char	*msg;		/* the attempt's queue message */
+	const char *const *deps;	/* script_stage(): the ids it needs */
+	size_t		 ndeps;
+};
+int		 script_dispatch(struct rconn *, const struct keys *, int,
+		     const struct script_task *, size_t,
+		     void (*)(struct redisAsyncContext *, void *, void *),
+		     void *);
+int		 script_stage(struct rconn *, const struct keys *, int,
+		     const struct script_task *, size_t,
+		     void (*)(struct redisAsyncContext *, void *, void *),
+		     void *);
+int		 script_reclaim(struct rconn *, const struct keys *,
+		     void (*)(struct redisAsyncContext *, void *, void *),
+		     void *);
 
 /*
  * spawn.c: one fork and exec for the commands dteq runs itself (record,

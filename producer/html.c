@@ -134,7 +134,7 @@ static void
 html_str(FILE *f, const char *text)
 {
 	if (text != NULL)
-		summary_escape(f, text, strlen(text));
+		export_escape(f, text, strlen(text));
 }
 
 /* Print ms as a duration. */
@@ -188,10 +188,11 @@ html_last_lines(const struct rattempt *a, size_t *len)
 
 /* The header: title, counts, times, the critical path. */
 static void
-html_header(struct submit *s, FILE *f)
+html_header(const struct submit *s, FILE *f)
 {
-	struct report	*r = s->report;
-	size_t		*c = r->counts, k;
+	const struct report *r = s->report;
+	const size_t	*c = r->counts;
+	size_t		 k;
 
 	fputs("<header>\n<h1>dteq run <code>", f);
 	html_str(f, s->run);
@@ -248,7 +249,7 @@ html_header(struct submit *s, FILE *f)
 
 /* The time axis: about ten ticks at a round step. */
 static void
-html_axis(struct report *r, FILE *f)
+html_axis(const struct report *r, FILE *f)
 {
 	static const uint64_t	 steps[] = { 100, 200, 500, 1000, 2000, 5000,
 				    10000, 15000, 30000, 60000, 120000,
@@ -284,10 +285,10 @@ html_axis(struct report *r, FILE *f)
 
 /* One attempt's bar. */
 static void
-html_bar(struct submit *s, FILE *f, size_t k)
+html_bar(const struct submit *s, FILE *f, size_t k)
 {
-	struct report	*r = s->report;
-	struct rattempt	*a = &r->attempts[k];
+	const struct report *r = s->report;
+	const struct rattempt *a = &r->attempts[k];
 	const char	*id = graph_node(s->g, a->task)->task->id, *last;
 	double		 left, width;
 	size_t		 len;
@@ -320,7 +321,7 @@ html_bar(struct submit *s, FILE *f, size_t k)
 	last = html_last_lines(a, &len);
 	if (len > 0) {
 		fputs("&#10;&#10;", f);
-		summary_escape(f, last, len);
+		export_escape(f, last, len);
 	}
 	fputs("\">", f);
 	html_str(f, id);
@@ -333,9 +334,9 @@ html_bar(struct submit *s, FILE *f, size_t k)
 
 /* The timeline: a lane per agent slot, a bar per attempt. */
 static void
-html_timeline(struct submit *s, FILE *f)
+html_timeline(const struct submit *s, FILE *f)
 {
-	struct report	*r = s->report;
+	const struct report *r = s->report;
 	size_t		 lane, k;
 
 	fputs("<section id=\"timeline\">\n<h2>Timeline</h2>\n"
@@ -366,10 +367,10 @@ html_timeline(struct submit *s, FILE *f)
 
 /* The summary table, failures last. */
 static void
-html_table(struct submit *s, FILE *f)
+html_table(const struct submit *s, FILE *f)
 {
-	struct report	*r = s->report;
-	struct ptask	*p;
+	const struct report *r = s->report;
+	const struct ptask *p;
 	size_t		 k, i;
 	char		*meta;
 
@@ -421,10 +422,10 @@ html_table(struct submit *s, FILE *f)
  * own, as they are not tasks of the graph and ran on no agent.
  */
 static void
-html_records(struct submit *s, FILE *f)
+html_records(const struct submit *s, FILE *f)
 {
-	struct report	*r = s->report;
-	struct result	*res;
+	const struct report *r = s->report;
+	const struct result *res;
 	size_t		 k;
 	char		*meta;
 
@@ -464,22 +465,22 @@ html_records(struct submit *s, FILE *f)
 
 /* The kept output: one hidden pre per attempt. */
 static void
-html_tails(struct submit *s, FILE *f)
+html_tails(const struct submit *s, FILE *f)
 {
-	struct report	*r = s->report;
-	struct rattempt	*a;
+	const struct report *r = s->report;
+	const struct rattempt *a;
 	size_t		 k;
 
 	fputs("<div class=\"tails\">\n", f);
 	for (k = 0; k < r->nattempts; k++) {
 		a = &r->attempts[k];
 		fprintf(f, "<pre id=\"a%zu\">", k);
-		summary_escape(f, a->tail, a->taillen);
+		export_escape(f, a->tail, a->taillen);
 		fputs("</pre>\n", f);
 	}
 	for (k = 0; k < r->nrecords; k++) {
 		fprintf(f, "<pre id=\"r%zu\">", k);
-		summary_escape(f, r->records[k].tail, r->records[k].taillen);
+		export_escape(f, r->records[k].tail, r->records[k].taillen);
 		fputs("</pre>\n", f);
 	}
 	fputs("</div>\n", f);
@@ -487,12 +488,12 @@ html_tails(struct submit *s, FILE *f)
 
 /* Write the HTML report. */
 int
-html_write(struct submit *s, const char *path, char **cause)
+html_write(const struct submit *s, const char *path, char **cause)
 {
-	struct report	*r = s->report;
+	const struct report *r = s->report;
 	FILE		*f;
 
-	if ((f = summary_open(path, cause)) == NULL)
+	if ((f = export_open(path, cause)) == NULL)
 		return (-1);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
@@ -510,5 +511,5 @@ html_write(struct submit *s, const char *path, char **cause)
 	html_records(s, f);
 	html_tails(s, f);
 	fprintf(f, "<script>\n%s</script>\n</body>\n</html>\n", html_script);
-	return (summary_close(f, path, cause));
+	return (export_close(f, path, cause));
 }

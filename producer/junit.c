@@ -44,14 +44,14 @@ static void
 junit_str(FILE *f, const char *text)
 {
 	if (text != NULL)
-		summary_escape(f, text, strlen(text));
+		export_escape(f, text, strlen(text));
 }
 
 /* The testcase element of task i. */
 static void
-junit_case(struct submit *s, FILE *f, size_t i)
+junit_case(const struct submit *s, FILE *f, size_t i)
 {
-	struct ptask	*p = &s->pt[i];
+	const struct ptask *p = &s->pt[i];
 	const char	*id = graph_node(s->g, i)->task->id, *elem, *tail;
 	char		 what[256];
 	size_t		 tlen;
@@ -59,7 +59,7 @@ junit_case(struct submit *s, FILE *f, size_t i)
 	fputs("    <testcase name=\"", f);
 	junit_str(f, id);
 	fputs("\" classname=\"", f);
-	summary_escape(f, id, strcspn(id, ":"));
+	export_escape(f, id, strcspn(id, ":"));
 	fputs("\" time=\"", f);
 	junit_time(f, p->state == PT_DONE ? p->result.duration_ms : 0);
 	fputs("\"", f);
@@ -101,7 +101,7 @@ junit_case(struct submit *s, FILE *f, size_t i)
 		fprintf(f, "\" type=\"%s\">", result_status_name(
 		    p->result.status));
 		tail = summary_tail(s, i, &tlen);
-		summary_escape(f, tail, tlen);
+		export_escape(f, tail, tlen);
 		fprintf(f, "</%s>\n", elem);
 	}
 	fputs("    </testcase>\n", f);
@@ -139,7 +139,7 @@ junit_record(FILE *f, const struct rrecord *rec)
 		junit_str(f, result_status_name(res->status));
 	fprintf(f, " in the main job\" type=\"%s\">",
 	    result_status_name(res->status));
-	summary_escape(f, rec->tail, rec->taillen);
+	export_escape(f, rec->tail, rec->taillen);
 	fputs("</failure>\n    </testcase>\n", f);
 }
 
@@ -148,9 +148,9 @@ junit_record(FILE *f, const struct rrecord *rec)
  * of their own named "recorded": they are not tasks of the graph.
  */
 static void
-junit_records(struct submit *s, FILE *f, const char *host)
+junit_records(const struct submit *s, FILE *f, const char *host)
 {
-	struct report	*r = s->report;
+	const struct report *r = s->report;
 	uint64_t	 ms = 0;
 	size_t		 k;
 	char		 stamp[32];
@@ -178,9 +178,9 @@ junit_records(struct submit *s, FILE *f, const char *host)
 
 /* Write the JUnit XML report. */
 int
-junit_write(struct submit *s, const char *path, char **cause)
+junit_write(const struct submit *s, const char *path, char **cause)
 {
-	struct report	*r = s->report;
+	const struct report *r = s->report;
 	size_t		 i, n = graph_size(s->g), failures, errors, skipped;
 	char		 stamp[32], host[256];
 	FILE		*f;
@@ -193,7 +193,7 @@ junit_write(struct submit *s, const char *path, char **cause)
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
 
-	if ((f = summary_open(path, cause)) == NULL)
+	if ((f = export_open(path, cause)) == NULL)
 		return (-1);
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
 	/* The root counts both suites: the tasks and the recorded. */
@@ -225,5 +225,5 @@ junit_write(struct submit *s, const char *path, char **cause)
 	fputs("  </testsuite>\n", f);
 	junit_records(s, f, host);
 	fputs("</testsuites>\n", f);
-	return (summary_close(f, path, cause));
+	return (export_close(f, path, cause));
 }

@@ -1,8 +1,28 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * The main job's side: `dteq submit`, `dteq run` and the pure task-graph
- * logic they share. Includes dteq.h; never includes worker.h.
+ * The main job's side: `dteq submit`. Includes dteq.h, tools.h (the task
+ * graphs of Nx and Turborepo) and cache.h (the replay's cache); never
+ * worker.h. The files, in the order a run uses them:
+ *
+ *	submit.c	options (struct submit_opts), setup, exit code
+ *	graph.c		the task graph and its readiness logic (pure)
+ *	register.c	joining the run, before the loop
+ *	sched.c		dispatch order
+ *	history.c	the duration history sched.c estimates from
+ *	ptask.c		a task's progress; ptask_set_state()
+ *	loop.c		connections, start, the tick, the end
+ *	dispatch.c	new attempts, staging, pushing
+ *	follow.c	events, results, output blocks, skipping
+ *	report.c	what is printed as the run goes
+ *	live.c		the live area on a terminal
+ *	records.c	the commands `dteq record` recorded
+ *	summary.c	the summary's numbers
+ *	recap.c		what is printed at the end
+ *	export.c	the report files' common ground; --json
+ *	junit.c		the --junit file
+ *	html.c		the --report file
+ *	replay.c	the replay of an --nx or --turbo run here
  */
 
 #ifndef PRODUCER_H
@@ -41,15 +61,16 @@ size_t		 graph_failed(struct graph *, size_t, size_t **);
 size_t		 graph_restores(struct graph *, size_t, struct task ***);
 
 /*
- * One task's progress in this submit. The attempt is the fencing token:
- * only a result for the current attempt counts.
+ * ptask.c: one task's progress in this submit. The attempt is the fencing
+ * token: only a result for the current attempt counts. The state changes
+ * only through ptask_set_state(), which logs each transition.
  */
 #define PT_WAITING	0	/* dependencies not done */
 #define PT_QUEUED	1	/* pushed, not started */
 #define PT_RUNNING	2	/* an agent started it */
 #define PT_DONE		3	/* final: see result.status */
 struct ptask {
-	int		 state;
+	int		 state;		/* PT_*: ptask_set_state() */
 	int		 attempt;	/* current attempt number */
 	int		 tries;		/* attempts dispatched by this submit */
 	int		 lost;		/* times reclaimed from a lost agent */
@@ -66,72 +87,96 @@ struct ptask {
 	char		*avoid;		/* agent whose attempt failed */
 };
 
-struct submit {
-	/* Options. */
-	const char	*taskfile;
-	const char	*redis_arg;
-	const char	*run_arg;
-	const char	*stop_after;	/* comma-separated targets */
-	int		 no_replay;	/* --no-replay */
+/*
+ * What the command line (and the DTEQ_* variables that tune submit) say,
+ * parsed once by submit.c; the rest of the code reads it through a const
+ * pointer and never changes it.
+ */
+struct submit_opts {
+	struct cli_opts	 cli;		/* --redis --run --connect-timeout
+					   -v -h */
+	const char	*taskfile;	/* the task file, - for stdin */
 	const char	*nx_args;	/* --nx: graph from Nx (toolgraph.c) */
 	const char	*turbo_args;	/* --turbo: graph from Turborepo */
 	const char	*graph_file;	/* --graph: a graph a tool wrote */
-	int		 tool_parallel;	/* --parallel in the tool's args */
-	int		 keep_agents;
-	int		 fail_fast;
-	int		 nostage;	/* DTEQ_STAGE=off: submit dispatches all */
-	size_t		 nstaged;	/* tasks staged now */
-	int		 timeout;	/* s, 0: none */
-	int		 agent_wait;	/* s */
-	int		 connect_timeout;
-	int		 lease;
-	int		 retries;	/* default for tasks without one */
-	int		 max_reclaims;
-	int		 main_lease;	/* s: agents give up on submit after */
-	const char	*secret_file;
-	char		*secret;	/* signs task messages, or NULL */
-	int		 rejected;	/* messages agents refused */
-	int		 ttl;
-	size_t		 output_cap;
-	int		 help;
+	const char	*stop_after;	/* --stop-agents-after: targets,
+					   comma-separated */
+	const char	*secret_file;	/* --secret-file */
 	const char	*junit_path;	/* --junit */
 	const char	*report_path;	/* --report (HTML) */
 	const char	*json_path;	/* --json */
+	int		 keep_agents;	/* --keep-agents */
+	int		 fail_fast;	/* --fail-fast */
+	int		 no_replay;	/* --no-replay */
 	int		 stream;	/* --stream: print lines live */
-	int		 color;		/* --color: -1 auto, 0 never, 1 always */
-	void		*report;	/* report.c's own state */
-	void		*sched;		/* sched.c's own state */
+	int		 color;		/* --color: -1 auto, 0 never,
+					   1 always */
+	int		 timeout;	/* --timeout, s, 0: none */
+	int		 agent_wait;	/* --agent-wait, s */
+	int		 lease;		/* --lease, s */
+	int		 main_lease;	/* --main-lease, s: agents give up on
+					   submit after */
+	int		 retries;	/* --retries: for tasks without one */
+	int		 max_reclaims;	/* --max-reclaims */
+	size_t		 output_cap;	/* --output-cap, bytes */
+	int		 ttl;		/* s every run key lives */
+	int		 nostage;	/* DTEQ_STAGE=off: submit dispatches
+					   every task itself */
+};
 
+/*
+ * One submit: the run it drives, its connections, the tasks' progress and
+ * the modules' states. submit.c creates it; the options stay in *o.
+ */
+struct report;
+struct sched;
+struct submit {
+	const struct submit_opts *o;	/* as parsed; never changed */
+
+	/* Resolved before the loop starts, then fixed. */
 	struct redis_url url;
 	char		*run;
 	struct keys	 keys;
+	char		*secret;	/* signs task messages, or NULL */
 	struct graph	*g;
+	int		 tool_parallel;	/* --parallel in the tool's args */
+	uint64_t	 records_since;	/* wall ms: a re-run shows only the
+					   commands recorded from then on */
+
 	struct ptask	*pt;		/* one per graph node */
 
+	/* The loop and its connections (loop.c). */
 	struct event_base *base;
-	struct rconn	*rc_cmd;
-	struct rconn	*rc_sub;
+	struct rconn	*rc_cmd;	/* commands and scripts */
+	struct rconn	*rc_sub;	/* the events channel */
 	struct event	*ev_tick;
 	struct event	*ev_sigint;
 	struct event	*ev_sigterm;
 
-	int		 subscribed;	/* SUBSCRIBE confirmed */
-	int		 begun;		/* roots dispatched */
+	/* The modules' own states. */
+	struct report	*report;	/* report.c, summary.c */
+	struct sched	*sched;		/* sched.c */
+
+	/* Dispatching (dispatch.c). */
+	size_t		 nstaged;	/* tasks staged now */
 	int		 failing;	/* fail-fast: no more dispatch */
 	int		 failskipped;	/* fail-fast: the rest reported */
+
+	/* Following the run (follow.c, loop.c). */
+	int		 subscribed;	/* SUBSCRIBE confirmed */
+	int		 begun;		/* roots dispatched */
 	int		 ending;	/* stop sent, loop ending */
 	size_t		 nfinal;	/* tasks in PT_DONE */
 	size_t		 nprinting;	/* output fetches in flight */
 	int		 reported;	/* summary out: print nothing more */
 	int		 agents_alive;
 	int		 agents_seen;	/* an agent was ever alive */
+	int		 rejected;	/* messages agents refused */
 	char		*refused;	/* "\nNAME\n..." refusals shown */
 	unsigned int	 ticks;		/* seconds of the loop */
 	uint64_t	 started;	/* ms, monotonic */
 	uint64_t	 last_alive;	/* ms: an agent was last alive */
 	uint64_t	 ended;
-	uint64_t	 records_since;	/* wall ms: a re-run shows only the
-					   commands recorded from then on */
 	char		*abort_reason;	/* set: exit 3 */
 	char		*stop_pending;	/* stop sentinel not yet acked */
 };
@@ -139,17 +184,52 @@ struct submit {
 /* submit.c */
 int		 submit_main(int, char **);
 
-/* register.c */
-int		 submit_register(struct submit *, char **);
+/* ptask.c */
+const char	*ptask_state_name(int);
+void		 ptask_set_state(struct submit *, size_t, int);
+void		 ptask_clear(struct ptask *);
 
-/* follow.c */
-void		 submit_start(struct submit *);
-void		 submit_tick(struct submit *);
-void		 submit_abort(struct submit *, const char *);
-void		 submit_fail_fast(struct submit *);
+/* register.c */
+int		 register_run(struct submit *, char **);
+
+/* dispatch.c: new attempts, staging, pushing. */
+void		 dispatch_ready(struct submit *, const size_t *, size_t);
+void		 dispatch_refill(struct submit *);
+void		 dispatch_stage_next(struct submit *, const size_t *, size_t);
+void		 dispatch_unstage(struct submit *, size_t);
+int		 dispatch_retries(const struct submit *, size_t);
+void		 dispatch_halt(struct submit *);
+void		 dispatch_verify(struct submit *);
+void		 dispatch_check_claims(struct submit *);
+
+/* follow.c: events, results, output blocks, skipping. */
+void		 follow_subscribe(struct submit *);
+void		 follow_started(struct submit *, const char *, int,
+		     const char *);
+void		 follow_result(struct submit *, const struct result *);
+void		 follow_skip(struct submit *, size_t, const char *, int);
+void		 follow_reconcile(struct submit *, int);
+void		 follow_fail_fast(struct submit *);
+
+/* loop.c: connections, start, the tick, the end. */
+void		 loop_start(struct submit *);
+void		 loop_tick(struct submit *);
+void		 loop_check_end(struct submit *);
+void		 loop_cancel_poll(struct submit *);
+void		 loop_abort(struct submit *, const char *);
+
+/* history.c: the duration history of the workspace (for sched.c). */
+struct history;
+struct redisContext;
+struct history	*history_new(void);
+const char	*history_key(const struct history *);
+void		 history_load(struct history *, const struct submit *,
+		     struct redisContext *, double *);
+void		 history_put(struct history *, const struct submit *, size_t,
+		     double);
+void		 history_free(struct history *, const struct submit *);
 
 /* sched.c */
-struct redisContext;
 void		 sched_init(struct submit *, struct redisContext *);
 void		 sched_ready(struct submit *, const size_t *, size_t);
 size_t		 sched_nheld(struct submit *);
@@ -165,24 +245,12 @@ void		 sched_free(struct submit *);
 double		 sched_rank_of(struct submit *, size_t);
 void		 sched_history_set(struct submit *, size_t, double);
 
-/* report.c */
-void		 report_init(struct submit *);
-void		 report_started(struct submit *, size_t, const char *);
-void		 report_log(struct submit *, size_t, int, const char *,
-		     size_t);
-void		 report_tick(struct submit *);
-void		 report_block(struct submit *, size_t, const struct result *,
-		     const char *, size_t, const char *);
-void		 report_skipped(struct submit *, size_t);
-void		 report_note(struct submit *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-int		 submit_report(struct submit *);
-
 /*
- * What report.c remembers of the run (s->report) for the summary and the
- * report files. summary.c fills the second half once the run is over;
- * summary.c, junit.c and html.c write the --json, --junit and --report
- * files from it.
+ * What submit prints (report.c as the run goes, live.c on a terminal,
+ * recap.c at the end) and what it remembers of the run (s->report) for the
+ * summary and the report files. summary.c fills the second half once the
+ * run is over; export.c, junit.c and html.c write the --json, --junit
+ * and --report files from it, reading a const struct submit.
  */
 struct rattempt {
 	size_t		 task;		/* graph index */
@@ -258,23 +326,65 @@ struct report {
 	size_t		 nrecfailed;	/* not succeeded */
 };
 
+/* The SGR sequences submit prints when colour is on (report_sgr()). */
+#define SGR_RESET	"\033[0m"
+#define SGR_BOLD	"\033[1m"
+#define SGR_DIM		"\033[2m"
+#define SGR_RED		"\033[31m"
+#define SGR_GREEN	"\033[32m"
+#define SGR_YELLOW	"\033[33m"
+#define SGR_CYAN	"\033[36m"
+
+/* report.c */
+struct report	*report_get(struct submit *);
+void		 report_init(struct submit *);
+void		 report_free(struct submit *);
+void		 report_started(struct submit *, size_t, const char *);
+void		 report_log(struct submit *, size_t, int, const char *,
+		     size_t);
+void		 report_stream_lines(struct submit *, size_t, int);
+void		 report_tick(struct submit *);
+void		 report_block(struct submit *, size_t, const struct result *,
+		     const char *, size_t, const char *);
+void		 report_skipped(struct submit *, size_t);
+void		 report_note(struct submit *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+FILE		*report_begin(struct submit *);
+void		 report_end(struct submit *);
+const char	*report_sgr(const struct report *, const char *);
+const char	*report_status_sgr(const struct report *, int);
+void		 report_text(const struct report *, FILE *, const char *,
+		     size_t);
+void		 report_footer(const struct result *, char *, size_t);
+void		 report_count(const struct submit *, size_t *, size_t *,
+		     size_t *, size_t *);
+char		*report_counts(const struct submit *);
+
+/* live.c: the live area on a terminal. */
+void		 live_start(struct submit *);
+void		 live_stop(struct submit *);
+
+/* recap.c: the end of the run on stdout, and the report files. */
+int		 recap_print(struct submit *);
+
 /* summary.c */
-void		 summary_build(struct submit *);
+void		 summary_build(struct report *, const struct submit *);
 int		 summary_is_flaky(const struct submit *, size_t);
 int		 summary_is_failure(const struct submit *, size_t);
 const char	*summary_word(const struct submit *, size_t);
 const char	*summary_tail(const struct submit *, size_t, size_t *);
-char		*summary_clean(const char *, size_t, size_t *);
-void		 summary_escape(FILE *, const char *, size_t);
-FILE		*summary_open(const char *, char **);
-int		 summary_close(FILE *, const char *, char **);
-int		 summary_write_json(struct submit *, const char *, char **);
+/* export.c: the report files' common ground, and the --json file. */
+char		*export_clean(const char *, size_t, size_t *);
+void		 export_escape(FILE *, const char *, size_t);
+FILE		*export_open(const char *, char **);
+int		 export_close(FILE *, const char *, char **);
+int		 export_json(const struct submit *, const char *, char **);
 
 /* junit.c */
-int		 junit_write(struct submit *, const char *, char **);
+int		 junit_write(const struct submit *, const char *, char **);
 
 /* html.c */
-int		 html_write(struct submit *, const char *, char **);
+int		 html_write(const struct submit *, const char *, char **);
 
 /* records.c: the commands `dteq record` recorded in the run. */
 void		 record_collect(struct submit *);

@@ -125,7 +125,7 @@ record_collect(struct submit *s)
 		return;
 	/* Redis that just went away is not waited for again. */
 	wait = s->abort_reason != NULL || s->stop_pending != NULL ? 0 :
-	    s->connect_timeout;
+	    s->o->cli.connect_timeout;
 	if ((c = rconn_sync_connect(&s->url, wait, &cause)) == NULL) {
 		log_warnx("recorded commands not read: %s", cause);
 		free(cause);

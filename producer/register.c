@@ -29,24 +29,18 @@
 /* Tries at registering when the connection is lost on the way. */
 #define REGISTER_TRIES	5
 
-/* Run one command; -1 with *cause on a failed or refused command. */
-static redisReply *
-register_command(redisContext *c, char **cause, const char *fmt, ...)
+/*
+ * A command on the way failed (rconn_sync_command() said why in *cause):
+ * say that registering failed. Returns -1.
+ */
+static int
+register_failed(char **cause)
 {
-	redisReply	*reply;
-	va_list		 ap;
+	char	*why = *cause;
 
-	va_start(ap, fmt);
-	reply = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-		xasprintf(cause, "registering the run failed: %s",
-		    reply == NULL ? c->errstr : reply->str);
-		if (reply != NULL)
-			freeReplyObject(reply);
-		return (NULL);
-	}
-	return (reply);
+	xasprintf(cause, "registering the run failed: %s", why);
+	free(why);
+	return (-1);
 }
 
 /*
@@ -120,7 +114,7 @@ register_result(struct submit *s, size_t i, const char *v, size_t len)
 	if (r.attempt == p->attempt && r.status != RESULT_LOST) {
 		result_clear(&p->result);
 		p->result = r;
-		p->state = PT_DONE;
+		ptask_set_state(s, i, PT_DONE);
 		p->restored = 1;
 		return;
 	}
@@ -138,9 +132,9 @@ register_scan_list(struct submit *s, redisContext *c, const char *key,
 	size_t		 k, jsonlen, i;
 	char		*why;
 
-	if ((reply = register_command(c, cause, "LRANGE %s 0 -1",
+	if ((reply = rconn_sync_command(c, cause, "LRANGE %s 0 -1",
 	    key)) == NULL)
-		return (-1);
+		return (register_failed(cause));
 	for (k = 0; reply->type == REDIS_REPLY_ARRAY && k < reply->elements;
 	    k++) {
 		json = reply->element[k]->str;
@@ -182,9 +176,9 @@ register_in_flight(struct submit *s, redisContext *c, char **cause)
 		return (0);
 	if (register_scan_list(s, c, s->keys.queue, cause) != 0)
 		return (-1);
-	if ((agents = register_command(c, cause, "SMEMBERS %s",
+	if ((agents = rconn_sync_command(c, cause, "SMEMBERS %s",
 	    s->keys.agents)) == NULL)
-		return (-1);
+		return (register_failed(cause));
 	for (k = 0; agents->type == REDIS_REPLY_ARRAY &&
 	    k < agents->elements; k++) {
 		key = keys_running(&s->keys, agents->element[k]->str);
@@ -199,7 +193,7 @@ register_in_flight(struct submit *s, redisContext *c, char **cause)
 	for (i = 0; i < n; i++) {
 		if (s->pt[i].state != PT_DONE && s->pt[i].attempt > 0 &&
 		    s->pt[i].present)
-			s->pt[i].state = PT_QUEUED;
+			ptask_set_state(s, i, PT_QUEUED);
 	}
 	log_info("resuming run %s: %zu task%s in flight", s->run, inflight,
 	    inflight == 1 ? "" : "s");
@@ -218,32 +212,32 @@ register_meta(struct submit *s, redisContext *c, char **cause)
 	redisReply	*reply;
 	char		 cap[32], now[32], *commit, *check;
 
-	if ((reply = register_command(c, cause, "SET %s 1 PX %d",
-	    s->keys.main_hb, s->main_lease * 1000)) == NULL)
-		return (-1);
+	if ((reply = rconn_sync_command(c, cause, "SET %s 1 PX %d",
+	    s->keys.main_hb, s->o->main_lease * 1000)) == NULL)
+		return (register_failed(cause));
 	freeReplyObject(reply);
-	snprintf(cap, sizeof cap, "%zu", s->output_cap);
+	snprintf(cap, sizeof cap, "%zu", s->o->output_cap);
 	snprintf(now, sizeof now, "%llu", (unsigned long long)util_wall_ms());
 	commit = util_git_commit();
 	check = s->secret != NULL ? sign_check_token(s->secret, s->run) :
 	    xstrdup("");
 	/* parallel: Nx's --parallel, the agents' limit unless they set
 	 * one; 0 (none) is ignored by agents. */
-	reply = register_command(c, cause, "HSET %s state running lease %d "
+	reply = rconn_sync_command(c, cause, "HSET %s state running lease %d "
 	    "ttl %d output_cap %s created %s stream %d commit %s signed %d "
 	    "sigcheck %s tasks %lld parallel %d protocol %d version %s",
-	    s->keys.meta, s->lease, s->ttl, cap, now, s->stream,
+	    s->keys.meta, s->o->lease, s->o->ttl, cap, now, s->o->stream,
 	    commit != NULL ? commit : "", s->secret != NULL, check,
 	    (long long)graph_size(s->g), s->tool_parallel, DTEQ_PROTOCOL,
 	    DTEQ_VERSION);
 	free(commit);
 	free(check);
 	if (reply == NULL)
-		return (-1);
+		return (register_failed(cause));
 	freeReplyObject(reply);
-	if ((reply = register_command(c, cause, "EXPIRE %s %d", s->keys.meta,
-	    s->ttl)) == NULL)
-		return (-1);
+	if ((reply = rconn_sync_command(c, cause, "EXPIRE %s %d", s->keys.meta,
+	    s->o->ttl)) == NULL)
+		return (register_failed(cause));
 	freeReplyObject(reply);
 	return (0);
 }
@@ -260,9 +254,9 @@ register_rerun(struct submit *s, redisContext *c, const char *reason,
 	 * Commands recorded (dteq record) before the last attempt ended
 	 * belong to it: this attempt's summary leaves them out.
 	 */
-	if ((reply = register_command(c, cause, "HGET %s ended",
+	if ((reply = rconn_sync_command(c, cause, "HGET %s ended",
 	    s->keys.meta)) == NULL)
-		return (-1);
+		return (register_failed(cause));
 	if (reply->type == REDIS_REPLY_STRING) {
 		s->records_since = (uint64_t)util_strtonum(reply->str, 0,
 		    LLONG_MAX, &errstr);
@@ -270,17 +264,17 @@ register_rerun(struct submit *s, redisContext *c, const char *reason,
 			s->records_since = 0;
 	}
 	freeReplyObject(reply);
-	if ((reply = register_command(c, cause, "HINCRBY %s gen 1",
+	if ((reply = rconn_sync_command(c, cause, "HINCRBY %s gen 1",
 	    s->keys.meta)) == NULL)
-		return (-1);
+		return (register_failed(cause));
 	log_info("run %s had ended (%s): starting attempt %lld of the run",
 	    s->run, reason, reply->type == REDIS_REPLY_INTEGER ?
 	    reply->integer + 1 : 2);
 	freeReplyObject(reply);
-	if ((reply = register_command(c, cause, "DEL %s %s %s %s",
+	if ((reply = rconn_sync_command(c, cause, "DEL %s %s %s %s",
 	    s->keys.stop, s->keys.results, s->keys.claims,
 	    s->keys.queue)) == NULL)
-		return (-1);
+		return (register_failed(cause));
 	freeReplyObject(reply);
 	return (0);
 }
@@ -299,9 +293,9 @@ register_protocol(struct submit *s, redisContext *c, char **cause, int *other)
 	long long	 protocol = 1;
 
 	*other = 0;
-	if ((reply = register_command(c, cause, "HMGET %s protocol version",
+	if ((reply = rconn_sync_command(c, cause, "HMGET %s protocol version",
 	    s->keys.meta)) == NULL)
-		return (-1);
+		return (register_failed(cause));
 	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
 		if (reply->element[0]->type == REDIS_REPLY_STRING) {
 			protocol = util_strtonum(reply->element[0]->str, 1,
@@ -340,17 +334,22 @@ register_once(struct submit *s, char **cause, int *lost, int *other)
 	int		 open_run;
 
 	*lost = *other = 0;
-	if ((c = cli_connect(&s->url, s->connect_timeout, cause)) == NULL)
+	if ((c = cli_connect(&s->url, s->o->cli.connect_timeout,
+	    cause)) == NULL)
 		return (-1);
-	if ((reply = register_command(c, cause, "GET %s",
-	    s->keys.stop)) == NULL)
+	if ((reply = rconn_sync_command(c, cause, "GET %s",
+	    s->keys.stop)) == NULL) {
+		register_failed(cause);
 		goto fail;
+	}
 	if (reply->type == REDIS_REPLY_STRING)
 		stopped = xstrdup(reply->str);
 	freeReplyObject(reply);
-	if ((reply = register_command(c, cause, "EXISTS %s",
-	    s->keys.meta)) == NULL)
+	if ((reply = rconn_sync_command(c, cause, "EXISTS %s",
+	    s->keys.meta)) == NULL) {
+		register_failed(cause);
 		goto fail;
+	}
 	open_run = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
 	freeReplyObject(reply);
 	if (open_run && stopped == NULL &&
@@ -390,7 +389,7 @@ fail:
  * under another protocol (exit 2: nothing was written).
  */
 int
-submit_register(struct submit *s, char **cause)
+register_run(struct submit *s, char **cause)
 {
 	size_t	i;
 	int	tries, lost, other;
@@ -407,7 +406,7 @@ submit_register(struct submit *s, char **cause)
 		*cause = NULL;
 		for (i = 0; i < graph_size(s->g); i++) {
 			result_clear(&s->pt[i].result);
-			s->pt[i].state = PT_WAITING;
+			ptask_set_state(s, i, PT_WAITING);
 			s->pt[i].attempt = 0;
 			s->pt[i].restored = 0;
 			s->pt[i].present = 0;

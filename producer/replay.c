@@ -226,7 +226,7 @@ replay_group_head(int tool, const struct replay_group *g, char ***argv,
 		replay_push(argv, n, s);
 	}
 	/* As the agents ran it (toolgraph.c), or the hashes differ. */
-	if ((mode = getenv("DTEQ_TOOL_DEPS")) != NULL &&
+	if ((mode = cli_env("DTEQ_TOOL_DEPS")) != NULL &&
 	    strcmp(mode, "exclude") == 0)
 		replay_push(argv, n, xstrdup("--only"));
 }
@@ -641,9 +641,9 @@ replay_run(struct submit *s)
 	char		**argv = NULL, *cause;
 	int		 tool, i, all = 1, any = 0, rv = -1, st;
 
-	if (s->nx_args == NULL && s->turbo_args == NULL)
+	if (s->o->nx_args == NULL && s->o->turbo_args == NULL)
 		return (0);
-	if (s->no_replay || s->abort_reason != NULL)
+	if (s->o->no_replay || s->abort_reason != NULL)
 		return (0);
 	for (i = 0; (size_t)i < graph_size(s->g); i++) {
 		if (s->pt[i].state == PT_DONE &&
@@ -657,8 +657,8 @@ replay_run(struct submit *s)
 		fflush(stdout);
 		return (0);
 	}
-	tool = s->nx_args != NULL ? TOOLGRAPH_NX : TOOLGRAPH_TURBO;
-	args = tool == TOOLGRAPH_NX ? s->nx_args : s->turbo_args;
+	tool = s->o->nx_args != NULL ? TOOLGRAPH_NX : TOOLGRAPH_TURBO;
+	args = tool == TOOLGRAPH_NX ? s->o->nx_args : s->o->turbo_args;
 	if (all && (argv = replay_argv(tool, args, &cause)) == NULL) {
 		log_warnx("replay: %s", cause);
 		free(cause);

@@ -1,13 +1,13 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * Dispatch order. submit_dispatch() hands sched_ready() the tasks that
+ * Dispatch order. dispatch_ready() hands sched_ready() the tasks that
  * became ready (or must run again) and pushes what sched_take() lets go;
  * sched_stage() says whether a task may be staged, and at which end.
  *
  * Urgency is the longest remaining path: a task's estimated duration plus
  * the longest chain of estimated durations after it (its "rank"). The
- * estimates come from the workspace's duration history (below); a task
+ * estimates come from the workspace's duration history; a task
  * with no history gets the median of the graph's known tasks of the same
  * target (a new project's "build" weighs what builds weigh), else the
  * median of all known tasks, and with no history at all every task
@@ -22,7 +22,7 @@
  * the popping end when it outranks or ties the task there, to the far
  * end when it ranks no higher than the task there, and otherwise (it
  * belongs in the middle, which a list cannot take cheaply) it stays held
- * until the tasks above it have started: submit_refill() asks again
+ * until the tasks above it have started: dispatch_refill() asks again
  * after every event. Equal ranks (a flat graph, or no history) go to the
  * far end in order, so they are never held and dispatch stays one push
  * per batch. In simulation over 40 random heavy-tailed graphs
@@ -32,44 +32,18 @@
  * worst graph. Holding costs a round trip when the queue runs dry above
  * a held task.
  *
- * Duration history: one hash per workspace, keys_history(WS), task id ->
- * exponentially weighted mean duration in ms (weight ALPHA on the newest
- * run), 30 days TTL, refreshed on each write. It lives outside any run,
- * so every later submit of the workspace reads it. sched_init() reads
- * the graph's ids with pipelined HMGETs; sched_record() batches the new
- * values and writes them with one HSET per SCHED_FLUSH_N tasks or
- * SCHED_FLUSH_MS, from the event loop (rc_cmd, never blocking), and
- * sched_free() writes the rest on a short synchronous connection after
- * the loop ended.
- *
- * The workspace is DTEQ_WORKSPACE, else the repository named by the CI
- * (GITHUB_REPOSITORY, BITBUCKET_REPO_FULL_NAME, CI_PROJECT_PATH,
- * BUILD_REPOSITORY_NAME, CIRCLE_PROJECT_USERNAME/CIRCLE_PROJECT_REPONAME),
- * else the top of the git checkout holding the working directory, else
- * the working directory. DTEQ_SCHED=fifo turns the ordering off (readiness
- * order; history is still recorded), for comparison.
+ * The duration history is history.c's: read before the run, written as
+ * tasks succeed (sched_record()). DTEQ_SCHED=fifo
+ * turns the ordering off (readiness order; history is still recorded),
+ * for comparison.
  */
 
-#include <sys/stat.h>
-
-#include <limits.h>
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 #include "producer.h"
 
 #define SCHED_ALPHA		0.5	/* weight of the newest duration */
-#define SCHED_HISTORY_TTL	(30 * 86400)
-#define SCHED_CHUNK		1000	/* ids per HMGET */
-#define SCHED_FLUSH_N		128	/* durations per HSET */
-#define SCHED_FLUSH_MS		1000
-#define SCHED_WS_MAX		200	/* bytes of a workspace name */
 
 /* One task the model believes is in the queue list. */
 struct qent {
@@ -101,67 +75,8 @@ struct sched {
 	size_t		 nheld, heldcap;
 	uint64_t	 seq;
 
-	/* History writes not yet sent. */
-	char		*hkey;
-	const char	**hargv;
-	size_t		*hlens;
-	char		**hvals;
-	size_t		 nhist;
-	uint64_t	 hfirst;	/* ms: oldest unsent value */
-	int		 hexpired;	/* EXPIRE sent by this submit */
+	struct history	*history;	/* history.c: where hist[] is kept */
 };
-
-/* The workspace whose history this submit uses. Caller frees. */
-static char *
-sched_workspace(void)
-{
-	static const char *vars[] = { "DTEQ_WORKSPACE", "GITHUB_REPOSITORY",
-	    "BITBUCKET_REPO_FULL_NAME", "CI_PROJECT_PATH",
-	    "BUILD_REPOSITORY_NAME", NULL };
-	const char	*v, *u;
-	char		*ws = NULL, *dir, *p, *git;
-	struct stat	 sb;
-	int		 i;
-
-	for (i = 0; vars[i] != NULL && ws == NULL; i++) {
-		if ((v = getenv(vars[i])) != NULL && *v != '\0')
-			ws = xstrdup(v);
-	}
-	if (ws == NULL && (u = getenv("CIRCLE_PROJECT_USERNAME")) != NULL &&
-	    (v = getenv("CIRCLE_PROJECT_REPONAME")) != NULL && *v != '\0')
-		xasprintf(&ws, "%s/%s", u, v);
-	if (ws == NULL && (dir = getcwd(NULL, 0)) != NULL) {
-		/* The nearest directory holding .git, else the cwd. */
-		for (;;) {
-			xasprintf(&git, "%s/.git", dir);
-			i = stat(git, &sb) == 0;
-			free(git);
-			if (i) {
-				ws = xstrdup(dir);
-				break;
-			}
-			if ((p = strrchr(dir, '/')) == NULL || p == dir)
-				break;
-			*p = '\0';
-		}
-		if (ws == NULL) {
-			free(dir);
-			dir = getcwd(NULL, 0);
-			ws = xstrdup(dir != NULL ? dir : "/");
-		}
-		free(dir);
-	}
-	if (ws == NULL)
-		ws = xstrdup("/");
-	/* Printable ASCII without spaces, and not too long. */
-	if (strlen(ws) > SCHED_WS_MAX)
-		ws[SCHED_WS_MAX] = '\0';
-	for (p = ws; *p != '\0'; p++) {
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			*p = '_';
-	}
-	return (ws);
-}
 
 /* One known duration, with its task's target, for the medians. */
 struct sched_known {
@@ -279,95 +194,37 @@ sched_rank(struct submit *s, struct sched *sc)
 	free(order);
 }
 
-/* Read the history of the graph's ids: pipelined HMGETs of c. */
-static void
-sched_load(struct submit *s, struct sched *sc, redisContext *c)
-{
-	const char	**argv;
-	size_t		 *lens, i, j, chunk, n = sc->n, sent = 0;
-	redisReply	*reply;
-	char		*end;
-	double		 v;
-
-	argv = xcalloc(SCHED_CHUNK + 2, sizeof *argv);
-	lens = xcalloc(SCHED_CHUNK + 2, sizeof *lens);
-	argv[0] = "HMGET";
-	argv[1] = sc->hkey;
-	lens[0] = 5;
-	lens[1] = strlen(sc->hkey);
-	for (i = 0; i < n; i += chunk) {
-		chunk = n - i > SCHED_CHUNK ? SCHED_CHUNK : n - i;
-		for (j = 0; j < chunk; j++) {
-			argv[2 + j] = graph_node(s->g, i + j)->task->id;
-			lens[2 + j] = strlen(argv[2 + j]);
-		}
-		if (redisAppendCommandArgv(c, (int)chunk + 2, argv, lens) !=
-		    REDIS_OK)
-			break;
-		sent++;
-	}
-	for (i = 0; i < n && sent > 0; i += chunk, sent--) {
-		chunk = n - i > SCHED_CHUNK ? SCHED_CHUNK : n - i;
-		if (redisGetReply(c, (void **)&reply) != REDIS_OK) {
-			log_warnx("reading the duration history failed: %s",
-			    c->errstr);
-			break;
-		}
-		if (reply->type == REDIS_REPLY_ARRAY) {
-			for (j = 0; j < chunk && j < reply->elements; j++) {
-				if (reply->element[j]->type !=
-				    REDIS_REPLY_STRING)
-					continue;
-				v = strtod(reply->element[j]->str, &end);
-				if (end != reply->element[j]->str &&
-				    *end == '\0' && isfinite(v) && v >= 0)
-					sc->hist[i + j] = v;
-			}
-		} else if (reply->type == REDIS_REPLY_ERROR)
-			log_warnx("reading the duration history: %s",
-			    reply->str);
-		freeReplyObject(reply);
-	}
-	free(argv);
-	free(lens);
-}
-
 /* Load what scheduling needs before the run starts. c may be NULL. */
 void
 sched_init(struct submit *s, struct redisContext *c)
 {
 	struct sched	*sc;
 	const char	*mode;
-	char		*ws;
 	size_t		 i, nknown = 0;
 
 	sched_free(s);
 	sc = xcalloc(1, sizeof *sc);
 	s->sched = sc;
 	sc->n = graph_size(s->g);
-	mode = getenv("DTEQ_SCHED");
+	mode = cli_env("DTEQ_SCHED");
 	sc->fifo = mode != NULL && strcmp(mode, "fifo") == 0;
 	sc->est = xcalloc(sc->n + 1, sizeof *sc->est);
 	sc->hist = xcalloc(sc->n + 1, sizeof *sc->hist);
 	sc->rank = xcalloc(sc->n + 1, sizeof *sc->rank);
 	for (i = 0; i < sc->n; i++)
 		sc->hist[i] = -1;
-	ws = sched_workspace();
-	sc->hkey = keys_history(ws);
-	free(ws);
+	sc->history = history_new();
 	if (c != NULL)
-		sched_load(s, sc, c);
+		history_load(sc->history, s, c, sc->hist);
 	for (i = 0; i < sc->n; i++)
 		nknown += sc->hist[i] >= 0;
-	log_debug("duration history %s: %zu of %zu tasks known%s", sc->hkey,
-	    nknown, sc->n, sc->fifo ? " (DTEQ_SCHED=fifo)" : "");
+	log_debug("duration history %s: %zu of %zu tasks known%s",
+	    history_key(sc->history), nknown, sc->n,
+	    sc->fifo ? " (DTEQ_SCHED=fifo)" : "");
 	sched_rank(s, sc);
 	sc->qcap = 64;
 	sc->q = xcalloc(sc->qcap, sizeof *sc->q);
 	sc->front = xcalloc(sc->n + 1, sizeof *sc->front);
-	sc->hargv = xcalloc(2 + 2 * SCHED_FLUSH_N, sizeof *sc->hargv);
-	sc->hlens = xcalloc(2 + 2 * SCHED_FLUSH_N, sizeof *sc->hlens);
-	sc->hvals = xcalloc(SCHED_FLUSH_N, sizeof *sc->hvals);
 }
 
 /*
@@ -675,58 +532,12 @@ sched_released(struct submit *s, size_t i)
 	}
 }
 
-/* Reply to the history HSET. */
-static void
-sched_hset_done(redisAsyncContext *ac, void *r, void *privdata)
-{
-	redisReply	*reply = r;
-
-	(void)ac;
-	(void)privdata;
-	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-		log_warnx("writing the duration history: %s", reply->str);
-}
-
-/* Send the batched history values: async on rc_cmd, or on c. */
-static void
-sched_flush(struct submit *s, struct sched *sc, redisContext *c)
-{
-	size_t		 k, argc = 2 + 2 * sc->nhist;
-	redisReply	*reply;
-	char		 ttl[16];
-
-	if (sc->nhist == 0)
-		return;
-	sc->hargv[0] = "HSET";
-	sc->hargv[1] = sc->hkey;
-	for (k = 0; k < argc; k++)
-		sc->hlens[k] = strlen(sc->hargv[k]);
-	snprintf(ttl, sizeof ttl, "%d", SCHED_HISTORY_TTL);
-	if (c != NULL) {
-		reply = redisCommandArgv(c, (int)argc, sc->hargv, sc->hlens);
-		if (reply != NULL)
-			freeReplyObject(reply);
-		reply = redisCommand(c, "EXPIRE %s %s", sc->hkey, ttl);
-		if (reply != NULL)
-			freeReplyObject(reply);
-	} else if (rconn_command_argv(s->rc_cmd, sched_hset_done, NULL,
-	    (int)argc, sc->hargv, sc->hlens) == 0 && !sc->hexpired) {
-		rconn_command(s->rc_cmd, sched_hset_done, NULL,
-		    "EXPIRE %s %s", sc->hkey, ttl);
-		sc->hexpired = 1;
-	}
-	for (k = 0; k < sc->nhist; k++)
-		free(sc->hvals[k]);
-	sc->nhist = 0;
-}
-
 /* Task i succeeded with result r: remember its duration. */
 void
 sched_record(struct submit *s, size_t i, const struct result *r)
 {
 	struct sched	*sc = s->sched;
 	double		 d, v;
-	uint64_t	 now;
 
 	if (sc == NULL || i >= sc->n || r->status != RESULT_SUCCESS)
 		return;
@@ -734,21 +545,7 @@ sched_record(struct submit *s, size_t i, const struct result *r)
 	v = sc->hist[i] >= 0 ? SCHED_ALPHA * d +
 	    (1 - SCHED_ALPHA) * sc->hist[i] : d;
 	sc->hist[i] = v;
-	now = util_now_ms();
-	if (sc->nhist == 0)
-		sc->hfirst = now;
-	xasprintf(&sc->hvals[sc->nhist], "%.1f", v);
-	sc->hargv[2 + 2 * sc->nhist] = graph_node(s->g, i)->task->id;
-	sc->hargv[3 + 2 * sc->nhist] = sc->hvals[sc->nhist];
-	sc->nhist++;
-	if (s->rc_cmd != NULL && rconn_is_ready(s->rc_cmd) &&
-	    (sc->nhist == SCHED_FLUSH_N || now - sc->hfirst >= SCHED_FLUSH_MS))
-		sched_flush(s, sc, NULL);
-	else if (sc->nhist == SCHED_FLUSH_N) {
-		/* Redis is away and the batch is full: drop this value. */
-		sc->nhist--;
-		free(sc->hvals[sc->nhist]);
-	}
+	history_put(sc->history, s, i, v);
 }
 
 /* Write what is left of the history, then free what sched_init() made. */
@@ -756,33 +553,16 @@ void
 sched_free(struct submit *s)
 {
 	struct sched	*sc = s->sched;
-	redisContext	*c;
-	char		*cause;
-	size_t		 k;
 
 	if (sc == NULL)
 		return;
-	if (sc->nhist > 0 && (s->url.host != NULL || s->url.path != NULL)) {
-		if ((c = rconn_sync_connect(&s->url, 0, &cause)) != NULL) {
-			sched_flush(s, sc, c);
-			redisFree(c);
-		} else {
-			log_debug("duration history not written: %s", cause);
-			free(cause);
-		}
-	}
-	for (k = 0; k < sc->nhist; k++)
-		free(sc->hvals[k]);
+	history_free(sc->history, s);
 	free(sc->est);
 	free(sc->hist);
 	free(sc->rank);
 	free(sc->q);
 	free(sc->front);
 	free(sc->held);
-	free(sc->hkey);
-	free(sc->hargv);
-	free(sc->hlens);
-	free(sc->hvals);
 	free(sc);
 	s->sched = NULL;
 }

@@ -5,40 +5,45 @@
  * tasks, follows the run's events, prints each finished task's output as
  * one block, and ends the run.
  *
- * Data flow:
+ * Data flow of a run, file by file:
  *
- * 1. submit_main() validates the whole task file (graph.c) before any
- *    write, connects once synchronously (submit_register: previous
- *    attempts of these ids, the run's meta hash), then starts the loop.
- * 2. rc_sub subscribes to the events channel; once SUBSCRIBE is confirmed
- *    and rc_cmd is ready, submit_begin() dispatches the roots, so no
- *    result can arrive unheard.
- * 3. submit_dispatch() records each task's new attempt (the fencing token)
- *    and pushes its message, one HSET and one LPUSH for a batch.
- * 4. A "finished" event (or the reconcile timer, which reads the results
- *    hash for tasks in flight, since pub/sub is only a wake-up) reaches
- *    submit_result(): dependents are dispatched at once, and the output
- *    is fetched and printed by submit_print_done().
- * 5. submit_tick() (1 s): the main heartbeat, reclaiming tasks of agents
- *    whose lease expired, reconciling, and the agent-wait, whole-run and
- *    lost-state checks.
- * 6. When every task is final and printed, submit_end() sets the stop
+ * 1. submit_main() parses the options once into a struct submit_opts
+ *    (const from then on), reads and validates the whole task graph
+ *    (graph.c; toolgraph.c for --nx, --turbo, --graph) before any write,
+ *    and joins the run on one synchronous connection (register.c: a new
+ *    run, a re-run of an ended one, or a resumed one; sched.c reads the
+ *    duration history there too). Then the event loop starts.
+ * 2. loop.c connects rc_cmd and rc_sub; rc_sub subscribes to the events
+ *    channel (follow.c), and only once SUBSCRIBE is confirmed and rc_cmd
+ *    is ready are the roots dispatched, so no result can arrive unheard.
+ * 3. dispatch.c gives each ready task a new attempt (the fencing token)
+ *    and pushes the batch in one dispatch script, in the order sched.c
+ *    keeps; tasks that wait only for tasks in flight are staged in Redis,
+ *    so the finish script of their last dependency pushes them.
+ * 4. follow.c takes the events ("started", "finished", "log") and, since
+ *    pub/sub is only a wake-up, the results hash for tasks in flight:
+ *    follow_result() dispatches dependents at once, retries or requeues,
+ *    and has the output fetched and printed as one block (report.c).
+ * 5. loop_tick() (1 s): the main heartbeat, reclaiming the tasks of
+ *    agents whose lease expired, reconciling, and the agent-wait,
+ *    whole-run and lost-state limits.
+ * 6. When every task is final and printed, loop_check_end() sets the stop
  *    sentinel (unless agents are kept for a later submit) and the loop
- *    ends; the commands recorded in the main job (record_collect()), the
- *    summary and exit code follow.
+ *    ends. Then the commands recorded in the main job (records.c), the
+ *    summary and the report files (recap.c), the replay of an --nx or
+ *    --turbo run (replay.c) and the exit code.
  */
 
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 #include "producer.h"
 
@@ -96,181 +101,163 @@ static const char submit_usage[] =
     "  (DTEQ_NX_COMMAND, DTEQ_TURBO_COMMAND: how to run the tools,\n"
     "  default \"npx --no nx\", \"npx --no turbo\")\n";
 
-/* Parse the options into s; return -1 with *cause on a bad one. */
-static int
-submit_options(struct submit *s, int argc, char **argv, char **cause)
+/* How an option's value is read (submit_optab). */
+#define SUBMIT_FLAG	0	/* no value: sets an int */
+#define SUBMIT_STRING	1	/* a const char * */
+#define SUBMIT_SECONDS	2	/* an int of seconds, min to max */
+#define SUBMIT_COUNT	3	/* an int, min to max */
+#define SUBMIT_BYTES	4	/* a size_t, min to max */
+#define SUBMIT_COLOR	5	/* always, never or auto */
+
+/* getopt_long's value for submit_optab[k] is SUBMIT_OPT_BASE + k. */
+#define SUBMIT_OPT_BASE	0x200
+
+#define SUBMIT_FIELD(f)	offsetof(struct submit_opts, f)
+
+/* Submit's own options (the shared ones are cli.c's), sorted. */
+static const struct submit_opt {
+	const char	*name;
+	int		 kind;		/* SUBMIT_* */
+	long long	 min;
+	long long	 max;
+	size_t		 off;		/* its field in struct submit_opts */
+} submit_optab[] = {
+	{ "agent-wait", SUBMIT_SECONDS, 0, 86400, SUBMIT_FIELD(agent_wait) },
+	{ "color", SUBMIT_COLOR, 0, 0, SUBMIT_FIELD(color) },
+	{ "fail-fast", SUBMIT_FLAG, 0, 0, SUBMIT_FIELD(fail_fast) },
+	{ "graph", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(graph_file) },
+	{ "json", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(json_path) },
+	{ "junit", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(junit_path) },
+	{ "keep-agents", SUBMIT_FLAG, 0, 0, SUBMIT_FIELD(keep_agents) },
+	{ "lease", SUBMIT_SECONDS, 1, 3600, SUBMIT_FIELD(lease) },
+	{ "main-lease", SUBMIT_SECONDS, 2, 3600, SUBMIT_FIELD(main_lease) },
+	{ "max-reclaims", SUBMIT_COUNT, 0, 100, SUBMIT_FIELD(max_reclaims) },
+	{ "no-replay", SUBMIT_FLAG, 0, 0, SUBMIT_FIELD(no_replay) },
+	{ "nx", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(nx_args) },
+	{ "output-cap", SUBMIT_BYTES, 1024, 1LL << 30,
+	    SUBMIT_FIELD(output_cap) },
+	{ "report", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(report_path) },
+	{ "retries", SUBMIT_COUNT, 0, 100, SUBMIT_FIELD(retries) },
+	{ "secret-file", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(secret_file) },
+	{ "stop-agents-after", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(stop_after) },
+	{ "stream", SUBMIT_FLAG, 0, 0, SUBMIT_FIELD(stream) },
+	{ "timeout", SUBMIT_SECONDS, 0, 7 * 86400, SUBMIT_FIELD(timeout) },
+	{ "turbo", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(turbo_args) },
+};
+
+/* The options every subcommand shares (cli_option()). */
+static const struct option submit_shared[] = { CLI_OPTIONS };
+
+/* The shared options, then submit_optab's, for getopt_long. */
+static void
+submit_longopts(struct option *out)
 {
-	static const struct option longopts[] = {
-		{ "agent-wait", required_argument, NULL, 'A' },
-		{ "color", required_argument, NULL, 'c' },
-		{ "connect-timeout", required_argument, NULL, 'C' },
-		{ "fail-fast", no_argument, NULL, 'f' },
-		{ "graph", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", required_argument, NULL, 'J' },
-		{ "junit", required_argument, NULL, 'j' },
-		{ "keep-agents", no_argument, NULL, 'k' },
-		{ "lease", required_argument, NULL, 'L' },
-		{ "main-lease", required_argument, NULL, 'm' },
-		{ "max-reclaims", required_argument, NULL, 'X' },
-		{ "no-replay", no_argument, NULL, 'P' },
-		{ "nx", required_argument, NULL, 'x' },
-		{ "output-cap", required_argument, NULL, 'O' },
-		{ "redis", required_argument, NULL, 'r' },
-		{ "report", required_argument, NULL, 'H' },
-		{ "retries", required_argument, NULL, 'N' },
-		{ "run", required_argument, NULL, 'R' },
-		{ "secret-file", required_argument, NULL, 'K' },
-		{ "stop-agents-after", required_argument, NULL, 'S' },
-		{ "stream", no_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "turbo", required_argument, NULL, 'T' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char	*errstr;
-	int		 ch, sources;
+	const struct submit_opt	*so;
+	size_t			 k, n = 0;
 
-	/* DTEQ_STAGE=off: no staging, submit dispatches every task itself
-	 * (for comparison, like DTEQ_SCHED=fifo). */
-	s->nostage = getenv("DTEQ_STAGE") != NULL &&
-	    strcmp(getenv("DTEQ_STAGE"), "off") == 0;
-
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'g':
-			s->graph_file = optarg;
-			break;
-		case 'x':
-			s->nx_args = optarg;
-			break;
-		case 'T':
-			s->turbo_args = optarg;
-			break;
-		case 'A':
-			if (util_parse_seconds("--agent-wait", optarg, 86400,
-			    &s->agent_wait, cause) != 0)
-				return (-1);
-			break;
-		case 'c':
-			if (strcmp(optarg, "always") == 0)
-				s->color = 1;
-			else if (strcmp(optarg, "never") == 0)
-				s->color = 0;
-			else if (strcmp(optarg, "auto") == 0)
-				s->color = -1;
-			else {
-				xasprintf(cause, "--color: \"%s\" is not "
-				    "always, never or auto", optarg);
-				return (-1);
-			}
-			break;
-		case 'C':
-			if (util_parse_seconds("--connect-timeout", optarg,
-			    3600, &s->connect_timeout, cause) != 0)
-				return (-1);
-			break;
-		case 'f':
-			s->fail_fast = 1;
-			break;
-		case 'h':
-			s->help = 1;
-			return (0);
-		case 'H':
-			s->report_path = optarg;
-			break;
-		case 'j':
-			s->junit_path = optarg;
-			break;
-		case 'J':
-			s->json_path = optarg;
-			break;
-		case 'k':
-			s->keep_agents = 1;
-			break;
-		case 'L':
-			if (util_parse_seconds("--lease", optarg, 3600,
-			    &s->lease, cause) != 0)
-				return (-1);
-			if (s->lease < 1) {
-				xasprintf(cause, "--lease: must be at least "
-				    "1 second");
-				return (-1);
-			}
-			break;
-		case 'K':
-			s->secret_file = optarg;
-			break;
-		case 'P':
-			s->no_replay = 1;
-			break;
-		case 'm':
-			if (util_parse_seconds("--main-lease", optarg, 3600,
-			    &s->main_lease, cause) != 0)
-				return (-1);
-			if (s->main_lease < 2) {
-				xasprintf(cause, "--main-lease: must be at "
-				    "least 2 seconds");
-				return (-1);
-			}
-			break;
-		case 'X':
-			s->max_reclaims = (int)util_strtonum(optarg, 0, 100,
-			    &errstr);
-			if (errstr != NULL) {
-				xasprintf(cause, "--max-reclaims: \"%s\" is %s "
-				    "(0 to 100)", optarg, errstr);
-				return (-1);
-			}
-			break;
-		case 'N':
-			s->retries = (int)util_strtonum(optarg, 0, 100,
-			    &errstr);
-			if (errstr != NULL) {
-				xasprintf(cause, "--retries: \"%s\" is %s "
-				    "(0 to 100)", optarg, errstr);
-				return (-1);
-			}
-			break;
-		case 'O':
-			s->output_cap = (size_t)util_strtonum(optarg, 1024,
-			    1LL << 30, &errstr);
-			if (errstr != NULL) {
-				xasprintf(cause, "--output-cap: \"%s\" is %s "
-				    "(1024 to 1073741824 bytes)", optarg,
-				    errstr);
-				return (-1);
-			}
-			break;
-		case 'r':
-			s->redis_arg = optarg;
-			break;
-		case 'R':
-			s->run_arg = optarg;
-			break;
-		case 'S':
-			s->stop_after = optarg;
-			break;
-		case 's':
-			s->stream = 1;
-			break;
-		case 't':
-			if (util_parse_seconds("--timeout", optarg,
-			    7 * 86400, &s->timeout, cause) != 0)
-				return (-1);
-			break;
-		case 'v':
-			log_init("dteq submit", 1);
-			break;
-		default:
-			xasprintf(cause, "unknown option (see dteq submit "
-			    "--help)");
-			return (-1);
-		}
+	for (k = 0; k < nitems(submit_shared); k++)
+		out[n++] = submit_shared[k];
+	for (k = 0; k < nitems(submit_optab); k++) {
+		so = &submit_optab[k];
+		out[n].name = so->name;
+		out[n].has_arg = so->kind == SUBMIT_FLAG ? no_argument :
+		    required_argument;
+		out[n].flag = NULL;
+		out[n++].val = SUBMIT_OPT_BASE + (int)k;
 	}
-	sources = (s->nx_args != NULL) + (s->turbo_args != NULL) +
-	    (s->graph_file != NULL);
+	memset(&out[n], 0, sizeof out[n]);
+}
+
+/* --color WHEN into *color; -1 with *cause on a bad word. */
+static int
+submit_color(const char *arg, int *color, char **cause)
+{
+	if (strcmp(arg, "always") == 0)
+		*color = 1;
+	else if (strcmp(arg, "never") == 0)
+		*color = 0;
+	else if (strcmp(arg, "auto") == 0)
+		*color = -1;
+	else {
+		xasprintf(cause, "--color: \"%s\" is not always, never or "
+		    "auto", arg);
+		return (-1);
+	}
+	return (0);
+}
+
+/* A number of seconds, at least so->min, into *out. */
+static int
+submit_seconds(const struct submit_opt *so, const char *arg, int *out,
+    char **cause)
+{
+	char	*name;
+	int	 rv = 0;
+
+	xasprintf(&name, "--%s", so->name);
+	if (util_parse_seconds(name, arg, (int)so->max, out, cause) != 0)
+		rv = -1;
+	else if (*out < so->min) {
+		xasprintf(cause, "%s: must be at least %lld second%s", name,
+		    so->min, so->min == 1 ? "" : "s");
+		rv = -1;
+	}
+	free(name);
+	return (rv);
+}
+
+/* A count or a size in so->min..so->max into *out. */
+static int
+submit_number(const struct submit_opt *so, const char *arg, long long *out,
+    char **cause)
+{
+	const char	*errstr;
+
+	*out = util_strtonum(arg, so->min, so->max, &errstr);
+	if (errstr == NULL)
+		return (0);
+	xasprintf(cause, "--%s: \"%s\" is %s (%lld to %lld%s)", so->name, arg,
+	    errstr, so->min, so->max, so->kind == SUBMIT_BYTES ? " bytes" : "");
+	return (-1);
+}
+
+/* Store option so's value arg into o; -1 with *cause on a bad value. */
+static int
+submit_option(struct submit_opts *o, const struct submit_opt *so,
+    const char *arg, char **cause)
+{
+	char		*field = (char *)o + so->off;
+	long long	 n;
+
+	switch (so->kind) {
+	case SUBMIT_FLAG:
+		*(int *)field = 1;
+		return (0);
+	case SUBMIT_STRING:
+		*(const char **)field = arg;
+		return (0);
+	case SUBMIT_SECONDS:
+		return (submit_seconds(so, arg, (int *)field, cause));
+	case SUBMIT_COLOR:
+		return (submit_color(arg, (int *)field, cause));
+	}
+	if (submit_number(so, arg, &n, cause) != 0)
+		return (-1);
+	if (so->kind == SUBMIT_BYTES)
+		*(size_t *)field = (size_t)n;
+	else
+		*(int *)field = (int)n;
+	return (0);
+}
+
+/* The task graph's source after the options: one, and only one. */
+static int
+submit_source(struct submit_opts *o, int argc, char **argv, char **cause)
+{
+	int	sources;
+
+	sources = (o->nx_args != NULL) + (o->turbo_args != NULL) +
+	    (o->graph_file != NULL);
 	if (sources > 1 || (sources == 1 && argc - optind != 0)) {
 		xasprintf(cause, "give one task graph: a task file, --nx, "
 		    "--turbo or --graph");
@@ -284,8 +271,66 @@ submit_options(struct submit *s, int argc, char **argv, char **cause)
 		    "--turbo, --graph)" : "more than one task file given");
 		return (-1);
 	}
-	s->taskfile = argv[optind];
+	o->taskfile = argv[optind];
 	return (0);
+}
+
+/*
+ * Parse the command line into o (its defaults already set); -1 with
+ * *cause on a bad option. With --help it stops there (o->cli.help).
+ */
+static int
+submit_options(struct submit_opts *o, int argc, char **argv, char **cause)
+{
+	struct option	 longopts[nitems(submit_shared) +
+			     nitems(submit_optab) + 1];
+	int		 ch;
+
+	/* DTEQ_STAGE=off: no staging, submit dispatches every task itself
+	 * (for comparison, like DTEQ_SCHED=fifo). */
+	o->nostage = cli_env("DTEQ_STAGE") != NULL &&
+	    strcmp(cli_env("DTEQ_STAGE"), "off") == 0;
+	submit_longopts(longopts);
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+		switch (cli_option(&o->cli, ch, optarg, cause)) {
+		case 1:
+			if (o->cli.help)
+				return (0);
+			continue;
+		case -1:
+			return (-1);
+		}
+		if (ch < SUBMIT_OPT_BASE ||
+		    ch >= SUBMIT_OPT_BASE + (int)nitems(submit_optab)) {
+			xasprintf(cause, "unknown option (see dteq submit "
+			    "--help)");
+			return (-1);
+		}
+		if (submit_option(o, &submit_optab[ch - SUBMIT_OPT_BASE],
+		    optarg, cause) != 0)
+			return (-1);
+	}
+	return (submit_source(o, argc, argv, cause));
+}
+
+/*
+ * Agents that share one checkout (DTEQ_TOOL_DEPS=exclude, as dteq run
+ * sets) have every output there: they restore nothing.
+ */
+static void
+submit_no_restores(struct taskset *ts)
+{
+	const char	*mode = cli_env("DTEQ_TOOL_DEPS");
+	size_t		 i;
+
+	for (i = 0; i < ts->ntasks && mode != NULL &&
+	    strcmp(mode, "exclude") == 0; i++) {
+		free(ts->tasks[i].restore);
+		free(ts->tasks[i].restore_arg);
+		ts->tasks[i].restore = ts->tasks[i].restore_arg = NULL;
+		ts->tasks[i].restore_inline = 0;
+	}
 }
 
 /*
@@ -296,25 +341,26 @@ submit_options(struct submit *s, int argc, char **argv, char **cause)
 static int
 submit_load(struct submit *s, char **cause)
 {
-	struct taskset	 ts;
-	const char	*name, *mode;
-	char		*buf, *why;
-	size_t		 len, i;
-	int		 rc;
+	const struct submit_opts *o = s->o;
+	struct taskset		  ts;
+	const char		 *name;
+	char			 *buf, *why;
+	size_t			  len;
+	int			  rc;
 
 	memset(&ts, 0, sizeof ts);
-	if (s->nx_args != NULL || s->turbo_args != NULL) {
-		name = s->nx_args != NULL ? "the Nx task graph" :
+	if (o->nx_args != NULL || o->turbo_args != NULL) {
+		name = o->nx_args != NULL ? "the Nx task graph" :
 		    "the Turborepo task graph";
-		if (toolgraph_run(s->nx_args != NULL ? TOOLGRAPH_NX :
-		    TOOLGRAPH_TURBO, s->nx_args != NULL ? s->nx_args :
-		    s->turbo_args, &ts, &s->tool_parallel, cause) != 0)
+		if (toolgraph_run(o->nx_args != NULL ? TOOLGRAPH_NX :
+		    TOOLGRAPH_TURBO, o->nx_args != NULL ? o->nx_args :
+		    o->turbo_args, &ts, &s->tool_parallel, cause) != 0)
 			return (-1);
 	} else {
-		name = s->graph_file != NULL ? s->graph_file : s->taskfile;
+		name = o->graph_file != NULL ? o->graph_file : o->taskfile;
 		if (util_read_file(name, &buf, &len, cause) != 0)
 			return (-1);
-		if (s->graph_file != NULL)
+		if (o->graph_file != NULL)
 			rc = toolgraph_parse(buf, len, name, &ts, cause);
 		else
 			rc = taskfile_parse(buf, len, name, &ts, cause);
@@ -322,18 +368,7 @@ submit_load(struct submit *s, char **cause)
 		if (rc != 0)
 			return (-1);
 	}
-	/*
-	 * Agents that share one checkout (DTEQ_TOOL_DEPS=exclude, as dteq
-	 * run sets) have every output there: they restore nothing.
-	 */
-	mode = getenv("DTEQ_TOOL_DEPS");
-	for (i = 0; i < ts.ntasks && mode != NULL &&
-	    strcmp(mode, "exclude") == 0; i++) {
-		free(ts.tasks[i].restore);
-		free(ts.tasks[i].restore_arg);
-		ts.tasks[i].restore = ts.tasks[i].restore_arg = NULL;
-		ts.tasks[i].restore_inline = 0;
-	}
+	submit_no_restores(&ts);
 	if ((s->g = graph_new(&ts, &why)) == NULL) {
 		xasprintf(cause, "%s: %s", strcmp(name, "-") == 0 ?
 		    "<stdin>" : name, why);
@@ -352,7 +387,7 @@ submit_signal_cb(evutil_socket_t sig, short events, void *arg)
 
 	(void)events;
 	xasprintf(&why, "cancelled (%s)", strsignal((int)sig));
-	submit_abort(s, why);
+	loop_abort(s, why);
 	free(why);
 }
 
@@ -362,7 +397,7 @@ submit_tick_cb(evutil_socket_t fd, short events, void *arg)
 {
 	(void)fd;
 	(void)events;
-	submit_tick(arg);
+	loop_tick(arg);
 }
 
 /* Free everything. */
@@ -381,11 +416,8 @@ submit_free(struct submit *s)
 		event_free(s->ev_sigterm);
 	if (s->base != NULL)
 		event_base_free(s->base);
-	for (i = 0; s->pt != NULL && i < graph_size(s->g); i++) {
-		result_clear(&s->pt[i].result);
-		free(s->pt[i].reason);
-		free(s->pt[i].avoid);
-	}
+	for (i = 0; s->pt != NULL && i < graph_size(s->g); i++)
+		ptask_clear(&s->pt[i]);
 	free(s->pt);
 	sched_free(s);
 	graph_free(s->g);
@@ -401,62 +433,96 @@ submit_free(struct submit *s)
 	}
 }
 
+/* The options' defaults, before the command line. */
+static void
+submit_defaults(struct submit_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	cli_init(&o->cli, "dteq submit");
+	o->agent_wait = DEFAULT_AGENT_WAIT;
+	o->lease = DEFAULT_LEASE;
+	o->ttl = DEFAULT_TTL;
+	o->output_cap = DEFAULT_OUTPUT_CAP;
+	o->max_reclaims = DEFAULT_MAX_RECLAIMS;
+	o->main_lease = DEFAULT_MAIN_LEASE;
+	o->color = -1;
+}
+
+/*
+ * Everything before the loop: the graph, the server and run, the secret,
+ * then registering. Returns -1 with the exit code in *rv and either
+ * *cause set (bad usage, for the caller to print) or *cause NULL (the
+ * registering failed, and that is logged here).
+ */
+static int
+submit_setup(struct submit *s, char **cause, int *rv)
+{
+	*rv = EXIT_USAGE;
+	if (submit_load(s, cause) != 0 ||
+	    cli_resolve(&s->o->cli, &s->url, &s->run, cause) != 0 ||
+	    sign_load_secret(s->o->secret_file, &s->secret, cause) != 0)
+		return (-1);
+	keys_init(&s->keys, s->run);
+	s->pt = xcalloc(graph_size(s->g), sizeof *s->pt);
+	if ((*rv = register_run(s, cause)) != 0) {
+		log_warnx("%s", *cause);
+		free(*cause);
+		*cause = NULL;
+		*rv = *rv == -2 ? EXIT_USAGE : EXIT_INFRA;
+		return (-1);
+	}
+	return (0);
+}
+
+/* Run the event loop until the run ends. */
+static void
+submit_loop(struct submit *s)
+{
+	struct timeval	 tv = { 1, 0 };
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((s->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	s->started = util_now_ms();
+	s->last_alive = s->started;
+	s->ev_sigint = evsignal_new(s->base, SIGINT, submit_signal_cb, s);
+	s->ev_sigterm = evsignal_new(s->base, SIGTERM, submit_signal_cb, s);
+	s->ev_tick = event_new(s->base, -1, EV_PERSIST, submit_tick_cb, s);
+	evsignal_add(s->ev_sigint, NULL);
+	evsignal_add(s->ev_sigterm, NULL);
+	evtimer_add(s->ev_tick, &tv);
+	log_info("run %s: %zu tasks", s->run, graph_size(s->g));
+	report_init(s);
+	loop_start(s);
+	event_base_dispatch(s->base);
+}
+
 int
 submit_main(int argc, char **argv)
 {
-	struct submit	 s;
-	struct timeval	 tv = { 1, 0 };
-	char		*cause;
-	int		 rv;
+	struct submit_opts	 o;
+	struct submit		 s;
+	char			*cause = NULL;
+	int			 rv;
 
 	memset(&s, 0, sizeof s);
-	s.agent_wait = DEFAULT_AGENT_WAIT;
-	s.connect_timeout = DEFAULT_CONNECT_TIMEOUT;
-	s.lease = DEFAULT_LEASE;
-	s.ttl = DEFAULT_TTL;
-	s.output_cap = DEFAULT_OUTPUT_CAP;
-	s.max_reclaims = DEFAULT_MAX_RECLAIMS;
-	s.main_lease = DEFAULT_MAIN_LEASE;
-	s.color = -1;
-	log_set_prefix("dteq submit");
-	if (submit_options(&s, argc, argv, &cause) != 0)
+	submit_defaults(&o);
+	s.o = &o;
+	if (submit_options(&o, argc, argv, &cause) != 0)
 		goto usage_error;
-	if (s.help) {
+	if (o.cli.help) {
 		fputs(submit_usage, stdout);
 		return (EXIT_OK);
 	}
-	if (submit_load(&s, &cause) != 0 ||
-	    cli_redis_url(s.redis_arg, &s.url, &cause) != 0 ||
-	    cli_run_id(s.run_arg, &s.run, &cause) != 0 ||
-	    sign_load_secret(s.secret_file, &s.secret, &cause) != 0)
-		goto usage_error;
-	keys_init(&s.keys, s.run);
-	s.pt = xcalloc(graph_size(s.g), sizeof *s.pt);
-	if ((rv = submit_register(&s, &cause)) != 0) {
-		log_warnx("%s", cause);
-		free(cause);
+	if (submit_setup(&s, &cause, &rv) != 0) {
+		if (cause != NULL)
+			goto usage_error;
 		submit_free(&s);
-		return (rv == -2 ? EXIT_USAGE : EXIT_INFRA);
+		return (rv);
 	}
-
-	signal(SIGPIPE, SIG_IGN);
-	if ((s.base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
-	s.started = util_now_ms();
-	s.last_alive = s.started;
-	s.ev_sigint = evsignal_new(s.base, SIGINT, submit_signal_cb, &s);
-	s.ev_sigterm = evsignal_new(s.base, SIGTERM, submit_signal_cb, &s);
-	s.ev_tick = event_new(s.base, -1, EV_PERSIST, submit_tick_cb, &s);
-	evsignal_add(s.ev_sigint, NULL);
-	evsignal_add(s.ev_sigterm, NULL);
-	evtimer_add(s.ev_tick, &tv);
-	log_info("run %s: %zu tasks", s.run, graph_size(s.g));
-	report_init(&s);
-	submit_start(&s);
-	event_base_dispatch(s.base);
-
+	submit_loop(&s);
 	record_collect(&s);
-	rv = submit_report(&s);
+	rv = recap_print(&s);
 	/* After failures too: the tasks that succeeded (replay.c). */
 	if (rv == EXIT_OK || rv == EXIT_TASKS_FAILED)
 		replay_run(&s);

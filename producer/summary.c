@@ -1,8 +1,9 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * The run's summary, computed once the run is over from s->pt and what
- * report.c kept (struct report):
+ * The run's summary, computed once the run is over (summary_build(),
+ * which reads a const struct submit and fills the second half of its
+ * struct report) from s->pt and what report.c kept:
  *
  * - the order of the summary table: successes, skipped, unfinished, and
  *   failures last, each group by start time;
@@ -13,20 +14,12 @@
  * - the lanes of the HTML timeline: one per agent slot, found by packing
  *   each agent's attempts into as few rows as never overlap.
  *
- * It also holds what the report writers share: text cleaning for XML and
- * HTML, writing a file atomically (a temporary name, then rename), and
- * the --json file itself, whose "recorded" array lists the commands
- * recorded in the main job (record.c). No cJSON here: strings go through
- * util_json_escape().
+ * The report files are written from it by export.c (--json), junit.c and
+ * html.c.
  */
 
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "producer.h"
 
@@ -142,9 +135,8 @@ summary_weight(const struct submit *s, size_t i)
  * from the heaviest end.
  */
 static void
-summary_path(struct submit *s)
+summary_path(struct report *r, const struct submit *s)
 {
-	struct report	*r = s->report;
 	struct node	*nd;
 	size_t		 n = graph_size(s->g), *queue, i, j, k;
 	size_t		 end = GRAPH_NONE, len;
@@ -225,9 +217,8 @@ summary_name_lanes(struct report *r, const char *agent, size_t nslots)
  * fewest rows in which no two attempts overlap. Each slot is a lane.
  */
 static void
-summary_lanes(struct submit *s)
+summary_lanes(struct report *r)
 {
-	struct report		*r = s->report;
 	struct summary_key	*keys;
 	struct rattempt		*a;
 	uint64_t		*ends = NULL;
@@ -268,10 +259,9 @@ summary_lanes(struct submit *s)
 
 /* Compute everything the summary and the report files show. */
 void
-summary_build(struct submit *s)
+summary_build(struct report *r, const struct submit *s)
 {
-	struct report	*r = s->report;
-	struct ptask	*p;
+	const struct ptask *p;
 	size_t		 i, k, n = graph_size(s->g);
 
 	r->wall_ms = (s->ended != 0 ? s->ended : util_now_ms()) - s->started;
@@ -292,8 +282,9 @@ summary_build(struct submit *s)
 		r->flaky += summary_is_flaky(s, i);
 		r->nfailed += summary_is_failure(s, i);
 	}
-	qsort_r(r->order, n, sizeof *r->order, summary_order_cmp, s);
-	summary_path(s);
+	/* qsort_r() takes no const argument; the comparison only reads. */
+	qsort_r(r->order, n, sizeof *r->order, summary_order_cmp, (void *)s);
+	summary_path(r, s);
 	for (k = 0; k < r->nattempts; k++) {
 		p = &s->pt[r->attempts[k].task];
 		r->attempts[k].final = p->state == PT_DONE &&
@@ -304,362 +295,11 @@ summary_build(struct submit *s)
 	free(r->lanes);
 	r->lanes = NULL;
 	r->nlanes = 0;
-	summary_lanes(s);
+	summary_lanes(r);
 	r->span_ms = r->wall_ms;
 	for (k = 0; k < r->nattempts; k++) {
 		if (r->attempts[k].end_ms > r->start_wall &&
 		    r->attempts[k].end_ms - r->start_wall > r->span_ms)
 			r->span_ms = r->attempts[k].end_ms - r->start_wall;
 	}
-}
-
-/* Length of the well-formed UTF-8 character at p, or 0. */
-static size_t
-summary_utf8_len(const unsigned char *p, size_t left)
-{
-	unsigned char	lo = 0x80, hi = 0xbf;
-	size_t		need, k;
-
-	if (p[0] < 0x80)
-		return (1);
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		need = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		need = 3;
-		lo = p[0] == 0xe0 ? 0xa0 : 0x80;
-		hi = p[0] == 0xed ? 0x9f : 0xbf;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		need = 4;
-		lo = p[0] == 0xf0 ? 0x90 : 0x80;
-		hi = p[0] == 0xf4 ? 0x8f : 0xbf;
-	} else
-		return (0);
-	if (left < need)
-		return (0);
-	for (k = 1; k < need; k++) {
-		if (p[k] < lo || p[k] > hi)
-			return (0);
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	/* U+FFFE and U+FFFF are not allowed in XML. */
-	if (need == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe)
-		return (0);
-	return (need);
-}
-
-/*
- * Clean task output for XML and HTML: terminal escape sequences go, CR LF
- * and a lone CR become LF, control characters other than tab and LF go,
- * and ill-formed UTF-8 becomes U+FFFD. Caller frees; *outlen excludes
- * the NUL.
- */
-char *
-summary_clean(const char *text, size_t len, size_t *outlen)
-{
-	const unsigned char	*p = (const unsigned char *)text;
-	char			*out;
-	size_t			 i = 0, o = 0, n;
-
-	out = xmalloc(len * 3 + 1);
-	while (i < len) {
-		if (p[i] == 0x1b) {
-			i++;
-			if (i < len && p[i] == '[') {
-				for (i++; i < len && (p[i] < 0x40 ||
-				    p[i] > 0x7e); i++)
-					;
-				i++;
-			} else if (i < len && p[i] == ']') {
-				for (i++; i < len && p[i] != '\a' &&
-				    p[i] != 0x1b; i++)
-					;
-				i += i + 1 < len && p[i] == 0x1b ? 2 : 1;
-			} else
-				i++;
-			continue;
-		}
-		if (p[i] == '\r') {
-			out[o++] = '\n';
-			i += i + 1 < len && p[i + 1] == '\n' ? 2 : 1;
-			continue;
-		}
-		if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n') {
-			i++;
-			continue;
-		}
-		if (p[i] == 0x7f) {
-			i++;
-			continue;
-		}
-		if ((n = summary_utf8_len(p + i, len - i)) == 0) {
-			memcpy(out + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		memcpy(out + o, p + i, n);
-		o += n;
-		i += n;
-	}
-	out[o] = '\0';
-	*outlen = o;
-	return (out);
-}
-
-/* The temporary name a report file is written under. Caller frees. */
-static char *
-summary_tmpname(const char *path)
-{
-	char	*tmp;
-
-	xasprintf(&tmp, "%s.tmp%ld", path, (long)getpid());
-	return (tmp);
-}
-
-/* Create the directories above path (mkdir -p of its parent). */
-static int
-summary_mkdirs(const char *path, char **cause)
-{
-	char	*copy, *p;
-
-	copy = xstrdup(path);
-	for (p = copy + 1; (p = strchr(p, '/')) != NULL; p++) {
-		*p = '\0';
-		if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
-			xasprintf(cause, "%s: %s", copy, strerror(errno));
-			free(copy);
-			return (-1);
-		}
-		*p = '/';
-	}
-	free(copy);
-	return (0);
-}
-
-/*
- * Open a report file for writing, creating its directories; it appears
- * under path only when summary_close() succeeds.
- */
-FILE *
-summary_open(const char *path, char **cause)
-{
-	FILE	*f;
-	char	*tmp;
-
-	if (summary_mkdirs(path, cause) != 0)
-		return (NULL);
-	tmp = summary_tmpname(path);
-	if ((f = fopen(tmp, "w")) == NULL)
-		xasprintf(cause, "%s: %s", tmp, strerror(errno));
-	free(tmp);
-	return (f);
-}
-
-/* Finish a report file: flush, close, rename into place. */
-int
-summary_close(FILE *f, const char *path, char **cause)
-{
-	char	*tmp = summary_tmpname(path);
-	int	 bad;
-
-	bad = ferror(f) || fflush(f) != 0;
-	if (fclose(f) != 0 || bad) {
-		xasprintf(cause, "%s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (rename(tmp, path) != 0) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	free(tmp);
-	return (0);
-
-fail:
-	unlink(tmp);
-	free(tmp);
-	return (-1);
-}
-
-/* Print str as a JSON string literal, or null. */
-static void
-summary_json_str(FILE *f, const char *str)
-{
-	char	*e;
-
-	if (str == NULL) {
-		fputs("null", f);
-		return;
-	}
-	e = util_json_escape(str, strlen(str));
-	fprintf(f, "\"%s\"", e);
-	free(e);
-}
-
-/* The exit code the run ends with (before writing the reports). */
-static int
-summary_exit(const struct submit *s)
-{
-	const struct report	*r = s->report;
-
-	if (s->abort_reason != NULL)
-		return (EXIT_INFRA);
-	if (r->counts[RESULT_SUCCESS] == graph_size(s->g))
-		return (EXIT_OK);
-	return (EXIT_TASKS_FAILED);
-}
-
-/* One task of the --json file. */
-static void
-summary_json_task(struct submit *s, FILE *f, size_t i)
-{
-	struct report	*r = s->report;
-	struct ptask	*p = &s->pt[i];
-	struct node	*nd = graph_node(s->g, i);
-	size_t		 k;
-
-	fputs("    {\"id\": ", f);
-	summary_json_str(f, nd->task->id);
-	fputs(", \"status\": ", f);
-	summary_json_str(f, summary_word(s, i));
-	fputs(", \"agent\": ", f);
-	summary_json_str(f, p->result.agent);
-	fprintf(f, ", \"attempts\": %d, \"attempt\": %d, \"flaky\": %s, "
-	    "\"exit\": %d,\n     \"start\": %llu, \"end\": %llu, "
-	    "\"duration_ms\": %llu, \"task_ms\": %llu, \"critical\": %s, "
-	    "\"reason\": ", p->tries, p->result.attempt,
-	    summary_is_flaky(s, i) ? "true" : "false", p->result.exit_code,
-	    (unsigned long long)p->result.start_ms,
-	    (unsigned long long)p->result.end_ms,
-	    (unsigned long long)p->result.duration_ms,
-	    (unsigned long long)r->tasks[i].work_ms,
-	    r->tasks[i].critical ? "true" : "false");
-	summary_json_str(f, p->reason);
-	fputs(",\n     \"deps\": [", f);
-	for (k = 0; k < nd->ndeps; k++) {
-		if (k > 0)
-			fputs(", ", f);
-		summary_json_str(f, graph_node(s->g, nd->deps[k])->task->id);
-	}
-	fprintf(f, "]}%s\n", i + 1 < graph_size(s->g) ? "," : "");
-}
-
-/*
- * One command recorded in the main job (dteq record): not a task of the
- * graph, and not counted in "counts" or the exit status.
- */
-static void
-summary_json_record(FILE *f, const struct result *res, int more)
-{
-	fputs("    {\"id\": ", f);
-	summary_json_str(f, res->id);
-	fprintf(f, ", \"status\": \"%s\", \"exit\": %d, \"agent\": ",
-	    result_status_name(res->status), res->exit_code);
-	summary_json_str(f, res->agent);
-	fprintf(f, ", \"attempt\": %d, \"start\": %llu, \"end\": %llu, "
-	    "\"duration_ms\": %llu}%s\n", res->attempt,
-	    (unsigned long long)res->start_ms,
-	    (unsigned long long)res->end_ms,
-	    (unsigned long long)res->duration_ms, more ? "," : "");
-}
-
-/* Write the machine-readable summary (--json). */
-int
-summary_write_json(struct submit *s, const char *path, char **cause)
-{
-	struct report	*r = s->report;
-	struct rattempt	*a;
-	size_t		 i, k, n = graph_size(s->g);
-	FILE		*f;
-	int		 rv = summary_exit(s);
-
-	if ((f = summary_open(path, cause)) == NULL)
-		return (-1);
-	fputs("{\n  \"run\": ", f);
-	summary_json_str(f, s->run);
-	fprintf(f, ",\n  \"result\": \"%s\", \"exit\": %d, \"reason\": ",
-	    rv == EXIT_OK ? "success" : rv == EXIT_INFRA ? "aborted" :
-	    "failed", rv);
-	summary_json_str(f, s->abort_reason);
-	fprintf(f, ",\n  \"started\": %llu, \"wall_ms\": %llu, "
-	    "\"task_ms\": %llu, \"speedup\": %.2f,\n",
-	    (unsigned long long)r->start_wall, (unsigned long long)r->wall_ms,
-	    (unsigned long long)r->work_ms, r->wall_ms > 0 ?
-	    (double)r->work_ms / (double)r->wall_ms : 0.0);
-	fprintf(f, "  \"counts\": {\"tasks\": %zu", n);
-	for (k = 0; k < RESULT_NSTATUS; k++)
-		fprintf(f, ", \"%s\": %zu", result_status_name((int)k),
-		    r->counts[k]);
-	fprintf(f, ", \"not_finished\": %zu, \"flaky\": %zu},\n",
-	    r->unfinished, r->flaky);
-	fprintf(f, "  \"critical_path\": {\"duration_ms\": %llu, "
-	    "\"tasks\": [", (unsigned long long)r->path_ms);
-	for (k = 0; k < r->npath; k++) {
-		if (k > 0)
-			fputs(", ", f);
-		summary_json_str(f, graph_node(s->g, r->path[k])->task->id);
-	}
-	fputs("]},\n  \"tasks\": [\n", f);
-	for (i = 0; i < n; i++)
-		summary_json_task(s, f, i);
-	fputs("  ],\n  \"attempts\": [\n", f);
-	for (k = 0; k < r->nattempts; k++) {
-		a = &r->attempts[k];
-		fputs("    {\"id\": ", f);
-		summary_json_str(f, graph_node(s->g, a->task)->task->id);
-		fprintf(f, ", \"attempt\": %d, \"status\": \"%s\", "
-		    "\"exit\": %d, \"agent\": ", a->attempt,
-		    result_status_name(a->status), a->exit_code);
-		summary_json_str(f, a->agent);
-		fprintf(f, ", \"start\": %llu, \"end\": %llu, "
-		    "\"duration_ms\": %llu}%s\n",
-		    (unsigned long long)a->start_ms,
-		    (unsigned long long)a->end_ms,
-		    (unsigned long long)a->duration_ms,
-		    k + 1 < r->nattempts ? "," : "");
-	}
-	fputs("  ],\n  \"recorded\": [\n", f);
-	for (k = 0; k < r->nrecords; k++)
-		summary_json_record(f, &r->records[k].result,
-		    k + 1 < r->nrecords);
-	fputs("  ]\n}\n", f);
-	return (summary_close(f, path, cause));
-}
-
-/*
- * Print text for XML or HTML (text or attribute value): cleaned as
- * summary_clean() does, with & < > " ' as entities.
- */
-void
-summary_escape(FILE *f, const char *text, size_t len)
-{
-	char	*clean, *p;
-	size_t	 n;
-
-	if (text == NULL)
-		return;
-	clean = summary_clean(text, len, &n);
-	for (p = clean; p < clean + n; p++) {
-		switch (*p) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&#39;", f);
-			break;
-		default:
-			fputc(*p, f);
-			break;
-		}
-	}
-	free(clean);
 }

@@ -205,7 +205,7 @@ fake_submit(struct submit *s, const char *json, const int *status)
 	}
 	s->pt = xcalloc(graph_size(s->g), sizeof *s->pt);
 	for (i = 0; i < graph_size(s->g); i++) {
-		s->pt[i].state = PT_DONE;
+		ptask_set_state(s, i, PT_DONE);
 		s->pt[i].result.status = status[i];
 	}
 	return (0);

@@ -1,9 +1,9 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * Unit tests for producer/report.c and summary.c, junit.c, html.c: the
- * block format and what it keeps of an attempt, the summary's order
- * (failures last), flaky tasks, the critical path with retries, the
+ * Unit tests for producer/report.c and summary.c, export.c, junit.c,
+ * html.c: the block format and what it keeps of an attempt, the summary's
+ * order (failures last), flaky tasks, the critical path with retries, the
  * timeline's lanes, text cleaning and escaping, and the report files.
  * No Redis: a struct submit is built by hand around a real graph, and
  * stdout is sent to a file while report.c prints.
@@ -22,6 +22,9 @@
 #include "test.h"
 
 static char	test_dir[] = "/tmp/dteq-test-report.XXXXXX";
+
+/* The options every test's submit has: no colour, no --stream. */
+static struct submit_opts test_opts;
 
 /* Append a task with id and a NULL-terminated list of deps to ts. */
 static void
@@ -63,7 +66,8 @@ setup(struct submit *s, struct taskset *ts)
 	}
 	s->pt = xcalloc(graph_size(s->g), sizeof *s->pt);
 	s->run = xstrdup("unit-1");
-	s->color = 0;
+	test_opts.color = 0;
+	s->o = &test_opts;
 	s->started = 1;
 	s->ended = 1 + 2000;
 }
@@ -125,7 +129,7 @@ finish(struct submit *s, const char *id, int status, int attempt,
 	p->attempt = attempt;
 	if (note != NULL)
 		return;
-	p->state = PT_DONE;
+	ptask_set_state(s, i, PT_DONE);
 	result_clear(&p->result);
 	p->result.id = xstrdup(id);
 	p->result.status = status;
@@ -281,11 +285,11 @@ diamond_run(struct submit *s)
 	finish(s, "q:e", RESULT_FAILED, 1, "x", 1000050, 100, "e <&>\n",
 	    NULL);
 	restore_stdout(saved);
-	s->pt[3].state = PT_DONE;
+	ptask_set_state(s, 3, PT_DONE);
 	s->pt[3].result.id = xstrdup("p:d");
 	s->pt[3].result.status = RESULT_SKIPPED;
 	s->pt[3].reason = xstrdup("dependency p:b failed");
-	summary_build(s);
+	summary_build(s->report, s);
 	free(path);
 }
 
@@ -383,16 +387,16 @@ test_clean_and_escape(void)
 	size_t		 len, blen = 0;
 	FILE		*f;
 
-	out = summary_clean(in, sizeof in - 1, &len);
+	out = export_clean(in, sizeof in - 1, &len);
 	CHECK_STREQ(out, "ab\nc\nde\xef\xbf\xbd!");
 	CHECK(len == strlen(out));
 	free(out);
-	out = summary_clean("\xe2\x82\xac \xef\xbf\xbe", 7, &len);
+	out = export_clean("\xe2\x82\xac \xef\xbf\xbe", 7, &len);
 	CHECK_STREQ(out, "\xe2\x82\xac \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 	free(out);
 
 	f = open_memstream(&buf, &blen);
-	summary_escape(f, "<a href='x'>&\"</a>", 18);
+	export_escape(f, "<a href='x'>&\"</a>", 18);
 	fclose(f);
 	CHECK_STREQ(buf, "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
 	free(buf);
@@ -408,7 +412,7 @@ test_files(void)
 	char		*html = tpath("r.html"), *got, *cause = NULL;
 
 	diamond_run(&s);
-	CHECK(summary_write_json(&s, json, &cause) == 0);
+	CHECK(export_json(&s, json, &cause) == 0);
 	CHECK(junit_write(&s, xml, &cause) == 0);
 	CHECK(html_write(&s, html, &cause) == 0);
 	if (cause != NULL) {

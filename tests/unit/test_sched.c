@@ -93,7 +93,7 @@ idx(struct submit *s, const char *id)
 }
 
 /*
- * What submit_dispatch() does with a batch: hold it with the tasks held
+ * What dispatch_ready() does with a batch: hold it with the tasks held
  * already and push what sched_take() lets go (out[], urgent[]).
  */
 static size_t
@@ -103,13 +103,13 @@ dispatch(struct submit *s, const size_t *batch, size_t n, size_t *out,
 	size_t	k, m;
 
 	for (k = 0; k < n; k++)
-		s->pt[batch[k]].state = PT_WAITING;
+		ptask_set_state(s, batch[k], PT_WAITING);
 	sched_ready(s, batch, n);
 	CHECK(sched_nheld(s) <= graph_size(s->g));
 	m = sched_take(s, out, urgent);
 	for (k = 0; k < m; k++) {
 		s->pt[out[k]].attempt++;
-		s->pt[out[k]].state = PT_QUEUED;
+		ptask_set_state(s, out[k], PT_QUEUED);
 	}
 	return (m);
 }
@@ -165,16 +165,16 @@ test_ends_of_a_sorted_queue(void)
 	b[3] = idx(&s, "s3");
 	CHECK(dispatch(&s, b, 4, out, urg) == 4);	/* L1 s1 s2 s3 */
 	/* An agent took L1; L2 (3) outranks s1 (2), the popping end. */
-	s.pt[idx(&s, "L1")].state = PT_RUNNING;
+	ptask_set_state(&s, idx(&s, "L1"), PT_RUNNING);
 	b[0] = idx(&s, "L2");
 	CHECK(dispatch(&s, b, 1, out, urg) == 1 && urg[0]);
 	/* L2 and s1 were taken: w (1) ties s3 at the far end: FIFO. */
-	s.pt[idx(&s, "L2")].state = PT_RUNNING;
-	s.pt[idx(&s, "s1")].state = PT_RUNNING;
+	ptask_set_state(&s, idx(&s, "L2"), PT_RUNNING);
+	ptask_set_state(&s, idx(&s, "s1"), PT_RUNNING);
 	b[0] = idx(&s, "w");
 	CHECK(dispatch(&s, b, 1, out, urg) == 1 && !urg[0]);
 	/* L3 (2) beats s2, s3, w (1 each). */
-	s.pt[idx(&s, "L2")].state = PT_DONE;
+	ptask_set_state(&s, idx(&s, "L2"), PT_DONE);
 	b[0] = idx(&s, "L3");
 	CHECK(dispatch(&s, b, 1, out, urg) == 1 && urg[0]);
 	CHECK(sched_nheld(&s) == 0);
@@ -233,7 +233,7 @@ test_held_between_the_ends(void)
 	CHECK(dispatch(&s, b, 1, out, urg) == 0);
 	CHECK(sched_nheld(&s) == 2);
 	/* a started: c tops the queue, d goes to the far end behind b. */
-	s.pt[idx(&s, "a")].state = PT_RUNNING;
+	ptask_set_state(&s, idx(&s, "a"), PT_RUNNING);
 	CHECK(dispatch(&s, NULL, 0, out, urg) == 2);
 	CHECK(out[0] == idx(&s, "c") && urg[0]);
 	CHECK(out[1] == idx(&s, "d") && !urg[1]);
@@ -253,8 +253,8 @@ test_held_then_skipped(void)
 	b[0] = idx(&s, "c");
 	CHECK(dispatch(&s, b, 1, out, urg) == 0);
 	/* c was skipped (--fail-fast) while held: never pushed. */
-	s.pt[idx(&s, "c")].state = PT_DONE;
-	s.pt[idx(&s, "a")].state = PT_RUNNING;
+	ptask_set_state(&s, idx(&s, "c"), PT_DONE);
+	ptask_set_state(&s, idx(&s, "a"), PT_RUNNING);
 	CHECK(dispatch(&s, NULL, 0, out, urg) == 0);
 	CHECK(sched_nheld(&s) == 0);
 	teardown(&s);
@@ -271,11 +271,11 @@ test_requeued_task_counts_once(void)
 	b[0] = idx(&s, "s2");
 	CHECK(dispatch(&s, b, 1, out, urg) == 1);
 	/* s2 lost and dispatched again: its old entry is stale. */
-	s.pt[idx(&s, "s2")].state = PT_RUNNING;
+	ptask_set_state(&s, idx(&s, "s2"), PT_RUNNING);
 	CHECK(dispatch(&s, b, 1, out, urg) == 1);
 	CHECK(s.pt[idx(&s, "s2")].attempt == 2);
 	/* Held twice, taken once. */
-	s.pt[idx(&s, "s3")].state = PT_WAITING;
+	ptask_set_state(&s, idx(&s, "s3"), PT_WAITING);
 	b[0] = idx(&s, "s3");
 	sched_ready(&s, b, 1);
 	sched_ready(&s, b, 1);
@@ -287,7 +287,7 @@ test_requeued_task_counts_once(void)
 	CHECK(out[1] == idx(&s, "s3") && !urg[1]);
 	/* Staging: only above everything queued. */
 	CHECK(sched_stage(&s, idx(&s, "L2")) == SCHED_STAGE_NO);
-	s.pt[idx(&s, "L1")].state = PT_RUNNING;
+	ptask_set_state(&s, idx(&s, "L1"), PT_RUNNING);
 	CHECK(sched_stage(&s, idx(&s, "L2")) == SCHED_STAGE_URGENT);
 	teardown(&s);
 }
@@ -302,8 +302,8 @@ test_stage_below_held(void)
 	setup_four(&s, 300, 350);
 	b[0] = idx(&s, "d");
 	CHECK(dispatch(&s, b, 1, out, urg) == 0);	/* held: 350 */
-	s.pt[idx(&s, "a")].state = PT_RUNNING;
-	s.pt[idx(&s, "b")].state = PT_RUNNING;
+	ptask_set_state(&s, idx(&s, "a"), PT_RUNNING);
+	ptask_set_state(&s, idx(&s, "b"), PT_RUNNING);
 	/* The queue is empty now, but d (350) is held: c (300) waits. */
 	CHECK(sched_stage(&s, idx(&s, "c")) == SCHED_STAGE_NO);
 	CHECK(dispatch(&s, NULL, 0, out, urg) == 1 && urg[0]);
@@ -328,7 +328,7 @@ test_fifo_mode(void)
 	CHECK(dispatch(&s, b, 4, out, urg) == 4);
 	CHECK(out[0] == idx(&s, "s3") && out[2] == idx(&s, "L1"));
 	CHECK(!urg[0] && !urg[1] && !urg[2] && !urg[3]);
-	s.pt[idx(&s, "L1")].state = PT_RUNNING;
+	ptask_set_state(&s, idx(&s, "L1"), PT_RUNNING);
 	b[0] = idx(&s, "L2");
 	CHECK(dispatch(&s, b, 1, out, urg) == 1 && !urg[0]);
 	CHECK(sched_stage(&s, idx(&s, "w")) == SCHED_STAGE_FIFO);

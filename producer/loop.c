@@ -1,0 +1,484 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * The run's life in the event loop, around dispatch.c and follow.c: its
+ * two connections, the start, the once-a-second tick and the end. Data
+ * flow:
+ *
+ * 1. loop_start() creates rc_cmd (commands and scripts) and rc_sub (the
+ *    events channel). Each time rc_sub is ready, follow_subscribe();
+ *    each time rc_cmd is ready, the scripts are loaded and a pending
+ *    stop is sent again. Once SUBSCRIBE is confirmed and rc_cmd is
+ *    ready, loop_start() announces the run, applies the tasks that
+ *    finished before this submit (loop_restore()) and dispatches the
+ *    roots; after a reconnect it reconciles instead, and
+ *    dispatch_verify() sends again a dispatch that was cut off.
+ * 2. loop_tick() (1 s): the main job's heartbeat, the reclaim script
+ *    (agents alive; the tasks of agents whose lease expired come back
+ *    as lost results, to follow_result()), messages agents rejected,
+ *    why agents refused the run, the run's keys still there, a cancel,
+ *    follow_reconcile(), dispatch_check_claims(), the progress line,
+ *    and the limits: --timeout, --agent-wait, Redis down for 60 s.
+ * 3. loop_check_end(), after each result and block: once every task is
+ *    final and printed, loop_stop() sets the stop sentinel with
+ *    script_stop(), which releases the agents (unless they are kept for
+ *    a later submit), and the loop ends when Redis answers. loop_abort()
+ *    ends the run at once with exit 3 (a signal, a cancel, a limit).
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "producer.h"
+
+static void	loop_stop(struct submit *, const char *);
+
+/* rc_cmd is (re)connected. */
+static void
+loop_cmd_ready(struct rconn *rc, void *arg)
+{
+	struct submit	*s = arg;
+
+	script_load(rc);
+	if (s->stop_pending != NULL) {
+		loop_stop(s, s->stop_pending);
+		return;
+	}
+	loop_start(s);
+	if (s->begun) {
+		dispatch_verify(s);
+		follow_reconcile(s, 1);
+	}
+}
+
+/* rc_sub is (re)connected: subscribe again. */
+static void
+loop_sub_ready(struct rconn *rc, void *arg)
+{
+	(void)rc;
+	follow_subscribe(arg);
+}
+
+/* A connection failed for good (AUTH refused). */
+static void
+loop_lost(struct rconn *rc, void *arg)
+{
+	struct submit	*s = arg;
+
+	if (rconn_error(rc) != NULL)
+		loop_abort(s, rconn_error(rc));
+}
+
+/* Restored task i is final: say so, and release or skip what follows. */
+static void
+loop_restore_one(struct submit *s, size_t i)
+{
+	struct ptask	*p = &s->pt[i];
+	size_t		 k, nskip, *skip;
+
+	s->nfinal++;
+	printf("= %s: %s earlier (attempt %d%s%s)\n", p->result.id,
+	    p->result.status == RESULT_SUCCESS ? "succeeded" :
+	    result_status_name(p->result.status), p->result.attempt,
+	    p->result.agent != NULL ? " on " : "", p->result.agent != NULL ?
+	    p->result.agent : "");
+	if (p->result.status == RESULT_SUCCESS) {
+		nskip = graph_succeeded(s->g, i, &skip);
+		free(skip);
+		return;
+	}
+	nskip = graph_failed(s->g, i, &skip);
+	for (k = 0; k < nskip; k++) {
+		if (s->pt[skip[k]].state == PT_DONE &&
+		    !s->pt[skip[k]].restored)
+			continue;
+		follow_skip(s, skip[k], p->result.id, p->result.status);
+	}
+	free(skip);
+}
+
+/*
+ * Resuming: tasks that finished before this submit stay finished. Apply
+ * them to the graph in dependency order (a restored failure skips its
+ * dependents) and say so.
+ */
+static void
+loop_restore(struct submit *s)
+{
+	size_t		 i, n = graph_size(s->g), done = 0;
+	int		 progress = 1;
+
+	while (progress) {
+		progress = 0;
+		for (i = 0; i < n; i++) {
+			if (!s->pt[i].restored || graph_node(s->g, i)->done ||
+			    graph_node(s->g, i)->pending > 0)
+				continue;
+			progress = 1;
+			done++;
+			loop_restore_one(s, i);
+		}
+	}
+	if (done > 0) {
+		log_info("%zu task%s finished before this submit", done,
+		    done == 1 ? "" : "s");
+		fflush(stdout);
+	}
+}
+
+/*
+ * Create the connections on the first call; once subscribed with rc_cmd
+ * ready, announce the run and dispatch the roots (first time) or
+ * reconcile (after a reconnect).
+ */
+void
+loop_start(struct submit *s)
+{
+	size_t	*ready, n = 0, i;
+	char	*ev;
+	size_t	 len;
+
+	if (s->rc_cmd == NULL) {
+		s->rc_cmd = rconn_new(s->base, &s->url, "cmd",
+		    loop_cmd_ready, loop_lost, s);
+		s->rc_sub = rconn_new(s->base, &s->url, "sub",
+		    loop_sub_ready, loop_lost, s);
+		return;
+	}
+	if (!s->subscribed || !rconn_is_ready(s->rc_cmd))
+		return;
+	if (s->begun) {
+		follow_reconcile(s, 1);
+		return;
+	}
+	s->begun = 1;
+	ev = event_encode_simple(EVENT_RUN, NULL, &len);
+	rconn_command(s->rc_cmd, rconn_check_reply, (void *)"announce",
+	    "PUBLISH %s %s", s->keys.control, ev);
+	free(ev);
+	loop_restore(s);
+	ready = xcalloc(graph_size(s->g), sizeof *ready);
+	for (i = 0; i < graph_size(s->g); i++) {
+		if (s->pt[i].state == PT_WAITING &&
+		    graph_node(s->g, i)->pending == 0)
+			ready[n++] = i;
+	}
+	dispatch_ready(s, ready, n);
+	free(ready);
+	loop_check_end(s);
+}
+
+/* Reply to the stop sentinel's PUBLISH: the run is over, leave. */
+static void
+loop_stopped_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+
+	(void)ac;
+	if (r == NULL && s->stop_pending != NULL)
+		return;		/* cut off: sent again once reconnected */
+	free(s->stop_pending);
+	s->stop_pending = NULL;
+	event_base_loopexit(s->base, NULL);
+}
+
+/*
+ * Set the stop sentinel with reason and announce it; then leave. The
+ * sentinel is what releases the agents, so it is sent again after a
+ * reconnect until Redis has answered (loop_tick() gives up after a while).
+ */
+static void
+loop_stop(struct submit *s, const char *reason)
+{
+	char	*why;
+
+	if (!s->ending) {
+		s->ending = 1;
+		s->ended = util_now_ms();
+	}
+	why = xstrdup(reason);
+	free(s->stop_pending);
+	s->stop_pending = why;
+	if (!rconn_is_ready(s->rc_cmd))
+		return;		/* loop_cmd_ready() sends it */
+	script_stop(s->rc_cmd, &s->keys, why, s->o->ttl,
+	    STOP_MAIN | STOP_STATE, loop_stopped_done, s);
+}
+
+/* Do all tasks of the --stop-agents-after targets exist and are done? */
+static int
+loop_targets_done(struct submit *s)
+{
+	size_t		 i, n = graph_size(s->g), len;
+	const char	*target, *p;
+	int		 found = 0;
+
+	for (i = 0; i < n; i++) {
+		target = graph_node(s->g, i)->task->target;
+		len = strlen(target);
+		for (p = s->o->stop_after; *p != '\0'; p += strcspn(p, ",")) {
+			if (*p == ',')
+				p++;
+			if (strncmp(p, target, len) == 0 &&
+			    (p[len] == ',' || p[len] == '\0')) {
+				if (s->pt[i].state != PT_DONE)
+					return (0);
+				found = 1;
+			}
+		}
+	}
+	return (found);
+}
+
+/* Every task final and printed: release the agents (or not), leave. */
+void
+loop_check_end(struct submit *s)
+{
+	const struct submit_opts *o = s->o;
+	int			  release;
+
+	if (s->ending || s->nfinal < graph_size(s->g) || s->nprinting > 0)
+		return;
+	if (o->keep_agents)
+		release = 0;
+	else if (o->stop_after != NULL)
+		release = loop_targets_done(s);
+	else
+		release = 1;
+	if (release) {
+		loop_stop(s, "done");
+		return;
+	}
+	log_info("agents kept for a later submit of run %s", s->run);
+	s->ending = 1;
+	s->ended = util_now_ms();
+	/* Agents wait for the next submit as long as they would for one. */
+	rconn_command(s->rc_cmd, rconn_check_reply, (void *)"heartbeat",
+	    "SET %s 1 EX %d", s->keys.main_hb, o->agent_wait > o->main_lease ?
+	    o->agent_wait : o->main_lease);
+	if (rconn_command(s->rc_cmd, loop_stopped_done, s, "EXPIRE %s %d",
+	    s->keys.meta, o->ttl) != 0)
+		event_base_loopexit(s->base, NULL);
+}
+
+/* End the run now with an infrastructure failure (exit 3). */
+void
+loop_abort(struct submit *s, const char *why)
+{
+	if (s->abort_reason != NULL)
+		return;
+	s->abort_reason = xstrdup(why);
+	log_warnx("%s", why);
+	if (s->rc_cmd != NULL && rconn_is_ready(s->rc_cmd) && !s->ending)
+		loop_stop(s, strncmp(why, "cancelled", 9) == 0 ?
+		    "cancelled" : "aborted");
+	else
+		event_base_loopexit(s->base, NULL);
+}
+
+/* Reply to GET stop: a cancelled run ends the submit (exit 3). */
+static void
+loop_cancel_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(reply->str, "cancelled") == 0 && !s->ending)
+		loop_abort(s, "cancelled (dteq cancel)");
+}
+
+/* In a running submit: has someone cancelled the run? */
+void
+loop_cancel_poll(struct submit *s)
+{
+	if (s->rc_cmd == NULL || !rconn_is_ready(s->rc_cmd) || s->ending)
+		return;
+	rconn_command(s->rc_cmd, loop_cancel_done, s, "GET %s", s->keys.stop);
+}
+
+/* Reply to the reclaim script: {alive agents, {messages of lost ones}}. */
+static void
+loop_reclaim_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r, *msgs;
+	struct task_msg	 m;
+	struct result	 lost;
+	size_t		 k;
+	char		*cause;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+			log_warnx("reclaim: %s", reply->str);
+		return;
+	}
+	s->agents_alive = (int)reply->element[0]->integer;
+	if (s->agents_alive > 0) {
+		s->agents_seen = 1;
+		s->last_alive = util_now_ms();
+	}
+	msgs = reply->element[1];
+	for (k = 0; k < msgs->elements; k++) {
+		if (msgs->element[k]->type != REDIS_REPLY_STRING ||
+		    task_msg_decode(msgs->element[k]->str,
+		    msgs->element[k]->len, &m, &cause) != 0)
+			continue;
+		if (graph_find(s->g, m.id) != GRAPH_NONE &&
+		    strcmp(m.run, s->run) == 0) {
+			memset(&lost, 0, sizeof lost);
+			lost.id = m.id;
+			lost.attempt = m.attempt;
+			lost.status = RESULT_LOST;
+			lost.reason = (char *)"its agent stopped heartbeating";
+			follow_result(s, &lost);
+		}
+		task_msg_clear(&m);
+	}
+}
+
+/* Reply to HGET meta rejected: say when agents refused messages. */
+static void
+loop_rejected_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+	const char	*errstr;
+	int		 n;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_STRING)
+		return;
+	n = (int)util_strtonum(reply->str, 0, INT32_MAX, &errstr);
+	if (errstr != NULL || n <= s->rejected)
+		return;
+	report_note(s, "agents rejected %d task message%s (unsigned, forged, "
+	    "replayed or malformed; see the agents' logs)", n,
+	    n == 1 ? "" : "s");
+	s->rejected = n;
+}
+
+/*
+ * Reply to HGETALL meta while no agent serves the run: show, once per
+ * agent, why an agent refused it (another commit, another secret), so a
+ * misconfigured fleet is plain at once rather than after --agent-wait.
+ */
+static void
+loop_refused_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+	const char	*name;
+	char		*key, *old;
+	size_t		 k;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+		return;
+	for (k = 0; k + 1 < reply->elements; k += 2) {
+		if (reply->element[k]->type != REDIS_REPLY_STRING ||
+		    reply->element[k + 1]->type != REDIS_REPLY_STRING ||
+		    strncmp(reply->element[k]->str, "refused:", 8) != 0)
+			continue;
+		name = reply->element[k]->str + 8;
+		xasprintf(&key, "\n%s\n", name);
+		if (s->refused != NULL && strstr(s->refused, key) != NULL) {
+			free(key);
+			continue;
+		}
+		old = s->refused;
+		xasprintf(&s->refused, "%s%s", old != NULL ? old : "\n",
+		    key + 1);
+		free(old);
+		free(key);
+		log_warnx("agent %s refused run %s: %s", name, s->run,
+		    reply->element[k + 1]->str);
+	}
+}
+
+/* Reply to EXISTS meta: the run's keys vanished (Redis lost its data). */
+static void
+loop_exists_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER ||
+	    reply->integer != 0 || s->ending)
+		return;
+	loop_abort(s, "run state lost: the run's keys are gone from Redis "
+	    "(was it restarted without persistence?)");
+}
+
+/* The run's limits: --timeout, and --agent-wait with no agent alive. */
+static void
+loop_limits(struct submit *s, uint64_t now)
+{
+	const struct submit_opts *o = s->o;
+	char			 *why;
+
+	if (o->timeout > 0 && now - s->started >= (uint64_t)o->timeout * 1000) {
+		xasprintf(&why, "the run timed out after %d s", o->timeout);
+		loop_abort(s, why);
+		free(why);
+		return;
+	}
+	if (s->agents_alive == 0 &&
+	    now - s->last_alive >= (uint64_t)o->agent_wait * 1000) {
+		xasprintf(&why, "%s within %d s", s->agents_seen ?
+		    "no agent alive" : "no agent came", o->agent_wait);
+		loop_abort(s, why);
+		free(why);
+	}
+}
+
+/* Once a second: heartbeat, reclaim, reconcile, limits. */
+void
+loop_tick(struct submit *s)
+{
+	uint64_t	 now = util_now_ms();
+
+	if (s->ending) {
+		if (s->stop_pending != NULL && now - s->ended > 20000) {
+			log_warnx("could not set the stop sentinel of run %s "
+			    "(Redis unreachable); agents stop when this "
+			    "submit's heartbeat lapses", s->run);
+			event_base_loopexit(s->base, NULL);
+		}
+		return;
+	}
+	if (!rconn_is_ready(s->rc_cmd)) {
+		if (rconn_down_ms(s->rc_cmd) > 60000)
+			loop_abort(s, "Redis unreachable for 60 s");
+		return;
+	}
+	rconn_command(s->rc_cmd, rconn_check_reply, (void *)"heartbeat",
+	    "SET %s 1 PX %d", s->keys.main_hb, s->o->main_lease * 1000);
+	rconn_command(s->rc_cmd, loop_exists_done, s, "EXISTS %s",
+	    s->keys.meta);
+	script_reclaim(s->rc_cmd, &s->keys, loop_reclaim_done, s);
+	rconn_command(s->rc_cmd, loop_rejected_done, s, "HGET %s rejected",
+	    s->keys.meta);
+	if (s->agents_alive == 0)
+		rconn_command(s->rc_cmd, loop_refused_done, s, "HGETALL %s",
+		    s->keys.meta);
+	if (s->begun) {
+		follow_reconcile(s, ++s->ticks % 10 == 0);
+		dispatch_check_claims(s);
+	}
+	loop_cancel_poll(s);
+	report_tick(s);
+	loop_limits(s, now);
+}
