@@ -384,10 +384,15 @@ struct redisReply *rconn_sync_command(struct redisContext *, char **,
 #define SCRIPT_STAGE	9
 #define SCRIPT_STOP	10
 #define SCRIPT_COUNT	11
+extern const char script_lua_start[], script_lua_finish[], script_lua_log[],
+		 script_lua_release[], script_lua_heartbeat[],
+		 script_lua_defer[], script_lua_unclaim[];	/* script_agent.c */
+extern const char script_lua_reclaim[], script_lua_dispatch[],
+		 script_lua_stage[];			/* script_submit.c */
 const char	*script_body(int);
 const char	*script_sha(int);
 void		 script_load(struct rconn *);
-/* The agent's scripts (worker/). */
+/* script_agent.c: the agent's scripts (worker/). */
 struct script_agent {			/* the agent a script is sent for */
 	const struct keys *keys;	/* its run's */
 	const char	*name;
@@ -448,7 +453,7 @@ int		 script_stop(struct rconn *, const struct keys *, const char *,
 		     void *), void *);
 int		 script_stop_sync(struct redisContext *, const struct keys *,
 		     const char *, int, int, char **, char **);
-/* Submit's scripts (producer/). */
+/* script_submit.c: submit's scripts (producer/). */
 /* One task of script_dispatch() and script_stage(): its new attempt. */
 struct script_task {
 	const char	*id;

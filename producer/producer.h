@@ -96,7 +96,7 @@ struct submit_opts {
 	struct cli_opts	 cli;		/* --redis --run --connect-timeout
 					   -v -h */
 	const char	*taskfile;	/* the task file, - for stdin */
-	const char	*nx_args;	/* --nx: graph from Nx (toolgraph.c) */
+	const char	*nx_args;	/* --nx: graph from Nx (tools/) */
 	const char	*turbo_args;	/* --turbo: graph from Turborepo */
 	const char	*graph_file;	/* --graph: a graph a tool wrote */
 	const char	*stop_after;	/* --stop-agents-after: targets,

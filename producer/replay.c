@@ -23,7 +23,7 @@
  *   Nx's task hashes do not depend on which tasks run together, so
  *   --excludeTaskDependencies keeps anything else from running. Turbo's
  *   do: a task's hash holds its dependencies' only when they are in the
- *   run, so the replay runs them as the agents did (toolgraph.c): with
+ *   run, so the replay runs them as the agents did (tools/): with
  *   --only only when DTEQ_TOOL_DEPS=exclude, else with the dependencies,
  *   which all succeeded (a task runs only once they have) and are cache
  *   hits as well.
@@ -225,7 +225,7 @@ replay_group_head(int tool, const struct replay_group *g, char ***argv,
 		xasprintf(&s, "--filter=%s", g->names[k]);
 		replay_push(argv, n, s);
 	}
-	/* As the agents ran it (toolgraph.c), or the hashes differ. */
+	/* As the agents ran it (tools/), or the hashes differ. */
 	if ((mode = cli_env("DTEQ_TOOL_DEPS")) != NULL &&
 	    strcmp(mode, "exclude") == 0)
 		replay_push(argv, n, xstrdup("--only"));
@@ -514,46 +514,49 @@ replay_groups(struct submit *s, int tool, struct replay_group **out,
 static int
 replay_exec(struct submit *s, struct cache *cache, char **argv)
 {
+	static char	*unset[] = { (char *)"DTEQ_SECRET",
+			    (char *)"DTEQ_REDIS_PASSWORD", NULL };
 	struct replay	 r;
+	struct spawn	 sp;
 	struct event	*ev;
-	char		 port[16], *url;
+	char		*set[6], *cause;
+	size_t		 i;
 
 	memset(&r, 0, sizeof r);
 	r.base = s->base;
+	xasprintf(&set[0], "NX_SELF_HOSTED_REMOTE_CACHE_SERVER="
+	    "http://127.0.0.1:%d", cache_port(cache));
+	xasprintf(&set[1], "NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN=%s",
+	    cache_token(cache));
+	xasprintf(&set[2], "TURBO_API=http://127.0.0.1:%d", cache_port(cache));
+	xasprintf(&set[3], "TURBO_TOKEN=%s", cache_token(cache));
+	set[4] = xstrdup("TURBO_TEAM=dteq");
+	set[5] = NULL;
+	memset(&sp, 0, sizeof sp);
+	sp.argv = argv;
+	sp.set = set;
+	sp.unset = unset;
+	sp.flags = SPAWN_SIGPIPE;
 	ev = evsignal_new(s->base, SIGCHLD, replay_sigchld_cb, &r);
 	evsignal_add(ev, NULL);
-	snprintf(port, sizeof port, "%d", cache_port(cache));
 	fflush(stdout);
 	fflush(stderr);
-	if ((r.pid = fork()) == -1) {
-		log_warn("replay: fork");
-		event_free(ev);
-		return (-1);
-	}
-	if (r.pid == 0) {
-		xasprintf(&url, "http://127.0.0.1:%s", port);
-		setenv("NX_SELF_HOSTED_REMOTE_CACHE_SERVER", url, 1);
-		setenv("NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN",
-		    cache_token(cache), 1);
-		setenv("TURBO_API", url, 1);
-		setenv("TURBO_TOKEN", cache_token(cache), 1);
-		setenv("TURBO_TEAM", "dteq", 1);
-		unsetenv("DTEQ_SECRET");
-		unsetenv("DTEQ_REDIS_PASSWORD");
-		signal(SIGPIPE, SIG_DFL);
-		execvp(argv[0], argv);
-		fprintf(stderr, "dteq submit: replay: %s: %s\n", argv[0],
-		    strerror(errno));
-		_exit(127);
-	}
-	while (!r.done) {
-		replay_sigchld_cb(SIGCHLD, 0, &r);	/* already gone? */
-		if (!r.done)
-			event_base_dispatch(s->base);
+	r.pid = -1;
+	if (spawn_start(&sp, &cause) != 0) {
+		log_warnx("replay: %s", cause);
+		free(cause);
+	} else {
+		r.pid = sp.pid;
+		while (!r.done) {
+			replay_sigchld_cb(SIGCHLD, 0, &r); /* already gone? */
+			if (!r.done)
+				event_base_dispatch(s->base);
+		}
 	}
 	event_free(ev);
-	return (WIFEXITED(r.status) ? WEXITSTATUS(r.status) :
-	    128 + WTERMSIG(r.status));
+	for (i = 0; set[i] != NULL; i++)
+		free(set[i]);
+	return (r.pid == -1 ? -1 : spawn_exit_code(r.status));
 }
 
 /* The names of the run's tasks (targets), each once. Caller frees. */

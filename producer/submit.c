@@ -9,7 +9,7 @@
  *
  * 1. submit_main() parses the options once into a struct submit_opts
  *    (const from then on), reads and validates the whole task graph
- *    (graph.c; toolgraph.c for --nx, --turbo, --graph) before any write,
+ *    (graph.c; tools/ for --nx, --turbo, --graph) before any write,
  *    and joins the run on one synchronous connection (register.c: a new
  *    run, a re-run of an ended one, or a resumed one; sched.c reads the
  *    duration history there too). Then the event loop starts.
@@ -336,7 +336,7 @@ submit_no_restores(struct taskset *ts)
 /*
  * Read and validate the task graph into s->g: the task file, the graph of
  * --graph FILE (Nx, Turborepo or a task file, detected), or the one Nx
- * (--nx) or Turborepo (--turbo) gives when run here (toolgraph.c).
+ * (--nx) or Turborepo (--turbo) gives when run here (tools/).
  */
 static int
 submit_load(struct submit *s, char **cause)
