@@ -384,11 +384,6 @@ struct redisReply *rconn_sync_command(struct redisContext *, char **,
 #define SCRIPT_STAGE	9
 #define SCRIPT_STOP	10
 #define SCRIPT_COUNT	11
-extern const char script_lua_start[], script_lua_finish[], script_lua_log[],
-		 script_lua_release[], script_lua_heartbeat[],
-		 script_lua_defer[], script_lua_unclaim[];	/* script_agent.c */
-extern const char script_lua_reclaim[], script_lua_dispatch[],
-		 script_lua_stage[];			/* script_submit.c */
 const char	*script_body(int);
 const char	*script_sha(int);
 void		 script_load(struct rconn *);
