@@ -8,35 +8,56 @@
  *
  * Key layout of run RUN. Every name starts "dteq:{RUN}:"; the hash tag
  * puts a whole run in one Redis Cluster slot, so one script may touch any
- * of its keys (script.c). TTL rule: every key of a run expires, and each
- * write of a key sets its expiry in the same command or script. "run
- * TTL" is the run's --ttl (DEFAULT_TTL, 24 h, recorded in meta); "lease"
- * is the heartbeat lease (DEFAULT_LEASE), renewed while the writer lives.
+ * of its keys (script.c, script_agent.c, script_submit.c). TTL rule:
+ * every key of a run expires. A script sets the TTL of what it writes;
+ * submit's and dteq record's own writes are each followed by an EXPIRE;
+ * the agents' HINCRBY rejected and HSET refused:NAME on meta and
+ * fail-fast's HSETs of attempts and claims count on the TTL the key has.
+ * "run TTL" is meta's ttl: submit writes DEFAULT_TTL (24 h; no option
+ * changes it), and agents, the stop script and dteq record read it
+ * (else DEFAULT_TTL). "lease" is --lease (DEFAULT_LEASE, 15 s, in meta),
+ * "main lease" --main-lease (DEFAULT_MAIN_LEASE, 30 s).
  *
  *	key		type	written by			TTL
  *	meta		hash	submit: state, lease, ttl,	run TTL
- *				output cap, creation time
+ *				output_cap, created, stream,	(register,
+ *				commit, signed, sigcheck,	stop script,
+ *				tasks, parallel, protocol,	kept agents)
+ *				version; gen on a re-run; the
+ *				stop script: state and ended
+ *				(submit's end, dteq cancel);
+ *				agents: rejected (a count),
+ *				refused:NAME (why)
  *	queue		list	submit pushes ready task	run TTL
- *				messages (and reclaimed ones);
- *				agents BLMOVE them out; release
- *				script puts an agent's back
- *	attempts	hash	submit: task id -> current	run TTL
- *				attempt, on each dispatch;
- *				reclaim script bumps it when
- *				it takes a lost agent's task
+ *				messages (dispatch and stage
+ *				scripts); the finish script
+ *				pushes released ones; agents
+ *				BLMOVE them out; defer and
+ *				release scripts put an agent's
+ *				back; a re-run and fail-fast
+ *				delete it
+ *	attempts	hash	task id -> current attempt:	run TTL
+ *				dispatch and stage scripts;
+ *				the reclaim script and
+ *				fail-fast bump it to fence a
+ *				message they take back; dteq
+ *				record (HINCRBY)
  *	claims		hash	mirrors attempts (dispatch,	run TTL
- *				reclaim and fail-fast write	(set by
- *				both): id -> "N" while attempt	dispatch)
- *				N is unclaimed; the start
- *				script makes it "N AGENT", so
- *				one attempt runs only once, and
+ *				stage, reclaim and fail-fast	(set by
+ *				write both): id -> "N" while	dispatch
+ *				attempt N is unclaimed; the	and stage)
+ *				start script, or the finish
+ *				script claiming the next task,
+ *				makes it "N AGENT", so one
+ *				attempt runs only once, and
  *				the finish script records a
- *				result only while it says so
+ *				result only while it says so;
+ *				unclaim gives a claim back
  *	results		hash	finish script (agent), once	run TTL
  *				per current attempt; submit	(renewed
- *				(skipped, lost): id -> JSON	by the
- *								agents'
- *								finishes,
+ *				(skipped, finally lost); dteq	by an
+ *				record: id -> JSON; a re-run	agent's
+ *				deletes it			finishes
  *								once a
  *								second)
  *	staged		hash	submit (stage script): id ->	run TTL
@@ -52,49 +73,65 @@
  *				counts down
  *	waiters		hash	stage script: id -> the staged	run TTL
  *				ids waiting for it ("\nA\nB\n")
- *	agents		set	agent adds itself on joining;	run TTL
- *				reclaim script removes the dead
+ *	agents		set	agent adds itself on joining	run TTL
+ *				(heartbeat script) and removes	(renewed
+ *				itself on leaving; reclaim	by the
+ *				script removes the dead		heartbeat)
  *	events		channel	agents publish started,		none: a
- *				finished (with the next	channel is
+ *				finished (with the next		channel is
  *				task's start when one step	not a key
- *				did both), log; submit
- *				listens; stop too; a wake-up,
+ *				did both), log; the stop
+ *				script publishes stop; dteq
+ *				record publishes finished;
+ *				submit listens; a wake-up,
  *				never the record
  *	control		channel	what agents listen to: run	none
- *				(a submit began) and stop,
- *				so an agent never decodes
- *				the events of other agents'
- *				tasks
- *	stop		string	submit: deleted at start, set	run TTL
- *				when the run ends or is
- *				cancelled
- *	main		string	submit, while it is alive	lease
+ *				(a submit began) and stop (the
+ *				stop script), so an agent
+ *				never decodes the events of
+ *				other agents' tasks
+ *	stop		string	the stop script (script.c):	run TTL
+ *				submit's end (done, cancelled,
+ *				aborted), dteq stop (done),
+ *				dteq cancel (cancelled, only
+ *				if unset and meta exists); a
+ *				re-run of the run deletes it
+ *	main		string	submit, while it is alive:	main lease
+ *				renewed each second, deleted	(kept
+ *				by its stop script, left for	agents:
+ *				a later submit when agents	max(main
+ *				are kept			lease,
+ *								--agent-
+ *								wait))
  *	hb:AGENT	string	the agent, while it is alive	lease
- *				(value: tasks it runs)
+ *				(value: tasks it holds)
  *	running:AGENT	list	the agent's BLMOVE target,	run TTL
  *				and the finish script's next	(set by
- *				pop; finish script LREMs;	start
- *				reclaim script takes it once	after a
- *				hb:AGENT expired		BLMOVE,
- *								renewed
- *								by the
+ *				pop; start and finish scripts	start
+ *				LREM; the defer and release	after a
+ *				scripts and a rejected		BLMOVE,
+ *				message's LREM take from it;	by finish,
+ *				reclaim script takes it once	renewed
+ *				hb:AGENT expired		by the
  *								heartbeat)
  *	log:ATT:ID	string	log script (agent) APPENDs	run TTL
  *				output of the current attempt
  *				ATT of task ID, capped at the
- *				run's output cap
+ *				run's output cap; dteq record
+ *				SETs a recorded command's
+ *				output
  *	records		hash	dteq record (main job): id ->	run TTL
  *				result JSON of its latest
  *				recording, as in results;
  *				submit reads it at the end
  *				for its summary and reports
  *
- * Outside any run, one key per workspace (producer/sched.c):
+ * Outside any run, one key per workspace (producer/history.c):
  *
  *	dteq:history:WS	hash	submit: task id -> duration	30 days,
- *				in ms (moving average over	renewed on
- *				runs); read at the start of	each write
- *				each submit to order the queue
+ *				in ms (moving average over	renewed by
+ *				runs); read at the start of	each submit
+ *				each submit to order the queue	that writes
  */
 
 #include <stdlib.h>
