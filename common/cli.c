@@ -3,8 +3,9 @@
 /*
  * What every subcommand resolves the same way: the options they share
  * (--redis, --run, --connect-timeout, --verbose, --help: cli_option()),
- * the environment (cli_env(), the one reader of the DTEQ_* variables, all
- * listed in cli_envs), which Redis (--redis, then DTEQ_REDIS_URL, then
+ * the environment (cli_env() reads the DTEQ_* variables, all listed in
+ * cli_envs; DTEQ_RUN and DTEQ_RUN_ENV, read among the CI variables, go
+ * through runid.c's getter, which its unit tests replace), which Redis (--redis, then DTEQ_REDIS_URL, then
  * the default; the password may come from DTEQ_REDIS_PASSWORD instead of
  * the URL) and which run (--run, then the CI variables in runid.c), plus
  * the synchronous start-up connection.

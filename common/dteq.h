@@ -442,7 +442,7 @@ int		 script_release(struct rconn *, const struct script_agent *,
 #define STOP_STATE	0x8	/* the meta records state and end time */
 #define STOP_WRITTEN	1
 #define STOP_HAD	0	/* already stopped (STOP_KEEP) */
-#define STOP_NO_RUN	(-1)	/* no such run (STOP_IF_RUN) */
+#define STOP_NO_RUN	2	/* no such run (STOP_IF_RUN) */
 int		 script_stop(struct rconn *, const struct keys *, const char *,
 		     int, int, void (*)(struct redisAsyncContext *, void *,
 		     void *), void *);

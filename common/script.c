@@ -462,7 +462,7 @@ static const char script_lua_stage[] =
  * event now ttl flags. The TTL is the run's (meta ttl), else
  * ARGV[4]. flags: "k" a run already stopped keeps its reason
  * (returns {0, reason}); "m" only a run whose meta exists
- * (returns {-1} otherwise); "d" the main job ends: its heartbeat
+ * (returns {2} otherwise); "d" the main job ends: its heartbeat
  * goes; "s" the meta records the state and when it ended.
  * Returns {1, reason} once written and announced. */
 static const char script_lua_stop[] =
@@ -470,7 +470,7 @@ static const char script_lua_stop[] =
 	"local ttl = redis.call('HGET', KEYS[2], 'ttl') or ARGV[4]\n"
 	"if string.find(flags, 'm', 1, true) and\n"
 	"    redis.call('EXISTS', KEYS[2]) == 0 then\n"
-	"  return {-1}\n"
+	"  return {2}\n"
 	"end\n"
 	"if string.find(flags, 'k', 1, true) then\n"
 	"  local had = redis.call('GET', KEYS[1])\n"
@@ -616,7 +616,7 @@ script_stop_args(const char **argv, const struct keys *k, const char *reason,
  * End run k with reason: the stop sentinel (which releases the agents)
  * with the run's TTL (else ttl), announced on the control and events
  * channels, as flags (STOP_*) say. Asynchronous: fn gets the script's
- * reply, {1, reason}, {0, earlier reason} or {-1}.
+ * reply, {1, reason}, {0, earlier reason} or {2}.
  */
 int
 script_stop(struct rconn *rc, const struct keys *k, const char *reason,

@@ -3,7 +3,8 @@
 # and never reach their last command) and exit 0, the task still queued
 # never runs, and the submit exits 3. status then shows the run
 # cancelled; a second cancel says it had already ended; an unknown run
-# exits 1.
+# exits 1; a Redis that refuses the write (out of memory) is exit 3 with
+# Redis's own error, never "no such run", and writes nothing.
 # timeout: 120
 
 . "$TOP/tests/integration/lib.sh"
@@ -70,4 +71,20 @@ assert_eq "$?" 1 "cancel of an unknown run"
 assert_grep "no run nothing-$$" "$TMP/none.err" "unknown run message"
 assert_eq "$(rcli exists "dteq:{nothing-$$}:stop")" 0 \
     "sentinel written for an unknown run"
+
+log "a run Redis cannot write to"
+full="full-$$"
+rcli hset "dteq:{$full}:meta" state running ttl 600 >/dev/null
+rcli config set maxmemory 1 >/dev/null
+rcli config set maxmemory-policy noeviction >/dev/null
+timeout 30 "$DTEQ" cancel --redis "$REDIS_URL" --run "$full" \
+    >"$TMP/full.out" 2>"$TMP/full.err"
+assert_eq "$?" 3 "cancel when Redis refuses the write"
+assert_grep 'OOM' "$TMP/full.err" "the message is Redis's refusal"
+assert_no_grep 'no run' "$TMP/full.err" "not taken for an unknown run"
+rcli config set maxmemory 0 >/dev/null
+assert_eq "$(rcli exists "dteq:{$full}:stop")" 0 \
+    "sentinel written though Redis refused"
+assert_eq "$(rcli hget "dteq:{$full}:meta" state)" running \
+    "the run's state after the refused cancel"
 exit 0
