@@ -302,7 +302,7 @@ struct report {
 	char		*last_counts;	/* what the last progress line said */
 	int		 drawn;		/* rows of the live area on screen */
 	int		 dirty;		/* the live area needs a redraw */
-	struct event	*ev_draw;
+	struct event	*ev_draw;	/* live.c: the redraw timer */
 	struct event	*ev_flush;	/* stdout, at the end of a loop turn */
 
 	/* summary_build(): */

@@ -493,6 +493,7 @@ submit_loop(struct submit *s)
 	evtimer_add(s->ev_tick, &tv);
 	log_info("run %s: %zu tasks", s->run, graph_size(s->g));
 	report_init(s);
+	live_start(s);
 	loop_start(s);
 	event_base_dispatch(s->base);
 }
