@@ -4,7 +4,8 @@
  * The dispatch side of submit: new attempts of the tasks that are ready,
  * in the order sched.c chooses, and the staging of tasks that wait only
  * for tasks in flight. Nothing here reads an event; follow.c and loop.c
- * call in. Data flow:
+ * call in, and nothing here calls them: below it are only sched.c,
+ * ptask.c, graph.c and report.c (a start's agent and time). Data flow:
  *
  * 1. dispatch_ready() gets tasks whose dependencies are all done (the
  *    roots from loop_start(), dependents from follow.c as results come,
@@ -19,13 +20,15 @@
  *    (DISPATCH_STAGE_DEPTH levels, DISPATCH_STAGE_MAX at once) and sends
  *    their new attempts in one script_stage(): the finish script of the
  *    last dependency to succeed pushes each, with no round trip here.
+ *    dispatch_started() marks a queued task running (its "started"
+ *    event, from follow.c, or its claim, step 5) and stages from it.
  * 4. dispatch_refill() after every event: the queue moved, so held tasks
  *    may go now.
  * 5. After a reconnect, dispatch_verify() reads back the attempts of the
  *    queued tasks and sends again what was cut off. Once a second,
  *    dispatch_check_claims() reads the claims of the queued tasks above
- *    the most urgent held one: a start whose event was missed must not
- *    keep it held.
+ *    the most urgent held one: a start whose event was missed
+ *    (dispatch_started()) must not keep it held.
  * 6. --fail-fast: dispatch_halt() takes back every task not started.
  */
 
@@ -255,6 +258,27 @@ dispatch_stage_next(struct submit *s, const size_t *idx, size_t n)
 	if (nnext > 0)
 		dispatch_stage(s, next, nnext);
 	free(next);
+}
+
+/*
+ * Attempt attempt of task id started on agent (its "started" event, in
+ * follow.c, or its claim, read here): it left the queue, so what waits
+ * for it may be staged now.
+ */
+void
+dispatch_started(struct submit *s, const char *id, int attempt,
+    const char *agent)
+{
+	size_t	i;
+
+	i = graph_find(s->g, id);
+	if (i != GRAPH_NONE && s->pt[i].attempt == attempt &&
+	    s->pt[i].state == PT_QUEUED) {
+		ptask_set_state(s, i, PT_RUNNING);
+		dispatch_unstage(s, i);
+		report_started(s, i, agent);
+		dispatch_stage_next(s, &i, 1);
+	}
 }
 
 /*
@@ -520,7 +544,7 @@ dispatch_claims_done(redisAsyncContext *ac, void *r, void *privdata)
 		a = util_strtonum(num, 1, 1000000, &errstr);
 		free(num);
 		if (errstr == NULL && a == v->attempt[k])
-			follow_started(s, graph_node(s->g, i)->task->id,
+			dispatch_started(s, graph_node(s->g, i)->task->id,
 			    (int)a, sp + 1);
 	}
 	dispatch_refill(s);

@@ -2,16 +2,18 @@
 
 /*
  * Following the run: what the agents announce on the events channel,
- * and what becomes of each result. Data flow:
+ * and what becomes of each result. loop.c calls in (it owns the
+ * connections and the subscription); this file calls down into
+ * dispatch.c, for what may run now, and end.c, for the end. Data flow:
  *
- * 1. follow_subscribe() subscribes rc_sub to the events channel; its
- *    confirmation reaches follow_event_done() first, which calls
- *    loop_start() (nothing is dispatched before submit listens).
- * 2. "started" events go to follow_started(): the task is running, and
+ * 1. loop.c subscribes rc_sub to the events channel and hands each
+ *    message after the confirmation to follow_message(), which decodes
+ *    it.
+ * 2. "started" events go to dispatch_started(): the task is running, and
  *    what waits for it may be staged now (dispatch_stage_next()).
  *    "log" events (--stream only) fetch the new chunk of output for
  *    report_log(); "stop" events with the reason "cancelled" end the
- *    run (loop_abort()).
+ *    run (end_abort()).
  * 3. "finished" events, and the results follow_reconcile() reads from
  *    the results hash for tasks in flight (pub/sub is only a wake-up),
  *    go to follow_result(). Only a result of the task's current attempt
@@ -22,7 +24,7 @@
  *    block (report_block()), in the order the results came. A final
  *    failure becomes final only once its block is out, and then its
  *    dependents are skipped (follow_skip(): recorded in the results
- *    hash, reported).
+ *    hash, reported). After each result and block, end_check().
  * 5. Every event ends with dispatch_refill(): the queue moved, so held
  *    tasks may go.
  */
@@ -130,7 +132,7 @@ follow_fetch_done(redisAsyncContext *ac, void *r, void *privdata)
 	else
 		follow_print(f, NULL, 0);
 	follow_fetch_free(f);
-	loop_check_end(s);
+	end_check(s);
 }
 
 /* Fetch an attempt's output and print it as a block when it arrives. */
@@ -315,7 +317,7 @@ follow_fail_fast(struct submit *s)
 			continue;
 		follow_skip_why(s, i, "--fail-fast: an earlier task failed");
 	}
-	loop_check_end(s);
+	end_check(s);
 }
 
 /* Task i's attempt r was lost with its agent: requeue it, or give up. */
@@ -397,31 +399,13 @@ follow_result(struct submit *s, const struct result *r)
 		p->killed = 1;
 		follow_fetch(s, i, r, "killed: the run was stopped", 0);
 		if (s->abort_reason == NULL)
-			loop_cancel_poll(s);
+			end_cancel_poll(s);
 		break;
 	default:
 		follow_failed(s, i, r);
 		break;
 	}
-	loop_check_end(s);
-}
-
-/* Attempt attempt of task id started on agent. */
-void
-follow_started(struct submit *s, const char *id, int attempt,
-    const char *agent)
-{
-	size_t	i;
-
-	i = graph_find(s->g, id);
-	if (i != GRAPH_NONE && s->pt[i].attempt == attempt &&
-	    s->pt[i].state == PT_QUEUED) {
-		ptask_set_state(s, i, PT_RUNNING);
-		dispatch_unstage(s, i);
-		report_started(s, i, agent);
-		/* The queue moved: what waits for it may stage now. */
-		dispatch_stage_next(s, &i, 1);
-	}
+	end_check(s);
 }
 
 /* Act on one decoded event. */
@@ -432,7 +416,7 @@ follow_event(struct submit *s, const struct event_msg *e)
 
 	switch (e->type) {
 	case EVENT_STARTED:
-		follow_started(s, e->id, e->attempt, e->agent);
+		dispatch_started(s, e->id, e->attempt, e->agent);
 		break;
 	case EVENT_LOG:
 		i = graph_find(s->g, e->id);
@@ -442,40 +426,28 @@ follow_event(struct submit *s, const struct event_msg *e)
 	case EVENT_FINISHED:
 		follow_result(s, &e->result);
 		if (e->next_id != NULL)
-			follow_started(s, e->next_id, e->next_attempt,
+			dispatch_started(s, e->next_id, e->next_attempt,
 			    e->next_agent);
 		break;
 	case EVENT_STOP:
 		if (!s->ending && e->reason != NULL &&
 		    strcmp(e->reason, "cancelled") == 0)
-			loop_abort(s, "cancelled (dteq cancel)");
+			end_abort(s, "cancelled (dteq cancel)");
 		break;
 	}
 }
 
-/* A message on the events channel (or a subscribe confirmation). */
-static void
-follow_event_done(redisAsyncContext *ac, void *r, void *privdata)
+/*
+ * A message on the events channel (loop.c subscribes): decode it and act
+ * on it. The queue may have moved, so held tasks may go now.
+ */
+void
+follow_message(struct submit *s, const char *buf, size_t len)
 {
-	struct submit	*s = privdata;
-	redisReply	*reply = r;
 	struct event_msg e;
 	char		*cause;
 
-	(void)ac;
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 3)
-		return;
-	if (reply->element[0]->type == REDIS_REPLY_STRING &&
-	    strcmp(reply->element[0]->str, "subscribe") == 0) {
-		s->subscribed = 1;
-		loop_start(s);
-		return;
-	}
-	if (reply->element[2]->type != REDIS_REPLY_STRING)
-		return;
-	if (event_decode(reply->element[2]->str, reply->element[2]->len, &e,
-	    &cause) != 0) {
+	if (event_decode(buf, len, &e, &cause) != 0) {
 		log_debug("%s: %s", __func__, cause);
 		free(cause);
 		return;
@@ -483,15 +455,6 @@ follow_event_done(redisAsyncContext *ac, void *r, void *privdata)
 	follow_event(s, &e);
 	event_clear(&e);
 	dispatch_refill(s);
-}
-
-/* Subscribe rc_sub to the run's events (again, after a reconnect). */
-void
-follow_subscribe(struct submit *s)
-{
-	s->subscribed = 0;
-	rconn_command(s->rc_sub, follow_event_done, s, "SUBSCRIBE %s",
-	    s->keys.events);
 }
 
 /* Reply to HMGET results for tasks in flight: catch missed events. */

@@ -7,6 +7,10 @@
  * its agent and elapsed time, a row for the rest, and a progress bar with
  * the counts. report_begin() erases it before each piece of output and
  * marks it dirty; live_draw_cb() draws it again. Never in lines mode.
+ *
+ * It sits above report.c: it reads the mode, the colours and the counts
+ * there, and report.c never calls here. submit.c starts it after
+ * report_init(); recap.c stops it before the summary.
  */
 
 #include <sys/ioctl.h>
@@ -194,13 +198,18 @@ live_draw_cb(evutil_socket_t fd, short events, void *arg)
 	live_draw(arg);
 }
 
-/* Start redrawing the live area (terminal mode, with an event loop). */
+/*
+ * Start redrawing the live area, after report_init() chose the mode: only
+ * on a terminal, and only with an event loop.
+ */
 void
 live_start(struct submit *s)
 {
-	struct report	*r = s->report;
+	struct report	*r = report_get(s);
 	struct timeval	 tv = { 0, LIVE_DRAW_MS * 1000 };
 
+	if (!r->tty || s->base == NULL)
+		return;
 	r->ev_draw = event_new(s->base, -1, EV_PERSIST, live_draw_cb, s);
 	if (r->ev_draw == NULL)
 		fatalx("%s: event_new failed", __func__);

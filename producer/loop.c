@@ -1,29 +1,32 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * The run's life in the event loop, around dispatch.c and follow.c: its
- * two connections, the start, the once-a-second tick and the end. Data
- * flow:
+ * The run's life in the event loop, above dispatch.c, follow.c and end.c
+ * (which never call up here): its two connections, the subscription,
+ * the start and the once-a-second tick. Data flow:
  *
  * 1. loop_start() creates rc_cmd (commands and scripts) and rc_sub (the
- *    events channel). Each time rc_sub is ready, follow_subscribe();
- *    each time rc_cmd is ready, the scripts are loaded and a pending
- *    stop is sent again. Once SUBSCRIBE is confirmed and rc_cmd is
- *    ready, loop_start() announces the run, applies the tasks that
- *    finished before this submit (loop_restore()) and dispatches the
- *    roots; after a reconnect it reconciles instead, and
- *    dispatch_verify() sends again a dispatch that was cut off.
+ *    events channel). Each time rc_sub is ready, it subscribes again
+ *    (loop_sub_ready()); each time rc_cmd is ready, the scripts are
+ *    loaded and a pending stop is sent again (end_stop()). The
+ *    subscription's replies reach loop_event_done(): the confirmation
+ *    calls loop_start(), each message after it goes to follow_message().
+ *    Once SUBSCRIBE is confirmed and rc_cmd is ready, loop_start()
+ *    announces the run, applies the tasks that finished before this
+ *    submit (loop_restore()) and dispatches the roots; after a
+ *    reconnect it reconciles instead, and dispatch_verify() sends again
+ *    a dispatch that was cut off.
  * 2. loop_tick() (1 s): the main job's heartbeat, the reclaim script
  *    (agents alive; the tasks of agents whose lease expired come back
  *    as lost results, to follow_result()), messages agents rejected,
- *    why agents refused the run, the run's keys still there, a cancel,
- *    follow_reconcile(), dispatch_check_claims(), the progress line,
- *    and the limits: --timeout, --agent-wait, Redis down for 60 s.
- * 3. loop_check_end(), after each result and block: once every task is
- *    final and printed, loop_stop() sets the stop sentinel with
- *    script_stop(), which releases the agents (unless they are kept for
- *    a later submit), and the loop ends when Redis answers. loop_abort()
- *    ends the run at once with exit 3 (a signal, a cancel, a limit).
+ *    why agents refused the run, the run's keys still there, a cancel
+ *    (end_cancel_poll()), follow_reconcile(), dispatch_check_claims(),
+ *    the progress line, and the limits: --timeout, --agent-wait, Redis
+ *    down for 60 s, each ending the run with end_abort() (exit 3).
+ *    While the run ends, the tick gives up on a stop sentinel Redis
+ *    has not taken within 20 s.
+ * 3. The end itself is end.c's: end_check() once every task is final and
+ *    printed, end_stop() for the stop sentinel, end_abort().
  */
 
 #include <stdio.h>
@@ -36,8 +39,6 @@
 
 #include "producer.h"
 
-static void	loop_stop(struct submit *, const char *);
-
 /* rc_cmd is (re)connected. */
 static void
 loop_cmd_ready(struct rconn *rc, void *arg)
@@ -46,7 +47,7 @@ loop_cmd_ready(struct rconn *rc, void *arg)
 
 	script_load(rc);
 	if (s->stop_pending != NULL) {
-		loop_stop(s, s->stop_pending);
+		end_stop(s, s->stop_pending);
 		return;
 	}
 	loop_start(s);
@@ -56,12 +57,42 @@ loop_cmd_ready(struct rconn *rc, void *arg)
 	}
 }
 
-/* rc_sub is (re)connected: subscribe again. */
+/*
+ * A message on the events channel, or the subscribe confirmation: once
+ * SUBSCRIBE is confirmed loop_start() may dispatch (no result can arrive
+ * unheard); every message after it goes to follow_message().
+ */
+static void
+loop_event_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 3)
+		return;
+	if (reply->element[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(reply->element[0]->str, "subscribe") == 0) {
+		s->subscribed = 1;
+		loop_start(s);
+		return;
+	}
+	if (reply->element[2]->type == REDIS_REPLY_STRING)
+		follow_message(s, reply->element[2]->str,
+		    reply->element[2]->len);
+}
+
+/* rc_sub is (re)connected: subscribe to the run's events again. */
 static void
 loop_sub_ready(struct rconn *rc, void *arg)
 {
+	struct submit	*s = arg;
+
 	(void)rc;
-	follow_subscribe(arg);
+	s->subscribed = 0;
+	rconn_command(s->rc_sub, loop_event_done, s, "SUBSCRIBE %s",
+	    s->keys.events);
 }
 
 /* A connection failed for good (AUTH refused). */
@@ -71,7 +102,7 @@ loop_lost(struct rconn *rc, void *arg)
 	struct submit	*s = arg;
 
 	if (rconn_error(rc) != NULL)
-		loop_abort(s, rconn_error(rc));
+		end_abort(s, rconn_error(rc));
 }
 
 /* Restored task i is final: say so, and release or skip what follows. */
@@ -170,138 +201,7 @@ loop_start(struct submit *s)
 	}
 	dispatch_ready(s, ready, n);
 	free(ready);
-	loop_check_end(s);
-}
-
-/* Reply to the stop sentinel's PUBLISH: the run is over, leave. */
-static void
-loop_stopped_done(redisAsyncContext *ac, void *r, void *privdata)
-{
-	struct submit	*s = privdata;
-
-	(void)ac;
-	if (r == NULL && s->stop_pending != NULL)
-		return;		/* cut off: sent again once reconnected */
-	free(s->stop_pending);
-	s->stop_pending = NULL;
-	event_base_loopexit(s->base, NULL);
-}
-
-/*
- * Set the stop sentinel with reason and announce it; then leave. The
- * sentinel is what releases the agents, so it is sent again after a
- * reconnect until Redis has answered (loop_tick() gives up after a while).
- */
-static void
-loop_stop(struct submit *s, const char *reason)
-{
-	char	*why;
-
-	if (!s->ending) {
-		s->ending = 1;
-		s->ended = util_now_ms();
-	}
-	why = xstrdup(reason);
-	free(s->stop_pending);
-	s->stop_pending = why;
-	if (!rconn_is_ready(s->rc_cmd))
-		return;		/* loop_cmd_ready() sends it */
-	script_stop(s->rc_cmd, &s->keys, why, s->o->ttl,
-	    STOP_MAIN | STOP_STATE, loop_stopped_done, s);
-}
-
-/* Do all tasks of the --stop-agents-after targets exist and are done? */
-static int
-loop_targets_done(struct submit *s)
-{
-	size_t		 i, n = graph_size(s->g), len;
-	const char	*target, *p;
-	int		 found = 0;
-
-	for (i = 0; i < n; i++) {
-		target = graph_node(s->g, i)->task->target;
-		len = strlen(target);
-		for (p = s->o->stop_after; *p != '\0'; p += strcspn(p, ",")) {
-			if (*p == ',')
-				p++;
-			if (strncmp(p, target, len) == 0 &&
-			    (p[len] == ',' || p[len] == '\0')) {
-				if (s->pt[i].state != PT_DONE)
-					return (0);
-				found = 1;
-			}
-		}
-	}
-	return (found);
-}
-
-/* Every task final and printed: release the agents (or not), leave. */
-void
-loop_check_end(struct submit *s)
-{
-	const struct submit_opts *o = s->o;
-	int			  release;
-
-	if (s->ending || s->nfinal < graph_size(s->g) || s->nprinting > 0)
-		return;
-	if (o->keep_agents)
-		release = 0;
-	else if (o->stop_after != NULL)
-		release = loop_targets_done(s);
-	else
-		release = 1;
-	if (release) {
-		loop_stop(s, "done");
-		return;
-	}
-	log_info("agents kept for a later submit of run %s", s->run);
-	s->ending = 1;
-	s->ended = util_now_ms();
-	/* Agents wait for the next submit as long as they would for one. */
-	rconn_command(s->rc_cmd, rconn_check_reply, (void *)"heartbeat",
-	    "SET %s 1 EX %d", s->keys.main_hb, o->agent_wait > o->main_lease ?
-	    o->agent_wait : o->main_lease);
-	if (rconn_command(s->rc_cmd, loop_stopped_done, s, "EXPIRE %s %d",
-	    s->keys.meta, o->ttl) != 0)
-		event_base_loopexit(s->base, NULL);
-}
-
-/* End the run now with an infrastructure failure (exit 3). */
-void
-loop_abort(struct submit *s, const char *why)
-{
-	if (s->abort_reason != NULL)
-		return;
-	s->abort_reason = xstrdup(why);
-	log_warnx("%s", why);
-	if (s->rc_cmd != NULL && rconn_is_ready(s->rc_cmd) && !s->ending)
-		loop_stop(s, strncmp(why, "cancelled", 9) == 0 ?
-		    "cancelled" : "aborted");
-	else
-		event_base_loopexit(s->base, NULL);
-}
-
-/* Reply to GET stop: a cancelled run ends the submit (exit 3). */
-static void
-loop_cancel_done(redisAsyncContext *ac, void *r, void *privdata)
-{
-	struct submit	*s = privdata;
-	redisReply	*reply = r;
-
-	(void)ac;
-	if (reply == NULL || reply->type != REDIS_REPLY_STRING)
-		return;
-	if (strcmp(reply->str, "cancelled") == 0 && !s->ending)
-		loop_abort(s, "cancelled (dteq cancel)");
-}
-
-/* In a running submit: has someone cancelled the run? */
-void
-loop_cancel_poll(struct submit *s)
-{
-	if (s->rc_cmd == NULL || !rconn_is_ready(s->rc_cmd) || s->ending)
-		return;
-	rconn_command(s->rc_cmd, loop_cancel_done, s, "GET %s", s->keys.stop);
+	end_check(s);
 }
 
 /* Reply to the reclaim script: {alive agents, {messages of lost ones}}. */
@@ -418,7 +318,7 @@ loop_exists_done(redisAsyncContext *ac, void *r, void *privdata)
 	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER ||
 	    reply->integer != 0 || s->ending)
 		return;
-	loop_abort(s, "run state lost: the run's keys are gone from Redis "
+	end_abort(s, "run state lost: the run's keys are gone from Redis "
 	    "(was it restarted without persistence?)");
 }
 
@@ -431,7 +331,7 @@ loop_limits(struct submit *s, uint64_t now)
 
 	if (o->timeout > 0 && now - s->started >= (uint64_t)o->timeout * 1000) {
 		xasprintf(&why, "the run timed out after %d s", o->timeout);
-		loop_abort(s, why);
+		end_abort(s, why);
 		free(why);
 		return;
 	}
@@ -439,7 +339,7 @@ loop_limits(struct submit *s, uint64_t now)
 	    now - s->last_alive >= (uint64_t)o->agent_wait * 1000) {
 		xasprintf(&why, "%s within %d s", s->agents_seen ?
 		    "no agent alive" : "no agent came", o->agent_wait);
-		loop_abort(s, why);
+		end_abort(s, why);
 		free(why);
 	}
 }
@@ -461,7 +361,7 @@ loop_tick(struct submit *s)
 	}
 	if (!rconn_is_ready(s->rc_cmd)) {
 		if (rconn_down_ms(s->rc_cmd) > 60000)
-			loop_abort(s, "Redis unreachable for 60 s");
+			end_abort(s, "Redis unreachable for 60 s");
 		return;
 	}
 	rconn_command(s->rc_cmd, rconn_check_reply, (void *)"heartbeat",
@@ -478,7 +378,7 @@ loop_tick(struct submit *s)
 		follow_reconcile(s, ++s->ticks % 10 == 0);
 		dispatch_check_claims(s);
 	}
-	loop_cancel_poll(s);
+	end_cancel_poll(s);
 	report_tick(s);
 	loop_limits(s, now);
 }

@@ -11,9 +11,10 @@
  *	sched.c		dispatch order
  *	history.c	the duration history sched.c estimates from
  *	ptask.c		a task's progress; ptask_set_state()
- *	loop.c		connections, start, the tick, the end
- *	dispatch.c	new attempts, staging, pushing
+ *	loop.c		connections, the subscription, start, the tick
+ *	dispatch.c	new attempts, staging, pushing, starts
  *	follow.c	events, results, output blocks, skipping
+ *	end.c		the end check, stopping, aborting, the cancel poll
  *	report.c	what is printed as the run goes
  *	live.c		the live area on a terminal
  *	records.c	the commands `dteq record` recorded
@@ -23,6 +24,13 @@
  *	junit.c		the --junit file
  *	html.c		the --report file
  *	replay.c	the replay of an --nx or --turbo run here
+ *
+ * Calls go one way: in this order, each file uses only files before it,
+ * so no two files call each other, not even through a third.
+ *
+ *	graph.c history.c sched.c ptask.c report.c live.c end.c
+ *	dispatch.c follow.c loop.c register.c records.c summary.c
+ *	export.c junit.c html.c recap.c replay.c submit.c
  */
 
 #ifndef PRODUCER_H
@@ -162,7 +170,7 @@ struct submit {
 	int		 failing;	/* fail-fast: no more dispatch */
 	int		 failskipped;	/* fail-fast: the rest reported */
 
-	/* Following the run (follow.c, loop.c). */
+	/* Following the run (follow.c, loop.c) and ending it (end.c). */
 	int		 subscribed;	/* SUBSCRIBE confirmed */
 	int		 begun;		/* roots dispatched */
 	int		 ending;	/* stop sent, loop ending */
@@ -192,7 +200,7 @@ void		 ptask_clear(struct ptask *);
 /* register.c */
 int		 register_run(struct submit *, char **);
 
-/* dispatch.c: new attempts, staging, pushing. */
+/* dispatch.c: new attempts, staging, pushing, starts. */
 void		 dispatch_ready(struct submit *, const size_t *, size_t);
 void		 dispatch_refill(struct submit *);
 void		 dispatch_stage_next(struct submit *, const size_t *, size_t);
@@ -201,22 +209,25 @@ int		 dispatch_retries(const struct submit *, size_t);
 void		 dispatch_halt(struct submit *);
 void		 dispatch_verify(struct submit *);
 void		 dispatch_check_claims(struct submit *);
+void		 dispatch_started(struct submit *, const char *, int,
+		     const char *);
 
 /* follow.c: events, results, output blocks, skipping. */
-void		 follow_subscribe(struct submit *);
-void		 follow_started(struct submit *, const char *, int,
-		     const char *);
+void		 follow_message(struct submit *, const char *, size_t);
 void		 follow_result(struct submit *, const struct result *);
 void		 follow_skip(struct submit *, size_t, const char *, int);
 void		 follow_reconcile(struct submit *, int);
 void		 follow_fail_fast(struct submit *);
 
-/* loop.c: connections, start, the tick, the end. */
+/* end.c: the end check, stopping, aborting, the cancel poll. */
+void		 end_check(struct submit *);
+void		 end_stop(struct submit *, const char *);
+void		 end_abort(struct submit *, const char *);
+void		 end_cancel_poll(struct submit *);
+
+/* loop.c: connections, the subscription, start, the tick. */
 void		 loop_start(struct submit *);
 void		 loop_tick(struct submit *);
-void		 loop_check_end(struct submit *);
-void		 loop_cancel_poll(struct submit *);
-void		 loop_abort(struct submit *, const char *);
 
 /* history.c: the duration history of the workspace (for sched.c). */
 struct history;
@@ -302,7 +313,7 @@ struct report {
 	char		*last_counts;	/* what the last progress line said */
 	int		 drawn;		/* rows of the live area on screen */
 	int		 dirty;		/* the live area needs a redraw */
-	struct event	*ev_draw;
+	struct event	*ev_draw;	/* live.c: the redraw timer */
 	struct event	*ev_flush;	/* stdout, at the end of a loop turn */
 
 	/* summary_build(): */

@@ -18,7 +18,9 @@
  *   either, and a successful task's block shrinks to its footer.
  * - Terminal. The same blocks scroll above a live area (live.c) that is
  *   erased before each piece of output (report_begin()) and redrawn
- *   after it.
+ *   after it. live.c draws from what this file keeps (the colours, the
+ *   counts); nothing here calls it, so submit.c starts it once the mode
+ *   is chosen, and report_free() frees its timer if still drawing.
  *
  * Colour is --color always or never, or by default a terminal with
  * NO_COLOR unset. Without colour, escape sequences in task output are
@@ -221,8 +223,6 @@ report_init(struct submit *s)
 		if (r->ev_flush == NULL)
 			fatalx("%s: event_new failed", __func__);
 	}
-	if (r->tty && s->base != NULL)
-		live_start(s);
 }
 
 /* An agent started task i. */
@@ -566,7 +566,8 @@ report_free(struct submit *s)
 	fflush(stdout);
 	if (r->ev_flush != NULL)
 		event_free(r->ev_flush);
-	live_stop(s);
+	if (r->ev_draw != NULL)		/* live.c's, if still drawing */
+		event_free(r->ev_draw);
 	for (i = 0; i < graph_size(s->g); i++) {
 		free(r->tasks[i].agent);
 		free(r->tasks[i].partial);

@@ -14,8 +14,9 @@
  *    run, a re-run of an ended one, or a resumed one; sched.c reads the
  *    duration history there too). Then the event loop starts.
  * 2. loop.c connects rc_cmd and rc_sub; rc_sub subscribes to the events
- *    channel (follow.c), and only once SUBSCRIBE is confirmed and rc_cmd
- *    is ready are the roots dispatched, so no result can arrive unheard.
+ *    channel (whose messages go to follow.c), and only once SUBSCRIBE is
+ *    confirmed and rc_cmd is ready are the roots dispatched, so no
+ *    result can arrive unheard.
  * 3. dispatch.c gives each ready task a new attempt (the fencing token)
  *    and pushes the batch in one dispatch script, in the order sched.c
  *    keeps; tasks that wait only for tasks in flight are staged in Redis,
@@ -23,13 +24,15 @@
  * 4. follow.c takes the events ("started", "finished", "log") and, since
  *    pub/sub is only a wake-up, the results hash for tasks in flight:
  *    follow_result() dispatches dependents at once, retries or requeues,
- *    and has the output fetched and printed as one block (report.c).
+ *    and has the output fetched and printed as one block (report.c; on
+ *    a terminal, above the live area of live.c).
  * 5. loop_tick() (1 s): the main heartbeat, reclaiming the tasks of
  *    agents whose lease expired, reconciling, and the agent-wait,
  *    whole-run and lost-state limits.
- * 6. When every task is final and printed, loop_check_end() sets the stop
- *    sentinel (unless agents are kept for a later submit) and the loop
- *    ends. Then the commands recorded in the main job (records.c), the
+ * 6. When every task is final and printed, end_check() (end.c) sets the
+ *    stop sentinel (unless agents are kept for a later submit) and the
+ *    loop ends; end_abort() ends it early (a signal, a cancel, a limit).
+ *    Then the commands recorded in the main job (records.c), the
  *    summary and the report files (recap.c), the replay of an --nx or
  *    --turbo run (replay.c) and the exit code.
  */
@@ -387,7 +390,7 @@ submit_signal_cb(evutil_socket_t sig, short events, void *arg)
 
 	(void)events;
 	xasprintf(&why, "cancelled (%s)", strsignal((int)sig));
-	loop_abort(s, why);
+	end_abort(s, why);
 	free(why);
 }
 
@@ -493,6 +496,7 @@ submit_loop(struct submit *s)
 	evtimer_add(s->ev_tick, &tv);
 	log_info("run %s: %zu tasks", s->run, graph_size(s->g));
 	report_init(s);
+	live_start(s);
 	loop_start(s);
 	event_base_dispatch(s->base);
 }
