@@ -7,7 +7,7 @@
  * a stop event, unless the run had ended or does not exist: agents kill
  * their tasks and leave, and the submit exits 3.
  *
- * The submit side of a cancel is loop_cancel_poll() (producer/loop.c), which
+ * The submit side of a cancel is end_cancel_poll() (producer/end.c), which
  * the running submit calls once a second from its tick: a "cancelled"
  * stop sentinel ends its run at once with exit 3.
  */
