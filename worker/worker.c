@@ -13,10 +13,13 @@
  *    (worker_task_new()) and sends the start script on rc_cmd (is the
  *    attempt still current? claim it).
  * 3. worker_task_run() first gets the outputs of its dependencies that
- *    this checkout lacks, if its message lists restores (restore.c),
- *    then spawns the child (proc.c) in the task's environment (env.c);
- *    its output goes to output.c, which appends it to the attempt's log
- *    (at most output_cap bytes).
+ *    this checkout lacks, if its message lists restores: restore.c says
+ *    which restore command runs next (or waits for the restore lock),
+ *    worker_spawn() runs it as the task's child, and
+ *    worker_restore_exit_cb() comes back here. Then it spawns the task's
+ *    command (proc.c) in the task's environment (env.c); the output of
+ *    both goes to output.c, which appends it to the attempt's log (at
+ *    most output_cap bytes).
  * 4. worker_exit_cb() reports the result (worker_task_report(), which
  *    flushes the output) and sends the finish script, which acks the
  *    message and records the result once, if the attempt is still
@@ -56,6 +59,8 @@ static const char *wt_state_names[] = { "starting", "running", "finishing" };
 static void	worker_task_new(struct worker *, const char *, size_t, int,
 		    redisReply **);
 static void	worker_task_start(struct wtask *);
+static void	worker_task_run(struct wtask *);
+static void	worker_restore_release(struct wtask *);
 static void	worker_task_finish(struct wtask *);
 static void	worker_task_free(struct wtask *);
 static void	worker_task_done(struct wtask *);
@@ -347,7 +352,7 @@ worker_adopt(struct worker *w)
 }
 
 /* Fill the result of an attempt that is over and send it. */
-void
+static void
 worker_task_report(struct wtask *wt, int status, int code, const char *why)
 {
 	struct result	*r = &wt->result;
@@ -369,7 +374,7 @@ worker_task_report(struct wtask *wt, int status, int code, const char *why)
 	output_flush(wt);
 	worker_set_state(wt, WT_FINISHING);
 	wt->restore_wait = 0;
-	restore_release(wt);
+	worker_restore_release(wt);
 	worker_task_finish(wt);
 }
 
@@ -377,7 +382,7 @@ worker_task_report(struct wtask *wt, int status, int code, const char *why)
  * A child of wt ended: forget it. Returns 1 when wt was reported before
  * (it may be freed now: touch it no more), 0 when the caller reports.
  */
-int
+static int
 worker_child_gone(struct wtask *wt)
 {
 	wt->proc = NULL;
@@ -389,7 +394,7 @@ worker_child_gone(struct wtask *wt)
 }
 
 /* The result status of a child that ended as st says. */
-int
+static int
 worker_result_of(const struct proc_status *st)
 {
 	switch (st->how) {
@@ -424,11 +429,32 @@ worker_exit_cb(struct proc *p, const struct proc_status *st, void *arg)
 	free(why);
 }
 
+/* A restore command of a task ended: run the task again, or fail it. */
+static void
+worker_restore_exit_cb(struct proc *p, const struct proc_status *st,
+    void *arg)
+{
+	struct wtask	*wt = arg;
+	char		*why;
+	int		 status;
+
+	(void)p;
+	if (worker_child_gone(wt))
+		return;
+	status = worker_result_of(st);
+	if ((why = restore_ended(wt, status, st->code)) == NULL) {
+		worker_task_run(wt);	/* the next group, or the task */
+		return;
+	}
+	worker_task_report(wt, status, st->code, why);
+	free(why);
+}
+
 /*
  * The seconds left of wt's timeout (0: none): its restores and its
  * command share it, from the moment it started restoring.
  */
-int
+static int
 worker_time_left(struct wtask *wt)
 {
 	uint64_t	used;
@@ -439,6 +465,82 @@ worker_time_left(struct wtask *wt)
 	if (used >= (uint64_t)wt->m.timeout)
 		return (1);
 	return (wt->m.timeout - (int)used);
+}
+
+/*
+ * Spawn cmd as a child of wt (its command, in cwd, or a restore command)
+ * in wt's environment, within what is left of its timeout; its output
+ * goes to wt's log, its end to exit_cb. NULL with *cause if it did not
+ * start.
+ */
+static struct proc *
+worker_spawn(struct wtask *wt, const char *cmd, const char *cwd,
+    proc_exit_cb exit_cb, char **cause)
+{
+	struct worker	*w = wt->w;
+	struct proc_spec spec;
+	struct proc	*p;
+	char		**env;
+	size_t		 nshared;
+
+	memset(&spec, 0, sizeof spec);
+	spec.command = cmd;
+	spec.cwd = cwd;
+	spec.env = env = env_task(wt, &nshared);
+	spec.timeout = worker_time_left(wt);
+	spec.output_cb = output_child_cb;
+	spec.exit_cb = exit_cb;
+	spec.arg = wt;
+	p = proc_start(w->base, &spec, cause);
+	env_task_free(w, env, nshared);
+	return (p);
+}
+
+/*
+ * wt is done restoring (or over): hand the restore lock to the tasks
+ * waiting for it. One that finds nothing missing any more runs at once
+ * and leaves the lock to the next.
+ */
+static void
+worker_restore_release(struct wtask *wt)
+{
+	struct worker	*w = wt->w;
+	struct wtask	*o;
+
+	if (!restore_release(wt))
+		return;
+	while ((o = restore_waiter(w)) != NULL)
+		worker_task_run(o);
+}
+
+/*
+ * Bring what wt needs before its command (restore.c says what, one
+ * restore command at a time per agent). Returns 0 when its command may
+ * run now, 1 when a restore command runs or wt waits for the lock, or
+ * wt was reported failed.
+ */
+static int
+worker_task_restore(struct wtask *wt)
+{
+	char	*cmd, *cause;
+
+	switch (restore_run(wt, &cmd)) {
+	case RESTORE_NONE:
+		worker_restore_release(wt);
+		return (0);
+	case RESTORE_BY_TASK:
+		return (0);
+	case RESTORE_WAIT:
+		return (1);
+	}
+	wt->proc = worker_spawn(wt, cmd, NULL, worker_restore_exit_cb, &cause);
+	free(cmd);
+	if (wt->proc == NULL) {
+		output_printf(wt, "%s\n", cause);
+		worker_task_report(wt, RESULT_FAILED, 127, cause);
+		free(cause);
+	}
+	return (1);
 }
 
 /* Reply to the start script: run the task, or drop a stale message. */
@@ -470,14 +572,12 @@ worker_start_done(redisAsyncContext *ac, void *r, void *privdata)
 	worker_task_run(wt);
 }
 
-/* The attempt is claimed for this agent: spawn its child. */
-void
+/* The attempt is claimed for this agent: restore what it needs, run it. */
+static void
 worker_task_run(struct wtask *wt)
 {
 	struct worker	*w = wt->w;
-	struct proc_spec spec;
-	char		**env, *cause;
-	size_t		 nshared;
+	char		*cause;
 
 	if (w->stopping) {
 		worker_task_report(wt, RESULT_LOST, 0, "agent stopping");
@@ -489,18 +589,11 @@ worker_task_run(struct wtask *wt)
 	}
 	if (wt->state != WT_RUNNING)
 		worker_set_state(wt, WT_RUNNING);
-	if (!wt->restored && wt->m.nrestores > 0 && restore_run(wt) != 0)
+	if (!wt->restored && wt->m.nrestores > 0 &&
+	    worker_task_restore(wt) != 0)
 		return;			/* restoring, or waiting to */
-	memset(&spec, 0, sizeof spec);
-	spec.command = wt->m.command;
-	spec.cwd = wt->m.cwd;
-	spec.env = env = env_task(wt, &nshared);
-	spec.timeout = worker_time_left(wt);
-	spec.output_cb = output_child_cb;
-	spec.exit_cb = worker_exit_cb;
-	spec.arg = wt;
-	wt->proc = proc_start(w->base, &spec, &cause);
-	env_task_free(w, env, nshared);
+	wt->proc = worker_spawn(wt, wt->m.command, wt->m.cwd, worker_exit_cb,
+	    &cause);
 	if (wt->proc == NULL) {
 		log_warnx("%s attempt %d: %s", wt->m.id, wt->m.attempt, cause);
 		output_child_cb(NULL, cause, strlen(cause), wt);

@@ -135,9 +135,11 @@ struct wtask {
 
 	struct result		 result;
 	char			*result_json;
+	uint64_t		 began;		/* ms, monotonic: its restores
+						 * and command share its
+						 * timeout from here */
 
 	/* Restores (restore.c). */
-	uint64_t		 began;		/* ms, monotonic: timeout from */
 	int			 restored;	/* restores done: run it */
 	int			 restore_wait;	/* for the restore lock */
 	int			 inline_held;	/* its command restores, locked */
@@ -160,11 +162,6 @@ void		 worker_pop(struct worker *);
 int		 worker_adopt(struct worker *);
 void		 worker_resend(struct worker *, int);
 void		 worker_kill_tasks(struct worker *, const char *);
-void		 worker_task_run(struct wtask *);
-void		 worker_task_report(struct wtask *, int, int, const char *);
-int		 worker_child_gone(struct wtask *);
-int		 worker_result_of(const struct proc_status *);
-int		 worker_time_left(struct wtask *);
 void		 worker_free_tasks(struct worker *);
 
 /* output.c */
@@ -175,8 +172,14 @@ void		 output_flush(struct wtask *);
 void		 output_free(struct wtask *);
 
 /* restore.c */
-int		 restore_run(struct wtask *);
-void		 restore_release(struct wtask *);
+#define RESTORE_NONE	0	/* nothing missing: run the command */
+#define RESTORE_BY_TASK	1	/* run the command, which restores, locked */
+#define RESTORE_WAIT	2	/* another task holds the restore lock */
+#define RESTORE_SPAWN	3	/* run a restore command first, locked */
+int		 restore_run(struct wtask *, char **);
+char		*restore_ended(struct wtask *, int, int);
+int		 restore_release(struct wtask *);
+struct wtask	*restore_waiter(struct worker *);
 void		 restore_succeeded(struct wtask *);
 void		 restore_free(struct worker *);
 
