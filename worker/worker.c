@@ -6,9 +6,9 @@
  * task:
  *
  * 1. worker_pop() sends BLMOVE queue -> running:<agent> on rc_block (one
- *    at a time, only while a slot is free); a timeout (nil) triggers a
- *    check of the stop sentinel and the run's meta (agent_check()), then
- *    the next pop.
+ *    at a time, only while a slot is free); a timeout (nil) tells the
+ *    agent (pop_timeout_cb: it checks the stop sentinel and the run's
+ *    meta), then the next pop.
  * 2. worker_pop_done() decodes the message into a wtask
  *    (worker_task_new()) and sends the start script on rc_cmd (is the
  *    attempt still current? claim it).
@@ -33,7 +33,9 @@
  * A command whose reply is lost with the connection is sent again when
  * rc_cmd is back or by the tick (worker_resend(); start and finish are
  * idempotent). A message left in the running list by a cut-off BLMOVE or
- * finish is adopted (worker_adopt()). Stopping and leaving are agent.c's.
+ * finish is adopted (worker_adopt()). Stopping and leaving are agent.c's,
+ * which sits above this file: when the last task held is gone while
+ * stopping, drained_cb tells it.
  */
 
 #include <sys/queue.h>
@@ -274,7 +276,7 @@ worker_pop_done(redisAsyncContext *ac, void *r, void *privdata)
 		return;
 	w->popping = 0;
 	if (reply->type == REDIS_REPLY_NIL) {
-		agent_check(w);
+		w->pop_timeout_cb(w);
 		worker_pop(w);
 		return;
 	}
@@ -696,7 +698,7 @@ static void
 worker_task_next(struct worker *w)
 {
 	if (w->stopping && w->nrunning == 0)
-		agent_leave(w);
+		w->drained_cb(w);
 	else
 		worker_pop(w);
 }

@@ -93,6 +93,14 @@ struct worker {
 	size_t			 npresent;
 	struct wtask		*restorer;
 
+	/*
+	 * What the task slots tell the agent above them (agent_start()
+	 * sets both): a pop waited for nothing (look at the run again), and
+	 * the last task held is gone while stopping (leave).
+	 */
+	void			(*pop_timeout_cb)(struct worker *);
+	void			(*drained_cb)(struct worker *);
+
 	struct event		*ev_tick;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
@@ -152,10 +160,8 @@ int		 work_main(int, char **);
 
 /* agent.c */
 void		 agent_start(struct worker *);
-void		 agent_check(struct worker *);
 void		 agent_tick(struct worker *);
 void		 agent_stop(struct worker *, const char *);
-void		 agent_leave(struct worker *);
 
 /* worker.c */
 void		 worker_pop(struct worker *);
