@@ -8,6 +8,8 @@
  *   agent.c	the agent in its run: joining, the heartbeat, the control
  *		channel, stopping and leaving
  *   worker.c	the task slots: the queue pop, a task's start and finish
+ *   wtask.c	a held task: made of a checked message (or the message
+ *		refused, or handed back), its state, freed
  *   restore.c	the outputs of its dependencies a task needs first
  *   env.c	the child's environment
  *   proc.c	the child process (it knows nothing of Redis)
@@ -109,7 +111,8 @@ struct worker {
 
 /*
  * One task this agent holds: one attempt, from its message to the ack of
- * its finish. Its state moves forward only (worker_set_state()).
+ * its finish (wtask.c makes and frees it, worker.c runs it). Its state
+ * moves forward only (wtask_set_state()).
  */
 #define WT_STARTING	0	/* start script sent */
 #define WT_RUNNING	1	/* restoring, or its child running */
@@ -176,6 +179,16 @@ void		 output_printf(struct wtask *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 output_flush(struct wtask *);
 void		 output_free(struct wtask *);
+
+/* wtask.c: how a message came */
+#define WT_POPPED	0	/* by BLMOVE */
+#define WT_FOLDED	1	/* with a finish */
+#define WT_ADOPTED	2	/* found in the running list */
+void		 wtask_set_state(struct wtask *, int);
+void		 wtask_refused(struct worker *, long long);
+struct wtask	*wtask_new(struct worker *, const char *, size_t, int,
+		    struct redisReply **, int *);
+void		 wtask_free(struct wtask *);
 
 /* restore.c */
 #define RESTORE_NONE	0	/* nothing missing: run the command */
