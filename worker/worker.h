@@ -7,10 +7,12 @@
  *   work.c	the subcommand: options, start-up checks, signals, the loop
  *   agent.c	the agent in its run: joining, the heartbeat, the control
  *		channel, stopping and leaving
- *   worker.c	the task slots: the queue pop, a task's start and finish
+ *   worker.c	the task slots: the queue pop, a task's start, its children
+ *		(restore commands, then its command) and its finish
  *   wtask.c	a held task: made of a checked message (or the message
  *		refused, or handed back), its state, freed
- *   restore.c	the outputs of its dependencies a task needs first
+ *   restore.c	the outputs of its dependencies a task needs first: which
+ *		restore command runs next, the lock, what is here
  *   env.c	the child's environment
  *   proc.c	the child process (it knows nothing of Redis)
  *   output.c	the child's output: buffered, capped, appended to its log
