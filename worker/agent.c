@@ -3,7 +3,10 @@
 /*
  * The agent in its run: its three connections, joining the run, the
  * heartbeat lease, the run's control channel, and stopping and leaving.
- * The tasks themselves are worker.c's.
+ * The tasks themselves are worker.c's, below this file: it calls
+ * nothing here, but tells the agent through the two callbacks
+ * agent_start() sets (a pop that timed out: agent_check(); the last
+ * task gone while stopping: agent_leave()).
  *
  * Life of an agent:
  *
@@ -36,6 +39,7 @@
 #include "worker.h"
 
 static void	agent_heartbeat(struct worker *, int);
+static void	agent_leave(struct worker *);
 
 /*
  * Reply to the heartbeat script: {renewed, main job alive}. A refused
@@ -253,8 +257,11 @@ agent_meta_done(redisAsyncContext *ac, void *r, void *privdata)
 	}
 }
 
-/* Check the stop sentinel and the run's meta. */
-void
+/*
+ * Check the stop sentinel and the run's meta (also the task slots'
+ * pop_timeout_cb).
+ */
+static void
 agent_check(struct worker *w)
 {
 	rconn_command(w->rc_cmd, agent_stop_done, w, "GET %s", w->keys.stop);
@@ -345,6 +352,8 @@ void
 agent_start(struct worker *w)
 {
 	LIST_INIT(&w->tasks);
+	w->pop_timeout_cb = agent_check;
+	w->drained_cb = agent_leave;
 	w->rc_cmd = rconn_new(w->base, &w->url, "cmd", agent_cmd_ready,
 	    agent_lost, w);
 	w->rc_sub = rconn_new(w->base, &w->url, "sub", agent_sub_ready,
@@ -386,8 +395,11 @@ agent_leave_done(redisAsyncContext *ac, void *r, void *privdata)
 	event_base_loopexit(w->base, NULL);
 }
 
-/* Give back unstarted messages, deregister, and end the loop. */
-void
+/*
+ * Give back unstarted messages, deregister, and end the loop (also the
+ * task slots' drained_cb).
+ */
+static void
 agent_leave(struct worker *w)
 {
 	if (w->rc_block != NULL) {

@@ -7,17 +7,21 @@
  * outputs are here (the present set, sorted: what ran or was restored
  * here) and restores only the others.
  *
- * Data flow, from worker_task_run():
+ * The children are worker.c's: this file says which command runs next
+ * and keeps the restore lock and the present set. Data flow, from
+ * worker_task_run():
  *
  * 1. restore_run() takes the restore lock (one restore at a time per
- *    agent; a task waiting for it is run again by restore_release()).
- * 2. It runs the next restore command (restore_command(): one entry, or
- *    several of the same template at once) as a child of the task, in
- *    the task's environment and within its timeout; its output goes to
- *    the task's log.
- * 3. restore_exit_cb() adds what the command brought to the present set
- *    and runs the task again (the next group, or at last its command),
- *    or fails the task.
+ *    agent; a task waiting for it is handed it by restore_waiter() once
+ *    restore_release() frees it).
+ * 2. It gives back the next restore command (restore_command(): one
+ *    entry, or several of the same template at once), which worker.c
+ *    runs as a child of the task, in the task's environment and within
+ *    its timeout; its output goes to the task's log.
+ * 3. When that child ends, restore_ended() adds what the command brought
+ *    to the present set, and worker.c runs the task again (the next
+ *    group, or at last its command), or fails it with the reason
+ *    restore_ended() gives.
  *
  * Entries the task's own command restores (no restore command) make the
  * command itself the restore: it runs holding the lock, and on success
@@ -194,27 +198,25 @@ restore_ids(struct wtask *wt)
 	return (ids);
 }
 
-/* A restore command of wt ended: go on to the next, or fail the task. */
-static void
-restore_exit_cb(struct proc *p, const struct proc_status *st, void *arg)
+/*
+ * A restore command of wt ended with status (a RESULT_*; code is its
+ * exit status). Returns NULL when it succeeded: what it brought is here
+ * now, and wt runs again (the next group, or its command). Else why wt
+ * fails (caller frees).
+ */
+char *
+restore_ended(struct wtask *wt, int status, int code)
 {
-	struct wtask	*wt = arg;
-	char		*ids, *why;
-	size_t		 i;
-	int		 status;
+	char	*ids, *why;
+	size_t	 i;
 
-	(void)p;
-	if (worker_child_gone(wt))
-		return;
-	status = worker_result_of(st);
 	if (status == RESULT_SUCCESS) {
 		for (i = 0; i < wt->ngroup; i++) {
 			restore_present_add(wt->w,
 			    wt->m.restores[wt->group[i]].id);
 		}
 		wt->ngroup = 0;
-		worker_task_run(wt);	/* the next group, or the task */
-		return;
+		return (NULL);
 	}
 	ids = restore_ids(wt);
 	if (status == RESULT_TIMEOUT) {
@@ -225,44 +227,11 @@ restore_exit_cb(struct proc *p, const struct proc_status *st, void *arg)
 		    ids);
 	} else {
 		xasprintf(&why, "restoring the outputs of %s failed (exit "
-		    "status %d)", ids, st->code);
+		    "status %d)", ids, code);
 	}
 	log_info("%s attempt %d: %s", wt->m.id, wt->m.attempt, why);
-	worker_task_report(wt, status, st->code, why);
-	free(why);
 	free(ids);
-}
-
-/*
- * Run restore command cmd of wt (the group ids) as its child; a command
- * that cannot start fails the task.
- */
-static void
-restore_spawn(struct wtask *wt, const char *cmd, const char *ids)
-{
-	struct worker	*w = wt->w;
-	struct proc_spec spec;
-	char		**env, *cause;
-	size_t		 nshared;
-
-	output_printf(wt, "dteq: restoring the outputs of %s: %s\n", ids,
-	    cmd);
-	log_info("%s attempt %d: restoring the outputs of %s", wt->m.id,
-	    wt->m.attempt, ids);
-	memset(&spec, 0, sizeof spec);
-	spec.command = cmd;
-	spec.env = env = env_task(wt, &nshared);
-	spec.timeout = worker_time_left(wt);
-	spec.output_cb = output_child_cb;
-	spec.exit_cb = restore_exit_cb;
-	spec.arg = wt;
-	wt->proc = proc_start(w->base, &spec, &cause);
-	env_task_free(w, env, nshared);
-	if (wt->proc == NULL) {
-		output_printf(wt, "%s\n", cause);
-		worker_task_report(wt, RESULT_FAILED, 127, cause);
-		free(cause);
-	}
+	return (why);
 }
 
 /*
@@ -273,28 +242,29 @@ restore_spawn(struct wtask *wt, const char *cmd, const char *ids)
  * needs is here, so a restore never touches what a running task reads).
  * Outputs that wt's own command restores make the command itself the
  * restore: it runs holding the lock, released when wt is reported.
- * Returns 0 when wt's command may run now, 1 when a restore command
- * runs or wt waits for the lock, or wt was reported failed.
+ * Returns what runs now (RESTORE_*): with RESTORE_SPAWN, *cmd is the
+ * restore command (caller frees), run as wt's child holding the lock;
+ * after RESTORE_NONE the caller releases the lock (restore_release()).
  */
 int
-restore_run(struct wtask *wt)
+restore_run(struct wtask *wt, char **cmd)
 {
 	struct worker	*w = wt->w;
-	char		*cmd, *ids;
+	char		*ids;
 
-	if ((cmd = restore_command(wt)) == NULL && restore_inline(wt) == 0) {
+	if ((*cmd = restore_command(wt)) == NULL && restore_inline(wt) == 0) {
 		wt->restored = 1;
-		restore_release(wt);
-		return (0);
+		return (RESTORE_NONE);
 	}
 	if (w->restorer != NULL && w->restorer != wt) {
-		free(cmd);
-		wt->restore_wait = 1;	/* restore_release() */
-		return (1);
+		free(*cmd);
+		*cmd = NULL;
+		wt->restore_wait = 1;	/* restore_waiter() */
+		return (RESTORE_WAIT);
 	}
 	w->restorer = wt;
 	ids = restore_ids(wt);
-	if (cmd == NULL) {
+	if (*cmd == NULL) {
 		wt->restored = 1;
 		wt->inline_held = 1;
 		output_printf(wt, "dteq: restoring the outputs of %s: the "
@@ -302,38 +272,49 @@ restore_run(struct wtask *wt)
 		log_info("%s attempt %d: its command restores the outputs of "
 		    "%s", wt->m.id, wt->m.attempt, ids);
 		free(ids);
-		return (0);
+		return (RESTORE_BY_TASK);
 	}
-	restore_spawn(wt, cmd, ids);
-	free(cmd);
+	output_printf(wt, "dteq: restoring the outputs of %s: %s\n", ids,
+	    *cmd);
+	log_info("%s attempt %d: restoring the outputs of %s", wt->m.id,
+	    wt->m.attempt, ids);
 	free(ids);
+	return (RESTORE_SPAWN);
+}
+
+/*
+ * wt is done restoring (or over): free the restore lock if wt holds it.
+ * Returns 1 if it did: the caller then hands it on (restore_waiter()).
+ */
+int
+restore_release(struct wtask *wt)
+{
+	struct worker	*w = wt->w;
+
+	if (w->restorer != wt)
+		return (0);
+	w->restorer = NULL;
 	return (1);
 }
 
 /*
- * wt is done restoring (or over): hand the restore lock to a task
- * waiting for it. One that finds nothing missing any more runs at once
- * and leaves the lock to the next.
+ * While the restore lock is free, the next task waiting for it (waiting
+ * no more: the caller runs it), or NULL.
  */
-void
-restore_release(struct wtask *wt)
+struct wtask *
+restore_waiter(struct worker *w)
 {
-	struct worker	*w = wt->w;
 	struct wtask	*o;
 
-	if (w->restorer != wt)
-		return;
-	w->restorer = NULL;
-	while (w->restorer == NULL) {
-		LIST_FOREACH(o, &w->tasks, entry) {
-			if (o->restore_wait)
-				break;
+	if (w->restorer != NULL)
+		return (NULL);
+	LIST_FOREACH(o, &w->tasks, entry) {
+		if (o->restore_wait) {
+			o->restore_wait = 0;
+			return (o);
 		}
-		if (o == NULL)
-			break;
-		o->restore_wait = 0;
-		worker_task_run(o);
 	}
+	return (NULL);
 }
 
 /* Free the present set. */

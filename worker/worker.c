@@ -6,17 +6,20 @@
  * task:
  *
  * 1. worker_pop() sends BLMOVE queue -> running:<agent> on rc_block (one
- *    at a time, only while a slot is free); a timeout (nil) triggers a
- *    check of the stop sentinel and the run's meta (agent_check()), then
- *    the next pop.
- * 2. worker_pop_done() decodes the message into a wtask
- *    (worker_task_new()) and sends the start script on rc_cmd (is the
- *    attempt still current? claim it).
+ *    at a time, only while a slot is free); a timeout (nil) tells the
+ *    agent (pop_timeout_cb: it checks the stop sentinel and the run's
+ *    meta), then the next pop.
+ * 2. worker_pop_done() makes a wtask of the message (worker_task_new();
+ *    wtask.c checks it, or refuses it or hands it back) and sends the
+ *    start script on rc_cmd (is the attempt still current? claim it).
  * 3. worker_task_run() first gets the outputs of its dependencies that
- *    this checkout lacks, if its message lists restores (restore.c),
- *    then spawns the child (proc.c) in the task's environment (env.c);
- *    its output goes to output.c, which appends it to the attempt's log
- *    (at most output_cap bytes).
+ *    this checkout lacks, if its message lists restores: restore.c says
+ *    which restore command runs next (or waits for the restore lock),
+ *    worker_spawn() runs it as the task's child, and
+ *    worker_restore_exit_cb() comes back here. Then it spawns the task's
+ *    command (proc.c) in the task's environment (env.c); the output of
+ *    both goes to output.c, which appends it to the attempt's log (at
+ *    most output_cap bytes).
  * 4. worker_exit_cb() reports the result (worker_task_report(), which
  *    flushes the output) and sends the finish script, which acks the
  *    message and records the result once, if the attempt is still
@@ -30,7 +33,9 @@
  * A command whose reply is lost with the connection is sent again when
  * rc_cmd is back or by the tick (worker_resend(); start and finish are
  * idempotent). A message left in the running list by a cut-off BLMOVE or
- * finish is adopted (worker_adopt()). Stopping and leaving are agent.c's.
+ * finish is adopted (worker_adopt()). Stopping and leaving are agent.c's,
+ * which sits above this file: when the last task held is gone while
+ * stopping, drained_cb tells it.
  */
 
 #include <sys/queue.h>
@@ -44,216 +49,33 @@
 
 #include "worker.h"
 
-#define WT_POPPED	0	/* the message came by BLMOVE */
-#define WT_FOLDED	1	/* with a finish */
-#define WT_ADOPTED	2	/* found in the running list */
-
 /* s: then check the run; events wake it sooner. */
 #define WORKER_POP_TIMEOUT	"15"
 
-static const char *wt_state_names[] = { "starting", "running", "finishing" };
-
-static void	worker_task_new(struct worker *, const char *, size_t, int,
-		    redisReply **);
 static void	worker_task_start(struct wtask *);
+static void	worker_task_run(struct wtask *);
+static void	worker_restore_release(struct wtask *);
 static void	worker_task_finish(struct wtask *);
-static void	worker_task_free(struct wtask *);
 static void	worker_task_done(struct wtask *);
 static void	worker_task_next(struct worker *);
 
-/* Move a task to a new state, logging the transition. */
-static void
-worker_set_state(struct wtask *wt, int state)
-{
-	log_debug("%s: %s attempt %d: %s -> %s", __func__, wt->m.id,
-	    wt->m.attempt, wt_state_names[wt->state], wt_state_names[state]);
-	wt->state = state;
-}
-
-/* Count a refused message in the run's meta (the summary shows it). */
-static void
-worker_count_rejected(struct worker *w, const char *why)
-{
-	log_warnx("rejected a task message: %s", why);
-	w->rejected++;
-	rconn_command(w->rc_cmd, rconn_check_reply,
-	    (void *)"counting a rejected message", "HINCRBY %s rejected 1",
-	    w->keys.meta);
-}
-
-/* Drop a message that cannot be run: ack it so it does not come back. */
-static void
-worker_reject(struct worker *w, const char *msg, size_t len,
-    const char *why)
-{
-	const char	*argv[4] = { "LREM", w->running, "1", msg };
-	size_t		 lens[4];
-
-	worker_count_rejected(w, why);
-	lens[0] = 4;
-	lens[1] = strlen(w->running);
-	lens[2] = 1;
-	lens[3] = len;
-	rconn_command_argv(w->rc_cmd, rconn_check_reply,
-	    (void *)"dropping a rejected message", 4, argv, lens);
-}
-
-/* Hand a message back for another agent; then pause popping briefly. */
-static void
-worker_defer(struct worker *w, const char *msg, size_t len)
-{
-	script_defer(w->rc_cmd, &w->sa, msg, len, w->ttl, rconn_check_reply,
-	    (void *)"the defer script");
-	w->defer_until = util_now_ms() + 300;
-}
-
 /*
- * A retry that should avoid this agent: defer it a few times so another
- * agent can take it, then run it here (maybe this is the only agent).
- */
-static int
-worker_should_defer(struct worker *w, const struct task_msg *m)
-{
-	if (m->avoid == NULL || strcmp(m->avoid, w->name) != 0)
-		return (0);
-	if (w->defer_id == NULL || strcmp(w->defer_id, m->id) != 0) {
-		free(w->defer_id);
-		w->defer_id = xstrdup(m->id);
-		w->defer_count = 0;
-	}
-	return (++w->defer_count <= 3);
-}
-
-/*
- * Give back a claim the finish script made for a message refused here:
- * the genuine message of that attempt can then still start.
- */
-static void
-worker_unclaim(struct worker *w, redisReply **claim)
-{
-	if (claim == NULL || claim[0]->type != REDIS_REPLY_INTEGER ||
-	    claim[0]->integer != 1 || claim[1]->type != REDIS_REPLY_STRING ||
-	    claim[2]->type != REDIS_REPLY_STRING)
-		return;
-	log_info("gave back the claim of %s attempt %s", claim[1]->str,
-	    claim[2]->str);
-	script_unclaim(w->rc_cmd, &w->sa, claim[1]->str, claim[1]->len,
-	    claim[2]->str, claim[2]->len, rconn_check_reply,
-	    (void *)"the unclaim script");
-}
-
-/*
- * Why msg may not run here (caller frees), or NULL with the message
- * decoded into *m: its signature, its form, its run, and whether this
- * agent holds the same attempt already.
- */
-static char *
-worker_task_check(struct worker *w, const char *msg, size_t len,
-    struct task_msg *m)
-{
-	struct wtask	*other;
-	const char	*json;
-	size_t		 jsonlen;
-	char		*cause;
-
-	if (sign_verify(w->secret, msg, len, &json, &jsonlen, &cause) != 0)
-		return (cause);
-	memset(m, 0, sizeof *m);
-	if (task_msg_decode(json, jsonlen, m, &cause) != 0)
-		return (cause);
-	if (strcmp(m->run, w->run) != 0) {
-		xasprintf(&cause, "task \"%s\" belongs to run %s, not %s",
-		    m->id, m->run, w->run);
-		goto fail;
-	}
-	LIST_FOREACH(other, &w->tasks, entry) {
-		if (strcmp(other->m.id, m->id) == 0 &&
-		    other->m.attempt == m->attempt) {
-			xasprintf(&cause, "task \"%s\" attempt %d is already "
-			    "running here (a duplicate)", m->id, m->attempt);
-			goto fail;
-		}
-	}
-	return (NULL);
-
-fail:
-	task_msg_clear(m);
-	return (cause);
-}
-
-/* Hold a checked message (m is taken over) in a new wtask, starting. */
-static struct wtask *
-worker_task_add(struct worker *w, struct task_msg *m, const char *msg,
-    size_t len, int how)
-{
-	struct wtask	*wt;
-
-	wt = xcalloc(1, sizeof *wt);
-	wt->m = *m;
-	wt->w = w;
-	wt->msg = xstrndup(msg, len);
-	wt->msglen = len;
-	wt->folded = how != WT_POPPED;
-	wt->start_sent = how == WT_ADOPTED;
-	wt->logkey = keys_log(&w->keys, wt->m.id, wt->m.attempt);
-	wt->attempt = xmalloc(21);
-	wt->attempt[util_u64_dec(wt->attempt, (uint64_t)wt->m.attempt)] = '\0';
-	wt->sat.id = wt->m.id;
-	wt->sat.attempt = wt->attempt;
-	wt->sat.msg = wt->msg;
-	wt->sat.msglen = wt->msglen;
-	wt->sat.log = wt->logkey;
-	LIST_INSERT_HEAD(&w->tasks, wt, entry);
-	w->nrunning++;
-	wt->state = WT_STARTING;
-	return (wt);
-}
-
-/*
- * A message was popped: check it, make a wtask of it and start it. how
- * says where it came from: a BLMOVE, a finish script, or this agent's
- * running list after a cut-off finish (adopted: the finish script may
- * have claimed it for this agent, so the start script takes our own
- * claim as a yes). claim is NULL for a message that came by BLMOVE or
- * adoption: the start script claims it. One that came with a finish
- * carries the finish script's claim, id and attempt: claim 1 claimed
- * already (run it now), 0 or -1 refused there (count it; the script
- * dropped it), 2 not looked at.
+ * A message came (how: WT_POPPED, WT_FOLDED or WT_ADOPTED; claim: the
+ * finish script's, for one that came with a finish): hold it and run it
+ * if the finish script claimed it already, else send the start script.
  */
 static void
 worker_task_new(struct worker *w, const char *msg, size_t len, int how,
     redisReply **claim)
 {
 	struct wtask	*wt;
-	struct task_msg	 m;
-	char		*cause;
-	long long	 claimed = 2;
+	int		 claimed;
 
-	if (claim != NULL && claim[0]->type == REDIS_REPLY_INTEGER)
-		claimed = claim[0]->integer;
-	if (claimed == 0 || claimed == -1) {
-		worker_count_rejected(w, claimed == -1 ? "this attempt was "
-		    "already started (a replayed or duplicated message)" :
-		    "stale attempt (replayed, or superseded by a newer one)");
-		return;
-	}
-	if ((cause = worker_task_check(w, msg, len, &m)) != NULL) {
-		worker_unclaim(w, claim);
-		worker_reject(w, msg, len, cause);
-		free(cause);
-		return;
-	}
-	if (claimed != 1 && worker_should_defer(w, &m)) {
-		log_debug("%s: retry avoids this agent; handed back", m.id);
-		worker_defer(w, msg, len);
-		task_msg_clear(&m);
-		return;
-	}
-	wt = worker_task_add(w, &m, msg, len, how);
-	if (claimed == 1) {
-		wt->start_sent = 1;	/* a resend finds its own claim */
+	if ((wt = wtask_new(w, msg, len, how, claim, &claimed)) == NULL)
+		return;			/* refused, or handed back */
+	if (claimed)
 		worker_task_run(wt);
-	} else
+	else
 		worker_task_start(wt);
 }
 
@@ -269,7 +91,7 @@ worker_pop_done(redisAsyncContext *ac, void *r, void *privdata)
 		return;
 	w->popping = 0;
 	if (reply->type == REDIS_REPLY_NIL) {
-		agent_check(w);
+		w->pop_timeout_cb(w);
 		worker_pop(w);
 		return;
 	}
@@ -347,7 +169,7 @@ worker_adopt(struct worker *w)
 }
 
 /* Fill the result of an attempt that is over and send it. */
-void
+static void
 worker_task_report(struct wtask *wt, int status, int code, const char *why)
 {
 	struct result	*r = &wt->result;
@@ -367,9 +189,9 @@ worker_task_report(struct wtask *wt, int status, int code, const char *why)
 	free(wt->result_json);
 	wt->result_json = result_encode(r, NULL);
 	output_flush(wt);
-	worker_set_state(wt, WT_FINISHING);
+	wtask_set_state(wt, WT_FINISHING);
 	wt->restore_wait = 0;
-	restore_release(wt);
+	worker_restore_release(wt);
 	worker_task_finish(wt);
 }
 
@@ -377,7 +199,7 @@ worker_task_report(struct wtask *wt, int status, int code, const char *why)
  * A child of wt ended: forget it. Returns 1 when wt was reported before
  * (it may be freed now: touch it no more), 0 when the caller reports.
  */
-int
+static int
 worker_child_gone(struct wtask *wt)
 {
 	wt->proc = NULL;
@@ -389,7 +211,7 @@ worker_child_gone(struct wtask *wt)
 }
 
 /* The result status of a child that ended as st says. */
-int
+static int
 worker_result_of(const struct proc_status *st)
 {
 	switch (st->how) {
@@ -424,11 +246,32 @@ worker_exit_cb(struct proc *p, const struct proc_status *st, void *arg)
 	free(why);
 }
 
+/* A restore command of a task ended: run the task again, or fail it. */
+static void
+worker_restore_exit_cb(struct proc *p, const struct proc_status *st,
+    void *arg)
+{
+	struct wtask	*wt = arg;
+	char		*why;
+	int		 status;
+
+	(void)p;
+	if (worker_child_gone(wt))
+		return;
+	status = worker_result_of(st);
+	if ((why = restore_ended(wt, status, st->code)) == NULL) {
+		worker_task_run(wt);	/* the next group, or the task */
+		return;
+	}
+	worker_task_report(wt, status, st->code, why);
+	free(why);
+}
+
 /*
  * The seconds left of wt's timeout (0: none): its restores and its
  * command share it, from the moment it started restoring.
  */
-int
+static int
 worker_time_left(struct wtask *wt)
 {
 	uint64_t	used;
@@ -439,6 +282,82 @@ worker_time_left(struct wtask *wt)
 	if (used >= (uint64_t)wt->m.timeout)
 		return (1);
 	return (wt->m.timeout - (int)used);
+}
+
+/*
+ * Spawn cmd as a child of wt (its command, in cwd, or a restore command)
+ * in wt's environment, within what is left of its timeout; its output
+ * goes to wt's log, its end to exit_cb. NULL with *cause if it did not
+ * start.
+ */
+static struct proc *
+worker_spawn(struct wtask *wt, const char *cmd, const char *cwd,
+    proc_exit_cb exit_cb, char **cause)
+{
+	struct worker	*w = wt->w;
+	struct proc_spec spec;
+	struct proc	*p;
+	char		**env;
+	size_t		 nshared;
+
+	memset(&spec, 0, sizeof spec);
+	spec.command = cmd;
+	spec.cwd = cwd;
+	spec.env = env = env_task(wt, &nshared);
+	spec.timeout = worker_time_left(wt);
+	spec.output_cb = output_child_cb;
+	spec.exit_cb = exit_cb;
+	spec.arg = wt;
+	p = proc_start(w->base, &spec, cause);
+	env_task_free(w, env, nshared);
+	return (p);
+}
+
+/*
+ * wt is done restoring (or over): hand the restore lock to the tasks
+ * waiting for it. One that finds nothing missing any more runs at once
+ * and leaves the lock to the next.
+ */
+static void
+worker_restore_release(struct wtask *wt)
+{
+	struct worker	*w = wt->w;
+	struct wtask	*o;
+
+	if (!restore_release(wt))
+		return;
+	while ((o = restore_waiter(w)) != NULL)
+		worker_task_run(o);
+}
+
+/*
+ * Bring what wt needs before its command (restore.c says what, one
+ * restore command at a time per agent). Returns 0 when its command may
+ * run now, 1 when a restore command runs or wt waits for the lock, or
+ * wt was reported failed.
+ */
+static int
+worker_task_restore(struct wtask *wt)
+{
+	char	*cmd, *cause;
+
+	switch (restore_run(wt, &cmd)) {
+	case RESTORE_NONE:
+		worker_restore_release(wt);
+		return (0);
+	case RESTORE_BY_TASK:
+		return (0);
+	case RESTORE_WAIT:
+		return (1);
+	}
+	wt->proc = worker_spawn(wt, cmd, NULL, worker_restore_exit_cb, &cause);
+	free(cmd);
+	if (wt->proc == NULL) {
+		output_printf(wt, "%s\n", cause);
+		worker_task_report(wt, RESULT_FAILED, 127, cause);
+		free(cause);
+	}
+	return (1);
 }
 
 /* Reply to the start script: run the task, or drop a stale message. */
@@ -459,25 +378,21 @@ worker_start_done(redisAsyncContext *ac, void *r, void *privdata)
 		return;
 	}
 	if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1) {
-		worker_count_rejected(w, reply->type == REDIS_REPLY_INTEGER &&
-		    reply->integer == -1 ? "this attempt was already started "
-		    "(a replayed or duplicated message)" :
-		    "stale attempt (replayed, or superseded by a newer one)");
-		worker_task_free(wt);
+		wtask_refused(w, reply->type == REDIS_REPLY_INTEGER ?
+		    reply->integer : 0);
+		wtask_free(wt);
 		worker_task_next(w);	/* the run may have ended meanwhile */
 		return;
 	}
 	worker_task_run(wt);
 }
 
-/* The attempt is claimed for this agent: spawn its child. */
-void
+/* The attempt is claimed for this agent: restore what it needs, run it. */
+static void
 worker_task_run(struct wtask *wt)
 {
 	struct worker	*w = wt->w;
-	struct proc_spec spec;
-	char		**env, *cause;
-	size_t		 nshared;
+	char		*cause;
 
 	if (w->stopping) {
 		worker_task_report(wt, RESULT_LOST, 0, "agent stopping");
@@ -488,19 +403,12 @@ worker_task_run(struct wtask *wt)
 		wt->began = util_now_ms();
 	}
 	if (wt->state != WT_RUNNING)
-		worker_set_state(wt, WT_RUNNING);
-	if (!wt->restored && wt->m.nrestores > 0 && restore_run(wt) != 0)
+		wtask_set_state(wt, WT_RUNNING);
+	if (!wt->restored && wt->m.nrestores > 0 &&
+	    worker_task_restore(wt) != 0)
 		return;			/* restoring, or waiting to */
-	memset(&spec, 0, sizeof spec);
-	spec.command = wt->m.command;
-	spec.cwd = wt->m.cwd;
-	spec.env = env = env_task(wt, &nshared);
-	spec.timeout = worker_time_left(wt);
-	spec.output_cb = output_child_cb;
-	spec.exit_cb = worker_exit_cb;
-	spec.arg = wt;
-	wt->proc = proc_start(w->base, &spec, &cause);
-	env_task_free(w, env, nshared);
+	wt->proc = worker_spawn(wt, wt->m.command, wt->m.cwd, worker_exit_cb,
+	    &cause);
 	if (wt->proc == NULL) {
 		log_warnx("%s attempt %d: %s", wt->m.id, wt->m.attempt, cause);
 		output_child_cb(NULL, cause, strlen(cause), wt);
@@ -582,7 +490,7 @@ worker_finish_done(redisAsyncContext *ac, void *r, void *privdata)
 			    claim);
 		return;
 	}
-	worker_task_free(wt);
+	wtask_free(wt);
 	if (next != NULL && next->type == REDIS_REPLY_STRING)
 		worker_task_new(w, next->str, next->len, WT_FOLDED, claim);
 	worker_task_next(w);
@@ -594,7 +502,7 @@ worker_task_done(struct wtask *wt)
 {
 	struct worker	*w = wt->w;
 
-	worker_task_free(wt);
+	wtask_free(wt);
 	worker_task_next(w);
 }
 
@@ -603,7 +511,7 @@ static void
 worker_task_next(struct worker *w)
 {
 	if (w->stopping && w->nrunning == 0)
-		agent_leave(w);
+		w->drained_cb(w);
 	else
 		worker_pop(w);
 }
@@ -654,23 +562,6 @@ worker_task_finish(struct wtask *wt)
 	}
 }
 
-/* Forget a task. */
-static void
-worker_task_free(struct wtask *wt)
-{
-	LIST_REMOVE(wt, entry);
-	wt->w->nrunning--;
-	output_free(wt);
-	task_msg_clear(&wt->m);
-	result_clear(&wt->result);
-	free(wt->result_json);
-	free(wt->msg);
-	free(wt->logkey);
-	free(wt->attempt);
-	free(wt->group);
-	free(wt);
-}
-
 /*
  * Send again the start and finish scripts whose replies were lost: from
  * the tick (an error, or a connection that dropped without a reconnect
@@ -717,5 +608,5 @@ void
 worker_free_tasks(struct worker *w)
 {
 	while (!LIST_EMPTY(&w->tasks))
-		worker_task_free(LIST_FIRST(&w->tasks));
+		wtask_free(LIST_FIRST(&w->tasks));
 }

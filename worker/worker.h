@@ -7,8 +7,12 @@
  *   work.c	the subcommand: options, start-up checks, signals, the loop
  *   agent.c	the agent in its run: joining, the heartbeat, the control
  *		channel, stopping and leaving
- *   worker.c	the task slots: the queue pop, a task's start and finish
- *   restore.c	the outputs of its dependencies a task needs first
+ *   worker.c	the task slots: the queue pop, a task's start, its children
+ *		(restore commands, then its command) and its finish
+ *   wtask.c	a held task: made of a checked message (or the message
+ *		refused, or handed back), its state, freed
+ *   restore.c	the outputs of its dependencies a task needs first: which
+ *		restore command runs next, the lock, what is here
  *   env.c	the child's environment
  *   proc.c	the child process (it knows nothing of Redis)
  *   output.c	the child's output: buffered, capped, appended to its log
@@ -93,6 +97,14 @@ struct worker {
 	size_t			 npresent;
 	struct wtask		*restorer;
 
+	/*
+	 * What the task slots tell the agent above them (agent_start()
+	 * sets both): a pop waited for nothing (look at the run again), and
+	 * the last task held is gone while stopping (leave).
+	 */
+	void			(*pop_timeout_cb)(struct worker *);
+	void			(*drained_cb)(struct worker *);
+
 	struct event		*ev_tick;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
@@ -101,7 +113,8 @@ struct worker {
 
 /*
  * One task this agent holds: one attempt, from its message to the ack of
- * its finish. Its state moves forward only (worker_set_state()).
+ * its finish (wtask.c makes and frees it, worker.c runs it). Its state
+ * moves forward only (wtask_set_state()).
  */
 #define WT_STARTING	0	/* start script sent */
 #define WT_RUNNING	1	/* restoring, or its child running */
@@ -135,9 +148,11 @@ struct wtask {
 
 	struct result		 result;
 	char			*result_json;
+	uint64_t		 began;		/* ms, monotonic: its restores
+						 * and command share its
+						 * timeout from here */
 
 	/* Restores (restore.c). */
-	uint64_t		 began;		/* ms, monotonic: timeout from */
 	int			 restored;	/* restores done: run it */
 	int			 restore_wait;	/* for the restore lock */
 	int			 inline_held;	/* its command restores, locked */
@@ -150,21 +165,14 @@ int		 work_main(int, char **);
 
 /* agent.c */
 void		 agent_start(struct worker *);
-void		 agent_check(struct worker *);
 void		 agent_tick(struct worker *);
 void		 agent_stop(struct worker *, const char *);
-void		 agent_leave(struct worker *);
 
 /* worker.c */
 void		 worker_pop(struct worker *);
 int		 worker_adopt(struct worker *);
 void		 worker_resend(struct worker *, int);
 void		 worker_kill_tasks(struct worker *, const char *);
-void		 worker_task_run(struct wtask *);
-void		 worker_task_report(struct wtask *, int, int, const char *);
-int		 worker_child_gone(struct wtask *);
-int		 worker_result_of(const struct proc_status *);
-int		 worker_time_left(struct wtask *);
 void		 worker_free_tasks(struct worker *);
 
 /* output.c */
@@ -174,9 +182,25 @@ void		 output_printf(struct wtask *, const char *, ...)
 void		 output_flush(struct wtask *);
 void		 output_free(struct wtask *);
 
+/* wtask.c: how a message came */
+#define WT_POPPED	0	/* by BLMOVE */
+#define WT_FOLDED	1	/* with a finish */
+#define WT_ADOPTED	2	/* found in the running list */
+void		 wtask_set_state(struct wtask *, int);
+void		 wtask_refused(struct worker *, long long);
+struct wtask	*wtask_new(struct worker *, const char *, size_t, int,
+		    struct redisReply **, int *);
+void		 wtask_free(struct wtask *);
+
 /* restore.c */
-int		 restore_run(struct wtask *);
-void		 restore_release(struct wtask *);
+#define RESTORE_NONE	0	/* nothing missing: run the command */
+#define RESTORE_BY_TASK	1	/* run the command, which restores, locked */
+#define RESTORE_WAIT	2	/* another task holds the restore lock */
+#define RESTORE_SPAWN	3	/* run a restore command first, locked */
+int		 restore_run(struct wtask *, char **);
+char		*restore_ended(struct wtask *, int, int);
+int		 restore_release(struct wtask *);
+struct wtask	*restore_waiter(struct worker *);
 void		 restore_succeeded(struct wtask *);
 void		 restore_free(struct worker *);
 
