@@ -155,8 +155,9 @@ status_read_agent(redisContext *c, const struct keys *k,
 {
 	redisReply	*reply;
 	struct task_msg	 m;
+	const char	*json;
 	char		*key, *cause;
-	size_t		 i;
+	size_t		 i, jsonlen;
 
 	key = keys_hb(k, a->name);
 	reply = rconn_sync_command(c, NULL, "EXISTS %s", key);
@@ -174,8 +175,9 @@ status_read_agent(redisContext *c, const struct keys *k,
 	    i++) {
 		if (reply->element[i]->type != REDIS_REPLY_STRING)
 			continue;
-		if (task_msg_decode(reply->element[i]->str,
-		    reply->element[i]->len, &m, &cause) != 0) {
+		json = sign_payload(reply->element[i]->str,
+		    reply->element[i]->len, &jsonlen);
+		if (task_msg_decode(json, jsonlen, &m, &cause) != 0) {
 			free(cause);
 			continue;
 		}

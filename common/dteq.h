@@ -286,6 +286,7 @@ char		*sign_message(const char *, const char *, size_t, size_t *);
 int		 sign_verify(const char *, const char *, size_t, const char **,
 		     size_t *, char **);
 char		*sign_check_token(const char *, const char *);
+const char	*sign_payload(const char *, size_t, size_t *);
 
 /* result.c: the durable record of one attempt and the events. */
 #define RESULT_SUCCESS	0

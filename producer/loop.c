@@ -212,7 +212,8 @@ loop_reclaim_done(redisAsyncContext *ac, void *r, void *privdata)
 	redisReply	*reply = r, *msgs;
 	struct task_msg	 m;
 	struct result	 lost;
-	size_t		 k;
+	const char	*json;
+	size_t		 k, jsonlen;
 	char		*cause;
 
 	(void)ac;
@@ -231,10 +232,15 @@ loop_reclaim_done(redisAsyncContext *ac, void *r, void *privdata)
 	}
 	msgs = reply->element[1];
 	for (k = 0; k < msgs->elements; k++) {
-		if (msgs->element[k]->type != REDIS_REPLY_STRING ||
-		    task_msg_decode(msgs->element[k]->str,
-		    msgs->element[k]->len, &m, &cause) != 0)
+		if (msgs->element[k]->type != REDIS_REPLY_STRING)
 			continue;
+		json = sign_payload(msgs->element[k]->str,
+		    msgs->element[k]->len, &jsonlen);
+		if (task_msg_decode(json, jsonlen, &m, &cause) != 0) {
+			log_warnx("reclaim: a lost agent's message: %s", cause);
+			free(cause);
+			continue;
+		}
 		if (graph_find(s->g, m.id) != GRAPH_NONE &&
 		    strcmp(m.run, s->run) == 0) {
 			memset(&lost, 0, sizeof lost);

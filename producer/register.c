@@ -137,12 +137,8 @@ register_scan_list(struct submit *s, redisContext *c, const char *key,
 		return (register_failed(cause));
 	for (k = 0; reply->type == REDIS_REPLY_ARRAY && k < reply->elements;
 	    k++) {
-		json = reply->element[k]->str;
-		jsonlen = reply->element[k]->len;
-		if (jsonlen > 68 && strncmp(json, "v1:", 3) == 0) {
-			json += 68;
-			jsonlen -= 68;
-		}
+		json = sign_payload(reply->element[k]->str,
+		    reply->element[k]->len, &jsonlen);
 		if (task_msg_decode(json, jsonlen, &m, &why) != 0) {
 			free(why);
 			continue;

@@ -2,6 +2,7 @@
 # agents, --lease 2). Every task it held runs again on another agent as
 # attempt 2 within a few leases, each task is reported exactly once (one
 # block, one footer, one result), and the run succeeds.
+# t_kill_agent_signed.sh runs it in a signed run (DTEQ_SECRET set).
 # timeout: 90
 
 . "$TOP/tests/faults/faultlib.sh"
@@ -76,6 +77,8 @@ for i in 1 2 3 4 5 6; do
 	fi
 done
 assert_eq "$(rcli hlen "dteq:{$RUN}:results")" 7 "results recorded"
+assert_eq "$(rcli hget "dteq:{$RUN}:meta" signed)" \
+    "$([ -n "${DTEQ_SECRET:-}" ] && echo 1 || echo 0)" "the run's signing"
 assert_eq "$(count_lines "$out" "< sum: succeeded")" 1 "footer of sum"
 info "killed $victim holding $held task(s); all re-ran once, reported once"
 exit 0
