@@ -240,10 +240,15 @@ struct taskset {
 	size_t		 ntasks;
 };
 void		 task_clear(struct task *);
+void		 task_env_free(struct task_env *, size_t);
 void		 taskset_free(struct taskset *);
 int		 taskfile_parse(const char *, size_t, const char *,
 		     struct taskset *, char **);
 char		*task_target_of(const char *);	/* caller frees */
+struct cJSON;
+const char	*taskfile_type(const struct cJSON *);
+struct cJSON	*taskfile_json(const char *, size_t, size_t *);
+void		 taskfile_position(const char *, size_t, size_t *, size_t *);
 
 /*
  * How an agent gets the outputs of a dependency that ran elsewhere onto

@@ -352,11 +352,7 @@ task_msg_clear(struct task_msg *m)
 	free(m->command);
 	free(m->cwd);
 	free(m->avoid);
-	for (i = 0; i < m->nenv; i++) {
-		free(m->env[i].name);
-		free(m->env[i].value);
-	}
-	free(m->env);
+	task_env_free(m->env, m->nenv);
 	for (i = 0; i < m->nrestores; i++) {
 		free(m->restores[i].id);
 		free(m->restores[i].run);
