@@ -100,6 +100,8 @@ char		*parse_bearer(const char *);	/* caller frees */
 int		 parse_token_equal(const char *, const char *);
 int		 parse_listen(const char *, struct sockaddr_storage *,
 		     socklen_t *, char **);
+int		 parse_listen_named(const char *, const char *,
+		     struct sockaddr_storage *, socklen_t *, char **);
 
 /*
  * http.c: HTTP/1.1 server connections on bufferevents, one request at a
