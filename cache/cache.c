@@ -21,18 +21,19 @@
  * token is 401, the read-only token (if set) writing is 403. A bad hash
  * is 400, a body over the size cap 413, a PUT with neither
  * Content-Length nor chunked coding 411, Redis unreachable 503. Nx gets
- * text/plain error bodies (its CLI shows them), Turborepo JSON ones
- * ({"error": {"code", "message"}}, which its client parses).
+ * text/plain error bodies, Turborepo JSON ones (xfer_error_reply(),
+ * xfer.c).
  *
  * Why a stored Nx upload is 200 and an existing artifact 409 (and 202
  * for Turborepo): upload.c.
  *
  * This file is the front door: the embedding API (cache_start() to
- * cache_free()), the routing of requests, the tokens, and error answers
- * in each API's own form. A request it accepts becomes a struct xfer
- * (xfer.c, with the states) and goes to upload.c, download.c or
- * query.c; the http.c callbacks here pass each one's body, end of body,
- * drain and close on to the file that owns its state.
+ * cache_free()), the routing of requests and the tokens. A request it
+ * accepts becomes a struct xfer (xfer.c, with the states and the error
+ * answers) and goes to upload.c, download.c or query.c; the http.c
+ * callbacks here pass each one's body, end of body, drain and close on
+ * to the file that owns its state. The layers: serve.c -> cache.c ->
+ * upload.c, download.c, query.c -> xfer.c -> store.c, http.c -> parse.c.
  */
 
 #include <stdlib.h>
@@ -40,70 +41,10 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <cjson/cJSON.h>
 
 #include "cache.h"
 
 #define CACHE_SMALL_MAX	(64 * 1024)	/* a JSON request body */
-
-/* A JSON string for a Turborepo error body. Caller frees. */
-static char *
-cache_turbo_error(const char *code, const char *message)
-{
-	cJSON	*o, *e;
-	char	*s;
-
-	o = cJSON_CreateObject();
-	e = cJSON_AddObjectToObject(o, "error");
-	cJSON_AddStringToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", message);
-	if ((s = cJSON_PrintUnformatted(o)) == NULL)
-		fatalx("%s: out of memory", __func__);
-	cJSON_Delete(o);
-	return (s);
-}
-
-/* Turborepo's error code for a status. */
-static const char *
-cache_turbo_code(int status)
-{
-	switch (status) {
-	case 400: return ("bad_request");
-	case 401: return ("unauthorized");
-	case 403: return ("forbidden");
-	case 404: return ("not_found");
-	case 405: return ("method_not_allowed");
-	case 411: return ("length_required");
-	case 413: return ("payload_too_large");
-	case 503: return ("service_unavailable");
-	}
-	return ("internal_error");
-}
-
-/*
- * Answer an error in the API's own form, with one extra header if hname
- * is not NULL.
- */
-void
-cache_error_reply(struct http_conn *c, int api, int status,
-    const char *message, const char *hname, const char *hvalue)
-{
-	char	*body;
-
-	log_debug("%s: %d: %s", __func__, status, message);
-	if (api == CACHE_API_TURBO)
-		body = cache_turbo_error(cache_turbo_code(status), message);
-	else
-		xasprintf(&body, "%s\n", message);
-	http_response(c, status);
-	if (hname != NULL)
-		http_add_header(c, hname, "%s", hvalue);
-	http_add_header(c, "Content-Type", "%s", api == CACHE_API_TURBO ?
-	    "application/json" : "text/plain; charset=utf-8");
-	http_send_head(c, strlen(body));
-	http_send_body(c, body, strlen(body));
-	free(body);
-}
 
 /* Request body bytes. */
 static void
@@ -216,7 +157,7 @@ cache_auth(struct cache *cache, struct http_conn *c, int api, int *readonly)
 		why = "missing bearer token (set TURBO_TOKEN)";
 	else
 		why = "invalid token";
-	cache_error_reply(c, api, 401, why, "WWW-Authenticate", "Bearer");
+	xfer_error_reply(c, api, 401, why, "WWW-Authenticate", "Bearer");
 	return (0);
 }
 
@@ -227,7 +168,7 @@ cache_bad_method(struct http_conn *c, int api, const char *allow)
 	char	*msg;
 
 	xasprintf(&msg, "method not allowed here (allowed: %s)", allow);
-	cache_error_reply(c, api, 405, msg, "Allow", allow);
+	xfer_error_reply(c, api, 405, msg, "Allow", allow);
 	free(msg);
 }
 

@@ -13,8 +13,8 @@
  * The rest are the prototypes the files of cache/ share, grouped by file:
  * parse.c (pure parsing, unit-tested), http.c (HTTP/1.1 connections on
  * bufferevents), store.c (the Redis key layout and commands), and the
- * two APIs on top of them: cache.c (the server: routes, tokens, error
- * answers), xfer.c (one request's transfer), upload.c, download.c and
+ * two APIs on top of them: cache.c (the server: routes, tokens), xfer.c
+ * (one request's transfer, error answers), upload.c, download.c and
  * query.c; serve.c is `dteq cache`.
  */
 
@@ -100,6 +100,8 @@ char		*parse_bearer(const char *);	/* caller frees */
 int		 parse_token_equal(const char *, const char *);
 int		 parse_listen(const char *, struct sockaddr_storage *,
 		     socklen_t *, char **);
+int		 parse_listen_named(const char *, const char *,
+		     struct sockaddr_storage *, socklen_t *, char **);
 
 /*
  * http.c: HTTP/1.1 server connections on bufferevents, one request at a
@@ -216,8 +218,6 @@ struct cache {
 #define XFER_QUERY	8
 #define XFER_DONE	9
 
-struct query;
-
 /* One request. */
 struct xfer {
 	struct cache		*cache;
@@ -243,18 +243,22 @@ struct xfer {
 	/* Small bodies (query, events). */
 	int			 is_query;
 	struct evbuffer		*small;
-	struct query		*query;		/* query.c's */
-};
 
-/* cache.c */
-void		 cache_error_reply(struct http_conn *, int, int, const char *,
-		     const char *, const char *);
+	/*
+	 * The state of the file handling it (query.c's answer), freed with
+	 * the xfer through freecb: xfer.c calls no file above it.
+	 */
+	void			*data;
+	void			(*freecb)(void *);
+};
 
 /* xfer.c */
 void		 xfer_set_state(struct xfer *, int);
 const char	*xfer_state_name(int);
 void		 xfer_maybe_free(struct xfer *);
 void		 xfer_detach(struct xfer *);
+void		 xfer_error_reply(struct http_conn *, int, int, const char *,
+		     const char *, const char *);
 void		 xfer_fail(struct xfer *, int, const char *);
 void		 xfer_unavailable(struct xfer *, struct rconn *);
 
@@ -271,6 +275,5 @@ void		 download_pump(struct xfer *);
 
 /* query.c */
 void		 query_start(struct xfer *);
-void		 query_free(struct query *);
 
 #endif /* CACHE_H */

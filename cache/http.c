@@ -573,13 +573,10 @@ http_listen(struct event_base *base, const char *addr,
 	struct http_server	*s;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
-	char			*why;
 
-	if (parse_listen(addr, &ss, &sslen, &why) != 0) {
-		xasprintf(cause, "bad listen address: %s", why);
-		free(why);
+	if (parse_listen_named("bad listen address", addr, &ss, &sslen,
+	    cause) != 0)
 		return (NULL);
-	}
 	s = xcalloc(1, sizeof *s);
 	s->base = base;
 	s->handler = *handler;

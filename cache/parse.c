@@ -56,19 +56,6 @@ parse_tchar(int c)
 	return (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
-/* Value of one hex digit, or -1. */
-static int
-parse_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 static int	parse_fail(int *, char **, int, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
 
@@ -373,7 +360,8 @@ chunked_size_byte(struct chunked *c, int ch)
 
 	if (c->phase == CHUNKED_PHASE_EXT)
 		return;
-	if (c->phase == CHUNKED_PHASE_DIGITS && (v = parse_hex(ch)) != -1) {
+	if (c->phase == CHUNKED_PHASE_DIGITS &&
+	    (v = util_hex_digit(ch)) != -1) {
 		if (++c->digits > CHUNKED_DIGITS_MAX)
 			c->state = CHUNKED_ERROR;
 		c->left = c->left * 16 + (uint64_t)v;
@@ -540,5 +528,22 @@ bad:
 	xasprintf(cause, "\"%s\" is not a numeric HOST:PORT (e.g. "
 	    "127.0.0.1:8080, 0.0.0.0:8080, [::1]:0)", s);
 	memset(ss, 0, sizeof *ss);
+	return (-1);
+}
+
+/*
+ * parse_listen() with its cause after "what: ", what naming the address
+ * (an option, or the server's own) for the message.
+ */
+int
+parse_listen_named(const char *what, const char *s,
+    struct sockaddr_storage *ss, socklen_t *sslen, char **cause)
+{
+	char	*why;
+
+	if (parse_listen(s, ss, sslen, &why) == 0)
+		return (0);
+	xasprintf(cause, "%s: %s", what, why);
+	free(why);
 	return (-1);
 }

@@ -9,9 +9,10 @@
  * A reply lost with the Redis connection answers 503 for the whole
  * query. States: BODY -> QUERY -> DONE.
  *
- * struct query, the answer being built, hangs off the xfer and is freed
- * with it; each lookup carries a struct query_item naming its xfer and
- * its hash.
+ * struct query, the answer being built, hangs off the xfer (its data)
+ * and is freed with it through the xfer's freecb, so xfer.c, below this
+ * file, never calls it; each lookup carries a struct query_item naming
+ * its xfer and its hash.
  */
 
 #include <stdlib.h>
@@ -35,12 +36,12 @@ struct query_item {
 	char			*hash;
 };
 
-/* Free a query's answer; NULL is a no-op. */
-void
-query_free(struct query *q)
+/* Free a query's answer: the xfer's freecb. */
+static void
+query_free(void *data)
 {
-	if (q == NULL)
-		return;
+	struct query	*q = data;
+
 	cJSON_Delete(q->out);
 	free(q);
 }
@@ -51,6 +52,7 @@ query_lookup_done(redisAsyncContext *ac, void *r, void *privdata)
 {
 	struct query_item	*qi = privdata;
 	struct xfer		*x = qi->x;
+	struct query		*q = x->data;
 	redisReply		*reply = r;
 	struct store_meta	 m;
 	cJSON			*info;
@@ -63,14 +65,14 @@ query_lookup_done(redisAsyncContext *ac, void *r, void *privdata)
 		goto out;
 	found = store_meta_parse(reply, &m, &cause);
 	if (found == -1) {
-		info = cJSON_AddObjectToObject(x->query->out, qi->hash);
+		info = cJSON_AddObjectToObject(q->out, qi->hash);
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(info, "error"),
 		    "message", cause);
 		free(cause);
 	} else if (found == 0)
-		cJSON_AddNullToObject(x->query->out, qi->hash);
+		cJSON_AddNullToObject(q->out, qi->hash);
 	else {
-		info = cJSON_AddObjectToObject(x->query->out, qi->hash);
+		info = cJSON_AddObjectToObject(q->out, qi->hash);
 		cJSON_AddNumberToObject(info, "size", (double)m.size);
 		cJSON_AddNumberToObject(info, "taskDurationMs",
 		    m.duration != NULL ? strtod(m.duration, NULL) : 0);
@@ -78,8 +80,8 @@ query_lookup_done(redisAsyncContext *ac, void *r, void *privdata)
 			cJSON_AddStringToObject(info, "tag", m.tag);
 		store_meta_clear(&m);
 	}
-	if (--x->query->left == 0 && x->conn != NULL) {
-		if ((body = cJSON_PrintUnformatted(x->query->out)) == NULL)
+	if (--q->left == 0 && x->conn != NULL) {
+		if ((body = cJSON_PrintUnformatted(q->out)) == NULL)
 			fatalx("%s: out of memory", __func__);
 		http_reply(x->conn, 200, "application/json", body);
 		free(body);
@@ -98,6 +100,7 @@ void
 query_start(struct xfer *x)
 {
 	cJSON			*doc, *hashes, *h;
+	struct query		*q;
 	struct query_item	*qi;
 	const char		*json;
 	size_t			 len = evbuffer_get_length(x->small), n;
@@ -118,8 +121,10 @@ query_start(struct xfer *x)
 			return;
 		}
 	}
-	x->query = xcalloc(1, sizeof *x->query);
-	x->query->out = cJSON_CreateObject();
+	q = xcalloc(1, sizeof *q);
+	q->out = cJSON_CreateObject();
+	x->data = q;
+	x->freecb = query_free;
 	xfer_set_state(x, XFER_QUERY);
 	cJSON_ArrayForEach(h, hashes) {
 		qi = xcalloc(1, sizeof *qi);
@@ -134,10 +139,10 @@ query_start(struct xfer *x)
 			return;
 		}
 		x->refs++;
-		x->query->left++;
+		q->left++;
 	}
 	cJSON_Delete(doc);
-	if (x->query->left == 0) {
+	if (q->left == 0) {
 		http_reply(x->conn, 200, "application/json", "{}");
 		xfer_detach(x);
 	}

@@ -128,14 +128,8 @@ serve_check_listen(const char *listen, char **cause)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
-	char			*why;
 
-	if (parse_listen(listen, &ss, &sslen, &why) != 0) {
-		xasprintf(cause, "--listen: %s", why);
-		free(why);
-		return (-1);
-	}
-	return (0);
+	return (parse_listen_named("--listen", listen, &ss, &sslen, cause));
 }
 
 /* Connect once before the loop so a wrong address fails at once. */

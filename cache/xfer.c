@@ -17,11 +17,22 @@
  * Redis reply callback drops its ref, acts only while the xfer is in a
  * state that still wants the reply (a failure, or the client leaving,
  * moves it to DONE), and ends in xfer_maybe_free().
+ *
+ * A failure is answered in the API's own form by xfer_error_reply(): Nx
+ * gets a text/plain body (its CLI shows it), Turborepo a JSON one
+ * ({"error": {"code", "message"}}, which its client parses). cache.c
+ * uses it too, for the requests it refuses before they get an xfer.
+ *
+ * The bottom of the two APIs: cache.c, upload.c, download.c and query.c
+ * call this file, and it calls none of them (a file's own state hangs
+ * off the xfer with a freecb, query.c's answer so far).
  */
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/buffer.h>
+#include <cjson/cJSON.h>
 
 #include "cache.h"
 
@@ -60,7 +71,8 @@ xfer_maybe_free(struct xfer *x)
 		evbuffer_free(x->chunk);
 	if (x->small != NULL)
 		evbuffer_free(x->small);
-	query_free(x->query);
+	if (x->freecb != NULL)
+		x->freecb(x->data);
 	store_meta_clear(&x->meta);
 	free(x);
 }
@@ -76,13 +88,71 @@ xfer_detach(struct xfer *x)
 	xfer_set_state(x, XFER_DONE);
 }
 
+/* A JSON string for a Turborepo error body. Caller frees. */
+static char *
+xfer_turbo_error(const char *code, const char *message)
+{
+	cJSON	*o, *e;
+	char	*s;
+
+	o = cJSON_CreateObject();
+	e = cJSON_AddObjectToObject(o, "error");
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", message);
+	if ((s = cJSON_PrintUnformatted(o)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_Delete(o);
+	return (s);
+}
+
+/* Turborepo's error code for a status. */
+static const char *
+xfer_turbo_code(int status)
+{
+	switch (status) {
+	case 400: return ("bad_request");
+	case 401: return ("unauthorized");
+	case 403: return ("forbidden");
+	case 404: return ("not_found");
+	case 405: return ("method_not_allowed");
+	case 411: return ("length_required");
+	case 413: return ("payload_too_large");
+	case 503: return ("service_unavailable");
+	}
+	return ("internal_error");
+}
+
+/*
+ * Answer an error in the API's own form, with one extra header if hname
+ * is not NULL.
+ */
+void
+xfer_error_reply(struct http_conn *c, int api, int status,
+    const char *message, const char *hname, const char *hvalue)
+{
+	char	*body;
+
+	log_debug("%s: %d: %s", __func__, status, message);
+	if (api == CACHE_API_TURBO)
+		body = xfer_turbo_error(xfer_turbo_code(status), message);
+	else
+		xasprintf(&body, "%s\n", message);
+	http_response(c, status);
+	if (hname != NULL)
+		http_add_header(c, hname, "%s", hvalue);
+	http_add_header(c, "Content-Type", "%s", api == CACHE_API_TURBO ?
+	    "application/json" : "text/plain; charset=utf-8");
+	http_send_head(c, strlen(body));
+	http_send_body(c, body, strlen(body));
+	free(body);
+}
+
 /* Answer a transfer's request with an error and let go of it. */
 void
 xfer_fail(struct xfer *x, int status, const char *message)
 {
 	if (x->conn != NULL)
-		cache_error_reply(x->conn, x->api, status, message, NULL,
-		    NULL);
+		xfer_error_reply(x->conn, x->api, status, message, NULL, NULL);
 	xfer_detach(x);
 }
 

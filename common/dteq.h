@@ -112,10 +112,12 @@ long long	 util_strtonum(const char *, long long, long long,
 		     const char **);
 int		 util_parse_seconds(const char *, const char *, int, int *,
 		     char **);
+int		 util_hex_digit(int);		/* -1: not one */
 uint64_t	 util_now_ms(void);		/* monotonic */
 uint64_t	 util_wall_ms(void);		/* wall clock, ms since epoch */
 char		*util_format_duration(uint64_t);	/* "1.23s"; caller frees */
 int		 util_read_file(const char *, char **, size_t *, char **);
+size_t		 util_utf8_seq(const unsigned char *, size_t, size_t *);
 char		*util_json_escape(const char *, size_t);	/* caller frees */
 size_t		 util_json_escape_into(char *, const unsigned char *, size_t);
 size_t		 util_json_escape_raw(char *, const unsigned char *, size_t);
@@ -240,10 +242,15 @@ struct taskset {
 	size_t		 ntasks;
 };
 void		 task_clear(struct task *);
+void		 task_env_free(struct task_env *, size_t);
 void		 taskset_free(struct taskset *);
 int		 taskfile_parse(const char *, size_t, const char *,
 		     struct taskset *, char **);
 char		*task_target_of(const char *);	/* caller frees */
+struct cJSON;
+const char	*taskfile_type(const struct cJSON *);
+struct cJSON	*taskfile_json(const char *, size_t, size_t *);
+void		 taskfile_position(const char *, size_t, size_t *, size_t *);
 
 /*
  * How an agent gets the outputs of a dependency that ran elsewhere onto

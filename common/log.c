@@ -4,6 +4,8 @@
  * Logging to stderr. Every line starts with the program and role
  * ("dteq work:"); debug lines appear with -v only. fatal() and fatalx()
  * are for start-up failures and broken invariants, never for remote data.
+ * The bottom of common/: it calls nothing else of dteq (xmalloc.c's
+ * allocators fail through fatal()).
  */
 
 #include <errno.h>
@@ -38,13 +40,23 @@ log_get_verbose(void)
 static void log_vwrite(const char *, va_list, const char *)
     __attribute__((format(printf, 1, 0)));
 
-/* Write one line: prefix, message, optional errno text. */
+/*
+ * Write one line: prefix, message, optional errno text. The message is
+ * formatted first so the line leaves in one write. vasprintf, not
+ * xvasprintf: xmalloc.c reports its failures through fatal(), so this
+ * file stays below it. Out of memory here ends the process as an x*
+ * allocator would.
+ */
 static void
 log_vwrite(const char *fmt, va_list ap, const char *suffix)
 {
 	char	*msg;
 
-	xvasprintf(&msg, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) == -1) {
+		fprintf(stderr, "%s: vasprintf: %s\n", log_prefix,
+		    strerror(errno));
+		exit(EXIT_INFRA);
+	}
 	if (suffix != NULL)
 		fprintf(stderr, "%s: %s: %s\n", log_prefix, msg, suffix);
 	else

@@ -161,20 +161,32 @@ task_msg_encode(const char *run, const struct task *t, int attempt,
 	return (o.p);
 }
 
+/*
+ * Find member name of o: 1 with *v if there, 0 if not and not required,
+ * -1 with *cause if not there but required.
+ */
+static int
+task_msg_member(const struct json_obj *o, const char *name, int required,
+    const struct json_val **v, char **cause)
+{
+	if ((*v = json_get(o, name)) != NULL)
+		return (1);
+	if (!required)
+		return (0);
+	xasprintf(cause, "missing field \"%s\"", name);
+	return (-1);
+}
+
 /* Copy a string member; return -1 if present and not a string. */
 static int
 task_msg_string(const struct json_obj *o, const char *name, int required,
     char **out, char **cause)
 {
 	const struct json_val	*v;
+	int			 rc;
 
-	v = json_get(o, name);
-	if (v == NULL) {
-		if (!required)
-			return (0);
-		xasprintf(cause, "missing field \"%s\"", name);
-		return (-1);
-	}
+	if ((rc = task_msg_member(o, name, required, &v, cause)) != 1)
+		return (rc);
 	if ((*out = json_string(v)) == NULL || **out == '\0') {
 		free(*out);
 		*out = NULL;
@@ -192,14 +204,10 @@ task_msg_int(const struct json_obj *o, const char *name, int required,
 {
 	const struct json_val	*v;
 	double			 d;
+	int			 rc;
 
-	v = json_get(o, name);
-	if (v == NULL) {
-		if (!required)
-			return (0);
-		xasprintf(cause, "missing field \"%s\"", name);
-		return (-1);
-	}
+	if ((rc = task_msg_member(o, name, required, &v, cause)) != 1)
+		return (rc);
 	if (json_number(v, &d) != 0 || !(d >= min && d <= max) ||
 	    d != (double)(int)d) {
 		xasprintf(cause, "field \"%s\" is not a whole number from %d "
@@ -352,11 +360,7 @@ task_msg_clear(struct task_msg *m)
 	free(m->command);
 	free(m->cwd);
 	free(m->avoid);
-	for (i = 0; i < m->nenv; i++) {
-		free(m->env[i].name);
-		free(m->env[i].value);
-	}
-	free(m->env);
+	task_env_free(m->env, m->nenv);
 	for (i = 0; i < m->nrestores; i++) {
 		free(m->restores[i].id);
 		free(m->restores[i].run);

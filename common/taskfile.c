@@ -3,7 +3,9 @@
 /*
  * The task file: dteq's own JSON description of the tasks of a run, read
  * into a struct taskset. This file owns that format and the struct task
- * helpers (task_clear, taskset_free, task_target_of).
+ * helpers (task_clear, task_env_free, taskset_free, task_target_of).
+ * tools/ reads the tools' graphs with its JSON helpers: taskfile_json(),
+ * taskfile_type() and taskfile_position().
  *
  * taskfile_parse() checks the whole file before it hands anything back:
  *
@@ -117,10 +119,16 @@ taskfile_error(struct taskfile_ctx *ctx, const char *fmt, ...)
 	return (-1);
 }
 
-/* Name the type of a JSON value for messages: "a number", "null". */
-static const char *
+/*
+ * Name the type of a JSON value for messages: "a number", "null", and
+ * "missing" for NULL (a member not there). tools/ names types in its
+ * messages the same way.
+ */
+const char *
 taskfile_type(const cJSON *v)
 {
+	if (v == NULL)
+		return ("missing");
 	if (cJSON_IsString(v))
 		return ("a string");
 	if (cJSON_IsNumber(v))
@@ -136,6 +144,29 @@ taskfile_type(const cJSON *v)
 	return ("an unknown value");
 }
 
+/*
+ * Parse len bytes of buf (need not be NUL-terminated) into a cJSON tree
+ * (caller frees with cJSON_Delete), or NULL with *off, if off is not NULL,
+ * the byte offset where cJSON stopped. tools/ reads its graphs with it.
+ */
+cJSON *
+taskfile_json(const char *buf, size_t len, size_t *off)
+{
+	cJSON		*root;
+	const char	*end = NULL;
+	char		*copy;
+
+	/* cJSON wants the terminating NUL counted in the length. */
+	copy = xmalloc(len + 1);
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	root = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
+	if (off != NULL)
+		*off = end != NULL && end >= copy ? (size_t)(end - copy) : 0;
+	free(copy);
+	return (root);
+}
+
 /* Count the elements of an array or the members of an object. */
 static size_t
 taskfile_count(const cJSON *v)
@@ -148,8 +179,11 @@ taskfile_count(const cJSON *v)
 	return (n);
 }
 
-/* Turn a byte offset into a 1-based line and column (in bytes). */
-static void
+/*
+ * Turn a byte offset into a 1-based line and column (in bytes), for
+ * messages here and in tools/.
+ */
+void
 taskfile_position(const char *buf, size_t off, size_t *line, size_t *col)
 {
 	size_t	i, start = 0;
@@ -185,14 +219,13 @@ taskfile_check_bytes(struct taskfile_ctx *ctx, const char *buf, size_t len)
 	    "with a \"tasks\" array"));
 }
 
-/* Report where cJSON stopped parsing buf (NUL-terminated at len). */
+/* Report where cJSON stopped parsing buf (len bytes), at off. */
 static int
 taskfile_json_error(struct taskfile_ctx *ctx, const char *buf, size_t len,
-    const char *end)
+    size_t off)
 {
-	size_t	off, line, col;
+	size_t	line, col;
 
-	off = (end != NULL && end >= buf) ? (size_t)(end - buf) : 0;
 	if (off > len)
 		off = len;
 	taskfile_position(buf, off, &line, &col);
@@ -631,9 +664,7 @@ taskfile_parse(const char *buf, size_t len, const char *name,
 	struct taskset		 new;
 	const cJSON		*tasks, *e;
 	cJSON			*root = NULL;
-	const char		*end = NULL;
-	char			*copy = NULL;
-	size_t			 i;
+	size_t			 i, off;
 	int			 rc = -1;
 
 	memset(ts, 0, sizeof *ts);
@@ -648,16 +679,11 @@ taskfile_parse(const char *buf, size_t len, const char *name,
 	if (taskfile_check_bytes(&ctx, buf, len) != 0)
 		return (-1);
 
-	/* cJSON wants the terminating NUL counted in the length. */
-	copy = xmalloc(len + 1);
-	memcpy(copy, buf, len);
-	copy[len] = '\0';
-	if ((root = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1)) ==
-	    NULL) {
-		taskfile_json_error(&ctx, copy, len, end);
+	if ((root = taskfile_json(buf, len, &off)) == NULL) {
+		taskfile_json_error(&ctx, buf, len, off);
 		goto out;
 	}
-	if (taskfile_check_nul_escapes(&ctx, copy, len) != 0)
+	if (taskfile_check_nul_escapes(&ctx, buf, len) != 0)
 		goto out;
 	if ((tasks = taskfile_tasks(&ctx, root)) == NULL)
 		goto out;
@@ -677,7 +703,6 @@ taskfile_parse(const char *buf, size_t len, const char *name,
 out:
 	taskset_free(&new);
 	cJSON_Delete(root);
-	free(copy);
 	return (rc);
 }
 
@@ -712,17 +737,26 @@ task_clear(struct task *t)
 	for (i = 0; i < t->ndeps && t->deps != NULL; i++)
 		free(t->deps[i]);
 	free(t->deps);
-	for (i = 0; i < t->nenv && t->env != NULL; i++) {
-		free(t->env[i].name);
-		free(t->env[i].value);
-	}
-	free(t->env);
+	task_env_free(t->env, t->nenv);
 	for (i = 0; i < t->noutputs && t->outputs != NULL; i++)
 		free(t->outputs[i]);
 	free(t->outputs);
 	free(t->restore);
 	free(t->restore_arg);
 	memset(t, 0, sizeof *t);
+}
+
+/* Free n variables and the array; fine on NULL. task_msg_clear uses it. */
+void
+task_env_free(struct task_env *env, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n && env != NULL; i++) {
+		free(env[i].name);
+		free(env[i].value);
+	}
+	free(env);
 }
 
 /* Free every task and the array, and leave ts zeroed; fine on a zeroed ts. */

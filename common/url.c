@@ -49,19 +49,6 @@ url_alnum(char c)
 	    (c >= '0' && c <= '9'));
 }
 
-/* Value of one hex digit, or -1. */
-static int
-url_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /*
  * Percent-decode len bytes of s into a new string, or NULL for a bad or
  * NUL escape. Caller frees.
@@ -80,8 +67,8 @@ url_decode(const char *s, size_t len)
 			continue;
 		}
 		if (len - i < 3 ||
-		    (hi = url_hex(s[i + 1])) == -1 ||
-		    (lo = url_hex(s[i + 2])) == -1 ||
+		    (hi = util_hex_digit(s[i + 1])) == -1 ||
+		    (lo = util_hex_digit(s[i + 2])) == -1 ||
 		    (hi == 0 && lo == 0)) {
 			free(out);
 			return (NULL);
@@ -197,7 +184,8 @@ url_hostport(const char *s, struct redis_url *u, char **cause)
 		}
 		len = (size_t)(end - s - 1);
 		for (p = s + 1; p < end; p++) {
-			if (url_hex(*p) == -1 && *p != ':' && *p != '.')
+			if (util_hex_digit(*p) == -1 && *p != ':' &&
+			    *p != '.')
 				break;
 		}
 		if (len == 0 || p != end || memchr(s + 1, ':', len) == NULL) {

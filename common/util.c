@@ -2,10 +2,11 @@
 
 /*
  * Small utilities both sides share: checked number parsing (an
- * OpenBSD-style strtonum and the seconds options built on it), the two
- * clocks, human-readable durations, reading a whole file or stdin, and
- * escaping arbitrary bytes into the inside of a JSON string, random hex
- * tokens from the kernel, and SHA-1 for naming Lua scripts.
+ * OpenBSD-style strtonum and the seconds options built on it, hex
+ * digits), the two clocks, human-readable durations, reading a whole
+ * file or stdin, well-formed UTF-8, escaping arbitrary bytes into the
+ * inside of a JSON string, random hex tokens from the kernel, and SHA-1
+ * for naming Lua scripts.
  *
  * Nothing here logs or exits on bad input: parsing errors come back as
  * an errstr or an xasprintf'd cause for the caller to report.
@@ -91,6 +92,22 @@ util_parse_seconds(const char *option, const char *value, int max, int *out,
 	}
 	*out = (int)n;
 	return (0);
+}
+
+/*
+ * Value of one hex digit, or -1: ASCII whatever the locale (isxdigit
+ * is not), for URLs' percent escapes and HTTP's chunk sizes.
+ */
+int
+util_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
 }
 
 /* Milliseconds of a clock. */
@@ -211,11 +228,12 @@ util_read_file(const char *path, char **buf, size_t *len, char **cause)
 }
 
 /*
- * Length of the well-formed UTF-8 sequence at p (left bytes available),
- * or 0 with *skip set to the length of the ill-formed prefix to replace
- * with one U+FFFD (the Unicode "maximal subpart" rule).
+ * Length of the well-formed UTF-8 sequence at p (left bytes available,
+ * at least 1), or 0 with *skip set to the length of the ill-formed prefix
+ * to replace with one U+FFFD (the Unicode "maximal subpart" rule).
+ * Well-formed: no overlong forms, no surrogates, nothing above U+10FFFF.
  */
-static size_t
+size_t
 util_utf8_seq(const unsigned char *p, size_t left, size_t *skip)
 {
 	unsigned char	lo = 0x80, hi = 0xbf;

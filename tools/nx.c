@@ -53,7 +53,7 @@ nx_overrides(struct tool_ctx *ctx, const cJSON *o,
 		return (0);
 	if (!cJSON_IsObject(o)) {
 		return (tool_error(ctx, "\"overrides\": expected an "
-		    "object, got %s", tool_type(o)));
+		    "object, got %s", taskfile_type(o)));
 	}
 	if ((raw = tool_get(o, "__overrides_unparsed__")) != NULL) {
 		if (!cJSON_IsArray(raw))
@@ -63,7 +63,7 @@ nx_overrides(struct tool_ctx *ctx, const cJSON *o,
 			if (!cJSON_IsString(e))
 				return (tool_error(ctx, "\"overrides\": "
 				    "__overrides_unparsed__ holds %s",
-				    tool_type(e)));
+				    taskfile_type(e)));
 			tool_adds(cmd, " ");
 			tool_quote(cmd, e->valuestring);
 		}
@@ -83,7 +83,7 @@ nx_overrides(struct tool_ctx *ctx, const cJSON *o,
 		else {
 			return (tool_error(ctx, "\"overrides\": \"%s\" is "
 			    "%s; pass it after -- so Nx keeps it unparsed",
-			    e->string, tool_type(e)));
+			    e->string, taskfile_type(e)));
 		}
 		tool_adds(cmd, " ");
 		tool_quote(cmd, arg);
@@ -102,14 +102,14 @@ nx_deps(struct tool_ctx *ctx, const cJSON *v, struct task *t)
 		return (0);
 	if (!cJSON_IsArray(v)) {
 		return (tool_error(ctx, "tasks.dependencies: expected an "
-		    "array, got %s", tool_type(v)));
+		    "array, got %s", taskfile_type(v)));
 	}
 	for (e = v->child; e != NULL; e = e->next) {
 		id = cJSON_IsObject(e) ? tool_get(e, "id") : e;
 		if (!cJSON_IsString(id) || *id->valuestring == '\0') {
 			return (tool_error(ctx, "tasks.dependencies: an "
 			    "element is %s, not a task id or {\"id\": ...}",
-			    tool_type(e)));
+			    taskfile_type(e)));
 		}
 		tool_add_dep(t, id->valuestring);
 	}
@@ -199,7 +199,7 @@ nx_task(struct tool_ctx *ctx, const cJSON *e,
 	ctx->id = e->string;
 	if (!cJSON_IsObject(e))
 		return (tool_error(ctx, "expected an object, got %s",
-		    tool_type(e)));
+		    taskfile_type(e)));
 	if (*e->string == '\0' || strpbrk(e->string, "\n\r\t") != NULL)
 		return (tool_error(ctx, "not a usable task id"));
 	v = tool_get(e, "id");
@@ -225,7 +225,7 @@ nx_task(struct tool_ctx *ctx, const cJSON *e,
 	name = tool_get(target, "target");
 	if (!cJSON_IsString(name) || *name->valuestring == '\0') {
 		return (tool_error(ctx, "\"target\": expected an object "
-		    "with a \"target\" name, got %s", tool_type(
+		    "with a \"target\" name, got %s", taskfile_type(
 		    cJSON_IsObject(target) ? name : target)));
 	}
 
@@ -277,7 +277,7 @@ nx_parse(struct tool_ctx *ctx, const cJSON *root,
 	deps = tool_get(tasks, "dependencies");
 	if (deps != NULL && !cJSON_IsObject(deps)) {
 		return (tool_error(ctx, "tasks.dependencies: expected an "
-		    "object, got %s", tool_type(deps)));
+		    "object, got %s", taskfile_type(deps)));
 	}
 	ts->ntasks = 0;
 	ts->tasks = xcalloc(cJSON_GetArraySize(all), sizeof *ts->tasks);

@@ -6,31 +6,19 @@
  * `turbo run ... --dry=json`; nx.c and turbo.c read either into a struct
  * taskset whose commands hand each task back to the tool on the agents,
  * so the tool's own executors, caching and output stay in charge. This
- * file holds what they share and the entry points:
+ * file holds the entry points, on top of tools/ (tool.c -> nx.c,
+ * turbo.c -> build.c, which holds what the readers share):
  *
  * - toolgraph_detect() tells an Nx task graph, a Turborepo dry run, a dteq
  *   task file and Nx's project graph (no tasks) apart;
  * - toolgraph_parse() reads any of the three task graphs into a taskset
  *   (Nx's through nx_parse, Turborepo's through turbo_parse, dteq's own
  *   through taskfile_parse);
- * - toolgraph_run() runs the tool with the user's arguments plus
- *   --graph=TMP.json or --dry=json, after checking the installed version
- *   can run single tasks (Nx 19.6 for --excludeTaskDependencies, Turborepo
- *   2.0 for --only with --filter), and parses what it wrote. A tool that
- *   fails, or cannot be run, is reported with its own output;
- * - toolgraph_runner(), toolgraph_split() and toolgraph_version_cmp():
- *   how the tool is run, words split as sh would, versions compared.
- *
- * How the tools are run is DTEQ_NX_COMMAND / DTEQ_TURBO_COMMAND (default
- * node_modules/.bin/nx or turbo when the workspace has it, else
- * "npx --no nx", "npx --no turbo": --no so npx never downloads a tool that
- * is not installed), for the main job and, through the task commands, the
- * agents alike.
- *
- * DTEQ_TOOL_DEPS says how a task gets the outputs of its dependencies
- * that ran on other agents: restore (the default), from the remote cache
- * dteq work serves (nx.c and turbo.c say how, per tool), or exclude, no
- * restores, for agents that share one file system.
+ * - toolgraph_run() runs the tool (toolgraph_runner(), build.c) with the
+ *   user's arguments plus --graph=TMP.json or --dry=json, after checking
+ *   the installed version can run single tasks (tool_check_version(),
+ *   build.c), and parses what it wrote. A tool that fails, or cannot be
+ *   run, is reported with its own output.
  *
  * As in taskfile.c, the whole graph is checked before anything is handed
  * back; graph.c then checks ids, deps and cycles. Nothing outside tools/
@@ -43,7 +31,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,197 +40,7 @@
 
 #include "tools.h"
 
-#define TOOL_NX_COMMAND		"npx --no nx"
-#define TOOL_TURBO_COMMAND	"npx --no turbo"
-#define TOOL_NX_MIN		"19.6.0"	/* --excludeTaskDependencies */
-#define TOOL_TURBO_MIN		"2.0.0"		/* --only trims to --filter */
 #define TOOL_SHOW_MAX		(32 * 1024)	/* tool output in an error */
-
-/* Append len bytes of s. */
-void
-tool_add(struct tool_buf *b, const char *s, size_t len)
-{
-	if (b->size - b->len <= len) {
-		while (b->size - b->len <= len)
-			b->size = b->size == 0 ? 256 : b->size * 2;
-		b->s = xreallocarray(b->s, b->size, 1);
-	}
-	memcpy(b->s + b->len, s, len);
-	b->len += len;
-	b->s[b->len] = '\0';
-}
-
-/* Append a NUL-terminated string. */
-void
-tool_adds(struct tool_buf *b, const char *s)
-{
-	tool_add(b, s, strlen(s));
-}
-
-/* Append s as one sh word: as it is if plain, else in single quotes. */
-void
-tool_quote(struct tool_buf *b, const char *s)
-{
-	const char	*p;
-
-	if (*s != '\0' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789@%+=:,./_-") == strlen(s)) {
-		tool_adds(b, s);
-		return;
-	}
-	tool_adds(b, "'");
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '\'')
-			tool_adds(b, "'\\''");
-		else
-			tool_add(b, p, 1);
-	}
-	tool_adds(b, "'");
-}
-
-/* Set *ctx->cause to "NAME: KIND: task "ID": MESSAGE"; returns -1. */
-int
-tool_error(struct tool_ctx *ctx, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg;
-
-	va_start(ap, fmt);
-	xvasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (ctx->id != NULL) {
-		xasprintf(ctx->cause, "%s: %s: task \"%s\": %s", ctx->name,
-		    ctx->kind, ctx->id, msg);
-	} else
-		xasprintf(ctx->cause, "%s: %s: %s", ctx->name, ctx->kind, msg);
-	free(msg);
-	return (-1);
-}
-
-/* Free n words and the array. */
-void
-toolgraph_words_free(char **words, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n && words != NULL; i++)
-		free(words[i]);
-	free(words);
-}
-
-/*
- * Split s into words as sh would, without expansions: blanks separate,
- * '...' is literal, "..." and a backslash quote. Caller frees with
- * toolgraph_words_free. -1 with *cause on an unterminated quote.
- */
-int
-toolgraph_split(const char *s, char ***words, size_t *n, char **cause)
-{
-	struct tool_buf	 w;
-	const char	*p = s;
-	int		 in_word = 0;
-	char		 q;
-
-	*words = NULL;
-	*n = 0;
-	memset(&w, 0, sizeof w);
-	for (;;) {
-		if (*p == '\0' || *p == ' ' || *p == '\t' || *p == '\n') {
-			if (in_word) {
-				*words = xreallocarray(*words, *n + 1,
-				    sizeof **words);
-				(*words)[(*n)++] = w.s != NULL ? w.s :
-				    xstrdup("");
-				memset(&w, 0, sizeof w);
-				in_word = 0;
-			}
-			if (*p++ == '\0')
-				return (0);
-			continue;
-		}
-		in_word = 1;
-		if (*p == '\\' && p[1] != '\0') {
-			tool_add(&w, p + 1, 1);
-			p += 2;
-			continue;
-		}
-		if (*p != '\'' && *p != '"') {
-			tool_add(&w, p++, 1);
-			continue;
-		}
-		q = *p++;
-		tool_add(&w, "", 0);
-		while (*p != q) {
-			if (*p == '\0') {
-				xasprintf(cause, "unterminated %s quote in "
-				    "\"%s\"", q == '"' ? "double" : "single",
-				    s);
-				free(w.s);
-				toolgraph_words_free(*words, *n);
-				*words = NULL;
-				*n = 0;
-				return (-1);
-			}
-			if (q == '"' && *p == '\\' && p[1] != '\0' &&
-			    strchr("\"\\$`", p[1]) != NULL)
-				p++;
-			tool_add(&w, p++, 1);
-		}
-		p++;
-	}
-}
-
-/*
- * Compare two dotted versions ("19.6.0", "v24.0.6", "2.0.0-canary.1")
- * number by number; a pre-release suffix is ignored. <0, 0 or >0.
- */
-int
-toolgraph_version_cmp(const char *a, const char *b)
-{
-	unsigned long	x, y;
-	char		*end;
-	int		 i;
-
-	if (*a == 'v')
-		a++;
-	if (*b == 'v')
-		b++;
-	for (i = 0; i < 3; i++) {
-		x = strtoul(a, &end, 10);
-		a = end;
-		y = strtoul(b, &end, 10);
-		b = end;
-		if (x != y)
-			return (x < y ? -1 : 1);
-		if (*a == '.')
-			a++;
-		if (*b == '.')
-			b++;
-	}
-	return (0);
-}
-
-/* The command that runs the tool: DTEQ_NX_COMMAND or the default. */
-const char *
-toolgraph_runner(int tool)
-{
-	const char	*s;
-
-	s = cli_env(tool == TOOLGRAPH_NX ? "DTEQ_NX_COMMAND" :
-	    "DTEQ_TURBO_COMMAND");
-	if (s != NULL)
-		return (s);
-	/*
-	 * The workspace's own binary when it has one: npx costs most of a
-	 * second per task (bench/nx_overhead.sh).
-	 */
-	s = tool == TOOLGRAPH_NX ? "node_modules/.bin/nx" :
-	    "node_modules/.bin/turbo";
-	if (access(s, X_OK) == 0)
-		return (s);
-	return (tool == TOOLGRAPH_NX ? TOOL_NX_COMMAND :
-	    TOOL_TURBO_COMMAND);
-}
 
 /* The tool's name for messages. */
 static const char *
@@ -295,30 +92,6 @@ tool_installed(const char *pkg)
 	return (version);
 }
 
-/* Refuse a tool older than the agents' way of running one task needs. */
-int
-tool_check_version(int tool, const char *version, const char *where,
-    char **cause)
-{
-	if (tool == TOOLGRAPH_NX &&
-	    toolgraph_version_cmp(version, TOOL_NX_MIN) < 0) {
-		xasprintf(cause, "Nx %s (%s) is too old: agents run each task "
-		    "with `nx run ID --excludeTaskDependencies`, which needs "
-		    "Nx %s or later; upgrade the nx package", version, where,
-		    TOOL_NX_MIN);
-		return (-1);
-	}
-	if (tool == TOOLGRAPH_TURBO &&
-	    toolgraph_version_cmp(version, TOOL_TURBO_MIN) < 0) {
-		xasprintf(cause, "Turborepo %s (%s) is too old: agents run "
-		    "each task with `turbo run TASK --filter=PKG --only`, "
-		    "which needs Turborepo %s or later; upgrade the turbo "
-		    "package", version, where, TOOL_TURBO_MIN);
-		return (-1);
-	}
-	return (0);
-}
-
 /* Check the tool installed here, if one is found. */
 static int
 tool_check_installed(int tool, char **cause)
@@ -333,32 +106,6 @@ tool_check_installed(int tool, char **cause)
 	    "node_modules", cause);
 	free(version);
 	return (rc);
-}
-
-/* Name the type of a JSON value for messages. */
-const char *
-tool_type(const cJSON *v)
-{
-	if (v == NULL)
-		return ("missing");
-	if (cJSON_IsString(v))
-		return ("a string");
-	if (cJSON_IsNumber(v))
-		return ("a number");
-	if (cJSON_IsBool(v))
-		return ("a boolean");
-	if (cJSON_IsNull(v))
-		return ("null");
-	if (cJSON_IsArray(v))
-		return ("an array");
-	return (cJSON_IsObject(v) ? "an object" : "an unknown value");
-}
-
-/* Member name of object o, or NULL. */
-const cJSON *
-tool_get(const cJSON *o, const char *name)
-{
-	return (cJSON_GetObjectItemCaseSensitive(o, name));
 }
 
 /* Tell which kind of graph root is. */
@@ -387,24 +134,6 @@ tool_detect_json(const cJSON *root)
 	return (TOOLGRAPH_UNKNOWN);
 }
 
-/* Parse buf (len bytes) into a cJSON tree; NULL if it is not JSON. */
-static cJSON *
-tool_json(const char *buf, size_t len, size_t *off)
-{
-	cJSON		*root;
-	const char	*end = NULL;
-	char		*copy;
-
-	copy = xmalloc(len + 1);
-	memcpy(copy, buf, len);
-	copy[len] = '\0';
-	root = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
-	if (off != NULL)
-		*off = end != NULL && end >= copy ? (size_t)(end - copy) : 0;
-	free(copy);
-	return (root);
-}
-
 /* Tell which kind of graph buf holds (TOOLGRAPH_*). */
 int
 toolgraph_detect(const char *buf, size_t len)
@@ -413,74 +142,11 @@ toolgraph_detect(const char *buf, size_t len)
 	int	 kind;
 
 	if (memchr(buf, '\0', len) != NULL ||
-	    (root = tool_json(buf, len, NULL)) == NULL)
+	    (root = taskfile_json(buf, len, NULL)) == NULL)
 		return (TOOLGRAPH_UNKNOWN);
 	kind = tool_detect_json(root);
 	cJSON_Delete(root);
 	return (kind);
-}
-
-/* Copy an optional array of non-empty strings, each prefixed by dir/. */
-int
-tool_strings(struct tool_ctx *ctx, const cJSON *v,
-    const char *field, const char *dir, char ***out, size_t *n)
-{
-	const cJSON	*e;
-	size_t		 i = 0;
-
-	*n = 0;
-	if (v == NULL || cJSON_IsNull(v))
-		return (0);
-	if (!cJSON_IsArray(v)) {
-		return (tool_error(ctx, "\"%s\": expected an array of "
-		    "strings, got %s", field, tool_type(v)));
-	}
-	*out = xcalloc(cJSON_GetArraySize(v), sizeof **out);
-	for (e = v->child; e != NULL; e = e->next) {
-		if (!cJSON_IsString(e) || *e->valuestring == '\0') {
-			return (tool_error(ctx, "\"%s\": element #%zu is "
-			    "%s, not a path", field, i + 1,
-			    tool_type(e)));
-		}
-		if (dir != NULL && *dir != '\0' && strcmp(dir, ".") != 0)
-			xasprintf(&(*out)[i], "%s/%s", dir, e->valuestring);
-		else
-			(*out)[i] = xstrdup(e->valuestring);
-		*n = ++i;
-	}
-	return (0);
-}
-
-/* Add id to the deps of t unless it is there already. */
-void
-tool_add_dep(struct task *t, const char *id)
-{
-	size_t	i;
-
-	for (i = 0; i < t->ndeps; i++) {
-		if (strcmp(t->deps[i], id) == 0)
-			return;
-	}
-	t->deps = xreallocarray(t->deps, t->ndeps + 1, sizeof *t->deps);
-	t->deps[t->ndeps++] = xstrdup(id);
-}
-
-/* Read DTEQ_TOOL_DEPS (restore, the default, or exclude) into ctx. */
-int
-tool_deps_mode(struct tool_ctx *ctx)
-{
-	const char	*mode;
-
-	ctx->restore = 1;
-	if ((mode = cli_env("DTEQ_TOOL_DEPS")) == NULL ||
-	    strcmp(mode, "restore") == 0)
-		return (0);
-	if (strcmp(mode, "exclude") != 0) {
-		return (tool_error(ctx, "DTEQ_TOOL_DEPS is \"%s\", not "
-		    "restore or exclude", mode));
-	}
-	ctx->restore = 0;
-	return (0);
 }
 
 /* Report where a graph stops being JSON; returns -1. */
@@ -488,20 +154,14 @@ static int
 tool_json_error(struct tool_ctx *ctx, const char *buf, size_t len,
     size_t off)
 {
-	size_t	i, line = 1, col = 1, blank = 0;
+	size_t	line, col, blank = 0;
 
 	while (blank < len && strchr(" \t\r\n", buf[blank]) != NULL &&
 	    buf[blank] != '\0')
 		blank++;
 	if (blank == len)
 		return (tool_error(ctx, "empty: no JSON"));
-	for (i = 0; i < off && i < len; i++) {
-		col++;
-		if (buf[i] == '\n') {
-			line++;
-			col = 1;
-		}
-	}
+	taskfile_position(buf, off < len ? off : len, &line, &col);
 	return (tool_error(ctx, "invalid JSON at line %zu, column %zu",
 	    line, col));
 }
@@ -528,7 +188,7 @@ toolgraph_parse(const char *buf, size_t len, const char *name,
 	ctx.cause = cause;
 	if (memchr(buf, '\0', len) != NULL)
 		return (tool_error(&ctx, "holds a NUL byte: not JSON"));
-	if ((root = tool_json(buf, len, &off)) == NULL)
+	if ((root = taskfile_json(buf, len, &off)) == NULL)
 		return (tool_json_error(&ctx, buf, len, off));
 	switch (kind = tool_detect_json(root)) {
 	case TOOLGRAPH_NX:

@@ -6,9 +6,10 @@
  * whose commands run each task with the tool, and running the tool to get
  * one. Includes dteq.h only; used by producer/ and cmd/, never by worker/.
  *
- * tool.c holds what both tools share and the toolgraph_* entry points;
- * nx.c and turbo.c each read one tool's graph. Nothing outside tools/
- * sees a cJSON: the sections below the first are for tools/ alone.
+ * Three layers, each calling only the ones below: tool.c, the entry
+ * points; nx.c and turbo.c, each reading one tool's graph; build.c, what
+ * the readers share. Nothing outside tools/ sees a cJSON: the sections
+ * below the first two are for tools/ alone.
  */
 
 #ifndef TOOLS_H
@@ -27,12 +28,14 @@ int		 toolgraph_parse(const char *, size_t, const char *,
 		     struct taskset *, char **);
 int		 toolgraph_run(int, const char *, struct taskset *, int *,
 		     char **);
+
+/* build.c: how a tool is run, sh words, versions; used outside too. */
 const char	*toolgraph_runner(int);
 int		 toolgraph_split(const char *, char ***, size_t *, char **);
 void		 toolgraph_words_free(char **, size_t);
 int		 toolgraph_version_cmp(const char *, const char *);
 
-/* tool.c: what the readers share. */
+/* build.c: what the readers share. */
 struct cJSON;
 
 /* A growable NUL-terminated string. */
@@ -57,7 +60,6 @@ void		 tool_quote(struct tool_buf *, const char *);
 int		 tool_error(struct tool_ctx *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 int		 tool_check_version(int, const char *, const char *, char **);
-const char	*tool_type(const struct cJSON *);
 const struct cJSON *tool_get(const struct cJSON *, const char *);
 int		 tool_strings(struct tool_ctx *, const struct cJSON *,
 		     const char *, const char *, char ***, size_t *);

@@ -75,13 +75,13 @@ turbo_deps(struct tool_ctx *ctx, struct turbo_ref *refs,
 		return (0);
 	if (!cJSON_IsArray(deps)) {
 		return (tool_error(ctx, "\"dependencies\": expected an "
-		    "array, got %s", tool_type(deps)));
+		    "array, got %s", taskfile_type(deps)));
 	}
 	for (e = deps->child; e != NULL; e = e->next) {
 		if (!cJSON_IsString(e) || *e->valuestring == '\0') {
 			return (tool_error(ctx, "\"dependencies\": an "
 			    "element is %s, not a task id",
-			    tool_type(e)));
+			    taskfile_type(e)));
 		}
 		if ((r = turbo_ref_find(refs, n, e->valuestring)) == NULL ||
 		    !r->missing) {
@@ -108,7 +108,7 @@ turbo_string(struct tool_ctx *ctx, const cJSON *task,
 	v = tool_get(task, field);
 	if (!cJSON_IsString(v) || *v->valuestring == '\0') {
 		tool_error(ctx, "\"%s\": expected a string, got %s",
-		    field, tool_type(v));
+		    field, taskfile_type(v));
 		return (NULL);
 	}
 	return (v->valuestring);
@@ -225,7 +225,7 @@ turbo_parse(struct tool_ctx *ctx, const cJSON *root,
 	tasks = tool_get(root, "tasks");
 	if (!cJSON_IsArray(tasks)) {
 		return (tool_error(ctx, "\"tasks\": expected an array, "
-		    "got %s", tool_type(tasks)));
+		    "got %s", taskfile_type(tasks)));
 	}
 	if (turbo_index(ctx, tasks, &refs, &n) != 0)
 		goto out;

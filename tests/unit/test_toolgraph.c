@@ -1,8 +1,8 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * Unit tests for tools/ (tool.c, nx.c, turbo.c): reading the task graphs
- * that the pinned Nx (24.0.6) and Turborepo (2.11.11) wrote
+ * Unit tests for tools/ (tool.c, nx.c, turbo.c, build.c): reading the
+ * task graphs that the pinned Nx (24.0.6) and Turborepo (2.11.11) wrote
  * (tests/fixtures, made by tests/nx/gen_fixtures.sh) into tasks whose
  * commands hand each task back to the tool, and the Nx restores agents
  * fetch dependencies with; the edge forms (objects, strings); refusing
