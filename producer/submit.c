@@ -337,6 +337,27 @@ submit_no_restores(struct taskset *ts)
 }
 
 /*
+ * A tool's task that others need but that declares no outputs: what it
+ * writes stays on its agent's checkout, so neither its dependents on
+ * other agents nor the main job's replay get it (a turbo.json without
+ * "outputs", say). One line per such task.
+ */
+static void
+submit_warn_outputs(struct submit *s)
+{
+	const struct node	*n;
+	size_t			 i;
+
+	for (i = 0; i < graph_size(s->g); i++) {
+		n = graph_node(s->g, i);
+		if (n->task->noutputs == 0 && n->ndependents > 0)
+			log_warnx("%s declares no outputs: nothing it writes "
+			    "reaches the main job or its dependents on other "
+			    "agents", n->task->id);
+	}
+}
+
+/*
  * Read and validate the task graph into s->g: the task file, the graph of
  * --graph FILE (Nx, Turborepo or a task file, detected), or the one Nx
  * (--nx) or Turborepo (--turbo) gives when run here (tools/).
@@ -349,10 +370,11 @@ submit_load(struct submit *s, char **cause)
 	const char		 *name;
 	char			 *buf, *why;
 	size_t			  len;
-	int			  rc;
+	int			  rc, tool;
 
 	memset(&ts, 0, sizeof ts);
-	if (o->nx_args != NULL || o->turbo_args != NULL) {
+	tool = o->nx_args != NULL || o->turbo_args != NULL;
+	if (tool) {
 		name = o->nx_args != NULL ? "the Nx task graph" :
 		    "the Turborepo task graph";
 		if (toolgraph_run(o->nx_args != NULL ? TOOLGRAPH_NX :
@@ -363,9 +385,11 @@ submit_load(struct submit *s, char **cause)
 		name = o->graph_file != NULL ? o->graph_file : o->taskfile;
 		if (util_read_file(name, &buf, &len, cause) != 0)
 			return (-1);
-		if (o->graph_file != NULL)
+		if (o->graph_file != NULL) {
+			rc = toolgraph_detect(buf, len);
+			tool = rc == TOOLGRAPH_NX || rc == TOOLGRAPH_TURBO;
 			rc = toolgraph_parse(buf, len, name, &ts, cause);
-		else
+		} else
 			rc = taskfile_parse(buf, len, name, &ts, cause);
 		free(buf);
 		if (rc != 0)
@@ -378,6 +402,8 @@ submit_load(struct submit *s, char **cause)
 		free(why);
 		return (-1);
 	}
+	if (tool)
+		submit_warn_outputs(s);
 	return (0);
 }
 
