@@ -5,12 +5,17 @@
  * TEST_RUN() prints "PASS: name" or "FAIL: name" (with the file:line of
  * every failed check), and test_exit() gives the process exit code. The
  * runner (tests/run.sh) counts the PASS and FAIL lines.
+ *
+ * A table-driven test runs a function on each row of an array whose
+ * rows have a "name": TEST_TABLE() reports the rows of one name (next to
+ * each other) as one test of that name, like TEST_RUN() a function.
  */
 
 #ifndef TEST_H
 #define TEST_H
 
 #include <stdio.h>
+#include <string.h>
 
 static int	test_failed_checks;
 static int	test_npassed;
@@ -35,17 +40,49 @@ static int	test_nfailed;
 	}								\
 } while (0)
 
+/* Start a test: no check has failed yet. */
+static inline void
+test_begin(void)
+{
+	test_failed_checks = 0;
+}
+
+/* End the test started last: its PASS or FAIL line. */
+static inline void
+test_end(const char *name)
+{
+	if (test_failed_checks == 0) {
+		printf("PASS: %s\n", name);
+		test_npassed++;
+	} else {
+		printf("FAIL: %s\n", name);
+		test_nfailed++;
+	}
+	fflush(stdout);
+}
+
 #define TEST_RUN(fn) do {						\
-	test_failed_checks = 0;						\
+	test_begin();							\
 	fn();								\
-	if (test_failed_checks == 0) {					\
-		printf("PASS: %s\n", #fn);				\
-		test_npassed++;						\
-	} else {							\
-		printf("FAIL: %s\n", #fn);				\
-		test_nfailed++;						\
+	test_end(#fn);							\
+} while (0)
+
+/*
+ * TEST_TABLE(rows, fn): fn(&rows[i]) for each row of the array rows, the
+ * rows of one name (consecutive) being one test.
+ */
+#define TEST_TABLE(rows, fn) do {					\
+	size_t	test_i_, test_n_ = sizeof (rows) / sizeof (rows)[0];	\
+									\
+	for (test_i_ = 0; test_i_ < test_n_; test_i_++) {		\
+		if (test_i_ == 0 || strcmp((rows)[test_i_].name,	\
+		    (rows)[test_i_ - 1].name) != 0)			\
+			test_begin();					\
+		fn(&(rows)[test_i_]);					\
+		if (test_i_ + 1 == test_n_ || strcmp((rows)[test_i_].name, \
+		    (rows)[test_i_ + 1].name) != 0)			\
+			test_end((rows)[test_i_].name);			\
 	}								\
-	fflush(stdout);							\
 } while (0)
 
 static inline int

@@ -8,6 +8,13 @@
 #   rss_kb PID                    VmRSS of PID in kB (empty once gone)
 #   runs_of DIR ID                how many lines DIR/runs.ID holds (a task
 #                                 appends one line each time it starts)
+#   runs_task FILE ID SECS [DEPS] add_task of a task that appends its line
+#                                 to $TMP/runs.ID, then sleeps SECS
+#   runs_grid FILE N WIDTH SECS [cross]
+#                                 the task file of N such tasks in WIDTH
+#                                 chains; sets ids
+#   ran_once OUT ID...            each task of $RUN succeeded, ran once and
+#                                 has one whole block in OUT
 #   elapsed_ms START_MS           milliseconds since START_MS (now_ms)
 #   info MSG                      a line in the test log for the report
 #   track_tasks ID...             wait for the pids tasks wrote into
@@ -50,6 +57,52 @@ runs_of() {
 	else
 		echo 0
 	fi
+}
+
+# runs_task FILE ID SECS [DEPS]: add to FILE a task ID that appends
+# "AGENT ATTEMPT" to $TMP/runs.ID (runs_of counts its runs), sleeps SECS
+# and says "ID done".
+runs_task() {
+	_rt="echo \"\$DTEQ_AGENT \$DTEQ_ATTEMPT\" >>$TMP/runs.$2"
+	add_task "$1" "$2" "$_rt; sleep $3; echo $2 done" "${4:-}"
+}
+
+# runs_grid FILE N WIDTH SECS [cross]: write the task file FILE of the
+# tasks t1..tN (runs_task, SECS each) in WIDTH chains: each needs the one
+# WIDTH before it, and with "cross", past the second row, the one
+# WIDTH+1 before it too. ids lists them.
+runs_grid() {
+	ids=""
+	_gi=1
+	while [ "$_gi" -le "$2" ]; do
+		_gdep=""
+		[ "$_gi" -gt "$3" ] && _gdep="t$((_gi - $3))"
+		[ "${5:-}" = cross ] && [ "$_gi" -gt $(($3 * 2)) ] &&
+		    _gdep="$_gdep t$((_gi - $3 - 1))"
+		runs_task "$1" "t$_gi" "$4" "$_gdep"
+		ids="$ids t$_gi"
+		_gi=$((_gi + 1))
+	done
+	taskfile "$1"
+}
+
+# ran_once OUT ID...: each task ID of $RUN succeeded, ran once (runs_of
+# $TMP), and has one block in submit's output OUT, which it closed as
+# succeeded.
+ran_once() {
+	_ro=$1
+	shift
+	for _id in "$@"; do
+		assert_eq "$(result_field "$RUN" "$_id" status)" success \
+		    "status of $_id"
+		assert_eq "$(count_lines "$_ro" "> $_id (")" 1 \
+		    "block headers of $_id"
+		assert_eq "$(count_lines "$_ro" "< $_id: succeeded")" 1 \
+		    "footers of $_id"
+		_n=$(runs_of "$TMP" "$_id")
+		[ "$_n" -eq 1 ] || info "task $_id ran $_n times"
+		assert_eq "$_n" 1 "runs of $_id"
+	done
 }
 
 # track_tasks ID...: wait (<= 30 s in all) until each task ID has written

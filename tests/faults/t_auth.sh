@@ -11,15 +11,11 @@
 right="Right-Pass-$$-q7"
 wrong="Wrong-Pass-$$-z9"
 acl_pw="Acl-Pass-$$-k3"
-# redis-cli authenticates; the variable is not exported, so no dteq
-# process (nor task) inherits it.
-rcli() {
-	REDISCLI_AUTH=$right redis-cli -p "$REDIS_PORT" "$@"
-}
-start_redis_with --save '' --appendonly no --requirepass "$right"
+# rcli authenticates; no dteq process (nor task) inherits the password,
+# and $REDIS_URL does not hold it.
+start_redis_auth "$right"
 rcli acl setuser ciuser on ">$acl_pw" '~*' '&*' '+@all' >/dev/null ||
     fail "ACL SETUSER failed"
-plain="redis://127.0.0.1:$REDIS_PORT"
 
 tf="$TMP/auth.json"
 add_task "$tf" one "echo one"
@@ -50,16 +46,16 @@ expect_refused() {
 wrongurl="redis://:$wrong@127.0.0.1:$REDIS_PORT"
 expect_refused work-url DTEQ_X=1 "$DTEQ" work --redis "$wrongurl" --run "$RUN" --name w1 -v
 expect_refused submit-url DTEQ_X=1 "$DTEQ" submit --redis "$wrongurl" --run "$RUN" -v "$tf"
-expect_refused work-env DTEQ_REDIS_PASSWORD="$wrong" "$DTEQ" work --redis "$plain" --run "$RUN" --name w1
-expect_refused submit-env DTEQ_REDIS_PASSWORD="$wrong" "$DTEQ" submit --redis "$plain" --run "$RUN" "$tf"
-expect_refused work-nopw DTEQ_X=1 "$DTEQ" work --redis "$plain" --run "$RUN" --name w1
+expect_refused work-env DTEQ_REDIS_PASSWORD="$wrong" "$DTEQ" work --redis "$REDIS_URL" --run "$RUN" --name w1
+expect_refused submit-env DTEQ_REDIS_PASSWORD="$wrong" "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$tf"
+expect_refused work-nopw DTEQ_X=1 "$DTEQ" work --redis "$REDIS_URL" --run "$RUN" --name w1
 expect_refused work-acl DTEQ_X=1 "$DTEQ" work --redis "redis://ciuser:$wrong@127.0.0.1:$REDIS_PORT" --run "$RUN" --name w1
 assert_eq "$(rcli exists "dteq:{$RUN}:meta")" 0 "run registered by a refused submit"
 
 log "right password through DTEQ_REDIS_PASSWORD"
-bg agent.ok env DTEQ_REDIS_PASSWORD="$right" "$DTEQ" work --redis "$plain" \
+bg agent.ok env DTEQ_REDIS_PASSWORD="$right" "$DTEQ" work --redis "$REDIS_URL" \
     --run "$RUN" --name ok -v
-bg submit-ok env DTEQ_REDIS_PASSWORD="$right" "$DTEQ" submit --redis "$plain" \
+bg submit-ok env DTEQ_REDIS_PASSWORD="$right" "$DTEQ" submit --redis "$REDIS_URL" \
     --run "$RUN" -v "$tf"
 bg_wait submit-ok 30
 assert_eq "$(bg_rc submit-ok)" 0 "exit status of submit with DTEQ_REDIS_PASSWORD"

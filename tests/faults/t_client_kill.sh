@@ -9,15 +9,7 @@
 start_redis
 
 tf="$TMP/ck.json"
-ids=""
-for i in $(seq 1 36); do
-	dep=""
-	[ "$i" -gt 6 ] && dep="t$((i - 6))"
-	[ "$i" -gt 12 ] && dep="$dep t$((i - 7))"
-	add_task "$tf" "t$i" "echo \"\$DTEQ_AGENT \$DTEQ_ATTEMPT\" >>$TMP/runs.t$i; sleep 0.7; echo t$i done" "$dep"
-	ids="$ids t$i"
-done
-taskfile "$tf"
+runs_grid "$tf" 36 6 0.7 cross
 
 start_agent a1 --parallel 2
 start_agent a2 --parallel 2
@@ -43,11 +35,8 @@ agents_exit_ok 20 a1 a2 a3
 
 out="$TMP/submit.out"
 assert_eq "$(rcli hlen "dteq:{$RUN}:results")" 36 "results recorded"
-for id in $ids; do
-	assert_eq "$(result_field "$RUN" "$id" status)" success "status of $id"
-	assert_eq "$(count_lines "$out" "> $id (")" 1 "block headers of $id"
-	assert_eq "$(runs_of "$TMP" "$id")" 1 "runs of $id"
-done
+# shellcheck disable=SC2086
+ran_once "$out" $ids
 
 # A storm: 240 short tasks (six chains of 40) while every normal client
 # is cut every 0.05 s for 6 s, to hit the moments a command is cut off:

@@ -10,13 +10,9 @@
 
 secret="task-env-secret-$$-x1"
 pw="task-env-pw-$$-y2"
-# redis-cli authenticates; the variable is not exported, so no dteq
-# process (nor task) inherits it.
-rcli() {
-	REDISCLI_AUTH=$pw redis-cli -p "$REDIS_PORT" "$@"
-}
-start_redis_with --save '' --appendonly no --requirepass "$pw"
-plain="redis://127.0.0.1:$REDIS_PORT"
+# rcli authenticates; no dteq process (nor task) inherits the password,
+# and $REDIS_URL does not hold it.
+start_redis_auth "$pw"
 
 tf="$TMP/env.json"
 add_task "$tf" show "env >$TMP/env.show"
@@ -39,9 +35,9 @@ check_env() {
 
 log "DTEQ_SECRET and DTEQ_REDIS_PASSWORD in the environment"
 bg agent.a1 env DTEQ_SECRET="$secret" DTEQ_REDIS_PASSWORD="$pw" \
-    AGENT_ORDINARY=kept "$DTEQ" work --redis "$plain" --run "$RUN" --name a1
+    AGENT_ORDINARY=kept "$DTEQ" work --redis "$REDIS_URL" --run "$RUN" --name a1
 bg submit env DTEQ_SECRET="$secret" DTEQ_REDIS_PASSWORD="$pw" \
-    "$DTEQ" submit --redis "$plain" --run "$RUN" "$tf"
+    "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$tf"
 bg_wait submit 30
 assert_eq "$(bg_rc submit)" 0 "dteq submit exit status"
 agents_exit_ok 15 a1
@@ -55,9 +51,9 @@ if has_option work --secret-file && has_option submit --secret-file; then
 	chmod 600 "$TMP/secret"
 	r2="$RUN-file"
 	bg agent.a2 env DTEQ_REDIS_PASSWORD="$pw" AGENT_ORDINARY=kept \
-	    "$DTEQ" work --redis "$plain" --run "$r2" --name a2 \
+	    "$DTEQ" work --redis "$REDIS_URL" --run "$r2" --name a2 \
 	    --secret-file "$TMP/secret"
-	bg submit2 env DTEQ_REDIS_PASSWORD="$pw" "$DTEQ" submit --redis "$plain" \
+	bg submit2 env DTEQ_REDIS_PASSWORD="$pw" "$DTEQ" submit --redis "$REDIS_URL" \
 	    --run "$r2" --secret-file "$TMP/secret" "$tf"
 	bg_wait submit2 30
 	assert_eq "$(bg_rc submit2)" 0 "dteq submit exit status (--secret-file)"

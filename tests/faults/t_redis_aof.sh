@@ -9,14 +9,7 @@
 start_redis_with --appendonly yes --appendfsync always --save ''
 
 tf="$TMP/aof.json"
-ids=""
-for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
-	dep=""
-	[ "$i" -gt 4 ] && dep="t$((i - 4))"
-	add_task "$tf" "t$i" "echo \"\$DTEQ_AGENT \$DTEQ_ATTEMPT\" >>$TMP/runs.t$i; sleep 0.8; echo t$i done" "$dep"
-	ids="$ids t$i"
-done
-taskfile "$tf"
+runs_grid "$tf" 12 4 0.8
 
 start_agent a1 --parallel 2
 start_agent a2 --parallel 2
@@ -42,12 +35,6 @@ agents_exit_ok 20 a1 a2
 
 out="$TMP/submit.out"
 assert_eq "$(rcli hlen "dteq:{$RUN}:results")" 12 "results recorded"
-for id in $ids; do
-	assert_eq "$(result_field "$RUN" "$id" status)" success "status of $id"
-	assert_eq "$(count_lines "$out" "> $id (")" 1 "block headers of $id"
-	assert_eq "$(count_lines "$out" "< $id: succeeded")" 1 "footers of $id"
-	n=$(runs_of "$TMP" "$id")
-	[ "$n" -eq 1 ] || info "task $id ran $n times"
-	assert_eq "$n" 1 "runs of $id"
-done
+# shellcheck disable=SC2086
+ran_once "$out" $ids
 exit 0

@@ -13,7 +13,7 @@ tf="$TMP/resume.json"
 for c in a b; do
 	prev=""
 	for i in 1 2 3 4 5 6; do
-		add_task "$tf" "$c$i" "echo \"\$DTEQ_AGENT \$DTEQ_ATTEMPT\" >>$TMP/runs.$c$i; sleep 0.6; echo $c$i done" "$prev"
+		runs_task "$tf" "$c$i" 0.6 "$prev"
 		prev="$c$i"
 	done
 done

@@ -15,6 +15,9 @@
 #                        a redis-server on a given port (restart: on the
 #                        port of the one stopped); every test starts its
 #                        servers through redis_at
+#   start_redis_auth PASSWORD [ARGS...]
+#                        start_redis_with --requirepass PASSWORD (no
+#                        persistence), rcli authenticating
 #   rcli ARGS...         redis-cli against that server
 #   stop_redis           stops it (by pid) and waits for it
 #   signal_redis SIG     sends SIG and waits (<= 10 s) for it to exit; the
@@ -29,19 +32,33 @@
 #                        several agents; one in its own directory
 #   submit OUTNAME [ARGS...], submit_within SECS OUTNAME [ARGS...]
 #                        `dteq submit` in the foreground; sets SUBMIT_RC
+#                        and SUBMIT_TOOK (whole seconds)
+#   run_cli NAME ARGS... `dteq ARGS` in the foreground, no input; sets RC
+#                        and TOOK
+#   unreachable NAME SECS PORT SECRET ARGS...
+#                        run_cli exits 3 within SECS, naming the server
+#                        on PORT and never printing SECRET
+#   cancel_run           `dteq cancel` of $RUN, which exits 0
+#   after_cancel WHAT PID...
+#                        agents a1 and a2, processes PID... and the submit
+#                        (bg submit) end as a cancel makes them
 #   refused NAME PATTERN [ARGS...]
 #                        submit exits 2 with PATTERN and writes nothing
 #   tool_deps MODE       DTEQ_TOOL_DEPS=MODE, exported
 #   wait_for 'CMD' SECS  polls CMD (eval'd) every 0.1 s; 1 if it never held
 #   fail MSG, assert_eq GOT WANT MSG, assert_file/assert_no_file, count_lines
+#   need_cmd CMD [WHERE] fails the test unless CMD is installed
+#   pid_gone PID MSG [SECS], pidfile_gone FILE WHAT
+#                        a process ends (within 10 s unless SECS)
 #   add_task/taskfile    write a task file without hand-written JSON
+#   tasks FILE <<EOF     the same from a table, one task a line
 #   result_field RUN ID FIELD
 #                        a field of the task's result in the results hash
 #   track_pid PID        one more process to kill on exit
 #   two_agents_script FILE
 #                        a script tasks run to wait until two agents run
 #                        one each
-#   lib_script, split_libs, libs_split, checkout_agents
+#   lib_script, split_libs, libs_split, checkout_agents, restores_ok
 #                        the libraries and agents of the restore tests
 #   start_cache [options...], stop_cache, req NAME METHOD PATH [...]
 #                        `dteq cache` on the test server (CACHE_URL), its
@@ -69,6 +86,8 @@ KILL_PIDS=""
 REDIS_PID=""
 REDIS_PORT=""
 REDIS_URL=""
+# The password rcli gives (start_redis_auth): never exported.
+unset REDIS_PASS
 
 # pid_alive PID: the process exists and is not a zombie.
 pid_alive() {
@@ -171,6 +190,11 @@ assert_no_grep() {
 	! grep -Eq -- "$1" "$2" || fail "${3:-unexpected match} (/$1/ in ${2#"$TMP"/})"
 }
 
+# need_cmd CMD [WHERE]: fail unless CMD is installed (WHERE: what has it).
+need_cmd() {
+	command -v "$1" >/dev/null 2>&1 || fail "$1 is missing${2:+ ($2)}"
+}
+
 # count_lines FILE FIXED: how many lines of FILE start with FIXED.
 count_lines() {
 	awk -v p="$2" 'index($0, p) == 1 { n++ } END { print n + 0 }' "$1"
@@ -185,6 +209,21 @@ wait_for() {
 		_n=$((_n - 1))
 	done
 	eval "$1"
+}
+
+# pid_gone PID MSG [SECS]: PID ends within SECS (10 unless given); fail
+# with MSG if it does not.
+pid_gone() {
+	wait_for "! pid_alive $1" "${3:-10}" || fail "$2"
+}
+
+# pidfile_gone FILE WHAT: FILE (a task wrote it) holds the pid of WHAT,
+# which is tracked and must end within 10 s.
+pidfile_gone() {
+	assert_file "$1" "$2 never started"
+	_pg=$(cat "$1")
+	track_pid "$_pg"
+	pid_gone "$_pg" "$2 $_pg still alive"
 }
 
 now_ms() {
@@ -203,8 +242,15 @@ random_port() {
 	done
 }
 
+# rcli ARGS...: redis-cli against the test server, authenticating with
+# REDIS_PASS if set (start_redis_auth). REDIS_PASS is not exported and
+# goes to redis-cli alone: no dteq process, nor task, inherits it.
 rcli() {
-	redis-cli -p "$REDIS_PORT" "$@"
+	if [ -n "${REDIS_PASS:-}" ]; then
+		REDISCLI_AUTH=$REDIS_PASS redis-cli -p "$REDIS_PORT" "$@"
+	else
+		redis-cli -p "$REDIS_PORT" "$@"
+	fi
 }
 
 # cmd_calls NAME: how often the test server ran command NAME (lower case)
@@ -219,8 +265,9 @@ cmd_calls() {
 # data in DIR (made if missing) and the extra server ARGS; sets REDIS_PID,
 # REDIS_PORT, REDIS_URL (also DTEQ_REDIS_URL). 1 unless the server
 # answering on PORT reports our pid within 5 s (the port was taken, the
-# server exited). With REDISCLI_AUTH set in an rcli of the test's own,
-# the check authenticates. The one place a test starts a redis-server.
+# server exited). With REDIS_PASS set (start_redis_auth), or
+# REDISCLI_AUTH in an rcli of the test's own, the check authenticates.
+# The one place a test starts a redis-server.
 redis_at() {
 	_port=$1
 	_dir=$2
@@ -273,6 +320,15 @@ start_redis() {
 # data in $TMP/redis-data.
 start_redis_with() {
 	start_redis_in "$TMP/redis-data" "$@"
+}
+
+# start_redis_auth PASSWORD [ARGS...]: start_redis_with no persistence,
+# --requirepass PASSWORD and ARGS; rcli authenticates from then on.
+start_redis_auth() {
+	REDIS_PASS=$1
+	shift
+	start_redis_with --save '' --appendonly no --requirepass "$REDIS_PASS" \
+	    "$@"
 }
 
 # restart_redis DIR [ARGS...]: a new redis-server on the port of the one
@@ -392,14 +448,17 @@ agents_exit_ok() {
 
 # submit_within SECS OUTNAME [submit options and task file...]: `dteq
 # submit` on $RUN in the foreground, bounded by SECS; stdout in
-# $TMP/OUTNAME.out, stderr in $TMP/OUTNAME.err; sets SUBMIT_RC.
+# $TMP/OUTNAME.out, stderr in $TMP/OUTNAME.err; sets SUBMIT_RC, and
+# SUBMIT_TOOK, the whole seconds it took.
 submit_within() {
 	_secs=$1
 	_out=$2
 	shift 2
+	_st0=$(date +%s)
 	timeout --foreground -k 5 "$_secs" "$DTEQ" submit --redis "$REDIS_URL" \
 	    --run "$RUN" "$@" >"$TMP/$_out.out" 2>"$TMP/$_out.err"
 	SUBMIT_RC=$?
+	SUBMIT_TOOK=$(($(date +%s) - _st0))
 	[ $SUBMIT_RC -eq 124 ] &&
 	    fail "dteq submit did not end within $_secs s"
 	return 0
@@ -409,6 +468,62 @@ submit_within() {
 # $SUBMIT_SECS (90 unless the test sets it).
 submit() {
 	submit_within "${SUBMIT_SECS:-90}" "$@"
+}
+
+# run_cli NAME ARGS...: `dteq ARGS` in the foreground with no input,
+# bounded by CLI_SECS (15 unless the test sets it); stdout in
+# $TMP/NAME.out, stderr in $TMP/NAME.err; sets RC, and TOOK, the whole
+# seconds it took.
+run_cli() {
+	_cn=$1
+	shift
+	_ct0=$(date +%s)
+	timeout --foreground -k 2 "${CLI_SECS:-15}" "$DTEQ" "$@" \
+	    >"$TMP/$_cn.out" 2>"$TMP/$_cn.err" </dev/null
+	RC=$?
+	TOOK=$(($(date +%s) - _ct0))
+}
+
+# unreachable NAME SECS PORT SECRET ARGS...: `dteq ARGS` (run_cli NAME),
+# given a Redis server on 127.0.0.1:PORT where none answers, exits 3
+# within SECS; its stderr names the server, and no output shows SECRET
+# (the password the test gave it).
+unreachable() {
+	_un=$1
+	_usecs=$2
+	_uport=$3
+	_usecret=$4
+	shift 4
+	run_cli "$_un" "$@"
+	assert_eq "$RC" 3 "$_un: exit status with Redis unreachable"
+	[ "$TOOK" -le "$_usecs" ] || fail "$_un took $TOOK s to give up"
+	assert_grep "127\\.0\\.0\\.1:$_uport" "$TMP/$_un.err" \
+	    "$_un: stderr names the server"
+	cat "$TMP/$_un.out" "$TMP/$_un.err" | grep -qF -- "$_usecret" &&
+	    fail "$_un: the password is printed"
+	return 0
+}
+
+# cancel_run: `dteq cancel` of $RUN exits 0; its output in
+# $TMP/cancel.out and .err.
+cancel_run() {
+	timeout 30 "$DTEQ" cancel --redis "$REDIS_URL" --run "$RUN" \
+	    >"$TMP/cancel.out" 2>"$TMP/cancel.err"
+	assert_eq "$?" 0 "dteq cancel exit status"
+}
+
+# after_cancel WHAT PID...: what a cancel of $RUN leads to: agents a1 and
+# a2 exit 0 within 20 s, the processes PID... (WHAT: the tasks' own) end,
+# and the submit (bg submit) exits 3 within 40 s.
+after_cancel() {
+	_cw=$1
+	shift
+	agents_exit_ok 20 a1 a2
+	for _cp in "$@"; do
+		pid_gone "$_cp" "$_cw $_cp survived the cancel"
+	done
+	bg_wait submit 40
+	assert_eq "$(bg_rc submit)" 3 "submit exit status after a cancel"
 }
 
 # refused NAME PATTERN [submit arguments...]: submit exits 2, PATTERN on
@@ -502,6 +617,27 @@ checkout_agents() {
 	cd "$TMP" || fail "cd $TMP"
 }
 
+# restores_ok STORE: the libraries of lib_script in STORE were built two
+# on each agent (a1, a2) and restored ("LIB AGENT ..." lines of
+# STORE/restores.log) twice or more in all, each on one agent once at
+# most, never on the agent that built it.
+restores_ok() {
+	for _ra in a1 a2; do
+		assert_eq "$(grep -c " $_ra\$" "$1/built.log")" 2 \
+		    "libs built on $_ra"
+	done
+	touch "$1/restores.log"
+	[ "$(wc -l <"$1/restores.log")" -ge 2 ] ||
+	    fail "fewer than 2 restores: $(cat "$1/restores.log")"
+	_rdups=$(cut -d' ' -f1,2 "$1/restores.log" | sort | uniq -d)
+	[ -z "$_rdups" ] || fail "restored twice on one agent: $_rdups"
+	while read -r _rlib _ragent _; do
+		grep -qx "$_rlib $_ragent" "$1/built.log" &&
+		    fail "$_ragent restored $_rlib, which it built itself"
+	done <"$1/restores.log"
+	return 0
+}
+
 # start_cache [cache options...]: `dteq cache` on the test server (bg
 # name "cache"); sets CACHE_URL to the URL it prints first.
 start_cache() {
@@ -572,6 +708,31 @@ taskfile() {
 		echo ']}'
 	} >"$1"
 	rm -f "$1.draft"
+}
+
+# tasks FILE: write the task file FILE from a table on stdin, one task a
+# line, "ID | DEPS | EXTRA | COMMAND" (add_task's arguments; the command
+# last, so that it may hold '|'); blank lines and lines starting with
+# '#' are left out. Spaces around the fields go.
+tasks() {
+	while IFS= read -r _tl; do
+		case $_tl in
+		'' | '#'*) continue ;;
+		esac
+		_tid=${_tl%%|*}
+		_tl=${_tl#*|}
+		_tdeps=${_tl%%|*}
+		_tl=${_tl#*|}
+		_textra=${_tl%%|*}
+		add_task "$1" "$(trim "$_tid")" "$(trim "${_tl#*|}")" \
+		    "$(trim "$_tdeps")" "$(trim "$_textra")"
+	done
+	taskfile "$1"
+}
+
+# trim STRING: STRING without leading and trailing blanks.
+trim() {
+	printf '%s' "$1" | sed 's/^[[:blank:]]*//; s/[[:blank:]]*$//'
 }
 
 # result_field RUN ID FIELD: FIELD of task ID's result JSON (flat object),

@@ -6,11 +6,14 @@
 
 start_redis
 
-# reject NAME PATTERN...: `dteq submit` of $TMP/NAME.json exits 2, every
-# PATTERN (extended regexp) is on its stderr, and Redis is still empty.
+# reject NAME WHAT PATTERN... <FILE: `dteq submit` of the task file on
+# stdin, kept as $TMP/NAME.json, exits 2, every PATTERN (extended regexp)
+# is on its stderr, and Redis is still empty.
 reject() {
 	_n=$1
-	shift
+	log "$2"
+	shift 2
+	cat >"$TMP/$_n.json"
 	submit "$_n" --agent-wait 5 "$TMP/$_n.json"
 	assert_eq "$SUBMIT_RC" 2 "dteq submit exit status on $_n"
 	[ -s "$TMP/$_n.err" ] || fail "$_n: nothing on stderr"
@@ -20,8 +23,7 @@ reject() {
 	assert_eq "$(rcli dbsize)" 0 "keys in Redis after $_n"
 }
 
-log "cycle"
-cat >"$TMP/cycle.json" <<'JSON'
+reject cycle "cycle" '[Cc]ycl' '(utils|ui|web):build' <<'JSON'
 {"tasks": [
   {"id": "fmt:check", "command": "true"},
   {"id": "utils:build", "command": "true", "deps": ["web:build"]},
@@ -29,47 +31,39 @@ cat >"$TMP/cycle.json" <<'JSON'
   {"id": "web:build", "command": "true", "deps": ["ui:build", "fmt:check"]}
 ]}
 JSON
-reject cycle '[Cc]ycl' '(utils|ui|web):build'
 
-log "unknown dependency"
-cat >"$TMP/unknown-dep.json" <<'JSON'
+reject unknown-dep "unknown dependency" 'app:build' 'lib:biuld' <<'JSON'
 {"tasks": [
   {"id": "lib:build", "command": "true"},
   {"id": "app:build", "command": "true", "deps": ["lib:biuld"]}
 ]}
 JSON
-reject unknown-dep 'app:build' 'lib:biuld'
 
-log "unknown field"
-cat >"$TMP/unknown-field.json" <<'JSON'
+reject unknown-field "unknown field" 'comand' <<'JSON'
 {"tasks": [
   {"id": "app:build", "command": "true"},
   {"id": "app:test", "command": "true", "deps": ["app:build"], "comand": "x"}
 ]}
 JSON
-reject unknown-field 'comand'
 
-log "field of the wrong type"
-cat >"$TMP/bad-type.json" <<'JSON'
+reject bad-type "field of the wrong type" 'timeout' <<'JSON'
 {"tasks": [
   {"id": "app:e2e", "command": "true", "timeout": "ten"}
 ]}
 JSON
-reject bad-type 'timeout'
 
-log "duplicate id"
-cat >"$TMP/duplicate.json" <<'JSON'
+reject duplicate "duplicate id" 'x:lint' <<'JSON'
 {"tasks": [
   {"id": "x:lint", "command": "true"},
   {"id": "y:lint", "command": "true"},
   {"id": "x:lint", "command": "false"}
 ]}
 JSON
-reject duplicate 'x:lint'
 
-log "bad JSON"
-printf '{"tasks": [\n  {"id": "a", "command": "true"},\n' >"$TMP/bad-json.json"
-reject bad-json
+reject bad-json "bad JSON" <<'JSON'
+{"tasks": [
+  {"id": "a", "command": "true"},
+JSON
 
 log "bad JSON on stdin"
 timeout --foreground 30 "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" \

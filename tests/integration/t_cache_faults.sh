@@ -30,15 +30,43 @@ dteq_clients() {
 	rcli client list | grep -vc 'cmd=client'
 }
 
+# upload_begin HASH RATE: PUT $TMP/mid.bin as HASH at RATE in the
+# background (body in $TMP/up.body, status in $TMP/up.code), until its
+# upload keys are there; cpid is curl's pid.
+upload_begin() {
+	curl -sS -o "$TMP/up.body" -w '%{http_code}' -H "$AUTH" \
+	    --limit-rate "$2" -X PUT --data-binary @"$TMP/mid.bin" \
+	    "$CACHE_URL/v1/cache/$1" >"$TMP/up.code" 2>/dev/null &
+	cpid=$!
+	wait_for "[ -n \"\$(upkeys $1)\" ]" 10 || fail "the upload never started"
+}
+
+# download_begin HASH: PUT $TMP/mid.bin as HASH, then GET it at 4 MB/s
+# into $TMP/down.bin in the background; cpid is curl's pid.
+download_begin() {
+	assert_eq "$(code PUT "/v1/cache/$1" --data-binary @"$TMP/mid.bin")" \
+	    200 "PUT of 20 MB"
+	curl -sS -o "$TMP/down.bin" -H "$AUTH" --limit-rate 4M \
+	    "$CACHE_URL/v1/cache/$1" 2>/dev/null &
+	cpid=$!
+}
+
+# download_end WHAT: wait for the download; rc is curl's exit status, got
+# the bytes it got, which must be the first bytes of $TMP/mid.bin.
+download_end() {
+	wait "$cpid"
+	rc=$?
+	got=$(wc -c <"$TMP/down.bin")
+	head -c "$got" "$TMP/mid.bin" | cmp -s - "$TMP/down.bin" ||
+	    fail "$1's bytes are wrong"
+}
+
 start_redis
 start_cache --token "$TOKEN"
 head -c 20000000 /dev/urandom >"$TMP/mid.bin"
 
 log "client killed mid-upload"
-curl -sS -o /dev/null -H "$AUTH" --limit-rate 4M -X PUT \
-    --data-binary @"$TMP/mid.bin" "$CACHE_URL/v1/cache/5001" 2>/dev/null &
-cpid=$!
-wait_for '[ -n "$(upkeys 5001)" ]' 10 || fail "the upload never started"
+upload_begin 5001 4M
 sleep 0.5
 kill "$cpid"
 wait "$cpid" 2>/dev/null
@@ -47,11 +75,7 @@ assert_eq "$(rcli exists 'dteq:cache:{5001}:meta')" 0 "meta of the dropped uploa
 assert_eq "$(code GET /v1/cache/5001)" 404 "GET of the dropped upload"
 
 log "Redis drops the server's connections with chunks in flight"
-curl -sS -o "$TMP/up.body" -w '%{http_code}' -H "$AUTH" --limit-rate 8M \
-    -X PUT --data-binary @"$TMP/mid.bin" "$CACHE_URL/v1/cache/5002" \
-    >"$TMP/up.code" 2>/dev/null &
-cpid=$!
-wait_for '[ -n "$(upkeys 5002)" ]' 10 || fail "the upload never started"
+upload_begin 5002 8M
 rcli client pause 5000 write >/dev/null	# chunks pile up unacknowledged
 sleep 0.5
 rcli client kill type normal >/dev/null
@@ -74,11 +98,7 @@ wait_for '[ "$(code GET /v1/cache/5002)" = 404 ]' 10 ||
 log "Redis drops the server's connections between chunks"
 # Every chunk sent so far was acknowledged, so the upload may go on over
 # the new connection; whatever the answer, no torn artifact is visible.
-curl -sS -o /dev/null -w '%{http_code}' -H "$AUTH" --limit-rate 4M -X PUT \
-    --data-binary @"$TMP/mid.bin" "$CACHE_URL/v1/cache/5006" \
-    >"$TMP/up.code" 2>/dev/null &
-cpid=$!
-wait_for '[ -n "$(upkeys 5006)" ]' 10 || fail "the upload never started"
+upload_begin 5006 4M
 sleep 1
 rcli client kill type normal >/dev/null
 wait "$cpid"
@@ -94,23 +114,15 @@ case $(cat "$TMP/up.code")/$c in
 esac
 
 log "the artifact vanishes mid-download (expired, flushed)"
-assert_eq "$(code PUT /v1/cache/5003 --data-binary @"$TMP/mid.bin")" 200 \
-    "PUT of 20 MB"
-curl -sS -o "$TMP/down.bin" -H "$AUTH" --limit-rate 4M \
-    "$CACHE_URL/v1/cache/5003" 2>/dev/null &
-cpid=$!
+download_begin 5003
 # As soon as the body has begun: by then the server has read at most what
 # the socket buffers hold ahead of curl, far from all 20 MB (a fixed
 # second was not enough when a loaded machine delayed the delete).
 wait_for "[ -s '$TMP/down.bin' ]" 10 || fail "the download did not begin"
 rcli del 'dteq:cache:{5003}:data' >/dev/null
-wait "$cpid"
-rc=$?
+download_end "the cut download"
 [ $rc -ne 0 ] || fail "a cut download looked complete to curl"
-got=$(wc -c <"$TMP/down.bin")
 [ "$got" -lt 20000000 ] || fail "cut download has all $got bytes"
-head -c "$got" "$TMP/mid.bin" | cmp -s - "$TMP/down.bin" ||
-    fail "the cut download's bytes are wrong"
 log "the download was cut after $got bytes (curl exit $rc)"
 assert_eq "$(code GET /v1/cache/5003)" 404 \
     "GET of an artifact whose data is gone (a miss, not a cut body)"
@@ -118,18 +130,10 @@ assert_eq "$(code GET /v1/cache/5003)" 404 \
 log "Redis drops the server's connections mid-download"
 # Between two chunks the download may go on over the new connection;
 # either way the bytes the client gets are right.
-assert_eq "$(code PUT /v1/cache/5007 --data-binary @"$TMP/mid.bin")" 200 \
-    "PUT of 20 MB"
-curl -sS -o "$TMP/down.bin" -H "$AUTH" --limit-rate 4M \
-    "$CACHE_URL/v1/cache/5007" 2>/dev/null &
-cpid=$!
+download_begin 5007
 sleep 1
 rcli client kill type normal >/dev/null
-wait "$cpid"
-rc=$?
-got=$(wc -c <"$TMP/down.bin")
-head -c "$got" "$TMP/mid.bin" | cmp -s - "$TMP/down.bin" ||
-    fail "the download's bytes are wrong"
+download_end "the download"
 [ $rc -eq 0 ] && [ "$got" -ne 20000000 ] &&
     fail "curl took a short download ($got bytes) as complete"
 log "the download got $got bytes (curl exit $rc)"

@@ -3,14 +3,8 @@
 
 . "$TOP/tests/integration/lib.sh"
 
-# run_cli NAME ARGS...: run dteq with no Redis around; sets RC.
-run_cli() {
-	_n=$1
-	shift
-	timeout --foreground -k 2 10 "$DTEQ" "$@" \
-	    >"$TMP/$_n.out" 2>"$TMP/$_n.err" </dev/null
-	RC=$?
-}
+# run_cli runs dteq with no Redis around, 10 s at most each time.
+CLI_SECS=10
 
 log "--version"
 run_cli version --version

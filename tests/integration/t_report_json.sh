@@ -6,17 +6,18 @@
 
 . "$TOP/tests/integration/lib.sh"
 
-command -v python3 >/dev/null || fail "python3 is missing"
+need_cmd python3
 start_redis
 
 tf="$TMP/json.json"
-add_task "$tf" "lib:build" "sleep 0.4; echo built"
-add_task "$tf" "lib:test" "sleep 0.3" "lib:build"
-add_task "$tf" "app:build" "sleep 0.6" "lib:build"
-add_task "$tf" "app:test" "[ \"\$DTEQ_ATTEMPT\" -gt 1 ] || exit 1; sleep 0.2" "app:build" '"retries": 2'
-add_task "$tf" "app:lint" "exit 3"
-add_task "$tf" "app:docs" "echo never" "app:lint"
-taskfile "$tf"
+tasks "$tf" <<'TASKS'
+lib:build |           |              | sleep 0.4; echo built
+lib:test  | lib:build |              | sleep 0.3
+app:build | lib:build |              | sleep 0.6
+app:test  | app:build | "retries": 2 | [ "$DTEQ_ATTEMPT" -gt 1 ] || exit 1; sleep 0.2
+app:lint  |           |              | exit 3
+app:docs  | app:lint  |              | echo never
+TASKS
 
 start_agent a1 --parallel 2
 start_agent a2 --parallel 2

@@ -10,16 +10,17 @@
 
 . "$TOP/tests/integration/lib.sh"
 
-command -v xmllint >/dev/null || fail "xmllint is missing (libxml2-utils)"
+need_cmd xmllint libxml2-utils
 start_redis
 
 tf="$TMP/junit.json"
-add_task "$tf" "lib:build" "echo built"
-add_task "$tf" "lib:test" "printf 'ok 1\\nnot ok 2 <a&b> \"q\" \\033[31mred\\033[0m \\001 \\377\\nboom-tail\\n'; exit 5" "lib:build"
-add_task "$tf" "lib:deploy" "echo never" "lib:test"
-add_task "$tf" "app:test" "[ \"\$DTEQ_ATTEMPT\" -gt 1 ] || exit 1; echo ok" "" '"retries": 1'
-add_task "$tf" "app:hang" "echo waiting; sleep 30" "" '"timeout": 1'
-taskfile "$tf"
+tasks "$tf" <<'TASKS'
+lib:build  |           |              | echo built
+lib:test   | lib:build |              | printf 'ok 1\nnot ok 2 <a&b> "q" \033[31mred\033[0m \001 \377\nboom-tail\n'; exit 5
+lib:deploy | lib:test  |              | echo never
+app:test   |           | "retries": 1 | [ "$DTEQ_ATTEMPT" -gt 1 ] || exit 1; echo ok
+app:hang   |           | "timeout": 1 | echo waiting; sleep 30
+TASKS
 
 start_agent a1 --parallel 2
 xml="$TMP/test-results/dteq/junit.xml"

@@ -39,15 +39,9 @@ for a in app1 app2 app3 app4; do
 	esac
 done
 
-timeout 30 "$DTEQ" cancel --redis "$REDIS_URL" --run "$RUN" \
-    >"$TMP/cancel.out" 2>"$TMP/cancel.err"
-assert_eq "$?" 0 "dteq cancel exit status"
-agents_exit_ok 20 a1 a2
-for p in $pids; do
-	wait_for "! pid_alive $p" 10 || fail "restore $p survived the cancel"
-done
-bg_wait submit 40
-assert_eq "$(bg_rc submit)" 3 "submit exit status after a cancel"
+cancel_run
+# shellcheck disable=SC2086
+after_cancel restore $pids
 for a in app1 app2 app3 app4; do
 	assert_no_file "$TMP/ran.$a" "$a ran after the cancel"
 done

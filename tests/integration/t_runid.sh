@@ -12,11 +12,20 @@ tf="$TMP/runid.json"
 add_task "$tf" hello "echo \"run=\$DTEQ_RUN agent=\$DTEQ_AGENT\""
 taskfile "$tf"
 
-# ci NAME VAR=VALUE... -- dteq ARGS: dteq with only these CI variables.
+# ci_bg NAME VAR=VALUE... dteq ARGS...: dteq in the background (bg NAME)
+# with these CI variables.
 ci_bg() {
 	_n=$1
 	shift
 	bg "$_n" env "$@"
+}
+
+# ci_ok NAME WHAT: submit.NAME exits 0 within 30 s, and agent NAME
+# within 15 s.
+ci_ok() {
+	bg_wait "submit.$1" 30
+	assert_eq "$(bg_rc "submit.$1")" 0 "submit exit status ($2)"
+	agents_exit_ok 15 "$1"
 }
 
 log "GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT, BITBUCKET_BUILD_NUMBER ignored"
@@ -26,9 +35,7 @@ ci_bg agent.gh $gh BITBUCKET_STEP_UUID='{5d1f-aa}' \
     "$DTEQ" work --redis "$REDIS_URL"
 # shellcheck disable=SC2086
 ci_bg submit.gh $gh "$DTEQ" submit --redis "$REDIS_URL" "$tf"
-bg_wait submit.gh 30
-assert_eq "$(bg_rc submit.gh)" 0 "submit exit status (GitHub variables)"
-agents_exit_ok 15 gh
+ci_ok gh "GitHub variables"
 assert_grep '^run=4242-3 agent=5d1f-aa$' "$TMP/submit.gh.out" \
     "DTEQ_RUN and DTEQ_AGENT seen by the task"
 assert_eq "$(result_field 4242-3 hello agent)" 5d1f-aa \
@@ -40,9 +47,7 @@ env2="DTEQ_RUN=release.7 DTEQ_RUN_ENV=linux GITHUB_RUN_ID=4242 NX_AGENT_NAME=nx-
 ci_bg agent.env2 $env2 "$DTEQ" work --redis "$REDIS_URL"
 # shellcheck disable=SC2086
 ci_bg submit.env2 $env2 "$DTEQ" submit --redis "$REDIS_URL" "$tf"
-bg_wait submit.env2 30
-assert_eq "$(bg_rc submit.env2)" 0 "submit exit status (DTEQ_RUN)"
-agents_exit_ok 15 env2
+ci_ok env2 DTEQ_RUN
 assert_grep '^run=release.7-linux agent=nx-agent-1$' "$TMP/submit.env2.out" \
     "DTEQ_RUN and DTEQ_AGENT seen by the task"
 assert_eq "$(result_field release.7-linux hello status)" success \
@@ -53,9 +58,7 @@ ci_bg agent.flag DTEQ_RUN=ignored "$DTEQ" work --redis "$REDIS_URL" \
     --run "$RUN" --name flag
 ci_bg submit.flag DTEQ_RUN=ignored "$DTEQ" submit --redis "$REDIS_URL" \
     --run "$RUN" "$tf"
-bg_wait submit.flag 30
-assert_eq "$(bg_rc submit.flag)" 0 "submit exit status (--run)"
-agents_exit_ok 15 flag
+ci_ok flag "--run"
 assert_eq "$(result_field "$RUN" hello agent)" flag "agent of hello (--run)"
 assert_eq "$(rcli exists "dteq:{ignored}:results")" 0 \
     "results under the environment's run id"

@@ -26,13 +26,34 @@ taskfile "$tf"
 
 base=$RUN
 
-# run_once NAME: run the graph as run $base-NAME.
+# run_once NAME [SLOTS [FILE]]: run the graph of FILE ($tf) as run
+# $base-NAME, on agent NAME with SLOTS slots (1).
 run_once() {
 	RUN="$base-$1"
-	start_agent "$1" --parallel 1
-	submit "$1" -v "$tf"
+	start_agent "$1" --parallel "${2:-1}"
+	submit "$1" -v "${3:-$tf}"
 	assert_eq "$SUBMIT_RC" 0 "submit $1 exit status"
 	agents_exit_ok 20 "$1"
+}
+
+# workspace NAME [ID MS...]: the runs from now on are of the workspace
+# test/$base-NAME (hkey its history), whose history holds these
+# durations.
+workspace() {
+	DTEQ_WORKSPACE="test/$base-$1"
+	hkey="dteq:history:$DTEQ_WORKSPACE"
+	shift
+	[ $# -eq 0 ] || rcli hset "$hkey" "$@" >/dev/null
+}
+
+# starts ID...: st_ID, the start time of each task of run $RUN, logged.
+starts() {
+	_line=""
+	for _t in "$@"; do
+		eval "st_$_t=\$(result_field \"\$RUN\" $_t start)"
+		_line="$_line $_t $(eval "echo \$st_$_t")"
+	done
+	log "starts:$_line"
 }
 
 # first: which of a and b1 started first in run $RUN.
@@ -75,12 +96,8 @@ assert_eq "$(first)" b1 "FIFO keeps the task file's order"
 assert_eq "$(rcli hlen "$hkey")" 3 "history entries after three runs"
 
 # Another workspace has its own history.
-RUN="$base-other"
-DTEQ_WORKSPACE="test/$base-other"
-start_agent other --parallel 1
-submit other -v "$tf"
-assert_eq "$SUBMIT_RC" 0 "submit other exit status"
-agents_exit_ok 20 other
+workspace other
+run_once other
 assert_grep "0 of 3 tasks known" "$TMP/other.err" \
     "a new workspace starts with no history"
 
@@ -90,27 +107,18 @@ assert_grep "0 of 3 tasks known" "$TMP/other.err" \
 # queued: it belongs between them, so it must start after h2 and before
 # lo (pushed at the popping end at once, it would start before h2).
 log "a task ranked between queued tasks"
-RUN="$base-mid"
-DTEQ_WORKSPACE="test/$base-mid"
-hkey="dteq:history:$DTEQ_WORKSPACE"
-rcli hset "$hkey" y 1000 x 200 m 300 h1 450 h2 400 lo 10 >/dev/null
-tf="$TMP/mid.json"
-add_task "$tf" y "sleep 1.2"
-add_task "$tf" x "sleep 0.1"
-add_task "$tf" h1 "sleep 0.5"
-add_task "$tf" h2 "sleep 0.2"
-add_task "$tf" lo "sleep 0.05"
-add_task "$tf" m "sleep 0.05" x
-taskfile "$tf"
-start_agent mid --parallel 2
-submit mid -v "$tf"
-assert_eq "$SUBMIT_RC" 0 "submit mid exit status"
-agents_exit_ok 20 mid
+workspace mid y 1000 x 200 m 300 h1 450 h2 400 lo 10
+tasks "$TMP/mid.json" <<'TASKS'
+y  | | | sleep 1.2
+x  | | | sleep 0.1
+h1 | | | sleep 0.5
+h2 | | | sleep 0.2
+lo | | | sleep 0.05
+m  | x | | sleep 0.05
+TASKS
+run_once mid 2 "$TMP/mid.json"
 assert_grep "6 of 6 tasks known" "$TMP/mid.err" "submit read the history"
-for t in y x h1 h2 m lo; do
-	eval "st_$t=\$(result_field \"\$RUN\" $t start)"
-done
-log "starts: y $st_y x $st_x h1 $st_h1 h2 $st_h2 m $st_m lo $st_lo"
+starts y x h1 h2 m lo
 [ "$st_h1" -ge "$st_x" ] || fail "h1 started before x"
 [ "$st_m" -ge "$st_h2" ] || fail "m (300) started before h2 (400)"
 [ "$st_lo" -ge "$st_m" ] || fail "lo (10) started before m (300)"
@@ -120,26 +128,19 @@ log "starts: y $st_y x $st_x h1 $st_h1 h2 $st_h2 m $st_m lo $st_lo"
 # wait; s is staged at the popping end. When a ends, its finish pops q1
 # and releases s: the slot must take s, and q1 go back to the queue.
 log "a released dependent before the queue's head"
-RUN="$base-rel"
-DTEQ_WORKSPACE="test/$base-rel"
-hkey="dteq:history:$DTEQ_WORKSPACE"
-rcli hset "$hkey" a 100 s 500 q1 50 q2 50 >/dev/null
-tf="$TMP/rel.json"
-add_task "$tf" a "sleep 0.3"
-add_task "$tf" q1 "true"
-add_task "$tf" q2 "true"
-add_task "$tf" s "true" a
-taskfile "$tf"
-start_agent rel --parallel 1
-submit rel -v "$tf"
-assert_eq "$SUBMIT_RC" 0 "submit rel exit status"
-agents_exit_ok 20 rel
+workspace rel a 100 s 500 q1 50 q2 50
+tasks "$TMP/rel.json" <<'TASKS'
+a  |   | | sleep 0.3
+q1 |   | | true
+q2 |   | | true
+s  | a | | true
+TASKS
+run_once rel 1 "$TMP/rel.json"
 assert_grep "stage s attempt 1" "$TMP/rel.err" "s was staged"
 for t in a s q1 q2; do
-	eval "st_$t=\$(result_field \"\$RUN\" $t start)"
 	assert_eq "$(result_field "$RUN" $t attempt)" 1 "attempts of $t"
 done
-log "starts: a $st_a s $st_s q1 $st_q1 q2 $st_q2"
+starts a s q1 q2
 [ "$st_s" -le "$st_q1" ] || fail "q1 (50) started before s (500)"
 [ "$st_q1" -le "$st_q2" ] || fail "q2 started before q1"
 exit 0

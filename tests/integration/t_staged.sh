@@ -32,6 +32,32 @@ go() {
 	spid=$(bg_pid "$_name")
 }
 
+# staged_as ID PATTERN: the staged entry of ID matches the case PATTERN.
+staged_as() {
+	case "$(rcli hget "$staged" "$1")" in
+	$2) ;;
+	*) fail "$1 staged as '$(rcli hget "$staged" "$1" | cut -c1-20)'," \
+	    "not $2" ;;
+	esac
+}
+
+# The submit (pid spid) is frozen. frozen_wait COND SECS MSG: wait for
+# COND (wait_for); if it never holds, let submit go on and fail with MSG.
+# frozen_absent FILE MSG: FILE is not there; if it is, the same.
+frozen_wait() {
+	wait_for "$1" "$2" || {
+		kill -CONT "$spid"
+		fail "$3"
+	}
+}
+
+frozen_absent() {
+	if [ -e "$1" ]; then
+		kill -CONT "$spid"
+		fail "$2"
+	fi
+}
+
 tf="$TMP/staged.json"
 add_task "$tf" a "$(gate go.a); touch $TMP/ran.a"
 add_task "$tf" b "touch $TMP/ran.b" a
@@ -55,10 +81,7 @@ assert_eq "$(rcli hexists "$staged" b)" 1 "b staged"
 assert_eq "$(rcli hexists "$staged" c)" 1 "c staged"
 assert_eq "$(rcli hexists "$staged" e)" 0 "e staged four steps ahead"
 # One dependency left: the side is in lower case and nothing is counted.
-case "$(rcli hget "$staged" b)" in
-[lr]1\ *) ;;
-*) fail "b staged as '$(rcli hget "$staged" b | cut -c1-20)', not [lr]1 MSG" ;;
-esac
+staged_as b '[lr]1 *'
 assert_eq "$(rcli hexists "dteq:{$RUN}:waiting" b)" 0 "a waiting count for b"
 wait_for "[ -e $TMP/ran.x ]" 20 || fail "x never ran"
 wait_for "[ \"\$(result_field '$RUN' x status)\" = success ]" 10 || fail "x has no result"
@@ -70,17 +93,13 @@ assert_eq "$(rcli hexists "$staged" g)" 0 "g still staged after f failed"
 log "freeze submit, release a"
 kill -STOP "$spid"
 touch "$TMP/go.a"
-wait_for "[ -e $TMP/ran.d ]" 20 || {
-	kill -CONT "$spid"
-	fail "b, c and d did not all start while submit was frozen"
-}
+frozen_wait "[ -e $TMP/ran.d ]" 20 \
+    "b, c and d did not all start while submit was frozen"
 assert_file "$TMP/ran.b" "b did not run"
 assert_file "$TMP/ran.c" "c did not run"
 sleep 0.5
-if [ -e "$TMP/ran.e" ]; then
-	kill -CONT "$spid"
-	fail "e started while submit was frozen (it was not staged)"
-fi
+frozen_absent "$TMP/ran.e" \
+    "e started while submit was frozen (it was not staged)"
 kill -CONT "$spid"
 wait_for "[ -e $TMP/ran.e ]" 20 || fail "e never ran"
 touch "$TMP/go.y"
@@ -108,27 +127,17 @@ add_task "$tf3" pq2 "true" pq
 taskfile "$tf3"
 go a3 3 submit3 "$tf3"
 wait_for "[ \"\$(rcli hexists '$staged' pq)\" = 1 ]" 20 || fail "pq was never staged"
-case "$(rcli hget "$staged" pq)" in
-[LR]1\ *) ;;
-*) fail "pq staged as '$(rcli hget "$staged" pq | cut -c1-20)', not [LR]1 MSG" ;;
-esac
+staged_as pq '[LR]1 *'
 assert_eq "$(rcli hget "dteq:{$RUN}:waiting" pq)" 2 "pq's waiting count"
 kill -STOP "$spid"
 touch "$TMP/go.p"
-wait_for "[ \"\$(rcli hget 'dteq:{$RUN}:waiting' pq)\" = 1 ]" 20 || {
-	kill -CONT "$spid"
-	fail "p's success did not count pq down"
-}
+frozen_wait "[ \"\$(rcli hget 'dteq:{$RUN}:waiting' pq)\" = 1 ]" 20 \
+    "p's success did not count pq down"
 sleep 0.5
-if [ -e "$TMP/ran.pq" ]; then
-	kill -CONT "$spid"
-	fail "pq started with q still running"
-fi
+frozen_absent "$TMP/ran.pq" "pq started with q still running"
 touch "$TMP/go.q"
-wait_for "[ -e $TMP/ran.pq ]" 20 || {
-	kill -CONT "$spid"
-	fail "q's success did not release pq while submit was frozen"
-}
+frozen_wait "[ -e $TMP/ran.pq ]" 20 \
+    "q's success did not release pq while submit was frozen"
 kill -CONT "$spid"
 bg_wait submit3 30
 assert_eq "$(bg_rc submit3)" 0 "dteq submit exit status (two)"
@@ -149,12 +158,9 @@ wait_for "[ \"\$(rcli hget 'dteq:{$RUN}:claims' a)\" = '1 a2' ]" 20 || fail "a n
 assert_eq "$(rcli hexists "dteq:{$RUN}:staged" b)" 0 "b staged with DTEQ_STAGE=off"
 kill -STOP "$spid"
 touch "$TMP/go.a"
-wait_for "[ -e $TMP/ran.a ]" 20 || { kill -CONT "$spid"; fail "a never finished"; }
+frozen_wait "[ -e $TMP/ran.a ]" 20 "a never finished"
 sleep 1
-if [ -e "$TMP/ran.b" ]; then
-	kill -CONT "$spid"
-	fail "b started with submit frozen and DTEQ_STAGE=off"
-fi
+frozen_absent "$TMP/ran.b" "b started with submit frozen and DTEQ_STAGE=off"
 kill -CONT "$spid"
 bg_wait submit2 30
 assert_eq "$(bg_rc submit2)" 0 "dteq submit exit status (off)"

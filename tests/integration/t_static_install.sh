@@ -6,7 +6,7 @@
 
 . "$TOP/tests/integration/lib.sh"
 
-command -v man >/dev/null || fail "man is missing (man-db, see .ci/run)"
+need_cmd man "man-db, see .ci/run"
 
 log "make install PREFIX=$TMP/prefix"
 make -C "$TOP" install PREFIX="$TMP/prefix" >"$TMP/install.out" 2>&1 ||

@@ -30,18 +30,12 @@ queued=$(cd "$TMP" && for t in one two three; do
 done)
 
 t0=$(now_ms)
-timeout 30 "$DTEQ" cancel --redis "$REDIS_URL" --run "$RUN" \
-    >"$TMP/cancel.out" 2>"$TMP/cancel.err"
-assert_eq "$?" 0 "dteq cancel exit status"
+cancel_run
 assert_eq "$(cat "$TMP/cancel.out")" "run $RUN cancelled" "cancel's message"
 assert_eq "$(rcli get "dteq:{$RUN}:stop")" cancelled "the stop sentinel"
 
-agents_exit_ok 20 a1 a2
-for p in $pids; do
-	wait_for "! pid_alive $p" 10 || fail "task shell $p survived the cancel"
-done
-bg_wait submit 40
-assert_eq "$(bg_rc submit)" 3 "submit exit status after a cancel"
+# shellcheck disable=SC2086
+after_cancel "task shell" $pids
 took=$(($(now_ms) - t0))
 [ $took -lt 10000 ] || fail "submit took $took ms to notice the cancel"
 assert_grep 'cancelled' "$TMP/submit.err" "submit's reason"

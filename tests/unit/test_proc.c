@@ -46,6 +46,20 @@ to_shell(const char *command)
 	return (0);
 }
 
+/* Each of the n commands goes to the shell (those that do not are shown). */
+static void
+all_to_shell(const char *const *cmds, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (!to_shell(cmds[i])) {
+			printf("    direct: \"%s\"\n", cmds[i]);
+			CHECK(0);
+		}
+	}
+}
+
 static void
 test_plain_words(void)
 {
@@ -73,14 +87,8 @@ test_shell_bytes(void)
 		"a #c", "a `b`", "(a)", "{ a; }", "a &", "! a", "a\nb",
 		"a ^b", "caf\xc3\xa9", "a\rb",
 	};
-	size_t	i;
 
-	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-		if (!to_shell(cmds[i])) {
-			printf("    direct: \"%s\"\n", cmds[i]);
-			CHECK(0);
-		}
-	}
+	all_to_shell(cmds, sizeof cmds / sizeof cmds[0]);
 }
 
 /* Assignments, reserved words, builtins and empty commands too. */
@@ -103,21 +111,10 @@ test_shell_words(void)
 		"echo", "done", "do", "continue", "command", "cd", "case",
 		"break", "bg", "alias", ":", ".", "wait",
 	};
-	size_t	i;
 
-	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-		if (!to_shell(cmds[i])) {
-			printf("    direct: \"%s\"\n", cmds[i]);
-			CHECK(0);
-		}
-	}
+	all_to_shell(cmds, sizeof cmds / sizeof cmds[0]);
 	/* Every reserved word and builtin the agent leaves to the shell. */
-	for (i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
-		if (!to_shell(builtins[i])) {
-			printf("    direct: \"%s\"\n", builtins[i]);
-			CHECK(0);
-		}
-	}
+	all_to_shell(builtins, sizeof builtins / sizeof builtins[0]);
 	/* Only the first word counts. */
 	CHECK(!to_shell("make cd exit"));
 }

@@ -83,108 +83,121 @@ test_split_turbo(void)
 	check_split(TOOLGRAPH_TURBO, "build", "build", NULL, NULL);
 }
 
+/*
+ * One group's argv, from the user's arguments, with the tool's command
+ * (DTEQ_NX_COMMAND or DTEQ_TURBO_COMMAND) and DTEQ_TOOL_DEPS (NULL:
+ * unset) as given.
+ */
+static const struct argv_case {
+	const char	*name;
+	int		 tool;
+	const char	*command;
+	const char	*tool_deps;
+	const char	*args;
+	const char	*target;
+	const char	*conf;
+	const char	*names;		/* comma-separated */
+	const char	*want;		/* the argv as one line */
+} argv_cases[] = {
+	/*
+	 * Nx: run-many of the group's projects, --excludeTaskDependencies,
+	 * and the user's flags that did not choose the tasks or skip the
+	 * cache; the overrides after -- stay.
+	 */
+	{ "test_nx_argv", TOOLGRAPH_NX, "npx --no nx", NULL,
+	    "affected -t lint,test,build --base=origin/main --head HEAD "
+	    "--parallel 3 -c production --skip-nx-cache --verbose -- "
+	    "--coverage", "test", NULL, "@ws/util,@ws/log",
+	    "npx --no nx run-many -t test --projects=@ws/util,@ws/log "
+	    "--excludeTaskDependencies --parallel 3 --verbose -- --coverage" },
+	{ "test_nx_argv", TOOLGRAPH_NX, "npx --no nx", NULL,
+	    "nx run-many --targets=build --projects=a,b,c --all --exclude c "
+	    "--output-style=stream", "build", "production", "a",
+	    "npx --no nx run-many -t build -c production --projects=a "
+	    "--excludeTaskDependencies --output-style=stream" },
+	{ "test_nx_argv", TOOLGRAPH_NX, "npx --no nx", NULL,
+	    "run-many -t e2e -p docs --excludeTaskDependencies "
+	    "--files a.ts,b.ts --uncommitted --nxBail", "e2e", NULL, "docs",
+	    "npx --no nx run-many -t e2e --projects=docs "
+	    "--excludeTaskDependencies --nxBail" },
+	/* Flags before the subcommand. */
+	{ "test_nx_argv", TOOLGRAPH_NX, "npx --no nx", NULL,
+	    "--parallel 3 run-many -t build", "build", NULL, "x",
+	    "npx --no nx run-many -t build --projects=x "
+	    "--excludeTaskDependencies --parallel 3" },
+	{ "test_nx_argv", TOOLGRAPH_NX, "node_modules/.bin/nx", NULL,
+	    "affected --targets build", "build", NULL, "x",
+	    "node_modules/.bin/nx run-many -t build --projects=x "
+	    "--excludeTaskDependencies" },
+	/*
+	 * Turborepo: run TASK with a --filter per package, and --only when
+	 * the agents had it (DTEQ_TOOL_DEPS=exclude); the task names,
+	 * filters, --only and --affected go, the rest (and -- args) stay.
+	 */
+	{ "test_turbo_argv", TOOLGRAPH_TURBO, "npx --no turbo", NULL,
+	    "run build test --filter=web -F './apps/*' --concurrency 3 "
+	    "--affected --continue -- --silent", "build", NULL, "web,@ws/ui",
+	    "npx --no turbo run build --filter=web --filter=@ws/ui "
+	    "--concurrency 3 --continue -- --silent" },
+	{ "test_turbo_argv", TOOLGRAPH_TURBO, "npx --no turbo", NULL,
+	    "turbo build lint --force --only --output-logs=errors-only",
+	    "lint", NULL, "//",
+	    "npx --no turbo run lint --filter=// --output-logs=errors-only" },
+	{ "test_turbo_argv", TOOLGRAPH_TURBO, "npx --no turbo", NULL,
+	    "--cwd . run test", "test", NULL, "api",
+	    "npx --no turbo run test --filter=api --cwd ." },
+	/* A flag's value that is not a task name stays with its flag. */
+	{ "test_turbo_argv", TOOLGRAPH_TURBO, "npx --no turbo", NULL,
+	    "run test --cache-dir .cache --filter web", "test", NULL, "api",
+	    "npx --no turbo run test --filter=api --cache-dir .cache" },
+	{ "test_turbo_argv", TOOLGRAPH_TURBO, "npx --no turbo", "exclude",
+	    "run build test --only", "test", NULL, "web,api",
+	    "npx --no turbo run test --filter=web --filter=api --only" },
+};
+
 /* Build one group's argv and compare it as a line. */
 static void
-check_argv(int tool, const char *args, const char *target, const char *conf,
-    const char *names, const char *want)
+check_argv(const struct argv_case *c)
 {
 	static char		 build[] = "build", test[] = "test";
 	static char		 lint[] = "lint";
 	char			*tasks[] = { build, test, lint };
+	const char		*var;
 	struct replay_group	 g;
 	char			**argv, *line, *cause = NULL, *copy, *p;
 
+	var = c->tool == TOOLGRAPH_NX ? "DTEQ_NX_COMMAND" :
+	    "DTEQ_TURBO_COMMAND";
+	setenv(var, c->command, 1);
+	if (c->tool_deps != NULL)
+		setenv("DTEQ_TOOL_DEPS", c->tool_deps, 1);
+	else
+		unsetenv("DTEQ_TOOL_DEPS");
 	memset(&g, 0, sizeof g);
-	g.target = xstrdup(target);
-	g.conf = conf != NULL ? xstrdup(conf) : NULL;
-	copy = xstrdup(names);
+	g.target = xstrdup(c->target);
+	g.conf = c->conf != NULL ? xstrdup(c->conf) : NULL;
+	copy = xstrdup(c->names);
 	for (p = strtok(copy, ","); p != NULL; p = strtok(NULL, ",")) {
 		g.names = xreallocarray(g.names, g.nnames + 1,
 		    sizeof *g.names);
 		g.names[g.nnames++] = p;
 	}
-	argv = replay_group_argv(tool, args, &g, tasks, 3, &cause);
+	argv = replay_group_argv(c->tool, c->args, &g, tasks, 3, &cause);
 	CHECK(argv != NULL);
 	if (argv == NULL) {
 		printf("    cause: %s\n", cause);
 		free(cause);
 	}
 	line = joined(argv);
-	CHECK_STREQ(line, want);
+	CHECK_STREQ(line, c->want);
 	free(line);
 	replay_argv_free(argv);
 	free(g.names);
 	free(g.target);
 	free(g.conf);
 	free(copy);
-}
-
-/*
- * Nx: run-many of the group's projects, --excludeTaskDependencies, and
- * the user's flags that did not choose the tasks or skip the cache; the
- * overrides after -- stay.
- */
-static void
-test_nx_argv(void)
-{
-	setenv("DTEQ_NX_COMMAND", "npx --no nx", 1);
-	check_argv(TOOLGRAPH_NX, "affected -t lint,test,build "
-	    "--base=origin/main --head HEAD --parallel 3 -c production "
-	    "--skip-nx-cache --verbose -- --coverage", "test", NULL,
-	    "@ws/util,@ws/log",
-	    "npx --no nx run-many -t test --projects=@ws/util,@ws/log "
-	    "--excludeTaskDependencies --parallel 3 --verbose -- --coverage");
-	check_argv(TOOLGRAPH_NX, "nx run-many --targets=build "
-	    "--projects=a,b,c --all --exclude c --output-style=stream",
-	    "build", "production", "a",
-	    "npx --no nx run-many -t build -c production --projects=a "
-	    "--excludeTaskDependencies --output-style=stream");
-	check_argv(TOOLGRAPH_NX, "run-many -t e2e -p docs "
-	    "--excludeTaskDependencies --files a.ts,b.ts --uncommitted "
-	    "--nxBail", "e2e", NULL, "docs",
-	    "npx --no nx run-many -t e2e --projects=docs "
-	    "--excludeTaskDependencies --nxBail");
-	/* Flags before the subcommand. */
-	check_argv(TOOLGRAPH_NX, "--parallel 3 run-many -t build", "build",
-	    NULL, "x", "npx --no nx run-many -t build --projects=x "
-	    "--excludeTaskDependencies --parallel 3");
-	setenv("DTEQ_NX_COMMAND", "node_modules/.bin/nx", 1);
-	check_argv(TOOLGRAPH_NX, "affected --targets build", "build", NULL,
-	    "x", "node_modules/.bin/nx run-many -t build --projects=x "
-	    "--excludeTaskDependencies");
-	unsetenv("DTEQ_NX_COMMAND");
-}
-
-/*
- * Turborepo: run TASK with a --filter per package, and --only when the
- * agents had it (DTEQ_TOOL_DEPS=exclude); the task names, filters,
- * --only and --affected go, the rest (and -- args) stay.
- */
-static void
-test_turbo_argv(void)
-{
-	setenv("DTEQ_TURBO_COMMAND", "npx --no turbo", 1);
+	unsetenv(var);
 	unsetenv("DTEQ_TOOL_DEPS");
-	check_argv(TOOLGRAPH_TURBO, "run build test --filter=web "
-	    "-F './apps/*' --concurrency 3 --affected --continue -- --silent",
-	    "build", NULL, "web,@ws/ui",
-	    "npx --no turbo run build --filter=web --filter=@ws/ui "
-	    "--concurrency 3 --continue -- --silent");
-	check_argv(TOOLGRAPH_TURBO, "turbo build lint --force --only "
-	    "--output-logs=errors-only", "lint", NULL, "//",
-	    "npx --no turbo run lint --filter=// --output-logs=errors-only");
-	check_argv(TOOLGRAPH_TURBO, "--cwd . run test", "test", NULL, "api",
-	    "npx --no turbo run test --filter=api --cwd .");
-	/* A flag's value that is not a task name stays with its flag. */
-	check_argv(TOOLGRAPH_TURBO, "run test --cache-dir .cache --filter "
-	    "web", "test", NULL, "api",
-	    "npx --no turbo run test --filter=api --cache-dir .cache");
-	setenv("DTEQ_TOOL_DEPS", "exclude", 1);
-	check_argv(TOOLGRAPH_TURBO, "run build test --only", "test", NULL,
-	    "web,api", "npx --no turbo run test --filter=web --filter=api "
-	    "--only");
-	unsetenv("DTEQ_TOOL_DEPS");
-	unsetenv("DTEQ_TURBO_COMMAND");
 }
 
 /* A submit whose graph is the task file json, each task final. */
@@ -269,8 +282,7 @@ main(void)
 {
 	TEST_RUN(test_split_nx);
 	TEST_RUN(test_split_turbo);
-	TEST_RUN(test_nx_argv);
-	TEST_RUN(test_turbo_argv);
+	TEST_TABLE(argv_cases, check_argv);
 	TEST_RUN(test_groups);
 	return (test_exit());
 }

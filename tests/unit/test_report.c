@@ -12,44 +12,18 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "producer.h"
-#include "test.h"
+#include "helpers.h"
 
 static char	test_dir[] = "/tmp/dteq-test-report.XXXXXX";
 
 /* The options every test's submit has: no colour, no --stream. */
 static struct submit_opts test_opts;
-
-/* Append a task with id and a NULL-terminated list of deps to ts. */
-static void
-add(struct taskset *ts, const char *id, ...)
-{
-	struct task	*t;
-	va_list		 ap;
-	const char	*dep;
-
-	ts->tasks = xreallocarray(ts->tasks, ts->ntasks + 1,
-	    sizeof *ts->tasks);
-	t = &ts->tasks[ts->ntasks++];
-	memset(t, 0, sizeof *t);
-	t->id = xstrdup(id);
-	t->command = xstrdup("true");
-	t->target = task_target_of(id);
-	t->retries = -1;
-	va_start(ap, id);
-	while ((dep = va_arg(ap, const char *)) != NULL) {
-		t->deps = xreallocarray(t->deps, t->ndeps + 1,
-		    sizeof *t->deps);
-		t->deps[t->ndeps++] = xstrdup(dep);
-	}
-	va_end(ap);
-}
 
 /* A submit around the graph of ts, started at wall time 1000000. */
 static void
@@ -196,11 +170,7 @@ diamond(struct submit *s)
 	struct taskset	ts;
 
 	memset(&ts, 0, sizeof ts);
-	add(&ts, "p:a", NULL);
-	add(&ts, "p:b", "p:a", NULL);
-	add(&ts, "p:c", "p:a", NULL);
-	add(&ts, "p:d", "p:b", "p:c", NULL);
-	add(&ts, "q:e", NULL);
+	add_tasks(&ts, "p:a, p:b(p:a), p:c(p:a), p:d(p:b p:c), q:e");
 	setup(s, &ts);
 }
 

@@ -17,6 +17,16 @@
 #include "dteq.h"
 #include "test.h"
 
+/* An optional string came back as it went: NULL, or the same text. */
+static void
+check_optional(const char *got, const char *want)
+{
+	if (want == NULL)
+		CHECK(got == NULL);
+	else
+		CHECK_STREQ(got, want);
+}
+
 /* Encode r, parse it back, and compare every field. */
 static void
 round_trip(const struct result *r)
@@ -41,18 +51,12 @@ round_trip(const struct result *r)
 	CHECK(back.status == r->status);
 	CHECK(back.exit_code == r->exit_code);
 	CHECK(back.attempt == r->attempt);
-	if (r->agent == NULL)
-		CHECK(back.agent == NULL);
-	else
-		CHECK_STREQ(back.agent, r->agent);
+	check_optional(back.agent, r->agent);
 	CHECK(back.start_ms == r->start_ms);
 	CHECK(back.end_ms == r->end_ms);
 	CHECK(back.duration_ms == r->duration_ms);
 	CHECK(back.output_bytes == r->output_bytes);
-	if (r->reason == NULL)
-		CHECK(back.reason == NULL);
-	else
-		CHECK_STREQ(back.reason, r->reason);
+	check_optional(back.reason, r->reason);
 	result_clear(&back);
 	free(json);
 }

@@ -36,12 +36,13 @@ fake_get(const char *name, void *arg)
 
 /* Detect a run id from env and check the id and its source. */
 static void
-check_detect(struct fake_env *env, const char *want, const char *source)
+check_detect(const struct fake_env *env, const char *want,
+    const char *source)
 {
 	const char	*src = "unset";
 	char		*id, *cause = NULL;
 
-	id = runid_detect(fake_get, env, &src);
+	id = runid_detect(fake_get, (void *)env, &src);
 	CHECK_STREQ(id, want);
 	CHECK_STREQ(src, source);
 	CHECK(runid_valid(id, &cause) == 0);
@@ -78,14 +79,6 @@ test_valid_ok(void)
 	}
 }
 
-/* An empty or NULL run id is invalid. */
-static void
-test_valid_empty(void)
-{
-	check_invalid("", "run id is empty");
-	check_invalid(NULL, "run id is empty");
-}
-
 /* 128 bytes is the longest valid run id. */
 static void
 test_valid_length(void)
@@ -100,50 +93,33 @@ test_valid_length(void)
 	check_invalid(id, "run id is too long (129 bytes, at most 128)");
 }
 
-/* Braces (Bitbucket's step UUID) are not allowed in a run id. */
-static void
-test_valid_braces(void)
-{
-	check_invalid("{6f1c2e9a-77b0}", "run id \"{6f1c2e9a-77b0}\" has a "
-	    "bad character '{'");
-}
+/* Run ids refused, and what the message says. */
+static const struct invalid {
+	const char	*name;
+	const char	*id;
+	const char	*want;
+} invalids[] = {
+	/* An empty or NULL run id is invalid. */
+	{ "test_valid_empty", "", "run id is empty" },
+	{ "test_valid_empty", NULL, "run id is empty" },
+	/* Braces (Bitbucket's step UUID) are not allowed in a run id. */
+	{ "test_valid_braces", "{6f1c2e9a-77b0}",
+	    "run id \"{6f1c2e9a-77b0}\" has a bad character '{'" },
+	/* Spaces, slashes and colons are not allowed. */
+	{ "test_valid_bad_chars", "my run", "bad character ' '" },
+	{ "test_valid_bad_chars", "a/b", "bad character '/'" },
+	{ "test_valid_bad_chars", "a:b", "bad character ':'" },
+	{ "test_valid_bad_chars", "a}b", "bad character '}'" },
+	/* Non-printable bytes are reported by value and offset. */
+	{ "test_valid_nonprintable", "ab\x01", "bad byte 0x01 at offset 2" },
+	{ "test_valid_nonprintable", "\xc3\xa9t\xc3\xa9",
+	    "bad byte 0xc3 at offset 0" },
+};
 
-/* Spaces, slashes and colons are not allowed. */
 static void
-test_valid_bad_chars(void)
+invalid(const struct invalid *v)
 {
-	check_invalid("my run", "bad character ' '");
-	check_invalid("a/b", "bad character '/'");
-	check_invalid("a:b", "bad character ':'");
-	check_invalid("a}b", "bad character '}'");
-}
-
-/* Non-printable bytes are reported by value and offset. */
-static void
-test_valid_nonprintable(void)
-{
-	check_invalid("ab\x01", "bad byte 0x01 at offset 2");
-	check_invalid("\xc3\xa9t\xc3\xa9", "bad byte 0xc3 at offset 0");
-}
-
-/* DTEQ_RUN wins over every CI variable. */
-static void
-test_detect_dteq_run_precedence(void)
-{
-	struct fake_env	env[] = {
-		{ "BUILD_TAG", "jenkins-x-1" },
-		{ "CI_PIPELINE_ID", "555" },
-		{ "BITBUCKET_BUILD_NUMBER", "77" },
-		{ "BUILD_BUILDID", "9001" },
-		{ "GITHUB_RUN_ID", "42" },
-		{ "GITHUB_RUN_ATTEMPT", "2" },
-		{ "CIRCLE_WORKFLOW_ID", "cw" },
-		{ "NX_CI_EXECUTION_ID", "nx" },
-		{ "DTEQ_RUN", "mine" },
-		{ NULL, NULL }
-	};
-
-	check_detect(env, "mine", "DTEQ_RUN");
+	check_invalid(v->id, v->want);
 }
 
 /* Each variable wins over the ones after it, in Nx's order. */
@@ -175,198 +151,113 @@ test_detect_order(void)
 		check_detect(env + i, want[i][0], want[i][1]);
 }
 
-/* Nx Cloud's execution id. */
-static void
-test_detect_nx(void)
-{
-	struct fake_env	env[] = {
-		{ "NX_CI_EXECUTION_ID", "exec-123" },
-		{ NULL, NULL }
-	};
-
-	check_detect(env, "exec-123", "NX_CI_EXECUTION_ID");
-}
-
-/* GitHub Actions: run id and attempt. */
-static void
-test_detect_github_attempt(void)
-{
-	struct fake_env	env[] = {
-		{ "GITHUB_RUN_ID", "8412345678" },
-		{ "GITHUB_RUN_ATTEMPT", "3" },
-		{ NULL, NULL }
-	};
-
-	check_detect(env, "8412345678-3", "GITHUB_RUN_ID");
-}
-
-/* GitHub Actions without GITHUB_RUN_ATTEMPT: attempt 1. */
-static void
-test_detect_github_no_attempt(void)
-{
-	struct fake_env	env[] = {
-		{ "GITHUB_RUN_ID", "8412345678" },
-		{ NULL, NULL }
-	};
-	struct fake_env	empty[] = {
-		{ "GITHUB_RUN_ID", "8412345678" },
-		{ "GITHUB_RUN_ATTEMPT", "" },
-		{ NULL, NULL }
-	};
-
-	check_detect(env, "8412345678-1", "GITHUB_RUN_ID");
-	check_detect(empty, "8412345678-1", "GITHUB_RUN_ID");
-}
-
-/* GITHUB_RUN_ATTEMPT alone names no run. */
-static void
-test_detect_github_attempt_only(void)
-{
-	struct fake_env	env[] = {
-		{ "GITHUB_RUN_ATTEMPT", "2" },
-		{ NULL, NULL }
-	};
-	const char	*src = "unset";
-
-	CHECK(runid_detect(fake_get, env, &src) == NULL);
-	CHECK(src == NULL);
-}
-
-/* CircleCI's workflow id. */
-static void
-test_detect_circleci(void)
-{
-	struct fake_env	env[] = {
-		{ "CIRCLE_WORKFLOW_ID",
-		    "6f1c2e9a-77b0-4b2c-9d1e-0a1b2c3d4e5f" },
-		{ "CIRCLE_BUILD_NUM", "99" },
-		{ NULL, NULL }
-	};
-
-	check_detect(env, "6f1c2e9a-77b0-4b2c-9d1e-0a1b2c3d4e5f",
-	    "CIRCLE_WORKFLOW_ID");
-}
-
-/* Azure Pipelines' build id. */
-static void
-test_detect_azure(void)
-{
-	struct fake_env	env[] = {
-		{ "BUILD_BUILDID", "20451" },
-		{ NULL, NULL }
-	};
-
-	check_detect(env, "20451", "BUILD_BUILDID");
-}
-
-/* Bitbucket Pipelines' build number (the step UUID is not a run id). */
-static void
-test_detect_bitbucket(void)
-{
-	struct fake_env	env[] = {
-		{ "BITBUCKET_STEP_UUID",
-		    "{2d3b8f5c-1111-2222-3333-444455556666}" },
-		{ "BITBUCKET_BUILD_NUMBER", "1542" },
-		{ NULL, NULL }
-	};
-
-	check_detect(env, "1542", "BITBUCKET_BUILD_NUMBER");
-}
-
-/* GitLab's pipeline id. */
-static void
-test_detect_gitlab(void)
-{
-	struct fake_env	env[] = {
-		{ "CI_JOB_ID", "987654" },
-		{ "CI_PIPELINE_ID", "123456" },
-		{ NULL, NULL }
-	};
-
-	check_detect(env, "123456", "CI_PIPELINE_ID");
-}
-
-/* Jenkins' BUILD_TAG, with its spaces and slashes made safe. */
-static void
-test_detect_jenkins_sanitized(void)
-{
-	struct fake_env	env[] = {
-		{ "BUILD_TAG", "jenkins-my job/feature{x}-12" },
-		{ NULL, NULL }
-	};
-
-	check_detect(env, "jenkins-my_job_feature_x_-12", "BUILD_TAG");
-}
-
-/* DTEQ_RUN_ENV appends a suffix, sanitized too. */
-static void
-test_detect_run_env_suffix(void)
-{
-	struct fake_env	gh[] = {
+/*
+ * Environments and the run id detected in each, with the variable it
+ * came from; none (want NULL) when no variable names a run.
+ */
+static const struct detect {
+	const char	*name;
+	struct fake_env	 env[10];
+	const char	*want;
+	const char	*source;
+} detects[] = {
+	/* DTEQ_RUN wins over every CI variable. */
+	{ "test_detect_dteq_run_precedence", {
+		{ "BUILD_TAG", "jenkins-x-1" },
+		{ "CI_PIPELINE_ID", "555" },
+		{ "BITBUCKET_BUILD_NUMBER", "77" },
+		{ "BUILD_BUILDID", "9001" },
 		{ "GITHUB_RUN_ID", "42" },
 		{ "GITHUB_RUN_ATTEMPT", "2" },
-		{ "DTEQ_RUN_ENV", "e2e" },
-		{ NULL, NULL }
-	};
-	struct fake_env	own[] = {
+		{ "CIRCLE_WORKFLOW_ID", "cw" },
+		{ "NX_CI_EXECUTION_ID", "nx" },
+		{ "DTEQ_RUN", "mine" } }, "mine", "DTEQ_RUN" },
+	/* Nx Cloud's execution id. */
+	{ "test_detect_nx", { { "NX_CI_EXECUTION_ID", "exec-123" } },
+	    "exec-123", "NX_CI_EXECUTION_ID" },
+	/* GitHub Actions: run id and attempt. */
+	{ "test_detect_github_attempt", {
+		{ "GITHUB_RUN_ID", "8412345678" },
+		{ "GITHUB_RUN_ATTEMPT", "3" } },
+	    "8412345678-3", "GITHUB_RUN_ID" },
+	/* GitHub Actions without GITHUB_RUN_ATTEMPT: attempt 1. */
+	{ "test_detect_github_no_attempt", {
+		{ "GITHUB_RUN_ID", "8412345678" } },
+	    "8412345678-1", "GITHUB_RUN_ID" },
+	{ "test_detect_github_no_attempt", {
+		{ "GITHUB_RUN_ID", "8412345678" },
+		{ "GITHUB_RUN_ATTEMPT", "" } },
+	    "8412345678-1", "GITHUB_RUN_ID" },
+	/* GITHUB_RUN_ATTEMPT alone names no run. */
+	{ "test_detect_github_attempt_only", {
+		{ "GITHUB_RUN_ATTEMPT", "2" } }, NULL, NULL },
+	/* CircleCI's workflow id. */
+	{ "test_detect_circleci", {
+		{ "CIRCLE_WORKFLOW_ID",
+		    "6f1c2e9a-77b0-4b2c-9d1e-0a1b2c3d4e5f" },
+		{ "CIRCLE_BUILD_NUM", "99" } },
+	    "6f1c2e9a-77b0-4b2c-9d1e-0a1b2c3d4e5f", "CIRCLE_WORKFLOW_ID" },
+	/* Azure Pipelines' build id. */
+	{ "test_detect_azure", { { "BUILD_BUILDID", "20451" } },
+	    "20451", "BUILD_BUILDID" },
+	/* Bitbucket Pipelines' build number (the step UUID is not a run id). */
+	{ "test_detect_bitbucket", {
+		{ "BITBUCKET_STEP_UUID",
+		    "{2d3b8f5c-1111-2222-3333-444455556666}" },
+		{ "BITBUCKET_BUILD_NUMBER", "1542" } },
+	    "1542", "BITBUCKET_BUILD_NUMBER" },
+	/* GitLab's pipeline id. */
+	{ "test_detect_gitlab", {
+		{ "CI_JOB_ID", "987654" },
+		{ "CI_PIPELINE_ID", "123456" } },
+	    "123456", "CI_PIPELINE_ID" },
+	/* Jenkins' BUILD_TAG, with its spaces and slashes made safe. */
+	{ "test_detect_jenkins_sanitized", {
+		{ "BUILD_TAG", "jenkins-my job/feature{x}-12" } },
+	    "jenkins-my_job_feature_x_-12", "BUILD_TAG" },
+	/* DTEQ_RUN_ENV appends a suffix, sanitized too. */
+	{ "test_detect_run_env_suffix", {
+		{ "GITHUB_RUN_ID", "42" },
+		{ "GITHUB_RUN_ATTEMPT", "2" },
+		{ "DTEQ_RUN_ENV", "e2e" } },
+	    "42-2-e2e", "GITHUB_RUN_ID" },
+	{ "test_detect_run_env_suffix", {
 		{ "DTEQ_RUN", "r1" },
-		{ "DTEQ_RUN_ENV", "linux x64" },
-		{ NULL, NULL }
-	};
-	struct fake_env	empty[] = {
+		{ "DTEQ_RUN_ENV", "linux x64" } },
+	    "r1-linux_x64", "DTEQ_RUN" },
+	{ "test_detect_run_env_suffix", {
 		{ "CI_PIPELINE_ID", "555" },
-		{ "DTEQ_RUN_ENV", "" },
-		{ NULL, NULL }
-	};
-
-	check_detect(gh, "42-2-e2e", "GITHUB_RUN_ID");
-	check_detect(own, "r1-linux_x64", "DTEQ_RUN");
-	check_detect(empty, "555", "CI_PIPELINE_ID");
-}
-
-/* DTEQ_RUN_ENV alone names no run. */
-static void
-test_detect_run_env_only(void)
-{
-	struct fake_env	env[] = {
-		{ "DTEQ_RUN_ENV", "e2e" },
-		{ NULL, NULL }
-	};
-	const char	*src = "unset";
-
-	CHECK(runid_detect(fake_get, env, &src) == NULL);
-	CHECK(src == NULL);
-}
-
-/* No CI variable: NULL, and *source is NULL. */
-static void
-test_detect_none(void)
-{
-	struct fake_env	env[] = {
+		{ "DTEQ_RUN_ENV", "" } },
+	    "555", "CI_PIPELINE_ID" },
+	/* DTEQ_RUN_ENV alone names no run. */
+	{ "test_detect_run_env_only", { { "DTEQ_RUN_ENV", "e2e" } }, NULL,
+	    NULL },
+	/* No CI variable: NULL, and *source is NULL. */
+	{ "test_detect_none", {
 		{ "HOME", "/root" },
-		{ "CI", "true" },
-		{ NULL, NULL }
-	};
-	const char	*src = "unset";
-
-	CHECK(runid_detect(fake_get, env, &src) == NULL);
-	CHECK(src == NULL);
-	CHECK(runid_detect(fake_get, env, NULL) == NULL);
-}
-
-/* Empty variables count as unset. */
-static void
-test_detect_empty_is_unset(void)
-{
-	struct fake_env	env[] = {
+		{ "CI", "true" } }, NULL, NULL },
+	/* Empty variables count as unset. */
+	{ "test_detect_empty_is_unset", {
 		{ "DTEQ_RUN", "" },
 		{ "NX_CI_EXECUTION_ID", "" },
 		{ "GITHUB_RUN_ID", "" },
-		{ "BITBUCKET_BUILD_NUMBER", "77" },
-		{ NULL, NULL }
-	};
+		{ "BITBUCKET_BUILD_NUMBER", "77" } },
+	    "77", "BITBUCKET_BUILD_NUMBER" },
+};
 
-	check_detect(env, "77", "BITBUCKET_BUILD_NUMBER");
+/* The run id detected in an environment, or none. */
+static void
+detected(const struct detect *d)
+{
+	const char	*src = "unset";
+
+	if (d->want != NULL) {
+		check_detect(d->env, d->want, d->source);
+		return;
+	}
+	CHECK(runid_detect(fake_get, (void *)d->env, &src) == NULL);
+	CHECK(src == NULL);
+	CHECK(runid_detect(fake_get, (void *)d->env, NULL) == NULL);
 }
 
 /* Long ids are cut at 128 bytes. */
@@ -402,89 +293,52 @@ test_getenv(void)
 	CHECK(runid_getenv("DTEQ_TEST_SURELY_UNSET_VARIABLE", NULL) == NULL);
 }
 
-/* Compute the agent name for env and compare it with want. */
+/* Sixteen n's, for names too long. */
+#define N16	"nnnnnnnnnnnnnnnn"
+
+/* Environments and the agent name each gives. */
+static const struct agent {
+	const char	*name;
+	struct fake_env	 env[4];
+	const char	*want;
+} agents[] = {
+	/* NX_AGENT_NAME wins. */
+	{ "test_agent_nx", {
+		{ "CI_JOB_ID", "1" },
+		{ "BITBUCKET_STEP_UUID", "{abc}" },
+		{ "NX_AGENT_NAME", "agent-2" } }, "agent-2" },
+	/* Bitbucket's step UUID without its braces. */
+	{ "test_agent_bitbucket", {
+		{ "CI_JOB_ID", "1" },
+		{ "BITBUCKET_STEP_UUID",
+		    "{2d3b8f5c-1111-2222-3333-444455556666}" } },
+	    "2d3b8f5c-1111-2222-3333-444455556666" },
+	{ "test_agent_bitbucket", {
+		{ "BITBUCKET_STEP_UUID", "2d3b8f5c" } }, "2d3b8f5c" },
+	{ "test_agent_bitbucket", {
+		{ "BITBUCKET_STEP_UUID", "{}" },
+		{ "CI_JOB_ID", "55" } }, "job-55" },
+	/* GitLab's job id, prefixed "job-". */
+	{ "test_agent_gitlab", {
+		{ "CI_JOB_ID", "987654" },
+		{ "CI_PIPELINE_ID", "123456" } }, "job-987654" },
+	/* Names are sanitized and cut at 64 bytes (99 n's: 64). */
+	{ "test_agent_sanitized", {
+		{ "NX_AGENT_NAME", "my agent/1:{x}" } }, "my_agent_1__x_" },
+	{ "test_agent_sanitized", {
+		{ "NX_AGENT_NAME", N16 N16 N16 N16 N16 N16 "nnn" } },
+	    N16 N16 N16 N16 },
+};
+
+/* The agent name an environment gives. */
 static void
-check_agent(struct fake_env *env, const char *want)
+agent_named(const struct agent *a)
 {
 	char	*name;
 
-	name = runid_agent_name(fake_get, env);
-	CHECK_STREQ(name, want);
+	name = runid_agent_name(fake_get, (void *)a->env);
+	CHECK_STREQ(name, a->want);
 	free(name);
-}
-
-/* NX_AGENT_NAME wins. */
-static void
-test_agent_nx(void)
-{
-	struct fake_env	env[] = {
-		{ "CI_JOB_ID", "1" },
-		{ "BITBUCKET_STEP_UUID", "{abc}" },
-		{ "NX_AGENT_NAME", "agent-2" },
-		{ NULL, NULL }
-	};
-
-	check_agent(env, "agent-2");
-}
-
-/* Bitbucket's step UUID without its braces. */
-static void
-test_agent_bitbucket(void)
-{
-	struct fake_env	env[] = {
-		{ "CI_JOB_ID", "1" },
-		{ "BITBUCKET_STEP_UUID",
-		    "{2d3b8f5c-1111-2222-3333-444455556666}" },
-		{ NULL, NULL }
-	};
-	struct fake_env	bare[] = {
-		{ "BITBUCKET_STEP_UUID", "2d3b8f5c" },
-		{ NULL, NULL }
-	};
-	struct fake_env	braces[] = {
-		{ "BITBUCKET_STEP_UUID", "{}" },
-		{ "CI_JOB_ID", "55" },
-		{ NULL, NULL }
-	};
-
-	check_agent(env, "2d3b8f5c-1111-2222-3333-444455556666");
-	check_agent(bare, "2d3b8f5c");
-	check_agent(braces, "job-55");
-}
-
-/* GitLab's job id, prefixed "job-". */
-static void
-test_agent_gitlab(void)
-{
-	struct fake_env	env[] = {
-		{ "CI_JOB_ID", "987654" },
-		{ "CI_PIPELINE_ID", "123456" },
-		{ NULL, NULL }
-	};
-
-	check_agent(env, "job-987654");
-}
-
-/* Names are sanitized and cut at 64 bytes. */
-static void
-test_agent_sanitized(void)
-{
-	char		 long_name[100], want[65];
-	struct fake_env	 env[] = {
-		{ "NX_AGENT_NAME", "my agent/1:{x}" },
-		{ NULL, NULL }
-	};
-	struct fake_env	 lenv[] = {
-		{ "NX_AGENT_NAME", long_name },
-		{ NULL, NULL }
-	};
-
-	check_agent(env, "my_agent_1__x_");
-	memset(long_name, 'n', sizeof long_name - 1);
-	long_name[sizeof long_name - 1] = '\0';
-	memset(want, 'n', 64);
-	want[64] = '\0';
-	check_agent(lenv, want);
 }
 
 /* Without CI variables the name is <hostname>-<pid>, sanitized. */
@@ -526,32 +380,13 @@ int
 main(void)
 {
 	TEST_RUN(test_valid_ok);
-	TEST_RUN(test_valid_empty);
 	TEST_RUN(test_valid_length);
-	TEST_RUN(test_valid_braces);
-	TEST_RUN(test_valid_bad_chars);
-	TEST_RUN(test_valid_nonprintable);
-	TEST_RUN(test_detect_dteq_run_precedence);
+	TEST_TABLE(invalids, invalid);
+	TEST_TABLE(detects, detected);
 	TEST_RUN(test_detect_order);
-	TEST_RUN(test_detect_nx);
-	TEST_RUN(test_detect_github_attempt);
-	TEST_RUN(test_detect_github_no_attempt);
-	TEST_RUN(test_detect_github_attempt_only);
-	TEST_RUN(test_detect_circleci);
-	TEST_RUN(test_detect_azure);
-	TEST_RUN(test_detect_bitbucket);
-	TEST_RUN(test_detect_gitlab);
-	TEST_RUN(test_detect_jenkins_sanitized);
-	TEST_RUN(test_detect_run_env_suffix);
-	TEST_RUN(test_detect_run_env_only);
-	TEST_RUN(test_detect_none);
-	TEST_RUN(test_detect_empty_is_unset);
 	TEST_RUN(test_detect_truncated);
 	TEST_RUN(test_getenv);
-	TEST_RUN(test_agent_nx);
-	TEST_RUN(test_agent_bitbucket);
-	TEST_RUN(test_agent_gitlab);
-	TEST_RUN(test_agent_sanitized);
+	TEST_TABLE(agents, agent_named);
 	TEST_RUN(test_agent_fallback);
 	return (test_exit());
 }

@@ -114,71 +114,140 @@ dispatch(struct submit *s, const size_t *batch, size_t n, size_t *out,
 	return (m);
 }
 
+/* A submit, and what its last dispatch() pushed. */
+struct q {
+	struct submit	s;
+	size_t		out[8];
+	int		urg[8];
+};
+
+/*
+ * dispatch() of the batch of tasks named in ids (space-separated, ""
+ * for none), into q->out and q->urg.
+ */
+static size_t
+take(struct q *q, const char *ids)
+{
+	size_t	 batch[8], n = 0;
+	char	*copy, *p, *id;
+
+	copy = p = xstrdup(ids);
+	while ((id = strsep(&p, " ")) != NULL) {
+		if (*id != '\0' && n < 8)
+			batch[n++] = idx(&q->s, id);
+	}
+	free(copy);
+	return (dispatch(&q->s, batch, n, q->out, q->urg));
+}
+
+/* Set the state of the tasks named in ids (space-separated). */
+static void
+set_state(struct submit *s, const char *ids, int state)
+{
+	char	*copy, *p, *id;
+
+	copy = p = xstrdup(ids);
+	while ((id = strsep(&p, " ")) != NULL)
+		ptask_set_state(s, idx(s, id), state);
+	free(copy);
+}
+
+/*
+ * Check what the last take() pushed, in order: the words of want name
+ * the tasks of q->out, "+ID" one for the popping end (urgent), "-ID" one
+ * for the far end, a bare ID either; "*" any task.
+ */
+static void
+check_out(struct q *q, const char *want)
+{
+	char	*copy, *p, *w;
+	size_t	 i = 0;
+
+	copy = p = xstrdup(want);
+	while ((w = strsep(&p, " ")) != NULL) {
+		if (*w == '+')
+			CHECK(q->urg[i]);
+		else if (*w == '-')
+			CHECK(!q->urg[i]);
+		w += *w == '+' || *w == '-';
+		if (strcmp(w, "*") != 0)
+			CHECK(q->out[i] == idx(&q->s, w));
+		i++;
+	}
+	free(copy);
+}
+
+/* Check the rank of each task: "ID RANK ID RANK ...". */
+static void
+check_ranks(struct submit *s, const char *ranks)
+{
+	char	*copy, *p, *id, *rank;
+
+	copy = p = xstrdup(ranks);
+	while ((id = strsep(&p, " ")) != NULL &&
+	    (rank = strsep(&p, " ")) != NULL) {
+		CHECK(sched_rank_of(s, idx(s, id)) == atof(rank));
+		if (sched_rank_of(s, idx(s, id)) != atof(rank))
+			printf("    rank of %s: %g\n",
+			    id, (double)sched_rank_of(s, idx(s, id)));
+	}
+	free(copy);
+}
+
 static void
 test_ranks_without_history(void)
 {
 	struct submit	s;
 
 	setup(&s);
-	CHECK(sched_rank_of(&s, idx(&s, "L1")) == 4);
-	CHECK(sched_rank_of(&s, idx(&s, "L2")) == 3);
-	CHECK(sched_rank_of(&s, idx(&s, "L4")) == 1);
-	CHECK(sched_rank_of(&s, idx(&s, "s1")) == 2);
-	CHECK(sched_rank_of(&s, idx(&s, "s2")) == 1);
-	CHECK(sched_rank_of(&s, idx(&s, "w")) == 1);
+	check_ranks(&s, "L1 4 L2 3 L4 1 s1 2 s2 1 w 1");
 	teardown(&s);
 }
 
 static void
 test_sort_by_rank_then_file_order(void)
 {
-	struct submit	s;
-	size_t		b[4], out[8];
-	int		urg[8];
+	struct q	q;
 
-	setup(&s);
-	b[0] = idx(&s, "s3");
-	b[1] = idx(&s, "s2");
-	b[2] = idx(&s, "L1");
-	b[3] = idx(&s, "s1");
+	setup(&q.s);
 	/* An empty queue takes all, most urgent nearest the popping end. */
-	CHECK(dispatch(&s, b, 4, out, urg) == 4);
-	CHECK(out[0] == idx(&s, "L1") && urg[0]);
-	CHECK(out[1] == idx(&s, "s1") && urg[1]);
-	CHECK(out[2] == idx(&s, "s2") && urg[2]);	/* ties: file order */
-	CHECK(out[3] == idx(&s, "s3") && urg[3]);
-	CHECK(sched_nheld(&s) == 0);
-	teardown(&s);
+	CHECK(take(&q, "s3 s2 L1 s1") == 4);
+	check_out(&q, "+L1 +s1 +s2 +s3");	/* ties: file order */
+	CHECK(sched_nheld(&q.s) == 0);
+	teardown(&q.s);
 }
 
 static void
 test_ends_of_a_sorted_queue(void)
 {
-	struct submit	s;
-	size_t		b[4], out[8];
-	int		urg[8];
+	struct q	q;
 
-	setup(&s);
-	b[0] = idx(&s, "s1");
-	b[1] = idx(&s, "L1");
-	b[2] = idx(&s, "s2");
-	b[3] = idx(&s, "s3");
-	CHECK(dispatch(&s, b, 4, out, urg) == 4);	/* L1 s1 s2 s3 */
+	setup(&q.s);
+	CHECK(take(&q, "s1 L1 s2 s3") == 4);	/* L1 s1 s2 s3 */
 	/* An agent took L1; L2 (3) outranks s1 (2), the popping end. */
-	ptask_set_state(&s, idx(&s, "L1"), PT_RUNNING);
-	b[0] = idx(&s, "L2");
-	CHECK(dispatch(&s, b, 1, out, urg) == 1 && urg[0]);
+	set_state(&q.s, "L1", PT_RUNNING);
+	CHECK(take(&q, "L2") == 1 && q.urg[0]);
 	/* L2 and s1 were taken: w (1) ties s3 at the far end: FIFO. */
-	ptask_set_state(&s, idx(&s, "L2"), PT_RUNNING);
-	ptask_set_state(&s, idx(&s, "s1"), PT_RUNNING);
-	b[0] = idx(&s, "w");
-	CHECK(dispatch(&s, b, 1, out, urg) == 1 && !urg[0]);
+	set_state(&q.s, "L2 s1", PT_RUNNING);
+	CHECK(take(&q, "w") == 1 && !q.urg[0]);
 	/* L3 (2) beats s2, s3, w (1 each). */
-	ptask_set_state(&s, idx(&s, "L2"), PT_DONE);
-	b[0] = idx(&s, "L3");
-	CHECK(dispatch(&s, b, 1, out, urg) == 1 && urg[0]);
-	CHECK(sched_nheld(&s) == 0);
-	teardown(&s);
+	set_state(&q.s, "L2", PT_DONE);
+	CHECK(take(&q, "L3") == 1 && q.urg[0]);
+	CHECK(sched_nheld(&q.s) == 0);
+	teardown(&q.s);
+}
+
+/* Durations from history for the tasks named: "ID MS ID MS ...". */
+static void
+set_history(struct submit *s, const char *history)
+{
+	char	*copy, *p, *id, *ms;
+
+	copy = p = xstrdup(history);
+	while ((id = strsep(&p, " ")) != NULL &&
+	    (ms = strsep(&p, " ")) != NULL)
+		sched_history_set(s, idx(s, id), atof(ms));
+	free(copy);
 }
 
 /* a, b, c, d stand alone; their durations come from history. */
@@ -195,144 +264,115 @@ static const char four_json[] =
  * queued (a at the popping end).
  */
 static void
-setup_four(struct submit *s, double c_ms, double d_ms)
+setup_four(struct q *q, double c_ms, double d_ms)
 {
-	size_t	b[2], out[8];
-	int	urg[8];
-
-	setup_json(s, four_json);
-	sched_history_set(s, idx(s, "a"), 400);
-	sched_history_set(s, idx(s, "b"), 100);
-	sched_history_set(s, idx(s, "c"), c_ms);
-	sched_history_set(s, idx(s, "d"), d_ms);
-	b[0] = idx(s, "b");
-	b[1] = idx(s, "a");
-	CHECK(dispatch(s, b, 2, out, urg) == 2);
-	CHECK(out[0] == idx(s, "a") && out[1] == idx(s, "b"));
+	setup_json(&q->s, four_json);
+	set_history(&q->s, "a 400 b 100");
+	sched_history_set(&q->s, idx(&q->s, "c"), c_ms);
+	sched_history_set(&q->s, idx(&q->s, "d"), d_ms);
+	CHECK(take(q, "b a") == 2);
+	check_out(q, "a b");
 }
 
 static void
 test_held_between_the_ends(void)
 {
-	struct submit	s;
-	size_t		b[2], out[8];
-	int		urg[8];
+	struct q	q;
 
-	setup_four(&s, 300, 50);
+	setup_four(&q, 300, 50);
 	/* c (300) belongs between a (400) and b (100): held. */
-	b[0] = idx(&s, "c");
-	CHECK(dispatch(&s, b, 1, out, urg) == 0);
-	CHECK(sched_nheld(&s) == 1);
-	CHECK(s.pt[idx(&s, "c")].held && s.pt[idx(&s, "c")].state ==
+	CHECK(take(&q, "c") == 0);
+	CHECK(sched_nheld(&q.s) == 1);
+	CHECK(q.s.pt[idx(&q.s, "c")].held && q.s.pt[idx(&q.s, "c")].state ==
 	    PT_WAITING);
 	/* Nothing moved: still held, waiting for a to start. */
-	CHECK(sched_take(&s, out, urg) == 0);
-	CHECK(sched_above_held(&s, out, 8) == 1 && out[0] == idx(&s, "a"));
+	CHECK(sched_take(&q.s, q.out, q.urg) == 0);
+	CHECK(sched_above_held(&q.s, q.out, 8) == 1 &&
+	    q.out[0] == idx(&q.s, "a"));
 	/* d (50) waits behind c, which goes first. */
-	b[0] = idx(&s, "d");
-	CHECK(dispatch(&s, b, 1, out, urg) == 0);
-	CHECK(sched_nheld(&s) == 2);
+	CHECK(take(&q, "d") == 0);
+	CHECK(sched_nheld(&q.s) == 2);
 	/* a started: c tops the queue, d goes to the far end behind b. */
-	ptask_set_state(&s, idx(&s, "a"), PT_RUNNING);
-	CHECK(dispatch(&s, NULL, 0, out, urg) == 2);
-	CHECK(out[0] == idx(&s, "c") && urg[0]);
-	CHECK(out[1] == idx(&s, "d") && !urg[1]);
-	CHECK(sched_nheld(&s) == 0 && !s.pt[idx(&s, "c")].held);
-	CHECK(sched_above_held(&s, out, 8) == 0);
-	teardown(&s);
+	set_state(&q.s, "a", PT_RUNNING);
+	CHECK(take(&q, "") == 2);
+	check_out(&q, "+c -d");
+	CHECK(sched_nheld(&q.s) == 0 && !q.s.pt[idx(&q.s, "c")].held);
+	CHECK(sched_above_held(&q.s, q.out, 8) == 0);
+	teardown(&q.s);
 }
 
 static void
 test_held_then_skipped(void)
 {
-	struct submit	s;
-	size_t		b[2], out[8];
-	int		urg[8];
+	struct q	q;
 
-	setup_four(&s, 300, 50);
-	b[0] = idx(&s, "c");
-	CHECK(dispatch(&s, b, 1, out, urg) == 0);
+	setup_four(&q, 300, 50);
+	CHECK(take(&q, "c") == 0);
 	/* c was skipped (--fail-fast) while held: never pushed. */
-	ptask_set_state(&s, idx(&s, "c"), PT_DONE);
-	ptask_set_state(&s, idx(&s, "a"), PT_RUNNING);
-	CHECK(dispatch(&s, NULL, 0, out, urg) == 0);
-	CHECK(sched_nheld(&s) == 0);
-	teardown(&s);
+	set_state(&q.s, "c", PT_DONE);
+	set_state(&q.s, "a", PT_RUNNING);
+	CHECK(take(&q, "") == 0);
+	CHECK(sched_nheld(&q.s) == 0);
+	teardown(&q.s);
 }
 
 static void
 test_requeued_task_counts_once(void)
 {
-	struct submit	s;
-	size_t		b[1], out[8];
-	int		urg[8];
+	struct q	q;
+	size_t		b[1];
 
-	setup(&s);
-	b[0] = idx(&s, "s2");
-	CHECK(dispatch(&s, b, 1, out, urg) == 1);
+	setup(&q.s);
+	CHECK(take(&q, "s2") == 1);
 	/* s2 lost and dispatched again: its old entry is stale. */
-	ptask_set_state(&s, idx(&s, "s2"), PT_RUNNING);
-	CHECK(dispatch(&s, b, 1, out, urg) == 1);
-	CHECK(s.pt[idx(&s, "s2")].attempt == 2);
+	set_state(&q.s, "s2", PT_RUNNING);
+	CHECK(take(&q, "s2") == 1);
+	CHECK(q.s.pt[idx(&q.s, "s2")].attempt == 2);
 	/* Held twice, taken once. */
-	ptask_set_state(&s, idx(&s, "s3"), PT_WAITING);
-	b[0] = idx(&s, "s3");
-	sched_ready(&s, b, 1);
-	sched_ready(&s, b, 1);
-	CHECK(sched_nheld(&s) == 1);
+	set_state(&q.s, "s3", PT_WAITING);
+	b[0] = idx(&q.s, "s3");
+	sched_ready(&q.s, b, 1);
+	sched_ready(&q.s, b, 1);
+	CHECK(sched_nheld(&q.s) == 1);
 	/* Alone in the queue, s2 (1) vs L1 (4): L1 jumps. */
-	b[0] = idx(&s, "L1");
-	CHECK(dispatch(&s, b, 1, out, urg) == 2);
-	CHECK(out[0] == idx(&s, "L1") && urg[0]);
-	CHECK(out[1] == idx(&s, "s3") && !urg[1]);
+	CHECK(take(&q, "L1") == 2);
+	check_out(&q, "+L1 -s3");
 	/* Staging: only above everything queued. */
-	CHECK(sched_stage(&s, idx(&s, "L2")) == SCHED_STAGE_NO);
-	ptask_set_state(&s, idx(&s, "L1"), PT_RUNNING);
-	CHECK(sched_stage(&s, idx(&s, "L2")) == SCHED_STAGE_URGENT);
-	teardown(&s);
+	CHECK(sched_stage(&q.s, idx(&q.s, "L2")) == SCHED_STAGE_NO);
+	set_state(&q.s, "L1", PT_RUNNING);
+	CHECK(sched_stage(&q.s, idx(&q.s, "L2")) == SCHED_STAGE_URGENT);
+	teardown(&q.s);
 }
 
 static void
 test_stage_below_held(void)
 {
-	struct submit	s;
-	size_t		b[2], out[8];
-	int		urg[8];
+	struct q	q;
 
-	setup_four(&s, 300, 350);
-	b[0] = idx(&s, "d");
-	CHECK(dispatch(&s, b, 1, out, urg) == 0);	/* held: 350 */
-	ptask_set_state(&s, idx(&s, "a"), PT_RUNNING);
-	ptask_set_state(&s, idx(&s, "b"), PT_RUNNING);
+	setup_four(&q, 300, 350);
+	CHECK(take(&q, "d") == 0);	/* held: 350 */
+	set_state(&q.s, "a b", PT_RUNNING);
 	/* The queue is empty now, but d (350) is held: c (300) waits. */
-	CHECK(sched_stage(&s, idx(&s, "c")) == SCHED_STAGE_NO);
-	CHECK(dispatch(&s, NULL, 0, out, urg) == 1 && urg[0]);
-	CHECK(out[0] == idx(&s, "d"));
-	teardown(&s);
+	CHECK(sched_stage(&q.s, idx(&q.s, "c")) == SCHED_STAGE_NO);
+	CHECK(take(&q, "") == 1);
+	check_out(&q, "+d");
+	teardown(&q.s);
 }
 
 static void
 test_fifo_mode(void)
 {
-	struct submit	s;
-	size_t		b[4], out[8];
-	int		urg[8];
+	struct q	q;
 
 	setenv("DTEQ_SCHED", "fifo", 1);
-	setup(&s);
-	b[0] = idx(&s, "s3");
-	b[1] = idx(&s, "s2");
-	b[2] = idx(&s, "L1");
-	b[3] = idx(&s, "s1");
+	setup(&q.s);
 	/* Readiness order, all at the far end. */
-	CHECK(dispatch(&s, b, 4, out, urg) == 4);
-	CHECK(out[0] == idx(&s, "s3") && out[2] == idx(&s, "L1"));
-	CHECK(!urg[0] && !urg[1] && !urg[2] && !urg[3]);
-	ptask_set_state(&s, idx(&s, "L1"), PT_RUNNING);
-	b[0] = idx(&s, "L2");
-	CHECK(dispatch(&s, b, 1, out, urg) == 1 && !urg[0]);
-	CHECK(sched_stage(&s, idx(&s, "w")) == SCHED_STAGE_FIFO);
-	teardown(&s);
+	CHECK(take(&q, "s3 s2 L1 s1") == 4);
+	check_out(&q, "-s3 -* -L1 -*");
+	set_state(&q.s, "L1", PT_RUNNING);
+	CHECK(take(&q, "L2") == 1 && !q.urg[0]);
+	CHECK(sched_stage(&q.s, idx(&q.s, "w")) == SCHED_STAGE_FIFO);
+	teardown(&q.s);
 	unsetenv("DTEQ_SCHED");
 }
 
@@ -358,33 +398,23 @@ test_record_without_redis(void)
 static void
 test_history_medians(void)
 {
-	struct submit	s;
-	size_t		b[3], out[8];
-	int		urg[8];
+	struct q	q;
 
-	setup_json(&s, targets_json);
-	sched_history_set(&s, idx(&s, "a:build"), 100);
-	sched_history_set(&s, idx(&s, "b:build"), 300);
-	sched_history_set(&s, idx(&s, "a:lint"), 10);
-	sched_history_set(&s, idx(&s, "b:lint"), 30);
-	CHECK(sched_rank_of(&s, idx(&s, "b:build")) == 300);
-	CHECK(sched_rank_of(&s, idx(&s, "a:lint")) == 10);
-	/* New tasks: their target's median; d:test the median of all. */
-	CHECK(sched_rank_of(&s, idx(&s, "c:lint")) == 20);
-	CHECK(sched_rank_of(&s, idx(&s, "d:test")) == 65);
-	CHECK(sched_rank_of(&s, idx(&s, "c:build")) == 200 + 65);
+	setup_json(&q.s, targets_json);
+	set_history(&q.s, "a:build 100 b:build 300 a:lint 10 b:lint 30");
+	/*
+	 * New tasks: their target's median; d:test the median of all;
+	 * c:build 200 + d:test's 65.
+	 */
+	check_ranks(&q.s, "b:build 300 a:lint 10 c:lint 20 d:test 65 "
+	    "c:build 265");
 	/* The roots in order of their longest remaining path. */
-	b[0] = idx(&s, "a:lint");
-	b[1] = idx(&s, "a:build");
-	b[2] = idx(&s, "c:build");
-	CHECK(dispatch(&s, b, 3, out, urg) == 3);
-	CHECK(out[0] == idx(&s, "c:build"));
-	CHECK(out[1] == idx(&s, "a:build"));
-	CHECK(out[2] == idx(&s, "a:lint"));
+	CHECK(take(&q, "a:lint a:build c:build") == 3);
+	check_out(&q, "c:build a:build a:lint");
 	/* A zero duration still counts a little. */
-	sched_history_set(&s, idx(&s, "a:lint"), 0);
-	CHECK(sched_rank_of(&s, idx(&s, "a:lint")) > 0);
-	teardown(&s);
+	sched_history_set(&q.s, idx(&q.s, "a:lint"), 0);
+	CHECK(sched_rank_of(&q.s, idx(&q.s, "a:lint")) > 0);
+	teardown(&q.s);
 }
 
 int

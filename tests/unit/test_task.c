@@ -111,16 +111,34 @@ test_bad_fields(void)
 		check_refused(bad[k].msg, bad[k].field);
 }
 
-/* A dependency with a restore command, for the restore list. */
+/* Fill t: id, command, restore command and its argument (or NULL). */
 static void
-restore_task(struct task *t, const char *id, const char *run,
-    const char *arg)
+task_of(struct task *t, const char *id, const char *command,
+    const char *restore, const char *arg)
 {
 	memset(t, 0, sizeof *t);
 	t->id = (char *)id;
-	t->command = (char *)"true";
-	t->restore = (char *)run;
+	t->command = (char *)command;
+	t->restore = (char *)restore;
 	t->restore_arg = (char *)arg;
+}
+
+/*
+ * The message of attempt 1 of t in run r1, with leaf and the restores
+ * given, is exactly want.
+ */
+static void
+check_encoded(const struct task *t, int leaf, struct task **restores,
+    size_t nrestores, const char *want)
+{
+	char	*msg;
+	size_t	 len;
+
+	msg = task_msg_encode("r1", t, 1, NULL, leaf, restores, nrestores,
+	    &len);
+	CHECK_STREQ(msg, want);
+	CHECK(len == strlen(msg));
+	free(msg);
 }
 
 /* The restore fields, byte for byte, after "leaf"; left out if unused. */
@@ -128,19 +146,14 @@ static void
 test_restore_encode(void)
 {
 	struct task	 t, lib, ui;
-	struct task	*restores[2];
+	struct task	*restores[] = { &lib, &ui };
 	char		*msg;
 	size_t		 len;
 
-	restore_task(&lib, "lib:build", "cp \"$S/lib\" out/", NULL);
-	restore_task(&ui, "ui:build", "nx run-many -t build {}",
+	task_of(&lib, "lib:build", "true", "cp \"$S/lib\" out/", NULL);
+	task_of(&ui, "ui:build", "true", "nx run-many -t build {}",
 	    "--projects=ui");
-	restores[0] = &lib;
-	restores[1] = &ui;
-	memset(&t, 0, sizeof t);
-	t.id = (char *)"app:build";
-	t.command = (char *)"make";
-	t.restore = (char *)"fetch app";
+	task_of(&t, "app:build", "make", "fetch app", NULL);
 
 	msg = task_msg_encode("r1", &t, 2, NULL, 1, restores, 2, &len);
 	CHECK_STREQ(msg, "{\"run\":\"r1\",\"id\":\"app:build\",\"attempt\":2,"
@@ -153,20 +166,15 @@ test_restore_encode(void)
 	free(msg);
 
 	/* Restorable, nothing to restore: no list. */
-	msg = task_msg_encode("r1", &t, 1, NULL, 0, NULL, 0, &len);
-	CHECK_STREQ(msg, "{\"run\":\"r1\",\"id\":\"app:build\",\"attempt\":1,"
-	    "\"command\":\"make\",\"restorable\":true}");
-	CHECK(len == strlen(msg));
-	free(msg);
+	check_encoded(&t, 0, NULL, 0, "{\"run\":\"r1\",\"id\":\"app:build\","
+	    "\"attempt\":1,\"command\":\"make\",\"restorable\":true}");
 
 	/* Not restorable itself, one dependency to restore. */
 	t.restore = NULL;
-	msg = task_msg_encode("r1", &t, 1, NULL, 0, restores + 1, 1, &len);
-	CHECK_STREQ(msg, "{\"run\":\"r1\",\"id\":\"app:build\",\"attempt\":1,"
-	    "\"command\":\"make\",\"restore\":[{\"id\":\"ui:build\","
+	check_encoded(&t, 0, restores + 1, 1, "{\"run\":\"r1\","
+	    "\"id\":\"app:build\",\"attempt\":1,\"command\":\"make\","
+	    "\"restore\":[{\"id\":\"ui:build\","
 	    "\"run\":\"nx run-many -t build {}\",\"arg\":\"--projects=ui\"}]}");
-	CHECK(len == strlen(msg));
-	free(msg);
 
 	/* Neither: not a byte of either field. */
 	msg = task_msg_encode("r1", &t, 1, NULL, 0, restores, 0, &len);
@@ -180,21 +188,15 @@ static void
 test_restore_round_trip(void)
 {
 	struct task	 t, a, b, c;
-	struct task	*restores[3];
+	struct task	*restores[] = { &a, &b, &c };
 	struct task_msg	 m;
 	char		*msg, *cause = NULL;
 	size_t		 len;
 
-	restore_task(&a, "a:build", "get a", NULL);
-	restore_task(&b, "b:build", "get {} now", "b");
-	restore_task(&c, "c:build", "get {} now", "c d");
-	restores[0] = &a;
-	restores[1] = &b;
-	restores[2] = &c;
-	memset(&t, 0, sizeof t);
-	t.id = (char *)"d:build";
-	t.command = (char *)"make d";
-	t.restore = (char *)"get d";
+	task_of(&a, "a:build", "true", "get a", NULL);
+	task_of(&b, "b:build", "true", "get {} now", "b");
+	task_of(&c, "c:build", "true", "get {} now", "c d");
+	task_of(&t, "d:build", "make d", "get d", NULL);
 
 	msg = task_msg_encode("r1", &t, 1, NULL, 0, restores, 3, &len);
 	CHECK(task_msg_decode(msg, len, &m, &cause) == 0);
@@ -244,19 +246,15 @@ static void
 test_restore_inline(void)
 {
 	struct task	 t, lib, ui;
-	struct task	*restores[2];
+	struct task	*restores[] = { &lib, &ui };
 	struct task_msg	 m;
 	char		*msg, *cause = NULL;
 	size_t		 len;
 
-	restore_task(&lib, "lib#build", NULL, NULL);
+	task_of(&lib, "lib#build", "true", NULL, NULL);
 	lib.restore_inline = 1;
-	restore_task(&ui, "ui#build", "get ui", NULL);
-	restores[0] = &lib;
-	restores[1] = &ui;
-	memset(&t, 0, sizeof t);
-	t.id = (char *)"app#build";
-	t.command = (char *)"turbo run build --filter=app";
+	task_of(&ui, "ui#build", "true", "get ui", NULL);
+	task_of(&t, "app#build", "turbo run build --filter=app", NULL, NULL);
 	t.restore_inline = 1;
 	msg = task_msg_encode("r1", &t, 1, NULL, 0, restores, 2, &len);
 	CHECK_STREQ(msg, "{\"run\":\"r1\",\"id\":\"app#build\","

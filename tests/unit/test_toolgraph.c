@@ -19,35 +19,7 @@
 #include <unistd.h>
 
 #include "producer.h"
-#include "test.h"
-
-#ifndef FIXTURES_DIR
-#define FIXTURES_DIR "tests/fixtures"
-#endif
-
-/* Check that s contains sub, and show s when it does not. */
-#define CHECK_HAS(s, sub) do {						\
-	CHECK((s) != NULL && strstr((s), (sub)) != NULL);		\
-	if ((s) == NULL || strstr((s), (sub)) == NULL)			\
-		printf("    got: %s\n", (s) != NULL ? (s) : "(null)");	\
-} while (0)
-
-/* Read a fixture; NULL (and a failed check) if it cannot be read. */
-static char *
-fixture(const char *name, size_t *len)
-{
-	char	*path, *buf, *cause;
-
-	xasprintf(&path, "%s/%s", FIXTURES_DIR, name);
-	if (util_read_file(path, &buf, len, &cause) != 0) {
-		printf("    %s\n", cause);
-		free(cause);
-		buf = NULL;
-	}
-	CHECK(buf != NULL);
-	free(path);
-	return (buf);
-}
+#include "helpers.h"
 
 /* Parse a fixture into ts; 0 on success (failures are checked). */
 static int
@@ -70,20 +42,40 @@ parse_fixture(const char *name, struct taskset *ts)
 	return (rc);
 }
 
-/* Parse JSON text, expecting an error; returns the cause. */
-static char *
-parse_fail(const char *json)
+/* Parse JSON text, expecting success; 0 if it parsed (shown if not). */
+static int
+parse_ok(const char *json, const char *name, struct taskset *ts)
 {
-	struct taskset	 ts;
-	char		*cause = NULL;
-	int		 rc;
+	char	*cause = NULL;
+	int	 rc;
 
-	rc = toolgraph_parse(json, strlen(json), "graph.json", &ts, &cause);
-	CHECK(rc == -1);
-	CHECK(ts.ntasks == 0 && ts.tasks == NULL);
-	if (rc == 0)
-		taskset_free(&ts);
-	return (cause != NULL ? cause : xstrdup(""));
+	rc = toolgraph_parse(json, strlen(json), name, ts, &cause);
+	CHECK(rc == 0);
+	if (cause != NULL) {
+		printf("    %s\n", cause);
+		free(cause);
+		return (-1);
+	}
+	return (rc);
+}
+
+/* JSON text is refused with a cause holding each of want, up to NULL. */
+#define REFUSED(json, ...)						\
+	check_refusal(toolgraph_parse, (json), "graph.json",		\
+	    (const char *[]){ __VA_ARGS__, NULL })
+
+/* A fixture is refused (as name); returns the cause, NULL if unread. */
+static char *
+fixture_refused(const char *fixture_name, const char *name)
+{
+	char	*buf, *cause;
+	size_t	 len;
+
+	if ((buf = fixture(fixture_name, &len)) == NULL)
+		return (NULL);
+	cause = parse_refused(toolgraph_parse, buf, len, name);
+	free(buf);
+	return (cause);
 }
 
 /* The task with this id, or NULL. */
@@ -110,6 +102,22 @@ has_dep(const struct task *t, const char *id)
 			return (1);
 	}
 	return (0);
+}
+
+/* Task id of a fixture has the command want. */
+static void
+fixture_command(const char *name, const char *id, const char *want)
+{
+	struct taskset	 ts;
+	struct task	*t;
+
+	if (parse_fixture(name, &ts) != 0)
+		return;
+	t = find(&ts, id);
+	CHECK(t != NULL && strcmp(t->command, want) == 0);
+	if (t != NULL && strcmp(t->command, want) != 0)
+		printf("    %s: %s\n", id, t->command);
+	taskset_free(&ts);
 }
 
 /* The number of roots of ts once it is a graph (consumes ts). */
@@ -259,14 +267,9 @@ test_nx_strings(void)
 	    "  []}}}";
 	struct taskset	 ts;
 	struct task	*t;
-	char		*cause = NULL;
 
-	CHECK(toolgraph_parse(json, strlen(json), "g.json", &ts, &cause) == 0);
-	if (cause != NULL) {
-		printf("    %s\n", cause);
-		free(cause);
+	if (parse_ok(json, "g.json", &ts) != 0)
 		return;
-	}
 	CHECK(ts.ntasks == 2);
 	t = find(&ts, "lib:build:production");
 	CHECK(t != NULL && strcmp(t->target, "build") == 0);
@@ -293,56 +296,34 @@ test_nx_continuous(void)
 	    " \"target\": {\"project\": \"a\", \"target\": \"e2e\"}}},"
 	    " \"dependencies\": {}, \"continuousDependencies\":"
 	    " {\"a:e2e\": [\"a:serve\"]}}}";
-	struct taskset	 ts;
-	char		*buf, *cause = NULL;
-	size_t		 len;
+	char		*cause;
 
-	if ((buf = fixture("nx-24.0.6-continuous.json", &len)) == NULL)
+	if ((cause = fixture_refused("nx-24.0.6-continuous.json",
+	    "c.json")) == NULL)
 		return;
-	CHECK(toolgraph_parse(buf, len, "c.json", &ts, &cause) == -1);
-	CHECK(ts.ntasks == 0);
 	CHECK_HAS(cause, "continuous");
 	CHECK_HAS(cause, "@ws/docs:");
 	free(cause);
-	free(buf);
 
-	cause = parse_fail(json);
-	CHECK_HAS(cause, "task \"a:e2e\": depends on the continuous task "
+	REFUSED(json, "task \"a:e2e\": depends on the continuous task "
 	    "\"a:serve\"");
-	free(cause);
 }
 
 /* Bad Nx graphs are refused with the task and the problem. */
 static void
 test_nx_errors(void)
 {
-	char	*cause;
-
-	cause = parse_fail("{\"tasks\": {\"tasks\": {\"a:b\": {\"id\": "
-	    "\"a:b\"}}}}");
-	CHECK_HAS(cause, "graph.json: Nx task graph: task \"a:b\": "
-	    "\"target\"");
-	free(cause);
-	cause = parse_fail("{\"tasks\": {\"tasks\": {\"a:b\": {\"id\": "
-	    "\"a:c\", \"target\": {\"target\": \"b\"}}}}}");
-	CHECK_HAS(cause, "does not match");
-	free(cause);
-	cause = parse_fail("{\"tasks\": {\"tasks\": {\"a:b\": {\"target\": "
-	    "{\"target\": \"b\"}}}, \"dependencies\": {\"a:b\": [3]}}}");
-	CHECK_HAS(cause, "tasks.dependencies");
-	free(cause);
-	cause = parse_fail("{\"graph\": {\"nodes\": {}}}");
-	CHECK_HAS(cause, "project graph");
-	free(cause);
-	cause = parse_fail("{\"nodes\": 1}");
-	CHECK_HAS(cause, "not a task graph");
-	free(cause);
-	cause = parse_fail("{\"tasks\": {\n\"tasks\": {,}}}");
-	CHECK_HAS(cause, "invalid JSON at line 2");
-	free(cause);
-	cause = parse_fail("  ");
-	CHECK_HAS(cause, "empty");
-	free(cause);
+	REFUSED("{\"tasks\": {\"tasks\": {\"a:b\": {\"id\": \"a:b\"}}}}",
+	    "graph.json: Nx task graph: task \"a:b\": \"target\"");
+	REFUSED("{\"tasks\": {\"tasks\": {\"a:b\": {\"id\": \"a:c\", "
+	    "\"target\": {\"target\": \"b\"}}}}}", "does not match");
+	REFUSED("{\"tasks\": {\"tasks\": {\"a:b\": {\"target\": "
+	    "{\"target\": \"b\"}}}, \"dependencies\": {\"a:b\": [3]}}}",
+	    "tasks.dependencies");
+	REFUSED("{\"graph\": {\"nodes\": {}}}", "project graph");
+	REFUSED("{\"nodes\": 1}", "not a task graph");
+	REFUSED("{\"tasks\": {\n\"tasks\": {,}}}", "invalid JSON at line 2");
+	REFUSED("  ", "empty");
 }
 
 /* An empty graph (nx affected with nothing affected) is no error. */
@@ -352,11 +333,10 @@ test_nx_empty(void)
 	const char	*json = "{\"graph\": {\"nodes\": {}}, \"tasks\": "
 	    "{\"roots\": [], \"tasks\": {}, \"dependencies\": {}}}";
 	struct taskset	 ts;
-	char		*cause = NULL;
 
-	CHECK(toolgraph_parse(json, strlen(json), "g.json", &ts, &cause) == 0);
+	if (parse_ok(json, "g.json", &ts) != 0)
+		return;
 	CHECK(ts.ntasks == 0);
-	free(cause);
 	taskset_free(&ts);
 }
 
@@ -433,28 +413,20 @@ test_turbo_missing(void)
 static void
 test_turbo_errors(void)
 {
-	struct taskset	 ts;
-	char		*buf, *cause = NULL;
-	size_t		 len;
+	char	*cause;
 
-	if ((buf = fixture("turbo-2.11.11-dry-persistent.json", &len)) !=
-	    NULL) {
-		CHECK(toolgraph_parse(buf, len, "p.json", &ts, &cause) == -1);
+	if ((cause = fixture_refused("turbo-2.11.11-dry-persistent.json",
+	    "p.json")) != NULL) {
 		CHECK_HAS(cause, "task \"@ws/docs#dev\": is a persistent task");
 		free(cause);
-		free(buf);
 	}
-	cause = parse_fail("{\"turboVersion\": \"1.13.4\", \"tasks\": []}");
-	CHECK_HAS(cause, "Turborepo 1.13.4");
-	CHECK_HAS(cause, "too old");
-	free(cause);
-	cause = parse_fail("{\"turboVersion\": \"2.1.0\", \"tasks\": "
-	    "[{\"taskId\": \"a#b\", \"package\": \"a\"}]}");
-	CHECK_HAS(cause, "task \"a#b\": \"task\": expected a string");
-	free(cause);
-	cause = parse_fail("{\"turboVersion\": \"2.1.0\", \"tasks\": [{}]}");
-	CHECK_HAS(cause, "task #1 has no usable \"taskId\"");
-	free(cause);
+	REFUSED("{\"turboVersion\": \"1.13.4\", \"tasks\": []}",
+	    "Turborepo 1.13.4", "too old");
+	REFUSED("{\"turboVersion\": \"2.1.0\", \"tasks\": "
+	    "[{\"taskId\": \"a#b\", \"package\": \"a\"}]}",
+	    "task \"a#b\": \"task\": expected a string");
+	REFUSED("{\"turboVersion\": \"2.1.0\", \"tasks\": [{}]}",
+	    "task #1 has no usable \"taskId\"");
 }
 
 /* A chain of missing tasks and a root package task. */
@@ -476,14 +448,9 @@ test_turbo_splice(void)
 	    "\"a b\"], \"dependencies\": [\"m1#build\", \"m2#build\"]}]}";
 	struct taskset	 ts;
 	struct task	*t;
-	char		*cause = NULL;
 
-	CHECK(toolgraph_parse(json, strlen(json), "s.json", &ts, &cause) == 0);
-	if (cause != NULL) {
-		printf("    %s\n", cause);
-		free(cause);
+	if (parse_ok(json, "s.json", &ts) != 0)
 		return;
-	}
 	CHECK(ts.ntasks == 2);
 	t = find(&ts, "app#build");
 	CHECK(t != NULL && t->ndeps == 1 && has_dep(t, "//#build"));
@@ -510,23 +477,14 @@ test_runner_env(void)
 {
 	struct taskset	 ts;
 	struct task	*t;
-	char		*buf, *cause = NULL;
-	size_t		 len;
+	char		*cause;
 
 	setenv("DTEQ_NX_COMMAND", "node_modules/.bin/nx", 1);
 	setenv("DTEQ_TURBO_COMMAND", "pnpm turbo", 1);
-	if (parse_fixture("nx-24.0.6-run-many-build-test.json", &ts) == 0) {
-		t = find(&ts, "@ws/p02:build");
-		CHECK(t != NULL && strcmp(t->command, "node_modules/.bin/nx "
-		    "run @ws/p02:build --excludeTaskDependencies") == 0);
-		taskset_free(&ts);
-	}
-	if (parse_fixture("turbo-2.11.11-dry-build-test.json", &ts) == 0) {
-		t = find(&ts, "@t/b#test");
-		CHECK(t != NULL && strcmp(t->command, "pnpm turbo run test "
-		    "--filter=@t/b --only") == 0);
-		taskset_free(&ts);
-	}
+	fixture_command("nx-24.0.6-run-many-build-test.json", "@ws/p02:build",
+	    "node_modules/.bin/nx run @ws/p02:build --excludeTaskDependencies");
+	fixture_command("turbo-2.11.11-dry-build-test.json", "@t/b#test",
+	    "pnpm turbo run test --filter=@t/b --only");
 	unsetenv("DTEQ_NX_COMMAND");
 	unsetenv("DTEQ_TURBO_COMMAND");
 
@@ -545,19 +503,13 @@ test_runner_env(void)
 		CHECK(t != NULL && t->restore != NULL);
 		taskset_free(&ts);
 	}
-	if (parse_fixture("turbo-2.11.11-dry-build-test.json", &ts) == 0) {
-		t = find(&ts, "@t/d#build");
-		CHECK(t != NULL && strcmp(t->command,
-		    "npx --no turbo run build --filter=@t/d") == 0);
-		taskset_free(&ts);
-	}
+	fixture_command("turbo-2.11.11-dry-build-test.json", "@t/d#build",
+	    "npx --no turbo run build --filter=@t/d");
 	setenv("DTEQ_TOOL_DEPS", "sometimes", 1);
-	if ((buf = fixture("nx-24.0.6-run-many-build-test.json", &len)) !=
-	    NULL) {
-		CHECK(toolgraph_parse(buf, len, "g.json", &ts, &cause) == -1);
+	if ((cause = fixture_refused("nx-24.0.6-run-many-build-test.json",
+	    "g.json")) != NULL) {
 		CHECK_HAS(cause, "DTEQ_TOOL_DEPS is \"sometimes\"");
 		free(cause);
-		free(buf);
 	}
 	setenv("DTEQ_TOOL_DEPS", "exclude", 1);
 }
@@ -628,7 +580,6 @@ test_nx_restore(void)
 	    "  [\"lib:build:production\"]}}}";
 	struct taskset	 ts, ex;
 	struct task	*t;
-	char		*cause = NULL;
 	size_t		 i, nrestore, narg, same;
 
 	setenv("DTEQ_TOOL_DEPS", "restore", 1);
@@ -685,12 +636,7 @@ test_nx_restore(void)
 	 * id's), a target whose name would hide the "{}", and a project
 	 * with a ':' in its name.
 	 */
-	CHECK(toolgraph_parse(json, strlen(json), "r.json", &ts, &cause) == 0);
-	if (cause != NULL) {
-		printf("    %s\n", cause);
-		free(cause);
-		cause = NULL;
-	} else {
+	if (parse_ok(json, "r.json", &ts) == 0) {
 		CHECK(ts.ntasks == 6);
 		check_restore(find(&ts, "lib:build:production"),
 		    "npx --no nx run lib:build:production "
@@ -720,10 +666,9 @@ test_nx_restore(void)
 		    NULL);
 		taskset_free(&ts);
 	}
-	cause = parse_fail("{\"tasks\": {\"tasks\": {\":b\": {\"target\": "
-	    "{\"target\": \"b\"}, \"outputs\": [\"o\"]}}}}");
-	CHECK_HAS(cause, "task \":b\": \"target\": no \"project\"");
-	free(cause);
+	REFUSED("{\"tasks\": {\"tasks\": {\":b\": {\"target\": "
+	    "{\"target\": \"b\"}, \"outputs\": [\"o\"]}}}}",
+	    "task \":b\": \"target\": no \"project\"");
 
 	/*
 	 * Turborepo tasks have no restore command in either mode; in

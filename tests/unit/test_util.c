@@ -47,160 +47,147 @@ write_temp(const char *name, const char *data, size_t len)
 	return (path);
 }
 
-/* util_strtonum accepts whole decimal numbers in range. */
+/*
+ * util_read_file(path), with stdin read from the file from while it
+ * runs if from is not NULL.
+ */
+static int
+read_file_from(const char *path, const char *from, char **buf, size_t *len,
+    char **cause)
+{
+	int	saved, fd, rc;
+
+	if (from == NULL)
+		return (util_read_file(path, buf, len, cause));
+	saved = dup(STDIN_FILENO);
+	fd = open(from, O_RDONLY);
+	CHECK(saved != -1 && fd != -1);
+	dup2(fd, STDIN_FILENO);
+	close(fd);
+	rc = util_read_file(path, buf, len, cause);
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+	return (rc);
+}
+
+/*
+ * util_strtonum on each string with its range: the value, and the error
+ * (NULL for none).
+ */
+static const struct strtonum_case {
+	const char	*name;
+	const char	*s;
+	long long	 min, max, want;
+	const char	*errstr;
+} strtonum_cases[] = {
+	/* util_strtonum accepts whole decimal numbers in range. */
+	{ "test_strtonum_ok", "42", 0, 100, 42, NULL },
+	{ "test_strtonum_ok", "0", 0, 100, 0, NULL },
+	{ "test_strtonum_ok", "100", 0, 100, 100, NULL },
+	{ "test_strtonum_ok", "-5", -10, 10, -5, NULL },
+	{ "test_strtonum_ok", "+7", 0, 10, 7, NULL },
+	{ "test_strtonum_ok", "007", 0, 10, 7, NULL },
+	{ "test_strtonum_ok", "9223372036854775807", 0, LLONG_MAX, LLONG_MAX,
+	    NULL },
+	{ "test_strtonum_ok", "-9223372036854775808", LLONG_MIN, 0, LLONG_MIN,
+	    NULL },
+	/* util_strtonum rejects anything but a sign and digits. */
+	{ "test_strtonum_invalid", "", -100, 100, 0, "invalid" },
+	{ "test_strtonum_invalid", "abc", -100, 100, 0, "invalid" },
+	{ "test_strtonum_invalid", "12a", -100, 100, 0, "invalid" },
+	{ "test_strtonum_invalid", " 1", -100, 100, 0, "invalid" },
+	{ "test_strtonum_invalid", "1 ", -100, 100, 0, "invalid" },
+	{ "test_strtonum_invalid", "0x10", -100, 100, 0, "invalid" },
+	{ "test_strtonum_invalid", "1.5", -100, 100, 0, "invalid" },
+	{ "test_strtonum_invalid", "-", -100, 100, 0, "invalid" },
+	{ "test_strtonum_invalid", "+", -100, 100, 0, "invalid" },
+	{ "test_strtonum_invalid", "1e3", -100, 100, 0, "invalid" },
+	{ "test_strtonum_invalid", "--1", -100, 100, 0, "invalid" },
+	{ "test_strtonum_invalid", NULL, 0, 10, 0, "invalid" },
+	{ "test_strtonum_invalid", "5", 10, 0, 0, "invalid" },
+	/* util_strtonum reports values below min as "too small". */
+	{ "test_strtonum_too_small", "-1", 0, 10, 0, "too small" },
+	{ "test_strtonum_too_small", "4", 5, 10, 0, "too small" },
+	{ "test_strtonum_too_small", "-99999999999999999999", LLONG_MIN, 0, 0,
+	    "too small" },
+	/* Values above max, and overflow, are "too large". */
+	{ "test_strtonum_too_large", "11", 0, 10, 0, "too large" },
+	{ "test_strtonum_too_large", "99999999999999999999", 0, LLONG_MAX, 0,
+	    "too large" },
+	{ "test_strtonum_too_large", "9223372036854775808", 0, LLONG_MAX, 0,
+	    "too large" },
+};
+
 static void
-test_strtonum_ok(void)
+strtonum_is(const struct strtonum_case *c)
 {
 	const char	*errstr = "unset";
 
-	CHECK(util_strtonum("42", 0, 100, &errstr) == 42);
-	CHECK(errstr == NULL);
-	CHECK(util_strtonum("0", 0, 100, &errstr) == 0);
-	CHECK(errstr == NULL);
-	CHECK(util_strtonum("100", 0, 100, &errstr) == 100);
-	CHECK(errstr == NULL);
-	CHECK(util_strtonum("-5", -10, 10, &errstr) == -5);
-	CHECK(errstr == NULL);
-	CHECK(util_strtonum("+7", 0, 10, &errstr) == 7);
-	CHECK(errstr == NULL);
-	CHECK(util_strtonum("007", 0, 10, &errstr) == 7);
-	CHECK(errstr == NULL);
-	CHECK(util_strtonum("9223372036854775807", 0, LLONG_MAX, &errstr) ==
-	    LLONG_MAX);
-	CHECK(errstr == NULL);
-	CHECK(util_strtonum("-9223372036854775808", LLONG_MIN, 0, &errstr) ==
-	    LLONG_MIN);
-	CHECK(errstr == NULL);
+	CHECK(util_strtonum(c->s, c->min, c->max, &errstr) == c->want);
+	if (c->errstr == NULL)
+		CHECK(errstr == NULL);
+	else
+		CHECK_STREQ(errstr, c->errstr);
 }
 
-/* util_strtonum rejects anything but a sign and digits. */
-static void
-test_strtonum_invalid(void)
-{
-	const char	*bad[] = { "", "abc", "12a", " 1", "1 ", "0x10",
-			    "1.5", "-", "+", "1e3", "--1", NULL };
-	const char	*errstr;
-	size_t		 i;
+/*
+ * util_parse_seconds of each value for a flag with a maximum: the value
+ * stored (cause NULL), or refused leaving it as it was with a cause
+ * (whole, or holding has).
+ */
+static const struct seconds_case {
+	const char	*name;
+	const char	*flag;
+	const char	*s;
+	int		 max;
+	int		 want;		/* -1: refused */
+	const char	*cause;
+	const char	*has;
+} seconds_cases[] = {
+	/* util_parse_seconds stores a valid value, including both ends. */
+	{ "test_parse_seconds_ok", "--timeout", "600", 86400, 600, NULL,
+	    NULL },
+	{ "test_parse_seconds_ok", "--timeout", "0", 86400, 0, NULL, NULL },
+	{ "test_parse_seconds_ok", "--timeout", "86400", 86400, 86400, NULL,
+	    NULL },
+	/* A non-number is refused with the documented message. */
+	{ "test_parse_seconds_not_number", "--timeout", "abc", 86400, -1,
+	    "--timeout: \"abc\" is not a number of seconds (0 to 86400)",
+	    NULL },
+	{ "test_parse_seconds_not_number", "--lease", "", 60, -1,
+	    "--lease: \"\" is not a number of seconds (0 to 60)", NULL },
+	{ "test_parse_seconds_not_number", "--lease", "1.5", 60, -1, NULL,
+	    "\"1.5\"" },
+	/* util_parse_seconds rejects negative numbers. */
+	{ "test_parse_seconds_negative", "--wait", "-1", 600, -1,
+	    "--wait: \"-1\" is not a number of seconds (0 to 600)", NULL },
+	/* util_parse_seconds rejects values above max. */
+	{ "test_parse_seconds_too_large", "--timeout", "86401", 86400, -1,
+	    "--timeout: \"86401\" is not a number of seconds (0 to 86400)",
+	    NULL },
+	{ "test_parse_seconds_too_large", "--timeout", "99999999999999999999",
+	    86400, -1, NULL, "99999999999999999999" },
+};
 
-	for (i = 0; bad[i] != NULL; i++) {
-		errstr = NULL;
-		CHECK(util_strtonum(bad[i], -100, 100, &errstr) == 0);
-		CHECK(errstr != NULL && strcmp(errstr, "invalid") == 0);
+static void
+seconds_are(const struct seconds_case *c)
+{
+	char	*cause = NULL;
+	int	 v = 7;
+
+	if (c->want >= 0) {
+		CHECK(util_parse_seconds(c->flag, c->s, c->max, &v,
+		    &cause) == 0);
+		CHECK(v == c->want);
+		CHECK(cause == NULL);
+		return;
 	}
-	errstr = NULL;
-	CHECK(util_strtonum(NULL, 0, 10, &errstr) == 0);
-	CHECK_STREQ(errstr, "invalid");
-	errstr = NULL;
-	CHECK(util_strtonum("5", 10, 0, &errstr) == 0);
-	CHECK_STREQ(errstr, "invalid");
-}
-
-/* util_strtonum reports values below min as "too small". */
-static void
-test_strtonum_too_small(void)
-{
-	const char	*errstr = NULL;
-
-	CHECK(util_strtonum("-1", 0, 10, &errstr) == 0);
-	CHECK_STREQ(errstr, "too small");
-	errstr = NULL;
-	CHECK(util_strtonum("4", 5, 10, &errstr) == 0);
-	CHECK_STREQ(errstr, "too small");
-	errstr = NULL;
-	CHECK(util_strtonum("-99999999999999999999", LLONG_MIN, 0,
-	    &errstr) == 0);
-	CHECK_STREQ(errstr, "too small");
-}
-
-/* util_strtonum reports values above max, and overflow, as "too large". */
-static void
-test_strtonum_too_large(void)
-{
-	const char	*errstr = NULL;
-
-	CHECK(util_strtonum("11", 0, 10, &errstr) == 0);
-	CHECK_STREQ(errstr, "too large");
-	errstr = NULL;
-	CHECK(util_strtonum("99999999999999999999", 0, LLONG_MAX,
-	    &errstr) == 0);
-	CHECK_STREQ(errstr, "too large");
-	errstr = NULL;
-	CHECK(util_strtonum("9223372036854775808", 0, LLONG_MAX,
-	    &errstr) == 0);
-	CHECK_STREQ(errstr, "too large");
-}
-
-/* util_parse_seconds stores a valid value, including both ends. */
-static void
-test_parse_seconds_ok(void)
-{
-	char	*cause = NULL;
-	int	 v = -1;
-
-	CHECK(util_parse_seconds("--timeout", "600", 86400, &v, &cause) == 0);
-	CHECK(v == 600);
-	CHECK(util_parse_seconds("--timeout", "0", 86400, &v, &cause) == 0);
-	CHECK(v == 0);
-	CHECK(util_parse_seconds("--timeout", "86400", 86400, &v,
-	    &cause) == 0);
-	CHECK(v == 86400);
-	CHECK(cause == NULL);
-}
-
-/* util_parse_seconds rejects a non-number with the documented message. */
-static void
-test_parse_seconds_not_number(void)
-{
-	char	*cause = NULL;
-	int	 v = 7;
-
-	CHECK(util_parse_seconds("--timeout", "abc", 86400, &v, &cause) == -1);
+	CHECK(util_parse_seconds(c->flag, c->s, c->max, &v, &cause) == -1);
 	CHECK(v == 7);
-	CHECK_STREQ(cause, "--timeout: \"abc\" is not a number of seconds "
-	    "(0 to 86400)");
-	free(cause);
-	cause = NULL;
-	CHECK(util_parse_seconds("--lease", "", 60, &v, &cause) == -1);
-	CHECK_STREQ(cause, "--lease: \"\" is not a number of seconds "
-	    "(0 to 60)");
-	free(cause);
-	cause = NULL;
-	CHECK(util_parse_seconds("--lease", "1.5", 60, &v, &cause) == -1);
-	CHECK(cause != NULL && strstr(cause, "\"1.5\"") != NULL);
-	free(cause);
-}
-
-/* util_parse_seconds rejects negative numbers. */
-static void
-test_parse_seconds_negative(void)
-{
-	char	*cause = NULL;
-	int	 v = 7;
-
-	CHECK(util_parse_seconds("--wait", "-1", 600, &v, &cause) == -1);
-	CHECK(v == 7);
-	CHECK_STREQ(cause, "--wait: \"-1\" is not a number of seconds "
-	    "(0 to 600)");
-	free(cause);
-}
-
-/* util_parse_seconds rejects values above max. */
-static void
-test_parse_seconds_too_large(void)
-{
-	char	*cause = NULL;
-	int	 v = 7;
-
-	CHECK(util_parse_seconds("--timeout", "86401", 86400, &v,
-	    &cause) == -1);
-	CHECK(v == 7);
-	CHECK_STREQ(cause, "--timeout: \"86401\" is not a number of seconds "
-	    "(0 to 86400)");
-	free(cause);
-	cause = NULL;
-	CHECK(util_parse_seconds("--timeout", "99999999999999999999", 86400,
-	    &v, &cause) == -1);
-	CHECK(cause != NULL && strstr(cause, "99999999999999999999") != NULL);
+	if (c->cause != NULL)
+		CHECK_STREQ(cause, c->cause);
+	if (c->has != NULL)
+		CHECK(cause != NULL && strstr(cause, c->has) != NULL);
 	free(cause);
 }
 
@@ -319,20 +306,33 @@ test_read_file_large(void)
 	free(path);
 }
 
+/*
+ * util_read_file of path ("-": stdin, from the file from) fails: no
+ * buffer, and a cause naming what (the path, or stdin) and errno's text.
+ */
+static void
+check_read_fails(const char *path, const char *from, const char *what,
+    int error)
+{
+	char	*buf = (char *)1, *cause = NULL, *want;
+	size_t	 len;
+
+	CHECK(read_file_from(path, from, &buf, &len, &cause) == -1);
+	CHECK(buf == NULL);
+	xasprintf(&want, "%s: %s", what, strerror(error));
+	CHECK_STREQ(cause, want);
+	free(want);
+	free(cause);
+}
+
 /* util_read_file names the path and the errno text for a missing file. */
 static void
 test_read_file_missing(void)
 {
-	char	*path, *buf = (char *)1, *cause = NULL, *want;
-	size_t	 len;
+	char	*path;
 
 	xasprintf(&path, "%s/no-such-file", test_dir);
-	CHECK(util_read_file(path, &buf, &len, &cause) == -1);
-	CHECK(buf == NULL);
-	xasprintf(&want, "%s: %s", path, strerror(ENOENT));
-	CHECK_STREQ(cause, want);
-	free(want);
-	free(cause);
+	check_read_fails(path, NULL, path, ENOENT);
 	free(path);
 }
 
@@ -340,15 +340,7 @@ test_read_file_missing(void)
 static void
 test_read_file_directory(void)
 {
-	char	*buf = NULL, *cause = NULL, *want;
-	size_t	 len;
-
-	CHECK(util_read_file(test_dir, &buf, &len, &cause) == -1);
-	CHECK(buf == NULL);
-	xasprintf(&want, "%s: %s", test_dir, strerror(EISDIR));
-	CHECK_STREQ(cause, want);
-	free(want);
-	free(cause);
+	check_read_fails(test_dir, NULL, test_dir, EISDIR);
 }
 
 /* util_read_file reads stdin for "-". */
@@ -358,17 +350,9 @@ test_read_file_stdin(void)
 	static const char	 data[] = "{\"tasks\": []}\n";
 	char			*path, *buf = NULL, *cause = NULL;
 	size_t			 len = 0;
-	int			 saved, fd;
 
 	path = write_temp("stdin", data, sizeof data - 1);
-	saved = dup(STDIN_FILENO);
-	fd = open(path, O_RDONLY);
-	CHECK(saved != -1 && fd != -1);
-	dup2(fd, STDIN_FILENO);
-	close(fd);
-	CHECK(util_read_file("-", &buf, &len, &cause) == 0);
-	dup2(saved, STDIN_FILENO);
-	close(saved);
+	CHECK(read_file_from("-", path, &buf, &len, &cause) == 0);
 	CHECK(len == sizeof data - 1);
 	CHECK_STREQ(buf, data);
 	free(buf);
@@ -376,27 +360,11 @@ test_read_file_stdin(void)
 	free(path);
 }
 
-/* util_read_file reports a stdin that cannot be read. */
+/* util_read_file reports a stdin that cannot be read (read() EISDIR). */
 static void
 test_read_file_stdin_error(void)
 {
-	char	*buf = NULL, *cause = NULL, *want;
-	size_t	 len;
-	int	 saved, fd;
-
-	saved = dup(STDIN_FILENO);
-	fd = open(test_dir, O_RDONLY);	/* read() gives EISDIR */
-	CHECK(saved != -1 && fd != -1);
-	dup2(fd, STDIN_FILENO);
-	close(fd);
-	CHECK(util_read_file("-", &buf, &len, &cause) == -1);
-	dup2(saved, STDIN_FILENO);
-	close(saved);
-	CHECK(buf == NULL);
-	xasprintf(&want, "stdin: %s", strerror(EISDIR));
-	CHECK_STREQ(cause, want);
-	free(want);
-	free(cause);
+	check_read_fails("-", test_dir, "stdin", EISDIR);
 }
 
 /* Escape len bytes and compare with want. */
@@ -669,15 +637,9 @@ main(void)
 		return (1);
 	}
 
-	TEST_RUN(test_strtonum_ok);
+	TEST_TABLE(strtonum_cases, strtonum_is);
 	TEST_RUN(test_u64_dec);
-	TEST_RUN(test_strtonum_invalid);
-	TEST_RUN(test_strtonum_too_small);
-	TEST_RUN(test_strtonum_too_large);
-	TEST_RUN(test_parse_seconds_ok);
-	TEST_RUN(test_parse_seconds_not_number);
-	TEST_RUN(test_parse_seconds_negative);
-	TEST_RUN(test_parse_seconds_too_large);
+	TEST_TABLE(seconds_cases, seconds_are);
 	TEST_RUN(test_now_ms);
 	TEST_RUN(test_wall_ms);
 	TEST_RUN(test_format_duration);
