@@ -26,39 +26,19 @@
 
 #include "producer.h"
 
-/* Length of the well-formed UTF-8 character at p, or 0. */
+/*
+ * Length of the well-formed UTF-8 character at p, or 0; U+FFFE and U+FFFF
+ * count as ill-formed, since XML allows neither.
+ */
 static size_t
 export_utf8_len(const unsigned char *p, size_t left)
 {
-	unsigned char	lo = 0x80, hi = 0xbf;
-	size_t		need, k;
+	size_t	n, skip;
 
-	if (p[0] < 0x80)
-		return (1);
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		need = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		need = 3;
-		lo = p[0] == 0xe0 ? 0xa0 : 0x80;
-		hi = p[0] == 0xed ? 0x9f : 0xbf;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		need = 4;
-		lo = p[0] == 0xf0 ? 0x90 : 0x80;
-		hi = p[0] == 0xf4 ? 0x8f : 0xbf;
-	} else
+	n = util_utf8_seq(p, left, &skip);
+	if (n == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe)
 		return (0);
-	if (left < need)
-		return (0);
-	for (k = 1; k < need; k++) {
-		if (p[k] < lo || p[k] > hi)
-			return (0);
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	/* U+FFFE and U+FFFF are not allowed in XML. */
-	if (need == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe)
-		return (0);
-	return (need);
+	return (n);
 }
 
 /*
