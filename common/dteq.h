@@ -118,6 +118,7 @@ uint64_t	 util_wall_ms(void);		/* wall clock, ms since epoch */
 char		*util_format_duration(uint64_t);	/* "1.23s"; caller frees */
 int		 util_read_file(const char *, char **, size_t *, char **);
 size_t		 util_utf8_seq(const unsigned char *, size_t, size_t *);
+int		 util_utf8_valid(const char *, size_t, size_t *);
 char		*util_json_escape(const char *, size_t);	/* caller frees */
 size_t		 util_json_escape_into(char *, const unsigned char *, size_t);
 size_t		 util_json_escape_raw(char *, const unsigned char *, size_t);

@@ -369,6 +369,26 @@ util_json_escape_bytes(char *out, const unsigned char *s, size_t len,
 	return (o);
 }
 
+/*
+ * Is s (len bytes) well-formed UTF-8? If not, *at gets the offset of the
+ * first ill-formed byte.
+ */
+int
+util_utf8_valid(const char *s, size_t len, size_t *at)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, n, skip;
+
+	while (i < len) {
+		if ((n = util_utf8_seq(p + i, len - i, &skip)) == 0) {
+			*at = i;
+			return (0);
+		}
+		i += n;
+	}
+	return (1);
+}
+
 /* Escape s into out (if not NULL), ill-formed UTF-8 replaced. */
 size_t
 util_json_escape_into(char *out, const unsigned char *s, size_t len)

@@ -6,6 +6,10 @@
  *
  * graph_new() takes the tasks over and checks, in this order:
  *
+ * 0. graph_check_tasks(): what no agent could carry out: an id that is not
+ *    well-formed UTF-8 (its result would come back under another id, as
+ *    JSON replaces the bad bytes), a command or environment entry longer
+ *    than the kernel lets one argument be (GRAPH_ARG_MAX);
  * 1. graph_index(): ids are unique, hashing id -> node index (open
  *    addressing, linear probing, a power-of-two table at most half full);
  * 2. graph_link(): every dep names another task, once; deps and
@@ -29,6 +33,13 @@
 #include <string.h>
 
 #include "producer.h"
+
+/*
+ * The kernel's limit on one argument or environment string (Linux's
+ * MAX_ARG_STRLEN, 32 pages), NUL included: a longer command cannot be
+ * passed to /bin/sh -c at all.
+ */
+#define GRAPH_ARG_MAX	131072
 
 /* Cycles longer than this are shown with the middle left out. */
 #define GRAPH_CYCLE_SHOW	20
@@ -104,6 +115,41 @@ graph_index(struct graph *g, char **cause)
 			return (-1);
 		}
 		g->slots[h] = i;
+	}
+	return (0);
+}
+
+/* Check each task on its own: see the top of the file (step 0). */
+static int
+graph_check_tasks(struct graph *g, char **cause)
+{
+	const struct task	*t;
+	size_t			 i, k, at, len;
+
+	for (i = 0; i < g->nnodes; i++) {
+		t = g->nodes[i].task;
+		if (!util_utf8_valid(t->id, strlen(t->id), &at)) {
+			xasprintf(cause, "task #%zu: its id is not valid UTF-8 "
+			    "(byte %zu)", i + 1, at);
+			return (-1);
+		}
+		if ((len = strlen(t->command)) >= GRAPH_ARG_MAX) {
+			xasprintf(cause, "task \"%s\": its command is %zu "
+			    "bytes; no command over %d bytes can be run",
+			    t->id, len, GRAPH_ARG_MAX - 1);
+			return (-1);
+		}
+		for (k = 0; k < t->nenv; k++) {
+			len = strlen(t->env[k].name) + 1 +
+			    strlen(t->env[k].value);
+			if (len >= GRAPH_ARG_MAX) {
+				xasprintf(cause, "task \"%s\": env %s is %zu "
+				    "bytes; no variable over %d bytes can be "
+				    "passed", t->id, t->env[k].name, len,
+				    GRAPH_ARG_MAX - 1);
+				return (-1);
+			}
+		}
 	}
 	return (0);
 }
@@ -295,8 +341,8 @@ graph_new(struct taskset *ts, char **cause)
 	for (i = 0; i < g->nnodes; i++)
 		g->nodes[i].task = &g->ts.tasks[i];
 
-	if (graph_index(g, cause) != 0 || graph_link(g, cause) != 0 ||
-	    graph_check_cycles(g, cause) != 0) {
+	if (graph_check_tasks(g, cause) != 0 || graph_index(g, cause) != 0 ||
+	    graph_link(g, cause) != 0 || graph_check_cycles(g, cause) != 0) {
 		graph_free(g);
 		return (NULL);
 	}

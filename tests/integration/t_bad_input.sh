@@ -39,6 +39,21 @@ reject unknown-dep "unknown dependency" 'app:build' 'lib:biuld' <<'JSON'
 ]}
 JSON
 
+# Ids that are not UTF-8 (a stray pair, an overlong '/', a surrogate):
+# their results would come back under another id, so they never start.
+for bad in '\377\376' '\300\257' '\355\240\200'; do
+	printf '{"tasks": [{"id": "ok:t", "command": "true"},
+  {"id": "x%b:t", "command": "true"}]}\n' "$bad" |
+	    reject not-utf8 "an id that is not UTF-8" 'task #2' \
+	    'not valid UTF-8 \(byte 1\)'
+done
+
+# A command longer than the kernel lets one argument be can never run.
+python3 -c 'import json; print(json.dumps({"tasks": [
+    {"id": "big:t", "command": "echo " + "x" * 131072}]}))' |
+    reject huge-command "a command over 128 KiB" 'big:t' \
+    'command is 131077 bytes'
+
 reject unknown-field "unknown field" 'comand' <<'JSON'
 {"tasks": [
   {"id": "app:build", "command": "true"},

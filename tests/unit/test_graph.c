@@ -325,6 +325,14 @@ static const struct refusal {
 	/* A cycle reached from outside is reported from where it closes. */
 	{ "test_cycle_entered", "x(b), a(b), b(c), c(a)",
 	    "dependency cycle: b -> c -> a -> b" },
+	/* Ids that are not UTF-8, whatever way: a stray byte pair, an
+	 * overlong form, a surrogate; the first bad byte is named. */
+	{ "test_id_not_utf8", "ok:t, bad\xff\xfe:t(ok:t)",
+	    "task #2: its id is not valid UTF-8 (byte 3)" },
+	{ "test_id_not_utf8", "x\xc0\xaf:t",
+	    "task #1: its id is not valid UTF-8 (byte 1)" },
+	{ "test_id_not_utf8", "a:t, \xed\xa0\x80:t",
+	    "task #2: its id is not valid UTF-8 (byte 0)" },
 };
 
 static void
@@ -336,6 +344,63 @@ refused(const struct refusal *r)
 	add_tasks(&ts, r->spec);
 	cause = build_fail(&ts);
 	CHECK_STREQ(cause, r->cause);
+	free(cause);
+}
+
+/* Ids in UTF-8 beyond ASCII are ids like any other. */
+static void
+test_id_utf8(void)
+{
+	struct taskset	 ts = { NULL, 0 };
+	struct graph	*g;
+
+	add_tasks(&ts, "caf\xc3\xa9:t, \xe6\x9e\x84\xe5\xbb\xba:t(caf\xc3\xa9:t)");
+	g = build_ok(&ts);
+	CHECK(g != NULL && graph_find(g, "caf\xc3\xa9:t") == 0);
+	graph_free(g);
+}
+
+/*
+ * A command or an environment entry as long as the kernel lets one
+ * argument be (131071 bytes and its NUL) is taken; one byte more can never
+ * run and is refused.
+ */
+static void
+test_arg_limits(void)
+{
+	struct taskset	 ts = { NULL, 0 };
+	struct graph	*g;
+	char		*cause;
+	size_t		 n = 131071;
+
+	add_tasks(&ts, "big:t");
+	free(ts.tasks[0].command);
+	ts.tasks[0].command = xmalloc(n + 1);
+	memset(ts.tasks[0].command, 'x', n);
+	ts.tasks[0].command[n] = '\0';
+	g = build_ok(&ts);
+	graph_free(g);
+
+	add_tasks(&ts, "big:t");
+	free(ts.tasks[0].command);
+	ts.tasks[0].command = xmalloc(n + 2);
+	memset(ts.tasks[0].command, 'x', n + 1);
+	ts.tasks[0].command[n + 1] = '\0';
+	cause = build_fail(&ts);
+	CHECK_STREQ(cause, "task \"big:t\": its command is 131072 bytes; "
+	    "no command over 131071 bytes can be run");
+	free(cause);
+
+	add_tasks(&ts, "env:t");
+	ts.tasks[0].env = xcalloc(1, sizeof *ts.tasks[0].env);
+	ts.tasks[0].nenv = 1;
+	ts.tasks[0].env[0].name = xstrdup("BIG");
+	ts.tasks[0].env[0].value = xmalloc(n);
+	memset(ts.tasks[0].env[0].value, 'v', n - 3);
+	ts.tasks[0].env[0].value[n - 3] = '\0';	/* BIG= + value: n + 1 */
+	cause = build_fail(&ts);
+	CHECK_STREQ(cause, "task \"env:t\": env BIG is 131072 bytes; "
+	    "no variable over 131071 bytes can be passed");
 	free(cause);
 }
 
@@ -695,6 +760,8 @@ main(void)
 	TEST_RUN(test_succeeded_idempotent);
 	TEST_RUN(test_find);
 	TEST_TABLE(refusals, refused);
+	TEST_RUN(test_id_utf8);
+	TEST_RUN(test_arg_limits);
 	TEST_RUN(test_big_chain);
 	TEST_RUN(test_big_chain_failure);
 	TEST_RUN(test_big_cycle);
