@@ -102,6 +102,7 @@ run_spawn(char *const argv[], const char *out, char *const env[],
 	memset(&sp, 0, sizeof sp);
 	sp.argv = argv;
 	sp.set = env;
+	sp.flags = SPAWN_PARENT_DEATH;	/* none outlives a killed run */
 	if (out != NULL) {
 		sp.out = SPAWN_FILE;
 		sp.err = SPAWN_TO_OUT;
@@ -227,13 +228,14 @@ run_redis(const char *dir, const char *sock)
 			    "installed? see apt-get install redis-server)");
 			return (-1);
 		}
-		if (access(sock, F_OK) == 0 &&
-		    (c = rconn_sync_connect(&u, 1, &cause)) != NULL) {
-			redisFree(c);
-			return (pid);
-		}
-		if (access(sock, F_OK) == 0)
+		/* The socket is there once it listens; ask only then. */
+		if (access(sock, F_OK) == 0) {
+			if ((c = rconn_sync_connect(&u, 1, &cause)) != NULL) {
+				redisFree(c);
+				return (pid);
+			}
 			free(cause);
+		}
 		run_sleep(20);
 	}
 	log_warnx("redis-server did not answer on %s", sock);

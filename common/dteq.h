@@ -491,6 +491,7 @@ int		 script_reclaim(struct rconn *, const struct keys *,
 #define SPAWN_NULL_STDIN 0x1	/* stdin from /dev/null */
 #define SPAWN_SETPGID	0x2	/* a process group of its own */
 #define SPAWN_SIGPIPE	0x4	/* SIGPIPE back to the default */
+#define SPAWN_PARENT_DEATH 0x8	/* SIGTERM when the parent dies */
 struct spawn {
 	char *const	*argv;		/* argv[0] is searched in PATH */
 	char *const	*set;		/* "NAME=value" to add, NULL-ended */

@@ -15,7 +15,8 @@
  * 2. Every signal is blocked across fork, so no handler of the parent
  *    runs in the child before it is reset.
  * 3. The child makes only async-signal-safe calls: the parent's handlers
- *    (and SIGPIPE on request) back to the default, setpgid, dup2, chdir,
+ *    (and SIGPIPE on request) back to the default, setpgid, the
+ *    parent-death signal on request (prctl), dup2, chdir,
  *    the parent's signal mask, execvpe. If one fails it writes the step
  *    and errno to a close-on-exec pipe and _exits 127.
  * 4. The parent reads that pipe: EOF means the exec happened; a report
@@ -28,6 +29,7 @@
  * spawn_exit_code().
  */
 
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -59,6 +61,7 @@ struct spawn_fds {
 	int	out[2];			/* SPAWN_PIPE for stdout */
 	int	err[2];			/* SPAWN_PIPE for stderr */
 	int	report[2];		/* the child's report of a failure */
+	pid_t	parent;			/* SPAWN_PARENT_DEATH: who we watch */
 };
 
 /* Is the name of entry e ("NAME=value" or "NAME") one in list? */
@@ -178,6 +181,10 @@ spawn_child(const struct spawn *sp, const struct spawn_fds *fds,
 	}
 	if (sp->flags & SPAWN_SETPGID)
 		setpgid(0, 0);
+	/* Die with the parent; it may already be gone (then ppid moved). */
+	if ((sp->flags & SPAWN_PARENT_DEATH) &&
+	    (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != fds->parent))
+		_exit(127);
 	out = sp->out == SPAWN_PIPE ? fds->out[1] : sp->out == SPAWN_FILE ?
 	    fds->file : -1;
 	err = sp->err == SPAWN_PIPE ? fds->err[1] : sp->err == SPAWN_FILE ?
@@ -246,6 +253,7 @@ spawn_start(struct spawn *sp, char **cause)
 	fflush(stderr);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
+	fds.parent = getpid();
 	if ((sp->pid = fork()) == 0)
 		spawn_child(sp, &fds, env != NULL ? env : environ, &old);
 	rc = errno;
