@@ -146,6 +146,12 @@ cli_redis_url(const char *arg, struct redis_url *u, char **cause)
 		free(why);
 		return (-1);
 	}
+	/*
+	 * The URL came from argv or the environment, both ours to write:
+	 * its password goes from there now that u holds it.
+	 */
+	if (u->password != NULL)
+		url_scrub((char *)s);
 	pw = cli_env("DTEQ_REDIS_PASSWORD");
 	if (u->password == NULL && pw != NULL)
 		u->password = xstrdup(pw);

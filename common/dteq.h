@@ -142,6 +142,7 @@ struct redis_url {
 int		 url_parse(const char *, struct redis_url *, char **);
 void		 url_free(struct redis_url *);
 char		*url_display(const struct redis_url *);	/* no password */
+void		 url_scrub(char *);
 
 /* runid.c */
 typedef const char *(*env_get_fn)(const char *, void *);

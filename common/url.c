@@ -349,6 +349,29 @@ url_parse(const char *s, struct redis_url *u, char **cause)
 	return (rc);
 }
 
+/*
+ * Overwrite, in place, the password of the URL s with '*' (its length
+ * kept), where url_parse() would find it: so that a password given on the
+ * command line or in DTEQ_REDIS_URL no longer shows in ps, in
+ * /proc/PID/environ, or in the environment a task inherits.
+ */
+void
+url_scrub(char *s)
+{
+	char	*at = NULL, *p;
+
+	if (strncmp(s, "redis://", 8) == 0)
+		at = strrchr(s + 8, '@'), s += 8;
+	else if (strncmp(s, "unix://", 7) == 0 && s[7] != '/')
+		at = strstr(s + 7, "@/"), s += 7;
+	if (at == NULL)
+		return;
+	if ((p = memchr(s, ':', (size_t)(at - s))) == NULL)
+		return;
+	for (p++; p < at; p++)
+		*p = '*';
+}
+
 /* Free the fields of *u (wiping the password) and zero it. */
 void
 url_free(struct redis_url *u)

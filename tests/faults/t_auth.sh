@@ -3,7 +3,9 @@
 # exit 3 within 5 s with a message about the password that does not show
 # the password. The right one through DTEQ_REDIS_PASSWORD with a URL
 # without password, and an ACL user/password in the URL, both work, and
-# no output (even -v) shows a password.
+# no output (even -v) shows a password; neither does what a task can read
+# (its agent's command line and environment, its own environment), the
+# task logs in Redis, or the --json report.
 # timeout: 90
 
 . "$TOP/tests/faults/faultlib.sh"
@@ -62,19 +64,44 @@ assert_eq "$(bg_rc submit-ok)" 0 "exit status of submit with DTEQ_REDIS_PASSWORD
 agents_exit_ok 15 ok
 assert_eq "$(result_field "$RUN" two status)" success "status of two"
 
-log "ACL user and password in the URL"
+log "ACL user and password in the URL (--redis, and DTEQ_REDIS_URL)"
 run2="$RUN-acl"
 aclurl="redis://ciuser:$acl_pw@127.0.0.1:$REDIS_PORT"
+# A task that shows all it can see of its agent: the agent's command line
+# and environment, and its own environment.
+tf2="$TMP/auth2.json"
+add_task "$tf2" one "echo one"
+add_task "$tf2" two "tr '\\0' '\\n' </proc/\$PPID/cmdline; \
+tr '\\0' '\\n' </proc/\$PPID/environ; env; touch $TMP/two.ran; sleep 2" one
+taskfile "$tf2"
 bg agent.acl "$DTEQ" work --redis "$aclurl" --run "$run2" --name acl -v
-bg submit-acl "$DTEQ" submit --redis "$aclurl" --run "$run2" -v "$tf"
+bg agent.acl2 env DTEQ_REDIS_URL="$aclurl" "$DTEQ" work --run "$run2" \
+    --name acl2 -v
+bg submit-acl "$DTEQ" submit --redis "$aclurl" --run "$run2" -v \
+    --json "$TMP/acl.json" "$tf2"
+wait_for "[ -e '$TMP/two.ran' ]" 30 || fail "task two did not run"
+for n in agent.acl agent.acl2 submit-acl; do
+	p=$(bg_pid "$n")
+	for what in cmdline environ; do
+		tr '\0' ' ' <"/proc/$p/$what" >"$TMP/$n.$what" 2>/dev/null
+		grep -qF -- "$acl_pw" "$TMP/$n.$what" &&
+		    fail "the password is in the $what of $n"
+	done
+done
+assert_grep 'ciuser:\*+@127' "$TMP/agent.acl.cmdline" \
+    "the agent's command line keeps the URL, password starred"
 bg_wait submit-acl 30
 assert_eq "$(bg_rc submit-acl)" 0 "exit status of submit with an ACL user"
 agents_exit_ok 15 acl
 assert_eq "$(result_field "$run2" two status)" success "status of two (ACL run)"
 
-for f in "$TMP"/*.out "$TMP"/*.err; do
+rcli --scan --pattern "dteq:{$run2}:log:*" | while read -r k; do
+	rcli get "$k"
+done >"$TMP/acl.logs"
+assert_grep 'ciuser' "$TMP/acl.logs" "the task's output shows the URL's user"
+for f in "$TMP"/*.out "$TMP"/*.err "$TMP/acl.json" "$TMP/acl.logs"; do
 	for pw in "$wrong" "$right" "$acl_pw"; do
-		grep -qF -- "$pw" "$f" && fail "${f#"$TMP"/} prints a password"
+		grep -qF -- "$pw" "$f" && fail "${f#"$TMP"/} holds a password"
 	done
 done
 grep -h 'ciuser' "$TMP"/*.err | head -3 | sed 's/^/    /'

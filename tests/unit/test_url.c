@@ -360,6 +360,39 @@ test_display_roundtrip(void)
 	url_free(&b);
 }
 
+/*
+ * url_scrub() stars out exactly the password url_parse() reads, keeping
+ * the length, and leaves URLs without one alone; the scrubbed URL still
+ * parses to the same server and user.
+ */
+static void
+test_scrub(void)
+{
+	static const struct {
+		const char	*in, *out;
+	} cases[] = {
+		{ "redis://:pw@h:1", "redis://:**@h:1" },
+		{ "redis://u:p@ss@h/2", "redis://u:****@h/2" },
+		{ "redis://u@h", "redis://u@h" },
+		{ "redis://h:6379/0", "redis://h:6379/0" },
+		{ "unix://u:sec%40@/run/r.sock?db=1", "unix://u:******@/run/r.sock?db=1" },
+		{ "unix:///run/r.sock", "unix:///run/r.sock" },
+	};
+	struct redis_url u;
+	char		*buf, *cause = NULL;
+	size_t		 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		buf = xstrdup(cases[i].in);
+		url_scrub(buf);
+		CHECK_STREQ(buf, cases[i].out);
+		memset(&u, 0, sizeof u);
+		CHECK(url_parse(buf, &u, &cause) == 0);
+		url_free(&u);
+		free(buf);
+	}
+}
+
 int
 main(void)
 {
@@ -368,5 +401,6 @@ main(void)
 	TEST_RUN(test_free_zeroed);
 	TEST_RUN(test_display);
 	TEST_RUN(test_display_roundtrip);
+	TEST_RUN(test_scrub);
 	return (test_exit());
 }
