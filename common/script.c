@@ -578,13 +578,15 @@ script_call_sync(redisContext *c, int which, int argc, const char **argv,
 	return (reply);
 }
 
-/* The stop script's arguments, in argv[0..12) (argv[0..1] left free). */
+/*
+ * The stop script's arguments, in argv[0..13) (argv[0..1] left free); fl
+ * (5 bytes) holds the flags' letters. Returns argc.
+ */
 static int
 script_stop_args(const char **argv, const struct keys *k, const char *reason,
-    int ttl, int flags, char **ev, char **now, char **ttls)
+    int ttl, int flags, char *fl, char **ev, char **now, char **ttls)
 {
-	static char	 fl[8];
-	char		*p = fl;
+	char	*p = fl;
 
 	*ev = event_encode_stop(reason, NULL);
 	xasprintf(now, "%llu", (unsigned long long)util_wall_ms());
@@ -624,10 +626,11 @@ script_stop(struct rconn *rc, const struct keys *k, const char *reason,
 {
 	const char	*argv[13];
 	size_t		 lens[13];
-	char		*ev, *now, *ttls;
+	char		 fl[5], *ev, *now, *ttls;
 	int		 argc, i, rv;
 
-	argc = script_stop_args(argv, k, reason, ttl, flags, &ev, &now, &ttls);
+	argc = script_stop_args(argv, k, reason, ttl, flags, fl, &ev, &now,
+	    &ttls);
 	argv[0] = "EVALSHA";
 	argv[1] = script_sha(SCRIPT_STOP);
 	for (i = 0; i < argc; i++)
@@ -650,10 +653,11 @@ script_stop_sync(redisContext *c, const struct keys *k, const char *reason,
 {
 	const char	*argv[13];
 	redisReply	*reply;
-	char		*ev, *now, *ttls;
+	char		 fl[5], *ev, *now, *ttls;
 	int		 argc, rv = -1;
 
-	argc = script_stop_args(argv, k, reason, ttl, flags, &ev, &now, &ttls);
+	argc = script_stop_args(argv, k, reason, ttl, flags, fl, &ev, &now,
+	    &ttls);
 	reply = script_call_sync(c, SCRIPT_STOP, argc, argv, cause);
 	free(ev);
 	free(now);
