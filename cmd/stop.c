@@ -18,7 +18,9 @@
 static const char stop_usage[] =
     "usage: dteq stop [--redis URL] [--run ID] [--connect-timeout SECS]\n"
     "\n"
-    "Release the agents of a run: they finish what they run and exit 0.\n";
+    "Release the agents of a run: they finish what they run and exit 0.\n"
+    "Exit 0 when released; 2 bad usage or no such run (nothing written);\n"
+    "3 Redis unreachable.\n";
 
 int
 stop_main(int argc, char **argv)
@@ -61,13 +63,22 @@ stop_main(int argc, char **argv)
 		goto out;
 	}
 	keys_init(&k, run);
-	if (script_stop_sync(c, &k, "done", DEFAULT_TTL, 0, NULL,
-	    &cause) < 0) {
-		log_warnx("setting the stop sentinel failed: %s", cause);
-		free(cause);
-	} else {
+	switch (script_stop_sync(c, &k, "done", DEFAULT_TTL, STOP_IF_RUN, NULL,
+	    &cause)) {
+	case STOP_WRITTEN:
 		log_info("run %s: agents released", run);
 		rv = EXIT_OK;
+		break;
+	case STOP_NO_RUN:
+		/* A sentinel for no run would end a later run of that id. */
+		fprintf(stderr, "dteq stop: no run %s on this server; nothing "
+		    "written\n", run);
+		rv = EXIT_USAGE;
+		break;
+	default:
+		log_warnx("setting the stop sentinel failed: %s", cause);
+		free(cause);
+		break;
 	}
 	keys_free(&k);
 	redisFree(c);

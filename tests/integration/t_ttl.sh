@@ -41,4 +41,12 @@ while read -r key; do
 	esac
 	[ "$ttl" -gt 0 ] || fail "key $key has TTL $ttl"
 done <"$TMP/keys"
+
+log "dteq stop of a run that does not exist"
+timeout --foreground 20 "$DTEQ" stop --redis "$REDIS_URL" --run "none-$$" \
+    >"$TMP/none.out" 2>"$TMP/none.err"
+assert_eq "$?" 2 "dteq stop exit status for an unknown run"
+assert_grep "no run none-$$" "$TMP/none.err" "the message names the run"
+assert_eq "$(rcli --scan --pattern "dteq:{none-$$}:*" | wc -l)" 0 \
+    "keys written for the unknown run"
 exit 0
