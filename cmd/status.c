@@ -44,6 +44,7 @@ struct status_snap {
 	long long	 queued;
 	size_t		 counts[RESULT_NSTATUS];
 	size_t		 nresults;
+	size_t		 nrecords;	/* `dteq record`s: not tasks */
 	uint64_t	 last_end;	/* wall ms of the last result */
 	char	       **failed;	/* "id (how)" of failed results */
 	size_t		 nfailed;
@@ -104,19 +105,44 @@ status_read_meta(redisContext *c, const struct keys *k,
 	return (0);
 }
 
+/* Is id one of the recorded commands (HKEYS of the records hash)? */
+static int
+status_is_record(const redisReply *records, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; records->type == REDIS_REPLY_ARRAY &&
+	    i < records->elements; i++) {
+		if (records->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(records->element[i]->str, id) == 0)
+			return (1);
+	}
+	return (0);
+}
+
 /* Read the results hash: counts, failures, the last end time. */
 static int
 status_read_results(redisContext *c, const struct keys *k,
     struct status_snap *sn)
 {
-	redisReply	*reply;
+	redisReply	*reply, *records;
 	struct result	 res;
 	size_t		 i;
 	char		*cause, *item;
 
-	if ((reply = rconn_sync_command(c, NULL, "HVALS %s",
-	    k->results)) == NULL)
+	/*
+	 * The results hash also holds what `dteq record` recorded (the
+	 * records hash lists those ids): counted apart, not as tasks.
+	 */
+	if ((reply = rconn_sync_command(c, NULL, "HKEYS %s",
+	    k->records)) == NULL)
 		return (-1);
+	records = reply;
+	if ((reply = rconn_sync_command(c, NULL, "HVALS %s",
+	    k->results)) == NULL) {
+		freeReplyObject(records);
+		return (-1);
+	}
 	for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
 	    i++) {
 		if (reply->element[i]->type != REDIS_REPLY_STRING ||
@@ -124,6 +150,11 @@ status_read_results(redisContext *c, const struct keys *k,
 		    reply->element[i]->len, &res, &cause) != 0) {
 			if (reply->element[i]->type == REDIS_REPLY_STRING)
 				free(cause);
+			continue;
+		}
+		if (status_is_record(records, res.id)) {
+			sn->nrecords++;
+			result_clear(&res);
 			continue;
 		}
 		sn->nresults++;
@@ -145,6 +176,7 @@ status_read_results(redisContext *c, const struct keys *k,
 		result_clear(&res);
 	}
 	freeReplyObject(reply);
+	freeReplyObject(records);
 	return (0);
 }
 
@@ -300,6 +332,9 @@ status_print_body(FILE *f, const struct status_snap *sn)
 		fprintf(f, ", %lld waiting", waiting > 0 ? waiting : 0);
 	}
 	fputc('\n', f);
+	if (sn->nrecords > 0)
+		fprintf(f, "recorded in the main job (dteq record): %zu\n",
+		    sn->nrecords);
 	for (i = 0; i < sn->nfailed; i++)
 		fprintf(f, "failed: %s\n", sn->failed[i]);
 	for (i = 0; i < sn->nagents; i++)

@@ -67,6 +67,15 @@ assert_grep '^  success  *build  *a1 ' "$out" "the tasks' rows are as before"
 assert_grep '^2 tasks: 2 succeeded, 0 failed, 0 skipped in .*\); 2 recorded commands: 1 succeeded, 1 failed$' \
     "$out" "the closing line counts the records apart"
 
+# dteq status counts them apart too: the run has 2 tasks, not 4.
+timeout 20 "$DTEQ" status --redis "$REDIS_URL" --run "$RUN" \
+    >"$TMP/status.out" 2>&1
+assert_eq "$?" 0 "dteq status exit status"
+assert_grep '^tasks: 2 in all; 2 done \(2 succeeded, 0 failed, 0 skipped\)' \
+    "$TMP/status.out" "status counts the graph's tasks only"
+assert_grep '^recorded in the main job \(dteq record\): 2$' \
+    "$TMP/status.out" "status counts the recorded commands apart"
+
 xmllint --noout --schema "$TOP/tests/fixtures/junit.xsd" "$TMP/rep/junit.xml" \
     2>"$TMP/xmllint.err" || fail "JUnit schema: $(cat "$TMP/xmllint.err")"
 xp() {
