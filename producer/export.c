@@ -218,10 +218,15 @@ export_json_task(const struct submit *s, FILE *f, size_t i)
 	fputs(", \"agent\": ", f);
 	export_json_str(f, p->result.agent);
 	fprintf(f, ", \"attempts\": %d, \"attempt\": %d, \"flaky\": %s, "
-	    "\"exit\": %d,\n     \"start\": %llu, \"end\": %llu, "
+	    "\"exit\": ", summary_attempts(s, i), p->result.attempt,
+	    summary_is_flaky(s, i) ? "true" : "false");
+	if (summary_ran(s, i))
+		fprintf(f, "%d", p->result.exit_code);
+	else
+		fputs("null", f);	/* it never ran: no exit status */
+	fprintf(f, ",\n     \"start\": %llu, \"end\": %llu, "
 	    "\"duration_ms\": %llu, \"task_ms\": %llu, \"critical\": %s, "
-	    "\"reason\": ", p->tries, p->result.attempt,
-	    summary_is_flaky(s, i) ? "true" : "false", p->result.exit_code,
+	    "\"reason\": ",
 	    (unsigned long long)p->result.start_ms,
 	    (unsigned long long)p->result.end_ms,
 	    (unsigned long long)p->result.duration_ms,

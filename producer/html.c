@@ -405,7 +405,7 @@ html_table(const struct submit *s, FILE *f)
 		else
 			fputs("-", f);
 		fprintf(f, "</td><td class=\"num\">%d</td><td class=\"note\">",
-		    p->tries);
+		    summary_attempts(s, i));
 		if (summary_is_flaky(s, i))
 			fputs("flaky ", f);
 		if (p->state == PT_DONE && p->result.status == RESULT_FAILED)

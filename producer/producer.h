@@ -380,6 +380,8 @@ int		 recap_print(struct submit *);
 
 /* summary.c */
 void		 summary_build(struct report *, const struct submit *);
+int		 summary_attempts(const struct submit *, size_t);
+int		 summary_ran(const struct submit *, size_t);
 int		 summary_is_flaky(const struct submit *, size_t);
 int		 summary_is_failure(const struct submit *, size_t);
 const char	*summary_word(const struct submit *, size_t);

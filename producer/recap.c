@@ -140,7 +140,7 @@ recap_table(const struct submit *s, FILE *f)
 		    graph_node(s->g, i)->task->id, (int)wag,
 		    p->result.agent != NULL ? p->result.agent : "-",
 		    p->state == PT_DONE && p->result.status != RESULT_SKIPPED ?
-		    dur : "-", *note != '\0' ? -8 : 1, p->tries);
+		    dur : "-", *note != '\0' ? -8 : 1, summary_attempts(s, i));
 		if (*note != '\0')
 			fprintf(f, " %s%s%s", summary_is_flaky(s, i) ?
 			    report_sgr(r, SGR_YELLOW) : "", note,

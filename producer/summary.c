@@ -41,6 +41,35 @@ summary_is_failure(const struct submit *s, size_t i)
 }
 
 /* Did task i succeed only after a failed attempt? */
+/*
+ * The attempts of task i that an agent started: a skipped task ran none,
+ * and an attempt dispatched but never started (the run ended first) does
+ * not count, though p->tries counts every dispatch.
+ */
+int
+summary_attempts(const struct submit *s, size_t i)
+{
+	const struct ptask	*p = &s->pt[i];
+
+	if (p->state == PT_DONE && p->result.status == RESULT_SKIPPED)
+		return (0);
+	if (p->state == PT_QUEUED || p->state == PT_WAITING)
+		return (p->tries > 0 ? p->tries - 1 : 0);
+	return (p->tries);
+}
+
+/*
+ * Has the task a result of its own, with an exit status (in this submit
+ * or, resumed, an earlier one)? A skipped one has none.
+ */
+int
+summary_ran(const struct submit *s, size_t i)
+{
+	const struct ptask	*p = &s->pt[i];
+
+	return (p->state == PT_DONE && p->result.status != RESULT_SKIPPED);
+}
+
 int
 summary_is_flaky(const struct submit *s, size_t i)
 {

@@ -53,6 +53,9 @@ want(t["app:lint"]["exit"], 3, "app:lint exit")
 want(t["app:docs"]["status"], "skipped", "app:docs status")
 want(t["app:docs"]["agent"], None, "app:docs agent")
 want(t["app:docs"]["reason"], "dependency app:lint failed", "app:docs reason")
+want(t["app:docs"]["attempts"], 0, "app:docs attempts (skipped: it never ran)")
+want(t["app:docs"]["exit"], None, "app:docs exit (skipped: none)")
+want(t["app:lint"]["attempts"], 1, "app:lint attempts")
 want(t["app:build"]["deps"], ["lib:build"], "app:build deps")
 for x in d["tasks"]:
     if x["status"] in ("success", "failed"):
