@@ -53,7 +53,7 @@ summary_attempts(const struct submit *s, size_t i)
 
 	if (p->state == PT_DONE && p->result.status == RESULT_SKIPPED)
 		return (0);
-	if (p->state == PT_QUEUED || p->state == PT_WAITING)
+	if (p->state == PT_QUEUED)	/* its last dispatch never started */
 		return (p->tries > 0 ? p->tries - 1 : 0);
 	return (p->tries);
 }
