@@ -375,7 +375,7 @@ dispatch_halt(struct submit *s)
 	const char	*id;
 
 	s->failing = 1;
-	rconn_command(s->rc_cmd, rconn_check_reply, (void *)"fail-fast",
+	rconn_command_checked(s->rc_cmd, "fail-fast",
 	    "DEL %s %s %s %s", s->keys.queue, s->keys.staged, s->keys.waiting,
 	    s->keys.waiters);
 	for (i = 0; i < n; i++) {
@@ -385,16 +385,16 @@ dispatch_halt(struct submit *s)
 		p->attempt++;
 		id = graph_node(s->g, i)->task->id;
 		/* Both at once: claims mirrors attempts (script.c). */
-		rconn_command(s->rc_cmd, rconn_check_reply,
-		    (void *)"fail-fast", "MULTI");
-		rconn_command(s->rc_cmd, rconn_check_reply,
-		    (void *)"fail-fast", "HSET %s %s %d", s->keys.attempts,
+		rconn_command_checked(s->rc_cmd,
+		    "fail-fast", "MULTI");
+		rconn_command_checked(s->rc_cmd,
+		    "fail-fast", "HSET %s %s %d", s->keys.attempts,
 		    id, p->attempt);
-		rconn_command(s->rc_cmd, rconn_check_reply,
-		    (void *)"fail-fast", "HSET %s %s %d", s->keys.claims, id,
+		rconn_command_checked(s->rc_cmd,
+		    "fail-fast", "HSET %s %s %d", s->keys.claims, id,
 		    p->attempt);
-		rconn_command(s->rc_cmd, rconn_check_reply,
-		    (void *)"fail-fast", "EXEC");
+		rconn_command_checked(s->rc_cmd,
+		    "fail-fast", "EXEC");
 	}
 }
 

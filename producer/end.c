@@ -118,7 +118,7 @@ end_check(struct submit *s)
 	s->ending = 1;
 	s->ended = util_now_ms();
 	/* Agents wait for the next submit as long as they would for one. */
-	rconn_command(s->rc_cmd, rconn_check_reply, (void *)"heartbeat",
+	rconn_command_checked(s->rc_cmd, "heartbeat",
 	    "SET %s 1 EX %d", s->keys.main_hb, o->agent_wait > o->main_lease ?
 	    o->agent_wait : o->main_lease);
 	if (rconn_command(s->rc_cmd, end_stopped_done, s, "EXPIRE %s %d",

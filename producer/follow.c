@@ -181,9 +181,9 @@ follow_store(struct submit *s, const struct result *r, const char *why)
 
 	copy.reason = (char *)why;
 	json = result_encode(&copy, NULL);
-	rconn_command(s->rc_cmd, rconn_check_reply, (void *)"result",
+	rconn_command_checked(s->rc_cmd, "result",
 	    "HSET %s %s %s", s->keys.results, r->id, json);
-	rconn_command(s->rc_cmd, rconn_check_reply, (void *)"result",
+	rconn_command_checked(s->rc_cmd, "result",
 	    "EXPIRE %s %d", s->keys.results, s->o->ttl);
 	free(json);
 }
@@ -198,9 +198,9 @@ follow_skip_why(struct submit *s, size_t i, const char *why)
 
 	if (q->staged) {		/* it will never be pushed: tidy */
 		dispatch_unstage(s, i);
-		rconn_command(s->rc_cmd, rconn_check_reply, (void *)"unstage",
+		rconn_command_checked(s->rc_cmd, "unstage",
 		    "HDEL %s %s", s->keys.staged, id);
-		rconn_command(s->rc_cmd, rconn_check_reply, (void *)"unstage",
+		rconn_command_checked(s->rc_cmd, "unstage",
 		    "HDEL %s %s", s->keys.waiting, id);
 	}
 	memset(&sr, 0, sizeof sr);
@@ -293,7 +293,7 @@ follow_final(struct submit *s, size_t i, const struct result *r,
 	for (k = 0; k < n; k++)
 		follow_skip(s, next[k], r->id, r->status);
 	if (n > 0)
-		rconn_command(s->rc_cmd, rconn_check_reply, (void *)"result",
+		rconn_command_checked(s->rc_cmd, "result",
 		    "EXPIRE %s %d", s->keys.results, s->o->ttl);
 	free(next);
 	if (s->o->fail_fast && !s->failskipped)

@@ -211,8 +211,8 @@ history_flush(struct history *h, const struct submit *s, redisContext *c)
 	} else if (rconn_command_argv(s->rc_cmd, rconn_check_reply,
 	    (void *)"writing the duration history", (int)argc, h->argv,
 	    h->lens) == 0 && !h->expired) {
-		rconn_command(s->rc_cmd, rconn_check_reply,
-		    (void *)"writing the duration history", "EXPIRE %s %s",
+		rconn_command_checked(s->rc_cmd,
+		    "writing the duration history", "EXPIRE %s %s",
 		    h->key, ttl);
 		h->expired = 1;
 	}

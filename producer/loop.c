@@ -189,7 +189,7 @@ loop_start(struct submit *s)
 	}
 	s->begun = 1;
 	ev = event_encode_simple(EVENT_RUN, NULL, &len);
-	rconn_command(s->rc_cmd, rconn_check_reply, (void *)"announce",
+	rconn_command_checked(s->rc_cmd, "announce",
 	    "PUBLISH %s %s", s->keys.control, ev);
 	free(ev);
 	loop_restore(s);
@@ -370,7 +370,7 @@ loop_tick(struct submit *s)
 			end_abort(s, "Redis unreachable for 60 s");
 		return;
 	}
-	rconn_command(s->rc_cmd, rconn_check_reply, (void *)"heartbeat",
+	rconn_command_checked(s->rc_cmd, "heartbeat",
 	    "SET %s 1 PX %d", s->keys.main_hb, s->o->main_lease * 1000);
 	rconn_command(s->rc_cmd, loop_exists_done, s, "EXISTS %s",
 	    s->keys.meta);

@@ -146,8 +146,8 @@ agent_refuse(struct worker *w, long long protocol, const char *version,
 	}
 	if (why != NULL) {
 		log_warnx("refusing run %s: %s", w->run, why);
-		rconn_command(w->rc_cmd, rconn_check_reply,
-		    (void *)"recording the refusal", "HSET %s refused:%s %s",
+		rconn_command_checked(w->rc_cmd,
+		    "recording the refusal", "HSET %s refused:%s %s",
 		    w->keys.meta, w->name, why);
 		free(why);
 		return (-1);
@@ -412,8 +412,8 @@ agent_leave(struct worker *w)
 	}
 	script_release(w->rc_cmd, &w->sa, w->ttl, rconn_check_reply,
 	    (void *)"the release script");
-	rconn_command(w->rc_cmd, rconn_check_reply,
-	    (void *)"deleting the heartbeat", "DEL %s", w->hb);
+	rconn_command_checked(w->rc_cmd,
+	    "deleting the heartbeat", "DEL %s", w->hb);
 	rconn_command(w->rc_cmd, agent_leave_done, w, "SREM %s %s",
 	    w->keys.agents, w->name);
 }

@@ -46,8 +46,8 @@ wtask_count_rejected(struct worker *w, const char *why)
 {
 	log_warnx("rejected a task message: %s", why);
 	w->rejected++;
-	rconn_command(w->rc_cmd, rconn_check_reply,
-	    (void *)"counting a rejected message", "HINCRBY %s rejected 1",
+	rconn_command_checked(w->rc_cmd,
+	    "counting a rejected message", "HINCRBY %s rejected 1",
 	    w->keys.meta);
 }
 
