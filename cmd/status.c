@@ -105,14 +105,17 @@ status_read_meta(redisContext *c, const struct keys *k,
 	return (0);
 }
 
-/* Is id one of the recorded commands (HKEYS of the records hash)? */
+/*
+ * Is id one of the recorded commands? records is the HGETALL of the
+ * records hash (HGETALL, not HKEYS: the README's ACL user may run it).
+ */
 static int
 status_is_record(const redisReply *records, const char *id)
 {
 	size_t	i;
 
 	for (i = 0; records->type == REDIS_REPLY_ARRAY &&
-	    i < records->elements; i++) {
+	    i < records->elements; i += 2) {
 		if (records->element[i]->type == REDIS_REPLY_STRING &&
 		    strcmp(records->element[i]->str, id) == 0)
 			return (1);
@@ -134,7 +137,7 @@ status_read_results(redisContext *c, const struct keys *k,
 	 * The results hash also holds what `dteq record` recorded (the
 	 * records hash lists those ids): counted apart, not as tasks.
 	 */
-	if ((reply = rconn_sync_command(c, NULL, "HKEYS %s",
+	if ((reply = rconn_sync_command(c, NULL, "HGETALL %s",
 	    k->records)) == NULL)
 		return (-1);
 	records = reply;
