@@ -396,6 +396,7 @@ struct redisReply *rconn_sync_command(struct redisContext *, char **,
 #define SCRIPT_COUNT	11
 const char	*script_body(int);
 const char	*script_sha(int);
+void		 script_argv(int, int, const char **, size_t *, unsigned int);
 void		 script_load(struct rconn *);
 /* script_agent.c: the agent's scripts (worker/). */
 struct script_agent {			/* the agent a script is sent for */

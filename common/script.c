@@ -530,6 +530,26 @@ script_sha(int which)
 	return (script_shas[which]);
 }
 
+/*
+ * Fill in argv[0..1] (EVALSHA and which script) and the length of every
+ * argument as its string's, but for the binary ones (bit i of bin set:
+ * output, a message, what a reply held), whose lengths the caller set.
+ * Every wrapper sends its script's arguments this way.
+ */
+void
+script_argv(int which, int argc, const char **argv, size_t *lens,
+    unsigned int bin)
+{
+	int	i;
+
+	argv[0] = "EVALSHA";
+	argv[1] = script_sha(which);
+	for (i = 0; i < argc; i++) {
+		if (i >= 32 || (bin & (1U << i)) == 0)
+			lens[i] = strlen(argv[i]);
+	}
+}
+
 /* Load every script on a connection that just became ready. */
 void
 script_load(struct rconn *rc)
@@ -552,13 +572,9 @@ script_call_sync(redisContext *c, int which, int argc, const char **argv,
 {
 	redisReply	*reply;
 	size_t		*lens;
-	int		 k;
 
 	lens = xcalloc((size_t)argc, sizeof *lens);
-	argv[0] = "EVALSHA";
-	argv[1] = script_sha(which);
-	for (k = 0; k < argc; k++)
-		lens[k] = strlen(argv[k]);
+	script_argv(which, argc, argv, lens, 0);
 	reply = redisCommandArgv(c, argc, argv, lens);
 	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
 	    strncmp(reply->str, "NOSCRIPT", 8) == 0) {
@@ -627,14 +643,11 @@ script_stop(struct rconn *rc, const struct keys *k, const char *reason,
 	const char	*argv[13];
 	size_t		 lens[13];
 	char		 fl[5], *ev, *now, *ttls;
-	int		 argc, i, rv;
+	int		 argc, rv;
 
 	argc = script_stop_args(argv, k, reason, ttl, flags, fl, &ev, &now,
 	    &ttls);
-	argv[0] = "EVALSHA";
-	argv[1] = script_sha(SCRIPT_STOP);
-	for (i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
+	script_argv(SCRIPT_STOP, argc, argv, lens, 0);
 	rv = rconn_command_argv(rc, fn, arg, argc, argv, lens);
 	free(ev);
 	free(now);

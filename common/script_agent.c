@@ -21,25 +21,6 @@
  */
 
 /*
- * Fill in argv[0..1] (EVALSHA and which script) and the length of every
- * argument as its string's, but for the binary ones (bit i of bin set:
- * output, a message, what a reply held), whose lengths the caller set.
- */
-static void
-script_agent_argv(int which, int argc, const char **argv, size_t *lens,
-    unsigned int bin)
-{
-	int	i;
-
-	argv[0] = "EVALSHA";
-	argv[1] = script_sha(which);
-	for (i = 0; i < argc; i++) {
-		if ((bin & (1U << i)) == 0)
-			lens[i] = strlen(argv[i]);
-	}
-}
-
-/*
  * Renew a's lease (lease_ms, on the server's clock). flags: SCRIPT_HB_JOIN
  * (re)joins the run, SCRIPT_HB_RENEW renews the TTLs of the agents set
  * and the running list. fn gets {renewed, main job alive, stop reason or
@@ -69,7 +50,7 @@ script_heartbeat(struct rconn *rc, const struct script_agent *a,
 	argv[11] = running;
 	argv[12] = (flags & SCRIPT_HB_JOIN) ? "1" : "0";
 	argv[13] = (flags & SCRIPT_HB_RENEW) ? "1" : "0";
-	script_agent_argv(SCRIPT_HEARTBEAT, 14, argv, lens, 0);
+	script_argv(SCRIPT_HEARTBEAT, 14, argv, lens, 0);
 	return (rconn_command_argv(rc, fn, arg, 14, argv, lens));
 }
 
@@ -103,7 +84,7 @@ script_start(struct rconn *rc, const struct script_agent *a,
 	argv[12] = (flags & SCRIPT_START_AGAIN) ? "1" : "0";
 	argv[13] = (flags & SCRIPT_START_FRESH) ? "1" : "0";
 	lens[10] = t->msglen;
-	script_agent_argv(SCRIPT_START, 14, argv, lens, 1U << 10);
+	script_argv(SCRIPT_START, 14, argv, lens, 1U << 10);
 	return (rconn_command_argv(rc, fn, arg, 14, argv, lens));
 }
 
@@ -157,7 +138,7 @@ script_finish(struct rconn *rc, const struct script_agent *a,
 	argv[argc++] = a->name;
 	argv[argc++] = now;
 	lens[imsg] = t->msglen;
-	script_agent_argv(SCRIPT_FINISH, argc, argv, lens, 1U << imsg);
+	script_argv(SCRIPT_FINISH, argc, argv, lens, 1U << imsg);
 	return (rconn_command_argv(rc, fn, arg, argc, argv, lens));
 }
 
@@ -185,7 +166,7 @@ script_log(struct rconn *rc, const struct script_agent *a,
 	argv[9] = ttls;
 	argv[10] = stream ? "1" : "0";
 	lens[8] = len;
-	script_agent_argv(SCRIPT_LOG, 11, argv, lens, 1U << 8);
+	script_argv(SCRIPT_LOG, 11, argv, lens, 1U << 8);
 	return (rconn_command_argv(rc, fn, arg, 11, argv, lens));
 }
 
@@ -205,7 +186,7 @@ script_defer(struct rconn *rc, const struct script_agent *a, const char *msg,
 	argv[5] = msg;
 	argv[6] = ttls;
 	lens[5] = len;
-	script_agent_argv(SCRIPT_DEFER, 7, argv, lens, 1U << 5);
+	script_argv(SCRIPT_DEFER, 7, argv, lens, 1U << 5);
 	return (rconn_command_argv(rc, fn, arg, 7, argv, lens));
 }
 
@@ -228,7 +209,7 @@ script_unclaim(struct rconn *rc, const struct script_agent *a,
 	argv[6] = a->name;
 	lens[4] = idlen;
 	lens[5] = attemptlen;
-	script_agent_argv(SCRIPT_UNCLAIM, 7, argv, lens, 1U << 4 | 1U << 5);
+	script_argv(SCRIPT_UNCLAIM, 7, argv, lens, 1U << 4 | 1U << 5);
 	return (rconn_command_argv(rc, fn, arg, 7, argv, lens));
 }
 
@@ -246,6 +227,6 @@ script_release(struct rconn *rc, const struct script_agent *a, int ttl,
 	argv[3] = a->running;
 	argv[4] = a->keys->queue;
 	argv[5] = ttls;
-	script_agent_argv(SCRIPT_RELEASE, 6, argv, lens, 0);
+	script_argv(SCRIPT_RELEASE, 6, argv, lens, 0);
 	return (rconn_command_argv(rc, fn, arg, 6, argv, lens));
 }

@@ -28,14 +28,11 @@ static int
 script_submit_call(struct rconn *rc, int which, const char **argv,
     size_t argc, redisCallbackFn *fn, void *arg)
 {
-	size_t	*lens, k;
+	size_t	*lens;
 	int	 rv;
 
-	argv[0] = "EVALSHA";
-	argv[1] = script_sha(which);
 	lens = xcalloc(argc, sizeof *lens);
-	for (k = 0; k < argc; k++)
-		lens[k] = strlen(argv[k]);
+	script_argv(which, (int)argc, argv, lens, 0);
 	rv = rconn_command_argv(rc, fn, arg, (int)argc, argv, lens);
 	free(lens);
 	return (rv);
