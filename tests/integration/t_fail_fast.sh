@@ -14,8 +14,11 @@ tf="$TMP/ff.json"
 mark="echo \$DTEQ_ATTEMPT >>$TMP/ran.\$DTEQ_TASK_ID"
 add_task "$tf" bad "$mark; sleep 0.3; echo 'failing now'; exit 3"
 add_task "$tf" busy "$mark; sleep 1.5; echo busy done"
+# Each q task takes 0.2 s, as a real task would: with tasks of a few ms an
+# agent could finish several, each taking the next in its finish, while
+# submit's halt was still on its way (3 ran once, under the sanitizers).
 for i in 1 2 3 4 5 6; do
-	add_task "$tf" "q$i" "$mark; echo q$i"
+	add_task "$tf" "q$i" "$mark; sleep 0.2; echo q$i"
 done
 add_task "$tf" after "$mark" "bad"
 taskfile "$tf"
