@@ -38,7 +38,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 LIBS	 = $(PKG_LIBS) -lm
 
 LIB_SRCS  := $(sort $(foreach d,$(FOLDERS),$(wildcard $(d)/*.c)))
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tools/nxrunner_js.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
@@ -66,6 +66,15 @@ $(BUILD)/libdteq.a: $(LIB_OBJS)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(call inc_of,$<) -c -o $@ $<
+
+# The Nx runner (tools/nxrunner.js) is built into the binary as a string.
+$(BUILD)/tools/nxrunner_js.c: tools/nxrunner.js scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh nxrunner_js tools/nxrunner.js >$@.tmp
+	mv -f $@.tmp $@
+
+$(BUILD)/tools/nxrunner_js.o: $(BUILD)/tools/nxrunner_js.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libdteq.a tests/test.h
 	@mkdir -p $(dir $@)

@@ -35,6 +35,8 @@ static const struct dteq_cmd dteq_cmds[] = {
 	    record_main },
 	{ "cache", "serve a remote cache for Nx and Turborepo from Redis",
 	    cache_main },
+	{ "nx-task", "run Nx tasks through the agent's long-lived Nx",
+	    nxtask_main },
 };
 
 /* Print the top-level usage. */
@@ -46,7 +48,7 @@ dteq_usage(FILE *f)
 	fprintf(f, "usage: dteq [--version] [--help] COMMAND [ARGS]\n\n"
 	    "Distributed task execution for monorepo CI over Redis.\n\n");
 	for (i = 0; i < sizeof dteq_cmds / sizeof dteq_cmds[0]; i++)
-		fprintf(f, "  %-8s %s\n", dteq_cmds[i].name,
+		fprintf(f, "  %-9s %s\n", dteq_cmds[i].name,
 		    dteq_cmds[i].summary);
 	fprintf(f, "\nRun 'dteq COMMAND --help' for a command's options.\n");
 }

@@ -48,6 +48,9 @@ int		 stop_main(int, char **);
 /* record.c */
 int		 record_main(int, char **);
 
+/* nxtask.c */
+int		 nxtask_main(int, char **);
+
 /* run.c */
 int		 run_main(int, char **);
 

@@ -32,6 +32,7 @@ static const struct {
 	{ "DTEQ_CACHE_READ_TOKEN", "cache: the token that may only read" },
 	{ "DTEQ_CACHE_TOKEN", "cache: the token that may read and write" },
 	{ "DTEQ_NX_COMMAND", "tools: how to run Nx" },
+	{ "DTEQ_NX_RUNNER", "submit, run: on (one Nx per agent) or off" },
 	{ "DTEQ_REDIS_PASSWORD", "all: the Redis password" },
 	{ "DTEQ_REDIS_URL", "all: the Redis URL" },
 	{ "DTEQ_RUN", "all: the run id (runid.c)" },

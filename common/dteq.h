@@ -126,6 +126,8 @@ size_t		 util_u64_dec(char *, uint64_t);
 char		*util_git_commit(void);			/* caller frees */
 char		*util_random_hex(size_t);	/* n random bytes as hex */
 void		 util_sha1_hex(const void *, size_t, char [41]);
+char		*util_runner_pool(pid_t);	/* caller frees */
+void		 util_runner_pool_remove(pid_t);
 
 /* url.c */
 #define URL_TCP		0
@@ -490,10 +492,12 @@ int		 script_reclaim(struct rconn *, const struct keys *,
 #define SPAWN_PIPE	1	/* a pipe the parent reads: out_fd, err_fd */
 #define SPAWN_FILE	2	/* path, created if need be, appended to */
 #define SPAWN_TO_OUT	3	/* err only: wherever stdout goes */
+#define SPAWN_FD	4	/* out only: the caller's descriptor, fd */
 #define SPAWN_NULL_STDIN 0x1	/* stdin from /dev/null */
 #define SPAWN_SETPGID	0x2	/* a process group of its own */
 #define SPAWN_SIGPIPE	0x4	/* SIGPIPE back to the default */
 #define SPAWN_PARENT_DEATH 0x8	/* SIGTERM when the parent dies */
+#define SPAWN_SETSID	0x10	/* a session of its own (outlives us) */
 struct spawn {
 	char *const	*argv;		/* argv[0] is searched in PATH */
 	char *const	*set;		/* "NAME=value" to add, NULL-ended */
@@ -502,6 +506,9 @@ struct spawn {
 	int		 out;		/* SPAWN_INHERIT, _PIPE or _FILE */
 	int		 err;		/* the same, or SPAWN_TO_OUT */
 	const char	*path;		/* SPAWN_FILE */
+	int		 fd;		/* SPAWN_FD */
+	const int	*extra;		/* the child's fds 3, 4, ... */
+	int		 nextra;
 	int		 flags;		/* SPAWN_NULL_STDIN, ... */
 
 	pid_t		 pid;		/* filled in by spawn_start() */

@@ -15,8 +15,9 @@
  * 2. Every signal is blocked across fork, so no handler of the parent
  *    runs in the child before it is reset.
  * 3. The child makes only async-signal-safe calls: the parent's handlers
- *    (and SIGPIPE on request) back to the default, setpgid, the
- *    parent-death signal on request (prctl), dup2, chdir,
+ *    (and SIGPIPE on request) back to the default, setsid or setpgid,
+ *    the parent-death signal on request (prctl), fcntl and dup2 (stdio,
+ *    then the caller's extra descriptors as 3, 4, ...), chdir,
  *    the parent's signal mask, execvpe. If one fails it writes the step
  *    and errno to a close-on-exec pipe and _exits 127.
  * 4. The parent reads that pipe: EOF means the exec happened; a report
@@ -44,6 +45,10 @@
 #include "dteq.h"
 
 extern char	**environ;
+
+/* At most this many extra descriptors, moved above SPAWN_EXTRA_HIGH. */
+#define SPAWN_EXTRA_MAX		4
+#define SPAWN_EXTRA_HIGH	100
 
 /* What a failed child writes to its parent: the step and errno. */
 #define SPAWN_STEP_DUP		1
@@ -167,7 +172,8 @@ spawn_child(const struct spawn *sp, const struct spawn_fds *fds,
 {
 	struct sigaction	 sa;
 	struct spawn_report	 rep;
-	int			 sig, out, err;
+	int			 sig, out, err, i, moved[SPAWN_EXTRA_MAX];
+	int			 report = fds->report[1];
 
 	for (sig = 1; sig < NSIG; sig++) {
 		if (sigaction(sig, NULL, &sa) != 0)
@@ -179,14 +185,31 @@ spawn_child(const struct spawn *sp, const struct spawn_fds *fds,
 			sigaction(sig, &sa, NULL);
 		}
 	}
-	if (sp->flags & SPAWN_SETPGID)
+	if (sp->flags & SPAWN_SETSID)
+		setsid();
+	else if (sp->flags & SPAWN_SETPGID)
 		setpgid(0, 0);
 	/* Die with the parent; it may already be gone (then ppid moved). */
 	if ((sp->flags & SPAWN_PARENT_DEATH) &&
 	    (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != fds->parent))
 		_exit(127);
+	/*
+	 * The extra descriptors (and the report pipe) go above any number
+	 * they will be given, then to 3, 4, ... once stdio is in place.
+	 */
+	rep.step = SPAWN_STEP_DUP;
+	if (sp->nextra > 0 && (report = fcntl(report, F_DUPFD_CLOEXEC,
+	    SPAWN_EXTRA_HIGH)) == -1) {
+		report = fds->report[1];
+		goto fail;
+	}
+	for (i = 0; i < sp->nextra; i++) {
+		if ((moved[i] = fcntl(sp->extra[i], F_DUPFD_CLOEXEC,
+		    SPAWN_EXTRA_HIGH)) == -1)
+			goto fail;
+	}
 	out = sp->out == SPAWN_PIPE ? fds->out[1] : sp->out == SPAWN_FILE ?
-	    fds->file : -1;
+	    fds->file : sp->out == SPAWN_FD ? sp->fd : -1;
 	err = sp->err == SPAWN_PIPE ? fds->err[1] : sp->err == SPAWN_FILE ?
 	    fds->file : sp->err == SPAWN_TO_OUT ? 1 : -1;
 	rep.step = SPAWN_STEP_DUP;
@@ -194,6 +217,10 @@ spawn_child(const struct spawn *sp, const struct spawn_fds *fds,
 	    (out != -1 && spawn_child_dup(out, 1) != 0) ||
 	    (err != -1 && spawn_child_dup(err, 2) != 0))
 		goto fail;
+	for (i = 0; i < sp->nextra; i++) {
+		if (dup2(moved[i], 3 + i) == -1)
+			goto fail;
+	}
 	rep.step = SPAWN_STEP_CHDIR;
 	if (sp->cwd != NULL && chdir(sp->cwd) != 0)
 		goto fail;
@@ -202,7 +229,7 @@ spawn_child(const struct spawn *sp, const struct spawn_fds *fds,
 	execvpe(sp->argv[0], sp->argv, env);
 fail:
 	rep.error = errno;
-	(void)!write(fds->report[1], &rep, sizeof rep);
+	(void)!write(report, &rep, sizeof rep);
 	_exit(127);
 }
 
@@ -245,6 +272,8 @@ spawn_start(struct spawn *sp, char **cause)
 
 	sp->pid = -1;
 	sp->out_fd = sp->err_fd = -1;
+	if (sp->nextra < 0 || sp->nextra > SPAWN_EXTRA_MAX)
+		fatalx("%s: %d extra descriptors", __func__, sp->nextra);
 	if (spawn_fds_open(sp, &fds, cause) != 0)
 		return (-1);
 	if (sp->set != NULL || sp->unset != NULL)

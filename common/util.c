@@ -5,8 +5,8 @@
  * OpenBSD-style strtonum and the seconds options built on it, hex
  * digits), the two clocks, human-readable durations, reading a whole
  * file or stdin, well-formed UTF-8, escaping arbitrary bytes into the
- * inside of a JSON string, random hex tokens from the kernel, and SHA-1
- * for naming Lua scripts.
+ * inside of a JSON string, random hex tokens from the kernel, SHA-1
+ * for naming Lua scripts, and where an agent's Nx runners live.
  *
  * Nothing here logs or exits on bad input: parsing errors come back as
  * an errstr or an xasprintf'd cause for the caller to report.
@@ -14,6 +14,7 @@
 
 #include <sys/random.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -554,4 +555,49 @@ util_sha1_hex(const void *buf, size_t len, char hex[41])
 		util_sha1_block(h, last + 64);
 	for (i = 0; i < 5; i++)
 		snprintf(hex + i * 8, 9, "%08x", h[i]);
+}
+
+/*
+ * The directory of the Nx runners that watch process pid (tools/nxrun.c):
+ * ${TMPDIR:-/tmp}/dteq-UID/nx-PID, under /tmp when TMPDIR is too long for
+ * the sockets inside. Caller frees.
+ */
+char *
+util_runner_pool(pid_t pid)
+{
+	const char	*tmp = getenv("TMPDIR");
+	char		*dir;
+
+	if (tmp == NULL || *tmp != '/' || strlen(tmp) > 40)
+		tmp = "/tmp";
+	xasprintf(&dir, "%s/dteq-%lu/nx-%ld", tmp, (unsigned long)getuid(),
+	    (long)pid);
+	return (dir);
+}
+
+/*
+ * Remove the runner pool of pid (its runners exit by themselves once pid
+ * is gone): the files in it, then it. Quietly; there may be none.
+ */
+void
+util_runner_pool_remove(pid_t pid)
+{
+	char		*dir, *path;
+	DIR		*d;
+	struct dirent	*e;
+
+	dir = util_runner_pool(pid);
+	if ((d = opendir(dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
+				continue;
+			xasprintf(&path, "%s/%s", dir, e->d_name);
+			unlink(path);
+			free(path);
+		}
+		closedir(d);
+		rmdir(dir);
+	}
+	free(dir);
 }

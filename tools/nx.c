@@ -8,25 +8,33 @@
  *	deps	 tasks.dependencies (strings, or {"id": ...} objects as Nx 24
  *		 writes them)
  *	outputs	 the task's
- *	command	 `RUNNER run ID --excludeTaskDependencies [overrides]`, with
- *		 NX_ISOLATE_PLUGINS=false in its environment unless it is set
- *		 (both cut Nx's start-up per task)
+ *	command	 `"${DTEQ_BIN:-dteq}" nx-task [--overrides=JSON] ID`: the
+ *		 agent's long-lived Nx runs it (cmd/nxtask.c), hashed with its
+ *		 whole task graph as the full run hashes it, the overrides
+ *		 those of the graph; or, with DTEQ_NX_RUNNER=off, `RUNNER run
+ *		 ID --excludeTaskDependencies [overrides]`, a new Nx per task
+ *		 whose hash differs from the full run's when the task's inputs
+ *		 take in its dependencies' outputs. NX_ISOLATE_PLUGINS=false is
+ *		 in its environment unless set: plugins load in Nx's process.
  *
  * Continuous tasks, such as dev servers, and tasks that depend on one are
  * refused with an error naming them: they never finish, and an agent
  * cannot keep one running for a dependent on another machine.
  *
- * Nx commands always keep --excludeTaskDependencies: an Nx that restored
- * a task's dependencies itself deleted and copied their outputs again
- * while another task on the same checkout read them. Instead, by default
- * (DTEQ_TOOL_DEPS=restore), each Nx task with outputs carries a restore,
- * the template `RUNNER run-many -t TARGET [-c CONFIGURATION]
- * --excludeTaskDependencies {} [overrides]` with --projects=PROJECT for
- * its "{}": before a task runs, its agent fetches the outputs of the
- * dependencies its checkout lacks from the remote cache dteq work serves
- * (they ran elsewhere), once per checkout and one restore at a time, the
- * projects of one template in one command (worker.c).
- * DTEQ_TOOL_DEPS=exclude gives no restores.
+ * A task never runs its dependencies: an Nx that restored a task's
+ * dependencies itself deleted and copied their outputs again while
+ * another task on the same checkout read them. Instead, by default
+ * (DTEQ_TOOL_DEPS=restore), each Nx task with outputs carries a restore:
+ * before a task runs, its agent fetches the outputs of the dependencies
+ * its checkout lacks from the remote cache dteq work serves (they ran
+ * elsewhere), once per checkout and one restore at a time, all of one
+ * template in one command (worker/restore.c). The template is
+ * `"${DTEQ_BIN:-dteq}" nx-task --quiet {}` with `[--overrides=JSON] ID`
+ * for its "{}" (the list comes in dependency order, so each task's
+ * dependencies are there when it is hashed), or, with DTEQ_NX_RUNNER=off,
+ * `RUNNER run-many -t TARGET [-c CONFIGURATION] --excludeTaskDependencies
+ * {} [overrides]` with --projects=PROJECT. DTEQ_TOOL_DEPS=exclude gives
+ * no restores.
  */
 
 #include <stdio.h>
@@ -133,6 +141,57 @@ nx_continuous(const cJSON *v)
 	return (NULL);
 }
 
+/* The runner's command: `"${DTEQ_BIN:-dteq}" nx-task`. */
+#define NX_TASK_COMMAND	"\"${DTEQ_BIN:-dteq}\" nx-task"
+
+/* DTEQ_NX_RUNNER: on (the default) or off; -1 with the error. */
+static int
+nx_runner_mode(struct tool_ctx *ctx)
+{
+	const char	*mode;
+
+	if ((mode = cli_env("DTEQ_NX_RUNNER")) == NULL ||
+	    strcmp(mode, "on") == 0)
+		return (1);
+	if (strcmp(mode, "off") == 0)
+		return (0);
+	return (tool_error(ctx, "DTEQ_NX_RUNNER is \"%s\", not on or off",
+	    mode));
+}
+
+/*
+ * `[--overrides=JSON ]ID`, quoted for sh: the words `dteq nx-task` takes
+ * for one task. Overrides that are none (absent, null, or nothing but an
+ * empty __overrides_unparsed__) are left out. -1 if they are no object.
+ */
+static int
+nx_task_words(struct tool_ctx *ctx, const cJSON *o, const char *id,
+    struct tool_buf *b)
+{
+	const cJSON	*raw;
+	char		*json, *arg;
+
+	if (o != NULL && !cJSON_IsNull(o)) {
+		if (!cJSON_IsObject(o)) {
+			return (tool_error(ctx, "\"overrides\": expected an "
+			    "object, got %s", taskfile_type(o)));
+		}
+		raw = tool_get(o, "__overrides_unparsed__");
+		if (cJSON_GetArraySize(o) != 1 || !cJSON_IsArray(raw) ||
+		    cJSON_GetArraySize(raw) != 0) {
+			if ((json = cJSON_PrintUnformatted(o)) == NULL)
+				fatalx("%s: out of memory", __func__);
+			xasprintf(&arg, "--overrides=%s", json);
+			cJSON_free(json);
+			tool_quote(b, arg);
+			tool_adds(b, " ");
+			free(arg);
+		}
+	}
+	tool_quote(b, id);
+	return (0);
+}
+
 /*
  * Set an Nx task's restore, the template `RUNNER run-many -t TARGET
  * [-c CONFIGURATION] --excludeTaskDependencies {} [overrides]`, and its
@@ -233,11 +292,16 @@ nx_task(struct tool_ctx *ctx, const cJSON *e,
 	t->target = xstrdup(name->valuestring);
 	t->retries = -1;
 	memset(&cmd, 0, sizeof cmd);
-	tool_adds(&cmd, toolgraph_runner(TOOLGRAPH_NX));
-	tool_adds(&cmd, " run ");
-	tool_quote(&cmd, t->id);
-	tool_adds(&cmd, " --excludeTaskDependencies");
-	rc = nx_overrides(ctx, tool_get(e, "overrides"), &cmd);
+	if (ctx->nx_runner) {
+		tool_adds(&cmd, NX_TASK_COMMAND " ");
+		rc = nx_task_words(ctx, tool_get(e, "overrides"), t->id, &cmd);
+	} else {
+		tool_adds(&cmd, toolgraph_runner(TOOLGRAPH_NX));
+		tool_adds(&cmd, " run ");
+		tool_quote(&cmd, t->id);
+		tool_adds(&cmd, " --excludeTaskDependencies");
+		rc = nx_overrides(ctx, tool_get(e, "overrides"), &cmd);
+	}
 	t->command = cmd.s;
 	if (rc != 0)
 		return (-1);
@@ -255,9 +319,17 @@ nx_task(struct tool_ctx *ctx, const cJSON *e,
 	    NULL, &t->outputs, &t->noutputs) != 0)
 		return (-1);
 	/* A task without outputs (lint, most tests) has nothing to bring. */
-	if (ctx->restore && t->noutputs > 0 &&
-	    nx_restore(ctx, e, target, t) != 0)
-		return (-1);
+	if (ctx->restore && t->noutputs > 0) {
+		if (ctx->nx_runner) {
+			memset(&cmd, 0, sizeof cmd);
+			if (nx_task_words(ctx, tool_get(e, "overrides"), t->id,
+			    &cmd) != 0)
+				return (-1);
+			t->restore_arg = cmd.s;
+			t->restore = xstrdup(NX_TASK_COMMAND " --quiet {}");
+		} else if (nx_restore(ctx, e, target, t) != 0)
+			return (-1);
+	}
 	return (nx_deps(ctx, tool_get(tool_get(tasks,
 	    "dependencies"), e->string), t));
 }
@@ -270,7 +342,8 @@ nx_parse(struct tool_ctx *ctx, const cJSON *root,
 	const cJSON	*tasks, *all, *e, *deps;
 
 	ctx->kind = "Nx task graph";
-	if (tool_deps_mode(ctx) != 0)
+	if (tool_deps_mode(ctx) != 0 ||
+	    (ctx->nx_runner = nx_runner_mode(ctx)) == -1)
 		return (-1);
 	tasks = tool_get(root, "tasks");
 	all = tool_get(tasks, "tasks");

@@ -8,8 +8,10 @@
  *
  * Three layers, each calling only the ones below: tool.c, the entry
  * points; nx.c and turbo.c, each reading one tool's graph; build.c, what
- * the readers share. Nothing outside tools/ sees a cJSON: the sections
- * below the first two are for tools/ alone.
+ * the readers share. Beside them nxrun.c, the client of the Nx runner
+ * (nxrunner.js, built in) that `dteq nx-task` uses. Nothing outside
+ * tools/ sees a cJSON: the sections below the first three are for
+ * tools/ alone.
  */
 
 #ifndef TOOLS_H
@@ -28,6 +30,25 @@ int		 toolgraph_parse(const char *, size_t, const char *,
 		     struct taskset *, char **);
 int		 toolgraph_run(int, const char *, struct taskset *, int *,
 		     char **);
+
+/* nxrun.c: the Nx runner's client (cmd/nxtask.c). */
+#define NXRUN_UNSUPPORTED	(-2)	/* this Nx cannot: run `nx run` */
+struct nxrun_task {
+	const char	*id;
+	const char	*overrides;	/* JSON, or NULL: none */
+};
+struct nxrun_result {
+	char		*id;
+	char		*hash;		/* or NULL */
+	char		*status;	/* Nx's: success, remote-cache, ... */
+	int		 code;
+};
+typedef void (*nxrun_output_cb)(const char *, size_t, void *);
+int		 nxrun_connect(const char *, pid_t, int *, char **);
+int		 nxrun_request(int, const struct nxrun_task *, size_t, int,
+		     nxrun_output_cb, void *, struct nxrun_result **, size_t *,
+		     char **);
+void		 nxrun_results_free(struct nxrun_result *, size_t);
 
 /* build.c: how a tool is run, sh words, versions; used outside too. */
 const char	*toolgraph_runner(int);
@@ -51,6 +72,7 @@ struct tool_ctx {
 	const char	*kind;
 	const char	*id;
 	int		 restore;	/* DTEQ_TOOL_DEPS=restore */
+	int		 nx_runner;	/* DTEQ_NX_RUNNER=on */
 	char	       **cause;
 };
 

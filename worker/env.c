@@ -6,16 +6,21 @@
  *
  * 1. the agent's own environment, read once (env_init()) less the
  *    variables a task must never inherit (the secret, the Redis password,
- *    dteq's own), plus what the agent adds for every task (env_add(): the
- *    remote cache's address);
+ *    dteq's own), plus what the agent adds for every task: DTEQ_BIN (this
+ *    dteq, for the commands that run `dteq nx-task`), DTEQ_AGENT_PID
+ *    (whose pool of Nx runners `dteq nx-task` uses) and, with env_add(),
+ *    the remote cache's address;
  * 2. the task's env, which overrides a variable of the same name;
  * 3. DTEQ_RUN, DTEQ_TASK_ID, DTEQ_AGENT and DTEQ_ATTEMPT.
  *
  * env_task() builds it per child without copying the agent's part.
  */
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "worker.h"
 
@@ -24,14 +29,19 @@ extern char **environ;
 /* Environment variables a task never inherits from its agent. */
 static const char *env_hidden[] = {
 	"DTEQ_SECRET", "DTEQ_REDIS_PASSWORD", "DTEQ_RUN", "DTEQ_TASK_ID",
-	"DTEQ_AGENT", "DTEQ_ATTEMPT", NULL
+	"DTEQ_AGENT", "DTEQ_ATTEMPT", "DTEQ_AGENT_PID", "DTEQ_BIN", NULL
 };
 
-/* Copy environ less the hidden variables into the agent's base. */
+/*
+ * Copy environ less the hidden variables into the agent's base, and add
+ * DTEQ_BIN and DTEQ_AGENT_PID.
+ */
 void
 env_init(struct worker *w)
 {
+	char	pid[32], exe[PATH_MAX];
 	size_t	n, i, j, len;
+	ssize_t	elen;
 	int	hide;
 
 	for (n = 0; environ[n] != NULL; n++)
@@ -48,6 +58,12 @@ env_init(struct worker *w)
 		if (!hide)
 			w->base_env[w->nbase_env++] = xstrdup(environ[i]);
 	}
+	if ((elen = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
+		exe[elen] = '\0';
+		env_add(w, "DTEQ_BIN", exe);
+	}
+	snprintf(pid, sizeof pid, "%ld", (long)getpid());
+	env_add(w, "DTEQ_AGENT_PID", pid);
 }
 
 /* Add name=value to the base of every task (name not set there). */

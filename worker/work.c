@@ -337,6 +337,8 @@ work_run(struct worker *w, int no_cache)
 	event_base_dispatch(w->base);
 
 	proc_kill_all(SIGKILL);
+	/* Its Nx runners see it gone and exit (tools/nxrun.c). */
+	util_runner_pool_remove(getpid());
 	log_info("leaving (%d task%s run)", w->ntasks, w->ntasks == 1 ? "" :
 	    "s");
 	return (w->exit_code);

@@ -202,10 +202,10 @@ copies_cache_run() {
 	    "summary line"
 	case $1 in
 	nx)
-		assert_grep '^dteq: restoring the outputs of @ws/[a-z]*:build.*: .*nx run-many -t build --excludeTaskDependencies --projects=@ws/' \
-		    "$out" "agents restored dependencies with nx run-many"
-		assert_grep 'Nx read the output from the cache' "$out" \
-		    "dependencies restored from the remote cache"
+		assert_grep '^dteq: restoring the outputs of @ws/[a-z]*:build.*: .*nx-task --quiet .*@ws/[a-z]*:build' \
+		    "$out" "agents restored dependencies with dteq nx-task"
+		assert_grep '^> nx run @ws/[a-z]*:build  \[remote cache\]$' \
+		    "$out" "dependencies restored from the remote cache"
 		# Which agent built and which restored what: each project's
 		# outputs reach an agent once, either way.
 		agents_restored_once "restoring the outputs of" a1 a2 a3

@@ -696,6 +696,55 @@ test_nx_restore(void)
 	}
 }
 
+/*
+ * DTEQ_NX_RUNNER=on (the default): each Nx task runs through `dteq
+ * nx-task`, with its overrides as JSON unless they are none, quoted for
+ * sh; its restore is one template for every target, the task's words for
+ * its "{}". A value that is neither on nor off is an error naming it.
+ */
+static void
+test_nx_runner(void)
+{
+	const char	*json =
+	    "{\"tasks\": {\"roots\": [\"lib:build:production\"],"
+	    " \"tasks\": {"
+	    "  \"lib:build:production\": {\"id\": \"lib:build:production\","
+	    "   \"target\": {\"project\": \"lib\", \"target\": \"build\","
+	    "   \"configuration\": \"production\"}, \"outputs\": [\"d\"],"
+	    "   \"overrides\": {\"name\": \"it's\"}},"
+	    "  \"my app:test\": {\"id\": \"my app:test\","
+	    "   \"target\": {\"project\": \"my app\", \"target\": \"test\"},"
+	    "   \"overrides\": {\"__overrides_unparsed__\": []}}},"
+	    " \"dependencies\": {\"my app:test\": [\"lib:build:production\"],"
+	    "  \"lib:build:production\": []}}}";
+	struct taskset	 ts;
+	struct task	*t;
+	char		*cause = NULL;
+
+	unsetenv("DTEQ_NX_RUNNER");
+	setenv("DTEQ_TOOL_DEPS", "restore", 1);
+	if (parse_ok(json, "g.json", &ts) == 0) {
+		t = find(&ts, "lib:build:production");
+		check_restore(t, "\"${DTEQ_BIN:-dteq}\" nx-task "
+		    "'--overrides={\"name\":\"it'\\''s\"}' lib:build:production",
+		    "\"${DTEQ_BIN:-dteq}\" nx-task --quiet {}",
+		    "'--overrides={\"name\":\"it'\\''s\"}' lib:build:production");
+		/* No outputs: no restore; empty overrides: none given. */
+		check_restore(find(&ts, "my app:test"),
+		    "\"${DTEQ_BIN:-dteq}\" nx-task 'my app:test'", NULL, NULL);
+		taskset_free(&ts);
+	}
+	setenv("DTEQ_NX_RUNNER", "sometimes", 1);
+	memset(&ts, 0, sizeof ts);
+	CHECK(toolgraph_parse(json, strlen(json), "g.json", &ts,
+	    &cause) != 0);
+	CHECK_HAS(cause, "DTEQ_NX_RUNNER is \"sometimes\", not on or off");
+	free(cause);
+	taskset_free(&ts);
+	setenv("DTEQ_NX_RUNNER", "off", 1);
+	setenv("DTEQ_TOOL_DEPS", "exclude", 1);
+}
+
 /* An Nx installed in node_modules that is too old is refused. */
 static void
 test_nx_too_old(void)
@@ -843,8 +892,13 @@ test_run_daemon(void)
 int
 main(void)
 {
-	/* Most cases check the commands for agents sharing one checkout. */
+	/*
+	 * Most cases check the commands for agents sharing one checkout,
+	 * each task its own `nx run`; test_nx_runner the default.
+	 */
 	setenv("DTEQ_TOOL_DEPS", "exclude", 1);
+	setenv("DTEQ_NX_RUNNER", "off", 1);
+	TEST_RUN(test_nx_runner);
 	TEST_RUN(test_detect);
 	TEST_RUN(test_nx_fixture);
 	TEST_RUN(test_nx_workspace);

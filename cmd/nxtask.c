@@ -1,0 +1,244 @@
+/* dteq: self-hosted distributed task execution over Redis. */
+
+/*
+ * `dteq nx-task [--quiet] [--report FILE] [--overrides=JSON] ID ...`: run
+ * Nx tasks through a long-lived Nx runner (tools/nxrun.c), in the order
+ * given, each once the one before succeeded. The command of every Nx task
+ * of a --nx run, of its restores and of the replay:
+ *
+ * - Each task is hashed with its whole task graph, as `nx run-many` of
+ *   the user's targets hashes it, so what an agent stores in the remote
+ *   cache is what the main job's replay asks for.
+ * - Inside an agent (DTEQ_AGENT_PID set) the runner is one of the
+ *   agent's pool and outlives the task: Nx starts once per runner, not
+ *   once per task. Elsewhere it is private to this command.
+ * - --overrides=JSON gives the next ID its overrides, as the task graph
+ *   Nx writes has them (default none).
+ * - --quiet: a task that is a cache hit prints one line naming it, not
+ *   its output (restores and the replay).
+ * - --report FILE: one JSON line per task run appended to FILE: id,
+ *   hash, Nx's status, code.
+ *
+ * An Nx without what the runner needs (runDiscreteTasks, Nx 22 or later)
+ * gets `nx run ID --excludeTaskDependencies [overrides]` per task
+ * instead, with a line saying so. Exits with the first failed task's code
+ * (0: all succeeded), 2 on bad arguments, 1 if the runner fails.
+ */
+
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cmd.h"
+
+/* Write the runner's output to stdout. */
+static void
+nxtask_output(const char *buf, size_t len, void *arg)
+{
+	ssize_t	n;
+
+	(void)arg;
+	while (len > 0) {
+		if ((n = write(STDOUT_FILENO, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		buf += n;
+		len -= n;
+	}
+}
+
+/*
+ * The words of an overrides object that `nx run` takes back: its
+ * __overrides_unparsed__, appended to the command in b.
+ */
+static void
+nxtask_override_words(const char *json, struct tool_buf *b)
+{
+	cJSON		*o;
+	const cJSON	*raw, *e;
+
+	if (json == NULL || (o = cJSON_Parse(json)) == NULL)
+		return;
+	raw = cJSON_GetObjectItemCaseSensitive(o, "__overrides_unparsed__");
+	if (cJSON_IsArray(raw)) {
+		for (e = raw->child; e != NULL; e = e->next) {
+			if (!cJSON_IsString(e))
+				continue;
+			tool_adds(b, " ");
+			tool_quote(b, e->valuestring);
+		}
+	}
+	cJSON_Delete(o);
+}
+
+/* Without the runner: `nx run ID --excludeTaskDependencies` each. */
+static int
+nxtask_each(const struct nxrun_task *t, size_t n)
+{
+	struct tool_buf	 b;
+	size_t		 i;
+	int		 rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		memset(&b, 0, sizeof b);
+		tool_adds(&b, toolgraph_runner(TOOLGRAPH_NX));
+		tool_adds(&b, " run ");
+		tool_quote(&b, t[i].id);
+		tool_adds(&b, " --excludeTaskDependencies");
+		nxtask_override_words(t[i].overrides, &b);
+		fflush(stdout);
+		rc = system(b.s);
+		rc = rc == -1 ? 1 : WIFEXITED(rc) ? WEXITSTATUS(rc) :
+		    128 + WTERMSIG(rc);
+		free(b.s);
+	}
+	return (rc);
+}
+
+/* Append the results to the report file; -1 if it cannot be written. */
+static int
+nxtask_report(const char *path, const struct nxrun_result *r, size_t n)
+{
+	FILE	*f;
+	cJSON	*o;
+	char	*s;
+	size_t	 i;
+	int	 rc = 0;
+
+	if ((f = fopen(path, "a")) == NULL) {
+		log_warnx("--report %s: %s", path, strerror(errno));
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", r[i].id);
+		if (r[i].hash != NULL)
+			cJSON_AddStringToObject(o, "hash", r[i].hash);
+		else
+			cJSON_AddNullToObject(o, "hash");
+		cJSON_AddStringToObject(o, "status", r[i].status);
+		cJSON_AddNumberToObject(o, "code", r[i].code);
+		s = cJSON_PrintUnformatted(o);
+		if (s == NULL || fprintf(f, "%s\n", s) < 0)
+			rc = -1;
+		cJSON_free(s);
+		cJSON_Delete(o);
+	}
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc != 0)
+		log_warnx("--report %s: %s", path, strerror(errno));
+	return (rc);
+}
+
+/* Parse the arguments into *t; -1 after a usage message. */
+static int
+nxtask_args(int argc, char **argv, struct nxrun_task **t, size_t *n,
+    int *quiet, const char **report)
+{
+	const char	*over = NULL;
+	cJSON		*o;
+	int		 i;
+
+	*t = xcalloc(argc, sizeof **t);
+	*n = 0;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--quiet") == 0)
+			*quiet = 1;
+		else if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
+			*report = argv[++i];
+		else if (strncmp(argv[i], "--overrides=", 12) == 0) {
+			over = argv[i] + 12;
+			if ((o = cJSON_Parse(over)) == NULL ||
+			    !cJSON_IsObject(o)) {
+				cJSON_Delete(o);
+				log_warnx("%s: not a JSON object", argv[i]);
+				return (-1);
+			}
+			cJSON_Delete(o);
+		} else if (argv[i][0] == '-' || argv[i][0] == '\0') {
+			log_warnx("unknown option %s", argv[i]);
+			return (-1);
+		} else {
+			(*t)[*n].id = argv[i];
+			(*t)[(*n)++].overrides = over;
+			over = NULL;
+		}
+	}
+	if (*n == 0 || over != NULL) {
+		log_warnx("usage: dteq nx-task [--quiet] [--report FILE] "
+		    "[--overrides=JSON] ID ...");
+		return (-1);
+	}
+	return (0);
+}
+
+int
+nxtask_main(int argc, char **argv)
+{
+	struct nxrun_task	*t;
+	struct nxrun_result	*r;
+	const char		*report = NULL, *s;
+	char			*cwd, *cause = NULL;
+	size_t			 n, nr, i;
+	pid_t			 pid = 0;
+	int			 quiet = 0, fd, lock, rc;
+
+	log_set_prefix("dteq nx-task");
+	if (nxtask_args(argc, argv, &t, &n, &quiet, &report) != 0) {
+		free(t);
+		return (2);
+	}
+	if ((s = getenv("DTEQ_AGENT_PID")) != NULL)
+		pid = (pid_t)strtol(s, NULL, 10);
+	if ((cwd = getcwd(NULL, 0)) == NULL)
+		fatal("getcwd");
+	fd = nxrun_connect(cwd, pid, &lock, &cause);
+	free(cwd);
+	if (fd < 0 && pid == 0)
+		util_runner_pool_remove(getpid());
+	if (fd == NXRUN_UNSUPPORTED) {
+		printf("dteq: %s: running each task with `nx run`\n", cause);
+		free(cause);
+		rc = nxtask_each(t, n);
+		free(t);
+		return (rc);
+	}
+	if (fd < 0) {
+		log_warnx("%s", cause);
+		free(cause);
+		free(t);
+		return (1);
+	}
+	if (nxrun_request(fd, t, n, quiet, nxtask_output, NULL, &r, &nr,
+	    &cause) != 0) {
+		log_warnx("%s", cause);
+		free(cause);
+	}
+	close(fd);
+	close(lock);
+	if (pid == 0)
+		util_runner_pool_remove(getpid());
+	/* The first failure's code; 1 if a task got no result. */
+	rc = nr < n ? 1 : 0;
+	for (i = 0; i < nr; i++) {
+		if (r[i].code != 0) {
+			rc = r[i].code;
+			break;
+		}
+	}
+	if (report != NULL && nxtask_report(report, r, nr) != 0 && rc == 0)
+		rc = 1;
+	nxrun_results_free(r, nr);
+	free(t);
+	return (rc);
+}
