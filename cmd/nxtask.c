@@ -17,7 +17,7 @@
  * - --quiet: a task that is a cache hit prints one line naming it, not
  *   its output (restores and the replay).
  * - --report FILE: one JSON line per task run appended to FILE: id,
- *   hash, Nx's status, code.
+ *   hash, Nx's status, code, and the runner's pid.
  *
  * An Nx without what the runner needs (runDiscreteTasks, Nx 22 or later)
  * gets `nx run ID --excludeTaskDependencies [overrides]` per task
@@ -127,6 +127,7 @@ nxtask_report(const char *path, const struct nxrun_result *r, size_t n)
 			cJSON_AddNullToObject(o, "hash");
 		cJSON_AddStringToObject(o, "status", r[i].status);
 		cJSON_AddNumberToObject(o, "code", r[i].code);
+		cJSON_AddNumberToObject(o, "runner", r[i].runner);
 		s = cJSON_PrintUnformatted(o);
 		if (s == NULL || fprintf(f, "%s\n", s) < 0)
 			rc = -1;

@@ -360,6 +360,8 @@ nxrun_result(const char *body, struct nxrun_result *r)
 	r->status = xstrdup(cJSON_IsString(v) ? v->valuestring : "?");
 	v = cJSON_GetObjectItemCaseSensitive(o, "code");
 	r->code = cJSON_IsNumber(v) ? v->valueint : 1;
+	v = cJSON_GetObjectItemCaseSensitive(o, "runner");
+	r->runner = cJSON_IsNumber(v) ? (pid_t)v->valuedouble : 0;
 	cJSON_Delete(o);
 	return (0);
 }

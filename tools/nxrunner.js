@@ -33,7 +33,8 @@
 //        hit, one line that names it instead)
 //   'r'  one task's result, JSON: {"id", "hash", "status" (Nx's:
 //        success, failure, local-cache, remote-cache,
-//        local-cache-kept-existing, skipped), "code"}
+//        local-cache-kept-existing, skipped), "code", "runner" (this
+//        process's pid)}
 //   'e'  the request failed before a task ran: the message
 // and the connection closes. A connection that closes before its last
 // reply means the task was killed (a timeout, a cancel, a lost lease): the
@@ -207,7 +208,8 @@ async function runTask(sock, graph, nxJson, id, overrides, quiet) {
     frame(sock, 'o', '> nx run ' + id + '  [' + quietStatus(result) + ']\n');
   const code = typeof result.code === 'number' ? result.code :
     (result.status === 'failure' ? 1 : 0);
-  return { id, hash: task.hash || null, status: result.status, code };
+  return { id, hash: task.hash || null, status: result.status, code,
+    runner: process.pid };
 }
 
 // Kill this process group: the tasks' processes and this runner. A
@@ -230,10 +232,15 @@ function killAll() {
 async function serve(sock, graph, nxJson) {
   let buf = '';
   let done = false;
-  sock.on('close', () => {
+  // The client never closes its side first: an end, an error or a close
+  // before the last reply means it was killed, and so is its task.
+  const gone = () => {
     if (!done)
       killAll();
-  });
+  };
+  sock.on('end', gone);
+  sock.on('error', gone);
+  sock.on('close', gone);
   await new Promise((resolve) => {
     const onData = (chunk) => {
       buf += chunk;
@@ -258,6 +265,10 @@ async function serve(sock, graph, nxJson) {
     return;
   }
   setEnv(req.env);
+  // A task's output as it comes, not once it ended (as `nx run` of the
+  // project the command names does).
+  if (process.env.NX_STREAM_OUTPUT === undefined)
+    process.env.NX_STREAM_OUTPUT = 'true';
   relay.sock = sock;
   try {
     for (const t of req.tasks) {

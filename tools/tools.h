@@ -42,6 +42,7 @@ struct nxrun_result {
 	char		*hash;		/* or NULL */
 	char		*status;	/* Nx's: success, remote-cache, ... */
 	int		 code;
+	pid_t		 runner;	/* the runner's pid */
 };
 typedef void (*nxrun_output_cb)(const char *, size_t, void *);
 int		 nxrun_connect(const char *, pid_t, int *, char **);
