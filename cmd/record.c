@@ -207,19 +207,23 @@ record_follow(struct record *r, pid_t pid, int fd)
 }
 
 /*
- * Run the command (stdin /dev/null, stdout and stderr on one pipe), echo
- * and keep the output, and wait for it. The status is 127 if it could
+ * Run the command (stdin /dev/null, stdout and stderr on one pipe, no
+ * DTEQ_SECRET or DTEQ_REDIS_PASSWORD in its environment), echo and keep
+ * the output, and wait for it. The status is 127 if it could
  * not be run, with the reason as its output.
  */
 static void
 record_exec(struct record *r)
 {
+	static char	*unset[] = { (char *)"DTEQ_SECRET",
+			    (char *)"DTEQ_REDIS_PASSWORD", NULL };
 	struct spawn	 sp;
 	char		*cause;
 	uint64_t	 t0;
 
 	memset(&sp, 0, sizeof sp);
 	sp.argv = r->argv;
+	sp.unset = unset;	/* as a task on an agent: never shown */
 	sp.out = SPAWN_PIPE;
 	sp.err = SPAWN_TO_OUT;
 	sp.flags = SPAWN_NULL_STDIN;

@@ -144,6 +144,7 @@ struct redis_url {
 int		 url_parse(const char *, struct redis_url *, char **);
 void		 url_free(struct redis_url *);
 char		*url_display(const struct redis_url *);	/* no password */
+char		*url_format(const struct redis_url *, int);
 void		 url_scrub(char *);
 
 /* runid.c */

@@ -394,15 +394,26 @@ url_free(struct redis_url *u)
 char *
 url_display(const struct redis_url *u)
 {
+	return (url_format(u, 1));
+}
+
+/*
+ * The URL as url_display() writes it, the password shown as "***" when
+ * masked is set, else left out (for a child given the password apart, in
+ * DTEQ_REDIS_PASSWORD). Caller frees.
+ */
+char *
+url_format(const struct redis_url *u, int masked)
+{
 	char		*s, *userinfo;
 	const char	*user = u->user == NULL ? "" : u->user;
 	const char	*lb = "", *rb = "";
 
-	if (u->user == NULL && u->password == NULL)
+	if (u->user == NULL && (u->password == NULL || !masked))
 		userinfo = xstrdup("");
 	else {
 		xasprintf(&userinfo, "%s%s@", user,
-		    u->password != NULL ? ":***" : "");
+		    u->password != NULL && masked ? ":***" : "");
 	}
 
 	if (u->type == URL_UNIX) {

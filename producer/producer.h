@@ -23,6 +23,7 @@
  *	export.c	the report files' common ground; --json
  *	junit.c		the --junit file
  *	html.c		the --report file
+ *	replayed.c	what the replay did, from the tool's output
  *	replay.c	the replay of an --nx or --turbo run here
  *
  * Calls go one way: in this order, each file uses only files before it,
@@ -30,7 +31,7 @@
  *
  *	graph.c history.c sched.c ptask.c report.c live.c end.c
  *	dispatch.c follow.c loop.c register.c records.c summary.c
- *	export.c junit.c html.c recap.c replay.c submit.c
+ *	export.c junit.c html.c recap.c replayed.c replay.c submit.c
  */
 
 #ifndef PRODUCER_H
@@ -414,6 +415,7 @@ struct replay_group {
 	size_t		 depth;		/* of its shallowest task in the graph */
 	size_t		 first;		/* graph index of its first task */
 };
+#define REPLAY_ID	"replay"	/* the record of its output */
 int		 replay_run(struct submit *);
 int		 replay_split_id(int, const char *, const char *, char **,
 		     char **);
@@ -424,5 +426,21 @@ char	       **replay_group_argv(int, const char *,
 		     const struct replay_group *, char *const *, size_t,
 		     char **);
 void		 replay_argv_free(char **);
+
+/* replayed.c: per target, the tasks the replay read from the cache. */
+struct replayed_task {
+	const char	*id;
+	const char	*target;
+};
+struct replayed {
+	char		*target;
+	size_t		 total;
+	size_t		 hits;
+	size_t		 unseen;	/* not in the tool's output */
+	char		*ran;		/* "ID, ID": ran here, or NULL */
+};
+size_t		 replayed_count(int, const char *, size_t,
+		     const struct replayed_task *, size_t, struct replayed **);
+void		 replayed_free(struct replayed *, size_t);
 
 #endif /* PRODUCER_H */

@@ -507,40 +507,69 @@ replay_groups(struct submit *s, int tool, struct replay_group **out,
 }
 
 /*
- * Run one tool command with the cache's address in its environment and
- * wait for it, the event loop running meanwhile. Returns its exit status
- * (128 + signal), or -1 if it could not be started.
+ * Run argv, the replay's command, as `dteq record --id replay -- argv`
+ * with its output into the file out, the cache's address and no colour
+ * in its environment, and wait for it, the event loop running meanwhile.
+ * Returns its exit status (128 + signal), or -1 if it could not be
+ * started.
  */
 static int
-replay_exec(struct submit *s, struct cache *cache, char **argv)
+replay_exec(struct submit *s, struct cache *cache, char *const *argv,
+    const char *out)
 {
-	static char	*unset[] = { (char *)"DTEQ_SECRET",
-			    (char *)"DTEQ_REDIS_PASSWORD", NULL };
 	struct replay	 r;
 	struct spawn	 sp;
 	struct event	*ev;
-	char		*set[6], *cause;
-	size_t		 i;
+	char		*set[10], **rargv, *self, *cause;
+	size_t		 i, n, k = 0;
+
+	for (n = 0; argv[n] != NULL; n++)
+		;
+	if ((self = realpath("/proc/self/exe", NULL)) == NULL) {
+		log_warn("replay: /proc/self/exe");
+		return (-1);
+	}
+	rargv = xcalloc(n + 8, sizeof *rargv);
+	rargv[0] = self;
+	rargv[1] = (char *)"record";
+	rargv[2] = (char *)"--run";
+	rargv[3] = s->run;
+	rargv[4] = (char *)"--id";
+	rargv[5] = (char *)REPLAY_ID;
+	rargv[6] = (char *)"--";
+	for (i = 0; i < n; i++)
+		rargv[7 + i] = argv[i];
 
 	memset(&r, 0, sizeof r);
 	r.base = s->base;
-	xasprintf(&set[0], "NX_SELF_HOSTED_REMOTE_CACHE_SERVER="
+	xasprintf(&set[k++], "NX_SELF_HOSTED_REMOTE_CACHE_SERVER="
 	    "http://127.0.0.1:%d", cache_port(cache));
-	xasprintf(&set[1], "NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN=%s",
+	xasprintf(&set[k++], "NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN=%s",
 	    cache_token(cache));
-	xasprintf(&set[2], "TURBO_API=http://127.0.0.1:%d", cache_port(cache));
-	xasprintf(&set[3], "TURBO_TOKEN=%s", cache_token(cache));
-	set[4] = xstrdup("TURBO_TEAM=dteq");
-	set[5] = NULL;
+	xasprintf(&set[k++], "TURBO_API=http://127.0.0.1:%d",
+	    cache_port(cache));
+	xasprintf(&set[k++], "TURBO_TOKEN=%s", cache_token(cache));
+	set[k++] = xstrdup("TURBO_TEAM=dteq");
+	/* Its output goes to a log: no colour. */
+	set[k++] = xstrdup("NO_COLOR=1");
+	set[k++] = xstrdup("FORCE_COLOR=0");
+	/* dteq record connects as submit does; the password apart. */
+	self = url_format(&s->url, 0);
+	xasprintf(&set[k++], "DTEQ_REDIS_URL=%s", self);
+	free(self);
+	if (s->url.password != NULL)
+		xasprintf(&set[k++], "DTEQ_REDIS_PASSWORD=%s",
+		    s->url.password);
+	set[k] = NULL;
 	memset(&sp, 0, sizeof sp);
-	sp.argv = argv;
+	sp.argv = rargv;
 	sp.set = set;
-	sp.unset = unset;
-	sp.flags = SPAWN_SIGPIPE;
+	sp.out = SPAWN_FILE;
+	sp.err = SPAWN_TO_OUT;
+	sp.path = out;
+	sp.flags = SPAWN_SIGPIPE | SPAWN_NULL_STDIN;
 	ev = evsignal_new(s->base, SIGCHLD, replay_sigchld_cb, &r);
 	evsignal_add(ev, NULL);
-	fflush(stdout);
-	fflush(stderr);
 	r.pid = -1;
 	if (spawn_start(&sp, &cause) != 0) {
 		log_warnx("replay: %s", cause);
@@ -554,8 +583,12 @@ replay_exec(struct submit *s, struct cache *cache, char **argv)
 		}
 	}
 	event_free(ev);
-	for (i = 0; set[i] != NULL; i++)
+	for (i = 0; i < k; i++) {
+		explicit_bzero(set[i], strlen(set[i]));
 		free(set[i]);
+	}
+	free(rargv[0]);
+	free(rargv);
 	return (r.pid == -1 ? -1 : spawn_exit_code(r.status));
 }
 
@@ -580,69 +613,183 @@ replay_task_names(struct submit *s, size_t *n)
 	return (names);
 }
 
+/* Append the words of argv, quoted for sh, to b. */
+static void
+replay_quote_words(struct tool_buf *b, char *const *argv)
+{
+	size_t	i;
+
+	for (i = 0; argv[i] != NULL; i++) {
+		if (i > 0)
+			tool_adds(b, " ");
+		tool_quote(b, argv[i]);
+	}
+}
+
 /*
- * After a run with failures: replay the tasks that succeeded, one tool
- * run per group. Returns 0, or -1 when a run could not be built, started
- * or failed.
+ * After a run with failures, with the tool's own commands: one sh
+ * script that runs each group's command in turn and exits with the last
+ * failure's status. NULL with *cause.
  */
-static int
-replay_partial(struct submit *s, int tool, const char *args,
-    struct cache *cache)
+static char **
+replay_partial(struct submit *s, int tool, const char *args, char **cause)
 {
 	struct replay_group	*groups;
-	char			**argv, **tasks, *cause, *line, *prev;
-	size_t			 ng, nt, ntasks, k, i, n = graph_size(s->g);
-	int			 rv = 0, st;
+	struct tool_buf		 b;
+	char			**argv, **tasks, **sh = NULL;
+	size_t			 ng, nt, ntasks, k, at;
 
-	if ((ng = replay_groups(s, tool, &groups, &ntasks)) == 0)
-		return (-1);		/* no id of the tool's form */
-	printf("\nReplaying the %zu tasks that succeeded (of %zu) here from "
-	    "the remote cache, in %zu run%s of `%s`; the others are not run "
-	    "again\n", ntasks, n, ng, ng == 1 ? "" : "s", tool ==
-	    TOOLGRAPH_NX ? "nx run-many" : "turbo run");
+	if ((ng = replay_groups(s, tool, &groups, &ntasks)) == 0) {
+		xasprintf(cause, "no task id of the tool's form");
+		return (NULL);
+	}
+	memset(&b, 0, sizeof b);
+	tool_adds(&b, "rc=0");
 	tasks = replay_task_names(s, &nt);
 	for (k = 0; k < ng; k++) {
 		if ((argv = replay_group_argv(tool, args, &groups[k], tasks,
-		    nt, &cause)) == NULL) {
-			log_warnx("replay: %s", cause);
-			free(cause);
-			rv = -1;
+		    nt, cause)) == NULL) {
+			free(b.s);
+			b.s = NULL;
 			break;
 		}
-		for (i = 0, line = xstrdup(""); argv[i] != NULL; i++) {
-			prev = line;
-			xasprintf(&line, "%s%s%s", prev, i > 0 ? " " : "",
-			    argv[i]);
-			free(prev);
-		}
-		log_info("replay: %s", line);
-		if ((st = replay_exec(s, cache, argv)) > 0) {
-			log_warnx("replay: `%s` exited with %d; the run's own "
-			    "result stands", line, st);
-			rv = -1;
-		} else if (st == -1)
-			rv = -1;
-		free(line);
+		tool_adds(&b, "; ");
+		at = b.len;
+		replay_quote_words(&b, argv);
+		log_info("replay: %s", b.s + at);
+		tool_adds(&b, " || rc=$?");
 		replay_argv_free(argv);
 	}
 	free(tasks);
 	replay_groups_free(groups, ng);
-	return (rv);
+	if (b.s == NULL)
+		return (NULL);
+	tool_adds(&b, "; exit $rc");
+	sh = xcalloc(4, sizeof *sh);
+	sh[0] = xstrdup("sh");
+	sh[1] = xstrdup("-c");
+	sh[2] = b.s;
+	return (sh);
 }
 
 /*
- * Replay the run here when it used --nx or --turbo: all of it when every
- * task succeeded, else the tasks that succeeded. Returns 0, or -1 when
- * the replay could not run or failed (said on stderr; the run's result
- * stands either way).
+ * With the Nx runner (the tasks' commands are `dteq nx-task ...`): one
+ * `dteq nx-task --quiet` of every task that succeeded, in dependency
+ * order, each with its own words. NULL if a task's command is not one.
+ */
+static char **
+replay_nx_tasks(struct submit *s)
+{
+	char		**argv, **words, *cause = NULL;
+	size_t		 *order, n = graph_size(s->g), na = 0, nw, i, j;
+	size_t		  ntasks = 0;
+	struct task	 *t;
+
+	argv = xcalloc(3, sizeof *argv);
+	argv[na++] = realpath("/proc/self/exe", NULL);
+	argv[na++] = xstrdup("nx-task");
+	argv[na++] = xstrdup("--quiet");
+	if (argv[0] == NULL) {
+		replay_argv_free(argv);
+		return (NULL);
+	}
+	order = graph_order(s->g);
+	for (i = 0; i < n; i++) {
+		if (s->pt[order[i]].state != PT_DONE ||
+		    s->pt[order[i]].result.status != RESULT_SUCCESS)
+			continue;
+		t = graph_node(s->g, order[i])->task;
+		words = NULL;
+		nw = 0;
+		if (toolgraph_split(t->command, &words, &nw, &cause) != 0 ||
+		    nw < 3 || strcmp(words[1], "nx-task") != 0) {
+			free(cause);
+			if (words != NULL)
+				toolgraph_words_free(words, nw);
+			replay_argv_free(argv);
+			free(order);
+			return (NULL);
+		}
+		argv = xreallocarray(argv, na + nw, sizeof *argv);
+		for (j = 2; j < nw; j++)
+			argv[na++] = xstrdup(words[j]);
+		toolgraph_words_free(words, nw);
+		ntasks++;
+	}
+	argv[na] = NULL;
+	free(order);
+	log_info("replay: dteq nx-task --quiet, %zu task%s", ntasks,
+	    ntasks == 1 ? "" : "s");
+	return (argv);
+}
+
+/*
+ * Print one line per target of what the replay did, read from its
+ * output (replayed.c).
+ */
+static void
+replay_counts(struct submit *s, int tool, const char *out)
+{
+	struct replayed_task	*t;
+	struct replayed		*res;
+	struct task		*task;
+	char			*buf = NULL, *cause = NULL;
+	size_t			 len = 0, n = 0, nres, i, k, *order;
+	FILE			*f;
+
+	if (util_read_file(out, &buf, &len, &cause) != 0) {
+		log_warnx("replay: %s", cause);
+		free(cause);
+		return;
+	}
+	t = xcalloc(graph_size(s->g) + 1, sizeof *t);
+	order = graph_order(s->g);
+	for (k = 0; k < graph_size(s->g); k++) {
+		i = order[k];
+		if (s->pt[i].state != PT_DONE ||
+		    s->pt[i].result.status != RESULT_SUCCESS)
+			continue;
+		task = graph_node(s->g, i)->task;
+		t[n].id = task->id;
+		t[n++].target = task->target;
+	}
+	free(order);
+	nres = replayed_count(tool, buf, len, t, n, &res);
+	f = report_begin(s);
+	for (i = 0; i < nres; i++) {
+		fprintf(f, "  %s: %zu of %zu from the cache", res[i].target,
+		    res[i].hits, res[i].total);
+		if (res[i].ran != NULL)
+			fprintf(f, "; ran here: %s", res[i].ran);
+		if (res[i].unseen > 0) {
+			fprintf(f, "; %zu not in the tool's output",
+			    res[i].unseen);
+		}
+		fputc('\n', f);
+	}
+	report_end(s);
+	replayed_free(res, nres);
+	free(t);
+	free(buf);
+}
+
+/*
+ * Replay the run here when it used --nx or --turbo: every task that
+ * succeeded (all of them, or after failures the others are not run
+ * again), its output recorded in the run as the command "replay" (`dteq
+ * logs replay`), one line per target printed here. Returns 0, or -1
+ * when the replay could not run or failed (said on stderr; the run's
+ * result stands either way).
  */
 int
 replay_run(struct submit *s)
 {
 	struct cache	*cache;
 	const char	*args;
-	char		**argv = NULL, *cause;
-	int		 tool, i, all = 1, any = 0, rv = -1, st;
+	char		**argv = NULL, *cause = NULL, out[] =
+			    "/tmp/dteq-replay.XXXXXX";
+	int		 tool, i, all = 1, any = 0, rv = -1, st, fd;
+	FILE		*f;
 
 	if (s->o->nx_args == NULL && s->o->turbo_args == NULL)
 		return (0);
@@ -655,14 +802,24 @@ replay_run(struct submit *s)
 		else
 			all = 0;
 	}
-	if (!all && !any) {
-		printf("\nNo replay: no task succeeded.\n");
-		fflush(stdout);
+	live_stop(s);
+	for (i = 0; (size_t)i < graph_size(s->g); i++)
+		report_stream_lines(s, i, 1);
+	if (!any) {
+		f = report_begin(s);
+		fprintf(f, "\nNo replay: no task succeeded.\n");
+		report_end(s);
 		return (0);
 	}
 	tool = s->o->nx_args != NULL ? TOOLGRAPH_NX : TOOLGRAPH_TURBO;
 	args = tool == TOOLGRAPH_NX ? s->o->nx_args : s->o->turbo_args;
-	if (all && (argv = replay_argv(tool, args, &cause)) == NULL) {
+	if (tool == TOOLGRAPH_NX)
+		argv = replay_nx_tasks(s);
+	if (argv == NULL) {
+		argv = all ? replay_argv(tool, args, &cause) :
+		    replay_partial(s, tool, args, &cause);
+	}
+	if (argv == NULL) {
 		log_warnx("replay: %s", cause);
 		free(cause);
 		return (-1);
@@ -675,19 +832,23 @@ replay_run(struct submit *s)
 		replay_argv_free(argv);
 		return (-1);
 	}
-	if (!all) {
-		rv = replay_partial(s, tool, args, cache);
+	if ((fd = mkstemp(out)) == -1) {
+		log_warn("replay: %s", out);
 		goto out;
 	}
-	printf("\nReplaying the run here from the remote cache:");
-	for (i = 0; argv[i] != NULL; i++)
-		printf(" %s", argv[i]);
-	printf("\n");
-	if ((st = replay_exec(s, cache, argv)) == 0)
+	close(fd);
+	f = report_begin(s);
+	fprintf(f, "\nReplaying the %s here from the remote cache (its "
+	    "output: dteq logs --run %s %s):\n", all ? "run" :
+	    "tasks that succeeded", s->run, REPLAY_ID);
+	report_end(s);
+	if ((st = replay_exec(s, cache, argv, out)) == 0)
 		rv = 0;
 	else if (st > 0)
-		log_warnx("replay: %s exited with %d; the run's own result "
-		    "stands", argv[0], st);
+		log_warnx("replay: exited with %d; the run's own result "
+		    "stands", st);
+	replay_counts(s, tool, out);
+	unlink(out);
 
 out:
 	cache_free(cache);

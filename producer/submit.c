@@ -551,11 +551,14 @@ submit_main(int argc, char **argv)
 		return (rv);
 	}
 	submit_loop(&s);
+	/*
+	 * After failures too, the tasks that succeeded (replay.c), before
+	 * the summary: its output is recorded in the run, and the summary
+	 * and failure recap are the last lines.
+	 */
+	replay_run(&s);
 	record_collect(&s);
 	rv = recap_print(&s);
-	/* After failures too: the tasks that succeeded (replay.c). */
-	if (rv == EXIT_OK || rv == EXIT_TASKS_FAILED)
-		replay_run(&s);
 	submit_free(&s);
 	return (rv);
 

@@ -28,8 +28,9 @@ for d in $(cd "$TMP/a1" && find libs apps -maxdepth 2 -name dist -type d |
 done
 [ -f "$TMP/main/apps/web/dist/index.js" ] ||
     fail "the main job's copy lacks web's build"
-assert_grep 'for 13 out of 13 tasks' "$out" \
-    "the replay read every task from the cache"
+replay_counts "build:13"
+assert_grep '^> nx run @ws/web:build  \[remote cache\]$' "$TMP/replay.out" \
+    "the replay's log names each task it read from the cache"
 # The app's build ran on some agent, with every library's dist there.
 n=0
 for a in a1 a2 a3; do

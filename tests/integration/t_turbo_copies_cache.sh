@@ -12,7 +12,8 @@
 . "$TOP/tests/nx/lib.sh"
 
 copies_cache_run turbo 270 "run lint test build" 39
-assert_grep 'Cached: *39 cached, 39 total' "$out" \
+replay_counts "lint:13 test:13 build:13"
+assert_grep 'Cached: *39 cached, 39 total' "$TMP/replay.out" \
     "the replay read every task from the cache"
 [ -d "$TMP/main/libs/util/dist" ] ||
     fail "the main job's copy lacks libs/util/dist after the replay"

@@ -26,8 +26,8 @@
 #                        3 agents on copies of their own, outputs through
 #                        the remote cache
 #   failing_test_run TOOL SECS ARGS
-#                        @ws/api's test fails; then replay_of and
-#                        main_has_dist check the replay
+#                        @ws/api's test fails; then replay_of,
+#                        replay_counts and main_has_dist check the replay
 # with tool_submit, the submit and agents' exit that each of them runs.
 #
 # It sets what keeps the tools quiet and local: no Nx Cloud, no Nx daemon
@@ -221,8 +221,28 @@ copies_cache_run() {
 	*) fail "copies_cache_run: no tool $1" ;;
 	esac
 	# The replay: every task read from the cache into the main job's copy.
-	assert_grep '^Replaying the run here from the remote cache:' "$out" \
-	    "the replay ran"
+	assert_grep '^Replaying the run here from the remote cache \(its output: dteq logs --run [^ ]* replay\):$' \
+	    "$out" "the replay ran"
+	replay_log
+}
+
+# replay_log: the replay's output, recorded in the run, in $TMP/replay.out.
+replay_log() {
+	"$DTEQ" logs --redis "$REDIS_URL" --run "$RUN" replay \
+	    >"$TMP/replay.out" 2>"$TMP/replay.err" ||
+	    fail "dteq logs replay: $(cat "$TMP/replay.err")"
+}
+
+# replay_counts "TARGET:N ...": the replay's lines, one per target, say
+# each read its N tasks from the cache, all of them, and nothing more.
+replay_counts() {
+	sed -n 's/^  \([^ ]*\): \([0-9]*\) of \([0-9]*\) from the cache\(.*\)$/\1:\2:\3\4/p' \
+	    "$out" | sort >"$TMP/replay.counts"
+	_want=$(for _tc in $1; do
+		echo "${_tc%%:*}:${_tc#*:}:${_tc#*:}"
+	done | sort)
+	assert_eq "$(cat "$TMP/replay.counts")" "$_want" \
+	    "the replay's lines (target:hits:tasks)"
 }
 
 # failing_test_run TOOL SECS ARGS: `dteq submit --TOOL "ARGS"` on the
@@ -260,13 +280,12 @@ failing_test_run() {
 	tool_submit "$1" "$2" "$3" 1 "$_ft_agents"
 }
 
-# replay_of N M RUNS COMMAND: after a failure, submit's output says it
-# replays the N tasks that succeeded (of M) from the remote cache, in RUNS
-# runs of COMMAND; what follows that line is in $TMP/replay.out.
+# replay_of: after a failure, submit's output says it replays the tasks
+# that succeeded from the remote cache; their output is in $TMP/replay.out.
 replay_of() {
-	assert_grep "^Replaying the $1 tasks that succeeded \\(of $2\\) here from the remote cache, in $3 runs of \`$4\`" \
+	assert_grep "^Replaying the tasks that succeeded here from the remote cache \\(its output: dteq logs --run [^ ]* replay\\):\$" \
 	    "$out" "the replay's line"
-	sed -n "/^Replaying the $1 tasks/,\$p" "$out" >"$TMP/replay.out"
+	replay_log
 }
 
 # main_has_dist DIR...: the main job's copy ($main) holds each DIR's
