@@ -4,7 +4,8 @@
  * Unit tests for producer/replay.c, the replay after a run with failures:
  * splitting Nx and Turborepo task ids, grouping the tasks that succeeded
  * by target and configuration in dependency order, and the commands built
- * for each group from the user's arguments (what is left out, what kept).
+ * for each group from the user's arguments (what is left out, what kept);
+ * and producer/replayed.c, what the tools' output says the replay did.
  */
 
 #include <stdio.h>
@@ -277,6 +278,95 @@ test_groups(void)
 	graph_free(s.g);
 }
 
+/* The counts of one target, as "target hits/total ran unseen". */
+static char *
+count_line(const struct replayed *r)
+{
+	char	*s;
+
+	xasprintf(&s, "%s %zu/%zu [%s] %zu", r->target, r->hits, r->total,
+	    r->ran != NULL ? r->ran : "", r->unseen);
+	return (s);
+}
+
+/* Count out for tasks and compare each target's line with want[]. */
+static void
+check_counts(int tool, const char *out, const struct replayed_task *t,
+    size_t n, const char *const *want, size_t nwant)
+{
+	struct replayed	*r;
+	size_t		 nr, i;
+	char		*line;
+
+	nr = replayed_count(tool, out, strlen(out), t, n, &r);
+	CHECK(nr == nwant);
+	for (i = 0; i < nr && i < nwant; i++) {
+		line = count_line(&r[i]);
+		CHECK_STREQ(line, want[i]);
+		free(line);
+	}
+	replayed_free(r, nr);
+}
+
+/*
+ * Nx: dteq nx-task's quiet lines, Nx's banners (a hit has its cache in
+ * brackets, colour or not) and run-many's summary marks; a task seen as
+ * a hit anywhere is one, a task never named is unseen, lines of other
+ * tasks or other text are ignored.
+ */
+static void
+test_replayed_nx(void)
+{
+	static const struct replayed_task t[] = {
+		{ "@ws/util:build", "build" }, { "@ws/log:build", "build" },
+		{ "@ws/util:test", "test" }, { "app:build:production",
+		"build" }, { "@ws/log:test", "test" }, { "@ws/ui:lint", "lint" },
+	};
+	const char	*out =
+	    "> nx run @ws/util:build  [remote cache]\n"
+	    "\033[2m> \033[22m\033[2mnx run\033[22m @ws/log:build  "
+	    "\033[2m[local cache]\033[22m\r\n"
+	    "> nx run @ws/util:test\n"
+	    "some output naming nx run @ws/ui:lint in passing\n"
+	    "\xe2\x9c\x94  nx run app:build:production  [existing outputs "
+	    "match the cache, left as is]\n"
+	    "> nx run @ws/log:test  [not in the cache: ran it, success]\n"
+	    "> nx run @ws/other:build  [remote cache]\n"
+	    "\xe2\x9c\x94  nx run @ws/util:test  [remote cache]\n";
+	static const char *const want[] = {
+		"build 3/3 [] 0",
+		"test 1/2 [@ws/log:test] 0",
+		"lint 0/1 [] 1",
+	};
+
+	check_counts(TOOLGRAPH_NX, out, t, nitems(t), want, nitems(want));
+}
+
+/* Turborepo: "PACKAGE:TASK: cache hit|miss|bypass, ..." as PACKAGE#TASK. */
+static void
+test_replayed_turbo(void)
+{
+	static const struct replayed_task t[] = {
+		{ "@ws/util#build", "build" }, { "@ws/web#build", "build" },
+		{ "@ws/util#test", "test" }, { "docs#test", "test" },
+	};
+	const char	*out =
+	    "@ws/util:build: cache hit, replaying logs 0123abcd\n"
+	    "@ws/web:build: cache miss, executing 4567ef01\n"
+	    "@ws/util:test: cache hit, suppressing logs 89ab\n"
+	    "docs:test: cache bypass, force executing cdef\n"
+	    "some text: cache hit, in a sentence\n"
+	    "@ws/web:build: cache hit, replaying logs 4567ef01\n"
+	    " Tasks:    4 successful, 4 total\n"
+	    "Cached:    2 cached, 4 total\n";
+	static const char *const want[] = {
+		"build 2/2 [] 0",
+		"test 1/2 [docs#test] 0",
+	};
+
+	check_counts(TOOLGRAPH_TURBO, out, t, nitems(t), want, nitems(want));
+}
+
 int
 main(void)
 {
@@ -284,5 +374,7 @@ main(void)
 	TEST_RUN(test_split_turbo);
 	TEST_TABLE(argv_cases, check_argv);
 	TEST_RUN(test_groups);
+	TEST_RUN(test_replayed_nx);
+	TEST_RUN(test_replayed_turbo);
 	return (test_exit());
 }
