@@ -1,16 +1,23 @@
 #!/bin/sh
 # What running one task through Nx costs an agent, against the script alone.
 #
-# dteq keeps Nx in charge of each task: an agent runs
-# `npx --no nx run ID --excludeTaskDependencies`, so every task pays for a
-# Node.js start, Nx loading the project graph and its plugins, hashing and
-# the cache, around the script itself. This measures that overhead on the
+# dteq keeps Nx in charge of each task. An agent runs `dteq nx-task ID`,
+# which hands the task to the agent's long-lived Nx runner: Node.js, Nx,
+# its plugins and the project graph load once per runner, and each task
+# pays for hashing, the cache and Nx's executor around the script. With
+# DTEQ_NX_RUNNER=off it runs `npx --no nx run ID --excludeTaskDependencies`
+# instead, and every task pays for all of it. This measures that overhead on the
 # generated 13-project test workspace (tests/nx/gen_workspace.sh, pinned Nx
 # and Turborepo from tests/nx/setup.sh), for one task with dependencies
 # (@ws/core:build), and the ways to cut it:
 #
 #   script         node scripts/task.js build, in the project
 #   npm run        npm run build (what Nx's run-script executor runs)
+#   runner         dteq nx-task ID, its runner already up (an agent's
+#                  tasks after the first), each run another library's
+#                  build (not in the cache, so it runs); CPU: the runner's
+#                  own and its children's (from /proc), plus the client's
+#   runner, hit    dteq nx-task of the task, a cache hit
 #   npx nx         what agents run, as on CI (no daemon), cache skipped
 #   nx bin         node_modules/.bin/nx: without npx
 #   no isolation   NX_ISOLATE_PLUGINS=false: plugins in-process
@@ -66,6 +73,8 @@ mid() {
 }
 
 task="@ws/core:build"
+dteq=$top/dteq
+[ -x "$dteq" ] || { echo "build dteq first (make)" >&2; exit 1; }
 x="$task --excludeTaskDependencies --skip-nx-cache"
 nx=./node_modules/.bin/nx
 batch="$nx run-many -t build -p @ws/forms,@ws/charts,@ws/api,@ws/ui,@ws/data \
@@ -84,7 +93,56 @@ report() {
 	    $((_w - npm_w)) $((_c - npm_c))
 }
 
+# ticks PID: the CPU time of PID and its reaped children, in clock ticks.
+ticks() {
+	awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"
+}
+
+# runner_median MISS: "WALL CPU" medians of `dteq nx-task` through one
+# runner (a sleep stands in for its agent), started before the first. With
+# MISS=1 each run is the build of another library, none in the runner's
+# (empty) cache, so each runs; with 0 each is $task, a cache hit. (A
+# runner keeps the file hashes it read at its start, as `nx run-many`
+# does, so changing a source file would not make a miss.)
+runner_median() {
+	sleep 600 &
+	_agent=$!
+	_cache="$tmp/cache-$1"
+	DTEQ_AGENT_PID=$_agent NX_CACHE_DIRECTORY=$_cache "$dteq" nx-task \
+	    --report "$tmp/r$1" "$task" >/dev/null 2>&1 ||
+	    { echo "failed: dteq nx-task" >&2; exit 1; }
+	_pid=$(sed -n '1s/.*"runner":\([0-9]*\).*/\1/p' "$tmp/r$1")
+	_hz=$(getconf CLK_TCK)
+	_i=0
+	: >"$tmp/times"
+	for _p in util log ui data api forms charts docs server mobile admin \
+	    web; do
+		[ $_i -lt "$runs" ] || break
+		_id=$task
+		[ "$1" = 1 ] && _id="@ws/$_p:build"
+		_t0=$(ticks "$_pid")
+		/usr/bin/time -f '%e %U %S' -o "$tmp/time" env \
+		    DTEQ_AGENT_PID=$_agent NX_CACHE_DIRECTORY=$_cache \
+		    "$dteq" nx-task --report "$tmp/r$1" "$_id" >/dev/null 2>&1 ||
+		    { echo "failed: dteq nx-task $_id" >&2; exit 1; }
+		_t1=$(ticks "$_pid")
+		echo "$(tail -1 "$tmp/time") $(((_t1 - _t0) * 1000 / _hz))" \
+		    >>"$tmp/times"
+		_i=$((_i + 1))
+	done
+	kill $_agent
+	want=success
+	[ "$1" = 1 ] || want=local-cache
+	[ "$(grep -c "\"status\":\"$want" "$tmp/r$1")" -ge "$runs" ] || {
+		echo "runner: not every run was a $want: $(cat "$tmp/r$1")" >&2
+		exit 1
+	}
+	echo "$(mid '$1') $(mid '$2 + $3 + $4 / 1000')"
+}
+
 script=$(median "cd libs/core && node ../../scripts/task.js build")
+runner=$(runner_median 1)
+runnerhit=$(runner_median 0)
 npmrun=$(median "cd libs/core && npm run build")
 npxnx=$(median "npx --no nx run $x")
 bin=$(median "$nx run $x")
@@ -108,6 +166,8 @@ report "script" "$script"
 report "npm run" "$npmrun"
 npm_w=${npmrun% *}
 npm_c=${npmrun#* }
+report "runner" "$runner"
+report "runner, hit" "$runnerhit"
 report "npx nx" "$npxnx"
 report "nx bin" "$bin"
 report "no isolation" "$noiso"
