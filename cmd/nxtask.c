@@ -141,7 +141,22 @@ nxtask_report(const char *path, const struct nxrun_result *r, size_t n)
 	return (rc);
 }
 
-/* Parse the arguments into *t; -1 after a usage message. */
+static const char nxtask_usage[] =
+    "usage: dteq nx-task [--quiet] [--report FILE] [--overrides=JSON] ID ...\n"
+    "\n"
+    "Run Nx tasks in the order given, each once the one before succeeded,\n"
+    "through a long-lived Nx runner (an agent's, when DTEQ_AGENT_PID is\n"
+    "set), each hashed with its whole task graph as `nx run-many` hashes\n"
+    "it. The command of the tasks of a --nx run, of their restores and of\n"
+    "the replay. Exits with the first failed task's status; 2 on bad\n"
+    "usage.\n"
+    "\n"
+    "  --overrides=JSON   the next ID's overrides, as Nx's task graph has\n"
+    "                     them\n"
+    "  --quiet            a cache hit prints one line, not its output\n"
+    "  --report FILE      append one JSON line per task to FILE\n";
+
+/* Parse the arguments into *t; -1 after a usage message, 1 for --help. */
 static int
 nxtask_args(int argc, char **argv, struct nxrun_task **t, size_t *n,
     int *quiet, const char **report)
@@ -153,7 +168,11 @@ nxtask_args(int argc, char **argv, struct nxrun_task **t, size_t *n,
 	*t = xcalloc(argc, sizeof **t);
 	*n = 0;
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--quiet") == 0)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			fputs(nxtask_usage, stdout);
+			return (1);
+		} else if (strcmp(argv[i], "--quiet") == 0)
 			*quiet = 1;
 		else if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
 			*report = argv[++i];
@@ -176,8 +195,7 @@ nxtask_args(int argc, char **argv, struct nxrun_task **t, size_t *n,
 		}
 	}
 	if (*n == 0 || over != NULL) {
-		log_warnx("usage: dteq nx-task [--quiet] [--report FILE] "
-		    "[--overrides=JSON] ID ...");
+		fputs(nxtask_usage, stderr);
 		return (-1);
 	}
 	return (0);
@@ -195,9 +213,9 @@ nxtask_main(int argc, char **argv)
 	int			 quiet = 0, fd, lock, rc;
 
 	log_set_prefix("dteq nx-task");
-	if (nxtask_args(argc, argv, &t, &n, &quiet, &report) != 0) {
+	if ((rc = nxtask_args(argc, argv, &t, &n, &quiet, &report)) != 0) {
 		free(t);
-		return (2);
+		return (rc == 1 ? 0 : 2);
 	}
 	if ((s = getenv("DTEQ_AGENT_PID")) != NULL)
 		pid = (pid_t)strtol(s, NULL, 10);
