@@ -245,6 +245,16 @@ nx_restore(struct tool_ctx *ctx, const cJSON *e,
 	return (rc);
 }
 
+/* Add NAME=VALUE to t's environment. */
+static void
+nx_env(struct task *t, const char *name, const char *value)
+{
+	t->env = xreallocarray(t->env, t->nenv + 1, sizeof *t->env);
+	t->env[t->nenv].name = xstrdup(name);
+	t->env[t->nenv].value = xstrdup(value);
+	t->nenv++;
+}
+
 /* Fill t from one member of an Nx graph's tasks.tasks. */
 static int
 nx_task(struct tool_ctx *ctx, const cJSON *e,
@@ -306,15 +316,14 @@ nx_task(struct tool_ctx *ctx, const cJSON *e,
 	if (rc != 0)
 		return (-1);
 	/*
-	 * Plugins in Nx's own process: isolating them costs each short-lived
-	 * `nx run` about half a second (bench/nx_overhead.sh).
+	 * Plugins in Nx's own process: isolating them costs each Nx about
+	 * half a second (bench/nx_overhead.sh).
 	 */
-	if (getenv("NX_ISOLATE_PLUGINS") == NULL) {
-		t->env = xreallocarray(t->env, t->nenv + 1, sizeof *t->env);
-		t->env[t->nenv].name = xstrdup("NX_ISOLATE_PLUGINS");
-		t->env[t->nenv].value = xstrdup("false");
-		t->nenv++;
-	}
+	if (getenv("NX_ISOLATE_PLUGINS") == NULL)
+		nx_env(t, "NX_ISOLATE_PLUGINS", "false");
+	/* How dteq nx-task runs an Nx without the runner, as submit says. */
+	if (ctx->nx_runner && cli_env("DTEQ_NX_COMMAND") != NULL)
+		nx_env(t, "DTEQ_NX_COMMAND", cli_env("DTEQ_NX_COMMAND"));
 	if (tool_strings(ctx, tool_get(e, "outputs"), "outputs",
 	    NULL, &t->outputs, &t->noutputs) != 0)
 		return (-1);

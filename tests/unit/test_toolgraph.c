@@ -734,6 +734,16 @@ test_nx_runner(void)
 		    "\"${DTEQ_BIN:-dteq}\" nx-task 'my app:test'", NULL, NULL);
 		taskset_free(&ts);
 	}
+	/* DTEQ_NX_COMMAND goes with each task, for the nx run fallback. */
+	setenv("DTEQ_NX_COMMAND", "pnpm exec nx", 1);
+	if (parse_ok(json, "g.json", &ts) == 0) {
+		t = find(&ts, "my app:test");
+		CHECK(t != NULL && t->nenv == 2 &&
+		    strcmp(t->env[1].name, "DTEQ_NX_COMMAND") == 0 &&
+		    strcmp(t->env[1].value, "pnpm exec nx") == 0);
+		taskset_free(&ts);
+	}
+	unsetenv("DTEQ_NX_COMMAND");
 	setenv("DTEQ_NX_RUNNER", "sometimes", 1);
 	memset(&ts, 0, sizeof ts);
 	CHECK(toolgraph_parse(json, strlen(json), "g.json", &ts,
