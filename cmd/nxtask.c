@@ -16,6 +16,9 @@
  *   Nx writes has them (default none).
  * - --quiet: a task that is a cache hit prints one line naming it, not
  *   its output (restores and the replay).
+ * - --hits-only: only the tasks the remote cache holds run (restored
+ *   from it); a task it lacks, and its dependents, are reported "miss"
+ *   (the main job's look at the cache before a run).
  * - --report FILE: one JSON line per task run appended to FILE: id,
  *   hash, Nx's status, code, and the runner's pid.
  *
@@ -142,7 +145,8 @@ nxtask_report(const char *path, const struct nxrun_result *r, size_t n)
 }
 
 static const char nxtask_usage[] =
-    "usage: dteq nx-task [--quiet] [--report FILE] [--overrides=JSON] ID ...\n"
+    "usage: dteq nx-task [--quiet] [--hits-only] [--report FILE]\n"
+    "                    [--overrides=JSON] ID ...\n"
     "\n"
     "Run Nx tasks in the order given, each once the one before succeeded,\n"
     "through a long-lived Nx runner (an agent's, when DTEQ_AGENT_PID is\n"
@@ -154,12 +158,15 @@ static const char nxtask_usage[] =
     "  --overrides=JSON   the next ID's overrides, as Nx's task graph has\n"
     "                     them\n"
     "  --quiet            a cache hit prints one line, not its output\n"
+    "  --hits-only        run only the tasks the remote cache has (and\n"
+    "                     whose dependencies it has); the others are\n"
+    "                     reported as \"miss\"\n"
     "  --report FILE      append one JSON line per task to FILE\n";
 
 /* Parse the arguments into *t; -1 after a usage message, 1 for --help. */
 static int
 nxtask_args(int argc, char **argv, struct nxrun_task **t, size_t *n,
-    int *quiet, const char **report)
+    int *flags, const char **report)
 {
 	const char	*over = NULL;
 	cJSON		*o;
@@ -173,7 +180,9 @@ nxtask_args(int argc, char **argv, struct nxrun_task **t, size_t *n,
 			fputs(nxtask_usage, stdout);
 			return (1);
 		} else if (strcmp(argv[i], "--quiet") == 0)
-			*quiet = 1;
+			*flags |= NXRUN_QUIET;
+		else if (strcmp(argv[i], "--hits-only") == 0)
+			*flags |= NXRUN_HITS_ONLY;
 		else if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
 			*report = argv[++i];
 		else if (strncmp(argv[i], "--overrides=", 12) == 0) {
@@ -210,10 +219,10 @@ nxtask_main(int argc, char **argv)
 	char			*cwd, *cause = NULL;
 	size_t			 n, nr, i;
 	pid_t			 pid = 0;
-	int			 quiet = 0, fd, lock, rc;
+	int			 flags = 0, fd, lock, rc;
 
 	log_set_prefix("dteq nx-task");
-	if ((rc = nxtask_args(argc, argv, &t, &n, &quiet, &report)) != 0) {
+	if ((rc = nxtask_args(argc, argv, &t, &n, &flags, &report)) != 0) {
 		free(t);
 		return (rc == 1 ? 0 : 2);
 	}
@@ -238,7 +247,7 @@ nxtask_main(int argc, char **argv)
 		free(t);
 		return (1);
 	}
-	if (nxrun_request(fd, t, n, quiet, nxtask_output, NULL, &r, &nr,
+	if (nxrun_request(fd, t, n, flags, nxtask_output, NULL, &r, &nr,
 	    &cause) != 0) {
 		log_warnx("%s", cause);
 		free(cause);

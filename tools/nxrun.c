@@ -309,9 +309,9 @@ nxrun_read(int fd, void *buf, size_t len)
 	return (1);
 }
 
-/* The request line: the tasks, the environment, quiet. */
+/* The request line: the tasks, the environment, the flags. */
 static char *
-nxrun_request_line(const struct nxrun_task *t, size_t n, int quiet)
+nxrun_request_line(const struct nxrun_task *t, size_t n, int flags)
 {
 	cJSON	*req, *tasks, *o, *env;
 	char	*s, **e, *eq;
@@ -335,7 +335,8 @@ nxrun_request_line(const struct nxrun_task *t, size_t n, int quiet)
 			cJSON_AddStringToObject(env, *e, eq + 1);
 		*eq = '=';
 	}
-	cJSON_AddBoolToObject(req, "quiet", quiet);
+	cJSON_AddBoolToObject(req, "quiet", (flags & NXRUN_QUIET) != 0);
+	cJSON_AddBoolToObject(req, "hitsOnly", (flags & NXRUN_HITS_ONLY) != 0);
 	if ((s = cJSON_PrintUnformatted(req)) == NULL)
 		fatalx("%s: out of memory", __func__);
 	cJSON_Delete(req);
@@ -367,13 +368,15 @@ nxrun_result(const char *body, struct nxrun_result *r)
 }
 
 /*
- * Send the request for tasks t on fd and read the replies to the end:
+ * Send the request for tasks t on fd (flags: NXRUN_QUIET, a hit prints
+ * one line; NXRUN_HITS_ONLY, only the remote cache's hits run, the others
+ * are "miss") and read the replies to the end:
  * output to out_cb, results into *res (*nres of them; caller frees with
  * nxrun_results_free). 0, or -1 with *cause (the runner's error, or its
  * death), the results so far kept.
  */
 int
-nxrun_request(int fd, const struct nxrun_task *t, size_t n, int quiet,
+nxrun_request(int fd, const struct nxrun_task *t, size_t n, int flags,
     nxrun_output_cb out_cb, void *arg, struct nxrun_result **res,
     size_t *nres, char **cause)
 {
@@ -384,7 +387,7 @@ nxrun_request(int fd, const struct nxrun_task *t, size_t n, int quiet,
 
 	*res = NULL;
 	*nres = 0;
-	line = nxrun_request_line(t, n, quiet);
+	line = nxrun_request_line(t, n, flags);
 	rc = nxrun_write(fd, line, strlen(line));
 	free(line);
 	if (rc != 0 || nxrun_write(fd, "\n", 1) != 0) {

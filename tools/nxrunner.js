@@ -23,11 +23,15 @@
 //
 // A connection carries one request, a JSON line:
 //   {"tasks": [{"id": ID, "overrides": {...}}...],
-//    "env": {NAME: VALUE...}, "quiet": BOOL}
+//    "env": {NAME: VALUE...}, "quiet": BOOL, "hitsOnly": BOOL}
 // The tasks run in the order given, each after the one before succeeded
 // (a restore lists a task's dependencies that way). A task's overrides
 // are those of the task graph Nx writes (default: none); env replaces
-// the process's environment for the request. Replies are frames, a type byte
+// the process's environment for the request. "hitsOnly" runs only the
+// tasks the remote cache has (NX_SELF_HOSTED_REMOTE_CACHE_SERVER, asked
+// with HEAD once the task is hashed, its dependencies' outputs being
+// there): a task it lacks, or one that depends on such a task, is not
+// run and its result says "miss". Replies are frames, a type byte
 // and a 4-byte big-endian length, then that many bytes:
 //   'o'  output of the tasks, as `nx run` prints it ("quiet": for a cache
 //        hit, one line that names it instead)
@@ -184,14 +188,52 @@ function drained() {
   });
 }
 
-// Run one task with its whole task graph for hashing.
-async function runTask(sock, graph, nxJson, id, overrides, quiet) {
+// Does the remote cache hold hash? HEAD, as Nx's own client would GET.
+async function remoteHas(hash) {
+  const base = process.env.NX_SELF_HOSTED_REMOTE_CACHE_SERVER;
+  if (!base)
+    return false;
+  const token = process.env.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN;
+  const res = await fetch(base.replace(/\/+$/, '') + '/v1/cache/' + hash,
+    { method: 'HEAD',
+      headers: token ? { Authorization: 'Bearer ' + token } : {} });
+  return res.status === 200;
+}
+
+// hitsOnly: the task's hash as the orchestrator would make it.
+async function hashOf(graph, nxJson, taskGraph, task) {
+  if (nx.hash === undefined) {
+    nx.hash = {
+      runner: nxModule('tasks-runner/run-command'),
+      hasher: nxModule('hasher/create-task-hasher'),
+      task: nxModule('hasher/hash-task'),
+    };
+  }
+  const { runnerOptions } = nx.hash.runner.getRunner({}, nxJson);
+  const hasher = nx.hash.hasher.createTaskHasher(graph, nxJson,
+    runnerOptions);
+  await nx.hash.task.hashTask(hasher, graph, taskGraph, task, process.env);
+  return task.hash;
+}
+
+// Run one task with its whole task graph for hashing (hitsOnly: only a
+// cache hit, misses the set of tasks that missed).
+async function runTask(sock, graph, nxJson, id, overrides, quiet, misses) {
   const { project, target, configuration } = splitId(graph, id);
   const taskGraph = nx.tasks.createTaskGraph(graph, {}, [project],
     [target], configuration, overrides, false);
   const task = taskGraph.tasks[id];
   if (task === undefined)
     throw new Error('task ' + id + ': Nx made no such task');
+  if (misses !== null) {
+    const missed = Object.keys(taskGraph.tasks).some((t) => misses.has(t));
+    const hash = missed ? null : await hashOf(graph, nxJson, taskGraph,
+      task);
+    if (missed || !(await remoteHas(hash))) {
+      misses.add(id);
+      return { id, hash, status: 'miss', code: 0, runner: process.pid };
+    }
+  }
   relay.quiet = quiet;
   const settled = await Promise.all(await nx.run.runDiscreteTasks([task],
     graph, taskGraph, nxJson, {}));
@@ -270,12 +312,13 @@ async function serve(sock, graph, nxJson) {
   if (process.env.NX_STREAM_OUTPUT === undefined)
     process.env.NX_STREAM_OUTPUT = 'true';
   relay.sock = sock;
+  const misses = req.hitsOnly === true ? new Set() : null;
   try {
     for (const t of req.tasks) {
       const overrides = t.overrides && typeof t.overrides === 'object' ?
         t.overrides : { __overrides_unparsed__: [] };
       const r = await runTask(sock, graph, nxJson, String(t.id),
-        overrides, req.quiet === true);
+        overrides, req.quiet === true, misses);
       frame(sock, 'r', JSON.stringify(r));
       if (r.code !== 0)
         break;
