@@ -325,7 +325,9 @@ submit_options(struct submit_opts *o, int argc, char **argv, char **cause)
 
 /*
  * Agents that share one checkout (DTEQ_TOOL_DEPS=exclude, as dteq run
- * sets) have every output there: they restore nothing.
+ * sets) have every output there: they restore nothing. Nor is a task
+ * left out for the cache (its hash): nothing would bring its outputs to
+ * that checkout.
  */
 static void
 submit_no_restores(struct taskset *ts)
@@ -337,7 +339,9 @@ submit_no_restores(struct taskset *ts)
 	    strcmp(mode, "exclude") == 0; i++) {
 		free(ts->tasks[i].restore);
 		free(ts->tasks[i].restore_arg);
+		free(ts->tasks[i].hash);
 		ts->tasks[i].restore = ts->tasks[i].restore_arg = NULL;
+		ts->tasks[i].hash = NULL;
 		ts->tasks[i].restore_inline = 0;
 	}
 }
