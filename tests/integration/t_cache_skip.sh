@@ -5,7 +5,8 @@
 # dependency failed is skipped, not cached; a hit waiting on a dependency
 # in flight is not staged (the agent would run it). The summary, --json,
 # --junit and dteq status count the hits. --no-cache-skip runs every
-# task. A run whose every task is a hit ends at once: its agent exits 0
+# task, and so does DTEQ_TOOL_DEPS=exclude (nothing restores on a shared
+# checkout). A run whose every task is a hit ends at once: its agent exits 0
 # with nothing run, and nothing reaches the queue; a resumed submit finds
 # the hits final.
 # timeout: 90
@@ -96,6 +97,15 @@ assert_eq "$(sort "$ran" | tr '\n' ' ')" "app bad lib1 lib2 tool " \
     "the tasks that ran with --no-cache-skip"
 assert_no_grep 'cached|cache hit' "$TMP/noskip.out" \
     "a cache hit with --no-cache-skip"
+
+log "DTEQ_TOOL_DEPS=exclude (one checkout, no restores): every task runs"
+: >"$ran"
+RUN="$TEST_NAME-$$-exclude"
+start_agent a4
+DTEQ_TOOL_DEPS=exclude submit exclude "$TMP/graph.json"
+agents_exit_ok 20 a4
+assert_eq "$(sort "$ran" | tr '\n' ' ')" "app bad lib1 lib2 tool " \
+    "the tasks that ran with DTEQ_TOOL_DEPS=exclude"
 
 log "every task a hit: the run ends at once, its agent with it"
 : >"$ran"
