@@ -6,20 +6,20 @@
  * hash of Turborepo's dry run), the key of its artifact in the remote
  * cache (cache/store.c). When submit finds that artifact whole, as the
  * cache would serve it (its meta, and every chunk the meta counts:
- * store_lookup()), the task is final at once: a success "from the cache"
- * (result.cached, attempt 0, no agent). Its dependents become ready as
- * usual, no agent ever sees it, and the replay (replay.c) or its
- * dependents' own commands and restores bring its outputs. follow.c and
- * loop.c call in; this file calls down into dispatch.c (the tasks that
- * do run) and end.c.
+ * store_lookup()), the task is final once its dependencies have
+ * succeeded: a success "from the cache" (result.cached, no agent, no
+ * attempt run). Its dependents become ready as usual, no agent ever
+ * sees it, and the replay (replay.c) or its dependents' own commands and
+ * restores bring its outputs. follow.c and loop.c call in; this file
+ * calls down into dispatch.c (the tasks that do run) and end.c.
  *
  * Data flow:
  *
  * 1. cached_start(), from loop_start() before the roots are dispatched:
- *    every task with a hash that has not run in this run (attempt 0,
- *    not final) becomes a candidate (PT_CACHE_UNKNOWN), and one batch of
- *    lookups, pipelined on rc_cmd, asks about all of them at once
- *    (cached_lookup()): one round trip, whatever the number of tasks.
+ *    every task with a hash still to run becomes a candidate
+ *    (PT_CACHE_UNKNOWN), and one batch of lookups, pipelined on rc_cmd,
+ *    asks about all of them at once (cached_lookup()): one round trip,
+ *    whatever the number of tasks.
  * 2. cached_ready() takes the tasks that became ready (the roots from
  *    loop_start(), dependents from follow.c) in place of
  *    dispatch_ready(): a hit is made final (cached_hit()), and those of
@@ -31,14 +31,17 @@
  *    reply of a batch is in, its held tasks go through cached_ready()
  *    again.
  *
- * In Redis a hit is a result like any other: submit writes it to the
- * results hash (one HSET for the hits of one cached_ready(), sent before
- * any dispatch that follows on the same connection), so the stage script
- * counts it a success, `dteq status` counts it done, and a resumed
- * submit finds it final (its attempt, 0, is the task's); after a
- * reconnect cached_resend() writes them all again, since a staging that
- * follows must find them there. Nothing is written to attempts, claims
- * or the queue. A candidate is never staged
+ * In Redis a hit is a result like any other: cached_store() writes it to
+ * the results hash, in one transaction for the hits of one
+ * cached_ready(), sent before any dispatch that follows on the same
+ * connection. So the stage script counts it a success, `dteq status`
+ * counts it done, and a resumed submit finds it final: its attempt is
+ * the task's, 0 when it never ran; a task that ran in an earlier attempt
+ * of the run (a re-run of the run, a resumed submit) gets the next
+ * number in attempts and claims, in the same transaction, which fences
+ * every message of the old one. Nothing else is written: no queue, no
+ * log. After a reconnect cached_resend() writes them all again, since a
+ * staging that follows must find them there. A candidate is never staged
  * (dispatch_stageable()): its message would reach an agent. A lookup
  * that fails (the connection lost, an error reply) is a miss: the task
  * runs.
@@ -207,9 +210,11 @@ cached_lookup(struct submit *s, const size_t *idx, size_t n)
 }
 
 /*
- * The run begins: the tasks with a hash that have not run in it are the
+ * The run begins: the tasks with a hash that are still to run are the
  * candidates (unless --no-cache-skip or a tool's flag that skips the
- * cache: s->cache_skip), all asked about at once.
+ * cache: s->cache_skip), all asked about at once. A task that ran in an
+ * earlier attempt of the run (a re-run, a resumed submit) may be one:
+ * its hit is fenced (cached_store()).
  */
 void
 cached_start(struct submit *s)
@@ -220,7 +225,7 @@ cached_start(struct submit *s)
 	for (i = 0; i < n && s->cache_skip; i++) {
 		p = &s->pt[i];
 		if (graph_node(s->g, i)->task->hash == NULL ||
-		    p->state != PT_WAITING || p->attempt != 0)
+		    p->state != PT_WAITING)
 			continue;
 		p->cache = PT_CACHE_UNKNOWN;
 		ncand++;
@@ -233,13 +238,14 @@ cached_start(struct submit *s)
 }
 
 /*
- * Task i is a hit: final, a success from the cache, said so; its result
- * is appended to *hset for the results hash, and its dependents that
- * are ready now to *work.
+ * Task i is a hit: final, a success from the cache, said so; it is
+ * appended to *hits for cached_store(), and its dependents that are
+ * ready now to *work. One with an attempt from before gets the next
+ * number, which fences that attempt's messages, wherever they are.
  */
 static void
 cached_hit(struct submit *s, size_t i, struct cached_list *work,
-    char ***hset, size_t *nhset)
+    struct cached_list *hits)
 {
 	struct ptask	*p = &s->pt[i];
 	const char	*id = graph_node(s->g, i)->task->id;
@@ -247,6 +253,8 @@ cached_hit(struct submit *s, size_t i, struct cached_list *work,
 
 	ptask_set_state(s, i, PT_DONE);
 	s->nfinal++;
+	if (p->attempt > 0)
+		p->attempt++;
 	result_clear(&p->result);
 	p->result.id = xstrdup(id);
 	p->result.status = RESULT_SUCCESS;
@@ -254,9 +262,7 @@ cached_hit(struct submit *s, size_t i, struct cached_list *work,
 	p->result.cached = 1;
 	p->result.start_ms = p->result.end_ms = util_wall_ms();
 	report_cached(s, i);
-	*hset = xreallocarray(*hset, *nhset + 2, sizeof **hset);
-	(*hset)[(*nhset)++] = xstrdup(id);
-	(*hset)[(*nhset)++] = result_encode(&p->result, NULL);
+	cached_push(hits, i);
 	n = graph_succeeded(s->g, i, &next);
 	for (k = 0; k < n; k++)
 		cached_push(work, next[k]);
@@ -264,35 +270,89 @@ cached_hit(struct submit *s, size_t i, struct cached_list *work,
 }
 
 /*
- * Write the hits' results (id, JSON pairs) in one HSET; frees them. Sent
- * on rc_cmd before any dispatch or staging that follows.
+ * Send HSET key with a field and value per hit of hits[0..n) that fence
+ * says (its id and value(i)); nothing if there is none. Frees the values.
  */
 static void
-cached_store(struct submit *s, char **hset, size_t n)
+cached_hset(struct submit *s, const char *key, const size_t *hits, size_t n,
+    int fence, char *(*value)(struct submit *, size_t))
 {
 	const char	**argv;
-	size_t		 *lens, k;
+	size_t		 *lens, k, argc = 2;
+
+	argv = xcalloc(2 * n + 2, sizeof *argv);
+	lens = xcalloc(2 * n + 2, sizeof *lens);
+	argv[0] = "HSET";
+	argv[1] = key;
+	for (k = 0; k < n; k++) {
+		if (fence && s->pt[hits[k]].attempt == 0)
+			continue;
+		argv[argc++] = graph_node(s->g, hits[k])->task->id;
+		argv[argc++] = value(s, hits[k]);
+	}
+	for (k = 0; k < argc; k++)
+		lens[k] = strlen(argv[k]);
+	if (argc > 2)
+		rconn_command_argv(s->rc_cmd, rconn_check_reply,
+		    (void *)"cache hits", (int)argc, argv, lens);
+	for (k = 3; k < argc; k += 2)
+		free((char *)argv[k]);
+	free(argv);
+	free(lens);
+}
+
+/* Task i's attempt number, for attempts and claims. Caller frees. */
+static char *
+cached_attempt(struct submit *s, size_t i)
+{
+	char	*v;
+
+	xasprintf(&v, "%d", s->pt[i].attempt);
+	return (v);
+}
+
+/* Task i's result JSON. Caller frees. */
+static char *
+cached_result(struct submit *s, size_t i)
+{
+	return (result_encode(&s->pt[i].result, NULL));
+}
+
+/*
+ * Record the hits hits[0..n) in Redis, in one transaction sent on rc_cmd
+ * before any dispatch or staging that follows: their results; and for a
+ * hit with an attempt from before, its new attempt number in attempts
+ * and claims (as reclaim and dispatch_halt fence an attempt), so no
+ * message of an earlier attempt can start or be recorded.
+ */
+static void
+cached_store(struct submit *s, const size_t *hits, size_t n)
+{
+	const struct keys	*k = &s->keys;
+	size_t			 j, fenced = 0;
 
 	if (n == 0)
 		return;
-	argv = xcalloc(n + 2, sizeof *argv);
-	lens = xcalloc(n + 2, sizeof *lens);
-	argv[0] = "HSET";
-	argv[1] = s->keys.results;
-	for (k = 0; k < n; k++)
-		argv[2 + k] = hset[k];
-	for (k = 0; k < n + 2; k++)
-		lens[k] = strlen(argv[k]);
-	if (rconn_command_argv(s->rc_cmd, rconn_check_reply, (void *)"result",
-	    (int)n + 2, argv, lens) != 0 ||
-	    rconn_command_checked(s->rc_cmd, "result", "EXPIRE %s %d",
-	    s->keys.results, s->o->ttl) != 0)
-		log_warnx("the results of %zu cache hits could not be "
-		    "written", n / 2);
-	for (k = 0; k < n; k++)
-		free(hset[k]);
-	free(argv);
-	free(lens);
+	if (!rconn_is_ready(s->rc_cmd)) {
+		log_debug("%s: %zu hits to write once reconnected", __func__,
+		    n);
+		return;		/* cached_resend() */
+	}
+	for (j = 0; j < n; j++)
+		fenced += s->pt[hits[j]].attempt > 0;
+	rconn_command_checked(s->rc_cmd, "cache hits", "MULTI");
+	if (fenced > 0) {
+		cached_hset(s, k->attempts, hits, n, 1, cached_attempt);
+		cached_hset(s, k->claims, hits, n, 1, cached_attempt);
+		rconn_command_checked(s->rc_cmd, "cache hits", "EXPIRE %s %d",
+		    k->attempts, s->o->ttl);
+		rconn_command_checked(s->rc_cmd, "cache hits", "EXPIRE %s %d",
+		    k->claims, s->o->ttl);
+	}
+	cached_hset(s, k->results, hits, n, 0, cached_result);
+	rconn_command_checked(s->rc_cmd, "cache hits", "EXPIRE %s %d",
+	    k->results, s->o->ttl);
+	rconn_command_checked(s->rc_cmd, "cache hits", "EXEC");
 }
 
 /*
@@ -304,16 +364,16 @@ cached_store(struct submit *s, char **hset, size_t n)
 void
 cached_ready(struct submit *s, const size_t *ready, size_t n)
 {
-	struct cached_list	 work, push;
+	struct cached_list	 work, push, hits;
 	struct ptask		*p;
-	char			**hset = NULL;
-	size_t			 nhset = 0, i;
+	size_t			 i;
 
 	if (s->failing || s->ending)
 		return;
 	cached_lookup(s, ready, n);	/* a hash that came late */
 	memset(&work, 0, sizeof work);
 	memset(&push, 0, sizeof push);
+	memset(&hits, 0, sizeof hits);
 	for (i = n; i-- > 0;)		/* taken from the end: in order */
 		cached_push(&work, ready[i]);
 	while (work.n > 0) {
@@ -324,38 +384,36 @@ cached_ready(struct submit *s, const size_t *ready, size_t n)
 		if (p->cache == PT_CACHE_ASKING)
 			p->checking = 1;
 		else if (p->cache == PT_CACHE_HIT)
-			cached_hit(s, i, &work, &hset, &nhset);
+			cached_hit(s, i, &work, &hits);
 		else
 			cached_push(&push, i);
 	}
-	cached_store(s, hset, nhset);
-	free(hset);
+	cached_store(s, hits.v, hits.n);
 	dispatch_ready(s, push.v, push.n);
+	free(hits.v);
 	free(push.v);
 	free(work.v);
 	end_check(s);
 }
 
 /*
- * rc_cmd is back: write the results of the hits again (the HSET may have
- * been cut off with the connection), before dispatch_verify() stages
- * anything again.
+ * rc_cmd is back: record the hits again (the transaction may have been
+ * cut off with the connection), before dispatch_verify() stages anything
+ * again.
  */
 void
 cached_resend(struct submit *s)
 {
-	struct ptask	*p;
-	char		**hset = NULL;
-	size_t		 nhset = 0, i;
+	struct cached_list	 hits;
+	struct ptask		*p;
+	size_t			 i;
 
+	memset(&hits, 0, sizeof hits);
 	for (i = 0; i < graph_size(s->g); i++) {
 		p = &s->pt[i];
-		if (p->state != PT_DONE || !p->result.cached || p->restored)
-			continue;
-		hset = xreallocarray(hset, nhset + 2, sizeof *hset);
-		hset[nhset++] = xstrdup(p->result.id);
-		hset[nhset++] = result_encode(&p->result, NULL);
+		if (p->state == PT_DONE && p->result.cached && !p->restored)
+			cached_push(&hits, i);
 	}
-	cached_store(s, hset, nhset);
-	free(hset);
+	cached_store(s, hits.v, hits.n);
+	free(hits.v);
 }

@@ -6,7 +6,8 @@
 # in flight is not staged (the agent would run it). The summary, --json,
 # --junit and dteq status count the hits. --no-cache-skip runs every
 # task, and so does DTEQ_TOOL_DEPS=exclude (nothing restores on a shared
-# checkout). A run whose every task is a hit ends at once: its agent exits 0
+# checkout). In a re-run of the run, a task that ran before can be a hit:
+# its old attempt is fenced. A run whose every task is a hit ends at once: its agent exits 0
 # with nothing run, and nothing reaches the queue; a resumed submit finds
 # the hits final.
 # timeout: 90
@@ -85,6 +86,31 @@ run_cli status status --redis "$REDIS_URL" --run "$RUN"
 assert_eq "$RC" 0 "dteq status exit status"
 assert_grep '^tasks: 6 in all; 6 done \(4 succeeded, 2 of them cached, 1 failed, 1 skipped\)' \
     "$TMP/status.out" "dteq status counts the hits"
+
+log "a re-run of the run: lib2, whole now, is a hit, its old attempt fenced"
+rcli rpush "dteq:cache:{cut2}:data" second >/dev/null
+: >"$ran"
+bg rerun "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$TMP/graph.json"
+# An agent that comes before the re-run clears the stop sentinel leaves.
+wait_for '[ "$(rcli exists "dteq:{$RUN}:stop")" = 0 ]' 20 ||
+    fail "the re-run did not clear the stop sentinel"
+start_agent a5
+bg_wait rerun 60
+agents_exit_ok 20 a5
+assert_eq "$(bg_rc rerun)" 1 "exit status of the re-run"
+assert_eq "$(sort "$ran" | tr '\n' ' ')" "bad tool " \
+    "the tasks the re-run ran"
+assert_grep '^= lib2: cache hit \(cut2\), not run$' "$TMP/rerun.out" \
+    "lib2's line in the re-run"
+assert_grep '^6 tasks: 4 succeeded \(3 cached\), 1 failed, 1 skipped' \
+    "$TMP/rerun.out" "summary line of the re-run"
+assert_eq "$(result_field "$RUN" lib2 cached)" true "lib2 cached in the re-run"
+for k in attempts claims; do
+	assert_eq "$(rcli hget "dteq:{$RUN}:$k" lib2)" 2 \
+	    "$k of lib2 after the re-run (its attempt 1 fenced)"
+	[ "$(rcli ttl "dteq:{$RUN}:$k")" -gt 0 ] || fail "$k has no TTL"
+done
+assert_eq "$(result_field "$RUN" lib2 attempt)" 2 "attempt of lib2's result"
 
 log "--no-cache-skip: every task runs"
 : >"$ran"
