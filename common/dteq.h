@@ -321,7 +321,7 @@ struct result {
 	uint64_t	 output_bytes;
 	char		*reason;	/* free text, may be NULL */
 	int		 cached;	/* a success submit found in the
-					   remote cache: not run (attempt 0) */
+					   remote cache: not run */
 };
 const char	*result_status_name(int);
 int		 result_status_from_name(const char *);

@@ -9,8 +9,8 @@
  *	 "output": BYTES, "reason": TEXT, "cached": true}
  *
  * agent, reason and cached appear only when set; cached marks the success
- * of a task submit found in the remote cache and did not run (attempt 0,
- * no agent).
+ * of a task submit found in the remote cache and did not run (no agent;
+ * attempt 0 unless the task ran in an earlier attempt of the run).
  *
  * Events are JSON objects with a "type": "started" (id, attempt, agent,
  * start), "finished" (result: the stored result object, verbatim; and
