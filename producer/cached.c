@@ -168,14 +168,12 @@ cached_lookup_done(redisAsyncContext *ac, void *r, void *privdata)
 void
 cached_lookup(struct submit *s, const size_t *idx, size_t n)
 {
-	struct cached_batch	*b;
+	struct cached_batch	*b = NULL;
 	struct ptask		*p;
 	size_t			 k, i;
 
 	if (idx == NULL)
 		n = graph_size(s->g);
-	b = xcalloc(1, sizeof *b);
-	b->s = s;
 	for (k = 0; k < n; k++) {
 		i = idx != NULL ? idx[k] : k;
 		p = &s->pt[i];
@@ -185,12 +183,18 @@ cached_lookup(struct submit *s, const size_t *idx, size_t n)
 			p->cache = PT_CACHE_MISS;
 			continue;
 		}
-		b->asks = xreallocarray(b->asks, b->n + 1, sizeof *b->asks);
+		if (b == NULL) {
+			b = xcalloc(1, sizeof *b);
+			b->s = s;
+			b->asks = xcalloc(n, sizeof *b->asks);
+		}
 		b->asks[b->n].i = i;
 		p->cache = PT_CACHE_ASKING;
 		b->n++;
 	}
-	/* Sent once the array no longer moves: each reply gets its ask. */
+	if (b == NULL)
+		return;
+	/* Each reply gets its own ask, and with it the batch. */
 	b->left = b->n;
 	for (k = 0; k < b->n; k++) {
 		b->asks[k].b = b;
@@ -201,8 +205,7 @@ cached_lookup(struct submit *s, const size_t *idx, size_t n)
 			b->left--;
 		}
 	}
-	if (b->n > 0)
-		log_debug("%s: %zu lookups", __func__, b->left);
+	log_debug("%s: %zu lookups", __func__, b->left);
 	if (b->left == 0) {
 		free(b->asks);
 		free(b);
