@@ -44,6 +44,7 @@ struct status_snap {
 	long long	 queued;
 	size_t		 counts[RESULT_NSTATUS];
 	size_t		 nresults;
+	size_t		 ncached;	/* successes from the cache: not run */
 	size_t		 nrecords;	/* `dteq record`s: not tasks */
 	uint64_t	 last_end;	/* wall ms of the last result */
 	char	       **failed;	/* "id (how)" of failed results */
@@ -162,6 +163,7 @@ status_read_results(redisContext *c, const struct keys *k,
 		}
 		sn->nresults++;
 		sn->counts[res.status]++;
+		sn->ncached += res.status == RESULT_SUCCESS && res.cached;
 		if (res.end_ms > sn->last_end)
 			sn->last_end = res.end_ms;
 		if (res.status != RESULT_SUCCESS &&
@@ -322,8 +324,10 @@ status_print_body(FILE *f, const struct status_snap *sn)
 	fprintf(f, "tasks: ");
 	if (sn->total >= 0)
 		fprintf(f, "%lld in all; ", sn->total);
-	fprintf(f, "%zu done (%zu succeeded, %zu failed, %zu skipped", done,
-	    sn->counts[RESULT_SUCCESS], sn->counts[RESULT_FAILED] +
+	fprintf(f, "%zu done (%zu succeeded", done, sn->counts[RESULT_SUCCESS]);
+	if (sn->ncached > 0)
+		fprintf(f, ", %zu of them cached", sn->ncached);
+	fprintf(f, ", %zu failed, %zu skipped", sn->counts[RESULT_FAILED] +
 	    sn->counts[RESULT_LOST] + sn->counts[RESULT_CANCELLED],
 	    sn->counts[RESULT_SKIPPED]);
 	if (sn->counts[RESULT_TIMEOUT] > 0)

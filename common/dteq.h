@@ -241,7 +241,10 @@ struct task {
 	char		*restore;	/* brings its outputs to a checkout */
 	char		*restore_arg;	/* restore is a template: see task.c */
 	int		 restore_inline; /* its dependents' commands bring them */
+	char		*hash;		/* its outputs' key in the remote cache,
+					   known at submit, or NULL */
 };
+#define TASK_HASH_MAX	128		/* bytes of a cache key */
 struct taskset {
 	struct task	*tasks;
 	size_t		 ntasks;
@@ -252,6 +255,7 @@ void		 taskset_free(struct taskset *);
 int		 taskfile_parse(const char *, size_t, const char *,
 		     struct taskset *, char **);
 char		*task_target_of(const char *);	/* caller frees */
+int		 task_hash_valid(const char *);
 struct cJSON;
 const char	*taskfile_type(const struct cJSON *);
 struct cJSON	*taskfile_json(const char *, size_t, size_t *);
@@ -319,6 +323,8 @@ struct result {
 	uint64_t	 duration_ms;	/* monotonic on the agent */
 	uint64_t	 output_bytes;
 	char		*reason;	/* free text, may be NULL */
+	int		 cached;	/* a success submit found in the
+					   remote cache: not run */
 };
 const char	*result_status_name(int);
 int		 result_status_from_name(const char *);

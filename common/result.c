@@ -6,7 +6,11 @@
  *
  *	{"id": ID, "status": "success", "exit": 0, "attempt": 1,
  *	 "agent": NAME, "start": MS, "end": MS, "duration": MS,
- *	 "output": BYTES, "reason": TEXT}
+ *	 "output": BYTES, "reason": TEXT, "cached": true}
+ *
+ * agent, reason and cached appear only when set; cached marks the success
+ * of a task submit found in the remote cache and did not run (no agent;
+ * attempt 0 unless the task ran in an earlier attempt of the run).
  *
  * Events are JSON objects with a "type": "started" (id, attempt, agent,
  * start), "finished" (result: the stored result object, verbatim; and
@@ -113,7 +117,7 @@ result_encode(const struct result *r, size_t *len)
 	size_t		 need;
 
 	/* Fixed text and numbers (at most 20 digits and a sign each). */
-	need = 128 + 6 * 21 + strlen(status);
+	need = 160 + 6 * 21 + strlen(status);
 	need += util_json_escape_into(NULL, (const unsigned char *)id,
 	    strlen(id));
 	if (r->agent != NULL)
@@ -157,6 +161,8 @@ result_encode(const struct result *r, size_t *len)
 		PUTS(",\"reason\":");
 		result_put_str(&p, r->reason);
 	}
+	if (r->cached)
+		PUTS(",\"cached\":true");
 	PUTS("}");
 #undef PUTS
 	*p = '\0';
@@ -233,6 +239,8 @@ result_decode(const char *buf, size_t len, struct result *r, char **cause)
 	r->duration_ms = result_u64(&o, "duration");
 	r->output_bytes = result_u64(&o, "output");
 	r->reason = json_string(json_get(&o, "reason"));
+	v = json_get(&o, "cached");
+	r->cached = v != NULL && v->type == JSON_TRUE;
 	json_obj_free(&o);
 	return (0);
 

@@ -73,6 +73,8 @@ static int	taskfile_parse_target(struct taskfile_ctx *, const cJSON *,
 		    struct task *);
 static int	taskfile_parse_restore(struct taskfile_ctx *, const cJSON *,
 		    struct task *);
+static int	taskfile_parse_hash(struct taskfile_ctx *, const cJSON *,
+		    struct task *);
 
 /* The fields of a task; id and command must be present. */
 static const struct taskfile_field taskfile_fields[] = {
@@ -86,12 +88,13 @@ static const struct taskfile_field taskfile_fields[] = {
 	{ "outputs", taskfile_parse_outputs },
 	{ "target", taskfile_parse_target },
 	{ "restore", taskfile_parse_restore },
+	{ "hash", taskfile_parse_hash },
 };
 #define TASKFILE_NFIELDS \
 	(sizeof taskfile_fields / sizeof taskfile_fields[0])
 #define TASKFILE_KNOWN \
 	"id, command, deps, cwd, env, timeout, retries, outputs, target, " \
-	"restore"
+	"restore, hash"
 
 /* Set *ctx->cause to "FILE: task ...: field ...: MESSAGE"; returns -1. */
 static int __attribute__((format(printf, 2, 3)))
@@ -412,6 +415,41 @@ taskfile_parse_restore(struct taskfile_ctx *ctx, const cJSON *v,
 		    "%s", taskfile_type(v)));
 	}
 	return (taskfile_string(ctx, v, &t->restore));
+}
+
+/*
+ * Is hash a key the remote cache can hold: 1 to TASK_HASH_MAX of
+ * A-Z a-z 0-9 _ - (what cache/parse.c's parse_hash_valid() accepts in a
+ * request)?
+ */
+int
+task_hash_valid(const char *hash)
+{
+	size_t	len = strlen(hash);
+
+	return (len > 0 && len <= TASK_HASH_MAX && strspn(hash,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_-") == len);
+}
+
+/*
+ * Copy the key of the task's outputs in the remote cache: when the run's
+ * Redis holds that artifact at submit, the task is a cache hit and is not
+ * run.
+ */
+static int
+taskfile_parse_hash(struct taskfile_ctx *ctx, const cJSON *v, struct task *t)
+{
+	if (!cJSON_IsString(v)) {
+		return (taskfile_error(ctx, "expected a string, got %s",
+		    taskfile_type(v)));
+	}
+	if (!task_hash_valid(v->valuestring)) {
+		return (taskfile_error(ctx, "\"%s\" is not a cache key (1 to "
+		    "%d of A-Z a-z 0-9 _ -)", v->valuestring, TASK_HASH_MAX));
+	}
+	t->hash = xstrdup(v->valuestring);
+	return (0);
 }
 
 /* Tell whether name is a portable environment variable name. */
@@ -743,6 +781,7 @@ task_clear(struct task *t)
 	free(t->outputs);
 	free(t->restore);
 	free(t->restore_arg);
+	free(t->hash);
 	memset(t, 0, sizeof *t);
 }
 

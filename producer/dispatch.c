@@ -179,6 +179,9 @@ dispatch_stageable(struct submit *s, size_t i)
 	if (s->pt[i].state != PT_WAITING || s->pt[i].staged ||
 	    node->pending == 0 || s->o->nostage)
 		return (0);
+	/* Maybe in the cache: it must not reach an agent (cached.c). */
+	if (s->pt[i].cache != PT_CACHE_NO && s->pt[i].cache != PT_CACHE_MISS)
+		return (0);
 	for (d = 0; d < node->ndeps; d++) {
 		q = &s->pt[node->deps[d]];
 		if (q->staged) {

@@ -12,8 +12,11 @@
  *   name and renamed into place, so a CI server never reads half of
  *   it, with the directories above it made;
  * - export_json(): the machine-readable summary, whose "recorded" array
- *   lists the commands recorded in the main job (records.c). No cJSON
- *   here: strings go through util_json_escape().
+ *   lists the commands recorded in the main job (records.c); a task's
+ *   "cached" (and the count of that name) says it succeeded from the
+ *   remote cache without running (cached.c: attempts 0, agent null, no
+ *   attempt in "attempts"). No cJSON here: strings go through
+ *   util_json_escape().
  */
 
 #include <sys/stat.h>
@@ -218,8 +221,9 @@ export_json_task(const struct submit *s, FILE *f, size_t i)
 	fputs(", \"agent\": ", f);
 	export_json_str(f, p->result.agent);
 	fprintf(f, ", \"attempts\": %d, \"attempt\": %d, \"flaky\": %s, "
-	    "\"exit\": ", summary_attempts(s, i), p->result.attempt,
-	    summary_is_flaky(s, i) ? "true" : "false");
+	    "\"cached\": %s, \"exit\": ", summary_attempts(s, i),
+	    p->result.attempt, summary_is_flaky(s, i) ? "true" : "false",
+	    summary_is_cached(s, i) ? "true" : "false");
 	if (summary_ran(s, i))
 		fprintf(f, "%d", p->result.exit_code);
 	else
@@ -288,8 +292,8 @@ export_json(const struct submit *s, const char *path, char **cause)
 	for (k = 0; k < RESULT_NSTATUS; k++)
 		fprintf(f, ", \"%s\": %zu", result_status_name((int)k),
 		    r->counts[k]);
-	fprintf(f, ", \"not_finished\": %zu, \"flaky\": %zu},\n",
-	    r->unfinished, r->flaky);
+	fprintf(f, ", \"not_finished\": %zu, \"flaky\": %zu, "
+	    "\"cached\": %zu},\n", r->unfinished, r->flaky, r->ncached);
 	fprintf(f, "  \"critical_path\": {\"duration_ms\": %llu, "
 	    "\"tasks\": [", (unsigned long long)r->path_ms);
 	for (k = 0; k < r->npath; k++) {

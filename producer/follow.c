@@ -4,7 +4,8 @@
  * Following the run: what the agents announce on the events channel,
  * and what becomes of each result. loop.c calls in (it owns the
  * connections and the subscription); this file calls down into
- * dispatch.c, for what may run now, and end.c, for the end. Data flow:
+ * cached.c and dispatch.c, for what may run now, and end.c, for the end.
+ * Data flow:
  *
  * 1. loop.c subscribes rc_sub to the events channel and hands each
  *    message after the confirmation to follow_message(), which decodes
@@ -18,7 +19,8 @@
  *    the results hash for tasks in flight (pub/sub is only a wake-up),
  *    go to follow_result(). Only a result of the task's current attempt
  *    counts. A success is final at once, so its dependents are
- *    dispatched at once; a failure with retries left is dispatched again;
+ *    dispatched at once (those the cache holds are final too:
+ *    cached_ready()); a failure with retries left is dispatched again;
  *    a lost attempt (loop.c's reclaim) is requeued up to --max-reclaims.
  * 4. follow_fetch() GETs the attempt's stored output and prints it as one
  *    block (report_block()), in the order the results came. A final
@@ -232,9 +234,10 @@ follow_skip(struct submit *s, size_t i, const char *dep, int status)
 }
 
 /*
- * Tasks whose last dependency just succeeded: dispatch those that wait;
- * those that were staged are on the queue already (the dependency's
- * finish script pushed them), so only what waits for them moves on.
+ * Tasks whose last dependency just succeeded: dispatch those that wait,
+ * unless the cache holds their outputs (cached_ready()); those that were
+ * staged are on the queue already (the dependency's finish script pushed
+ * them), so only what waits for them moves on.
  */
 static void
 follow_ready(struct submit *s, const size_t *next, size_t n)
@@ -257,7 +260,7 @@ follow_ready(struct submit *s, const size_t *next, size_t n)
 			released[nrel++] = next[k];
 		}
 	}
-	dispatch_ready(s, push, npush);
+	cached_ready(s, push, npush);
 	dispatch_stage_next(s, released, nrel);
 	free(push);
 	free(released);

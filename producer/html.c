@@ -13,7 +13,8 @@
  *   task, its times and the last lines of its output (a title, so it
  *   works without script); a click or Enter shows the whole kept tail in
  *   a panel, and so does opening the page at #aN (attempt N's bar);
- * - the summary table, failures last, each row opening its task's tail;
+ * - the summary table, failures last, each row opening its task's tail
+ *   (a cache hit, not run, has none and no bar: its note says so);
  * - the commands recorded in the main job (dteq record), if any, in a
  *   table of their own (not on the timeline: they ran on no agent, and
  *   often before the run began), each row opening its output's tail.
@@ -202,6 +203,9 @@ html_header(const struct submit *s, FILE *f)
 	if (r->flaky > 0)
 		fprintf(f, "<span class=\"pill timeout\">%zu flaky</span>",
 		    r->flaky);
+	if (r->ncached > 0)
+		fprintf(f, "<span class=\"pill success cached\">%zu cached, "
+		    "not run</span>", r->ncached);
 	if (r->nfailed > 0)
 		fprintf(f, "<span class=\"pill failed\">%zu failed</span>",
 		    r->nfailed);
@@ -382,8 +386,9 @@ html_table(const struct submit *s, FILE *f)
 		i = r->order[k];
 		p = &s->pt[i];
 		xasprintf(&meta, "%s%s%s", summary_word(s, i),
-		    p->reason != NULL ? ": " : "",
-		    p->reason != NULL ? p->reason : "");
+		    p->reason != NULL || summary_is_cached(s, i) ? ": " : "",
+		    p->reason != NULL ? p->reason : summary_is_cached(s, i) ?
+		    "cache hit, not run" : "");
 		fputs("<tr tabindex=\"0\"", f);
 		if (r->tasks[i].last != GRAPH_NONE)
 			fprintf(f, " data-a=\"%zu\"", r->tasks[i].last);
@@ -400,7 +405,8 @@ html_table(const struct submit *s, FILE *f)
 		fputs("</td><td>", f);
 		html_str(f, p->result.agent != NULL ? p->result.agent : "-");
 		fputs("</td><td class=\"num\">", f);
-		if (p->state == PT_DONE && p->result.status != RESULT_SKIPPED)
+		if (p->state == PT_DONE && p->result.status != RESULT_SKIPPED &&
+		    !summary_is_cached(s, i))
 			html_dur(f, p->result.duration_ms);
 		else
 			fputs("-", f);
@@ -408,6 +414,8 @@ html_table(const struct submit *s, FILE *f)
 		    summary_attempts(s, i));
 		if (summary_is_flaky(s, i))
 			fputs("flaky ", f);
+		if (summary_is_cached(s, i))
+			fputs("cache hit, not run ", f);
 		if (p->state == PT_DONE && p->result.status == RESULT_FAILED)
 			fprintf(f, "exit %d ", p->result.exit_code);
 		html_str(f, p->reason);

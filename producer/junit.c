@@ -13,6 +13,7 @@
  *	lost, cancelled		<error ...> the same, as an error
  *	skipped, unfinished	<skipped message="dependency api:build failed"/>
  *	flaky			<system-out> names the attempts it took
+ *	cache hit		time 0, <system-out>cache hit: not run ...
  *
  * The commands recorded in the main job (dteq record) follow in a second
  * testsuite named "recorded", classname "recorded", a failed one with a
@@ -64,11 +65,18 @@ junit_case(const struct submit *s, FILE *f, size_t i)
 	junit_time(f, p->state == PT_DONE ? p->result.duration_ms : 0);
 	fputs("\"", f);
 	if (p->state == PT_DONE && p->result.status == RESULT_SUCCESS &&
-	    !summary_is_flaky(s, i)) {
+	    !summary_is_flaky(s, i) && !summary_is_cached(s, i)) {
 		fputs("/>\n", f);
 		return;
 	}
 	fputs(">\n", f);
+	if (summary_is_cached(s, i)) {
+		fputs("      <system-out>cache hit: not run, its outputs were "
+		    "in the remote cache (", f);
+		junit_str(f, graph_node(s->g, i)->task->hash);
+		fputs(")</system-out>\n    </testcase>\n", f);
+		return;
+	}
 	if (p->state != PT_DONE || p->result.status == RESULT_SKIPPED) {
 		fputs("      <skipped message=\"", f);
 		if (p->state != PT_DONE)
@@ -213,7 +221,8 @@ junit_write(const struct submit *s, const char *path, char **cause)
 	junit_str(f, s->run);
 	fputs("\"/>\n      <property name=\"task_time\" value=\"", f);
 	junit_time(f, r->work_ms);
-	fputs("\"/>\n      <property name=\"critical_path\" value=\"", f);
+	fprintf(f, "\"/>\n      <property name=\"cached\" value=\"%zu\"/>\n"
+	    "      <property name=\"critical_path\" value=\"", r->ncached);
 	for (i = 0; i < r->npath; i++) {
 		if (i > 0)
 			fputs(" &gt; ", f);

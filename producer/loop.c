@@ -1,9 +1,9 @@
 /* dteq: self-hosted distributed task execution over Redis. */
 
 /*
- * The run's life in the event loop, above dispatch.c, follow.c and end.c
- * (which never call up here): its two connections, the subscription,
- * the start and the once-a-second tick. Data flow:
+ * The run's life in the event loop, above dispatch.c, cached.c, follow.c
+ * and end.c (which never call up here): its two connections, the
+ * subscription, the start and the once-a-second tick. Data flow:
  *
  * 1. loop_start() creates rc_cmd (commands and scripts) and rc_sub (the
  *    events channel). Each time rc_sub is ready, it subscribes again
@@ -13,9 +13,12 @@
  *    calls loop_start(), each message after it goes to follow_message().
  *    Once SUBSCRIBE is confirmed and rc_cmd is ready, loop_start()
  *    announces the run, applies the tasks that finished before this
- *    submit (loop_restore()) and dispatches the roots; after a
- *    reconnect it reconciles instead, and dispatch_verify() sends again
- *    a dispatch that was cut off.
+ *    submit (loop_restore()), asks the remote cache about the tasks
+ *    with a hash (cached_start()) and dispatches the roots, those the
+ *    cache holds excepted (cached_ready()); after a reconnect it
+ *    reconciles instead, cached_resend() writes the cache hits'
+ *    results again and dispatch_verify() sends again a dispatch that
+ *    was cut off.
  * 2. loop_tick() (1 s): the main job's heartbeat, the reclaim script
  *    (agents alive; the tasks of agents whose lease expired come back
  *    as lost results, to follow_result()), messages agents rejected,
@@ -52,6 +55,7 @@ loop_cmd_ready(struct rconn *rc, void *arg)
 	}
 	loop_start(s);
 	if (s->begun) {
+		cached_resend(s);
 		dispatch_verify(s);
 		follow_reconcile(s, 1);
 	}
@@ -113,11 +117,14 @@ loop_restore_one(struct submit *s, size_t i)
 	size_t		 k, nskip, *skip;
 
 	s->nfinal++;
-	printf("= %s: %s earlier (attempt %d%s%s)\n", p->result.id,
-	    p->result.status == RESULT_SUCCESS ? "succeeded" :
-	    result_status_name(p->result.status), p->result.attempt,
-	    p->result.agent != NULL ? " on " : "", p->result.agent != NULL ?
-	    p->result.agent : "");
+	if (p->result.cached)
+		printf("= %s: a cache hit earlier, not run\n", p->result.id);
+	else
+		printf("= %s: %s earlier (attempt %d%s%s)\n", p->result.id,
+		    p->result.status == RESULT_SUCCESS ? "succeeded" :
+		    result_status_name(p->result.status), p->result.attempt,
+		    p->result.agent != NULL ? " on " : "",
+		    p->result.agent != NULL ? p->result.agent : "");
 	if (p->result.status == RESULT_SUCCESS) {
 		nskip = graph_succeeded(s->g, i, &skip);
 		free(skip);
@@ -193,13 +200,14 @@ loop_start(struct submit *s)
 	    "PUBLISH %s %s", s->keys.control, ev);
 	free(ev);
 	loop_restore(s);
+	cached_start(s);
 	ready = xcalloc(graph_size(s->g), sizeof *ready);
 	for (i = 0; i < graph_size(s->g); i++) {
 		if (s->pt[i].state == PT_WAITING &&
 		    graph_node(s->g, i)->pending == 0)
 			ready[n++] = i;
 	}
-	dispatch_ready(s, ready, n);
+	cached_ready(s, ready, n);
 	free(ready);
 	end_check(s);
 }

@@ -2,7 +2,8 @@
 
 /*
  * The main job's side: `dteq submit`. Includes dteq.h, tools.h (the task
- * graphs of Nx and Turborepo) and cache.h (the replay's cache); never
+ * graphs of Nx and Turborepo) and cache.h (cached.c's lookups, the
+ * replay's cache); never
  * worker.h. The files, in the order a run uses them:
  *
  *	submit.c	options (struct submit_opts), setup, exit code
@@ -13,6 +14,7 @@
  *	ptask.c		a task's progress; ptask_set_state()
  *	loop.c		connections, the subscription, start, the tick
  *	dispatch.c	new attempts, staging, pushing, starts
+ *	cached.c	tasks whose outputs the remote cache holds: not run
  *	follow.c	events, results, output blocks, skipping
  *	end.c		the end check, stopping, aborting, the cancel poll
  *	report.c	what is printed as the run goes
@@ -30,7 +32,7 @@
  * so no two files call each other, not even through a third.
  *
  *	graph.c history.c sched.c ptask.c report.c live.c end.c
- *	dispatch.c follow.c loop.c register.c records.c summary.c
+ *	dispatch.c cached.c follow.c loop.c register.c records.c summary.c
  *	export.c junit.c html.c recap.c replayed.c replay.c submit.c
  */
 
@@ -78,6 +80,12 @@ size_t		 graph_restores(struct graph *, size_t, struct task ***);
 #define PT_QUEUED	1	/* pushed, not started */
 #define PT_RUNNING	2	/* an agent started it */
 #define PT_DONE		3	/* final: see result.status */
+/* Its hash in the remote cache (cached.c). */
+#define PT_CACHE_NO	0	/* not looked up: it runs */
+#define PT_CACHE_UNKNOWN 1	/* to be looked up */
+#define PT_CACHE_ASKING	2	/* looked up, no answer yet */
+#define PT_CACHE_HIT	3	/* its outputs are there: not run */
+#define PT_CACHE_MISS	4	/* not there: it runs */
 struct ptask {
 	int		 state;		/* PT_*: ptask_set_state() */
 	int		 attempt;	/* current attempt number */
@@ -91,6 +99,9 @@ struct ptask {
 	int		 held;		/* PT_WAITING, ready: sched.c holds
 					   it back for more urgent ones */
 	int		 killed;	/* its agent killed it: run stopped */
+	int		 cache;		/* PT_CACHE_* */
+	int		 checking;	/* PT_WAITING, ready: held until the
+					   cache answers (PT_CACHE_ASKING) */
 	struct result	 result;	/* the final (or latest) result */
 	char		*reason;	/* why skipped, lost, ... */
 	char		*avoid;		/* agent whose attempt failed */
@@ -117,6 +128,7 @@ struct submit_opts {
 	int		 keep_agents;	/* --keep-agents */
 	int		 fail_fast;	/* --fail-fast */
 	int		 no_replay;	/* --no-replay */
+	int		 no_cache_skip;	/* --no-cache-skip */
 	int		 stream;	/* --stream: print lines live */
 	int		 color;		/* --color: -1 auto, 0 never,
 					   1 always */
@@ -149,6 +161,8 @@ struct submit {
 	char		*secret;	/* signs task messages, or NULL */
 	struct graph	*g;
 	int		 tool_parallel;	/* --parallel in the tool's args */
+	int		 cache_skip;	/* tasks in the cache are not run
+					   (cached.c) */
 	uint64_t	 records_since;	/* wall ms: a re-run shows only the
 					   commands recorded from then on */
 
@@ -212,6 +226,12 @@ void		 dispatch_verify(struct submit *);
 void		 dispatch_check_claims(struct submit *);
 void		 dispatch_started(struct submit *, const char *, int,
 		     const char *);
+
+/* cached.c: tasks whose outputs the remote cache holds are not run. */
+void		 cached_start(struct submit *);
+void		 cached_lookup(struct submit *, const size_t *, size_t);
+void		 cached_ready(struct submit *, const size_t *, size_t);
+void		 cached_resend(struct submit *);
 
 /* follow.c: events, results, output blocks, skipping. */
 void		 follow_message(struct submit *, const char *, size_t);
@@ -329,6 +349,7 @@ struct report {
 	size_t		 nfailed;	/* failed, timed out, lost, cancelled */
 	size_t		 unfinished;	/* not final (the run was aborted) */
 	size_t		 flaky;
+	size_t		 ncached;	/* succeeded from the cache: not run */
 	char	       **lanes;		/* timeline rows: "agent #slot" */
 	size_t		 nlanes;
 
@@ -359,6 +380,7 @@ void		 report_tick(struct submit *);
 void		 report_block(struct submit *, size_t, const struct result *,
 		     const char *, size_t, const char *);
 void		 report_skipped(struct submit *, size_t);
+void		 report_cached(struct submit *, size_t);
 void		 report_note(struct submit *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 FILE		*report_begin(struct submit *);
@@ -385,6 +407,7 @@ int		 summary_attempts(const struct submit *, size_t);
 int		 summary_ran(const struct submit *, size_t);
 int		 summary_is_flaky(const struct submit *, size_t);
 int		 summary_is_failure(const struct submit *, size_t);
+int		 summary_is_cached(const struct submit *, size_t);
 const char	*summary_word(const struct submit *, size_t);
 const char	*summary_tail(const struct submit *, size_t, size_t *);
 /* export.c: the report files' common ground, and the --json file. */

@@ -99,6 +99,8 @@ recap_row_note(const struct submit *s, size_t i)
 
 	if (summary_is_flaky(s, i))
 		xasprintf(&note, "flaky: %d attempts", p->tries);
+	else if (summary_is_cached(s, i))
+		note = xstrdup("cache hit, not run");
 	else if (p->state == PT_DONE && p->result.status == RESULT_FAILED)
 		xasprintf(&note, "exit %d%s%s", p->result.exit_code,
 		    p->reason != NULL ? ", " : "",
@@ -139,8 +141,9 @@ recap_table(const struct submit *s, FILE *f)
 		    report_sgr(r, SGR_RESET), (int)wid,
 		    graph_node(s->g, i)->task->id, (int)wag,
 		    p->result.agent != NULL ? p->result.agent : "-",
-		    p->state == PT_DONE && p->result.status != RESULT_SKIPPED ?
-		    dur : "-", *note != '\0' ? -8 : 1, summary_attempts(s, i));
+		    p->state == PT_DONE && p->result.status != RESULT_SKIPPED &&
+		    !summary_is_cached(s, i) ? dur : "-", *note != '\0' ? -8 : 1,
+		    summary_attempts(s, i));
 		if (*note != '\0')
 			fprintf(f, " %s%s%s", summary_is_flaky(s, i) ?
 			    report_sgr(r, SGR_YELLOW) : "", note,
@@ -230,8 +233,12 @@ recap_totals(const struct submit *s, FILE *f)
 
 	fprintf(f, "%s%zu tasks: %zu succeeded", report_sgr(r, SGR_BOLD),
 	    graph_size(s->g), c[RESULT_SUCCESS]);
-	if (r->flaky > 0)
+	if (r->flaky > 0 && r->ncached > 0)
+		fprintf(f, " (%zu flaky, %zu cached)", r->flaky, r->ncached);
+	else if (r->flaky > 0)
 		fprintf(f, " (%zu flaky)", r->flaky);
+	else if (r->ncached > 0)
+		fprintf(f, " (%zu cached)", r->ncached);
 	fprintf(f, ", %zu failed", c[RESULT_FAILED] + c[RESULT_LOST] +
 	    c[RESULT_CANCELLED]);
 	if (c[RESULT_TIMEOUT] > 0)

@@ -11,7 +11,7 @@
  *   finished attempt is one block: a header "> ID (agent, duration,
  *   attempt N)", the output verbatim, a footer "< ID: status". Blocks are
  *   written whole, so two tasks' output never mix. A skipped task is one
- *   "- " line, a note one "! " line, and while tasks run a "~ " progress
+ *   "- " line, a cache hit (not run) one "= " line, a note one "! " line, and while tasks run a "~ " progress
  *   line comes at most every 10 s (and at least every minute). With
  *   --stream, output lines are printed as they arrive, each prefixed
  *   with its task id; only whole lines are printed, so they never mix
@@ -533,6 +533,24 @@ report_skipped(struct submit *s, size_t i)
 	fprintf(f, "%s- %s: skipped (%s)%s\n", report_sgr(r, SGR_YELLOW),
 	    graph_node(s->g, i)->task->id,
 	    p->reason != NULL ? p->reason : "not run",
+	    report_sgr(r, SGR_RESET));
+	report_end(s);
+}
+
+/*
+ * Print the line of task i, a cache hit (cached.c): final, not run, its
+ * outputs in the remote cache.
+ */
+void
+report_cached(struct submit *s, size_t i)
+{
+	struct report	*r = report_get(s);
+	const struct task *t = graph_node(s->g, i)->task;
+	FILE		*f;
+
+	f = report_begin(s);
+	fprintf(f, "%s= %s: cache hit (%s), not run%s\n",
+	    report_sgr(r, SGR_GREEN), t->id, t->hash != NULL ? t->hash : "?",
 	    report_sgr(r, SGR_RESET));
 	report_end(s);
 }

@@ -17,10 +17,13 @@
  *    channel (whose messages go to follow.c), and only once SUBSCRIBE is
  *    confirmed and rc_cmd is ready are the roots dispatched, so no
  *    result can arrive unheard.
- * 3. dispatch.c gives each ready task a new attempt (the fencing token)
- *    and pushes the batch in one dispatch script, in the order sched.c
- *    keeps; tasks that wait only for tasks in flight are staged in Redis,
- *    so the finish script of their last dependency pushes them.
+ * 3. cached.c makes final at once each ready task whose outputs the
+ *    run's remote cache holds (its hash, looked up as the loop starts);
+ *    dispatch.c gives each other ready task a new attempt (the fencing
+ *    token) and pushes the batch in one dispatch script, in the order
+ *    sched.c keeps; tasks that wait only for tasks in flight are staged
+ *    in Redis, so the finish script of their last dependency pushes
+ *    them.
  * 4. follow.c takes the events ("started", "finished", "log") and, since
  *    pub/sub is only a wake-up, the results hash for tasks in flight:
  *    follow_result() dispatches dependents at once, retries or requeues,
@@ -56,7 +59,7 @@ static const char submit_usage[] =
     "                   [--agent-wait SECS] [--connect-timeout SECS]\n"
     "                   [--lease SECS] [--retries N] [--output-cap BYTES]\n"
     "                   [--max-reclaims N] [--main-lease SECS]\n"
-    "                   [--secret-file FILE]\n"
+    "                   [--secret-file FILE] [--no-cache-skip]\n"
     "                   [--stream] [--color WHEN] [--junit PATH]\n"
     "                   [--report PATH.html] [--json PATH] [-v]\n"
     "                   TASKFILE|- | --nx ARGS | --turbo ARGS | --graph FILE\n"
@@ -81,6 +84,8 @@ static const char submit_usage[] =
     "  --main-lease SECS        agents give up when this submit has not\n"
     "                           heartbeated for SECS (default 30)\n"
     "  --secret-file FILE       sign task messages (else DTEQ_SECRET)\n"
+    "  --no-cache-skip          run every task, also one whose outputs the\n"
+    "                           run's remote cache holds (a task's hash)\n"
     "  --retries N              retries of a failed task (default 0)\n"
     "  --output-cap BYTES       output kept per task (default 4194304)\n"
     "  --stream                 print output lines live, prefixed by task\n"
@@ -135,6 +140,7 @@ static const struct submit_opt {
 	{ "lease", SUBMIT_SECONDS, 1, 3600, SUBMIT_FIELD(lease) },
 	{ "main-lease", SUBMIT_SECONDS, 2, 3600, SUBMIT_FIELD(main_lease) },
 	{ "max-reclaims", SUBMIT_COUNT, 0, 100, SUBMIT_FIELD(max_reclaims) },
+	{ "no-cache-skip", SUBMIT_FLAG, 0, 0, SUBMIT_FIELD(no_cache_skip) },
 	{ "no-replay", SUBMIT_FLAG, 0, 0, SUBMIT_FIELD(no_replay) },
 	{ "nx", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(nx_args) },
 	{ "output-cap", SUBMIT_BYTES, 1024, 1LL << 30,
@@ -319,7 +325,9 @@ submit_options(struct submit_opts *o, int argc, char **argv, char **cause)
 
 /*
  * Agents that share one checkout (DTEQ_TOOL_DEPS=exclude, as dteq run
- * sets) have every output there: they restore nothing.
+ * sets) have every output there: they restore nothing. Nor is a task
+ * left out for the cache (its hash): nothing would bring its outputs to
+ * that checkout.
  */
 static void
 submit_no_restores(struct taskset *ts)
@@ -331,7 +339,9 @@ submit_no_restores(struct taskset *ts)
 	    strcmp(mode, "exclude") == 0; i++) {
 		free(ts->tasks[i].restore);
 		free(ts->tasks[i].restore_arg);
+		free(ts->tasks[i].hash);
 		ts->tasks[i].restore = ts->tasks[i].restore_arg = NULL;
+		ts->tasks[i].hash = NULL;
 		ts->tasks[i].restore_inline = 0;
 	}
 }
@@ -405,6 +415,49 @@ submit_load(struct submit *s, char **cause)
 	if (tool)
 		submit_warn_outputs(s);
 	return (0);
+}
+
+/*
+ * May tasks the remote cache holds be left out (cached.c)? Not with
+ * --no-cache-skip, nor when the tool is told to skip its cache: then it
+ * runs every task.
+ */
+static int
+submit_cache_skip(const struct submit_opts *o)
+{
+	static const char *const skip[] = { "--force", "--skipNxCache",
+	    "--skip-nx-cache", "--skipRemoteCache", "--skip-remote-cache" };
+	const char	*args, *v;
+	char		**words, *cause;
+	size_t		 n, k, j, len;
+	int		 rv = 1;
+
+	if (o->no_cache_skip)
+		return (0);
+	if (((v = getenv("TURBO_FORCE")) != NULL && o->turbo_args != NULL &&
+	    *v != '\0' && strcmp(v, "false") != 0 && strcmp(v, "0") != 0))
+		return (0);
+	args = o->turbo_args != NULL ? o->turbo_args : o->nx_args;
+	if (args == NULL || toolgraph_split(args, &words, &n, &cause) != 0) {
+		if (args != NULL)
+			free(cause);	/* the tool's run says it first */
+		return (1);
+	}
+	for (k = 0; k < n && rv; k++) {
+		if (strcmp(words[k], "--") == 0)
+			break;
+		for (j = 0; j < nitems(skip); j++) {
+			len = strlen(skip[j]);
+			if (strncmp(words[k], skip[j], len) == 0 &&
+			    (words[k][len] == '\0' || (words[k][len] == '=' &&
+			    strcmp(words[k] + len + 1, "false") != 0)))
+				rv = 0;
+		}
+	}
+	toolgraph_words_free(words, n);
+	if (!rv)
+		log_info("the tool is told to skip its cache: every task runs");
+	return (rv);
 }
 
 /* SIGINT, SIGTERM: cancel the run. */
@@ -492,6 +545,7 @@ submit_setup(struct submit *s, char **cause, int *rv)
 	    sign_load_secret(s->o->secret_file, &s->secret, cause) != 0)
 		return (-1);
 	keys_init(&s->keys, s->run);
+	s->cache_skip = submit_cache_skip(s->o);
 	s->pt = xcalloc(graph_size(s->g), sizeof *s->pt);
 	if ((*rv = register_run(s, cause)) != 0) {
 		log_warnx("%s", *cause);

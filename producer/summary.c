@@ -8,7 +8,8 @@
  * - the order of the summary table: successes, skipped, unfinished, and
  *   failures last, each group by start time;
  * - the totals, flaky tasks (a last attempt that succeeded after a failed
- *   one), the wall time and the sum of task times;
+ *   one), cache hits (succeeded, not run: cached.c), the wall time and
+ *   the sum of task times;
  * - the critical path: the chain of dependencies with the most work,
  *   from the graph and the actual durations of every attempt;
  * - the lanes of the HTML timeline: one per agent slot, found by packing
@@ -40,7 +41,16 @@ summary_is_failure(const struct submit *s, size_t i)
 	    p->result.status != RESULT_SKIPPED);
 }
 
-/* Did task i succeed only after a failed attempt? */
+/* Is task i a cache hit: succeeded, not run (cached.c)? */
+int
+summary_is_cached(const struct submit *s, size_t i)
+{
+	const struct ptask	*p = &s->pt[i];
+
+	return (p->state == PT_DONE && p->result.status == RESULT_SUCCESS &&
+	    p->result.cached);
+}
+
 /*
  * The attempts of task i that an agent started: a skipped task ran none,
  * and an attempt dispatched but never started (the run ended first) does
@@ -70,6 +80,7 @@ summary_ran(const struct submit *s, size_t i)
 	return (p->state == PT_DONE && p->result.status != RESULT_SKIPPED);
 }
 
+/* Did task i succeed only after a failed attempt? */
 int
 summary_is_flaky(const struct submit *s, size_t i)
 {
@@ -295,7 +306,7 @@ summary_build(struct report *r, const struct submit *s)
 
 	r->wall_ms = (s->ended != 0 ? s->ended : util_now_ms()) - s->started;
 	r->work_ms = 0;
-	r->unfinished = r->flaky = r->nfailed = 0;
+	r->unfinished = r->flaky = r->nfailed = r->ncached = 0;
 	memset(r->counts, 0, sizeof r->counts);
 	free(r->order);
 	r->order = xcalloc(n + 1, sizeof *r->order);
@@ -309,6 +320,7 @@ summary_build(struct report *r, const struct submit *s)
 		    p->result.status < RESULT_NSTATUS)
 			r->counts[p->result.status]++;
 		r->flaky += summary_is_flaky(s, i);
+		r->ncached += summary_is_cached(s, i);
 		r->nfailed += summary_is_failure(s, i);
 	}
 	/* qsort_r() takes no const argument; the comparison only reads. */

@@ -8,6 +8,8 @@
  *	deps	 dependencies
  *	outputs	 the task's, under the package's directory
  *	command	 `RUNNER run TASK --filter=PKG [--only] [-- args]`
+ *	hash	 hash, with DTEQ_TOOL_DEPS=restore, unless the task is not
+ *		 cacheable
  *
  * Persistent tasks, such as dev servers, are refused with an error naming
  * them: they never finish, and an agent cannot keep one running for a
@@ -21,6 +23,14 @@
  * agent runs one task at a time that has such dependencies missing.
  * DTEQ_TOOL_DEPS=exclude keeps --only, for agents that share one file
  * system.
+ *
+ * The dry run's hash of a task is the key under which the agent's `turbo
+ * run` stores the task in the remote cache only when it runs the task
+ * with its dependencies, as restore mode does (with --only, Turborepo
+ * hashes a task without its dependencies' hashes). And only then do the
+ * dependents' own commands bring a task's outputs from the cache. So the
+ * hash, which lets submit skip a task already in the cache, is given in
+ * restore mode alone.
  */
 
 #include <stdlib.h>
@@ -172,6 +182,12 @@ turbo_task(struct tool_ctx *ctx, struct turbo_ref *refs,
 	 * cache entry): its agent lets one such task at a time restore.
 	 */
 	t->restore_inline = ctx->restore && t->noutputs > 0;
+	v = tool_get(e, "hash");
+	if (ctx->restore && cJSON_IsString(v) &&
+	    task_hash_valid(v->valuestring) &&
+	    !cJSON_IsFalse(tool_get(tool_get(e, "resolvedTaskDefinition"),
+	    "cache")))
+		t->hash = xstrdup(v->valuestring);
 	return (turbo_deps(ctx, refs, n, tool_get(e,
 	    "dependencies"), stamp, t));
 }

@@ -395,7 +395,8 @@ test_files(void)
 	CHECK(strstr(got, "\"result\": \"failed\", \"exit\": 1") != NULL);
 	CHECK(strstr(got, "\"critical_path\": {\"duration_ms\": 700, "
 	    "\"tasks\": [\"p:a\", \"p:c\"]}") != NULL);
-	CHECK(strstr(got, "\"flaky\": 1}") != NULL);
+	CHECK(strstr(got, "\"flaky\": 1, \"cached\": 0}") != NULL);
+	CHECK(strstr(got, "\"cached\": true") == NULL);
 	CHECK(strstr(got, "\"reason\": \"dependency p:b failed\"") != NULL);
 	free(got);
 
@@ -419,6 +420,104 @@ test_files(void)
 	CHECK(strstr(got, "http") == NULL);
 	free(got);
 
+	free(json);
+	free(xml);
+	free(html);
+	teardown(&s);
+}
+
+/*
+ * Task i of s is a cache hit, as cached.c makes one: final, a success
+ * with cached set, attempt 0, no agent, its line printed.
+ */
+static void
+cache_hit(struct submit *s, const char *id, const char *hash)
+{
+	size_t		 i = graph_find(s->g, id);
+	struct ptask	*p = &s->pt[i];
+
+	graph_node(s->g, i)->task->hash = xstrdup(hash);
+	ptask_set_state(s, i, PT_DONE);
+	p->result.id = xstrdup(id);
+	p->result.status = RESULT_SUCCESS;
+	p->result.cached = 1;
+	p->result.start_ms = p->result.end_ms = 1000000;
+	report_cached(s, i);
+}
+
+/*
+ * Cache hits (a and e of the diamond; b, c and d ran): their lines, the
+ * counts, no weight on the critical path, and what the summary, --json,
+ * --junit and --report say of them.
+ */
+static void
+test_cached(void)
+{
+	struct submit	 s;
+	struct report	*r;
+	char		*out = tpath("cached.out"), *json = tpath("cached.json");
+	char		*xml = tpath("cached.xml"), *html = tpath("cached.html");
+	char		*got;
+	int		 saved;
+
+	diamond(&s);
+	test_opts.json_path = json;
+	test_opts.junit_path = xml;
+	test_opts.report_path = html;
+	saved = capture_stdout(out);
+	cache_hit(&s, "p:a", "aaaa1111");
+	finish(&s, "p:b", RESULT_SUCCESS, 1, "x", 1000000, 500, "b\n", NULL);
+	finish(&s, "p:c", RESULT_SUCCESS, 1, "y", 1000000, 300, "c\n", NULL);
+	finish(&s, "p:d", RESULT_SUCCESS, 1, "x", 1000500, 200, "d\n", NULL);
+	cache_hit(&s, "q:e", "eeee2222");
+	summary_build(s.report, &s);
+	r = s.report;
+	CHECK(r->counts[RESULT_SUCCESS] == 5 && r->ncached == 2);
+	CHECK(r->nattempts == 3 && r->nlanes == 2);
+	CHECK(summary_is_cached(&s, 0) && summary_is_cached(&s, 4));
+	CHECK(!summary_is_cached(&s, 1) && !summary_is_flaky(&s, 0));
+	CHECK(summary_attempts(&s, 0) == 0 && summary_ran(&s, 0));
+	CHECK(r->path_ms == 700 && r->npath == 3);	/* a, b, d: a adds 0 */
+	CHECK(r->work_ms == 1000);
+	CHECK(recap_print(&s) == EXIT_OK);
+	restore_stdout(saved);
+	test_opts.json_path = test_opts.junit_path = NULL;
+	test_opts.report_path = NULL;
+
+	got = slurp(out);
+	CHECK(strncmp(got, "= p:a: cache hit (aaaa1111), not run\n", 37) == 0);
+	CHECK(strstr(got, "\n= q:e: cache hit (eeee2222), not run\n") != NULL);
+	CHECK(strstr(got, "\n  success    p:a  -             - 0        "
+	    "cache hit, not run\n") != NULL);
+	CHECK(strstr(got, "\n5 tasks: 5 succeeded (2 cached), 0 failed, "
+	    "0 skipped in ") != NULL);
+	free(got);
+	got = slurp(json);
+	CHECK(strstr(got, "\"flaky\": 0, \"cached\": 2}") != NULL);
+	CHECK(strstr(got, "{\"id\": \"p:a\", \"status\": \"success\", "
+	    "\"agent\": null, \"attempts\": 0, \"attempt\": 0, "
+	    "\"flaky\": false, \"cached\": true, \"exit\": 0,") != NULL);
+	CHECK(strstr(got, "{\"id\": \"p:b\", \"status\": \"success\", "
+	    "\"agent\": \"x\", \"attempts\": 1, \"attempt\": 1, "
+	    "\"flaky\": false, \"cached\": false,") != NULL);
+	CHECK(strstr(got, "{\"id\": \"p:a\", \"attempt\"") == NULL);
+	free(got);
+	got = slurp(xml);
+	CHECK(strstr(got, "<property name=\"cached\" value=\"2\"/>") != NULL);
+	CHECK(strstr(got, "<testcase name=\"p:a\" classname=\"p\" "
+	    "time=\"0.000\">\n      <system-out>cache hit: not run, its "
+	    "outputs were in the remote cache (aaaa1111)</system-out>\n"
+	    "    </testcase>\n") != NULL);
+	CHECK(strstr(got, "<testcase name=\"p:b\" classname=\"p\" "
+	    "time=\"0.500\"/>") != NULL);
+	free(got);
+	got = slurp(html);
+	CHECK(strstr(got, "2 cached, not run</span>") != NULL);
+	CHECK(strstr(got, "data-bars=\"3\"") != NULL);
+	CHECK(strstr(got, "data-meta=\"success: cache hit, not run\"") !=
+	    NULL);
+	free(got);
+	free(out);
 	free(json);
 	free(xml);
 	free(html);
@@ -456,6 +555,7 @@ main(void)
 	TEST_RUN(test_lanes);
 	TEST_RUN(test_clean_and_escape);
 	TEST_RUN(test_files);
+	TEST_RUN(test_cached);
 	TEST_RUN(test_report_path_error);
 	if ((pid = fork()) == 0) {
 		execlp("rm", "rm", "-rf", test_dir, (char *)NULL);

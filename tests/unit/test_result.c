@@ -57,6 +57,7 @@ round_trip(const struct result *r)
 	CHECK(back.duration_ms == r->duration_ms);
 	CHECK(back.output_bytes == r->output_bytes);
 	check_optional(back.reason, r->reason);
+	CHECK(back.cached == r->cached);
 	result_clear(&back);
 	free(json);
 }
@@ -101,8 +102,38 @@ test_optional(void)
 	json = result_encode(&r, NULL);
 	CHECK(strstr(json, "\"agent\"") == NULL);
 	CHECK(strstr(json, "\"reason\"") == NULL);
+	CHECK(strstr(json, "\"cached\"") == NULL);
 	CHECK(strncmp(json, "{\"id\":\"t\",\"status\":", 19) == 0);
 	free(json);
+}
+
+/*
+ * A cache hit submit records: cached true, attempt 0, no agent; a
+ * "cached" that is not true reads as not cached.
+ */
+static void
+test_cached(void)
+{
+	struct result	 r;
+	char		*json, *cause = NULL;
+
+	memset(&r, 0, sizeof r);
+	r.id = (char *)"@ws/util#build";
+	r.status = RESULT_SUCCESS;
+	r.cached = 1;
+	r.start_ms = r.end_ms = 1795837211264ULL;
+	round_trip(&r);
+	json = result_encode(&r, NULL);
+	CHECK(strstr(json, ",\"cached\":true}") != NULL);
+	CHECK(strstr(json, "\"attempt\":0") != NULL);
+	free(json);
+	memset(&r, 0, sizeof r);
+	json = (char *)"{\"id\":\"a\",\"status\":\"success\","
+	    "\"cached\":\"true\"}";
+	CHECK(result_decode(json, strlen(json), &r, &cause) == 0);
+	CHECK(r.cached == 0);
+	result_clear(&r);
+	free(cause);
 }
 
 /* Decode ev (a C string) into e; 0 or -1 as event_decode. */
@@ -162,6 +193,7 @@ main(void)
 {
 	TEST_RUN(test_fields);
 	TEST_RUN(test_optional);
+	TEST_RUN(test_cached);
 	TEST_RUN(test_events);
 	return (test_exit());
 }

@@ -154,6 +154,35 @@ test_restore(void)
 	taskset_free(&ts);
 }
 
+/* A cache key is copied; a task without one has none. */
+static void
+test_hash(void)
+{
+	struct taskset	ts;
+	char		key[TASK_HASH_MAX + 2];
+
+	if (parse_ok("{\"tasks\": [\n"
+	    "  {\"id\": \"lib#build\", \"command\": \"make lib\",\n"
+	    "   \"hash\": \"61db1eda0ee7f69f\"},\n"
+	    "  {\"id\": \"app#build\", \"command\": \"make app\"}\n"
+	    "]}\n", &ts) != 0)
+		return;
+	CHECK(ts.ntasks == 2);
+	CHECK_STREQ(ts.tasks[0].hash, "61db1eda0ee7f69f");
+	CHECK(ts.tasks[1].hash == NULL);
+	taskset_free(&ts);
+	CHECK(task_hash_valid("A-z_09"));
+	CHECK(!task_hash_valid(""));
+	CHECK(!task_hash_valid("a/b"));
+	CHECK(!task_hash_valid("a b"));
+	memset(key, 'f', TASK_HASH_MAX);
+	key[TASK_HASH_MAX] = '\0';
+	CHECK(task_hash_valid(key));
+	key[TASK_HASH_MAX] = 'f';
+	key[TASK_HASH_MAX + 1] = '\0';
+	CHECK(!task_hash_valid(key));
+}
+
 /* A NUL byte in the file, before more text. */
 #define NUL_JSON	"{\"tasks\": []}\0{}"
 
@@ -217,6 +246,13 @@ static const struct refusal {
 	    { "expected a command or true" }, 0 },
 	{ "test_type_restore", "\"restore\": \"\"", "restore", NULL,
 	    { "must not be empty" }, 0 },
+	/* A cache key: a string the remote cache accepts as a hash. */
+	{ "test_type_hash", "\"hash\": 5", "hash", NULL,
+	    { "expected a string, got a number" }, 0 },
+	{ "test_type_hash", "\"hash\": \"\"", "hash", NULL,
+	    { "\"\" is not a cache key (1 to 128 of A-Z a-z 0-9 _ -)" }, 0 },
+	{ "test_type_hash", "\"hash\": \"../meta\"", "hash", NULL,
+	    { "\"../meta\" is not a cache key" }, 0 },
 	/* A task that is not an object is named by index. */
 	{ "test_task_not_object", "{\"tasks\": [{\"id\": \"a\", "
 	    "\"command\": \"x\"}, \"b:build\"]}", NULL,
@@ -236,7 +272,7 @@ static const struct refusal {
 	{ "test_unknown_task_field", "{\"tasks\": [{\"id\": \"a:build\", "
 	    "\"command\": \"x\", \"dependsOn\": [\"b\"]}]}", NULL, NULL,
 	    { "tasks.json: task \"a:build\": unknown field \"dependsOn\"",
-	    "(known fields: id, command, ", ", restore" }, 0 },
+	    "(known fields: id, command, ", ", restore, hash)" }, 0 },
 	{ "test_unknown_task_field", "{\"tasks\": [{\"Command\": \"x\", "
 	    "\"id\": \"z\"}]}", NULL, NULL,
 	    { "task \"z\": unknown field \"Command\"" }, 0 },
@@ -483,6 +519,7 @@ main(void)
 	TEST_RUN(test_valid_bounds);
 	TEST_RUN(test_not_nul_terminated);
 	TEST_RUN(test_restore);
+	TEST_RUN(test_hash);
 	TEST_TABLE(refusals, refused);
 	TEST_RUN(test_escaped_backslash_u0000);
 	TEST_RUN(test_bad_id);

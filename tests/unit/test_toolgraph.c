@@ -684,14 +684,36 @@ test_nx_restore(void)
 			same += ts.tasks[i].restore_inline;
 		}
 		CHECK(same > 0 && same < ts.ntasks);
+		/* Restore mode: the dry run's hash, what the cache holds. */
+		for (i = 0; i < ts.ntasks; i++)
+			CHECK(ts.tasks[i].hash != NULL);
+		CHECK_STREQ(find(&ts, "@t/a#build")->hash, "151da664096d9450");
+		CHECK_STREQ(find(&ts, "@t/d#test")->hash, "c16ad235d2a676de");
+		taskset_free(&ts);
+	}
+	/* A task Turborepo does not cache has no hash to look up. */
+	if (parse_ok("{\"turboVersion\": \"2.11.11\", \"tasks\": ["
+	    "{\"taskId\": \"p#a\", \"task\": \"a\", \"package\": \"p\", "
+	    "\"hash\": \"aaaa\", \"resolvedTaskDefinition\": "
+	    "{\"cache\": false}}, "
+	    "{\"taskId\": \"p#b\", \"task\": \"b\", \"package\": \"p\", "
+	    "\"hash\": \"bbbb\", \"resolvedTaskDefinition\": {}}, "
+	    "{\"taskId\": \"p#c\", \"task\": \"c\", \"package\": \"p\", "
+	    "\"hash\": \"c/c\"}]}", "h.json", &ts) == 0) {
+		CHECK(find(&ts, "p#a")->hash == NULL);
+		CHECK_STREQ(find(&ts, "p#b")->hash, "bbbb");
+		CHECK(find(&ts, "p#c")->hash == NULL);
 		taskset_free(&ts);
 	}
 	setenv("DTEQ_TOOL_DEPS", "exclude", 1);
 	if (parse_fixture("turbo-2.11.11-dry-build-test.json", &ts) == 0) {
 		count_restores(&ts, &nrestore, &narg);
 		CHECK(ts.ntasks == 8 && nrestore == 0 && narg == 0);
-		for (i = 0; i < ts.ntasks; i++)
+		/* --only hashes differ from the dry run's: no hash. */
+		for (i = 0; i < ts.ntasks; i++) {
 			CHECK(ts.tasks[i].restore_inline == 0);
+			CHECK(ts.tasks[i].hash == NULL);
+		}
 		taskset_free(&ts);
 	}
 }
