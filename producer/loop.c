@@ -13,7 +13,9 @@
  *    calls loop_start(), each message after it goes to follow_message().
  *    Once SUBSCRIBE is confirmed and rc_cmd is ready, loop_start()
  *    announces the run, applies the tasks that finished before this
- *    submit (loop_restore()), asks the remote cache about the tasks
+ *    submit (loop_restore()), restores an --nx run's cache hits here
+ *    first (warm_start(), then loop_begin() once it is over), asks the
+ *    remote cache about the tasks
  *    with a hash (cached_start()) and dispatches the roots, those the
  *    cache holds excepted (cached_ready()); after a reconnect it
  *    reconciles instead, cached_resend() writes the cache hits'
@@ -169,6 +171,8 @@ loop_restore(struct submit *s)
 	}
 }
 
+static void	loop_begin(struct submit *);
+
 /*
  * Create the connections on the first call; once subscribed with rc_cmd
  * ready, announce the run and dispatch the roots (first time) or
@@ -177,7 +181,6 @@ loop_restore(struct submit *s)
 void
 loop_start(struct submit *s)
 {
-	size_t	*ready, n = 0, i;
 	char	*ev;
 	size_t	 len;
 
@@ -200,6 +203,19 @@ loop_start(struct submit *s)
 	    "PUBLISH %s %s", s->keys.control, ev);
 	free(ev);
 	loop_restore(s);
+	/* An --nx run's cache hits are restored here first (warm.c). */
+	if (!warm_start(s, loop_begin))
+		loop_begin(s);
+}
+
+/* Ask the cache about the tasks with a hash, and dispatch the roots. */
+static void
+loop_begin(struct submit *s)
+{
+	size_t	*ready, n = 0, i;
+
+	if (s->abort_reason != NULL || s->ending)
+		return;
 	cached_start(s);
 	ready = xcalloc(graph_size(s->g), sizeof *ready);
 	for (i = 0; i < graph_size(s->g); i++) {

@@ -15,6 +15,7 @@
  *	loop.c		connections, the subscription, start, the tick
  *	dispatch.c	new attempts, staging, pushing, starts
  *	cached.c	tasks whose outputs the remote cache holds: not run
+ *	warm.c		--nx: those tasks found and restored here first
  *	follow.c	events, results, output blocks, skipping
  *	end.c		the end check, stopping, aborting, the cancel poll
  *	report.c	what is printed as the run goes
@@ -32,7 +33,8 @@
  * so no two files call each other, not even through a third.
  *
  *	graph.c history.c sched.c ptask.c report.c live.c end.c
- *	dispatch.c cached.c follow.c loop.c register.c records.c summary.c
+ *	dispatch.c cached.c warm.c follow.c loop.c register.c records.c
+ *	summary.c
  *	export.c junit.c html.c recap.c replayed.c replay.c submit.c
  */
 
@@ -102,6 +104,8 @@ struct ptask {
 	int		 cache;		/* PT_CACHE_* */
 	int		 checking;	/* PT_WAITING, ready: held until the
 					   cache answers (PT_CACHE_ASKING) */
+	int		 warm;		/* restored here before the run
+					   (warm.c): the replay leaves it */
 	struct result	 result;	/* the final (or latest) result */
 	char		*reason;	/* why skipped, lost, ... */
 	char		*avoid;		/* agent whose attempt failed */
@@ -422,6 +426,16 @@ int		 junit_write(const struct submit *, const char *, char **);
 
 /* html.c */
 int		 html_write(const struct submit *, const char *, char **);
+
+struct cache;
+
+/* warm.c: an --nx run's cache hits, restored here before the run. */
+#define WARM_ENV_MAX	8
+size_t		 warm_tool_env(struct submit *, struct cache *, char **);
+char	       **warm_nx_argv(struct submit *, const size_t *, size_t,
+		     const char *const *, size_t *);
+void		 warm_argv_free(char **);
+int		 warm_start(struct submit *, void (*)(struct submit *));
 
 /* records.c: the commands `dteq record` recorded in the run. */
 void		 record_collect(struct submit *);

@@ -520,7 +520,7 @@ replay_exec(struct submit *s, struct cache *cache, char *const *argv,
 	struct replay	 r;
 	struct spawn	 sp;
 	struct event	*ev;
-	char		*set[10], **rargv, *self, *cause;
+	char		*set[WARM_ENV_MAX + 3], **rargv, *self, *url, *cause;
 	size_t		 i, n, k = 0;
 
 	for (n = 0; argv[n] != NULL; n++)
@@ -542,21 +542,11 @@ replay_exec(struct submit *s, struct cache *cache, char *const *argv,
 
 	memset(&r, 0, sizeof r);
 	r.base = s->base;
-	xasprintf(&set[k++], "NX_SELF_HOSTED_REMOTE_CACHE_SERVER="
-	    "http://127.0.0.1:%d", cache_port(cache));
-	xasprintf(&set[k++], "NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN=%s",
-	    cache_token(cache));
-	xasprintf(&set[k++], "TURBO_API=http://127.0.0.1:%d",
-	    cache_port(cache));
-	xasprintf(&set[k++], "TURBO_TOKEN=%s", cache_token(cache));
-	set[k++] = xstrdup("TURBO_TEAM=dteq");
-	/* Its output goes to a log: no colour. */
-	set[k++] = xstrdup("NO_COLOR=1");
-	set[k++] = xstrdup("FORCE_COLOR=0");
+	k = warm_tool_env(s, cache, set);
 	/* dteq record connects as submit does; the password apart. */
-	self = url_format(&s->url, 0);
-	xasprintf(&set[k++], "DTEQ_REDIS_URL=%s", self);
-	free(self);
+	url = url_format(&s->url, 0);
+	xasprintf(&set[k++], "DTEQ_REDIS_URL=%s", url);
+	free(url);
 	if (s->url.password != NULL)
 		xasprintf(&set[k++], "DTEQ_REDIS_PASSWORD=%s",
 		    s->url.password);
@@ -674,52 +664,31 @@ replay_partial(struct submit *s, int tool, const char *args, char **cause)
 
 /*
  * With the Nx runner (the tasks' commands are `dteq nx-task ...`): one
- * `dteq nx-task --quiet` of every task that succeeded, in dependency
- * order, each with its own words. NULL if a task's command is not one.
+ * `dteq nx-task --quiet` of every task that succeeded and was not
+ * restored here before the run (warm.c), in dependency order. NULL if a
+ * task's command is not one; *ntasks 0 when no task is left.
  */
 static char **
-replay_nx_tasks(struct submit *s)
+replay_nx_tasks(struct submit *s, size_t *ntasks)
 {
-	char		**argv, **words, *cause = NULL;
-	size_t		 *order, n = graph_size(s->g), na = 0, nw, i, j;
-	size_t		  ntasks = 0;
-	struct task	 *t;
+	char		**argv;
+	size_t		 *order, *todo, n = 0, i;
 
-	argv = xcalloc(3, sizeof *argv);
-	argv[na++] = realpath("/proc/self/exe", NULL);
-	argv[na++] = xstrdup("nx-task");
-	argv[na++] = xstrdup("--quiet");
-	if (argv[0] == NULL) {
-		replay_argv_free(argv);
-		return (NULL);
-	}
 	order = graph_order(s->g);
-	for (i = 0; i < n; i++) {
-		if (s->pt[order[i]].state != PT_DONE ||
-		    s->pt[order[i]].result.status != RESULT_SUCCESS)
-			continue;
-		t = graph_node(s->g, order[i])->task;
-		words = NULL;
-		nw = 0;
-		if (toolgraph_split(t->command, &words, &nw, &cause) != 0 ||
-		    nw < 3 || strcmp(words[1], "nx-task") != 0) {
-			free(cause);
-			if (words != NULL)
-				toolgraph_words_free(words, nw);
-			replay_argv_free(argv);
-			free(order);
-			return (NULL);
-		}
-		argv = xreallocarray(argv, na + nw, sizeof *argv);
-		for (j = 2; j < nw; j++)
-			argv[na++] = xstrdup(words[j]);
-		toolgraph_words_free(words, nw);
-		ntasks++;
+	todo = xcalloc(graph_size(s->g) + 1, sizeof *todo);
+	for (i = 0; i < graph_size(s->g); i++) {
+		if (s->pt[order[i]].state == PT_DONE &&
+		    s->pt[order[i]].result.status == RESULT_SUCCESS &&
+		    !s->pt[order[i]].warm)
+			todo[n++] = order[i];
 	}
-	argv[na] = NULL;
+	argv = warm_nx_argv(s, todo, n, NULL, ntasks);
 	free(order);
-	log_info("replay: dteq nx-task --quiet, %zu task%s", ntasks,
-	    ntasks == 1 ? "" : "s");
+	free(todo);
+	if (argv != NULL) {
+		log_info("replay: dteq nx-task --quiet, %zu task%s", *ntasks,
+		    *ntasks == 1 ? "" : "s");
+	}
 	return (argv);
 }
 
@@ -747,7 +716,7 @@ replay_counts(struct submit *s, int tool, const char *out)
 	for (k = 0; k < graph_size(s->g); k++) {
 		i = order[k];
 		if (s->pt[i].state != PT_DONE ||
-		    s->pt[i].result.status != RESULT_SUCCESS)
+		    s->pt[i].result.status != RESULT_SUCCESS || s->pt[i].warm)
 			continue;
 		task = graph_node(s->g, i)->task;
 		t[n].id = task->id;
@@ -789,6 +758,7 @@ replay_run(struct submit *s)
 	char		**argv = NULL, *cause = NULL, out[] =
 			    "/tmp/dteq-replay.XXXXXX";
 	int		 tool, i, all = 1, any = 0, rv = -1, st, fd;
+	size_t		 ntasks = 0;
 	FILE		*f;
 
 	if (s->o->nx_args == NULL && s->o->turbo_args == NULL)
@@ -813,8 +783,15 @@ replay_run(struct submit *s)
 	}
 	tool = s->o->nx_args != NULL ? TOOLGRAPH_NX : TOOLGRAPH_TURBO;
 	args = tool == TOOLGRAPH_NX ? s->o->nx_args : s->o->turbo_args;
-	if (tool == TOOLGRAPH_NX)
-		argv = replay_nx_tasks(s);
+	if (tool == TOOLGRAPH_NX &&
+	    (argv = replay_nx_tasks(s, &ntasks)) != NULL && ntasks == 0) {
+		f = report_begin(s);
+		fprintf(f, "\nNo replay: every task that succeeded was "
+		    "restored here before the run.\n");
+		report_end(s);
+		replay_argv_free(argv);
+		return (0);
+	}
 	if (argv == NULL) {
 		argv = all ? replay_argv(tool, args, &cause) :
 		    replay_partial(s, tool, args, &cause);

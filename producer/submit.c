@@ -611,6 +611,8 @@ submit_main(int argc, char **argv)
 	 * and failure recap are the last lines.
 	 */
 	replay_run(&s);
+	/* Its Nx runner (warm.c, replay.c) sees it gone and exits. */
+	util_runner_pool_remove(getpid());
 	record_collect(&s);
 	rv = recap_print(&s);
 	submit_free(&s);

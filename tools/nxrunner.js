@@ -213,7 +213,12 @@ async function hashOf(graph, nxJson, taskGraph, task) {
   const hasher = nx.hash.hasher.createTaskHasher(graph, nxJson,
     runnerOptions);
   await nx.hash.task.hashTask(hasher, graph, taskGraph, task, process.env);
-  return task.hash;
+  const hash = task.hash;
+  // The orchestrator hashes it again, recording the task's details in
+  // Nx's database, which its cache entry needs.
+  delete task.hash;
+  delete task.hashDetails;
+  return hash;
 }
 
 // Run one task with its whole task graph for hashing (hitsOnly: only a

@@ -85,8 +85,11 @@ assert_no_grep '^> @ws/' "$out" "a task's block in the warm run"
 assert_eq "$(ran_on w1)" "" "tasks the warm run sent to w1"
 assert_eq "$(rcli hvals "dteq:{$RUN}:results" | grep -c '"cached":true')" \
     39 "results of cache hits"
-assert_eq "$(rcli exists "dteq:{$RUN}:queue" "dteq:{$RUN}:attempts")" 0 \
-    "keys of dispatched tasks in the warm run"
+assert_eq "$(rcli exists "dteq:{$RUN}:queue")" 0 \
+    "the queue of the warm run"
+# The only attempt is the replay's, recorded in the main job.
+assert_eq "$(rcli hkeys "dteq:{$RUN}:attempts" | tr '\n' ' ')" "replay " \
+    "attempts of the warm run"
 assert_grep '"cached": 39\}' "$TMP/warm.json" "the report's count of hits"
 assert_eq "$(grep -c '"attempts": 0, "attempt": 0, "flaky": false, "cached": true' \
     "$TMP/warm.json")" 39 "the report's tasks from the cache"
@@ -96,9 +99,11 @@ run_cli status status --redis "$REDIS_URL" --run "$RUN"
 assert_grep '^tasks: 39 in all; 39 done \(39 succeeded, 39 of them cached,' \
     "$TMP/status.out" "dteq status of the warm run"
 # The replay brought every output from the cache.
-assert_grep '^Replaying the run here from the remote cache:' "$out" \
-    "the replay ran"
-assert_grep 'Cached: *39 cached, 39 total' "$out" \
+assert_grep '^Replaying the run here from the remote cache \(its output: dteq logs --run [^ ]* replay\):$' \
+    "$out" "the replay ran"
+replay_counts "lint:13 test:13 build:13"
+replay_log
+assert_grep 'Cached: *39 cached, 39 total' "$TMP/replay.out" \
     "the replay read every task from the cache"
 for d in $WS_DIRS; do
 	assert_file "$TMP/warm/$d/dist/index.js" "$d's dist after the replay"
@@ -129,7 +134,9 @@ awk '$1 == ">" && $2 == "@ws/web#build" { on = 1; next }
     $1 == "<" { on = 0 } on' "$out" >"$TMP/web-build.out"
 assert_grep '@ws/api:build: cache hit' "$TMP/web-build.out" \
     "web's build restored api's outputs from the cache"
-assert_grep 'Cached: *39 cached, 39 total' "$out" \
+replay_counts "lint:13 test:13 build:13"
+replay_log
+assert_grep 'Cached: *39 cached, 39 total' "$TMP/replay.out" \
     "the replay read every task from the cache"
 assert_grep '^// changed$' "$TMP/part/libs/charts/dist/index.js" \
     "charts' new dist in the main job's copy"
