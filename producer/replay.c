@@ -743,6 +743,38 @@ replay_counts(struct submit *s, int tool, const char *out)
 }
 
 /*
+ * Run the replay's argv with the cache, say so, and print what it did.
+ * 0, or -1 if it could not run or failed.
+ */
+static int
+replay_go(struct submit *s, int tool, int all, struct cache *cache,
+    char **argv)
+{
+	char	out[] = "/tmp/dteq-replay.XXXXXX";
+	int	fd, st, rv = -1;
+	FILE	*f;
+
+	if ((fd = mkstemp(out)) == -1) {
+		log_warn("replay: %s", out);
+		return (-1);
+	}
+	close(fd);
+	f = report_begin(s);
+	fprintf(f, "\nReplaying the %s here from the remote cache (its "
+	    "output: dteq logs --run %s %s):\n", all ? "run" :
+	    "tasks that succeeded", s->run, REPLAY_ID);
+	report_end(s);
+	if ((st = replay_exec(s, cache, argv, out)) == 0)
+		rv = 0;
+	else if (st > 0)
+		log_warnx("replay: exited with %d; the run's own result "
+		    "stands", st);
+	replay_counts(s, tool, out);
+	unlink(out);
+	return (rv);
+}
+
+/*
  * Replay the run here when it used --nx or --turbo: every task that
  * succeeded (all of them, or after failures the others are not run
  * again), its output recorded in the run as the command "replay" (`dteq
@@ -755,9 +787,8 @@ replay_run(struct submit *s)
 {
 	struct cache	*cache;
 	const char	*args;
-	char		**argv = NULL, *cause = NULL, out[] =
-			    "/tmp/dteq-replay.XXXXXX";
-	int		 tool, i, all = 1, any = 0, rv = -1, st, fd;
+	char		**argv = NULL, *cause = NULL;
+	int		 tool, i, all = 1, any = 0, rv;
 	size_t		 ntasks = 0;
 	FILE		*f;
 
@@ -809,25 +840,7 @@ replay_run(struct submit *s)
 		replay_argv_free(argv);
 		return (-1);
 	}
-	if ((fd = mkstemp(out)) == -1) {
-		log_warn("replay: %s", out);
-		goto out;
-	}
-	close(fd);
-	f = report_begin(s);
-	fprintf(f, "\nReplaying the %s here from the remote cache (its "
-	    "output: dteq logs --run %s %s):\n", all ? "run" :
-	    "tasks that succeeded", s->run, REPLAY_ID);
-	report_end(s);
-	if ((st = replay_exec(s, cache, argv, out)) == 0)
-		rv = 0;
-	else if (st > 0)
-		log_warnx("replay: exited with %d; the run's own result "
-		    "stands", st);
-	replay_counts(s, tool, out);
-	unlink(out);
-
-out:
+	rv = replay_go(s, tool, all, cache, argv);
 	cache_free(cache);
 	replay_argv_free(argv);
 	return (rv);

@@ -141,13 +141,10 @@ warm_nx_argv(struct submit *s, const size_t *order, size_t n,
 	return (argv);
 }
 
-/* Free w, stopping its cache; then go on with the run. */
+/* Free w, stopping its cache and removing its files. */
 static void
-warm_end(struct warm *w)
+warm_free(struct warm *w)
 {
-	struct submit	*s = w->s;
-	void		(*done)(struct submit *) = w->done;
-
 	if (w->ev != NULL)
 		event_free(w->ev);
 	if (w->cache != NULL)
@@ -157,6 +154,16 @@ warm_end(struct warm *w)
 	if (w->rep[0] != '\0')
 		unlink(w->rep);
 	free(w);
+}
+
+/* Free w; then go on with the run. */
+static void
+warm_end(struct warm *w)
+{
+	struct submit	*s = w->s;
+	void		(*done)(struct submit *) = w->done;
+
+	warm_free(w);
 	done(s);
 }
 
@@ -230,6 +237,44 @@ warm_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 	warm_end(w);
 }
 
+/* Serve the cache and start argv with its output in w->out; -1 if not. */
+static int
+warm_spawn(struct warm *w, char **argv)
+{
+	struct submit	*s = w->s;
+	struct spawn	 sp;
+	char		*set[WARM_ENV_MAX + 1], *cause = NULL;
+	size_t		 i, k;
+	int		 rc;
+
+	w->cache = cache_start(s->base, &s->url, CACHE_DEFAULT_LISTEN, NULL,
+	    0, 0, &cause);
+	if (w->cache == NULL) {
+		log_warnx("no look at the remote cache: %s", cause);
+		free(cause);
+		return (-1);
+	}
+	k = warm_tool_env(s, w->cache, set);
+	memset(&sp, 0, sizeof sp);
+	sp.argv = argv;
+	sp.set = set;
+	sp.out = SPAWN_FILE;
+	sp.err = SPAWN_TO_OUT;
+	sp.path = w->out;
+	sp.flags = SPAWN_SIGPIPE | SPAWN_NULL_STDIN;
+	w->ev = evsignal_new(s->base, SIGCHLD, warm_sigchld_cb, w);
+	evsignal_add(w->ev, NULL);
+	fflush(stdout);
+	if ((rc = spawn_start(&sp, &cause)) != 0) {
+		log_warnx("no look at the remote cache: %s", cause);
+		free(cause);
+	} else
+		w->pid = sp.pid;
+	for (i = 0; i < k; i++)
+		free(set[i]);
+	return (rc);
+}
+
 /*
  * Start the look at the cache when the run may use it: an --nx run whose
  * tasks are `dteq nx-task` and whose cache hits are not run. Returns 1
@@ -243,9 +288,8 @@ warm_start(struct submit *s, void (*done)(struct submit *))
 	    NULL, NULL };
 	const char	*fl[nitems(flags)];
 	struct warm	*w;
-	struct spawn	 sp;
-	size_t		*order, *todo, n = 0, i, k;
-	char		*set[WARM_ENV_MAX + 1], **argv = NULL, *cause = NULL;
+	size_t		*order, *todo, n = 0, i;
+	char		**argv = NULL;
 	int		 fd;
 
 	if (s->o->nx_args == NULL || !s->cache_skip)
@@ -276,32 +320,8 @@ warm_start(struct submit *s, void (*done)(struct submit *))
 	close(fd);
 	if ((argv = warm_nx_argv(s, todo, n, fl, &w->asked)) == NULL)
 		goto none;		/* not the runner's commands */
-	w->cache = cache_start(s->base, &s->url, CACHE_DEFAULT_LISTEN, NULL,
-	    0, 0, &cause);
-	if (w->cache == NULL) {
-		log_warnx("no look at the remote cache: %s", cause);
+	if (warm_spawn(w, argv) != 0)
 		goto none;
-	}
-	k = warm_tool_env(s, w->cache, set);
-	memset(&sp, 0, sizeof sp);
-	sp.argv = argv;
-	sp.set = set;
-	sp.out = SPAWN_FILE;
-	sp.err = SPAWN_TO_OUT;
-	sp.path = w->out;
-	sp.flags = SPAWN_SIGPIPE | SPAWN_NULL_STDIN;
-	w->ev = evsignal_new(s->base, SIGCHLD, warm_sigchld_cb, w);
-	evsignal_add(w->ev, NULL);
-	fflush(stdout);
-	if (spawn_start(&sp, &cause) != 0) {
-		log_warnx("no look at the remote cache: %s", cause);
-		for (i = 0; i < k; i++)
-			free(set[i]);
-		goto none;
-	}
-	for (i = 0; i < k; i++)
-		free(set[i]);
-	w->pid = sp.pid;
 	log_info("looking for the run's %zu tasks in the remote cache "
 	    "(dteq nx-task --hits-only)", w->asked);
 	warm_argv_free(argv);
@@ -309,17 +329,8 @@ warm_start(struct submit *s, void (*done)(struct submit *))
 	return (1);
 
 none:
-	free(cause);
 	warm_argv_free(argv);
 	free(todo);
-	if (w->ev != NULL)
-		event_free(w->ev);
-	if (w->cache != NULL)
-		cache_free(w->cache);
-	if (w->out[0] != '\0')
-		unlink(w->out);
-	if (w->rep[0] != '\0')
-		unlink(w->rep);
-	free(w);
+	warm_free(w);
 	return (0);
 }

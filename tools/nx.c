@@ -193,6 +193,25 @@ nx_task_words(struct tool_ctx *ctx, const cJSON *o, const char *id,
 }
 
 /*
+ * Set an Nx task's restore for the runner: the template `"${DTEQ_BIN:-dteq}"
+ * nx-task --quiet {}`, the task's own words for its "{}".
+ */
+static int
+nx_runner_restore(struct tool_ctx *ctx, const cJSON *e, struct task *t)
+{
+	struct tool_buf	b;
+
+	memset(&b, 0, sizeof b);
+	if (nx_task_words(ctx, tool_get(e, "overrides"), t->id, &b) != 0) {
+		free(b.s);
+		return (-1);
+	}
+	t->restore_arg = b.s;
+	t->restore = xstrdup(NX_TASK_COMMAND " --quiet {}");
+	return (0);
+}
+
+/*
  * Set an Nx task's restore, the template `RUNNER run-many -t TARGET
  * [-c CONFIGURATION] --excludeTaskDependencies {} [overrides]`, and its
  * restore_arg --projects=PROJECT for the "{}" (worker.c). The project
@@ -328,17 +347,9 @@ nx_task(struct tool_ctx *ctx, const cJSON *e,
 	    NULL, &t->outputs, &t->noutputs) != 0)
 		return (-1);
 	/* A task without outputs (lint, most tests) has nothing to bring. */
-	if (ctx->restore && t->noutputs > 0) {
-		if (ctx->nx_runner) {
-			memset(&cmd, 0, sizeof cmd);
-			if (nx_task_words(ctx, tool_get(e, "overrides"), t->id,
-			    &cmd) != 0)
-				return (-1);
-			t->restore_arg = cmd.s;
-			t->restore = xstrdup(NX_TASK_COMMAND " --quiet {}");
-		} else if (nx_restore(ctx, e, target, t) != 0)
-			return (-1);
-	}
+	if (ctx->restore && t->noutputs > 0 && (ctx->nx_runner ?
+	    nx_runner_restore(ctx, e, t) : nx_restore(ctx, e, target, t)) != 0)
+		return (-1);
 	return (nx_deps(ctx, tool_get(tool_get(tasks,
 	    "dependencies"), e->string), t));
 }
