@@ -44,14 +44,15 @@ for a in a1 a2 a3; do
 done
 [ "$n" -ge 1 ] || fail "no copy holds web's build"
 
-# A second run of the same command, on fresh agents: every task and every
-# restore is a cache hit as Nx reports it (a task's banner, or a restore's
-# line, says which cache), none runs its command.
+# A second run of the same command, on fresh agents, every task sent to
+# them (--no-cache-skip; t_nx_warm has the main job restore them first):
+# every task and every restore is a cache hit as Nx reports it (a task's
+# banner, or a restore's line, says which cache), none runs its command.
 RUN="$RUN-again"
 for a in a1 a2 a3; do
 	agent_in "$a" "$TMP/$a"
 done
-nx_submit again 390 --no-replay --nx "run-many -t build"
+nx_submit again 390 --no-replay --no-cache-skip --nx "run-many -t build"
 assert_eq "$SUBMIT_RC" 0 "second dteq submit exit status"
 agents_exit_ok 30 a1 a2 a3
 blocks=$(grep -cE '^> [^ ]+ \((a1|a2|a3), .*attempt [0-9]+\)$' "$TMP/again.out")
