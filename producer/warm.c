@@ -277,7 +277,8 @@ warm_spawn(struct warm *w, char **argv)
 
 /*
  * Start the look at the cache when the run may use it: an --nx run whose
- * tasks are `dteq nx-task` and whose cache hits are not run. Returns 1
+ * tasks are `dteq nx-task`, whose cache hits are not run, and whose main
+ * job gets the tasks' outputs (no --no-replay). Returns 1
  * when done(s) will be called once it is over, 0 when there is nothing
  * to do (done is not called).
  */
@@ -292,7 +293,8 @@ warm_start(struct submit *s, void (*done)(struct submit *))
 	char		**argv = NULL;
 	int		 fd;
 
-	if (s->o->nx_args == NULL || !s->cache_skip)
+	/* It writes the hits' outputs here: not with --no-replay. */
+	if (s->o->nx_args == NULL || !s->cache_skip || s->o->no_replay)
 		return (0);
 	order = graph_order(s->g);
 	todo = xcalloc(graph_size(s->g) + 1, sizeof *todo);

@@ -88,7 +88,7 @@ client=$!
 track_pid "$client"
 wait_for "grep -q slow-build-started '$TMP/slow.out'" 60 ||
     fail "the slow build did not start: $(tail -5 "$TMP/slow.out")"
-pgrep -f 'sleep 97' >/dev/null || fail "no sleep 97 running"
+wait_for "pgrep -f 'sleep 97' >/dev/null" 30 || fail "no sleep 97 running"
 kill -TERM "$client"
 wait "$client" 2>/dev/null
 wait_for "! pgrep -f 'sleep 97' >/dev/null" 10 ||
