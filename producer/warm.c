@@ -107,10 +107,8 @@ warm_nx_argv(struct submit *s, const size_t *order, size_t n,
 
 	*ntasks = 0;
 	argv = xcalloc(4, sizeof *argv);	/* the three words, NULL */
-	if ((argv[na++] = realpath("/proc/self/exe", NULL)) == NULL) {
-		free(argv);
-		return (NULL);
-	}
+	/* This dteq, even if its file was replaced since it started. */
+	argv[na++] = xstrdup("/proc/self/exe");
 	argv[na++] = xstrdup("nx-task");
 	argv[na++] = xstrdup("--quiet");
 	for (; flags != NULL && *flags != NULL; flags++) {
