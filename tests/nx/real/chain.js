@@ -16,7 +16,7 @@
 //	the library's chain.ts no longer parses: every compiler, bundler,
 //	linter and test runner fails on it
 //   node chain.js fail-test WS DIR
-//	the library's chain.spec.ts expects a wrong value
+//	the library's chain.spec.ts (or chain.test.ts) expects a wrong value
 //   node chain.js show WS
 //	the libraries in the order they were done and the app, one
 //	"lib|app DIR PACKAGE" a line
@@ -134,7 +134,8 @@ case 'break':
 	    'export const broken = ;\n');
 	break;
 case 'fail-test': {
-	const f = path.join(ws, dir, 'src/lib/chain.spec.ts');
+	const f = ['spec', 'test'].map((x) => path.join(ws, dir,
+	    `src/lib/chain.${x}.ts`)).find((x) => fs.existsSync(x));
 	fs.writeFileSync(f, fs.readFileSync(f, 'utf8')
 	    .replace(/toEqual\('/, "toEqual('not "));
 	break;

@@ -2,8 +2,9 @@
 // summary: it failed (exit 1); BROKEN's build failed and FAILING's test
 // failed; every other failed task is one of BROKEN's (its source no longer
 // parses, so its lint, typecheck and test fail too); every task that
-// needs a failed or skipped task was skipped, for that reason, and never
-// ran; every other task succeeded; something was skipped.
+// needs a failed or skipped task was skipped and never ran, its reason
+// naming a failed task it needs (directly or not); every other task
+// succeeded; something was skipped.
 //
 //   node failure.js nx|turbo REPORT BROKEN FAILING
 //
@@ -32,6 +33,17 @@ want(byId[buildId] && byId[buildId].status === 'failed',
 want(byId[testId] && byId[testId].status === 'failed',
     `${testId}: ${byId[testId] && byId[testId].status}, want failed`);
 
+// Every task id that id needs, directly or through others.
+function needs(id, seen = new Set()) {
+	for (const x of (byId[id] ? byId[id].deps : [])) {
+		if (!seen.has(x)) {
+			seen.add(x);
+			needs(x, seen);
+		}
+	}
+	return seen;
+}
+
 let skipped = 0;
 for (const t of d.tasks) {
 	const bad = t.deps.filter((x) => byId[x] &&
@@ -40,8 +52,10 @@ for (const t of d.tasks) {
 		want(t.status === 'skipped',
 		    `${t.id} needs ${bad.join(', ')} but is ${t.status}`);
 		want(t.attempts === 0, `${t.id} was skipped but ran`);
+		// The reason names the task whose failure it comes from, a
+		// dependency or a dependency's dependency.
 		const m = /^dependency (\S+) (failed|skipped)$/.exec(t.reason || '');
-		want(m && bad.includes(m[1]) && byId[m[1]].status === m[2],
+		want(m && needs(t.id).has(m[1]) && byId[m[1]].status === m[2],
 		    `${t.id}: reason "${t.reason}"`);
 		skipped++;
 		continue;

@@ -33,11 +33,16 @@
 #           libraries alpha <- beta <- gamma by `nx g @nx/react:library
 #           --bundler=vite`; shop imports gamma and alpha. (TODO)
 #   nx24    Nx 24 has no create-nx-workspace: create-nx-workspace@23.2.1
-#           --preset=node-monorepo (app api, esbuild, jest), then Nx's own
-#           `nx migrate 24.0.7`, npm install and `nx migrate
-#           --run-migrations`; then, with Nx 24's generators, libraries
-#           alpha <- beta <- gamma by `nx g @nx/js:library --bundler=tsc
-#           --unitTestRunner=jest`; api imports gamma and alpha. (TODO)
+#           --preset=ts, then Nx's own `nx migrate 24.0.6`, npm install
+#           and `nx migrate --run-migrations`; then, with Nx 24's
+#           generators, libraries alpha <- beta <- gamma by `nx g
+#           @nx/js:library --bundler=tsc` (vitest) and an app, site, by
+#           `nx g @nx/web:application --bundler=vite` importing gamma and
+#           alpha. 24.0.6, not nx's latest 24.0.7: the registry has no
+#           24.0.7 of the plugins (@nx/js, @nx/eslint, @nx/vitest, @nx/vite
+#           and @nx/web stop at 24.0.6; @nx/node, @nx/jest and @nx/esbuild
+#           have no 24 at all, hence ts and @nx/web rather than
+#           node-monorepo). (TODO)
 #   nx23-large
 #           the large variant, for benchmarks: as nx23 is made with
 #           create-nx-workspace@23.2.1 --preset=ts, 16 libraries lib01 ..
@@ -67,7 +72,7 @@ kind=${1:-}
 case $kind in
 nx22) recipe="nx22 1 create-nx-workspace@22.7.12 preset=ts" ;;
 nx23) recipe="nx23 1 create-nx-workspace@23.2.1 preset=react-monorepo" ;;
-nx24) recipe="nx24 1 create-nx-workspace@23.2.1 preset=node-monorepo migrate=24.0.7" ;;
+nx24) recipe="nx24 1 create-nx-workspace@23.2.1 preset=ts migrate=24.0.6" ;;
 nx23-large) recipe="nx23-large 1 create-nx-workspace@23.2.1 preset=ts libs=16" ;;
 turbo) recipe="turbo 1 turbo@2.11.13 @turbo/gen@2.11.9 tsup@8.5.1 vitest@3.2.4" ;;
 *)
@@ -229,29 +234,43 @@ gen_nx23() {
 }
 
 gen_nx24() {
-	cnw 23.2.1 node-monorepo --appName=api --framework=none \
-	    --bundler=esbuild --unitTestRunner=jest --e2eTestRunner=none \
-	    --docker=false
-	# nx migrate first checks the npm provenance of nx@latest, and the
-	# registry these machines reach serves no attestations (`npm view nx
-	# dist` lists none): "No attestation URL found". The versions here are
-	# pinned, so the check is skipped, for this step only.
-	NX_SKIP_PROVENANCE_CHECK=true step "nx migrate 24.0.7" npx --no nx \
-	    migrate 24.0.7
+	cnw 23.2.1 ts
+	# nx migrate (both steps) first checks the npm provenance of
+	# nx@latest, and the registry these machines reach serves no
+	# attestations (`npm view nx dist` lists none): "No attestation URL
+	# found". The versions here are pinned, so the check is skipped, for
+	# these steps only.
+	NX_SKIP_PROVENANCE_CHECK=true step "nx migrate 24.0.6" npx --no nx \
+	    migrate 24.0.6
 	step "npm install (Nx 24)" npm install --prefer-offline
 	if [ -f migrations.json ]; then
-		step "nx migrate --run-migrations" npx --no nx migrate \
+		NX_SKIP_PROVENANCE_CHECK=true step \
+		    "nx migrate --run-migrations" npx --no nx migrate \
 		    --run-migrations
 		rm -f migrations.json
+		step "npm install (migrated)" npm install --prefer-offline
 	fi
+	grep -q '"nx": "24\.0\.6"' package.json || {
+		echo "gen.sh: nx24: nx migrate left $(grep '"nx":' package.json)" >&2
+		exit 1
+	}
 	for l in alpha beta gamma; do
 		nxg "library $l" @nx/js:library "packages/$l" --bundler=tsc \
-		    --linter=eslint --unitTestRunner=jest
+		    --linter=eslint --unitTestRunner=vitest
 	done
+	# @nx/web 24.0.6 names @nx/jest 24.0.6 an optional peer, and the
+	# registry has no @nx/jest 24: npm refuses (ERESOLVE) unless told
+	# to leave peers alone, here and in the installs that follow.
+	npm_config_legacy_peer_deps=true
+	export npm_config_legacy_peer_deps
+	step "nx add @nx/web" npx --no nx add @nx/web
+	nxg "application site" @nx/web:application apps/site --bundler=vite \
+	    --unitTestRunner=vitest --e2eTestRunner=none --linter=eslint \
+	    --style=css
 	chain lib "$w" packages/alpha
 	chain lib "$w" packages/beta packages/alpha
 	chain lib "$w" packages/gamma packages/beta
-	chain app "$w" apps/api src/main.ts packages/gamma packages/alpha
+	chain app "$w" apps/site src/main.ts packages/gamma packages/alpha
 	link
 }
 

@@ -230,7 +230,7 @@ real_scenario() {
 	turbo) ARGS="run build test lint check-types" SEP="#" ;;
 	*) fail "real_scenario: no tool $TOOL" ;;
 	esac
-	: "${REAL_SUBMIT_SECS:=240}"
+	: "${REAL_SUBMIT_SECS:=420}"
 	real_workspace "$2"
 	start_redis
 	# The projects, from what gen.sh did: the libraries of the chain,

@@ -6,10 +6,19 @@
 // GRAPH is the tool's task graph (`nx ... --graph=FILE.json`, `turbo run
 // ... --dry=json`), REPORT submit's --json summary (which agent ran each
 // task), MAIN the main job's copy, AGENT=DIR each agent's copy. An output
-// is a path or glob (Nx: from the workspace root; Turborepo: from the
-// package's directory, "!" ones excluded); its part before the first
-// glob character is what is compared. Prints what it checked; exits 1,
-// naming what the main copy lacks, when something is missing.
+// is a folder, a file or a glob (Nx: from the workspace root; Turborepo:
+// from the package's directory, "!" ones left out). For each task that
+// succeeded, each file under its outputs in the copy of the agent that
+// ran it must be in MAIN, except:
+//  - a file that another task's outputs match as well (Nx 22 declares
+//    the *.d.ts in dist/ as outputs of both build and typecheck): which
+//    of the two tasks the tool restores last decides whether it is there,
+//    in the replay as in any run from the cache;
+//  - a *.tsbuildinfo that only a folder output takes in: the typecheck
+//    targets Nx 23 infers (`tsc --build --emitDeclarationOnly`) write
+//    theirs into the build's dist/ and declare no outputs, so it stays on
+//    the agent that ran them.
+// Prints what it checked; exits 1, naming what MAIN lacks, if anything.
 
 'use strict';
 
@@ -37,36 +46,68 @@ if (tool === 'nx') {
 		    .map((o) => path.join(t.directory, o));
 }
 
+const isGlob = (s) => /[*?[{]/.test(s);
+
+// The part of an output before its first segment with a glob character.
 function staticPart(p) {
 	const parts = [];
 	for (const seg of p.split('/')) {
-		if (/[*?[{!]/.test(seg))
+		if (isGlob(seg))
 			break;
 		parts.push(seg);
 	}
 	return parts.join('/');
 }
 
-// The files under rel (rel itself if it is one). In a folder, TypeScript's
-// *.tsbuildinfo files are left out: the typecheck targets Nx infers (`tsc
-// --build --emitDeclarationOnly`) write theirs into the build's dist/ and
-// declare no outputs, so they stay on the agent that ran them.
+// A glob (**, *, ?, {a,b,}) as a regular expression; a plain path
+// matches itself and everything under it.
+function globRe(g) {
+	let re = '';
+	let depth = 0;
+	for (let i = 0; i < g.length; i++) {
+		const c = g[i];
+		if (c === '*' && g[i + 1] === '*') {
+			i++;
+			if (g[i + 1] === '/') {
+				i++;
+				re += '(?:.*/)?';
+			} else
+				re += '.*';
+		} else if (c === '*')
+			re += '[^/]*';
+		else if (c === '?')
+			re += '[^/]';
+		else if (c === '{') {
+			depth++;
+			re += '(?:';
+		} else if (c === '}' && depth > 0) {
+			depth--;
+			re += ')';
+		} else if (c === ',' && depth > 0)
+			re += '|';
+		else
+			re += c.replace(/[.+^$()|[\]\\]/g, '\\$&');
+	}
+	return new RegExp('^' + re + (isGlob(g) ? '$' : '(?:/.*)?$'));
+}
+
+const matchers = [];
+for (const [id, outs] of Object.entries(declared))
+	for (const o of outs)
+		matchers.push({ id, out: o, glob: isGlob(o), re: globRe(o) });
+
 function files(root, rel, out) {
 	const st = fs.lstatSync(path.join(root, rel));
 	if (!st.isDirectory()) {
 		out.push(rel);
 		return out;
 	}
-	for (const e of fs.readdirSync(path.join(root, rel))) {
-		if (e.endsWith('.tsbuildinfo') &&
-		    !fs.lstatSync(path.join(root, rel, e)).isDirectory())
-			continue;
+	for (const e of fs.readdirSync(path.join(root, rel)))
 		files(root, path.join(rel, e), out);
-	}
 	return out;
 }
 
-let checked = 0, nfiles = 0, absent = 0;
+let checked = 0, nfiles = 0, absent = 0, shared = 0, info = 0;
 const missing = [];
 for (const t of report.tasks) {
 	if (t.status !== 'success')
@@ -80,6 +121,8 @@ for (const t of report.tasks) {
 		missing.push(`${t.id}: not in the tool's graph`);
 		continue;
 	}
+	const own = matchers.filter((m) => m.id === t.id);
+	const seen = new Set();
 	for (const o of declared[t.id]) {
 		const p = staticPart(o);
 		if (p === '' || !fs.existsSync(path.join(dir, p))) {
@@ -88,6 +131,19 @@ for (const t of report.tasks) {
 		}
 		checked++;
 		for (const f of files(dir, p, [])) {
+			const mine = own.filter((m) => m.re.test(f));
+			if (mine.length === 0 || seen.has(f))
+				continue;
+			seen.add(f);
+			if (matchers.some((m) => m.id !== t.id && m.re.test(f))) {
+				shared++;
+				continue;
+			}
+			if (f.endsWith('.tsbuildinfo') &&
+			    mine.every((m) => !m.glob && m.out !== f)) {
+				info++;
+				continue;
+			}
 			nfiles++;
 			if (!fs.existsSync(path.join(main, f)))
 				missing.push(`${t.id}: ${f} (written on ${t.agent})`);
@@ -96,14 +152,15 @@ for (const t of report.tasks) {
 }
 console.log(`${checked} declared outputs (${nfiles} files) of ` +
     `${report.tasks.length} tasks checked in the main copy; ` +
-    `${absent} declared outputs no agent wrote`);
+    `${absent} declared outputs no agent wrote, ${shared} files two ` +
+    `tasks declare, ${info} undeclared *.tsbuildinfo left out`);
 if (missing.length) {
 	console.log(`the main copy lacks ${missing.length}:`);
 	for (const m of missing.slice(0, 20))
 		console.log('  ' + m);
 	process.exit(1);
 }
-if (checked === 0) {
+if (nfiles === 0) {
 	console.log('no declared output was written at all');
 	process.exit(1);
 }
