@@ -267,6 +267,18 @@ gen_nx24() {
 	nxg "application site" @nx/web:application apps/site --bundler=vite \
 	    --unitTestRunner=vitest --e2eTestRunner=none --linter=eslint \
 	    --style=css
+	# In a --preset=ts workspace (whose tsconfig.base.json has lib
+	# es2022 alone) the web application's tsconfig files get no DOM
+	# library, and its typecheck fails ("TS2304: Cannot find name
+	# 'HTMLElement'"): they are given it.
+	step "DOM library for site" node -e '
+const fs = require("fs");
+for (const f of process.argv.slice(1)) {
+	const c = JSON.parse(fs.readFileSync(f, "utf8"));
+	c.compilerOptions = c.compilerOptions || {};
+	c.compilerOptions.lib = ["es2022", "dom", "dom.iterable"];
+	fs.writeFileSync(f, JSON.stringify(c, null, 2) + "\n");
+}' apps/site/tsconfig.app.json apps/site/tsconfig.spec.json
 	chain lib "$w" packages/alpha
 	chain lib "$w" packages/beta packages/alpha
 	chain lib "$w" packages/gamma packages/beta
