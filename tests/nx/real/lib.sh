@@ -73,7 +73,6 @@ real_workspace() {
 	fi
 	[ $_rw_rc -eq 0 ] || fail "tests/nx/real/gen.sh $1 failed (exit $_rw_rc)"
 	log "workspace $1: $RW ($(($(date +%s) - _rw_t0)) s)"
-	REAL_KIND=$1
 }
 
 # real_copies NAME...: a copy of the generated workspace in $TMP/NAME each.
@@ -107,6 +106,7 @@ real_graph() {
 	cd "$1" || fail "cd $1"
 	case $TOOL in
 	nx)
+		# shellcheck disable=SC2086
 		node_modules/.bin/nx $ARGS --graph="$TMP/graph.json" \
 		    >"$TMP/graph.out" 2>&1 ||
 		    fail "nx $ARGS --graph: $(tail -n 5 "$TMP/graph.out")"
@@ -114,6 +114,7 @@ real_graph() {
 console.log(Object.keys(g.tasks.tasks).length)' "$TMP/graph.json")
 		;;
 	turbo)
+		# shellcheck disable=SC2086
 		node_modules/.bin/turbo $ARGS --dry=json >"$TMP/graph.json" \
 		    2>"$TMP/graph.out" ||
 		    fail "turbo $ARGS --dry=json: $(tail -n 5 "$TMP/graph.out")"
@@ -279,14 +280,16 @@ real_scenario() {
 	agents_all_hits again "$NTASKS" "b1 b2"
 	replay_all_hits again "$NTASKS"
 	outputs_in "$TMP/main2" again b1 b2
+	cd "$TMP" || fail "cd $TMP"
 	rm -rf "$TMP/main2" "$TMP/b1" "$TMP/b2"
 
 	phase "3. $SECOND does not compile and $FIRST's test fails"
 	RUN="$RUN1-broken"
 	for _d in main a1 a2; do
-		node "$TOP/tests/nx/real/chain.js" break "$TMP/$_d" "$SECOND_DIR" &&
-		    node "$TOP/tests/nx/real/chain.js" fail-test "$TMP/$_d" \
-		    "$FIRST_DIR" || fail "chain.js break, fail-test in $_d"
+		node "$TOP/tests/nx/real/chain.js" break "$TMP/$_d" \
+		    "$SECOND_DIR" || fail "chain.js break in $_d"
+		node "$TOP/tests/nx/real/chain.js" fail-test "$TMP/$_d" \
+		    "$FIRST_DIR" || fail "chain.js fail-test in $_d"
 	done
 	real_agents a1 a2
 	real_submit broken "$TMP/main" 1 a1 a2
