@@ -161,8 +161,8 @@ nx_runner_mode(struct tool_ctx *ctx)
 
 /*
  * `[--overrides=JSON ]ID`, quoted for sh: the words `dteq nx-task` takes
- * for one task. Overrides that are none (absent, null, or nothing but an
- * empty __overrides_unparsed__) are left out. -1 if they are no object.
+ * for one task. Overrides that are none (absent, null, {}, or nothing but
+ * an empty __overrides_unparsed__) are left out. -1 if they are no object.
  */
 static int
 nx_task_words(struct tool_ctx *ctx, const cJSON *o, const char *id,
@@ -177,8 +177,9 @@ nx_task_words(struct tool_ctx *ctx, const cJSON *o, const char *id,
 			    "object, got %s", taskfile_type(o)));
 		}
 		raw = tool_get(o, "__overrides_unparsed__");
-		if (cJSON_GetArraySize(o) != 1 || !cJSON_IsArray(raw) ||
-		    cJSON_GetArraySize(raw) != 0) {
+		if (cJSON_GetArraySize(o) > (raw != NULL ? 1 : 0) ||
+		    (raw != NULL && (!cJSON_IsArray(raw) ||
+		    cJSON_GetArraySize(raw) != 0))) {
 			if ((json = cJSON_PrintUnformatted(o)) == NULL)
 				fatalx("%s: out of memory", __func__);
 			xasprintf(&arg, "--overrides=%s", json);

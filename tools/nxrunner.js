@@ -320,8 +320,10 @@ async function serve(sock, graph, nxJson) {
   const misses = req.hitsOnly === true ? new Set() : null;
   try {
     for (const t of req.tasks) {
-      const overrides = t.overrides && typeof t.overrides === 'object' ?
-        t.overrides : { __overrides_unparsed__: [] };
+      // As Nx's command line makes them: __overrides_unparsed__ always
+      // there (the graph it writes may leave an empty one out).
+      const overrides = Object.assign({ __overrides_unparsed__: [] },
+        t.overrides && typeof t.overrides === 'object' ? t.overrides : {});
       const r = await runTask(sock, graph, nxJson, String(t.id),
         overrides, req.quiet === true, misses);
       frame(sock, 'r', JSON.stringify(r));

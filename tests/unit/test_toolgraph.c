@@ -736,7 +736,10 @@ test_nx_runner(void)
 	    "   \"overrides\": {\"name\": \"it's\"}},"
 	    "  \"my app:test\": {\"id\": \"my app:test\","
 	    "   \"target\": {\"project\": \"my app\", \"target\": \"test\"},"
-	    "   \"overrides\": {\"__overrides_unparsed__\": []}}},"
+	    "   \"overrides\": {\"__overrides_unparsed__\": []}},"
+	    "  \"b:lint\": {\"id\": \"b:lint\","
+	    "   \"target\": {\"project\": \"b\", \"target\": \"lint\"},"
+	    "   \"overrides\": {}}},"
 	    " \"dependencies\": {\"my app:test\": [\"lib:build:production\"],"
 	    "  \"lib:build:production\": []}}}";
 	struct taskset	 ts;
@@ -754,6 +757,9 @@ test_nx_runner(void)
 		/* No outputs: no restore; empty overrides: none given. */
 		check_restore(find(&ts, "my app:test"),
 		    "\"${DTEQ_BIN:-dteq}\" nx-task 'my app:test'", NULL, NULL);
+		/* As Nx 22 writes none: {}. */
+		check_restore(find(&ts, "b:lint"),
+		    "\"${DTEQ_BIN:-dteq}\" nx-task b:lint", NULL, NULL);
 		taskset_free(&ts);
 	}
 	/* DTEQ_NX_COMMAND goes with each task, for the nx run fallback. */
