@@ -7,6 +7,7 @@
 # reaches the main job's copy; a second pipeline is all cache hits; a
 # library that does not compile and a failing test exit 1 with the
 # dependents skipped (tests/nx/real/lib.sh: real_scenario).
+# slow: minutes of Nx work; t_real_nx23 and t_real_turbo run the same scenario in the default suite (DTEQ_SLOW=1 runs this one)
 # timeout: 1200
 
 . "$TOP/tests/integration/lib.sh"
