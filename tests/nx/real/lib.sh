@@ -168,7 +168,7 @@ main_hits() {
 	sed -n 's/^  [^ ]*: [0-9]* of [0-9]* from the cache; ran here: //p' \
 	    "$1" | tr '\n' ' ' >"$TMP/ran"
 	awk '/^Restored here from the remote cache before the run: / {
-		h += $9; n += $9 }
+		h += $10; n += $10 }
 	    /^  [^ ]+: [0-9]+ of [0-9]+ from the cache/ {
 		h += $2; n += $4 }
 	    END { printf "%d/%d", h, n }' "$1"
