@@ -165,6 +165,57 @@ test_exit_code(void)
 	CHECK(spawn_exit_code(3 << 8) == 3);
 }
 
+/*
+ * SPAWN_FD: stdout (and stderr) to the caller's descriptor; extra
+ * descriptors become the child's 3 and 4, whatever their numbers;
+ * SPAWN_SETSID: a session of its own.
+ */
+static void
+test_fd_extra_setsid(void)
+{
+	struct spawn	 sp;
+	int		 out[2], a[2], b[2], extra[2], status;
+	char		 buf[256];
+	char		*argv[] = { (char *)"sh", (char *)"-c", (char *)
+			    "echo out; echo err >&2; echo three >&3; "
+			    "echo four >&4; cut -d' ' -f6 /proc/$$/stat",
+			    NULL };
+	char		*cause = NULL;
+
+	CHECK(pipe2(out, O_CLOEXEC) == 0 && pipe2(a, O_CLOEXEC) == 0 &&
+	    pipe2(b, O_CLOEXEC) == 0);
+	/* In the other order, so each must move past the other. */
+	extra[0] = b[1];
+	extra[1] = a[1];
+	memset(&sp, 0, sizeof sp);
+	sp.argv = argv;
+	sp.out = SPAWN_FD;
+	sp.fd = out[1];
+	sp.err = SPAWN_TO_OUT;
+	sp.extra = extra;
+	sp.nextra = 2;
+	sp.flags = SPAWN_NULL_STDIN | SPAWN_SETSID;
+	if (spawn_start(&sp, &cause) != 0) {
+		printf("    spawn_start: %s\n", cause);
+		free(cause);
+		CHECK(0);
+		return;
+	}
+	close(out[1]);
+	close(a[1]);
+	close(b[1]);
+	status = spawn_wait(sp.pid);
+	CHECK(status == 0);
+	read_all(out[0], buf, sizeof buf);
+	CHECK(strncmp(buf, "out\nerr\n", 8) == 0);
+	/* Its session is its own pid. */
+	CHECK(atol(buf + 8) == (long)sp.pid);
+	read_all(b[0], buf, sizeof buf);
+	CHECK_STREQ(buf, "three\n");
+	read_all(a[0], buf, sizeof buf);
+	CHECK_STREQ(buf, "four\n");
+}
+
 int
 main(void)
 {
@@ -173,5 +224,6 @@ main(void)
 	TEST_RUN(test_err_to_out_and_file);
 	TEST_RUN(test_cannot_run);
 	TEST_RUN(test_exit_code);
+	TEST_RUN(test_fd_extra_setsid);
 	return (test_exit());
 }
