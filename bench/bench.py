@@ -7,11 +7,12 @@ usage: bench/bench.py [--profile short|full] [--dteq PATH] [--readme]
 BENCHMARK is any of throughput, latency, overhead, makespan, scale, nx,
 tools (default: all, in that order; nx and tools only in the full profile
 unless named). --workspace and --repeat choose the tools benchmark's
-workspaces (ws39, nx23-large) and turns (bench/tools.py). Each one starts its own redis-server on a
-unix socket in a temporary directory and stops it by pid; prints its
-figures and the ratio against the baseline it measured in the same
-invocation; and writes bench/results/NAME-PROFILE.json. --readme rewrites
-the results table of bench/README.md from the JSON files.
+workspaces (ws39, nx23-large) and turns (bench/tools.py). Each one
+starts its own redis-server on a unix socket in a temporary directory and
+stops it by pid; prints its figures and the ratio against the baseline
+it measured in the same invocation; and writes
+bench/results/NAME-PROFILE.json. --readme rewrites the results tables of
+bench/README.md from the JSON files.
 
 Needs: python3 (standard library only), redis-server, xargs, node + npm
 for the BullMQ baseline (bench/node: `npm ci` is run when node_modules is
@@ -53,7 +54,7 @@ PROFILES = {
         "ovh_tasks": 3000, "ovh_monitor": 300,
         "mk_seeds": [11, 26], "mk_target": 8.0,
         "scale_tasks": 100000, "scale_agents": 200, "idle_window": 10,
-        "tools_workspaces": ["ws39"], "tools_repeat": 3,
+        "tools_workspaces": ["ws39"], "tools_repeat": 1,
         "tools_warm_repeat": 3, "tools_cmd_repeat": 1,
     },
     "full": {
@@ -63,7 +64,7 @@ PROFILES = {
         "mk_seeds": [11, 26, 12, 22, 6], "mk_target": 60.0,
         "scale_tasks": 100000, "scale_agents": 200, "idle_window": 30,
         "tools_workspaces": ["ws39", "nx23-large"], "tools_repeat": 3,
-        "tools_warm_repeat": 3, "tools_cmd_repeat": 3,
+        "tools_warm_repeat": 3, "tools_cmd_repeat": 1,
     },
 }
 

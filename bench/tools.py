@@ -74,6 +74,27 @@ UNSET = ("NX_CACHE_DIRECTORY", "NX_WORKSPACE_DATA_DIRECTORY",
 
 RUN_TIMEOUT = 900
 
+# dteq's DTEQ_NX_COMMAND for an Nx whose task graph gives a task with no
+# overrides "overrides": {} (Nx 23) rather than {"__overrides_unparsed__":
+# []} (Nx 24): dteq passes the former on as `dteq nx-task --overrides={}`,
+# with which Nx 23's orchestrator throws "args is not iterable" and every
+# task fails. This runs the workspace's Nx for submit's graph and gives
+# each such task the latter, which Nx's hasher reads as the same (it
+# drops __overrides_unparsed__). Only the graph goes through it: the
+# runners load the workspace's Nx themselves.
+GRAPH_FIX = r"""#!/bin/sh
+"$PWD/node_modules/.bin/nx" "$@"
+rc=$?
+for a; do
+	case $a in
+	--graph=*)
+		sed -i 's/"overrides": *{}/"overrides": {"__overrides_unparsed__": []}/' \
+		    "${a#--graph=}" ;;
+	esac
+done
+exit $rc
+"""
+
 
 def log(msg):
     print(msg, flush=True)
@@ -144,9 +165,11 @@ def reap_orphans(keep, grace=30.0):
         time.sleep(0.1)
 
 
-def run_tree(argv, cwd, env, logpath, keep=(), timeout=RUN_TIMEOUT):
+def run_tree(argv, cwd, env, logpath, keep=(), timeout=RUN_TIMEOUT,
+             reap=True):
     """Run argv to its end and reap what it left: its wall time (start to
-    its exit), the CPU of every process of its tree, the load."""
+    its exit), the CPU of every process of its tree, the load. With reap
+    false, what it left is not waited for (nor counted)."""
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy0, all0 = machine_busy()
     load0 = os.getloadavg()[0]
@@ -167,7 +190,7 @@ def run_tree(argv, cwd, env, logpath, keep=(), timeout=RUN_TIMEOUT):
                 p.wait()
             rc = "timeout"
     wall = time.monotonic() - t0
-    left = reap_orphans(set(keep))
+    left = reap_orphans(set(keep)) if reap else 0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy1, all1 = machine_busy()
     cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
@@ -205,6 +228,7 @@ class Workspace:
         self.n = 0
         self.ntasks = None
         self.tasks = None                   # [(id, argv or None, cwd)]
+        self.dteq_env = {}                  # what dteq's side needs
 
     def fresh(self, what):
         self.n += 1
@@ -257,6 +281,18 @@ def task_commands(ws, logdir):
         ws.remove(copy)
     nodes = g["graph"]["nodes"]
     tasks = g["tasks"]["tasks"]
+    if any(isinstance(t.get("overrides"), dict) and
+           "__overrides_unparsed__" not in t["overrides"]
+           for t in tasks.values()):
+        fix = os.path.join(ws.top, "nx-graph-fix.sh")
+        with open(fix, "w") as f:
+            f.write(GRAPH_FIX)
+        os.chmod(fix, 0o755)
+        ws.dteq_env["DTEQ_NX_COMMAND"] = fix
+        log("  %s: Nx's graph gives tasks \"overrides\": {}, which dteq "
+            "passes on as --overrides={} and Nx then fails every task "
+            "with (\"args is not iterable\"): dteq's side gets its graph "
+            "through %s" % (ws.name, "bench/tools.py's GRAPH_FIX"))
     deps = g["tasks"]["dependencies"]
     order, seen = [], set()
 
@@ -335,6 +371,7 @@ RESTORED = re.compile(r"^Restored here from the remote cache before the "
 NX_HITS = re.compile(r"from the cache instead of running the command for "
                      r"(\d+) out of (\d+) tasks")
 NX_CACHE = re.compile(r"Cache:\s+(\d+)/(\d+) hit")      # Nx 24
+REPLAY = re.compile(r"^\s+\w+\s+replay\s+([\d.]+)(m?s)\b", re.M)
 TURBO_HITS = re.compile(r"Cached:\s+(\d+) cached, (\d+) total")
 TURBO_TASKS = re.compile(r"Tasks:\s+(\d+) successful, (\d+) total")
 
@@ -346,6 +383,14 @@ def dteq_summary(text):
     return {"tasks": int(m.group(1)), "succeeded": int(m.group(2)),
             "cached": int(m.group(3) or 0), "failed": int(m.group(4)),
             "skipped": int(m.group(5))}
+
+
+def replay_s(text):
+    """The replay's duration in a dteq summary, s (None: no replay)."""
+    m = REPLAY.search(text)
+    if not m:
+        return None
+    return float(m.group(1)) / (1000.0 if m.group(2) == "ms" else 1.0)
 
 
 def tool_cold(b, ws, tool, logdir):
@@ -397,16 +442,19 @@ def dteq_cold(b, ws, tool, logdir):
     try:
         args = ws.targets if tool == "nx" else ws.turbo_args
         argv = [b.dteq, "run", "--agents", "2"] + tool_flag(tool, args)
-        r = run_tree(argv, copy, env_for(copy),
+        r = run_tree(argv, copy, env_for(copy, ws.dteq_env if tool == "nx"
+                                          else None),
                      os.path.join(logdir, "%s-dteq-%s-cold-%d.log" %
                                   (ws.name, tool, ws.n)))
         check(r, "dteq run --agents 2 --%s" % tool)
-        s = dteq_summary(read(r["log"]))
+        text = read(r["log"])
+        s = dteq_summary(text)
         if not s or s["succeeded"] != s["tasks"]:
             raise RuntimeError("dteq run: not every task succeeded (%s)" %
                                r["log"])
         r["tasks"] = s["tasks"]
         r["cached"] = s["cached"]
+        r["replay_s"] = replay_s(text)
         return r
     finally:
         ws.remove(copy)
@@ -447,29 +495,36 @@ class CacheServer:
 def dteq_submit(b, srv, ws, tool, what, logdir, keep):
     """`dteq submit` in a fresh copy with two `dteq work --parallel 1`
     agents, each on a fresh copy of its own (DTEQ_TOOL_DEPS: submit's
-    default, restore), on the bench's Redis: the submit's wall time, its
-    summary, the tasks the agents ran."""
+    default, restore), on the bench's Redis: the submit's wall time, the
+    CPU of the whole run (submit, agents, every Nx runner, the tasks),
+    its summary, the tasks the agents ran.
+
+    The agents' Nx runners are orphans handed to this process (the
+    subreaper), and each runs until its agent is gone (a zombie agent is
+    not): run_tree reaps the agents, which end once the run releases
+    them, and then the runners."""
     run = b.run_id("tools-" + what)
     main = ws.fresh("dteq-" + what)
     copies = [ws.fresh("agent-%d" % k) for k in (1, 2)]
-    agents = []
+    agents, errs = [], []
     try:
         for k, c in enumerate(copies):
+            errs.append(open(os.path.join(logdir, "%s.a%d.err" %
+                                          (run, k + 1)), "wb"))
             agents.append(subprocess.Popen(
                 [b.dteq, "work", "--redis", srv.url, "--run", run,
                  "--parallel", "1", "--name", "a%d" % (k + 1), "--wait",
                  "120"], cwd=c, env=env_for(c),
-                stdout=subprocess.DEVNULL,
-                stderr=open(os.path.join(logdir, "%s.a%d.err" %
-                                         (run, k + 1)), "wb"),
+                stdout=subprocess.DEVNULL, stderr=errs[-1],
                 stdin=subprocess.DEVNULL))
         time.sleep(0.5)                 # let them connect and subscribe
         args = ws.targets if tool == "nx" else ws.turbo_args
         argv = [b.dteq, "submit", "--redis", srv.url, "--run", run,
                 "--agent-wait", "120"] + tool_flag(tool, args)
-        r = run_tree(argv, main, env_for(main),
+        r = run_tree(argv, main, env_for(main, ws.dteq_env if tool == "nx"
+                                          else None),
                      os.path.join(logdir, run + ".out"),
-                     keep=set(keep) | {a.pid for a in agents})
+                     keep=keep)
         check(r, "dteq submit --%s (%s)" % (tool, what))
         for a in agents:
             try:
@@ -484,6 +539,7 @@ def dteq_submit(b, srv, ws, tool, what, logdir, keep):
             raise RuntimeError("dteq submit: not every task succeeded (%s)"
                                % r["log"])
         r["tasks"], r["cached"] = s["tasks"], s["cached"]
+        r["replay_s"] = replay_s(text)
         m = RESTORED.search(text)
         r["restored_before"] = int(m.group(1)) if m else None
         res = b.results(srv, run)
@@ -496,6 +552,8 @@ def dteq_submit(b, srv, ws, tool, what, logdir, keep):
             if a.poll() is None:
                 a.kill()
                 a.wait()
+        for f in errs:
+            f.close()
         ws.remove(main, *copies)
 
 
@@ -527,7 +585,8 @@ def tool_warm(b, ws, tool, cache, logdir, keep):
 def brief(r):
     return {k: r[k] for k in ("wall_s", "cpu_s", "load", "others_cpu_share",
                               "tasks", "cached", "left_behind",
-                              "restored_before", "ran_on_agents")
+                              "restored_before", "ran_on_agents",
+                              "replay_s")
             if k in r}
 
 
@@ -547,10 +606,12 @@ def bench_pair(b, Server, ws, tool, cmds, logdir):
             r = fn(b, ws, tool, logdir)
             turn[name] = brief(r)
             log("    %-4s %7.1f s wall, %6.1f s CPU, %s tasks (load %.1f, "
-                "others %2.0f %% of the CPUs)" % (
+                "others %2.0f %% of the CPUs)%s" % (
                     tool if name == "tool" else "dteq", r["wall_s"],
                     r["cpu_s"], r.get("tasks"), r["load"],
-                    100 * r["others_cpu_share"]))
+                    100 * r["others_cpu_share"],
+                    "; %d processes left behind, killed" %
+                    r["left_behind"] if r["left_behind"] else ""))
         out["cold"].append(turn)
 
     log("  %s, %s: warm, %d turns (every output in the Redis; fresh "
@@ -690,44 +751,56 @@ def bench_tools(b, Server, root, logdir):
            "warm_repeat": p["tools_warm_repeat"]}
     try:
         for ws in workspaces(b, root, logdir):
-            ws.tasks = task_commands(ws, logdir)
-            runs = []
-            for k in range(p["tools_cmd_repeat"]):
-                runs.append(commands_cpu(ws, logdir))
-            cmds = {"cpu_s": median([r["cpu_s"] for r in runs]),
-                    "runs_cpu_s": [r["cpu_s"] for r in runs],
-                    "wall_s": median([r["wall_s"] for r in runs]),
-                    "commands": runs[0]["commands"],
-                    "no_command": runs[0]["no_command"]}
-            log("  %s: %d tasks; their own commands one by one: %.1f s of "
-                "CPU (%.2f s each; %d tasks run no command of their own%s)"
-                % (ws.name, len(ws.tasks), cmds["cpu_s"],
-                   cmds["cpu_s"] / max(1, cmds["commands"]),
-                   len(cmds["no_command"]),
-                   ": " + ", ".join(cmds["no_command"])
-                   if cmds["no_command"] else ""))
-            w = {"tasks": len(ws.tasks), "targets": ws.targets,
-                 "commands": cmds,
-                 "executors": sorted({t["executor"] for t in ws.tasks})}
-            for tool in ("nx", "turbo"):
-                if tool == "turbo" and not ws.turbo_args:
-                    continue
-                w[tool] = bench_pair(b, Server, ws, tool, cmds, logdir)
-                m = w[tool]["median"]
-                log("  %s, %s: cold dteq/%s %.2fx (target <= %.2fx); tool "
-                    "CPU per task beyond the command: dteq %.2f s, %s %.2f "
-                    "s (target <= %.1f s); warm dteq/%s %.2fx (target <= "
-                    "%.0fx)" % (
-                        ws.name, tool, tool, m["cold_ratio"],
-                        TARGETS["cold_ratio"], m["cpu_per_task_dteq_s"],
-                        tool, m["cpu_per_task_tool_s"],
-                        TARGETS["cpu_per_task_s"], tool, m["warm_ratio"],
-                        TARGETS["warm_ratio"]))
-            out["workspaces"][ws.name] = w
+            try:
+                out["workspaces"][ws.name] = bench_workspace(b, Server, ws,
+                                                             logdir)
+            except Exception as e:      # the others still run
+                log("  %s: failed: %s" % (ws.name, e))
+                out["workspaces"][ws.name] = {"error": str(e)[:4000]}
             ws.remove(ws.pristine if ws.pristine.startswith(b.tmp) else "")
     finally:
         set_subreaper(False)
     return out
+
+
+def bench_workspace(b, Server, ws, logdir):
+    """Everything on one workspace: its JSON."""
+    p = b.profile
+    ws.tasks = task_commands(ws, logdir)
+    runs = []
+    for k in range(p["tools_cmd_repeat"]):
+        runs.append(commands_cpu(ws, logdir))
+    cmds = {"cpu_s": median([r["cpu_s"] for r in runs]),
+            "runs_cpu_s": [r["cpu_s"] for r in runs],
+            "wall_s": median([r["wall_s"] for r in runs]),
+            "commands": runs[0]["commands"],
+            "no_command": runs[0]["no_command"]}
+    log("  %s: %d tasks; their own commands one by one: %.1f s of "
+        "CPU (%.2f s each; %d tasks run no command of their own%s)"
+        % (ws.name, len(ws.tasks), cmds["cpu_s"],
+           cmds["cpu_s"] / max(1, cmds["commands"]),
+           len(cmds["no_command"]),
+           ": " + ", ".join(cmds["no_command"])
+           if cmds["no_command"] else ""))
+    w = {"tasks": len(ws.tasks), "targets": ws.targets,
+         "dteq_env": ws.dteq_env,
+         "commands": cmds,
+         "executors": sorted({t["executor"] for t in ws.tasks})}
+    for tool in ("nx", "turbo"):
+        if tool == "turbo" and not ws.turbo_args:
+            continue
+        w[tool] = bench_pair(b, Server, ws, tool, cmds, logdir)
+        m = w[tool]["median"]
+        log("  %s, %s: cold dteq/%s %.2fx (target <= %.2fx); tool "
+            "CPU per task beyond the command: dteq %.2f s, %s %.2f "
+            "s (target <= %.1f s); warm dteq/%s %.2fx (target <= "
+            "%.0fx)" % (
+                ws.name, tool, tool, m["cold_ratio"],
+                TARGETS["cold_ratio"], m["cpu_per_task_dteq_s"],
+                tool, m["cpu_per_task_tool_s"],
+                TARGETS["cpu_per_task_s"], tool, m["warm_ratio"],
+                TARGETS["warm_ratio"]))
+    return w
 
 
 # --------------------------------------------------------------------------
