@@ -2,14 +2,17 @@
 """dteq's benchmarks (not tests). See bench/README.md.
 
 usage: bench/bench.py [--profile short|full] [--dteq PATH] [--readme]
-                      [BENCHMARK ...]
+                      [--workspace NAME]... [--repeat N] [BENCHMARK ...]
 
-BENCHMARK is any of throughput, latency, overhead, makespan, scale, nx
-(default: all, in that order). Each one starts its own redis-server on a
-unix socket in a temporary directory and stops it by pid; prints its
-figures and the ratio against the baseline it measured in the same
-invocation; and writes bench/results/NAME-PROFILE.json. --readme rewrites
-the results table of bench/README.md from the JSON files.
+BENCHMARK is any of throughput, latency, overhead, makespan, scale, nx,
+tools (default: all, in that order; nx and tools only in the full profile
+unless named). --workspace and --repeat choose the tools benchmark's
+workspaces (ws39, nx23-large) and turns (bench/tools.py). Each one
+starts its own redis-server on a unix socket in a temporary directory and
+stops it by pid; prints its figures and the ratio against the baseline
+it measured in the same invocation; and writes
+bench/results/NAME-PROFILE.json. --readme rewrites the results tables of
+bench/README.md from the JSON files.
 
 Needs: python3 (standard library only), redis-server, xargs, node + npm
 for the BullMQ baseline (bench/node: `npm ci` is run when node_modules is
@@ -38,6 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import dag  # noqa: E402
+import tools  # noqa: E402
 
 RESULTS = os.path.join(HERE, "results")
 NODE_DIR = os.path.join(HERE, "node")
@@ -50,6 +54,8 @@ PROFILES = {
         "ovh_tasks": 3000, "ovh_monitor": 300,
         "mk_seeds": [11, 26], "mk_target": 8.0,
         "scale_tasks": 100000, "scale_agents": 200, "idle_window": 10,
+        "tools_workspaces": ["ws39"], "tools_repeat": 1,
+        "tools_warm_repeat": 3, "tools_cmd_repeat": 1,
     },
     "full": {
         "tp_tasks": 20000, "tp_repeat": 3, "lat_chain": 2000,
@@ -57,6 +63,8 @@ PROFILES = {
         "ovh_tasks": 20000, "ovh_monitor": 1000,
         "mk_seeds": [11, 26, 12, 22, 6], "mk_target": 60.0,
         "scale_tasks": 100000, "scale_agents": 200, "idle_window": 30,
+        "tools_workspaces": ["ws39", "nx23-large"], "tools_repeat": 3,
+        "tools_warm_repeat": 3, "tools_cmd_repeat": 1,
     },
 }
 
@@ -298,7 +306,10 @@ class Bench:
         self.logdir = os.path.join(RESULTS, "tmp")
         os.makedirs(self.logdir, exist_ok=True)
         self.nrun = 0
-        self.bullmq = self._node_ready()
+        # Only these benchmarks have a BullMQ baseline.
+        self.bullmq = bool(set(args.benchmarks) & {
+            "throughput", "latency", "overhead", "scale"}) and \
+            self._node_ready()
         self.floor = self._build_floor()
 
     def _build_floor(self):
@@ -1254,10 +1265,21 @@ def bench_nx(b):
     return b.save("nx", out)
 
 
+# --------------------------------------------------------------------------
+# 7. Nx and Turborepo side by side (bench/tools.py)
+
+def bench_tools(b):
+    if b.args.profile != "full" and "tools" not in b.args.benchmarks:
+        log("tools: skipped in the short profile (minutes of Nx and "
+            "Turborepo runs; `bench/bench.py tools` runs it)")
+        return None
+    return b.save("tools", tools.bench_tools(b, Server, ROOT, b.logdir))
+
+
 BENCHMARKS = {
     "throughput": bench_throughput, "latency": bench_latency,
     "overhead": bench_overhead, "makespan": bench_makespan,
-    "scale": bench_scale, "nx": bench_nx,
+    "scale": bench_scale, "nx": bench_nx, "tools": bench_tools,
 }
 
 
@@ -1444,9 +1466,17 @@ def update_readme():
         return
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
+    text = head + begin + "\n" + table() + "\n" + end + tail
+    begin, end = "<!-- tools:begin -->", "<!-- tools:end -->"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = head + begin + "\n" + tools.table(load("tools"),
+                                                  machine_cell) + \
+            "\n" + end + tail
     with open(path, "w") as f:
-        f.write(head + begin + "\n" + table() + "\n" + end + tail)
-    log("bench/README.md: results table updated")
+        f.write(text)
+    log("bench/README.md: results tables updated")
 
 
 def main():
@@ -1455,6 +1485,12 @@ def main():
     ap.add_argument("--dteq", default=os.path.join(ROOT, "build", "dteq"))
     ap.add_argument("--readme", action="store_true",
                     help="rewrite the README table from bench/results")
+    ap.add_argument("--workspace", action="append", metavar="NAME",
+                    help="tools: a workspace to run (ws39, nx23-large; "
+                    "repeat the option for more; default: the profile's)")
+    ap.add_argument("--repeat", type=int, metavar="N",
+                    help="tools: turns of each cold and warm comparison "
+                    "(default: the profile's)")
     ap.add_argument("benchmarks", nargs="*")
     args = ap.parse_args()
     names = args.benchmarks or ([] if args.readme and not args.benchmarks
@@ -1464,6 +1500,9 @@ def main():
             ap.error("unknown benchmark %s (one of: %s)" %
                      (n, ", ".join(BENCHMARKS)))
     args.benchmarks = names
+    if args.repeat:
+        for k in ("tools_repeat", "tools_warm_repeat"):
+            PROFILES[args.profile][k] = args.repeat
     if names:
         if shutil.which("redis-server") is None:
             sys.exit("bench: redis-server not found")
