@@ -210,6 +210,38 @@ nxtask_args(int argc, char **argv, struct nxrun_task **t, size_t *n,
 	return (0);
 }
 
+/*
+ * Send the request on fd (lock: its slot's) and read the replies. A
+ * runner that closed before any reply was exiting (its last task killed):
+ * nothing ran, so once more, with another runner. As nxrun_request().
+ */
+static int
+nxtask_ask(const char *cwd, pid_t pid, int fd, int lock,
+    const struct nxrun_task *t, size_t n, int flags,
+    struct nxrun_result **r, size_t *nr, char **cause)
+{
+	int	rc;
+
+	rc = nxrun_request(fd, t, n, flags, nxtask_output, NULL, r, nr,
+	    cause);
+	close(fd);
+	close(lock);
+	if (rc != NXRUN_GONE)
+		return (rc);
+	free(*cause);
+	*cause = NULL;
+	nxrun_results_free(*r, *nr);
+	*r = NULL;
+	*nr = 0;
+	if ((fd = nxrun_connect(cwd, pid, &lock, cause)) < 0)
+		return (-1);
+	rc = nxrun_request(fd, t, n, flags, nxtask_output, NULL, r, nr,
+	    cause);
+	close(fd);
+	close(lock);
+	return (rc);
+}
+
 int
 nxtask_main(int argc, char **argv)
 {
@@ -231,12 +263,12 @@ nxtask_main(int argc, char **argv)
 	if ((cwd = getcwd(NULL, 0)) == NULL)
 		fatal("getcwd");
 	fd = nxrun_connect(cwd, pid, &lock, &cause);
-	free(cwd);
 	if (fd < 0 && pid == 0)
 		util_runner_pool_remove(getpid());
 	if (fd == NXRUN_UNSUPPORTED) {
 		printf("dteq: %s: running each task with `nx run`\n", cause);
 		free(cause);
+		free(cwd);
 		rc = nxtask_each(t, n);
 		free(t);
 		return (rc);
@@ -244,16 +276,16 @@ nxtask_main(int argc, char **argv)
 	if (fd < 0) {
 		log_warnx("%s", cause);
 		free(cause);
+		free(cwd);
 		free(t);
 		return (1);
 	}
-	if (nxrun_request(fd, t, n, flags, nxtask_output, NULL, &r, &nr,
-	    &cause) != 0) {
+	rc = nxtask_ask(cwd, pid, fd, lock, t, n, flags, &r, &nr, &cause);
+	free(cwd);
+	if (rc != 0) {
 		log_warnx("%s", cause);
 		free(cause);
 	}
-	close(fd);
-	close(lock);
 	if (pid == 0)
 		util_runner_pool_remove(getpid());
 	/* The first failure's code; 1 if a task got no result. */

@@ -373,7 +373,8 @@ nxrun_result(const char *body, struct nxrun_result *r)
  * are "miss") and read the replies to the end:
  * output to out_cb, results into *res (*nres of them; caller frees with
  * nxrun_results_free). 0, or -1 with *cause (the runner's error, or its
- * death), the results so far kept.
+ * death), the results so far kept; NXRUN_GONE when it closed before any
+ * reply (a runner that was exiting: nothing ran, ask another).
  */
 int
 nxrun_request(int fd, const struct nxrun_task *t, size_t n, int flags,
@@ -383,6 +384,7 @@ nxrun_request(int fd, const struct nxrun_task *t, size_t n, int flags,
 	unsigned char	 head[5];
 	char		*line, *body;
 	uint32_t	 len;
+	size_t		 nframes = 0;
 	int		 rc;
 
 	*res = NULL;
@@ -410,6 +412,7 @@ nxrun_request(int fd, const struct nxrun_task *t, size_t n, int flags,
 			return (-1);
 		}
 		body[len] = '\0';
+		nframes++;
 		if (head[0] == 'o')
 			out_cb(body, len, arg);
 		else if (head[0] == 'e') {
@@ -425,7 +428,7 @@ nxrun_request(int fd, const struct nxrun_task *t, size_t n, int flags,
 	}
 	if (*nres == 0) {
 		xasprintf(cause, "the Nx runner ended without a result");
-		return (-1);
+		return (nframes == 0 ? NXRUN_GONE : -1);
 	}
 	return (0);
 }

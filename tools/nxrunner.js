@@ -261,7 +261,16 @@ async function runTask(sock, graph, nxJson, id, overrides, quiet, misses) {
 
 // Kill this process group: the tasks' processes and this runner. A
 // detached shell sends SIGKILL to what SIGTERM left, two seconds later.
+let server = null;
 function killAll() {
+  // No new client: the next task of this slot starts another runner.
+  try {
+    if (server !== null)
+      server.close();
+    fs.unlinkSync(sockPath);
+  } catch (e) {
+    // Gone already.
+  }
   try {
     spawn('sh', ['-c', 'sleep 2; kill -KILL -' + process.pid +
       ' 2>/dev/null'], { detached: true, stdio: 'ignore' }).unref();
@@ -356,7 +365,7 @@ process.on('uncaughtException', (e) => {
     process.exit(1);
   }
   let busy = Promise.resolve();
-  const server = net.createServer({ allowHalfOpen: true }, (sock) => {
+  server = net.createServer({ allowHalfOpen: true }, (sock) => {
     busy = busy.then(() => serve(sock, graph, nxJson)).then(() => {
       if (!watchPid)
         process.exit(0);

@@ -33,6 +33,7 @@ int		 toolgraph_run(int, const char *, struct taskset *, int *,
 
 /* nxrun.c: the Nx runner's client (cmd/nxtask.c). */
 #define NXRUN_UNSUPPORTED	(-2)	/* this Nx cannot: run `nx run` */
+#define NXRUN_GONE		(-3)	/* closed before a reply: retry */
 #define NXRUN_QUIET		0x1	/* a hit prints one line */
 #define NXRUN_HITS_ONLY		0x2	/* run the remote cache's hits only */
 struct nxrun_task {
