@@ -20,6 +20,10 @@
 . "$TOP/tests/nx/lib.sh"
 
 need_cmd node
+# Nx's banners without colour, as CI=true would have them otherwise.
+NO_COLOR=1
+FORCE_COLOR=0
+export NO_COLOR FORCE_COLOR
 nx_setup
 nx_workspace "$TMP/ws"
 cd "$TMP/ws" || fail "no workspace"

@@ -9,7 +9,7 @@
 # does not compile and a failing test exit 1 with the dependents skipped
 # (tests/nx/real/lib.sh: real_scenario).
 # slow: minutes of Nx work; t_real_nx23 and t_real_turbo run the same scenario in the default suite (DTEQ_SLOW=1 runs this one)
-# timeout: 1200
+# timeout: 1800
 
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
