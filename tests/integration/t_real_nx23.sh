@@ -8,7 +8,7 @@
 # copy; a second pipeline is all cache hits; a library that does not
 # compile and a failing test exit 1 with the dependents skipped
 # (tests/nx/real/lib.sh: real_scenario).
-# timeout: 1200
+# timeout: 1800
 
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
