@@ -7,7 +7,7 @@
 # job's copy; a second pipeline is all cache hits; a package that does
 # not compile and a failing test exit 1 with the dependents skipped
 # (tests/nx/real/lib.sh: real_scenario).
-# timeout: 900
+# timeout: 1200
 
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/nx/lib.sh"
