@@ -55,7 +55,7 @@ PROFILES = {
         "mk_seeds": [11, 26], "mk_target": 8.0,
         "scale_tasks": 100000, "scale_agents": 200, "idle_window": 10,
         "tools_workspaces": ["ws39"], "tools_repeat": 1,
-        "tools_warm_repeat": 3, "tools_cmd_repeat": 1,
+        "tools_warm_repeat": 3,
     },
     "full": {
         "tp_tasks": 20000, "tp_repeat": 3, "lat_chain": 2000,
@@ -64,7 +64,7 @@ PROFILES = {
         "mk_seeds": [11, 26, 12, 22, 6], "mk_target": 60.0,
         "scale_tasks": 100000, "scale_agents": 200, "idle_window": 30,
         "tools_workspaces": ["ws39", "nx23-large"], "tools_repeat": 3,
-        "tools_warm_repeat": 3, "tools_cmd_repeat": 1,
+        "tools_warm_repeat": 3,
     },
 }
 

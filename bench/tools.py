@@ -63,8 +63,12 @@ TARGETS = {"cold_ratio": 1.15, "cpu_per_task_s": 0.4, "warm_ratio": 2.0}
 
 NX_ENV = {"NX_DAEMON": "false", "NX_NO_CLOUD": "true", "NX_TUI": "false",
           "TURBO_TELEMETRY_DISABLED": "1", "DO_NOT_TRACK": "1"}
-# Variables of the caller that would change what is measured.
-UNSET = ("NX_CACHE_DIRECTORY", "NX_WORKSPACE_DATA_DIRECTORY",
+# Variables of the caller that would change what is measured. Among
+# them NODE_EXTRA_CA_CERTS: every Node.js process that starts with it
+# reads the certificates, about 0.1 s of CPU each on the machine of
+# bench/README.md, and Turborepo's strict environment keeps it from its
+# tasks while Nx and dteq pass it on: unset, the sides are alike.
+UNSET = ("NODE_EXTRA_CA_CERTS", "NODE_OPTIONS", "NX_CACHE_DIRECTORY", "NX_WORKSPACE_DATA_DIRECTORY",
          "NX_SKIP_NX_CACHE", "NX_SELF_HOSTED_REMOTE_CACHE_SERVER",
          "NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN", "TURBO_API",
          "TURBO_TOKEN", "TURBO_TEAM", "TURBO_CACHE_DIR", "TURBO_FORCE",
@@ -358,7 +362,7 @@ def commands_cpu(ws, logdir):
     finally:
         ws.remove(copy)
     return {"cpu_s": total, "commands": n, "no_command": none,
-            "wall_s": time.monotonic() - t0}
+            "wall_s": time.monotonic() - t0, "load": os.getloadavg()[0]}
 
 
 # --------------------------------------------------------------------------
@@ -590,26 +594,39 @@ def brief(r):
             if k in r}
 
 
-def bench_pair(b, Server, ws, tool, cmds, logdir):
-    """Cold and warm, tool against dteq, on ws."""
+def bench_pair(b, Server, ws, tool, logdir):
+    """Cold and warm, tool against dteq, on ws. Each cold turn measures
+    the tasks' own commands first, then runs both sides (the other side
+    first every other turn), so that each turn's figures meet about the
+    same load."""
     p = b.profile
     out = {"cold": [], "warm": []}
-    log("  %s, %s: cold, %d turns (each side in a fresh copy, empty "
-        "caches)" % (ws.name, tool, p["tools_repeat"]))
+    log("  %s, %s: cold, %d turns (the tasks' own commands one by one, "
+        "then each side in a fresh copy with empty caches)" % (
+            ws.name, tool, p["tools_repeat"]))
     for k in range(p["tools_repeat"]):
-        # Take turns, the other side first every other time.
+        turn = {"commands": commands_cpu(ws, logdir)}
+        c = turn["commands"]
+        log("    the %d commands alone: %.1f s of CPU (%.2f s each; %d "
+            "tasks run none of their own%s; load %.1f)" % (
+                c["commands"], c["cpu_s"],
+                c["cpu_s"] / max(1, c["commands"]), len(c["no_command"]),
+                ": " + ", ".join(c["no_command"]) if c["no_command"] else
+                "", c["load"]))
         sides = [("tool", tool_cold), ("dteq", dteq_cold)]
         if k % 2:
             sides.reverse()
-        turn = {}
         for name, fn in sides:
             r = fn(b, ws, tool, logdir)
             turn[name] = brief(r)
-            log("    %-4s %7.1f s wall, %6.1f s CPU, %s tasks (load %.1f, "
-                "others %2.0f %% of the CPUs)%s" % (
+            turn[name]["cpu_per_task_s"] = \
+                (r["cpu_s"] - c["cpu_s"]) / len(ws.tasks)
+            log("    %-5s %7.1f s wall, %6.1f s CPU (%.2f s per task beyond "
+                "the commands), %s tasks (load %.1f, others %2.0f %% of the "
+                "CPUs)%s" % (
                     tool if name == "tool" else "dteq", r["wall_s"],
-                    r["cpu_s"], r.get("tasks"), r["load"],
-                    100 * r["others_cpu_share"],
+                    r["cpu_s"], turn[name]["cpu_per_task_s"], r.get("tasks"),
+                    r["load"], 100 * r["others_cpu_share"],
                     "; %d processes left behind, killed" %
                     r["left_behind"] if r["left_behind"] else ""))
         out["cold"].append(turn)
@@ -649,25 +666,29 @@ def bench_pair(b, Server, ws, tool, cmds, logdir):
         if cache:
             cache.stop()
         srv.stop()
-    return summarize(out, cmds)
+    return summarize(out)
 
 
-def summarize(out, cmds):
-    """Medians and ratios (dteq / tool: below the target is met)."""
+def summarize(out):
+    """Medians, and ratios dteq / tool (below the target is met): the
+    median of the turns' own ratios, each turn's two runs being back to
+    back."""
     s = {}
     for phase in ("cold", "warm"):
         for side in ("tool", "dteq"):
             for k in ("wall_s", "cpu_s", "load", "others_cpu_share"):
                 s["%s_%s_%s" % (phase, side, k)] = median(
                     [t[side][k] for t in out[phase]])
-        s[phase + "_ratio"] = ratio(s[phase + "_dteq_wall_s"],
-                                    s[phase + "_tool_wall_s"])
-    tasks = median([t["dteq"]["tasks"] for t in out["cold"]])
-    s["tasks"] = tasks
-    if cmds and tasks:
-        for side in ("tool", "dteq"):
-            cpu = s["cold_%s_cpu_s" % side]
-            s["cpu_per_task_%s_s" % side] = (cpu - cmds["cpu_s"]) / tasks
+        s[phase + "_ratios"] = [ratio(t["dteq"]["wall_s"],
+                                      t["tool"]["wall_s"])
+                                for t in out[phase]]
+        s[phase + "_ratio"] = median(s[phase + "_ratios"])
+    s["tasks"] = median([t["dteq"]["tasks"] for t in out["cold"]])
+    s["commands_cpu_s"] = median([t["commands"]["cpu_s"]
+                                  for t in out["cold"]])
+    for side in ("tool", "dteq"):
+        s["cpu_per_task_%s_s" % side] = median(
+            [t[side]["cpu_per_task_s"] for t in out["cold"]])
     s["warm_dteq_cached"] = median([t["dteq"]["cached"]
                                     for t in out["warm"]])
     s["warm_tool_cached"] = median([t["tool"]["cached"]
@@ -767,29 +788,14 @@ def bench_workspace(b, Server, ws, logdir):
     """Everything on one workspace: its JSON."""
     p = b.profile
     ws.tasks = task_commands(ws, logdir)
-    runs = []
-    for k in range(p["tools_cmd_repeat"]):
-        runs.append(commands_cpu(ws, logdir))
-    cmds = {"cpu_s": median([r["cpu_s"] for r in runs]),
-            "runs_cpu_s": [r["cpu_s"] for r in runs],
-            "wall_s": median([r["wall_s"] for r in runs]),
-            "commands": runs[0]["commands"],
-            "no_command": runs[0]["no_command"]}
-    log("  %s: %d tasks; their own commands one by one: %.1f s of "
-        "CPU (%.2f s each; %d tasks run no command of their own%s)"
-        % (ws.name, len(ws.tasks), cmds["cpu_s"],
-           cmds["cpu_s"] / max(1, cmds["commands"]),
-           len(cmds["no_command"]),
-           ": " + ", ".join(cmds["no_command"])
-           if cmds["no_command"] else ""))
+    log("  %s: %d tasks (%s)" % (ws.name, len(ws.tasks), ws.targets))
     w = {"tasks": len(ws.tasks), "targets": ws.targets,
          "dteq_env": ws.dteq_env,
-         "commands": cmds,
          "executors": sorted({t["executor"] for t in ws.tasks})}
     for tool in ("nx", "turbo"):
         if tool == "turbo" and not ws.turbo_args:
             continue
-        w[tool] = bench_pair(b, Server, ws, tool, cmds, logdir)
+        w[tool] = bench_pair(b, Server, ws, tool, logdir)
         m = w[tool]["median"]
         log("  %s, %s: cold dteq/%s %.2fx (target <= %.2fx); tool "
             "CPU per task beyond the command: dteq %.2f s, %s %.2f "
@@ -817,7 +823,15 @@ def table(d, machine_cell):
 
     def ok(c):
         return "met" if c else "not met"
+
+    def fr(a, b):
+        return "%.2fx" % (a / b) if a and b and a > 0 and b > 0 else "n/a"
     for name, w in d["workspaces"].items():
+        if "error" in w:
+            rows.append("| %s | failed: %s | | | | | | %s |" % (
+                name, w["error"].splitlines()[0][:200].replace("|", "/"),
+                mc))
+            continue
         for tool in ("nx", "turbo"):
             if tool not in w:
                 continue
@@ -825,7 +839,9 @@ def table(d, machine_cell):
             label = {"nx": "`nx run-many --parallel=2`",
                      "turbo": "`turbo run --concurrency=2`"}[tool]
             ws = "%s (%d tasks)" % (name, w["tasks"])
-            runs = "%d turns, %s" % (len(w[tool]["cold"]), mc)
+            runs = "%d turns; load %.1f, others %.0f %% of the CPUs; %s" % (
+                len(w[tool]["cold"]), m["cold_dteq_load"],
+                100 * m["cold_dteq_others_cpu_share"], mc)
             rows.append("| %s | cold wall, empty caches (`dteq run "
                         "--agents 2`) | %s | %.1f s | %.1f s | %.2fx | "
                         "<= 1.15x (%s) | %s |" % (
@@ -834,20 +850,21 @@ def table(d, machine_cell):
                             ok(m["met"]["cold"]), runs))
             rows.append("| %s | CPU per task beyond its own command "
                         "(commands alone: %.2f s per task) | %s | %.2f s "
-                        "| %.2f s | %.2fx | dteq <= 0.4 s (%s) | %s |" % (
-                            ws, w["commands"]["cpu_s"] / w["tasks"], label,
+                        "| %.2f s | %s | dteq <= 0.4 s (%s) | %s |" % (
+                            ws, m["commands_cpu_s"] / w["tasks"], label,
                             m["cpu_per_task_tool_s"],
                             m["cpu_per_task_dteq_s"],
-                            ratio(m["cpu_per_task_dteq_s"],
-                                  m["cpu_per_task_tool_s"]) or 0,
+                            fr(m["cpu_per_task_dteq_s"],
+                                m["cpu_per_task_tool_s"]),
                             ok(m["met"]["cpu"]), runs))
             rows.append("| %s | warm wall, every output in Redis, fresh "
                         "copy (`dteq submit`, 2 agents; the tool on `dteq "
                         "cache`) | %s | %.2f s (%d hits) | %.2f s (%d "
-                        "hits) | %.2fx | <= 2x (%s) | %d turns, %s |" % (
+                        "hits) | %.2fx | <= 2x (%s) | %d turns; load %.1f; "
+                        "%s |" % (
                             ws, label, m["warm_tool_wall_s"],
                             m["warm_tool_cached"], m["warm_dteq_wall_s"],
                             m["warm_dteq_cached"], m["warm_ratio"],
                             ok(m["met"]["warm"]), len(w[tool]["warm"]),
-                            mc))
+                            m["warm_dteq_load"], mc))
     return "\n".join(rows)
