@@ -17,6 +17,13 @@
  *	/v8/artifacts/events		POST		200 (events are dropped)
  *	/v8/artifacts			POST		200 {HASH: info|null}
  *
+ * Each route may also be reached under "/key/K" (/key/K/v8/artifacts/H,
+ * say): an agent gives that base URL to a task whose tool asks for the
+ * task's one artifact under a key of its own (Turborepo with --only
+ * leaves its dependencies' hashes out of it: tools/turbo.c), and the
+ * artifact read or written there is K's, whatever H is. A batch query
+ * under it still looks up the hashes it names.
+ *
  * Everything needs "Authorization: Bearer TOKEN": a missing or wrong
  * token is 401, the read-only token (if set) writing is 403. A bad hash
  * is 400, a body over the size cap 413, a PUT with neither
@@ -178,25 +185,31 @@ cache_request_cb(struct http_conn *c, void *arg)
 {
 	struct cache		*cache = arg;
 	const struct http_head	*h = http_request(c);
-	const char		*m = h->method, *hash = NULL;
+	const char		*m = h->method, *hash = NULL, *path;
 	struct xfer		*x;
+	char			*key;
 	int			 api, readonly, get, put;
 
 	get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 	put = strcmp(m, "PUT") == 0;
-	if (strncmp(h->path, "/v1/cache/", 10) == 0) {
+	key = parse_key_prefix(h->path, &path);
+	if (path == NULL)
+		goto not_found;
+	if (strncmp(path, "/v1/cache/", 10) == 0) {
 		api = CACHE_API_NX;
-		hash = h->path + 10;
-	} else if (strncmp(h->path, "/v8/artifacts", 13) == 0) {
+		hash = path + 10;
+	} else if (strncmp(path, "/v8/artifacts", 13) == 0) {
 		api = CACHE_API_TURBO;
-		if (h->path[13] == '/')
-			hash = h->path + 14;
-		else if (h->path[13] != '\0')
+		if (path[13] == '/')
+			hash = path + 14;
+		else if (path[13] != '\0')
 			goto not_found;
 	} else
 		goto not_found;
-	if (!cache_auth(cache, c, api, &readonly))
+	if (!cache_auth(cache, c, api, &readonly)) {
+		free(key);
 		return;
+	}
 
 	x = xcalloc(1, sizeof *x);
 	x->cache = cache;
@@ -230,7 +243,9 @@ cache_request_cb(struct http_conn *c, void *arg)
 		cache_bad_method(c, api, "GET, HEAD, PUT");
 		xfer_detach(x);
 	} else {
-		x->hash = xstrdup(hash);
+		/* Under a task's key, its one artifact is the key's. */
+		x->hash = key != NULL ? key : xstrdup(hash);
+		key = NULL;
 		if (get)
 			download_start(x);
 		else if (readonly)
@@ -240,9 +255,11 @@ cache_request_cb(struct http_conn *c, void *arg)
 			upload_start(x);
 	}
 	xfer_maybe_free(x);
+	free(key);
 	return;
 
 not_found:
+	free(key);
 	http_reply(c, 404, "text/plain; charset=utf-8", "no such endpoint: "
 	    "the cache serves /v1/cache/HASH (Nx) and /v8/artifacts/HASH "
 	    "(Turborepo)\n");

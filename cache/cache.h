@@ -96,6 +96,7 @@ void		 chunked_init(struct chunked *);
 size_t		 chunked_feed(struct chunked *, const char *, size_t,
 		     size_t *, size_t *);
 int		 parse_hash_valid(const char *);
+char		*parse_key_prefix(const char *, const char **);
 char		*parse_bearer(const char *);	/* caller frees */
 int		 parse_token_equal(const char *, const char *);
 int		 parse_listen(const char *, struct sockaddr_storage *,

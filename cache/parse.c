@@ -444,6 +444,37 @@ parse_hash_valid(const char *s)
 }
 
 /*
+ * A path under a task's key: "/key/K/REST" (a base URL the agent gives a
+ * task whose tool asks the cache for its one artifact under a key of its
+ * own; cache.c answers any hash under it with K). Returns the key, cut
+ * from the path and copied, and points *rest at "/REST"; NULL when the
+ * path has no such prefix, and also with *rest NULL when it has one but
+ * K is not a valid hash or nothing follows it. Caller frees.
+ */
+char *
+parse_key_prefix(const char *path, const char **rest)
+{
+	const char	*k, *end;
+	char		*key;
+
+	*rest = NULL;
+	if (strncmp(path, "/key/", 5) != 0) {
+		*rest = path;
+		return (NULL);
+	}
+	k = path + 5;
+	if ((end = strchr(k, '/')) == NULL || end == k)
+		return (NULL);
+	key = xstrndup(k, end - k);
+	if (!parse_hash_valid(key)) {
+		free(key);
+		return (NULL);
+	}
+	*rest = end;
+	return (key);
+}
+
+/*
  * The token of an "Authorization: Bearer TOKEN" value, or NULL when the
  * value is not of that form. Caller frees.
  */

@@ -243,6 +243,8 @@ struct task {
 	int		 restore_inline; /* its dependents' commands bring them */
 	char		*hash;		/* its outputs' key in the remote cache,
 					   known at submit, or NULL */
+	char		*cache_as;	/* the key its tool's one artifact is
+					   read and written under, or NULL */
 };
 #define TASK_HASH_MAX	128		/* bytes of a cache key */
 struct taskset {
@@ -288,6 +290,7 @@ struct task_msg {
 	int		 restorable;	/* has a restore: keep it in mind */
 	struct task_restore *restores;	/* its dependencies', in order */
 	size_t		 nrestores;
+	char		*cache_as;	/* its artifact's key, or NULL */
 };
 char		*task_msg_encode(const char *, const struct task *, int,
 		     const char *, int, struct task *const *, size_t,

@@ -8,7 +8,10 @@
  *	{"run": R, "id": ID, "attempt": N, "command": CMD,
  *	 "cwd": DIR, "env": {NAME: VALUE, ...}, "timeout": SECS}
  *
- * cwd, env and timeout are left out when unset; "avoid" names the agent
+ * cwd, env and timeout are left out when unset; "cache_as" (a tool's
+ * task run alone, whose own cache key leaves its dependencies out) is
+ * the key its agent's cache reads and writes its artifact under, see
+ * env.c; "avoid" names the agent
  * whose attempt failed, so a retry prefers another agent; "leaf": true
  * says no task of the graph depends on this one, so its finish has no
  * staged dependents to look for. Decoding checks every field: the
@@ -112,6 +115,10 @@ task_msg_write(struct task_msg_out *o, const char *run, const struct task *t,
 	}
 	if (leaf)
 		PUTS(",\"leaf\":true");
+	if (t->cache_as != NULL) {
+		PUTS(",\"cache_as\":");
+		task_msg_put_str(o, t->cache_as);
+	}
 	if (t->restore != NULL || t->restore_inline)
 		PUTS(",\"restorable\":true");
 	if (nrestores > 0) {
@@ -320,8 +327,14 @@ task_msg_decode(const char *buf, size_t len, struct task_msg *m, char **cause)
 	    task_msg_string(&o, "cwd", 0, &m->cwd, cause) != 0 ||
 	    task_msg_int(&o, "timeout", 0, 0, 7 * 86400, &m->timeout,
 	    cause) != 0 ||
-	    task_msg_string(&o, "avoid", 0, &m->avoid, cause) != 0)
+	    task_msg_string(&o, "avoid", 0, &m->avoid, cause) != 0 ||
+	    task_msg_string(&o, "cache_as", 0, &m->cache_as, cause) != 0)
 		goto fail;
+	if (m->cache_as != NULL && !task_hash_valid(m->cache_as)) {
+		xasprintf(cause, "field \"cache_as\" is not a cache key (1 "
+		    "to %d of A-Z a-z 0-9 _ -)", TASK_HASH_MAX);
+		goto fail;
+	}
 	v = json_get(&o, "leaf");
 	if (v != NULL && v->type != JSON_TRUE && v->type != JSON_FALSE) {
 		xasprintf(cause, "field \"leaf\" is not a boolean");
@@ -360,6 +373,7 @@ task_msg_clear(struct task_msg *m)
 	free(m->command);
 	free(m->cwd);
 	free(m->avoid);
+	free(m->cache_as);
 	task_env_free(m->env, m->nenv);
 	for (i = 0; i < m->nrestores; i++) {
 		free(m->restores[i].id);

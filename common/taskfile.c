@@ -782,6 +782,7 @@ task_clear(struct task *t)
 	free(t->restore);
 	free(t->restore_arg);
 	free(t->hash);
+	free(t->cache_as);
 	memset(t, 0, sizeof *t);
 }
 

@@ -17,16 +17,18 @@
  *
  *	Nx	nx run-many -t TARGET [-c CONF] --projects=P1,P2,...
  *		--excludeTaskDependencies [flags] [-- overrides]
- *	Turbo	turbo run TASK --filter=P1 --filter=P2 ... [--only]
- *		[flags] [-- args]
+ *	Turbo	turbo run TASK --filter=P1 --filter=P2 ... [flags]
+ *		[-- args]
  *
  *   Nx's task hashes do not depend on which tasks run together, so
  *   --excludeTaskDependencies keeps anything else from running. Turbo's
  *   do: a task's hash holds its dependencies' only when they are in the
- *   run, so the replay runs them as the agents did (tools/): with
- *   --only only when DTEQ_TOOL_DEPS=exclude, else with the dependencies,
- *   which all succeeded (a task runs only once they have) and are cache
- *   hits as well.
+ *   run, so the replay runs them with the dependencies, which all
+ *   succeeded (a task runs only once they have) and are cache hits as
+ *   well. That is the dry run's hash, under which the agents stored each
+ *   task in both modes (with DTEQ_TOOL_DEPS=exclude, their turbo runs it
+ *   with --only, and the agent's cache stores it under the dry run's
+ *   hash: tools/turbo.c).
  *
  *   Of the user's words, those that chose the tasks (Nx: the subcommand,
  *   targets, projects, affected's base, head and files; Turborepo: `run`,
@@ -196,7 +198,6 @@ static void
 replay_group_head(int tool, const struct replay_group *g, char ***argv,
     size_t *n)
 {
-	const char	*mode;
 	char		*s, *p;
 	size_t		 k;
 
@@ -225,10 +226,6 @@ replay_group_head(int tool, const struct replay_group *g, char ***argv,
 		xasprintf(&s, "--filter=%s", g->names[k]);
 		replay_push(argv, n, s);
 	}
-	/* As the agents ran it (tools/), or the hashes differ. */
-	if ((mode = cli_env("DTEQ_TOOL_DEPS")) != NULL &&
-	    strcmp(mode, "exclude") == 0)
-		replay_push(argv, n, xstrdup("--only"));
 }
 
 /* Is word the tool's subcommand: affected, run-many (Nx); run? */

@@ -10,6 +10,8 @@
  *	command	 `RUNNER run TASK --filter=PKG [--only] [-- args]`
  *	hash	 hash, with DTEQ_TOOL_DEPS=restore, unless the task is not
  *		 cacheable
+ *	cache_as hash, with DTEQ_TOOL_DEPS=exclude, unless the task is not
+ *		 cacheable
  *
  * Persistent tasks, such as dev servers, are refused with an error naming
  * them: they never finish, and an agent cannot keep one running for a
@@ -25,12 +27,18 @@
  * system.
  *
  * The dry run's hash of a task is the key under which the agent's `turbo
- * run` stores the task in the remote cache only when it runs the task
- * with its dependencies, as restore mode does (with --only, Turborepo
- * hashes a task without its dependencies' hashes). And only then do the
- * dependents' own commands bring a task's outputs from the cache. So the
- * hash, which lets submit skip a task already in the cache, is given in
- * restore mode alone.
+ * run` stores the task in the remote cache when it runs the task with
+ * its dependencies, as restore mode does. With --only, Turborepo hashes
+ * a task without its dependencies' hashes: its key would be another one,
+ * which a later full `turbo run` (the main job's replay) never asks for,
+ * and which stays the same when only a dependency changed, so that a
+ * cache read under it could bring back stale outputs. In exclude mode the
+ * dry run's hash is therefore the task's cache_as: the agent points that
+ * task's turbo at its cache under /key/HASH (worker/env.c), and the one
+ * artifact that turbo reads or writes there is the dry run's hash's
+ * (cache/cache.c). Only in restore mode do the dependents' own commands
+ * bring a task's outputs from the cache, so the hash, which lets submit
+ * skip a task already in the cache, is given in restore mode alone.
  */
 
 #include <stdlib.h>
@@ -183,11 +191,14 @@ turbo_task(struct tool_ctx *ctx, struct turbo_ref *refs,
 	 */
 	t->restore_inline = ctx->restore && t->noutputs > 0;
 	v = tool_get(e, "hash");
-	if (ctx->restore && cJSON_IsString(v) &&
-	    task_hash_valid(v->valuestring) &&
+	if (cJSON_IsString(v) && task_hash_valid(v->valuestring) &&
 	    !cJSON_IsFalse(tool_get(tool_get(e, "resolvedTaskDefinition"),
-	    "cache")))
-		t->hash = xstrdup(v->valuestring);
+	    "cache"))) {
+		if (ctx->restore)
+			t->hash = xstrdup(v->valuestring);
+		else
+			t->cache_as = xstrdup(v->valuestring);
+	}
 	return (turbo_deps(ctx, refs, n, tool_get(e,
 	    "dependencies"), stamp, t));
 }

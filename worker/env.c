@@ -11,7 +11,12 @@
  *    (whose pool of Nx runners `dteq nx-task` uses) and, with env_add(),
  *    the remote cache's address;
  * 2. the task's env, which overrides a variable of the same name;
- * 3. DTEQ_RUN, DTEQ_TASK_ID, DTEQ_AGENT and DTEQ_ATTEMPT.
+ * 3. for a task with a cache_as key, when the agent serves the cache:
+ *    the cache's address under /key/KEY (cache/cache.c: the one artifact
+ *    its tool reads or writes there is KEY's), in place of the agent's,
+ *    and TURBO_CACHE=remote:rw (no local cache, which goes by turbo's
+ *    own key);
+ * 4. DTEQ_RUN, DTEQ_TASK_ID, DTEQ_AGENT and DTEQ_ATTEMPT.
  *
  * env_task() builds it per child without copying the agent's part.
  */
@@ -106,6 +111,33 @@ env_overridden(const struct task_msg *m, const char *base)
 }
 
 /*
+ * What a task with a cache_as key gets in place of the agent's: the
+ * cache's address (work.c sets it) under /key/KEY, and Turborepo's local
+ * cache off, whose entries go by turbo's own key (a task's own files
+ * only, with --only), so that every read is the remote one under KEY.
+ */
+static const char *env_cache_urls[] = {
+	"NX_SELF_HOSTED_REMOTE_CACHE_SERVER", "TURBO_API", "TURBO_CACHE", NULL
+};
+
+/* Is base one of the cache's addresses, to be replaced for this task? */
+static int
+env_keyed(const struct wtask *wt, const char *base)
+{
+	size_t	j, namelen;
+
+	if (wt->m.cache_as == NULL || wt->w->cache_url == NULL)
+		return (0);
+	namelen = strcspn(base, "=");
+	for (j = 0; env_cache_urls[j] != NULL; j++) {
+		if (strlen(env_cache_urls[j]) == namelen &&
+		    strncmp(env_cache_urls[j], base, namelen) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
  * The environment of a task: the agent's, the task's, then DTEQ_*. The
  * agent's variables are shared, not copied, as are DTEQ_RUN and
  * DTEQ_AGENT (made once); *nshared says how many lead the array, and
@@ -122,14 +154,26 @@ env_task(struct wtask *wt, size_t *nshared)
 		w->env_run = env_pair("DTEQ_RUN", w->run);
 		w->env_agent = env_pair("DTEQ_AGENT", w->name);
 	}
-	env = xcalloc(w->nbase_env + wt->m.nenv + 5, sizeof *env);
+	env = xcalloc(w->nbase_env + wt->m.nenv + 7, sizeof *env);
 	for (i = 0; i < w->nbase_env; i++) {
-		if (wt->m.nenv == 0 || !env_overridden(&wt->m, w->base_env[i]))
+		if ((wt->m.nenv == 0 || !env_overridden(&wt->m,
+		    w->base_env[i])) && !env_keyed(wt, w->base_env[i]))
 			env[n++] = w->base_env[i];
 	}
 	*nshared = n;
 	for (j = 0; j < wt->m.nenv; j++)
 		env[n++] = env_pair(wt->m.env[j].name, wt->m.env[j].value);
+	if (wt->m.cache_as != NULL && w->cache_url != NULL) {
+		for (j = 0; env_cache_urls[j] != NULL; j++) {
+			if (strcmp(env_cache_urls[j], "TURBO_CACHE") == 0)
+				env[n++] = xstrdup("TURBO_CACHE=remote:rw");
+			else {
+				xasprintf(&env[n++], "%s=%s/key/%s",
+				    env_cache_urls[j], w->cache_url,
+				    wt->m.cache_as);
+			}
+		}
+	}
 	env[n++] = w->env_run;
 	env[n++] = env_pair("DTEQ_TASK_ID", wt->m.id);
 	env[n++] = w->env_agent;

@@ -85,6 +85,7 @@ work_cache(struct worker *w)
 		return;
 	}
 	xasprintf(&url, "http://127.0.0.1:%d", cache_port(w->cache));
+	w->cache_url = xstrdup(url);
 	vals[0] = url;
 	vals[1] = cache_token(w->cache);
 	vals[2] = url;
@@ -180,6 +181,7 @@ work_free(struct worker *w)
 	url_free(&w->url);
 	free(w->run);
 	free(w->name);
+	free(w->cache_url);
 	free(w->running);
 	free(w->hb);
 	free(w->stop_reason);

@@ -60,6 +60,7 @@ struct worker {
 	struct rconn		*rc_cmd;
 	struct rconn		*rc_sub;
 	struct cache		*cache;		/* served to the tasks, or NULL */
+	char			*cache_url;	/* its base URL, or NULL */
 
 	int			 joined;	/* run meta seen */
 	int			 popping;	/* a BLMOVE is in flight */

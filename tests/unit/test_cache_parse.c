@@ -221,6 +221,37 @@ test_chunked(void)
 }
 
 static void
+test_key_prefix(void)
+{
+	const char	*rest;
+	char		*k;
+
+	/* No prefix: the path as it is. */
+	CHECK(parse_key_prefix("/v8/artifacts/abc", &rest) == NULL);
+	CHECK(rest != NULL && strcmp(rest, "/v8/artifacts/abc") == 0);
+	CHECK(parse_key_prefix("/keys/x/v8/artifacts/abc", &rest) == NULL);
+	CHECK(rest != NULL && strcmp(rest, "/keys/x/v8/artifacts/abc") == 0);
+
+	k = parse_key_prefix("/key/61db1eda0ee7f69f/v8/artifacts/0123", &rest);
+	CHECK(k != NULL && strcmp(k, "61db1eda0ee7f69f") == 0);
+	CHECK(rest != NULL && strcmp(rest, "/v8/artifacts/0123") == 0);
+	free(k);
+	k = parse_key_prefix("/key/K_-9/v1/cache/1", &rest);
+	CHECK(k != NULL && strcmp(k, "K_-9") == 0);
+	CHECK(rest != NULL && strcmp(rest, "/v1/cache/1") == 0);
+	free(k);
+
+	/* A prefix with a bad key or nothing after it: no route at all. */
+	CHECK(parse_key_prefix("/key//v8/artifacts/a", &rest) == NULL &&
+	    rest == NULL);
+	CHECK(parse_key_prefix("/key/a.b/v8/artifacts/a", &rest) == NULL &&
+	    rest == NULL);
+	CHECK(parse_key_prefix("/key/..%2f/v8/artifacts/a", &rest) == NULL &&
+	    rest == NULL);
+	CHECK(parse_key_prefix("/key/abc", &rest) == NULL && rest == NULL);
+}
+
+static void
 test_hash(void)
 {
 	char	long_ok[CACHE_HASH_MAX + 1], too_long[CACHE_HASH_MAX + 2];
@@ -428,6 +459,7 @@ main(void)
 	TEST_RUN(test_head_bad);
 	TEST_RUN(test_chunked);
 	TEST_RUN(test_hash);
+	TEST_RUN(test_key_prefix);
 	TEST_RUN(test_bearer);
 	TEST_RUN(test_listen);
 	TEST_RUN(test_keys);

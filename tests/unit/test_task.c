@@ -38,6 +38,7 @@ test_round_trip(void)
 	t.env = env;
 	t.nenv = 2;
 	t.timeout = 30;
+	t.cache_as = (char *)"61db1eda0ee7f69f";
 
 	msg = task_msg_encode("r1", &t, 3, "agent-2", 1, NULL, 0, &len);
 	CHECK(len == strlen(msg));
@@ -55,16 +56,20 @@ test_round_trip(void)
 	CHECK(m.timeout == 30);
 	CHECK_STREQ(m.avoid, "agent-2");
 	CHECK(m.leaf == 1);
+	CHECK_STREQ(m.cache_as, "61db1eda0ee7f69f");
 	task_msg_clear(&m);
 	free(msg);
 
-	/* Not a leaf: the field is left out, and decodes as 0. */
+	/* Not a leaf, no key: the fields are left out, and decode as none. */
+	t.cache_as = NULL;
 	msg = task_msg_encode("r1", &t, 1, NULL, 0, NULL, 0, &len);
 	CHECK(strstr(msg, "leaf") == NULL);
 	CHECK(strstr(msg, "avoid") == NULL);
+	CHECK(strstr(msg, "cache_as") == NULL);
 	CHECK(task_msg_decode(msg, len, &m, &cause) == 0);
 	CHECK(m.leaf == 0);
 	CHECK(m.avoid == NULL);
+	CHECK(m.cache_as == NULL);
 	task_msg_clear(&m);
 	free(msg);
 }
@@ -104,6 +109,12 @@ test_bad_fields(void)
 		    "attempt" },
 		{ "{\"run\":\"r\",\"id\":7,\"attempt\":1,\"command\":\"true\"}",
 		    "id" },
+		{ "{\"run\":\"r\",\"id\":\"a\",\"attempt\":1,\"command\":\"true\","
+		    "\"cache_as\":\"../x\"}", "cache_as" },
+		{ "{\"run\":\"r\",\"id\":\"a\",\"attempt\":1,\"command\":\"true\","
+		    "\"cache_as\":7}", "cache_as" },
+		{ "{\"run\":\"r\",\"id\":\"a\",\"attempt\":1,\"command\":\"true\","
+		    "\"cache_as\":\"a/b\"}", "cache_as" },
 	};
 	size_t		 k;
 

@@ -359,6 +359,9 @@ test_turbo_fixture(void)
 		CHECK(t->noutputs == 1 &&
 		    strcmp(t->outputs[0], "packages/a/dist/**") == 0);
 		CHECK(t->ndeps == 0);
+		/* Run with --only: the dry run's hash is its cache_as. */
+		CHECK(t->hash == NULL);
+		CHECK_STREQ(t->cache_as, "151da664096d9450");
 	}
 	t = find(&ts, "@t/d#build");
 	CHECK(has_dep(t, "@t/b#build") && has_dep(t, "@t/c#build"));
