@@ -131,9 +131,11 @@ static const struct argv_case {
 	    "node_modules/.bin/nx run-many -t build --projects=x "
 	    "--excludeTaskDependencies" },
 	/*
-	 * Turborepo: run TASK with a --filter per package, and --only when
-	 * the agents had it (DTEQ_TOOL_DEPS=exclude); the task names,
-	 * filters, --only and --affected go, the rest (and -- args) stay.
+	 * Turborepo: run TASK with a --filter per package, never --only
+	 * (with DTEQ_TOOL_DEPS=exclude too: the agents stored each task
+	 * under the dry run's hash, which needs its dependencies in the
+	 * run); the task names, filters, --only and --affected go, the rest
+	 * (and -- args) stay.
 	 */
 	{ "test_turbo_argv", TOOLGRAPH_TURBO, "npx --no turbo", NULL,
 	    "run build test --filter=web -F './apps/*' --concurrency 3 "
@@ -153,7 +155,7 @@ static const struct argv_case {
 	    "npx --no turbo run test --filter=api --cache-dir .cache" },
 	{ "test_turbo_argv", TOOLGRAPH_TURBO, "npx --no turbo", "exclude",
 	    "run build test --only", "test", NULL, "web,api",
-	    "npx --no turbo run test --filter=web --filter=api --only" },
+	    "npx --no turbo run test --filter=web --filter=api" },
 };
 
 /* Build one group's argv and compare it as a line. */
