@@ -21,6 +21,10 @@
  *   (the main job's look at the cache before a run).
  * - --report FILE: one JSON line per task run appended to FILE: id,
  *   hash, Nx's status, code, and the runner's pid.
+ * - --start (no ID): start a runner of the pool of DTEQ_AGENT_PID for
+ *   this checkout, unless one is free already, wait until it is ready,
+ *   and leave it there (the main job starts its own while Nx makes the
+ *   task graph; producer/warm.c).
  *
  * An Nx without what the runner needs (runDiscreteTasks, Nx 22 or later)
  * gets `nx run ID --excludeTaskDependencies [overrides]` per task
@@ -40,6 +44,8 @@
 #include <cjson/cJSON.h>
 
 #include "cmd.h"
+
+#define NXTASK_START	0x100	/* a flag beside nxrun.c's NXRUN_* */
 
 /* Write the runner's output to stdout. */
 static void
@@ -147,6 +153,7 @@ nxtask_report(const char *path, const struct nxrun_result *r, size_t n)
 static const char nxtask_usage[] =
     "usage: dteq nx-task [--quiet] [--hits-only] [--report FILE]\n"
     "                    [--overrides=JSON] ID ...\n"
+    "       dteq nx-task --start\n"
     "\n"
     "Run Nx tasks in the order given, each once the one before succeeded,\n"
     "through a long-lived Nx runner (an agent's, when DTEQ_AGENT_PID is\n"
@@ -161,7 +168,9 @@ static const char nxtask_usage[] =
     "  --hits-only        run only the tasks the remote cache has (and\n"
     "                     whose dependencies it has); the others are\n"
     "                     reported as \"miss\"\n"
-    "  --report FILE      append one JSON line per task to FILE\n";
+    "  --report FILE      append one JSON line per task to FILE\n"
+    "  --start            start a runner of the pool of DTEQ_AGENT_PID for\n"
+    "                     this checkout and leave it ready (no ID)\n";
 
 /* Parse the arguments into *t; -1 after a usage message, 1 for --help. */
 static int
@@ -183,6 +192,8 @@ nxtask_args(int argc, char **argv, struct nxrun_task **t, size_t *n,
 			*flags |= NXRUN_QUIET;
 		else if (strcmp(argv[i], "--hits-only") == 0)
 			*flags |= NXRUN_HITS_ONLY;
+		else if (strcmp(argv[i], "--start") == 0)
+			*flags |= NXTASK_START;
 		else if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
 			*report = argv[++i];
 		else if (strncmp(argv[i], "--overrides=", 12) == 0) {
@@ -203,11 +214,43 @@ nxtask_args(int argc, char **argv, struct nxrun_task **t, size_t *n,
 			over = NULL;
 		}
 	}
-	if (*n == 0 || over != NULL) {
+	if ((*flags & NXTASK_START) ? *n != 0 || *flags != NXTASK_START ||
+	    *report != NULL : *n == 0 || over != NULL) {
 		fputs(nxtask_usage, stderr);
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * --start: a ready runner in the pool of pid for cwd, left there. 0 also
+ * when this Nx has no runner (its tasks will say so); 1 on failure.
+ */
+static int
+nxtask_start(const char *cwd, pid_t pid)
+{
+	char	*cause = NULL;
+	int	 fd, lock, rc = 0;
+
+	if (pid == 0) {
+		log_warnx("--start needs DTEQ_AGENT_PID: the process whose "
+		    "pool of runners it starts one in");
+		return (2);
+	}
+	if ((fd = nxrun_connect(cwd, pid, &lock, &cause)) == NXRUN_UNSUPPORTED) {
+		free(cause);
+		return (0);
+	}
+	if (fd < 0 || nxrun_ping(fd, &cause) != 0) {
+		log_warnx("%s", cause);
+		free(cause);
+		rc = 1;
+	}
+	if (fd >= 0) {
+		close(fd);
+		close(lock);
+	}
+	return (rc);
 }
 
 /*
@@ -262,6 +305,12 @@ nxtask_main(int argc, char **argv)
 		pid = (pid_t)strtol(s, NULL, 10);
 	if ((cwd = getcwd(NULL, 0)) == NULL)
 		fatal("getcwd");
+	if (flags & NXTASK_START) {
+		rc = nxtask_start(cwd, pid);
+		free(cwd);
+		free(t);
+		return (rc);
+	}
 	fd = nxrun_connect(cwd, pid, &lock, &cause);
 	if (fd < 0 && pid == 0)
 		util_runner_pool_remove(getpid());

@@ -167,6 +167,8 @@ struct submit {
 	int		 tool_parallel;	/* --parallel in the tool's args */
 	int		 cache_skip;	/* tasks in the cache are not run
 					   (cached.c) */
+	pid_t		 nx_start;	/* `dteq nx-task --start` until
+					   reaped (warm.c), or 0 */
 	uint64_t	 records_since;	/* wall ms: a re-run shows only the
 					   commands recorded from then on */
 
@@ -436,6 +438,7 @@ char	       **warm_nx_argv(struct submit *, const size_t *, size_t,
 		     const char *const *, size_t *);
 void		 warm_argv_free(char **);
 int		 warm_start(struct submit *, void (*)(struct submit *));
+void		 warm_prestart(struct submit *);
 
 /* records.c: the commands `dteq record` recorded in the run. */
 void		 record_collect(struct submit *);

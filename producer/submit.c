@@ -540,6 +540,8 @@ static int
 submit_setup(struct submit *s, char **cause, int *rv)
 {
 	*rv = EXIT_USAGE;
+	/* Nx loads in the main job's runner while it makes the graph. */
+	warm_prestart(s);
 	if (submit_load(s, cause) != 0 ||
 	    cli_resolve(&s->o->cli, &s->url, &s->run, cause) != 0 ||
 	    sign_load_secret(s->o->secret_file, &s->secret, cause) != 0)
@@ -599,6 +601,7 @@ submit_main(int argc, char **argv)
 		return (EXIT_OK);
 	}
 	if (submit_setup(&s, &cause, &rv) != 0) {
+		util_runner_pool_remove(getpid());
 		if (cause != NULL)
 			goto usage_error;
 		submit_free(&s);

@@ -16,10 +16,15 @@
  *
  * The runner is submit's own (DTEQ_AGENT_PID is submit's pid), so the
  * replay at the end (replay.c) finds it started, and leaves out the
- * tasks restored here.
+ * tasks restored here. It is started before anything else
+ * (warm_prestart(), `dteq nx-task --start`), so that Nx loads in it
+ * while Nx makes the task graph in another process: the look waits for
+ * that start to end (its SIGCHLD), so that it finds the runner ready
+ * instead of starting a second one.
  *
  * Data flow: loop_start() calls warm_start() once Redis is ready and
- * before cached_start(); when it returns 1 the child runs, and its
+ * before cached_start(); when it returns 1 the child runs (once the
+ * runner's start is over: warm_started_cb), and its
  * SIGCHLD event (warm_sigchld_cb) reads the report, sets the hashes,
  * prints one line, and calls back into the loop (done). Any failure
  * leaves every task to the agents. Also here, for replay.c: the
@@ -48,6 +53,7 @@ struct warm {
 	struct cache	*cache;
 	struct event	*ev;
 	pid_t		 pid;
+	char		**argv;		/* to start once the runner is up */
 	char		 out[32];	/* the runner's output */
 	char		 rep[32];	/* its report */
 	size_t		 asked;
@@ -145,6 +151,7 @@ warm_free(struct warm *w)
 {
 	if (w->ev != NULL)
 		event_free(w->ev);
+	warm_argv_free(w->argv);
 	if (w->cache != NULL)
 		cache_free(w->cache);
 	if (w->out[0] != '\0')
@@ -235,9 +242,9 @@ warm_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 	warm_end(w);
 }
 
-/* Serve the cache and start argv with its output in w->out; -1 if not. */
+/* Start w->argv with its output in w->out; -1 if not. */
 static int
-warm_spawn(struct warm *w, char **argv)
+warm_spawn(struct warm *w)
 {
 	struct submit	*s = w->s;
 	struct spawn	 sp;
@@ -245,16 +252,9 @@ warm_spawn(struct warm *w, char **argv)
 	size_t		 i, k;
 	int		 rc;
 
-	w->cache = cache_start(s->base, &s->url, CACHE_DEFAULT_LISTEN, NULL,
-	    0, 0, &cause);
-	if (w->cache == NULL) {
-		log_warnx("no look at the remote cache: %s", cause);
-		free(cause);
-		return (-1);
-	}
 	k = warm_tool_env(s, w->cache, set);
 	memset(&sp, 0, sizeof sp);
-	sp.argv = argv;
+	sp.argv = w->argv;
 	sp.set = set;
 	sp.out = SPAWN_FILE;
 	sp.err = SPAWN_TO_OUT;
@@ -266,11 +266,80 @@ warm_spawn(struct warm *w, char **argv)
 	if ((rc = spawn_start(&sp, &cause)) != 0) {
 		log_warnx("no look at the remote cache: %s", cause);
 		free(cause);
-	} else
+	} else {
 		w->pid = sp.pid;
+		log_info("looking for the run's %zu tasks in the remote cache "
+		    "(dteq nx-task --hits-only)", w->asked);
+	}
 	for (i = 0; i < k; i++)
 		free(set[i]);
 	return (rc);
+}
+
+/* Reap the runner's start if it is over; 1 if it is (or never was). */
+static int
+warm_reap_start(struct submit *s)
+{
+	int	status;
+
+	if (s->nx_start == 0)
+		return (1);
+	if (waitpid(s->nx_start, &status, WNOHANG) == 0)
+		return (0);
+	s->nx_start = 0;
+	return (1);
+}
+
+/* SIGCHLD while the runner starts: once it is up, start the look. */
+static void
+warm_started_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct warm	*w = arg;
+
+	(void)sig;
+	(void)events;
+	if (!warm_reap_start(w->s))
+		return;
+	event_free(w->ev);
+	w->ev = NULL;
+	if (warm_spawn(w) != 0)
+		warm_end(w);
+}
+
+/*
+ * Start the main job's Nx runner, in the background, when the run will
+ * use it (an --nx run of the runner's tasks with a replay: the look at
+ * the cache and the replay run there), so that Nx loads while Nx makes
+ * the task graph. Called before the graph is read.
+ */
+void
+warm_prestart(struct submit *s)
+{
+	struct spawn	 sp;
+	const char	*mode;
+	char		*set[2], *cause = NULL;
+	char		*argv[] = { (char *)"/proc/self/exe",
+	    (char *)"nx-task", (char *)"--start", NULL };
+
+	if (s->o->nx_args == NULL || s->o->no_replay ||
+	    ((mode = cli_env("DTEQ_NX_RUNNER")) != NULL &&
+	    strcmp(mode, "on") != 0))
+		return;
+	xasprintf(&set[0], "DTEQ_AGENT_PID=%ld", (long)getpid());
+	set[1] = NULL;
+	memset(&sp, 0, sizeof sp);
+	sp.argv = argv;
+	sp.set = set;
+	sp.out = SPAWN_FILE;
+	sp.err = SPAWN_TO_OUT;
+	sp.path = "/dev/null";
+	sp.flags = SPAWN_NULL_STDIN;
+	if (spawn_start(&sp, &cause) != 0) {
+		log_debug("no Nx runner started ahead: %s", cause);
+		free(cause);
+	} else
+		s->nx_start = sp.pid;
+	free(set[0]);
 }
 
 /*
@@ -288,12 +357,14 @@ warm_start(struct submit *s, void (*done)(struct submit *))
 	const char	*fl[nitems(flags)];
 	struct warm	*w;
 	size_t		*order, *todo, n = 0, i;
-	char		**argv = NULL;
+	char		*cause = NULL;
 	int		 fd;
 
 	/* It writes the hits' outputs here: not with --no-replay. */
-	if (s->o->nx_args == NULL || !s->cache_skip || s->o->no_replay)
+	if (s->o->nx_args == NULL || !s->cache_skip || s->o->no_replay) {
+		warm_reap_start(s);
 		return (0);
+	}
 	order = graph_order(s->g);
 	todo = xcalloc(graph_size(s->g) + 1, sizeof *todo);
 	for (i = 0; i < graph_size(s->g); i++) {
@@ -318,18 +389,32 @@ warm_start(struct submit *s, void (*done)(struct submit *))
 		goto none;
 	}
 	close(fd);
-	if ((argv = warm_nx_argv(s, todo, n, fl, &w->asked)) == NULL)
+	if ((w->argv = warm_nx_argv(s, todo, n, fl, &w->asked)) == NULL)
 		goto none;		/* not the runner's commands */
-	if (warm_spawn(w, argv) != 0)
+	w->cache = cache_start(s->base, &s->url, CACHE_DEFAULT_LISTEN, NULL,
+	    0, 0, &cause);
+	if (w->cache == NULL) {
+		log_warnx("no look at the remote cache: %s", cause);
+		free(cause);
 		goto none;
-	log_info("looking for the run's %zu tasks in the remote cache "
-	    "(dteq nx-task --hits-only)", w->asked);
-	warm_argv_free(argv);
+	}
+	if (!warm_reap_start(s)) {
+		w->ev = evsignal_new(s->base, SIGCHLD, warm_started_cb, w);
+		evsignal_add(w->ev, NULL);
+		/* It may have ended before the event was there. */
+		if (!warm_reap_start(s)) {
+			free(todo);
+			return (1);
+		}
+		event_free(w->ev);
+		w->ev = NULL;
+	}
+	if (warm_spawn(w) != 0)
+		goto none;
 	free(todo);
 	return (1);
 
 none:
-	warm_argv_free(argv);
 	free(todo);
 	warm_free(w);
 	return (0);

@@ -309,6 +309,31 @@ nxrun_read(int fd, void *buf, size_t len)
 	return (1);
 }
 
+/*
+ * Ask the runner on fd for nothing ({"ping": true}), so that it stays
+ * once the connection closes: it was only to be started. 0 when it
+ * closed without a word; -1 with *cause.
+ */
+int
+nxrun_ping(int fd, char **cause)
+{
+	static const char	ping[] = "{\"ping\":true}\n";
+	char			c;
+	ssize_t			n;
+
+	if (nxrun_write(fd, ping, sizeof ping - 1) != 0) {
+		xasprintf(cause, "the Nx runner: %s", strerror(errno));
+		return (-1);
+	}
+	while ((n = read(fd, &c, 1)) == -1 && errno == EINTR)
+		;
+	if (n != 0) {
+		xasprintf(cause, "the Nx runner answered a ping");
+		return (-1);
+	}
+	return (0);
+}
+
 /* The request line: the tasks, the environment, the flags. */
 static char *
 nxrun_request_line(const struct nxrun_task *t, size_t n, int flags)

@@ -40,7 +40,8 @@
 //        local-cache-kept-existing, skipped), "code", "runner" (this
 //        process's pid)}
 //   'e'  the request failed before a task ran: the message
-// and the connection closes. A connection that closes before its last
+// and the connection closes. {"ping": true} gets no reply but the close:
+// its client only wanted the runner started, and it stays. A connection that closes before its last
 // reply means the task was killed (a timeout, a cancel, a lost lease): the
 // runner kills its process group (its tasks' processes and itself), in
 // which nothing else runs.
@@ -312,6 +313,12 @@ async function serve(sock, graph, nxJson) {
   let req;
   try {
     req = JSON.parse(buf.slice(0, buf.indexOf('\n')));
+    // A client that only wanted it started (`dteq nx-task --start`).
+    if (req !== null && req.ping === true) {
+      done = true;
+      sock.end();
+      return;
+    }
     if (!Array.isArray(req.tasks) || req.tasks.length === 0)
       throw new Error('no "tasks" array');
   } catch (e) {

@@ -49,6 +49,7 @@ struct nxrun_result {
 };
 typedef void (*nxrun_output_cb)(const char *, size_t, void *);
 int		 nxrun_connect(const char *, pid_t, int *, char **);
+int		 nxrun_ping(int, char **);
 int		 nxrun_request(int, const struct nxrun_task *, size_t, int,
 		     nxrun_output_cb, void *, struct nxrun_result **, size_t *,
 		     char **);

@@ -10,6 +10,8 @@
 # - a client killed mid-task (a timeout, a cancel) takes the task's
 #   processes and its runner down with it; the next task starts a new one;
 # - a runner exits once the process it watches (the agent) is gone;
+# - `dteq nx-task --start` leaves one runner ready (a second --start adds
+#   none), and the next task runs in it;
 # - an Nx without runDiscreteTasks gets `nx run ID
 #   --excludeTaskDependencies` instead, with a line saying so;
 # - through an agent, `dteq cancel` of a run whose Nx task is running kills
@@ -116,6 +118,40 @@ kill "$fake"
 wait "$fake" 2>/dev/null
 wait_for "! kill -0 $runner3 2>/dev/null" 10 ||
     fail "the runner outlived the agent it watched"
+
+log "--start leaves one runner ready, which the next task takes"
+DTEQ_AGENT_PID= "$DTEQ" nx-task --start >"$TMP/s0.out" 2>&1
+assert_eq $? 2 "--start without DTEQ_AGENT_PID"
+assert_grep 'needs DTEQ_AGENT_PID' "$TMP/s0.out" "why --start refused"
+"$DTEQ" nx-task --start @ws/util:lint >"$TMP/s0.out" 2>&1
+assert_eq $? 2 "--start with a task id"
+sleep 300 &
+owner=$!
+# The pool's place, as common/util.c chooses it.
+tmp=${TMPDIR:-/tmp}
+case $tmp in
+/*) [ ${#tmp} -le 40 ] || tmp=/tmp ;;
+*) tmp=/tmp ;;
+esac
+pool="$tmp/dteq-$(id -u)/nx-$owner"
+for i in 1 2; do
+	DTEQ_AGENT_PID=$owner "$DTEQ" nx-task --start >"$TMP/s$i.out" 2>&1
+	assert_eq $? 0 "nx-task --start, time $i"
+	assert_eq "$(cat "$TMP/s$i.out")" "" "what --start printed, time $i"
+	assert_eq "$(ls "$pool" | grep -c '\.sock$')" 1 \
+	    "runners listening after --start, time $i"
+done
+started=$(pgrep -f "nx-$owner/" | tr '\n' ' ')
+assert_eq "$(echo $started | wc -w)" 1 "runner processes of the pool"
+DTEQ_AGENT_PID=$owner "$DTEQ" nx-task --report "$TMP/r5" @ws/util:lint \
+    >"$TMP/t6.out" 2>&1
+assert_eq $? 0 "a task after --start"
+assert_eq "$(sed 's/.*"runner":\([0-9]*\).*/\1/' "$TMP/r5")" "${started% }" \
+    "the runner that ran it is the one --start started"
+kill "$owner"
+wait "$owner" 2>/dev/null
+wait_for "! kill -0 ${started% } 2>/dev/null" 10 ||
+    fail "the started runner outlived the process it watched"
 
 log "an Nx without runDiscreteTasks: nx run per task"
 mkdir -p "$TMP/old/node_modules/nx/src/tasks-runner" \
