@@ -78,28 +78,6 @@ UNSET = ("NODE_EXTRA_CA_CERTS", "NODE_OPTIONS", "NX_CACHE_DIRECTORY", "NX_WORKSP
 
 RUN_TIMEOUT = 900
 
-# dteq's DTEQ_NX_COMMAND for an Nx whose task graph gives a task with no
-# overrides "overrides": {} (Nx 23) rather than {"__overrides_unparsed__":
-# []} (Nx 24): dteq passes the former on as `dteq nx-task --overrides={}`,
-# with which Nx 23's orchestrator throws "args is not iterable" and every
-# task fails. This runs the workspace's Nx for submit's graph and gives
-# each such task the latter, which Nx's hasher reads as the same (it
-# drops __overrides_unparsed__). Only the graph goes through it: the
-# runners load the workspace's Nx themselves.
-GRAPH_FIX = r"""#!/bin/sh
-"$PWD/node_modules/.bin/nx" "$@"
-rc=$?
-for a; do
-	case $a in
-	--graph=*)
-		sed -i 's/"overrides": *{}/"overrides": {"__overrides_unparsed__": []}/' \
-		    "${a#--graph=}" ;;
-	esac
-done
-exit $rc
-"""
-
-
 def log(msg):
     print(msg, flush=True)
 
@@ -285,18 +263,6 @@ def task_commands(ws, logdir):
         ws.remove(copy)
     nodes = g["graph"]["nodes"]
     tasks = g["tasks"]["tasks"]
-    if any(isinstance(t.get("overrides"), dict) and
-           "__overrides_unparsed__" not in t["overrides"]
-           for t in tasks.values()):
-        fix = os.path.join(ws.top, "nx-graph-fix.sh")
-        with open(fix, "w") as f:
-            f.write(GRAPH_FIX)
-        os.chmod(fix, 0o755)
-        ws.dteq_env["DTEQ_NX_COMMAND"] = fix
-        log("  %s: Nx's graph gives tasks \"overrides\": {}, which dteq "
-            "passes on as --overrides={} and Nx then fails every task "
-            "with (\"args is not iterable\"): dteq's side gets its graph "
-            "through %s" % (ws.name, "bench/tools.py's GRAPH_FIX"))
     deps = g["tasks"]["dependencies"]
     order, seen = [], set()
 
