@@ -33,7 +33,7 @@ stop_main(int argc, char **argv)
 	struct redis_url u;
 	struct keys	 k;
 	redisContext	*c;
-	char		*run = NULL, *cause;
+	char		*run = NULL, *cause, *repo;
 	int		 ch, rv = EXIT_USAGE;
 
 	memset(&u, 0, sizeof u);
@@ -62,7 +62,9 @@ stop_main(int argc, char **argv)
 		free(cause);
 		goto out;
 	}
-	keys_init(&k, run);
+	repo = cli_repo(&o);
+	keys_init(&k, run, repo);
+	free(repo);
 	switch (script_stop_sync(c, &k, "done", DEFAULT_TTL, STOP_IF_RUN, NULL,
 	    &cause)) {
 	case STOP_WRITTEN:

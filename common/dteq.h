@@ -153,6 +153,9 @@ int		 runid_valid(const char *, char **);
 char		*runid_detect(env_get_fn, void *, const char **);
 char		*runid_agent_name(env_get_fn, void *);
 const char	*runid_getenv(const char *, void *);
+char		*runid_repo(env_get_fn, void *, const char *, const char **);
+char		*runid_repo_from_url(const char *);
+void		 runid_repo_sanitize(char *);
 
 /*
  * cli.c: the options every subcommand shares. A getopt_long table lists
@@ -161,16 +164,19 @@ const char	*runid_getenv(const char *, void *);
 #define CLI_OPT_CONNECT_TIMEOUT	0x101
 #define CLI_OPT_REDIS		0x102
 #define CLI_OPT_RUN		0x103
+#define CLI_OPT_REPO		0x104
 #define CLI_OPTIONS							\
 	{ "connect-timeout", required_argument, NULL, CLI_OPT_CONNECT_TIMEOUT }, \
 	{ "help", no_argument, NULL, 'h' },				\
 	{ "redis", required_argument, NULL, CLI_OPT_REDIS },		\
+	{ "repo", required_argument, NULL, CLI_OPT_REPO },		\
 	{ "run", required_argument, NULL, CLI_OPT_RUN },		\
 	{ "verbose", no_argument, NULL, 'v' }
 struct cli_opts {
 	const char	*prog;		/* "dteq status": log prefix */
 	const char	*redis;		/* --redis */
 	const char	*run;		/* --run */
+	const char	*repo;		/* --repo ("-": none) */
 	int		 connect_timeout; /* --connect-timeout, s */
 	int		 verbose;	/* -v */
 	int		 help;		/* -h */
@@ -183,15 +189,20 @@ int		 cli_resolve(const struct cli_opts *, struct redis_url *,
 const char	*cli_env(const char *);
 int		 cli_redis_url(const char *, struct redis_url *, char **);
 int		 cli_run_id(const char *, char **, char **);
+char		*cli_repo(const struct cli_opts *);	/* caller frees */
 struct redisContext *cli_connect(const struct redis_url *, int, char **);
 
 /*
  * keys.c: the only place Redis key and channel names are built. Every key
- * of a run carries the hash tag {RUN}, so a run lives in one cluster slot.
+ * of a run carries the hash tag {RUN} (no repository) or {RUN@H} (H: the
+ * repository's digest), so a run lives in one cluster slot.
  */
+#define KEYS_REPO_HEX	12		/* hex digits of a repository's H */
 struct keys {
 	char		*run;
-	char		*prefix;	/* dteq:{RUN}: */
+	char		*repo;		/* NULL: none */
+	char		*tag;		/* RUN or RUN@H */
+	char		*prefix;	/* dteq:{TAG}: */
 	char		*meta;		/* hash: run settings and state */
 	char		*queue;		/* list: ready task messages */
 	char		*attempts;	/* hash: task id -> current attempt */
@@ -210,7 +221,8 @@ struct keys {
 	char		*log_prefix;	/* dteq:{RUN}:log: + attempt:id */
 	char		*records;	/* hash: dteq record's id -> result */
 };
-void		 keys_init(struct keys *, const char *);
+void		 keys_init(struct keys *, const char *, const char *);
+void		 keys_init_tag(struct keys *, const char *);
 void		 keys_free(struct keys *);
 char		*keys_running(const struct keys *, const char *);
 char		*keys_hb(const struct keys *, const char *);

@@ -6,7 +6,10 @@
  * and per-attempt names are formatted on demand. Callers hold const
  * char * and never format a key themselves.
  *
- * Key layout of run RUN. Every name starts "dteq:{RUN}:"; the hash tag
+ * Key layout of run RUN. Every name starts "dteq:{TAG}:", TAG being the
+ * run id, or "RUN@H" when the run belongs to a repository (runid_repo():
+ * H is its name's digest, keys_init()), so that the runs of two
+ * repositories with one run id never meet; the hash tag
  * puts a whole run in one Redis Cluster slot, so one script may touch any
  * of its keys (script.c, script_agent.c, script_submit.c). TTL rule:
  * every key of a run expires. A script sets the TTL of what it writes;
@@ -149,13 +152,11 @@ keys_make(const char *prefix, const char *name)
 	return (s);
 }
 
-/* Build every fixed key name of run (already validated) into *k. */
-void
-keys_init(struct keys *k, const char *run)
+/* Build every fixed name of the run whose hash tag is k->tag. */
+static void
+keys_build(struct keys *k)
 {
-	memset(k, 0, sizeof *k);
-	k->run = xstrdup(run);
-	xasprintf(&k->prefix, "dteq:{%s}:", run);
+	xasprintf(&k->prefix, "dteq:{%s}:", k->tag);
 	k->meta = keys_make(k->prefix, "meta");
 	k->queue = keys_make(k->prefix, "queue");
 	k->attempts = keys_make(k->prefix, "attempts");
@@ -175,11 +176,49 @@ keys_init(struct keys *k, const char *run)
 	k->records = keys_make(k->prefix, "records");
 }
 
+/*
+ * Build every fixed key name of run (already validated) of repository
+ * repo (NULL: none) into *k. The tag is RUN alone, or RUN@H with H the
+ * first KEYS_REPO_HEX hex digits of the SHA-1 of the repository's name:
+ * '@' is not allowed in a run id, so no run id is another's tag.
+ */
+void
+keys_init(struct keys *k, const char *run, const char *repo)
+{
+	char	hex[41];
+
+	memset(k, 0, sizeof *k);
+	k->run = xstrdup(run);
+	if (repo != NULL) {
+		k->repo = xstrdup(repo);
+		util_sha1_hex(repo, strlen(repo), hex);
+		xasprintf(&k->tag, "%s@%.*s", run, KEYS_REPO_HEX, hex);
+	} else
+		k->tag = xstrdup(run);
+	keys_build(k);
+}
+
+/*
+ * The keys of the run whose hash tag is tag (as found on the server by
+ * status --list): the run id is what precedes '@'; the repository's
+ * name is not known (the meta's repo field has it).
+ */
+void
+keys_init_tag(struct keys *k, const char *tag)
+{
+	memset(k, 0, sizeof *k);
+	k->tag = xstrdup(tag);
+	k->run = xstrndup(tag, strcspn(tag, "@"));
+	keys_build(k);
+}
+
 /* Free the names in *k and zero it; safe on a zeroed struct. */
 void
 keys_free(struct keys *k)
 {
 	free(k->run);
+	free(k->repo);
+	free(k->tag);
 	free(k->prefix);
 	free(k->meta);
 	free(k->queue);

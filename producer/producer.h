@@ -257,7 +257,7 @@ void		 loop_tick(struct submit *);
 /* history.c: the duration history of the workspace (for sched.c). */
 struct history;
 struct redisContext;
-struct history	*history_new(void);
+struct history	*history_new(const struct submit *);
 const char	*history_key(const struct history *);
 void		 history_load(struct history *, const struct submit *,
 		     struct redisContext *, double *);

@@ -539,12 +539,16 @@ submit_defaults(struct submit_opts *o)
 static int
 submit_setup(struct submit *s, char **cause, int *rv)
 {
+	char	*repo;
+
 	*rv = EXIT_USAGE;
 	if (submit_load(s, cause) != 0 ||
 	    cli_resolve(&s->o->cli, &s->url, &s->run, cause) != 0 ||
 	    sign_load_secret(s->o->secret_file, &s->secret, cause) != 0)
 		return (-1);
-	keys_init(&s->keys, s->run);
+	repo = cli_repo(&s->o->cli);
+	keys_init(&s->keys, s->run, repo);
+	free(repo);
 	s->cache_skip = submit_cache_skip(s->o);
 	s->pt = xcalloc(graph_size(s->g), sizeof *s->pt);
 	if ((*rv = register_run(s, cause)) != 0) {

@@ -283,7 +283,7 @@ work_options(int argc, char **argv, struct worker *w, struct work_opts *o,
 static int
 work_identify(struct worker *w, const struct work_opts *o, char **cause)
 {
-	char	*prefix;
+	char	*prefix, *repo;
 
 	if (cli_resolve(&o->cli, &w->url, &w->run, cause) != 0 ||
 	    sign_load_secret(o->secret_file, &w->secret, cause) != 0)
@@ -303,7 +303,9 @@ work_identify(struct worker *w, const struct work_opts *o, char **cause)
 	log_set_prefix(prefix);
 	free(prefix);
 
-	keys_init(&w->keys, w->run);
+	repo = cli_repo(&o->cli);
+	keys_init(&w->keys, w->run, repo);
+	free(repo);
 	w->running = keys_running(&w->keys, w->name);
 	w->hb = keys_hb(&w->keys, w->name);
 	w->sa.keys = &w->keys;
