@@ -414,7 +414,8 @@ struct redisReply *rconn_sync_command(struct redisContext *, char **,
 #define SCRIPT_UNCLAIM	8
 #define SCRIPT_STAGE	9
 #define SCRIPT_STOP	10
-#define SCRIPT_COUNT	11
+#define SCRIPT_REGISTER	11
+#define SCRIPT_COUNT	12
 const char	*script_body(int);
 const char	*script_sha(int);
 void		 script_argv(int, int, const char **, size_t *, unsigned int);
@@ -480,6 +481,9 @@ int		 script_stop(struct rconn *, const struct keys *, const char *,
 		     void *), void *);
 int		 script_stop_sync(struct redisContext *, const struct keys *,
 		     const char *, int, int, char **, char **);
+struct redisReply *script_register_sync(struct redisContext *,
+		     const struct keys *, const char *, const char *, int,
+		     const char *, char **);
 /* script_submit.c: submit's scripts (producer/). */
 /* One task of script_dispatch() and script_stage(): its new attempt. */
 struct script_task {

@@ -117,10 +117,16 @@ end_check(struct submit *s)
 	log_info("agents kept for a later submit of run %s", s->run);
 	s->ending = 1;
 	s->ended = util_now_ms();
-	/* Agents wait for the next submit as long as they would for one. */
+	/*
+	 * Agents wait for the next submit as long as they would for one;
+	 * "kept" tells that submit no main job is alive, and without a
+	 * digest in the meta it may bring any graph (register.c).
+	 */
 	rconn_command_checked(s->rc_cmd, "heartbeat",
-	    "SET %s 1 EX %d", s->keys.main_hb, o->agent_wait > o->main_lease ?
-	    o->agent_wait : o->main_lease);
+	    "SET %s kept EX %d", s->keys.main_hb, o->agent_wait >
+	    o->main_lease ? o->agent_wait : o->main_lease);
+	rconn_command_checked(s->rc_cmd, "handing the run over",
+	    "HDEL %s digest", s->keys.meta);
 	if (rconn_command(s->rc_cmd, end_stopped_done, s, "EXPIRE %s %d",
 	    s->keys.meta, o->ttl) != 0)
 		event_base_loopexit(s->base, NULL);

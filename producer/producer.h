@@ -72,6 +72,7 @@ size_t		*graph_order(const struct graph *);
 size_t		 graph_succeeded(struct graph *, size_t, size_t **);
 size_t		 graph_failed(struct graph *, size_t, size_t **);
 size_t		 graph_restores(struct graph *, size_t, struct task ***);
+void		 graph_digest(struct graph *, char [41]);
 
 /*
  * ptask.c: one task's progress in this submit. The attempt is the fencing
@@ -162,6 +163,8 @@ struct submit {
 	struct redis_url url;
 	char		*run;
 	struct keys	 keys;
+	char		*me;		/* this main job: the main key's value */
+	char		 digest[41];	/* the graph's (graph_digest()) */
 	char		*secret;	/* signs task messages, or NULL */
 	struct graph	*g;
 	int		 tool_parallel;	/* --parallel in the tool's args */

@@ -506,6 +506,7 @@ submit_free(struct submit *s)
 	keys_free(&s->keys);
 	url_free(&s->url);
 	free(s->run);
+	free(s->me);
 	free(s->abort_reason);
 	free(s->refused);
 	free(s->stop_pending);
@@ -531,6 +532,32 @@ submit_defaults(struct submit_opts *o)
 }
 
 /*
+ * This main job, as the run's main key and meta name it: the CI's job
+ * (runid_agent_name()) with this process's pid and host. Caller frees.
+ */
+static char *
+submit_me(void)
+{
+	char	*name, *me, host[256], pid[32];
+	size_t	 nl, pl;
+
+	if (gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "?");
+	host[sizeof host - 1] = '\0';
+	snprintf(pid, sizeof pid, "-%ld", (long)getpid());
+	name = runid_agent_name(runid_getenv, NULL);
+	nl = strlen(name);
+	pl = strlen(pid);
+	if (nl > pl && strcmp(name + nl - pl, pid) == 0)
+		xasprintf(&me, "pid %ld on %s", (long)getpid(), host);
+	else
+		xasprintf(&me, "%s (pid %ld on %s)", name, (long)getpid(),
+		    host);
+	free(name);
+	return (me);
+}
+
+/*
  * Everything before the loop: the graph, the server and run, the secret,
  * then registering. Returns -1 with the exit code in *rv and either
  * *cause set (bad usage, for the caller to print) or *cause NULL (the
@@ -549,6 +576,8 @@ submit_setup(struct submit *s, char **cause, int *rv)
 	repo = cli_repo(&s->o->cli);
 	keys_init(&s->keys, s->run, repo);
 	free(repo);
+	s->me = submit_me();
+	graph_digest(s->g, s->digest);
 	s->cache_skip = submit_cache_skip(s->o);
 	s->pt = xcalloc(graph_size(s->g), sizeof *s->pt);
 	if ((*rv = register_run(s, cause)) != 0) {
