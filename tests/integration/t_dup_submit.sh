@@ -83,11 +83,14 @@ snapshot after2
 cmp -s "$TMP/before2.snap" "$TMP/after2.snap" ||
     fail "the submit with another graph wrote something: $(diff "$TMP/before2.snap" "$TMP/after2.snap")"
 touch "$TMP/go.1"
-# a2 may have seen the main job gone and left (exit 3): a3 serves the
-# resumed run.
+# a2 may have seen the main job gone and left (exit 3, its task killed):
+# a3, started once the resumed submit holds the run, serves it.
+bg same "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" "$TMP/one.json"
+wait_for "bg_done same || [ \"\$(rcli exists 'dteq:{$RUN}:main')\" = 1 ]" 20 ||
+    fail "the resumed submit never claimed the run"
 start_agent a3
-submit same "$TMP/one.json"
-assert_eq "$SUBMIT_RC" 0 "exit status of the resumed submit"
+bg_wait same 60
+assert_eq "$(bg_rc same)" 0 "exit status of the resumed submit"
 assert_grep "resuming run $RUN|tasks? finished before this submit" \
     "$TMP/same.err" "the same graph resumes"
 assert_grep '^2 tasks: 2 succeeded' "$TMP/same.out" "the resumed summary"
