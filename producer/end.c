@@ -17,8 +17,8 @@
  * 3. end_abort() ends the run at once with exit 3: a signal, a cancel,
  *    a limit, lost state or a connection refused for good.
  * 4. end_cancel_poll() asks whether someone cancelled the run (dteq
- *    cancel): each tick, and when an agent killed a task because the run
- *    was stopped.
+ *    cancel) or stopped it (dteq stop): each tick, and when an agent
+ *    killed a task because the run was stopped.
  */
 
 #include <stdlib.h>
@@ -147,7 +147,37 @@ end_abort(struct submit *s, const char *why)
 		event_base_loopexit(s->base, NULL);
 }
 
-/* Reply to GET stop: a cancelled run ends the submit (exit 3). */
+/*
+ * The run was stopped from outside (dteq stop: the sentinel "done" that
+ * this submit did not set) before its tasks were all final: its agents
+ * finish what they run and take no more, so nothing would finish what is
+ * left. End now with exit 3, saying so; the sentinel stays as it is, and
+ * the meta records the state and the main job's heartbeat goes.
+ */
+static void
+end_stopped_outside(struct submit *s)
+{
+	size_t	n = graph_size(s->g);
+	char	now[32];
+
+	xasprintf(&s->abort_reason, "stopped by `dteq stop` with %zu of %zu "
+	    "task%s not finished: the agents finish the ones they run and "
+	    "take no more", n - s->nfinal, n, n == 1 ? "" : "s");
+	log_warnx("%s", s->abort_reason);
+	s->ending = 1;
+	s->ended = util_now_ms();
+	snprintf(now, sizeof now, "%llu", (unsigned long long)util_wall_ms());
+	rconn_command_checked(s->rc_cmd, "recording the stop",
+	    "HSET %s state stopped ended %s", s->keys.meta, now);
+	if (rconn_command(s->rc_cmd, end_stopped_done, s, "DEL %s",
+	    s->keys.main_hb) != 0)
+		event_base_loopexit(s->base, NULL);
+}
+
+/*
+ * Reply to GET stop: a cancelled run ends the submit (exit 3), and so
+ * does one stopped with dteq stop before its end.
+ */
 static void
 end_cancel_done(redisAsyncContext *ac, void *r, void *privdata)
 {
@@ -155,10 +185,12 @@ end_cancel_done(redisAsyncContext *ac, void *r, void *privdata)
 	redisReply	*reply = r;
 
 	(void)ac;
-	if (reply == NULL || reply->type != REDIS_REPLY_STRING)
+	if (reply == NULL || reply->type != REDIS_REPLY_STRING || s->ending)
 		return;
-	if (strcmp(reply->str, "cancelled") == 0 && !s->ending)
+	if (strcmp(reply->str, "cancelled") == 0)
 		end_abort(s, "cancelled (dteq cancel)");
+	else if (strcmp(reply->str, "done") == 0)
+		end_stopped_outside(s);
 }
 
 /* In a running submit: has someone cancelled the run? */
