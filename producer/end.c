@@ -70,7 +70,61 @@ end_stop(struct submit *s, const char *reason)
 	    STOP_MAIN | STOP_STATE, end_stopped_done, s);
 }
 
-/* Do all tasks of the --stop-agents-after targets exist and are done? */
+/* Is target (len bytes) a word of args (split on blanks, '=', ',')? */
+static int
+end_word_in(const char *args, const char *target, size_t len)
+{
+	const char	*delims = " \t\n=,'\"";
+	const char	*p;
+
+	for (p = args; *p != '\0'; p += strcspn(p, delims)) {
+		p += strspn(p, delims);
+		if (strncmp(p, target, len) == 0 &&
+		    (p[len] == '\0' || strchr(delims, p[len]) != NULL))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * No task of the --stop-agents-after targets is in this graph: release
+ * the agents at the end if the tool was asked for one of those targets
+ * and found none to run (an `nx affected -t ...,e2e` that touches no e2e
+ * project): no later submit of the run brings them. Otherwise (a task
+ * file, a tool asked for other targets) keep them for the later submit
+ * that will. Either way, say so.
+ */
+static int
+end_no_targets(struct submit *s)
+{
+	const char	*args, *p;
+	size_t		 len;
+
+	args = s->o->nx_args != NULL ? s->o->nx_args : s->o->turbo_args;
+	for (p = s->o->stop_after; args != NULL && *p != '\0'; p += len) {
+		if (*p == ',')
+			p++;
+		len = strcspn(p, ",");
+		if (len > 0 && end_word_in(args, p, len)) {
+			log_info("no task of target %.*s in this run's graph "
+			    "(the tool found none to run): the agents are "
+			    "released at its end (--stop-agents-after %s)",
+			    (int)len, p, s->o->stop_after);
+			return (1);
+		}
+	}
+	log_info("no task of the targets %s in this submit's graph: the "
+	    "agents are kept for a later submit of run %s, for up to %d s "
+	    "(`dteq stop` releases them)", s->o->stop_after, s->run,
+	    s->o->agent_wait > s->o->main_lease ? s->o->agent_wait :
+	    s->o->main_lease);
+	return (0);
+}
+
+/*
+ * Do all tasks of the --stop-agents-after targets exist and are done?
+ * With none of them in the graph, end_no_targets() decides.
+ */
 static int
 end_targets_finished(struct submit *s)
 {
@@ -92,7 +146,7 @@ end_targets_finished(struct submit *s)
 			}
 		}
 	}
-	return (found);
+	return (found ? 1 : end_no_targets(s));
 }
 
 /* Every task final and printed: release the agents (or not), leave. */
