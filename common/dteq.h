@@ -40,6 +40,7 @@
 #define DEFAULT_LEASE		15		/* agent heartbeat lease, s */
 #define DEFAULT_OUTPUT_CAP	(4 * 1024 * 1024)	/* bytes per task log */
 #define DEFAULT_AGENT_WAIT	600
+#define DEFAULT_FALLBACK_AFTER	60		/* s: the main job runs tasks */
 #define DEFAULT_WORK_WAIT	600
 #define DEFAULT_CONNECT_TIMEOUT	10
 #define DEFAULT_MAX_RECLAIMS	2		/* requeues of a lost task */
@@ -156,6 +157,7 @@ const char	*runid_getenv(const char *, void *);
 char		*runid_repo(env_get_fn, void *, const char *, const char **);
 char		*runid_repo_from_url(const char *);
 void		 runid_repo_sanitize(char *);
+int		 runid_is_rerun(env_get_fn, void *, char **);
 
 /*
  * cli.c: the options every subcommand shares. A getopt_long table lists

@@ -456,3 +456,38 @@ out:
 		*source = src;
 	return (repo);
 }
+
+/* The variables that say a CI job is a re-run of itself, and from when. */
+static const struct {
+	const char	*name;
+	long long	 first;		/* its value on the first run */
+} runid_rerun_vars[] = {
+	{ "GITHUB_RUN_ATTEMPT", 1 },		/* a re-run: 2, 3, ... */
+	{ "CI_JOB_RETRY_COUNT", 0 },		/* GitLab, where it is set */
+	{ "BITBUCKET_STEP_RUN_NUMBER", 1 },	/* "rerun failed steps" */
+};
+
+/*
+ * Is this CI job a re-run of an earlier one of its pipeline? Then a run
+ * it finds ended may be about to start again (its main job re-run too).
+ * *why (if not NULL) names the variable and its value; caller frees.
+ */
+int
+runid_is_rerun(env_get_fn get, void *arg, char **why)
+{
+	const char	*v, *errstr;
+	long long	 n;
+	size_t		 i;
+
+	for (i = 0; i < nitems(runid_rerun_vars); i++) {
+		if ((v = runid_get(get, arg, runid_rerun_vars[i].name)) == NULL)
+			continue;
+		n = util_strtonum(v, 0, 1000000, &errstr);
+		if (errstr != NULL || n <= runid_rerun_vars[i].first)
+			continue;
+		if (why != NULL)
+			xasprintf(why, "%s=%s", runid_rerun_vars[i].name, v);
+		return (1);
+	}
+	return (0);
+}

@@ -444,5 +444,6 @@ loop_tick(struct submit *s)
 	}
 	end_cancel_poll(s);
 	report_tick(s);
+	fallback_tick(s, now);
 	loop_limits(s, now);
 }

@@ -139,6 +139,7 @@ struct submit_opts {
 					   1 always */
 	int		 timeout;	/* --timeout, s, 0: none */
 	int		 agent_wait;	/* --agent-wait, s */
+	int		 fallback_after; /* --fallback-after, s, 0: off */
 	int		 lease;		/* --lease, s */
 	int		 main_lease;	/* --main-lease, s: agents give up on
 					   submit after */
@@ -209,10 +210,16 @@ struct submit {
 	uint64_t	 ended;
 	char		*abort_reason;	/* set: exit 3 */
 	char		*stop_pending;	/* stop sentinel not yet acked */
+	pid_t		 fallback_pid;	/* the main job's own agent */
+	int		 fallback_failed; /* it could not be started */
 };
 
 /* submit.c */
 int		 submit_main(int, char **);
+
+/* fallback.c */
+void		 fallback_tick(struct submit *, uint64_t);
+void		 fallback_wait(struct submit *);
 
 /* ptask.c */
 const char	*ptask_state_name(int);

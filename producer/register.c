@@ -277,6 +277,80 @@ register_forget_refusals(struct submit *s, redisContext *c, char **cause)
 	return (0);
 }
 
+/*
+ * Does this re-run keep the tasks that succeeded in the attempt that
+ * ended? When it is a CI's re-run of the pipeline (the run id comes from
+ * the CI's variables, not --run or DTEQ_RUN: a retried job) with the same
+ * task graph and commit: those tasks are not run again. A re-run under an
+ * id given by hand runs everything again (but cache hits).
+ */
+static int
+register_keeps_successes(struct submit *s, redisContext *c)
+{
+	redisReply	*reply;
+	char		*commit;
+	int		 keep = 0;
+
+	if (s->o->cli.run != NULL || cli_env("DTEQ_RUN") != NULL)
+		return (0);
+	reply = rconn_sync_command(c, NULL, "HMGET %s digest commit",
+	    s->keys.meta);
+	if (reply == NULL)
+		return (0);
+	commit = util_git_commit();
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(reply->element[0]->str, s->digest) == 0 &&
+	    reply->element[1]->type == REDIS_REPLY_STRING &&
+	    strcmp(reply->element[1]->str, commit != NULL ? commit : "") == 0)
+		keep = 1;
+	free(commit);
+	freeReplyObject(reply);
+	if (keep)
+		log_info("run %s: a re-run of the same tasks at the same "
+		    "commit: the tasks that succeeded before are not run "
+		    "again", s->run);
+	return (keep);
+}
+
+/* Drop every result of the attempt that ended but the successes. */
+static int
+register_drop_unsuccessful(struct submit *s, redisContext *c, char **cause)
+{
+	redisReply	*all, *reply;
+	struct result	 r;
+	char		*why;
+	size_t		 i;
+	int		 drop;
+
+	if ((all = rconn_sync_command(c, cause, "HGETALL %s",
+	    s->keys.results)) == NULL)
+		return (register_failed(cause));
+	for (i = 0; all->type == REDIS_REPLY_ARRAY && i + 1 < all->elements;
+	    i += 2) {
+		if (all->element[i + 1]->type != REDIS_REPLY_STRING)
+			continue;
+		if (result_decode(all->element[i + 1]->str,
+		    all->element[i + 1]->len, &r, &why) != 0) {
+			free(why);
+			drop = 1;
+		} else {
+			drop = r.status != RESULT_SUCCESS;
+			result_clear(&r);
+		}
+		if (!drop)
+			continue;
+		if ((reply = rconn_sync_command(c, cause, "HDEL %s %s",
+		    s->keys.results, all->element[i]->str)) == NULL) {
+			freeReplyObject(all);
+			return (register_failed(cause));
+		}
+		freeReplyObject(reply);
+	}
+	freeReplyObject(all);
+	return (0);
+}
+
 /* A re-run of an ended run: start a new attempt of the run. */
 static int
 register_rerun(struct submit *s, redisContext *c, const char *reason,
@@ -306,9 +380,16 @@ register_rerun(struct submit *s, redisContext *c, const char *reason,
 	    s->run, reason, reply->type == REDIS_REPLY_INTEGER ?
 	    reply->integer + 1 : 2);
 	freeReplyObject(reply);
-	if ((reply = rconn_sync_command(c, cause, "DEL %s %s %s %s",
-	    s->keys.stop, s->keys.results, s->keys.claims,
-	    s->keys.queue)) == NULL)
+	if (register_keeps_successes(s, c)) {
+		if (register_drop_unsuccessful(s, c, cause) != 0)
+			return (-1);
+		reply = rconn_sync_command(c, cause, "DEL %s %s %s",
+		    s->keys.stop, s->keys.claims, s->keys.queue);
+	} else
+		reply = rconn_sync_command(c, cause, "DEL %s %s %s %s",
+		    s->keys.stop, s->keys.results, s->keys.claims,
+		    s->keys.queue);
+	if (reply == NULL)
 		return (register_failed(cause));
 	freeReplyObject(reply);
 	return (register_forget_refusals(s, c, cause));
@@ -522,7 +603,9 @@ register_once(struct submit *s, char **cause, int *lost, int *other)
 	    cause) != 0)
 		goto fail;
 	if (stopped != NULL) {
-		if (register_rerun(s, c, stopped, cause) != 0)
+		if (register_rerun(s, c, stopped, cause) != 0 ||
+		    register_hmget(s, c, s->keys.results, register_result,
+		    cause) != 0)
 			goto fail;
 	} else if (strcmp(kind, "resume") == 0) {
 		if (register_hmget(s, c, s->keys.results, register_result,

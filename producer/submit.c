@@ -56,7 +56,8 @@
 static const char submit_usage[] =
     "usage: dteq submit [--redis URL] [--run ID] [--stop-agents-after T,..]\n"
     "                   [--keep-agents] [--fail-fast] [--timeout SECS]\n"
-    "                   [--agent-wait SECS] [--connect-timeout SECS]\n"
+    "                   [--agent-wait SECS] [--fallback-after SECS]\n"
+    "                   [--connect-timeout SECS] [--repo NAME|-]\n"
     "                   [--lease SECS] [--retries N] [--output-cap BYTES]\n"
     "                   [--max-reclaims N] [--main-lease SECS]\n"
     "                   [--secret-file FILE] [--no-cache-skip]\n"
@@ -71,12 +72,17 @@ static const char submit_usage[] =
     "  --redis URL              redis://[user:pass@]host[:port][/db] or\n"
     "                           unix:///path (env DTEQ_REDIS_URL)\n"
     "  --run ID                 run id (env DTEQ_RUN, else CI variables)\n"
+    "  --repo NAME|-            the run's repository (env DTEQ_REPO, else\n"
+    "                           the CI's, else the git origin; -: none)\n"
     "  --stop-agents-after T,.. release the agents only once every task of\n"
     "                           these targets has finished\n"
     "  --keep-agents            do not release the agents at the end\n"
     "  --fail-fast              stop dispatching at the first failure\n"
     "  --timeout SECS           whole-run limit (default none)\n"
     "  --agent-wait SECS        how long to wait for an agent (default 600)\n"
+    "  --fallback-after SECS    no agent joined within SECS: run the tasks\n"
+    "                           here, --parallel of --nx/--turbo at once\n"
+    "                           (default 60; 0: never)\n"
     "  --connect-timeout SECS   how long to retry Redis at start (default 10)\n"
     "  --lease SECS             agent heartbeat lease (default 15)\n"
     "  --max-reclaims N         times a lost agent's task is requeued\n"
@@ -133,6 +139,8 @@ static const struct submit_opt {
 	{ "agent-wait", SUBMIT_SECONDS, 0, 86400, SUBMIT_FIELD(agent_wait) },
 	{ "color", SUBMIT_COLOR, 0, 0, SUBMIT_FIELD(color) },
 	{ "fail-fast", SUBMIT_FLAG, 0, 0, SUBMIT_FIELD(fail_fast) },
+	{ "fallback-after", SUBMIT_SECONDS, 0, 86400,
+	    SUBMIT_FIELD(fallback_after) },
 	{ "graph", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(graph_file) },
 	{ "json", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(json_path) },
 	{ "junit", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(junit_path) },
@@ -523,6 +531,7 @@ submit_defaults(struct submit_opts *o)
 	memset(o, 0, sizeof *o);
 	cli_init(&o->cli, "dteq submit");
 	o->agent_wait = DEFAULT_AGENT_WAIT;
+	o->fallback_after = DEFAULT_FALLBACK_AFTER;
 	o->lease = DEFAULT_LEASE;
 	o->ttl = DEFAULT_TTL;
 	o->output_cap = DEFAULT_OUTPUT_CAP;
@@ -638,6 +647,7 @@ submit_main(int argc, char **argv)
 		return (rv);
 	}
 	submit_loop(&s);
+	fallback_wait(&s);
 	/*
 	 * After failures too, the tasks that succeeded (replay.c), before
 	 * the summary: its output is recorded in the run, and the summary

@@ -6,8 +6,9 @@
  *
  * Start-up: resolve Redis and the run, connect synchronously once (a
  * wrong address or password fails here, exit 3), exit 0 at once if the
- * run's stop sentinel is already set, then run the loop until the run
- * is over.
+ * run's stop sentinel is already set (unless this CI job is a re-run:
+ * then wait, up to --wait, for the run to start again), then run the
+ * loop until the run is over.
  */
 
 #include <errno.h>
@@ -137,7 +138,7 @@ work_preflight(struct worker *w, int timeout)
 {
 	redisContext	*c;
 	redisReply	*reply;
-	char		*cause;
+	char		*cause, *why;
 	int		 stopped = 0;
 
 	if ((c = cli_connect(&w->url, timeout, &cause)) == NULL) {
@@ -147,8 +148,18 @@ work_preflight(struct worker *w, int timeout)
 	}
 	reply = redisCommand(c, "GET %s", w->keys.stop);
 	if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
-		log_info("run %s is already over (%s)", w->run, reply->str);
-		stopped = 1;
+		if (runid_is_rerun(runid_getenv, NULL, &why)) {
+			/* Its main job may be re-run too: wait for it. */
+			log_info("run %s is over (%s), and this job is a "
+			    "re-run (%s): waiting up to %d s for the run to "
+			    "start again", w->run, reply->str, why, w->wait);
+			free(why);
+			w->await_rerun = 1;
+		} else {
+			log_info("run %s is already over (%s)", w->run,
+			    reply->str);
+			stopped = 1;
+		}
 	}
 	if (reply != NULL)
 		freeReplyObject(reply);
