@@ -615,6 +615,7 @@ script_call_sync(redisContext *c, int which, int argc, const char **argv,
 	    strncmp(reply->str, "NOSCRIPT", 8) == 0) {
 		freeReplyObject(reply);
 		argv[0] = "EVAL";
+		lens[0] = strlen(argv[0]);
 		argv[1] = script_body(which);
 		lens[1] = strlen(argv[1]);
 		reply = redisCommandArgv(c, argc, argv, lens);
