@@ -26,7 +26,8 @@
  *				output_cap, created, stream,	(register,
  *				commit, signed, sigcheck,	stop script,
  *				tasks, parallel, protocol,	kept agents)
- *				version; gen on a re-run; the
+ *				version, run, repo, digest,
+ *				main_job; gen on a re-run; the
  *				stop script: state and ended
  *				(submit's end, dteq cancel);
  *				agents: rejected (a count),
@@ -100,10 +101,12 @@
  *				if unset and meta exists); a
  *				re-run of the run deletes it
  *	main		string	submit, while it is alive:	main lease
- *				renewed each second, deleted	(kept
+ *				its main job's name (claimed	(kept
+ *				by the register script),
+ *				renewed each second, deleted
  *				by its stop script, left for	agents:
  *				a later submit when agents	max(main
- *				are kept			lease,
+ *				are kept ("kept")		lease,
  *								--agent-
  *								wait))
  *	hb:AGENT	string	the agent, while it is alive	lease
