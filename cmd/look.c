@@ -56,7 +56,7 @@ look_unknown_option(const struct look *l)
 int
 look_connect(struct look *l, int need_run)
 {
-	char	*cause;
+	char	*cause, *repo;
 
 	if (cli_resolve(&l->o, &l->u, need_run ? &l->run : NULL,
 	    &cause) != 0)
@@ -67,8 +67,11 @@ look_connect(struct look *l, int need_run)
 		free(cause);
 		return (EXIT_INFRA);
 	}
-	if (l->run != NULL)
-		keys_init(&l->k, l->run);
+	if (l->run != NULL) {
+		repo = cli_repo(&l->o);
+		keys_init(&l->k, l->run, repo);
+		free(repo);
+	}
 	return (EXIT_OK);
 }
 

@@ -452,7 +452,7 @@ record_main(int argc, char **argv)
 	struct record	 r;
 	struct cli_opts	 o;
 	redisContext	*c;
-	char		*cause = NULL;
+	char		*cause = NULL, *repo;
 	int		 rc;
 
 	memset(&r, 0, sizeof r);
@@ -470,7 +470,9 @@ record_main(int argc, char **argv)
 		record_free(&r);
 		return (EXIT_USAGE);
 	}
-	keys_init(&r.keys, r.run);
+	repo = cli_repo(&o);
+	keys_init(&r.keys, r.run, repo);
+	free(repo);
 
 	/* The command runs first: Redis is only needed to record it. */
 	record_exec(&r);

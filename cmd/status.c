@@ -445,7 +445,8 @@ status_watch(redisContext *c, const struct keys *k, const char *run,
 
 /* One run of --list. */
 struct status_run {
-	char		*run;
+	char		*run;		/* its hash tag, then its run id */
+	char		*repo;		/* meta's repo, or NULL */
 	char		*state;
 	uint64_t	 created;
 	long long	 total;
@@ -472,10 +473,21 @@ status_list_one(redisContext *c, struct status_run *sr)
 	struct keys		 k;
 	redisReply		*reply;
 
-	keys_init(&k, sr->run);
+	keys_init_tag(&k, sr->run);
+	free(sr->run);
+	sr->run = xstrdup(k.run);
 	memset(&sn, 0, sizeof sn);
 	if (status_read_meta(c, &k, &sn) != 0)
 		goto fail;
+	if ((reply = rconn_sync_command(c, NULL, "HGET %s repo",
+	    k.meta)) == NULL)
+		goto fail;
+	sr->repo = look_string(reply);
+	if (sr->repo != NULL && *sr->repo == '\0') {
+		free(sr->repo);
+		sr->repo = NULL;
+	}
+	freeReplyObject(reply);
 	sr->state = sn.state != NULL ? xstrdup(sn.state) : xstrdup("?");
 	sr->created = sn.created;
 	sr->total = sn.total;
@@ -510,10 +522,10 @@ status_list(redisContext *c)
 	size_t			 nruns = 0, i, pre, suf, len;
 	char			*cursor = xstrdup("0"), *age;
 	uint64_t		 now = util_wall_ms();
-	int			 rv = EXIT_OK;
+	int			 rv = EXIT_OK, repos = 0;
 
-	keys_init(&pattern, "*");
-	keys_init(&empty, "");
+	keys_init_tag(&pattern, "*");
+	keys_init_tag(&empty, "");
 	pre = strcspn(empty.meta, "}");
 	suf = strlen(empty.meta) - pre;
 	do {
@@ -552,13 +564,18 @@ status_list(redisContext *c)
 	if (rv == EXIT_OK) {
 		if (nruns > 1)
 			qsort(runs, nruns, sizeof *runs, status_run_cmp);
-		printf("%-32s %-10s %8s %11s %6s\n", "RUN", "STATE", "AGE",
-		    "TASKS DONE", "AGENTS");
+		for (i = 0; i < nruns; i++)
+			repos |= runs[i].repo != NULL;
+		/* The REPO column only when a run has one. */
+		printf("%-32s %-10s %8s %11s %6s%s\n", "RUN", "STATE", "AGE",
+		    "TASKS DONE", "AGENTS", repos ? "  REPO" : "");
 		for (i = 0; i < nruns; i++) {
 			age = util_format_duration(runs[i].created > 0 &&
 			    now > runs[i].created ? now - runs[i].created : 0);
-			printf("%-32s %-10s %8s %11lld %6lld\n", runs[i].run,
-			    runs[i].state, age, runs[i].done, runs[i].agents);
+			printf("%-32s %-10s %8s %11lld %6lld%s%s\n",
+			    runs[i].run, runs[i].state, age, runs[i].done,
+			    runs[i].agents, repos ? "  " : "", repos ?
+			    (runs[i].repo != NULL ? runs[i].repo : "-") : "");
 			free(age);
 		}
 		if (nruns == 0)
@@ -566,6 +583,7 @@ status_list(redisContext *c)
 	}
 	for (i = 0; i < nruns; i++) {
 		free(runs[i].run);
+		free(runs[i].repo);
 		free(runs[i].state);
 	}
 	free(runs);
@@ -577,15 +595,24 @@ static int
 status_show(struct look *l, int watch, int interval)
 {
 	struct status_snap	sn;
+	char			*name;
 	int			rv;
 
+	/* The run as its keys name it: with its repository, if any. */
+	if (l->k.repo != NULL)
+		xasprintf(&name, "%s (repository %s)", l->run, l->k.repo);
+	else
+		name = xstrdup(l->run);
 	if (watch)
-		return (status_watch(l->c, &l->k, l->run, interval));
-	if (status_read(l->c, &l->k, &sn) != 0)
-		return (EXIT_INFRA);
-	status_print(stdout, l->run, &sn);
-	rv = sn.exists ? EXIT_OK : EXIT_TASKS_FAILED;
-	status_snap_clear(&sn);
+		rv = status_watch(l->c, &l->k, name, interval);
+	else if (status_read(l->c, &l->k, &sn) != 0)
+		rv = EXIT_INFRA;
+	else {
+		status_print(stdout, name, &sn);
+		rv = sn.exists ? EXIT_OK : EXIT_TASKS_FAILED;
+		status_snap_clear(&sn);
+	}
+	free(name);
 	return (rv);
 }
 

@@ -18,9 +18,30 @@
 static const char stop_usage[] =
     "usage: dteq stop [--redis URL] [--run ID] [--connect-timeout SECS]\n"
     "\n"
-    "Release the agents of a run: they finish what they run and exit 0.\n"
+    "Release the agents of a run: they finish what they run, take no more\n"
+    "and exit 0. A submit of the run still running ends at once with\n"
+    "exit 3, its unfinished tasks left undone (dteq cancel kills them).\n"
     "Exit 0 when released; 2 bad usage or no such run (nothing written);\n"
     "3 Redis unreachable.\n";
+
+/*
+ * The main job of run k while a submit of it is alive (its heartbeat,
+ * not a hand-over to a later submit), else NULL. Caller frees.
+ */
+static char *
+stop_main_job(redisContext *c, const struct keys *k)
+{
+	redisReply	*reply;
+	char		*job = NULL;
+
+	if ((reply = redisCommand(c, "GET %s", k->main_hb)) == NULL)
+		return (NULL);
+	if (reply->type == REDIS_REPLY_STRING &&
+	    strcmp(reply->str, "kept") != 0)
+		job = xstrdup(reply->str);
+	freeReplyObject(reply);
+	return (job);
+}
 
 int
 stop_main(int argc, char **argv)
@@ -33,7 +54,7 @@ stop_main(int argc, char **argv)
 	struct redis_url u;
 	struct keys	 k;
 	redisContext	*c;
-	char		*run = NULL, *cause;
+	char		*run = NULL, *cause, *repo, *main_job;
 	int		 ch, rv = EXIT_USAGE;
 
 	memset(&u, 0, sizeof u);
@@ -62,11 +83,21 @@ stop_main(int argc, char **argv)
 		free(cause);
 		goto out;
 	}
-	keys_init(&k, run);
+	repo = cli_repo(&o);
+	keys_init(&k, run, repo);
+	free(repo);
+	main_job = stop_main_job(c, &k);
 	switch (script_stop_sync(c, &k, "done", DEFAULT_TTL, STOP_IF_RUN, NULL,
 	    &cause)) {
 	case STOP_WRITTEN:
-		log_info("run %s: agents released", run);
+		if (main_job != NULL)
+			printf("run %s stopped: its agents finish the tasks "
+			    "they run, take no more and exit 0; its submit "
+			    "(main job %s) ends now with exit 3, the tasks "
+			    "not yet finished left undone\n", run, main_job);
+		else
+			printf("run %s: agents released: they finish the "
+			    "tasks they run and exit 0\n", run);
 		rv = EXIT_OK;
 		break;
 	case STOP_NO_RUN:
@@ -80,6 +111,7 @@ stop_main(int argc, char **argv)
 		free(cause);
 		break;
 	}
+	free(main_job);
 	keys_free(&k);
 	redisFree(c);
 	goto out;

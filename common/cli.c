@@ -2,7 +2,8 @@
 
 /*
  * What every subcommand resolves the same way: the options they share
- * (--redis, --run, --connect-timeout, --verbose, --help: cli_option()),
+ * (--redis, --run, --repo, --connect-timeout, --verbose, --help:
+ * cli_option()),
  * the environment (cli_env() reads the DTEQ_* variables, all listed in
  * cli_envs; DTEQ_RUN and DTEQ_RUN_ENV, read among the CI variables, go
  * through runid.c's getter, which its unit tests replace), which Redis (--redis, then DTEQ_REDIS_URL, then
@@ -35,6 +36,7 @@ static const struct {
 	{ "DTEQ_NX_RUNNER", "submit, run: on (one Nx per agent) or off" },
 	{ "DTEQ_REDIS_PASSWORD", "all: the Redis password" },
 	{ "DTEQ_REDIS_URL", "all: the Redis URL" },
+	{ "DTEQ_REPO", "all: the run's repository, - for none (runid.c)" },
 	{ "DTEQ_RUN", "all: the run id (runid.c)" },
 	{ "DTEQ_RUN_ENV", "all: appended to a CI's run id (runid.c)" },
 	{ "DTEQ_SCHED", "submit: fifo turns the critical-path order off" },
@@ -95,6 +97,13 @@ cli_option(struct cli_opts *o, int ch, const char *arg, char **cause)
 		return (1);
 	case CLI_OPT_RUN:
 		o->run = arg;
+		return (1);
+	case CLI_OPT_REPO:
+		if (*arg == '\0') {
+			xasprintf(cause, "--repo: empty (give - for none)");
+			return (-1);
+		}
+		o->repo = arg;
 		return (1);
 	case 'h':
 		o->help = 1;
@@ -183,6 +192,28 @@ cli_run_id(const char *arg, char **run, char **cause)
 	log_debug("run id %s (from %s)", id, source);
 	*run = id;
 	return (0);
+}
+
+/*
+ * The repository the run belongs to: --repo ("-": none), else
+ * runid_repo() (DTEQ_REPO, the CI's variables, the checkout's origin
+ * remote). NULL for none; caller frees.
+ */
+char *
+cli_repo(const struct cli_opts *o)
+{
+	const char	*source = "--repo";
+	char		*repo;
+
+	if (o->repo != NULL) {
+		repo = strcmp(o->repo, "-") == 0 ? NULL : xstrdup(o->repo);
+		if (repo != NULL)	/* as runid_repo() leaves its own */
+			runid_repo_sanitize(repo);
+	} else
+		repo = runid_repo(runid_getenv, NULL, NULL, &source);
+	log_debug("repository %s (from %s)", repo != NULL ? repo : "none",
+	    source != NULL ? source : "nothing");
+	return (repo);
 }
 
 /*

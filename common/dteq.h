@@ -40,6 +40,7 @@
 #define DEFAULT_LEASE		15		/* agent heartbeat lease, s */
 #define DEFAULT_OUTPUT_CAP	(4 * 1024 * 1024)	/* bytes per task log */
 #define DEFAULT_AGENT_WAIT	600
+#define DEFAULT_FALLBACK_AFTER	60		/* s: the main job runs tasks */
 #define DEFAULT_WORK_WAIT	600
 #define DEFAULT_CONNECT_TIMEOUT	10
 #define DEFAULT_MAX_RECLAIMS	2		/* requeues of a lost task */
@@ -153,6 +154,10 @@ int		 runid_valid(const char *, char **);
 char		*runid_detect(env_get_fn, void *, const char **);
 char		*runid_agent_name(env_get_fn, void *);
 const char	*runid_getenv(const char *, void *);
+char		*runid_repo(env_get_fn, void *, const char *, const char **);
+char		*runid_repo_from_url(const char *);
+void		 runid_repo_sanitize(char *);
+int		 runid_is_rerun(env_get_fn, void *, char **);
 
 /*
  * cli.c: the options every subcommand shares. A getopt_long table lists
@@ -161,16 +166,19 @@ const char	*runid_getenv(const char *, void *);
 #define CLI_OPT_CONNECT_TIMEOUT	0x101
 #define CLI_OPT_REDIS		0x102
 #define CLI_OPT_RUN		0x103
+#define CLI_OPT_REPO		0x104
 #define CLI_OPTIONS							\
 	{ "connect-timeout", required_argument, NULL, CLI_OPT_CONNECT_TIMEOUT }, \
 	{ "help", no_argument, NULL, 'h' },				\
 	{ "redis", required_argument, NULL, CLI_OPT_REDIS },		\
+	{ "repo", required_argument, NULL, CLI_OPT_REPO },		\
 	{ "run", required_argument, NULL, CLI_OPT_RUN },		\
 	{ "verbose", no_argument, NULL, 'v' }
 struct cli_opts {
 	const char	*prog;		/* "dteq status": log prefix */
 	const char	*redis;		/* --redis */
 	const char	*run;		/* --run */
+	const char	*repo;		/* --repo ("-": none) */
 	int		 connect_timeout; /* --connect-timeout, s */
 	int		 verbose;	/* -v */
 	int		 help;		/* -h */
@@ -183,15 +191,20 @@ int		 cli_resolve(const struct cli_opts *, struct redis_url *,
 const char	*cli_env(const char *);
 int		 cli_redis_url(const char *, struct redis_url *, char **);
 int		 cli_run_id(const char *, char **, char **);
+char		*cli_repo(const struct cli_opts *);	/* caller frees */
 struct redisContext *cli_connect(const struct redis_url *, int, char **);
 
 /*
  * keys.c: the only place Redis key and channel names are built. Every key
- * of a run carries the hash tag {RUN}, so a run lives in one cluster slot.
+ * of a run carries the hash tag {RUN} (no repository) or {RUN@H} (H: the
+ * repository's digest), so a run lives in one cluster slot.
  */
+#define KEYS_REPO_HEX	12		/* hex digits of a repository's H */
 struct keys {
 	char		*run;
-	char		*prefix;	/* dteq:{RUN}: */
+	char		*repo;		/* NULL: none */
+	char		*tag;		/* RUN or RUN@H */
+	char		*prefix;	/* dteq:{TAG}: */
 	char		*meta;		/* hash: run settings and state */
 	char		*queue;		/* list: ready task messages */
 	char		*attempts;	/* hash: task id -> current attempt */
@@ -210,7 +223,8 @@ struct keys {
 	char		*log_prefix;	/* dteq:{RUN}:log: + attempt:id */
 	char		*records;	/* hash: dteq record's id -> result */
 };
-void		 keys_init(struct keys *, const char *);
+void		 keys_init(struct keys *, const char *, const char *);
+void		 keys_init_tag(struct keys *, const char *);
 void		 keys_free(struct keys *);
 char		*keys_running(const struct keys *, const char *);
 char		*keys_hb(const struct keys *, const char *);
@@ -405,7 +419,8 @@ struct redisReply *rconn_sync_command(struct redisContext *, char **,
 #define SCRIPT_UNCLAIM	8
 #define SCRIPT_STAGE	9
 #define SCRIPT_STOP	10
-#define SCRIPT_COUNT	11
+#define SCRIPT_REGISTER	11
+#define SCRIPT_COUNT	12
 const char	*script_body(int);
 const char	*script_sha(int);
 void		 script_argv(int, int, const char **, size_t *, unsigned int);
@@ -471,6 +486,9 @@ int		 script_stop(struct rconn *, const struct keys *, const char *,
 		     void *), void *);
 int		 script_stop_sync(struct redisContext *, const struct keys *,
 		     const char *, int, int, char **, char **);
+struct redisReply *script_register_sync(struct redisContext *,
+		     const struct keys *, const char *, const char *, int,
+		     const char *, char **);
 /* script_submit.c: submit's scripts (producer/). */
 /* One task of script_dispatch() and script_stage(): its new attempt. */
 struct script_task {

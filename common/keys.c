@@ -6,7 +6,10 @@
  * and per-attempt names are formatted on demand. Callers hold const
  * char * and never format a key themselves.
  *
- * Key layout of run RUN. Every name starts "dteq:{RUN}:"; the hash tag
+ * Key layout of run RUN. Every name starts "dteq:{TAG}:", TAG being the
+ * run id, or "RUN@H" when the run belongs to a repository (runid_repo():
+ * H is its name's digest, keys_init()), so that the runs of two
+ * repositories with one run id never meet; the hash tag
  * puts a whole run in one Redis Cluster slot, so one script may touch any
  * of its keys (script.c, script_agent.c, script_submit.c). TTL rule:
  * every key of a run expires. A script sets the TTL of what it writes;
@@ -23,7 +26,8 @@
  *				output_cap, created, stream,	(register,
  *				commit, signed, sigcheck,	stop script,
  *				tasks, parallel, protocol,	kept agents)
- *				version; gen on a re-run; the
+ *				version, run, repo, digest,
+ *				main_job; gen on a re-run; the
  *				stop script: state and ended
  *				(submit's end, dteq cancel);
  *				agents: rejected (a count),
@@ -97,10 +101,12 @@
  *				if unset and meta exists); a
  *				re-run of the run deletes it
  *	main		string	submit, while it is alive:	main lease
- *				renewed each second, deleted	(kept
+ *				its main job's name (claimed	(kept
+ *				by the register script),
+ *				renewed each second, deleted
  *				by its stop script, left for	agents:
  *				a later submit when agents	max(main
- *				are kept			lease,
+ *				are kept ("kept")		lease,
  *								--agent-
  *								wait))
  *	hb:AGENT	string	the agent, while it is alive	lease
@@ -149,13 +155,11 @@ keys_make(const char *prefix, const char *name)
 	return (s);
 }
 
-/* Build every fixed key name of run (already validated) into *k. */
-void
-keys_init(struct keys *k, const char *run)
+/* Build every fixed name of the run whose hash tag is k->tag. */
+static void
+keys_build(struct keys *k)
 {
-	memset(k, 0, sizeof *k);
-	k->run = xstrdup(run);
-	xasprintf(&k->prefix, "dteq:{%s}:", run);
+	xasprintf(&k->prefix, "dteq:{%s}:", k->tag);
 	k->meta = keys_make(k->prefix, "meta");
 	k->queue = keys_make(k->prefix, "queue");
 	k->attempts = keys_make(k->prefix, "attempts");
@@ -175,11 +179,49 @@ keys_init(struct keys *k, const char *run)
 	k->records = keys_make(k->prefix, "records");
 }
 
+/*
+ * Build every fixed key name of run (already validated) of repository
+ * repo (NULL: none) into *k. The tag is RUN alone, or RUN@H with H the
+ * first KEYS_REPO_HEX hex digits of the SHA-1 of the repository's name:
+ * '@' is not allowed in a run id, so no run id is another's tag.
+ */
+void
+keys_init(struct keys *k, const char *run, const char *repo)
+{
+	char	hex[41];
+
+	memset(k, 0, sizeof *k);
+	k->run = xstrdup(run);
+	if (repo != NULL) {
+		k->repo = xstrdup(repo);
+		util_sha1_hex(repo, strlen(repo), hex);
+		xasprintf(&k->tag, "%s@%.*s", run, KEYS_REPO_HEX, hex);
+	} else
+		k->tag = xstrdup(run);
+	keys_build(k);
+}
+
+/*
+ * The keys of the run whose hash tag is tag (as found on the server by
+ * status --list): the run id is what precedes '@'; the repository's
+ * name is not known (the meta's repo field has it).
+ */
+void
+keys_init_tag(struct keys *k, const char *tag)
+{
+	memset(k, 0, sizeof *k);
+	k->tag = xstrdup(tag);
+	k->run = xstrndup(tag, strcspn(tag, "@"));
+	keys_build(k);
+}
+
 /* Free the names in *k and zero it; safe on a zeroed struct. */
 void
 keys_free(struct keys *k)
 {
 	free(k->run);
+	free(k->repo);
+	free(k->tag);
 	free(k->prefix);
 	free(k->meta);
 	free(k->queue);

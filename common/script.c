@@ -488,6 +488,40 @@ static const char script_lua_stop[] =
 	"redis.call('PUBLISH', KEYS[5], ARGV[2])\n"
 	"return {1, ARGV[1]}\n";
 
+/* SCRIPT_REGISTER: KEYS meta stop main; ARGV me digest lease-ms
+ * dead (a main job seen not heartbeating: taken for gone, or "").
+ * A submit claims its run: it becomes the run's main job (main =
+ * me, PX lease) unless another one is alive, or the run is open with
+ * another task graph and its main job gone. main "kept" is a
+ * submit that ended with its agents kept for a later one: any graph
+ * may go on. Returns {"busy", main, created, main_job, pttl} or
+ * {"graph", digest, created, main_job} (nothing written), else
+ * {"rerun", stop reason} (the run had ended), {"resume", main or
+ * ""} (open) or {"new"}. */
+static const char script_lua_register[] =
+	"local main = redis.call('GET', KEYS[3])\n"
+	"local function meta(f)\n"
+	"  return redis.call('HGET', KEYS[1], f) or ''\n"
+	"end\n"
+	"if main and main ~= 'kept' and main ~= ARGV[1] and\n"
+	"    main ~= ARGV[4] then\n"
+	"  return {'busy', main, meta('created'), meta('main_job'),\n"
+	"    redis.call('PTTL', KEYS[3])}\n"
+	"end\n"
+	"local stop = redis.call('GET', KEYS[2])\n"
+	"local open = redis.call('EXISTS', KEYS[1])\n"
+	"if not stop and open == 1 and main ~= 'kept' and\n"
+	"    main ~= ARGV[1] then\n"
+	"  local d = meta('digest')\n"
+	"  if d ~= '' and d ~= ARGV[2] then\n"
+	"    return {'graph', d, meta('created'), meta('main_job')}\n"
+	"  end\n"
+	"end\n"
+	"redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[3])\n"
+	"if stop then return {'rerun', stop} end\n"
+	"if open == 1 then return {'resume', main or ''} end\n"
+	"return {'new'}\n";
+
 static const char *script_bodies[SCRIPT_COUNT] = {
 	[SCRIPT_START] = script_lua_start,
 	[SCRIPT_FINISH] = script_lua_finish,
@@ -500,6 +534,7 @@ static const char *script_bodies[SCRIPT_COUNT] = {
 	[SCRIPT_UNCLAIM] = script_lua_unclaim,
 	[SCRIPT_STAGE] = script_lua_stage,
 	[SCRIPT_STOP] = script_lua_stop,
+	[SCRIPT_REGISTER] = script_lua_register,
 };
 
 static char	script_shas[SCRIPT_COUNT][41];
@@ -580,6 +615,7 @@ script_call_sync(redisContext *c, int which, int argc, const char **argv,
 	    strncmp(reply->str, "NOSCRIPT", 8) == 0) {
 		freeReplyObject(reply);
 		argv[0] = "EVAL";
+		lens[0] = strlen(argv[0]);
 		argv[1] = script_body(which);
 		lens[1] = strlen(argv[1]);
 		reply = redisCommandArgv(c, argc, argv, lens);
@@ -688,4 +724,30 @@ script_stop_sync(redisContext *c, const struct keys *k, const char *reason,
 	}
 	freeReplyObject(reply);
 	return (rv);
+}
+
+/*
+ * The register script (SCRIPT_REGISTER) for run k on a synchronous
+ * connection: me is this submit's main job, digest its graph's, dead a
+ * main job taken for gone (its heartbeat not renewed), or NULL. The
+ * reply (an array of strings and a number, as the script's comment
+ * says; caller frees), or NULL with *cause when Redis failed.
+ */
+struct redisReply *
+script_register_sync(redisContext *c, const struct keys *k, const char *me,
+    const char *digest, int lease_ms, const char *dead, char **cause)
+{
+	const char	*argv[10];
+	char		 lease[16];
+
+	snprintf(lease, sizeof lease, "%d", lease_ms);
+	argv[2] = "3";
+	argv[3] = k->meta;
+	argv[4] = k->stop;
+	argv[5] = k->main_hb;
+	argv[6] = me;
+	argv[7] = digest;
+	argv[8] = lease;
+	argv[9] = dead != NULL ? dead : "";
+	return (script_call_sync(c, SCRIPT_REGISTER, 10, argv, cause));
 }

@@ -572,3 +572,54 @@ graph_failed(struct graph *g, size_t i, size_t **out)
 	*out = list;
 	return (n);
 }
+
+/* Order ids for graph_digest(). */
+static int
+graph_id_cmp(const void *a, const void *b)
+{
+	const struct node *const *x = a, *const *y = b;
+
+	return (strcmp((*x)->task->id, (*y)->task->id));
+}
+
+/*
+ * The digest of the task set (SHA-1 in hex): each task's id, command,
+ * directory and dependencies, in id order, so that the order of a file or
+ * of a tool's output does not matter. Two submits of one run may share it
+ * only with the same digest (register.c).
+ */
+void
+graph_digest(struct graph *g, char out[41])
+{
+	struct node	**v, *n;
+	char		*buf = NULL, *p;
+	size_t		 i, j, len = 0, cap = 0, need, nn = graph_size(g);
+
+	v = xcalloc(nn + 1, sizeof *v);
+	for (i = 0; i < nn; i++)
+		v[i] = graph_node(g, i);
+	qsort(v, nn, sizeof *v, graph_id_cmp);
+	for (i = 0; i < nn; i++) {
+		n = v[i];
+		need = strlen(n->task->id) + strlen(n->task->command) +
+		    (n->task->cwd != NULL ? strlen(n->task->cwd) : 0) + 8;
+		for (j = 0; j < n->task->ndeps; j++)
+			need += strlen(n->task->deps[j]) + 1;
+		if (len + need > cap) {
+			cap = (len + need) * 2;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		/* NUL-separated fields, one newline per task. */
+		p = buf + len;
+		p = stpcpy(p, n->task->id) + 1;
+		p = stpcpy(p, n->task->command) + 1;
+		p = stpcpy(p, n->task->cwd != NULL ? n->task->cwd : "") + 1;
+		for (j = 0; j < n->task->ndeps; j++)
+			p = stpcpy(p, n->task->deps[j]) + 1;
+		*p++ = '\n';
+		len = (size_t)(p - buf);
+	}
+	util_sha1_hex(buf != NULL ? buf : "", len, out);
+	free(buf);
+	free(v);
+}

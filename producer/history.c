@@ -14,11 +14,10 @@
  * (rc_cmd, never blocking), and history_free() writes the rest on a
  * short synchronous connection after the loop ended.
  *
- * The workspace is DTEQ_WORKSPACE, else the repository named by the CI
- * (GITHUB_REPOSITORY, BITBUCKET_REPO_FULL_NAME, CI_PROJECT_PATH,
- * BUILD_REPOSITORY_NAME, CIRCLE_PROJECT_USERNAME/CIRCLE_PROJECT_REPONAME),
- * else the top of the git checkout holding the working directory, else
- * the working directory.
+ * The workspace is DTEQ_WORKSPACE, else the run's repository (the one its
+ * keys carry: --repo, DTEQ_REPO, the CI's variables, the checkout's
+ * origin remote; common/runid.c), else the top of the git checkout
+ * holding the working directory, else the working directory.
  */
 
 #include <sys/stat.h>
@@ -53,25 +52,17 @@ struct history {
 
 /* The workspace whose history this submit uses. Caller frees. */
 static char *
-history_workspace(void)
+history_workspace(const struct submit *s)
 {
-	static const char *vars[] = { "GITHUB_REPOSITORY",
-	    "BITBUCKET_REPO_FULL_NAME", "CI_PROJECT_PATH",
-	    "BUILD_REPOSITORY_NAME", NULL };
-	const char	*v, *u;
+	const char	*v;
 	char		*ws = NULL, *dir, *p, *git;
 	struct stat	 sb;
 	int		 i;
 
 	if ((v = cli_env("DTEQ_WORKSPACE")) != NULL)
 		ws = xstrdup(v);
-	for (i = 0; vars[i] != NULL && ws == NULL; i++) {
-		if ((v = getenv(vars[i])) != NULL && *v != '\0')
-			ws = xstrdup(v);
-	}
-	if (ws == NULL && (u = getenv("CIRCLE_PROJECT_USERNAME")) != NULL &&
-	    (v = getenv("CIRCLE_PROJECT_REPONAME")) != NULL && *v != '\0')
-		xasprintf(&ws, "%s/%s", u, v);
+	else if (s->keys.repo != NULL)
+		ws = xstrdup(s->keys.repo);
 	if (ws == NULL && (dir = getcwd(NULL, 0)) != NULL) {
 		/* The nearest directory holding .git, else the cwd. */
 		for (;;) {
@@ -107,13 +98,13 @@ history_workspace(void)
 
 /* The history of this submit's workspace. */
 struct history *
-history_new(void)
+history_new(const struct submit *s)
 {
 	struct history	*h;
 	char		*ws;
 
 	h = xcalloc(1, sizeof *h);
-	ws = history_workspace();
+	ws = history_workspace(s);
 	h->key = keys_history(ws);
 	free(ws);
 	h->argv = xcalloc(2 + 2 * HISTORY_FLUSH_N, sizeof *h->argv);

@@ -44,6 +44,40 @@
 
 #include "producer.h"
 
+/*
+ * Reply to the main heartbeat (SET ... GET: what it replaced). Another
+ * main job's name there means this one was taken for dead (frozen longer
+ * than a few seconds) and another submit took the run over: leave at
+ * once, writing nothing more (exit 3); the run is that submit's.
+ */
+static void
+loop_heartbeat_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+	char		*why;
+
+	(void)ac;
+	if (reply == NULL || s->ending)
+		return;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		log_warnx("heartbeat: %s", reply->str);
+		return;
+	}
+	if (reply->type != REDIS_REPLY_STRING || strcmp(reply->str,
+	    s->me) == 0 || strcmp(reply->str, "kept") == 0)
+		return;
+	xasprintf(&why, "run %s was taken over by another submit (main job "
+	    "%s) while this one did not heartbeat; leaving it to that one",
+	    s->run, reply->str);
+	/* Not end_abort(): the stop sentinel is no longer ours to set. */
+	s->abort_reason = why;
+	s->ending = 1;
+	s->ended = util_now_ms();
+	log_warnx("%s", why);
+	event_base_loopexit(s->base, NULL);
+}
+
 /* rc_cmd is (re)connected. */
 static void
 loop_cmd_ready(struct rconn *rc, void *arg)
@@ -394,8 +428,8 @@ loop_tick(struct submit *s)
 			end_abort(s, "Redis unreachable for 60 s");
 		return;
 	}
-	rconn_command_checked(s->rc_cmd, "heartbeat",
-	    "SET %s 1 PX %d", s->keys.main_hb, s->o->main_lease * 1000);
+	rconn_command(s->rc_cmd, loop_heartbeat_done, s, "SET %s %s PX %d GET",
+	    s->keys.main_hb, s->me, s->o->main_lease * 1000);
 	rconn_command(s->rc_cmd, loop_exists_done, s, "EXISTS %s",
 	    s->keys.meta);
 	script_reclaim(s->rc_cmd, &s->keys, loop_reclaim_done, s);
@@ -410,5 +444,6 @@ loop_tick(struct submit *s)
 	}
 	end_cancel_poll(s);
 	report_tick(s);
+	fallback_tick(s, now);
 	loop_limits(s, now);
 }

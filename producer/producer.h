@@ -72,6 +72,7 @@ size_t		*graph_order(const struct graph *);
 size_t		 graph_succeeded(struct graph *, size_t, size_t **);
 size_t		 graph_failed(struct graph *, size_t, size_t **);
 size_t		 graph_restores(struct graph *, size_t, struct task ***);
+void		 graph_digest(struct graph *, char [41]);
 
 /*
  * ptask.c: one task's progress in this submit. The attempt is the fencing
@@ -138,6 +139,7 @@ struct submit_opts {
 					   1 always */
 	int		 timeout;	/* --timeout, s, 0: none */
 	int		 agent_wait;	/* --agent-wait, s */
+	int		 fallback_after; /* --fallback-after, s, 0: off */
 	int		 lease;		/* --lease, s */
 	int		 main_lease;	/* --main-lease, s: agents give up on
 					   submit after */
@@ -162,6 +164,8 @@ struct submit {
 	struct redis_url url;
 	char		*run;
 	struct keys	 keys;
+	char		*me;		/* this main job: the main key's value */
+	char		 digest[41];	/* the graph's (graph_digest()) */
 	char		*secret;	/* signs task messages, or NULL */
 	struct graph	*g;
 	int		 tool_parallel;	/* --parallel in the tool's args */
@@ -208,10 +212,16 @@ struct submit {
 	uint64_t	 ended;
 	char		*abort_reason;	/* set: exit 3 */
 	char		*stop_pending;	/* stop sentinel not yet acked */
+	pid_t		 fallback_pid;	/* the main job's own agent */
+	int		 fallback_failed; /* it could not be started */
 };
 
 /* submit.c */
 int		 submit_main(int, char **);
+
+/* fallback.c */
+void		 fallback_tick(struct submit *, uint64_t);
+void		 fallback_wait(struct submit *);
 
 /* ptask.c */
 const char	*ptask_state_name(int);
@@ -259,7 +269,7 @@ void		 loop_tick(struct submit *);
 /* history.c: the duration history of the workspace (for sched.c). */
 struct history;
 struct redisContext;
-struct history	*history_new(void);
+struct history	*history_new(const struct submit *);
 const char	*history_key(const struct history *);
 void		 history_load(struct history *, const struct submit *,
 		     struct redisContext *, double *);

@@ -20,11 +20,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
 #include "producer.h"
+
+/*
+ * A main heartbeat not renewed for this long is a dead main job's (a
+ * submit renews it every second).
+ */
+#define REGISTER_DEAD_MS	3000
 
 /* Tries at registering when the connection is lost on the way. */
 #define REGISTER_TRIES	5
@@ -208,8 +215,8 @@ register_meta(struct submit *s, redisContext *c, char **cause)
 	redisReply	*reply;
 	char		 cap[32], now[32], *commit, *check;
 
-	if ((reply = rconn_sync_command(c, cause, "SET %s 1 PX %d",
-	    s->keys.main_hb, s->o->main_lease * 1000)) == NULL)
+	if ((reply = rconn_sync_command(c, cause, "SET %s %s PX %d",
+	    s->keys.main_hb, s->me, s->o->main_lease * 1000)) == NULL)
 		return (register_failed(cause));
 	freeReplyObject(reply);
 	snprintf(cap, sizeof cap, "%zu", s->o->output_cap);
@@ -221,11 +228,13 @@ register_meta(struct submit *s, redisContext *c, char **cause)
 	 * one; 0 (none) is ignored by agents. */
 	reply = rconn_sync_command(c, cause, "HSET %s state running lease %d "
 	    "ttl %d output_cap %s created %s stream %d commit %s signed %d "
-	    "sigcheck %s tasks %lld parallel %d protocol %d version %s",
+	    "sigcheck %s tasks %lld parallel %d protocol %d version %s "
+	    "run %s repo %s digest %s main_job %s",
 	    s->keys.meta, s->o->lease, s->o->ttl, cap, now, s->o->stream,
 	    commit != NULL ? commit : "", s->secret != NULL, check,
 	    (long long)graph_size(s->g), s->tool_parallel, DTEQ_PROTOCOL,
-	    DTEQ_VERSION);
+	    DTEQ_VERSION, s->run, s->keys.repo != NULL ? s->keys.repo : "",
+	    s->digest, s->me);
 	free(commit);
 	free(check);
 	if (reply == NULL)
@@ -235,6 +244,110 @@ register_meta(struct submit *s, redisContext *c, char **cause)
 	    s->o->ttl)) == NULL)
 		return (register_failed(cause));
 	freeReplyObject(reply);
+	return (0);
+}
+
+/*
+ * The refusals and rejections agents left in the meta belong to the
+ * attempt that ended: a new one starts without them.
+ */
+static int
+register_forget_refusals(struct submit *s, redisContext *c, char **cause)
+{
+	redisReply	*keys, *reply;
+	size_t		 i;
+
+	if ((keys = rconn_sync_command(c, cause, "HKEYS %s",
+	    s->keys.meta)) == NULL)
+		return (register_failed(cause));
+	for (i = 0; keys->type == REDIS_REPLY_ARRAY && i < keys->elements;
+	    i++) {
+		if (keys->element[i]->type != REDIS_REPLY_STRING ||
+		    (strncmp(keys->element[i]->str, "refused:", 8) != 0 &&
+		    strcmp(keys->element[i]->str, "rejected") != 0))
+			continue;
+		if ((reply = rconn_sync_command(c, cause, "HDEL %s %s",
+		    s->keys.meta, keys->element[i]->str)) == NULL) {
+			freeReplyObject(keys);
+			return (register_failed(cause));
+		}
+		freeReplyObject(reply);
+	}
+	freeReplyObject(keys);
+	return (0);
+}
+
+/*
+ * Does this re-run keep the tasks that succeeded in the attempt that
+ * ended? When it is a CI's re-run of the pipeline (the run id comes from
+ * the CI's variables, not --run or DTEQ_RUN: a retried job) with the same
+ * task graph and commit: those tasks are not run again. A re-run under an
+ * id given by hand runs everything again (but cache hits).
+ */
+static int
+register_keeps_successes(struct submit *s, redisContext *c)
+{
+	redisReply	*reply;
+	char		*commit;
+	int		 keep = 0;
+
+	if (s->o->cli.run != NULL || cli_env("DTEQ_RUN") != NULL)
+		return (0);
+	reply = rconn_sync_command(c, NULL, "HMGET %s digest commit",
+	    s->keys.meta);
+	if (reply == NULL)
+		return (0);
+	commit = util_git_commit();
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(reply->element[0]->str, s->digest) == 0 &&
+	    reply->element[1]->type == REDIS_REPLY_STRING &&
+	    strcmp(reply->element[1]->str, commit != NULL ? commit : "") == 0)
+		keep = 1;
+	free(commit);
+	freeReplyObject(reply);
+	if (keep)
+		log_info("run %s: a re-run of the same tasks at the same "
+		    "commit: the tasks that succeeded before are not run "
+		    "again", s->run);
+	return (keep);
+}
+
+/* Drop every result of the attempt that ended but the successes. */
+static int
+register_drop_unsuccessful(struct submit *s, redisContext *c, char **cause)
+{
+	redisReply	*all, *reply;
+	struct result	 r;
+	char		*why;
+	size_t		 i;
+	int		 drop;
+
+	if ((all = rconn_sync_command(c, cause, "HGETALL %s",
+	    s->keys.results)) == NULL)
+		return (register_failed(cause));
+	for (i = 0; all->type == REDIS_REPLY_ARRAY && i + 1 < all->elements;
+	    i += 2) {
+		if (all->element[i + 1]->type != REDIS_REPLY_STRING)
+			continue;
+		if (result_decode(all->element[i + 1]->str,
+		    all->element[i + 1]->len, &r, &why) != 0) {
+			free(why);
+			drop = 1;
+		} else {
+			drop = r.status != RESULT_SUCCESS;
+			result_clear(&r);
+		}
+		if (!drop)
+			continue;
+		if ((reply = rconn_sync_command(c, cause, "HDEL %s %s",
+		    s->keys.results, all->element[i]->str)) == NULL) {
+			freeReplyObject(all);
+			return (register_failed(cause));
+		}
+		freeReplyObject(reply);
+	}
+	freeReplyObject(all);
 	return (0);
 }
 
@@ -267,12 +380,19 @@ register_rerun(struct submit *s, redisContext *c, const char *reason,
 	    s->run, reason, reply->type == REDIS_REPLY_INTEGER ?
 	    reply->integer + 1 : 2);
 	freeReplyObject(reply);
-	if ((reply = rconn_sync_command(c, cause, "DEL %s %s %s %s",
-	    s->keys.stop, s->keys.results, s->keys.claims,
-	    s->keys.queue)) == NULL)
+	if (register_keeps_successes(s, c)) {
+		if (register_drop_unsuccessful(s, c, cause) != 0)
+			return (-1);
+		reply = rconn_sync_command(c, cause, "DEL %s %s %s",
+		    s->keys.stop, s->keys.claims, s->keys.queue);
+	} else
+		reply = rconn_sync_command(c, cause, "DEL %s %s %s %s",
+		    s->keys.stop, s->keys.results, s->keys.claims,
+		    s->keys.queue);
+	if (reply == NULL)
 		return (register_failed(cause));
 	freeReplyObject(reply);
-	return (0);
+	return (register_forget_refusals(s, c, cause));
 }
 
 /*
@@ -316,18 +436,144 @@ register_protocol(struct submit *s, redisContext *c, char **cause, int *other)
 	return (*other ? -1 : 0);
 }
 
+/* A wall-clock time in ms as "2026-12-07 10:42:03 UTC". Caller frees. */
+static char *
+register_when(const char *ms)
+{
+	const char	*errstr;
+	long long	 v;
+	time_t		 t;
+	struct tm	 tm;
+	char		 buf[64];
+
+	v = util_strtonum(ms, 1, LLONG_MAX, &errstr);
+	if (errstr != NULL)
+		return (xstrdup("an unknown time"));
+	t = (time_t)(v / 1000);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		return (xstrdup("an unknown time"));
+	return (xstrdup(buf));
+}
+
+/* The string element i of a script's reply, or "". */
+static const char *
+register_elem(const redisReply *reply, size_t i)
+{
+	if (reply->type != REDIS_REPLY_ARRAY || i >= reply->elements ||
+	    reply->element[i]->type != REDIS_REPLY_STRING)
+		return ("");
+	return (reply->element[i]->str);
+}
+
 /*
- * Connect, find out which of the three cases this is, and record it.
+ * Claim the run (the register script): become its main job. Another main
+ * job that heartbeats holds it: exit 2, nothing written. One whose
+ * heartbeat is still there but no longer renewed (it died) is waited for
+ * until its heartbeat lapses. An open run whose main job is gone is
+ * resumed only with the same task graph (its digest). On success *kind
+ * is the script's answer ("new", "resume", "rerun") and *stopped the
+ * reason an ended run had (caller frees). -1 with *cause; *other says
+ * nothing was written (exit 2).
+ */
+static int
+register_claim(struct submit *s, redisContext *c, char **kind,
+    char **stopped, char **cause, int *other)
+{
+	redisReply	*reply;
+	const char	*k;
+	char		*when, *dead = NULL;
+	long long	 pttl, last = -1;
+	uint64_t	 first = 0, now;
+
+	for (;;) {
+		reply = script_register_sync(c, &s->keys, s->me, s->digest,
+		    s->o->main_lease * 1000, dead, cause);
+		free(dead);
+		dead = NULL;
+		if (reply == NULL)
+			return (register_failed(cause));
+		k = register_elem(reply, 0);
+		if (strcmp(k, "busy") != 0)
+			break;
+		pttl = reply->elements > 4 && reply->element[4]->type ==
+		    REDIS_REPLY_INTEGER ? reply->element[4]->integer : -1;
+		if (last >= 0 && pttl > last) {
+			/* Renewed: that main job is alive. */
+			when = register_when(register_elem(reply, 2));
+			xasprintf(cause, "run %s is taken: its main job %s "
+			    "started it at %s and is alive; two submits of "
+			    "one run at once would mix their tasks and "
+			    "results, so this one writes nothing (a "
+			    "pipeline's second run needs its own id: --run "
+			    "or DTEQ_RUN_ENV)", s->run,
+			    register_elem(reply, 1), when);
+			free(when);
+			freeReplyObject(reply);
+			*other = 1;
+			return (-1);
+		}
+		now = util_now_ms();
+		if (last < 0) {
+			first = now;
+			log_info("run %s: its main job %s holds it; waiting "
+			    "to see whether it is alive", s->run,
+			    register_elem(reply, 1));
+		} else if (now - first >= REGISTER_DEAD_MS) {
+			/*
+			 * Not renewed for that long (a submit renews it
+			 * every second): gone. Take the run over if that
+			 * one still holds it; its renewal, should it wake
+			 * up, tells it so (loop_heartbeat_done()).
+			 */
+			log_info("run %s: its main job %s stopped "
+			    "heartbeating %llu ms ago or more; taking the "
+			    "run over", s->run, register_elem(reply, 1),
+			    (unsigned long long)(now - first));
+			dead = xstrdup(register_elem(reply, 1));
+		}
+		last = pttl;
+		freeReplyObject(reply);
+		usleep(300000);
+	}
+	if (strcmp(k, "graph") == 0) {
+		when = register_elem(reply, 2)[0] != '\0' ?
+		    register_when(register_elem(reply, 2)) :
+		    xstrdup("an unknown time");
+		xasprintf(cause, "run %s is open with another task graph "
+		    "(digest %.12s, this one's %.12s): its main job %s "
+		    "started it at %s and is gone; a submit resumes a run "
+		    "only with the same tasks and commands, so this one "
+		    "writes nothing (end the run with `dteq cancel`, or give "
+		    "this pipeline its own id)", s->run,
+		    register_elem(reply, 1), s->digest,
+		    register_elem(reply, 3)[0] != '\0' ?
+		    register_elem(reply, 3) : "(unknown)", when);
+		free(when);
+		freeReplyObject(reply);
+		*other = 1;
+		return (-1);
+	}
+	*kind = xstrdup(k);
+	*stopped = strcmp(k, "rerun") == 0 ?
+	    xstrdup(register_elem(reply, 1)) : NULL;
+	freeReplyObject(reply);
+	return (0);
+}
+
+/*
+ * Connect, claim the run, and record which of the three cases this is.
  * Returns -1 with *cause; *lost says the connection was lost on the way,
- * *other that the run is open under another protocol (nothing written).
+ * *other that the run is taken, or open under another protocol or with
+ * another graph (nothing written).
  */
 static int
 register_once(struct submit *s, char **cause, int *lost, int *other)
 {
 	redisContext	*c;
 	redisReply	*reply;
-	char		*stopped = NULL;
-	int		 open_run;
+	char		*stopped = NULL, *kind = NULL;
+	int		 open_run, ended;
 
 	*lost = *other = 0;
 	if ((c = cli_connect(&s->url, s->o->cli.connect_timeout,
@@ -338,8 +584,7 @@ register_once(struct submit *s, char **cause, int *lost, int *other)
 		register_failed(cause);
 		goto fail;
 	}
-	if (reply->type == REDIS_REPLY_STRING)
-		stopped = xstrdup(reply->str);
+	ended = reply->type == REDIS_REPLY_STRING;
 	freeReplyObject(reply);
 	if ((reply = rconn_sync_command(c, cause, "EXISTS %s",
 	    s->keys.meta)) == NULL) {
@@ -348,17 +593,21 @@ register_once(struct submit *s, char **cause, int *lost, int *other)
 	}
 	open_run = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
 	freeReplyObject(reply);
-	if (open_run && stopped == NULL &&
+	if (open_run && !ended &&
 	    register_protocol(s, c, cause, other) != 0)
+		goto fail;
+	if (register_claim(s, c, &kind, &stopped, cause, other) != 0)
 		goto fail;
 
 	if (register_hmget(s, c, s->keys.attempts, register_attempt,
 	    cause) != 0)
 		goto fail;
 	if (stopped != NULL) {
-		if (register_rerun(s, c, stopped, cause) != 0)
+		if (register_rerun(s, c, stopped, cause) != 0 ||
+		    register_hmget(s, c, s->keys.results, register_result,
+		    cause) != 0)
 			goto fail;
-	} else if (open_run) {
+	} else if (strcmp(kind, "resume") == 0) {
 		if (register_hmget(s, c, s->keys.results, register_result,
 		    cause) != 0 || register_in_flight(s, c, cause) != 0)
 			goto fail;
@@ -366,12 +615,14 @@ register_once(struct submit *s, char **cause, int *lost, int *other)
 	if (register_meta(s, c, cause) != 0)
 		goto fail;
 	sched_init(s, c);
+	free(kind);
 	free(stopped);
 	redisFree(c);
 	return (0);
 
 fail:
 	*lost = c->err != 0;	/* an I/O error, not a refused command */
+	free(kind);
 	free(stopped);
 	redisFree(c);
 	return (-1);

@@ -213,7 +213,7 @@ sched_init(struct submit *s, struct redisContext *c)
 	sc->rank = xcalloc(sc->n + 1, sizeof *sc->rank);
 	for (i = 0; i < sc->n; i++)
 		sc->hist[i] = -1;
-	sc->history = history_new();
+	sc->history = history_new(s);
 	if (c != NULL)
 		history_load(sc->history, s, c, sc->hist);
 	for (i = 0; i < sc->n; i++)

@@ -56,7 +56,8 @@
 static const char submit_usage[] =
     "usage: dteq submit [--redis URL] [--run ID] [--stop-agents-after T,..]\n"
     "                   [--keep-agents] [--fail-fast] [--timeout SECS]\n"
-    "                   [--agent-wait SECS] [--connect-timeout SECS]\n"
+    "                   [--agent-wait SECS] [--fallback-after SECS]\n"
+    "                   [--connect-timeout SECS] [--repo NAME|-]\n"
     "                   [--lease SECS] [--retries N] [--output-cap BYTES]\n"
     "                   [--max-reclaims N] [--main-lease SECS]\n"
     "                   [--secret-file FILE] [--no-cache-skip]\n"
@@ -71,12 +72,17 @@ static const char submit_usage[] =
     "  --redis URL              redis://[user:pass@]host[:port][/db] or\n"
     "                           unix:///path (env DTEQ_REDIS_URL)\n"
     "  --run ID                 run id (env DTEQ_RUN, else CI variables)\n"
+    "  --repo NAME|-            the run's repository (env DTEQ_REPO, else\n"
+    "                           the CI's, else the git origin; -: none)\n"
     "  --stop-agents-after T,.. release the agents only once every task of\n"
     "                           these targets has finished\n"
     "  --keep-agents            do not release the agents at the end\n"
     "  --fail-fast              stop dispatching at the first failure\n"
     "  --timeout SECS           whole-run limit (default none)\n"
     "  --agent-wait SECS        how long to wait for an agent (default 600)\n"
+    "  --fallback-after SECS    no agent joined within SECS: run the tasks\n"
+    "                           here, --parallel of --nx/--turbo at once\n"
+    "                           (default 60; 0: never)\n"
     "  --connect-timeout SECS   how long to retry Redis at start (default 10)\n"
     "  --lease SECS             agent heartbeat lease (default 15)\n"
     "  --max-reclaims N         times a lost agent's task is requeued\n"
@@ -133,6 +139,8 @@ static const struct submit_opt {
 	{ "agent-wait", SUBMIT_SECONDS, 0, 86400, SUBMIT_FIELD(agent_wait) },
 	{ "color", SUBMIT_COLOR, 0, 0, SUBMIT_FIELD(color) },
 	{ "fail-fast", SUBMIT_FLAG, 0, 0, SUBMIT_FIELD(fail_fast) },
+	{ "fallback-after", SUBMIT_SECONDS, 0, 86400,
+	    SUBMIT_FIELD(fallback_after) },
 	{ "graph", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(graph_file) },
 	{ "json", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(json_path) },
 	{ "junit", SUBMIT_STRING, 0, 0, SUBMIT_FIELD(junit_path) },
@@ -506,6 +514,7 @@ submit_free(struct submit *s)
 	keys_free(&s->keys);
 	url_free(&s->url);
 	free(s->run);
+	free(s->me);
 	free(s->abort_reason);
 	free(s->refused);
 	free(s->stop_pending);
@@ -522,12 +531,39 @@ submit_defaults(struct submit_opts *o)
 	memset(o, 0, sizeof *o);
 	cli_init(&o->cli, "dteq submit");
 	o->agent_wait = DEFAULT_AGENT_WAIT;
+	o->fallback_after = DEFAULT_FALLBACK_AFTER;
 	o->lease = DEFAULT_LEASE;
 	o->ttl = DEFAULT_TTL;
 	o->output_cap = DEFAULT_OUTPUT_CAP;
 	o->max_reclaims = DEFAULT_MAX_RECLAIMS;
 	o->main_lease = DEFAULT_MAIN_LEASE;
 	o->color = -1;
+}
+
+/*
+ * This main job, as the run's main key and meta name it: the CI's job
+ * (runid_agent_name()) with this process's pid and host. Caller frees.
+ */
+static char *
+submit_me(void)
+{
+	char	*name, *me, host[256], pid[32];
+	size_t	 nl, pl;
+
+	if (gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "?");
+	host[sizeof host - 1] = '\0';
+	snprintf(pid, sizeof pid, "-%ld", (long)getpid());
+	name = runid_agent_name(runid_getenv, NULL);
+	nl = strlen(name);
+	pl = strlen(pid);
+	if (nl > pl && strcmp(name + nl - pl, pid) == 0)
+		xasprintf(&me, "pid %ld on %s", (long)getpid(), host);
+	else
+		xasprintf(&me, "%s (pid %ld on %s)", name, (long)getpid(),
+		    host);
+	free(name);
+	return (me);
 }
 
 /*
@@ -539,6 +575,8 @@ submit_defaults(struct submit_opts *o)
 static int
 submit_setup(struct submit *s, char **cause, int *rv)
 {
+	char	*repo;
+
 	*rv = EXIT_USAGE;
 	/* Nx loads in the main job's runner while it makes the graph. */
 	warm_prestart(s);
@@ -546,7 +584,11 @@ submit_setup(struct submit *s, char **cause, int *rv)
 	    cli_resolve(&s->o->cli, &s->url, &s->run, cause) != 0 ||
 	    sign_load_secret(s->o->secret_file, &s->secret, cause) != 0)
 		return (-1);
-	keys_init(&s->keys, s->run);
+	repo = cli_repo(&s->o->cli);
+	keys_init(&s->keys, s->run, repo);
+	free(repo);
+	s->me = submit_me();
+	graph_digest(s->g, s->digest);
 	s->cache_skip = submit_cache_skip(s->o);
 	s->pt = xcalloc(graph_size(s->g), sizeof *s->pt);
 	if ((*rv = register_run(s, cause)) != 0) {
@@ -608,6 +650,7 @@ submit_main(int argc, char **argv)
 		return (rv);
 	}
 	submit_loop(&s);
+	fallback_wait(&s);
 	/*
 	 * After failures too, the tasks that succeeded (replay.c), before
 	 * the summary: its output is recorded in the run, and the summary

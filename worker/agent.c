@@ -223,7 +223,14 @@ agent_stop_done(redisAsyncContext *ac, void *r, void *privdata)
 	redisReply	*reply = r;
 
 	(void)ac;
-	if (reply == NULL || reply->type != REDIS_REPLY_STRING)
+	if (reply == NULL)
+		return;
+	if (w->await_rerun && !w->joined) {
+		/* The ended attempt's sentinel: agent_meta_done() waits. */
+		w->ended_seen = reply->type == REDIS_REPLY_STRING;
+		return;
+	}
+	if (reply->type != REDIS_REPLY_STRING)
 		return;
 	agent_stop(w, reply->str);
 }
@@ -238,6 +245,15 @@ agent_meta_done(redisAsyncContext *ac, void *r, void *privdata)
 	(void)ac;
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || w->stopping)
 		return;
+	if (w->await_rerun && w->ended_seen && !w->joined) {
+		/* Still the attempt that ended: no re-run of it yet. */
+		if (util_now_ms() - w->started >= (uint64_t)w->wait * 1000) {
+			log_info("run %s did not start again within %d s: "
+			    "nothing to do", w->run, w->wait);
+			agent_stop(w, "done");
+		}
+		return;
+	}
 	if (reply->elements > 0) {
 		if (!w->joined)
 			agent_join(w, reply);
@@ -289,7 +305,7 @@ agent_event_done(redisAsyncContext *ac, void *r, void *privdata)
 		free(cause);
 		return;
 	}
-	if (e.type == EVENT_STOP)
+	if (e.type == EVENT_STOP && !(w->await_rerun && !w->joined))
 		agent_stop(w, e.reason != NULL ? e.reason : "stopped");
 	else if (e.type == EVENT_RUN && !w->joined)
 		agent_check(w);

@@ -6,8 +6,9 @@
  *
  * Start-up: resolve Redis and the run, connect synchronously once (a
  * wrong address or password fails here, exit 3), exit 0 at once if the
- * run's stop sentinel is already set, then run the loop until the run
- * is over.
+ * run's stop sentinel is already set (unless this CI job is a re-run:
+ * then wait, up to --wait, for the run to start again), then run the
+ * loop until the run is over.
  */
 
 #include <errno.h>
@@ -35,12 +36,15 @@ static const char work_usage[] =
     "  --redis URL            redis://[user:pass@]host[:port][/db] or\n"
     "                         unix:///path (env DTEQ_REDIS_URL)\n"
     "  --run ID               run id (env DTEQ_RUN, else from CI variables)\n"
+    "  --repo NAME|-          the run's repository (env DTEQ_REPO, else the\n"
+    "                         CI's, else the git origin; -: none)\n"
     "  --parallel N           tasks run at once (default: the --parallel\n"
     "                         of an --nx/--turbo submit, else 1)\n"
     "  --name NAME            agent name (default NX_AGENT_NAME,\n"
     "                         BITBUCKET_STEP_UUID, CI_JOB_ID or host-pid)\n"
     "  --wait SECS            how long to wait for the run to appear\n"
-    "                         (default 600)\n"
+    "                         (default 600), or, in a CI job that is a\n"
+    "                         re-run, for an ended run to start again\n"
     "  --connect-timeout SECS how long to retry an unreachable Redis at\n"
     "                         start (default 10)\n"
     "  --secret-file FILE     shared secret for signed tasks (else\n"
@@ -138,7 +142,7 @@ work_preflight(struct worker *w, int timeout)
 {
 	redisContext	*c;
 	redisReply	*reply;
-	char		*cause;
+	char		*cause, *why;
 	int		 stopped = 0;
 
 	if ((c = cli_connect(&w->url, timeout, &cause)) == NULL) {
@@ -148,8 +152,18 @@ work_preflight(struct worker *w, int timeout)
 	}
 	reply = redisCommand(c, "GET %s", w->keys.stop);
 	if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
-		log_info("run %s is already over (%s)", w->run, reply->str);
-		stopped = 1;
+		if (runid_is_rerun(runid_getenv, NULL, &why)) {
+			/* Its main job may be re-run too: wait for it. */
+			log_info("run %s is over (%s), and this job is a "
+			    "re-run (%s): waiting up to %d s for the run to "
+			    "start again", w->run, reply->str, why, w->wait);
+			free(why);
+			w->await_rerun = 1;
+		} else {
+			log_info("run %s is already over (%s)", w->run,
+			    reply->str);
+			stopped = 1;
+		}
 	}
 	if (reply != NULL)
 		freeReplyObject(reply);
@@ -285,7 +299,7 @@ work_options(int argc, char **argv, struct worker *w, struct work_opts *o,
 static int
 work_identify(struct worker *w, const struct work_opts *o, char **cause)
 {
-	char	*prefix;
+	char	*prefix, *repo;
 
 	if (cli_resolve(&o->cli, &w->url, &w->run, cause) != 0 ||
 	    sign_load_secret(o->secret_file, &w->secret, cause) != 0)
@@ -305,7 +319,9 @@ work_identify(struct worker *w, const struct work_opts *o, char **cause)
 	log_set_prefix(prefix);
 	free(prefix);
 
-	keys_init(&w->keys, w->run);
+	repo = cli_repo(&o->cli);
+	keys_init(&w->keys, w->run, repo);
+	free(repo);
 	w->running = keys_running(&w->keys, w->name);
 	w->hb = keys_hb(&w->keys, w->name);
 	w->sa.keys = &w->keys;

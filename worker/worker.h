@@ -49,6 +49,9 @@ struct worker {
 	int			 parallel;
 	int			 parallel_set;	/* --parallel given */
 	int			 wait;		/* s to wait for the run */
+	int			 await_rerun;	/* a re-run job found the run
+						   ended: wait for its re-run */
+	int			 ended_seen;	/* the last GET stop: set */
 
 	/* Run settings, read from the run's meta hash on joining. */
 	int			 lease;		/* s */

@@ -35,6 +35,8 @@ info "finished when submit was killed: $(tr '\n' ' ' <"$TMP/done-at-kill")"
 [ -s "$TMP/done-at-kill" ] || fail "no task had finished when submit was killed"
 sleep 1
 
+# The second submit finds the killed one's heartbeat still there, sees it
+# is no longer renewed, and takes the run over (register.c).
 log "submit again, same run"
 bg submit2 "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" --lease 2 "$tf"
 bg_wait submit2 60
@@ -56,4 +58,6 @@ done
 [ -z "$reruns" ] || fail "tasks finished before the kill ran again:$reruns"
 assert_grep '^13 tasks: 13 succeeded, 0 failed' "$TMP/submit2.out" \
     "the resumed submit's summary"
+assert_grep "stopped heartbeating .*; taking the run over" \
+    "$TMP/submit2.err" "the second submit took the run over"
 exit 0

@@ -73,7 +73,7 @@ test_names(void)
 {
 	struct keys	k;
 
-	keys_init(&k, "R1");
+	keys_init(&k, "R1", NULL);
 	CHECK_STREQ(k.run, "R1");
 	CHECK_STREQ(k.prefix, "dteq:{R1}:");
 	CHECK_STREQ(k.meta, "dteq:{R1}:meta");
@@ -101,7 +101,7 @@ test_dynamic_names(void)
 	struct keys	 k;
 	char		*s;
 
-	keys_init(&k, "8412345678-2");
+	keys_init(&k, "8412345678-2", NULL);
 	s = keys_running(&k, "agent-1");
 	CHECK_STREQ(s, "dteq:{8412345678-2}:running:agent-1");
 	free(s);
@@ -123,7 +123,7 @@ test_hash_tag(void)
 	char		*s;
 	size_t		 i;
 
-	keys_init(&k, "run.7_a-b");
+	keys_init(&k, "run.7_a-b", NULL);
 	fixed_keys(&k, fixed);
 	for (i = 0; i < NFIXED; i++) {
 		CHECK(strstr(fixed[i], "{run.7_a-b}") != NULL);
@@ -150,7 +150,7 @@ test_distinct(void)
 	const char	*fixed[NFIXED];
 	size_t		 i, j;
 
-	keys_init(&k, "R");
+	keys_init(&k, "R", NULL);
 	fixed_keys(&k, fixed);
 	for (i = 0; i < NFIXED; i++) {
 		for (j = i + 1; j < NFIXED; j++)
@@ -166,7 +166,7 @@ test_log_distinct(void)
 	struct keys	 k;
 	char		*a, *b, *c;
 
-	keys_init(&k, "R");
+	keys_init(&k, "R", NULL);
 	a = keys_log(&k, "x", 1);
 	b = keys_log(&k, "x", 2);
 	c = keys_log(&k, "y", 1);
@@ -188,8 +188,8 @@ check_disjoint(const char *a, const char *b)
 	char		*s;
 	size_t		 i, j;
 
-	keys_init(&ka, a);
-	keys_init(&kb, b);
+	keys_init(&ka, a, NULL);
+	keys_init(&kb, b, NULL);
 	fixed_keys(&ka, fa);
 	fixed_keys(&kb, fb);
 	for (i = 0; i < NFIXED; i++) {
@@ -226,7 +226,7 @@ test_free_zeroed(void)
 	memset(&k, 0, sizeof k);
 	keys_free(&k);
 	CHECK(memcmp(&k, &zero, sizeof k) == 0);
-	keys_init(&k, "R");
+	keys_init(&k, "R", NULL);
 	keys_free(&k);
 	CHECK(memcmp(&k, &zero, sizeof k) == 0);
 	keys_free(&k);
@@ -242,10 +242,56 @@ test_long_run(void)
 	memset(run, 'r', RUN_ID_MAX);
 	run[RUN_ID_MAX] = '\0';
 	CHECK(runid_valid(run, &cause) == 0);
-	keys_init(&k, run);
+	keys_init(&k, run, NULL);
 	CHECK(strlen(k.prefix) == strlen("dteq:{}:") + RUN_ID_MAX);
 	CHECK(tagged(k.queue, run));
 	keys_free(&k);
+}
+
+/*
+ * A run of a repository: every key carries {RUN@H}, H the first 12 hex
+ * digits of the SHA-1 of the repository's name; two repositories with one
+ * run id share no key, nor does either with the run without one, and
+ * keys_init_tag() gives back the same names and the run id.
+ */
+static void
+test_repo(void)
+{
+	struct keys	 a, b, none, t;
+	const char	*fa[NFIXED], *fb[NFIXED], *fn[NFIXED];
+	char		 hex[41], *want;
+	size_t		 i, j;
+
+	keys_init(&a, "42", "acme/repo-a");
+	keys_init(&b, "42", "acme/repo-b");
+	keys_init(&none, "42", NULL);
+	util_sha1_hex("acme/repo-a", strlen("acme/repo-a"), hex);
+	xasprintf(&want, "dteq:{42@%.12s}:meta", hex);
+	CHECK_STREQ(a.meta, want);
+	free(want);
+	CHECK_STREQ(a.run, "42");
+	CHECK_STREQ(a.repo, "acme/repo-a");
+	CHECK(none.repo == NULL);
+	CHECK_STREQ(none.meta, "dteq:{42}:meta");
+	fixed_keys(&a, fa);
+	fixed_keys(&b, fb);
+	fixed_keys(&none, fn);
+	for (i = 0; i < NFIXED; i++) {
+		CHECK(tagged(fa[i], a.tag));
+		for (j = 0; j < NFIXED; j++) {
+			CHECK(strcmp(fa[i], fb[j]) != 0);
+			CHECK(strcmp(fa[i], fn[j]) != 0);
+		}
+	}
+	keys_init_tag(&t, a.tag);
+	CHECK_STREQ(t.run, "42");
+	CHECK_STREQ(t.meta, a.meta);
+	CHECK_STREQ(t.queue, a.queue);
+	CHECK(t.repo == NULL);
+	keys_free(&t);
+	keys_free(&a);
+	keys_free(&b);
+	keys_free(&none);
 }
 
 int
@@ -259,5 +305,6 @@ main(void)
 	TEST_RUN(test_runs_disjoint);
 	TEST_RUN(test_free_zeroed);
 	TEST_RUN(test_long_run);
+	TEST_RUN(test_repo);
 	return (test_exit());
 }

@@ -376,6 +376,133 @@ test_agent_fallback(void)
 	free(name);
 }
 
+/* runid_repo_from_url: the forms of a remote URL, one name. */
+static void
+test_repo_url(void)
+{
+	const char	*same[] = { "https://github.com/acme/app.git",
+			    "https://x-token:s3cret@github.com/acme/app",
+			    "git@github.com:acme/app.git",
+			    "ssh://git@github.com:22/acme/app.git",
+			    "ssh://git@github.com/acme/app/", NULL };
+	char		*s;
+	size_t		 i;
+
+	for (i = 0; same[i] != NULL; i++) {
+		s = runid_repo_from_url(same[i]);
+		CHECK_STREQ(s, "github.com/acme/app");
+		free(s);
+	}
+	s = runid_repo_from_url("/srv/git/app.git");
+	CHECK_STREQ(s, "/srv/git/app");
+	free(s);
+	CHECK(runid_repo_from_url("") == NULL);
+}
+
+/* Write a file whole (the test's fake checkouts). */
+static void
+put_file(const char *path, const char *text)
+{
+	FILE	*f;
+
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+/*
+ * runid_repo: DTEQ_REPO first ("-": none), then each CI's variable, then
+ * the origin remote of the checkout (a .git directory, or a linked
+ * worktree's .git file), never the checkout's path; none outside git.
+ */
+static void
+test_repo(void)
+{
+	const struct fake_env none[] = { { NULL, NULL } };
+	const struct fake_env dteq[] = { { "DTEQ_REPO", "mine" },
+	    { "GITHUB_REPOSITORY", "acme/app" }, { NULL, NULL } };
+	const struct fake_env dash[] = { { "DTEQ_REPO", "-" },
+	    { "GITHUB_REPOSITORY", "acme/app" }, { NULL, NULL } };
+	const struct fake_env gh[] = { { "GITHUB_REPOSITORY", "acme/app" },
+	    { "CI_PROJECT_PATH", "x/y" }, { NULL, NULL } };
+	const struct fake_env bb[] = {
+	    { "BITBUCKET_REPO_FULL_NAME", "acme/repo a" }, { NULL, NULL } };
+	const struct fake_env gl[] = { { "CI_PROJECT_PATH", "grp/sub/app" },
+	    { NULL, NULL } };
+	const struct fake_env cc[] = {
+	    { "CIRCLE_PROJECT_USERNAME", "acme" },
+	    { "CIRCLE_PROJECT_REPONAME", "app" }, { NULL, NULL } };
+	const struct fake_env jk[] = {
+	    { "GIT_URL", "https://u:p@git.example.com/acme/app.git" },
+	    { NULL, NULL } };
+	char		 dir[] = "/tmp/dteq-test-runid.XXXXXX", *p, *r;
+	const char	*src;
+
+	r = runid_repo(fake_get, (void *)dteq, "/", &src);
+	CHECK_STREQ(r, "mine");
+	CHECK_STREQ(src, "DTEQ_REPO");
+	free(r);
+	CHECK(runid_repo(fake_get, (void *)dash, "/", NULL) == NULL);
+	r = runid_repo(fake_get, (void *)gh, "/", &src);
+	CHECK_STREQ(r, "acme/app");
+	CHECK_STREQ(src, "GITHUB_REPOSITORY");
+	free(r);
+	r = runid_repo(fake_get, (void *)bb, "/", NULL);
+	CHECK_STREQ(r, "acme/repo_a");
+	free(r);
+	r = runid_repo(fake_get, (void *)gl, "/", NULL);
+	CHECK_STREQ(r, "grp/sub/app");
+	free(r);
+	r = runid_repo(fake_get, (void *)cc, "/", NULL);
+	CHECK_STREQ(r, "acme/app");
+	free(r);
+	r = runid_repo(fake_get, (void *)jk, "/", NULL);
+	CHECK_STREQ(r, "git.example.com/acme/app");
+	free(r);
+
+	/* A checkout: its origin remote, from a subdirectory too. */
+	CHECK(mkdtemp(dir) != NULL);
+	xasprintf(&p, "mkdir -p %s/co/.git %s/co/sub/deep %s/wt "
+	    "%s/co/.git/worktrees/wt %s/bare", dir, dir, dir, dir, dir);
+	CHECK(system(p) == 0);
+	free(p);
+	xasprintf(&p, "%s/co/.git/config", dir);
+	put_file(p, "[core]\n\tbare = false\n[remote \"upstream\"]\n"
+	    "\turl = https://github.com/other/fork.git\n"
+	    "[remote \"origin\"]\n\turl = git@github.com:acme/app.git\n"
+	    "\tfetch = +refs/heads/*:refs/remotes/origin/*\n");
+	free(p);
+	xasprintf(&p, "%s/co/sub/deep", dir);
+	r = runid_repo(fake_get, (void *)none, p, &src);
+	CHECK_STREQ(r, "github.com/acme/app");
+	CHECK_STREQ(src, "the git remote origin");
+	free(r);
+	free(p);
+	/* A linked worktree: .git is a file naming the main .git's. */
+	xasprintf(&p, "%s/wt/.git", dir);
+	put_file(p, "gitdir: ../co/.git/worktrees/wt\n");
+	free(p);
+	xasprintf(&p, "%s/co/.git/worktrees/wt/commondir", dir);
+	put_file(p, "../..\n");
+	free(p);
+	xasprintf(&p, "%s/wt", dir);
+	r = runid_repo(fake_get, (void *)none, p, NULL);
+	CHECK_STREQ(r, "github.com/acme/app");
+	free(r);
+	free(p);
+	/* Outside any checkout: none. */
+	xasprintf(&p, "%s/bare", dir);
+	CHECK(runid_repo(fake_get, (void *)none, p, &src) == NULL);
+	CHECK(src == NULL);
+	free(p);
+	xasprintf(&p, "rm -rf %s", dir);
+	CHECK(system(p) == 0);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -388,5 +515,7 @@ main(void)
 	TEST_RUN(test_getenv);
 	TEST_TABLE(agents, agent_named);
 	TEST_RUN(test_agent_fallback);
+	TEST_RUN(test_repo_url);
+	TEST_RUN(test_repo);
 	return (test_exit());
 }
