@@ -525,6 +525,7 @@ struct spawn {
 	int		 out_fd;	/* SPAWN_PIPE: the read end, else -1 */
 	int		 err_fd;
 };
+void		 spawn_ignore_sigpipe(void);
 int		 spawn_start(struct spawn *, char **);
 int		 spawn_wait(pid_t);
 int		 spawn_exit_code(int);
