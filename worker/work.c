@@ -324,6 +324,7 @@ work_run(struct worker *w, int no_cache)
 	env_init(w);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);	/* not ignored: proc.c waits for them */
+	reaper_start();
 	if ((w->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	w->started = util_now_ms();

@@ -213,6 +213,7 @@ void		 env_task_free(struct worker *, char **, size_t);
 void		 env_free(struct worker *);
 
 /* proc.c */
+#define PROC_GRACE	5		/* s between TERM and KILL */
 #define PROC_EXITED	0	/* exited by itself */
 #define PROC_SIGNALLED	1	/* killed by a signal not ours */
 #define PROC_TIMED_OUT	2	/* killed at its deadline */
@@ -241,5 +242,10 @@ pid_t		 proc_pid(const struct proc *);
 int		 proc_count(void);
 void		 proc_poll(void);
 char	       **proc_words(const char *);
+
+/* reaper.c */
+void		 reaper_start(void);
+void		 reaper_watch(pid_t);
+void		 reaper_forget(pid_t);
 
 #endif /* WORKER_H */
