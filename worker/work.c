@@ -182,6 +182,7 @@ work_free(struct worker *w)
 	free(w->run);
 	free(w->name);
 	free(w->cache_url);
+	free(w->instance);
 	free(w->running);
 	free(w->hb);
 	free(w->stop_reason);
@@ -312,6 +313,8 @@ work_identify(struct worker *w, const struct work_opts *o, char **cause)
 	w->sa.name = w->name;
 	w->sa.running = w->running;
 	w->sa.hb = w->hb;
+	w->instance = util_random_hex(8);
+	w->sa.instance = w->instance;
 	return (0);
 }
 

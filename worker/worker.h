@@ -63,6 +63,15 @@ struct worker {
 	char			*cache_url;	/* its base URL, or NULL */
 
 	int			 joined;	/* run meta seen */
+	char			*instance;	/* this process's token, in its
+						   heartbeat's value */
+	int			 join_pending;	/* joined, its lease not yet
+						   taken: no pop */
+	int			 ever_joined;	/* a join went through once */
+	uint64_t		 name_taken;	/* ms since which another
+						   process holds the name */
+	int			 left_waiting;	/* said an earlier agent's
+						   tasks await submit */
 	int			 popping;	/* a BLMOVE is in flight */
 	int			 folding;	/* finishes that pop, too */
 	int			 adopting;	/* such a finish was cut off */
