@@ -61,6 +61,7 @@ main(int argc, char **argv)
 	int			 matches = 0;
 
 	log_init("dteq", 0);
+	spawn_ignore_sigpipe();
 	if (argc < 2) {
 		dteq_usage(stderr);
 		return (EXIT_USAGE);

@@ -431,6 +431,7 @@ struct script_agent {			/* the agent a script is sent for */
 	const char	*name;
 	const char	*running;	/* its running list */
 	const char	*hb;		/* its heartbeat key */
+	const char	*instance;	/* this process's token */
 };
 struct script_attempt {			/* one attempt the agent holds */
 	const char	*id;
@@ -441,6 +442,7 @@ struct script_attempt {			/* one attempt the agent holds */
 };
 #define SCRIPT_HB_JOIN		0x1	/* heartbeat: (re)join the run */
 #define SCRIPT_HB_RENEW		0x2	/* heartbeat: renew the keys' TTLs */
+#define SCRIPT_HB_FRESH		0x4	/* heartbeat: this process's first join */
 #define SCRIPT_START_AGAIN	0x1	/* start: a resend: our claim is yes */
 #define SCRIPT_START_FRESH	0x2	/* start: the message came by BLMOVE */
 #define SCRIPT_FINISH_POP	0x1	/* finish: pop and claim the next */
@@ -543,6 +545,7 @@ struct spawn {
 	int		 out_fd;	/* SPAWN_PIPE: the read end, else -1 */
 	int		 err_fd;
 };
+void		 spawn_ignore_sigpipe(void);
 int		 spawn_start(struct spawn *, char **);
 int		 spawn_wait(pid_t);
 int		 spawn_exit_code(int);

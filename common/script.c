@@ -286,9 +286,14 @@ static const char script_lua_release[] =
 	"return n\n";
 
 /* SCRIPT_HEARTBEAT: KEYS agents hb main stop running; ARGV agent
- * lease-ms ttl running join renew. Returns {renewed, main job
- * alive, stop reason or nil}; not renewed when the agent was
- * reclaimed (its lease lapsed) unless joining. The stop reason makes
+ * lease-ms ttl running join renew instance fresh. Returns {renewed,
+ * main job alive, stop reason or nil}; not renewed when the agent was
+ * reclaimed (its lease lapsed) unless joining, nor when another
+ * process holds the name's heartbeat (its value starts with that
+ * process's instance token). A join is refused with -1 while another
+ * instance holds it, and a fresh instance's (its first join) with -2
+ * while the running list still holds what an earlier agent of that
+ * name left, until submit took it back. The stop reason makes
  * the sentinel reach an agent that missed its event. A join adds the
  * agent to the set; with renew "1" (a join, then once a quarter of
  * the TTL) it renews the TTLs of the set and of the running list,
@@ -297,11 +302,20 @@ static const char script_lua_release[] =
 static const char script_lua_heartbeat[] =
 	"local main = redis.call('EXISTS', KEYS[3])\n"
 	"local stop = redis.call('GET', KEYS[4])\n"
-	"if ARGV[5] ~= '1' and\n"
+	"local hb = redis.call('GET', KEYS[2])\n"
+	"local other = hb and\n"
+	"    string.sub(hb, 1, #ARGV[7] + 1) ~= ARGV[7] .. ' '\n"
+	"if ARGV[5] == '1' then\n"
+	"  if other then return {-1, main, stop} end\n"
+	"  if not hb and ARGV[8] == '1' and\n"
+	"      redis.call('LLEN', KEYS[5]) > 0 then\n"
+	"    return {-2, main, stop}\n"
+	"  end\n"
+	"elseif other or\n"
 	"    redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then\n"
 	"  return {0, main, stop}\n"
 	"end\n"
-	"redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[2])\n"
+	"redis.call('SET', KEYS[2], ARGV[7] .. ' ' .. ARGV[4], 'PX', ARGV[2])\n"
 	"if ARGV[5] == '1' then redis.call('SADD', KEYS[1], ARGV[1]) end\n"
 	"if ARGV[5] == '1' or ARGV[6] == '1' then\n"
 	"  redis.call('EXPIRE', KEYS[1], ARGV[3])\n"

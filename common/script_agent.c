@@ -23,16 +23,18 @@
 /*
  * Renew a's lease (lease_ms, on the server's clock). flags: SCRIPT_HB_JOIN
  * (re)joins the run, SCRIPT_HB_RENEW renews the TTLs of the agents set
- * and the running list. fn gets {renewed, main job alive, stop reason or
- * nil}.
+ * and the running list, SCRIPT_HB_FRESH says this process never joined
+ * yet. fn gets {renewed (1, 0, or for a join -1: another process holds
+ * the name, -2: its running list awaits submit), main job alive, stop
+ * reason or nil}.
  */
 int
 script_heartbeat(struct rconn *rc, const struct script_agent *a,
     int lease_ms, int ttl, int nrunning, int flags, redisCallbackFn *fn,
     void *arg)
 {
-	const char	*argv[14];
-	size_t		 lens[14];
+	const char	*argv[16];
+	size_t		 lens[16];
 	char		 lease[16], ttls[16], running[16];
 
 	snprintf(lease, sizeof lease, "%d", lease_ms);
@@ -50,8 +52,10 @@ script_heartbeat(struct rconn *rc, const struct script_agent *a,
 	argv[11] = running;
 	argv[12] = (flags & SCRIPT_HB_JOIN) ? "1" : "0";
 	argv[13] = (flags & SCRIPT_HB_RENEW) ? "1" : "0";
-	script_argv(SCRIPT_HEARTBEAT, 14, argv, lens, 0);
-	return (rconn_command_argv(rc, fn, arg, 14, argv, lens));
+	argv[14] = a->instance;
+	argv[15] = (flags & SCRIPT_HB_FRESH) ? "1" : "0";
+	script_argv(SCRIPT_HEARTBEAT, 16, argv, lens, 0);
+	return (rconn_command_argv(rc, fn, arg, 16, argv, lens));
 }
 
 /*

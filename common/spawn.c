@@ -15,7 +15,9 @@
  * 2. Every signal is blocked across fork, so no handler of the parent
  *    runs in the child before it is reset.
  * 3. The child makes only async-signal-safe calls: the parent's handlers
- *    (and SIGPIPE on request) back to the default, setsid or setpgid,
+ *    back to the default, and SIGPIPE too unless dteq was started with
+ *    it ignored (spawn_ignore_sigpipe(); SPAWN_SIGPIPE: in any case),
+ *    setsid or setpgid,
  *    the parent-death signal on request (prctl), fcntl and dup2 (stdio,
  *    then the caller's extra descriptors as 3, 4, ...), chdir,
  *    the parent's signal mask, execvpe. If one fails it writes the step
@@ -45,6 +47,9 @@
 #include "dteq.h"
 
 extern char	**environ;
+
+/* SIGPIPE was ignored when dteq started (spawn_ignore_sigpipe()). */
+static int	spawn_sigpipe_inherited;
 
 /* At most this many extra descriptors, moved above SPAWN_EXTRA_HIGH. */
 #define SPAWN_EXTRA_MAX		4
@@ -179,7 +184,8 @@ spawn_child(const struct spawn *sp, const struct spawn_fds *fds,
 		if (sigaction(sig, NULL, &sa) != 0)
 			continue;
 		if ((sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN) ||
-		    (sig == SIGPIPE && (sp->flags & SPAWN_SIGPIPE))) {
+		    (sig == SIGPIPE && ((sp->flags & SPAWN_SIGPIPE) ||
+		    !spawn_sigpipe_inherited))) {
 			sa.sa_handler = SIG_DFL;
 			sa.sa_flags = 0;
 			sigaction(sig, &sa, NULL);
@@ -254,6 +260,23 @@ spawn_check(const struct spawn *sp, int fd, char **cause)
 		xasprintf(cause, "cannot run %s: %s", sp->argv[0],
 		    strerror(rep.error));
 	return (-1);
+}
+
+/*
+ * Ignore SIGPIPE for good, first thing in main(): a peer that goes away
+ * (Redis cut by CLIENT KILL, a reader that closed its pipe) is then an
+ * EPIPE the caller reports, never a silent death by the signal (exit
+ * 141 with nothing said). Children get the disposition dteq was started
+ * with (step 3).
+ */
+void
+spawn_ignore_sigpipe(void)
+{
+	struct sigaction	sa;
+
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+		spawn_sigpipe_inherited = 1;
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /*

@@ -423,6 +423,14 @@ loop_tick(struct submit *s)
 		}
 		return;
 	}
+	/*
+	 * The limits first: a connection that Redis keeps cutting may be
+	 * down at every tick, and they must hold all the same (no agent is
+	 * known alive while it is down).
+	 */
+	loop_limits(s, now);
+	if (s->ending)
+		return;
 	if (!rconn_is_ready(s->rc_cmd)) {
 		if (rconn_down_ms(s->rc_cmd) > 60000)
 			end_abort(s, "Redis unreachable for 60 s");
@@ -445,5 +453,4 @@ loop_tick(struct submit *s)
 	end_cancel_poll(s);
 	report_tick(s);
 	fallback_tick(s, now);
-	loop_limits(s, now);
 }

@@ -14,8 +14,14 @@
  *    agent_check() reads the stop sentinel and the run's meta; rc_sub
  *    subscribes to the control channel, whose "run" event makes it look
  *    again. A run that is there and that this agent may serve
- *    (agent_refuse()) is joined (agent_join()): its settings are taken,
- *    the first heartbeat is sent and worker_pop() starts taking tasks.
+ *    (agent_refuse()) is joined (agent_join()): its settings are taken
+ *    and the first heartbeat is sent, again each second until it takes
+ *    the lease (join_pending); then worker_pop() starts taking tasks. A
+ *    name's heartbeat holds the instance token of the process that
+ *    holds it: while another process holds it the join is refused, and
+ *    past a lease this agent leaves (agent_name_taken()); a first join
+ *    also waits until submit took back what an earlier agent of that
+ *    name left in its running list.
  * 2. agent_tick() (once a second) sends the heartbeat, a third of the
  *    lease apart; its reply can tell that the lease lapsed (the tasks
  *    went to other agents: kill ours, join again), that submit stopped
@@ -39,6 +45,7 @@
 #include "worker.h"
 
 static void	agent_heartbeat(struct worker *, int);
+static void	agent_name_taken(struct worker *);
 static void	agent_leave(struct worker *);
 
 /*
@@ -76,13 +83,63 @@ agent_heartbeat_done(redisAsyncContext *ac, void *r, void *privdata)
 		agent_stop(w, "main job stopped responding");
 		return;
 	}
-	if (reply->element[0]->integer == 1)
+	if (reply->element[0]->integer == 1) {
+		if (w->join_pending) {
+			w->join_pending = 0;
+			w->ever_joined = 1;
+			w->name_taken = 0;
+			log_info("joined run %s as %s (parallel %d)", w->run,
+			    w->name, w->parallel);
+			worker_pop(w);
+		}
 		return;
+	}
+	if (reply->element[0]->integer == -1) {
+		agent_name_taken(w);
+		return;
+	}
+	if (reply->element[0]->integer == -2) {
+		if (!w->left_waiting)
+			log_info("an earlier agent named %s left tasks in its "
+			    "running list; waiting for the main job to take "
+			    "them back", w->name);
+		w->left_waiting = 1;
+		return;
+	}
 	log_warnx("lost the lease (this agent did not heartbeat in time); "
 	    "its %d task%s went to other agents", w->nrunning,
 	    w->nrunning == 1 ? "" : "s");
 	worker_kill_tasks(w, NULL);
 	agent_heartbeat(w, 1);
+}
+
+/*
+ * A join refused: another process holds this name's heartbeat. It may be
+ * an agent that died under this name (a restart within its lease): its
+ * heartbeat lapses within one lease, submit then takes its tasks back,
+ * and the join goes through. One that still holds it after a lease and
+ * a margin renewed it: a live agent under the same name, which would
+ * share its lease and running list with this one. Leave, naming it.
+ */
+static void
+agent_name_taken(struct worker *w)
+{
+	uint64_t	now = util_now_ms();
+
+	if (w->name_taken == 0) {
+		w->name_taken = now;
+		log_info("another agent named %s holds run %s's lease for that "
+		    "name; waiting up to %d s to see whether it is alive",
+		    w->name, w->run, w->lease + 2);
+		return;
+	}
+	if (now - w->name_taken < (uint64_t)(w->lease + 2) * 1000)
+		return;
+	log_warnx("another agent named %s is alive in run %s (it renewed "
+	    "its lease for %d s): give each agent its own --name", w->name,
+	    w->run, w->lease + 2);
+	w->exit_code = EXIT_INFRA;
+	agent_stop(w, "name taken");
 }
 
 /*
@@ -104,7 +161,8 @@ agent_heartbeat(struct worker *w, int join)
 		w->ttl_renewed = now;
 	script_heartbeat(w->rc_cmd, &w->sa, w->lease * 1000, w->ttl,
 	    w->nrunning, (join ? SCRIPT_HB_JOIN : 0) |
-	    (renew ? SCRIPT_HB_RENEW : 0), agent_heartbeat_done, w);
+	    (renew ? SCRIPT_HB_RENEW : 0) |
+	    (w->ever_joined ? 0 : SCRIPT_HB_FRESH), agent_heartbeat_done, w);
 }
 
 /*
@@ -209,10 +267,8 @@ agent_join(struct worker *w, redisReply *meta)
 		return;
 	}
 	w->joined = 1;
-	log_info("joined run %s as %s (parallel %d)", w->run, w->name,
-	    w->parallel);
-	agent_heartbeat(w, 1);
-	worker_pop(w);
+	w->join_pending = 1;
+	agent_heartbeat(w, 1);	/* pops once the lease is taken */
 }
 
 /* Reply to GET stop: the sentinel says the run is over. */
@@ -422,7 +478,11 @@ agent_leave(struct worker *w)
 		rconn_free(w->rc_block);	/* cancels the BLMOVE */
 		w->rc_block = NULL;
 	}
-	if (!rconn_is_ready(w->rc_cmd)) {
+	/*
+	 * Never having taken the name's lease, it has nothing to give back,
+	 * and the name's keys are another process's.
+	 */
+	if (!rconn_is_ready(w->rc_cmd) || w->join_pending) {
 		event_base_loopexit(w->base, NULL);
 		return;
 	}
@@ -447,6 +507,10 @@ agent_tick(struct worker *w)
 
 	if (!w->joined) {
 		agent_check(w);
+		return;
+	}
+	if (w->join_pending) {
+		agent_heartbeat(w, 1);	/* until the lease is taken */
 		return;
 	}
 	if (now - last_hb >= (uint64_t)w->lease * 1000 / 3) {

@@ -64,7 +64,6 @@
 
 #include "worker.h"
 
-#define PROC_GRACE	5		/* s between TERM and KILL */
 #define PROC_LINGER	2000		/* ms to wait for EOF after exit */
 #define PROC_YIELDS	2		/* sched_yield()s at EOF before a pidfd */
 #define PROC_STACK	65536		/* the child's stack until exec */
@@ -291,6 +290,7 @@ proc_done(struct proc *p)
 			proc_arm(p, PROC_TIMER_LINGER, PROC_LINGER);
 		return;
 	}
+	reaper_forget(p->pid);
 	memset(&st, 0, sizeof st);
 	if (WIFEXITED(p->status)) {
 		st.code = WEXITSTATUS(p->status);
@@ -697,6 +697,7 @@ proc_start(struct event_base *base, const struct proc_spec *spec,
 		xasprintf(cause, "cannot start /bin/sh: %s", strerror(error));
 		return (NULL);
 	}
+	reaper_watch(pid);	/* its group's id is its pid */
 	return (proc_new(base, spec, pid, pfd[0]));
 }
 

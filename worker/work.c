@@ -196,6 +196,7 @@ work_free(struct worker *w)
 	free(w->run);
 	free(w->name);
 	free(w->cache_url);
+	free(w->instance);
 	free(w->running);
 	free(w->hb);
 	free(w->stop_reason);
@@ -328,6 +329,8 @@ work_identify(struct worker *w, const struct work_opts *o, char **cause)
 	w->sa.name = w->name;
 	w->sa.running = w->running;
 	w->sa.hb = w->hb;
+	w->instance = util_random_hex(8);
+	w->sa.instance = w->instance;
 	return (0);
 }
 
@@ -340,6 +343,7 @@ work_run(struct worker *w, int no_cache)
 	env_init(w);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);	/* not ignored: proc.c waits for them */
+	reaper_start();
 	if ((w->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	w->started = util_now_ms();

@@ -108,7 +108,8 @@ worker_pop_done(redisAsyncContext *ac, void *r, void *privdata)
 void
 worker_pop(struct worker *w)
 {
-	if (!w->joined || w->stopping || w->popping || w->folding ||
+	if (!w->joined || w->join_pending || w->stopping || w->popping ||
+	    w->folding ||
 	    w->adopting ||
 	    w->nrunning >= w->parallel || !rconn_is_ready(w->rc_block) ||
 	    util_now_ms() < w->defer_until)

@@ -66,6 +66,15 @@ struct worker {
 	char			*cache_url;	/* its base URL, or NULL */
 
 	int			 joined;	/* run meta seen */
+	char			*instance;	/* this process's token, in its
+						   heartbeat's value */
+	int			 join_pending;	/* joined, its lease not yet
+						   taken: no pop */
+	int			 ever_joined;	/* a join went through once */
+	uint64_t		 name_taken;	/* ms since which another
+						   process holds the name */
+	int			 left_waiting;	/* said an earlier agent's
+						   tasks await submit */
 	int			 popping;	/* a BLMOVE is in flight */
 	int			 folding;	/* finishes that pop, too */
 	int			 adopting;	/* such a finish was cut off */
@@ -216,6 +225,7 @@ void		 env_task_free(struct worker *, char **, size_t);
 void		 env_free(struct worker *);
 
 /* proc.c */
+#define PROC_GRACE	5		/* s between TERM and KILL */
 #define PROC_EXITED	0	/* exited by itself */
 #define PROC_SIGNALLED	1	/* killed by a signal not ours */
 #define PROC_TIMED_OUT	2	/* killed at its deadline */
@@ -244,5 +254,10 @@ pid_t		 proc_pid(const struct proc *);
 int		 proc_count(void);
 void		 proc_poll(void);
 char	       **proc_words(const char *);
+
+/* reaper.c */
+void		 reaper_start(void);
+void		 reaper_watch(pid_t);
+void		 reaper_forget(pid_t);
 
 #endif /* WORKER_H */

@@ -166,6 +166,30 @@ test_exit_code(void)
 }
 
 /*
+ * spawn_ignore_sigpipe(): writing to a pipe nobody reads is EPIPE here,
+ * not death; a child started afterwards has SIGPIPE's default (this
+ * process was not started with it ignored).
+ */
+static void
+test_sigpipe(void)
+{
+	struct spawn	 sp;
+	char		 out[16];
+	int		 p[2];
+
+	spawn_ignore_sigpipe();
+	CHECK(pipe(p) == 0);
+	close(p[0]);
+	errno = 0;
+	CHECK(write(p[1], "x", 1) == -1 && errno == EPIPE);
+	close(p[1]);
+	memset(&sp, 0, sizeof sp);
+	CHECK(run_sh(&sp, "kill -PIPE $$; echo survived", out, sizeof out) ==
+	    128 + SIGPIPE);
+	CHECK_STREQ(out, "");
+}
+
+/*
  * SPAWN_FD: stdout (and stderr) to the caller's descriptor; extra
  * descriptors become the child's 3 and 4, whatever their numbers;
  * SPAWN_SETSID: a session of its own.
@@ -225,5 +249,6 @@ main(void)
 	TEST_RUN(test_cannot_run);
 	TEST_RUN(test_exit_code);
 	TEST_RUN(test_fd_extra_setsid);
+	TEST_RUN(test_sigpipe);
 	return (test_exit());
 }
