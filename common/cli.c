@@ -5,10 +5,11 @@
  * (--redis, --run, --connect-timeout, --verbose, --help: cli_option()),
  * the environment (cli_env() reads the DTEQ_* variables, all listed in
  * cli_envs; DTEQ_RUN and DTEQ_RUN_ENV, read among the CI variables, go
- * through runid.c's getter, which its unit tests replace), which Redis (--redis, then DTEQ_REDIS_URL, then
- * the default; the password may come from DTEQ_REDIS_PASSWORD instead of
- * the URL) and which run (--run, then the CI variables in runid.c), plus
- * the synchronous start-up connection.
+ * through runid.c's getter, which its unit tests replace), which Redis
+ * (--redis, then DTEQ_REDIS_URL, then the default, except on CI, where
+ * no URL is an error; the password may come from DTEQ_REDIS_PASSWORD
+ * instead of the URL) and which run (--run, then the CI variables in
+ * runid.c), plus the synchronous start-up connection.
  */
 
 #include <getopt.h>
@@ -136,11 +137,26 @@ cli_resolve(const struct cli_opts *o, struct redis_url *u, char **run,
 int
 cli_redis_url(const char *arg, struct redis_url *u, char **cause)
 {
-	const char	*s, *pw;
+	const char	*s, *pw, *ci;
 	char		*why;
 
-	if ((s = arg) == NULL && (s = cli_env("DTEQ_REDIS_URL")) == NULL)
+	if ((s = arg) == NULL && (s = cli_env("DTEQ_REDIS_URL")) == NULL) {
+		/*
+		 * On CI the default is never meant: the variable is a
+		 * secret the pipeline did not get (a fork's pipeline gets
+		 * none), and 127.0.0.1 would be a Redis of nobody's.
+		 */
+		if ((ci = runid_ci(runid_getenv, NULL)) != NULL) {
+			xasprintf(cause, "DTEQ_REDIS_URL is %s, and this is a "
+			    "CI job (%s is set): set DTEQ_REDIS_URL in the "
+			    "CI's secret variables to the Redis every job "
+			    "reaches (a fork's pipeline gets no secrets), or "
+			    "pass --redis URL", getenv("DTEQ_REDIS_URL") ==
+			    NULL ? "not set" : "empty", ci);
+			return (-1);
+		}
 		s = DEFAULT_REDIS_URL;
+	}
 	if (url_parse(s, u, &why) != 0) {
 		xasprintf(cause, "bad Redis URL%s: %s",
 		    arg != NULL ? "" : " in DTEQ_REDIS_URL", why);

@@ -153,6 +153,7 @@ int		 runid_valid(const char *, char **);
 char		*runid_detect(env_get_fn, void *, const char **);
 char		*runid_agent_name(env_get_fn, void *);
 const char	*runid_getenv(const char *, void *);
+const char	*runid_ci(env_get_fn, void *);
 
 /*
  * cli.c: the options every subcommand shares. A getopt_long table lists

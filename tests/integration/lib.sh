@@ -73,11 +73,13 @@ set -u
 : "${TOP:=$(pwd)}"
 
 # The environment must not choose a run id, an agent name or a server for
-# us: a CI machine running this suite sets some of these.
+# us, nor make this a CI job (where no Redis URL is an error): a CI
+# machine running this suite sets some of these.
 unset DTEQ_RUN DTEQ_RUN_ENV DTEQ_REDIS_URL DTEQ_REDIS_PASSWORD \
     NX_CI_EXECUTION_ID CIRCLE_WORKFLOW_ID GITHUB_RUN_ID GITHUB_RUN_ATTEMPT \
     BUILD_BUILDID BITBUCKET_BUILD_NUMBER CI_PIPELINE_ID BUILD_TAG \
-    NX_AGENT_NAME BITBUCKET_STEP_UUID CI_JOB_ID
+    NX_AGENT_NAME BITBUCKET_STEP_UUID CI_JOB_ID \
+    CI GITHUB_ACTIONS GITLAB_CI CIRCLECI TF_BUILD JENKINS_URL BUILDKITE
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dteq-test.XXXXXX") || exit 1
 TEST_NAME=$(basename "$0" .sh)
