@@ -22,14 +22,17 @@
 #include "dteq.h"
 
 /*
- * Every DTEQ_* variable dteq reads, and who reads it. The ones dteq sets
- * in a task's environment (DTEQ_TASK_ID, DTEQ_ATTEMPT, DTEQ_AGENT) are
- * written, not read, and are not here.
+ * Every DTEQ_* variable dteq reads, and who reads it; README's
+ * "Environment" and dteq.1's ENVIRONMENT document each one (the test
+ * t_docs checks). The ones dteq only sets in a task's environment
+ * (DTEQ_TASK_ID, DTEQ_ATTEMPT, DTEQ_AGENT, DTEQ_BIN) are written, not read,
+ * and are not here.
  */
 static const struct {
 	const char	*name;
 	const char	*reader;
 } cli_envs[] = {
+	{ "DTEQ_AGENT_PID", "nx-task: whose Nx runners (work sets it)" },
 	{ "DTEQ_CACHE_READ_TOKEN", "cache: the token that may only read" },
 	{ "DTEQ_CACHE_TOKEN", "cache: the token that may read and write" },
 	{ "DTEQ_NX_COMMAND", "tools: how to run Nx" },
