@@ -3,8 +3,8 @@
 /*
  * Unit tests for common/runid.c: run id validation, run id detection from
  * each CI's variables (precedence, GitHub's attempt, DTEQ_RUN_ENV,
- * sanitizing, truncation), CI detection and agent names. The environment is a table
- * passed through env_get_fn; nothing calls setenv().
+ * sanitizing, truncation), CI detection and agent names. The environment
+ * is a table passed through env_get_fn; nothing calls setenv().
  */
 
 #include <stdio.h>
