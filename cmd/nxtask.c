@@ -301,7 +301,7 @@ nxtask_main(int argc, char **argv)
 		free(t);
 		return (rc == 1 ? 0 : 2);
 	}
-	if ((s = getenv("DTEQ_AGENT_PID")) != NULL)
+	if ((s = cli_env("DTEQ_AGENT_PID")) != NULL)
 		pid = (pid_t)strtol(s, NULL, 10);
 	if ((cwd = getcwd(NULL, 0)) == NULL)
 		fatal("getcwd");

@@ -3,9 +3,13 @@
 /*
  * `dteq run`: the whole thing on one machine. It starts a private
  * redis-server (from PATH) on a unix socket in a fresh temporary
- * directory, N `dteq work` processes and one `dteq submit`, waits for the
- * submit, lets the agents leave, stops the server by its pid and removes
- * the directory, also on Ctrl-C or SIGTERM. It exits with submit's code.
+ * directory (under $TMPDIR, else /tmp), N `dteq work` processes and one
+ * `dteq submit`, waits for the submit, lets the agents leave, stops the
+ * server by its pid and removes the directory, whatever way it ends: the
+ * submit's end, an error (run_teardown, also from exit() through atexit),
+ * SIGINT, SIGTERM or SIGHUP. Killed outright (SIGKILL), it cannot: its
+ * children get SIGTERM then (SPAWN_PARENT_DEATH) and only the directory
+ * stays. It exits with submit's code.
  *
  * This is plain process supervision (spawn_start, waitpid); the event
  * loop lives in the children. dteq run is the subreaper of what it
@@ -36,7 +40,9 @@
 
 #include "cmd.h"
 
-#define RUN_DIR		"/tmp/dteq-run.XXXXXX"
+#define RUN_DIR		"dteq-run.XXXXXX"
+#define RUN_TMPDIR_MAX	60	/* the socket's path fits in sun_path */
+#define RUN_REDIS_WAIT	10000	/* ms for redis-server to answer */
 
 static const char run_usage[] =
     "usage: dteq run --agents N [--parallel P] [submit options] TASKFILE\n"
@@ -56,7 +62,7 @@ struct run {
 	int		 parallel;	/* --parallel */
 	char	       **sargv;		/* submit's: ours, then the user's */
 	int		 sargc;		/* the user's words in sargv */
-	char		 dir[sizeof RUN_DIR];	/* the temporary directory */
+	char		*dir;		/* the temporary directory */
 	char		*sock;		/* the server's socket in dir */
 	char		*url;		/* unix://sock */
 	char		*id;		/* the run id */
@@ -69,6 +75,9 @@ struct run {
 };
 
 static volatile sig_atomic_t run_signal;
+
+/* The run to tear down if dteq run exits from elsewhere (fatal()). */
+static struct run *run_current;
 
 /* Note a signal; the wait loop handles it. */
 static void
@@ -194,15 +203,41 @@ run_stop(pid_t pid, int grace)
 	waitpid(pid, &st, 0);
 }
 
-/* Start the private redis-server and wait until it answers. */
+/* Print the last lines redis-server logged, for a server that failed. */
+static void
+run_redis_log(const char *dir)
+{
+	char	*path, line[512], tail[8][512];
+	FILE	*f;
+	size_t	 n = 0, i;
+
+	xasprintf(&path, "%s/redis.log", dir);
+	f = fopen(path, "r");
+	free(path);
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL)
+		memcpy(tail[n++ % nitems(tail)], line, sizeof line);
+	fclose(f);
+	for (i = n > nitems(tail) ? n - nitems(tail) : 0; i < n; i++)
+		fprintf(stderr, "redis-server: %s", tail[i % nitems(tail)]);
+}
+
+/*
+ * Start the private redis-server and wait until it answers on sock: one
+ * connection attempt at a time, its failure (no socket yet, or not yet
+ * listening) freed and forgotten, until it answers, exits, a signal comes
+ * or RUN_REDIS_WAIT passes. Returns its pid, or -1 (and it is stopped).
+ */
 static pid_t
 run_redis(const char *dir, const char *sock)
 {
 	struct redis_url u;
 	redisContext	*c;
-	char		*log, *cause;
+	char		*log, *cause = NULL;
 	pid_t		 pid;
-	int		 tries, st;
+	uint64_t	 end;
+	int		 st;
 	char		*argv[] = { (char *)"redis-server", (char *)"--port",
 	    (char *)"0", (char *)"--unixsocket", (char *)sock,
 	    (char *)"--unixsocketperm", (char *)"700", (char *)"--save",
@@ -222,23 +257,27 @@ run_redis(const char *dir, const char *sock)
 	memset(&u, 0, sizeof u);
 	u.type = URL_UNIX;
 	u.path = (char *)sock;
-	for (tries = 0; tries < 250; tries++) {
+	end = util_now_ms() + RUN_REDIS_WAIT;
+	while (!run_signal && util_now_ms() < end) {
 		if (run_wait(pid, 0, &st)) {
 			log_warnx("redis-server exited at start (is it "
 			    "installed? see apt-get install redis-server)");
+			run_redis_log(dir);
 			return (-1);
 		}
-		/* The socket is there once it listens; ask only then. */
-		if (access(sock, F_OK) == 0) {
-			if ((c = rconn_sync_connect(&u, 1, &cause)) != NULL) {
-				redisFree(c);
-				return (pid);
-			}
-			free(cause);
+		/* One attempt: sets cause whenever it returns NULL. */
+		if ((c = rconn_sync_connect(&u, 0, &cause)) != NULL) {
+			redisFree(c);
+			return (pid);
 		}
+		free(cause);
+		cause = NULL;
 		run_sleep(20);
 	}
-	log_warnx("redis-server did not answer on %s", sock);
+	if (!run_signal) {
+		log_warnx("redis-server did not answer on %s", sock);
+		run_redis_log(dir);
+	}
 	run_stop(pid, 1000);
 	return (-1);
 }
@@ -283,19 +322,24 @@ run_tool_deps(void)
 	return (xstrdup("DTEQ_TOOL_DEPS=exclude"));
 }
 
-/* Remove the temporary directory and what the server left in it. */
+/* Remove the temporary directory and whatever the server left in it. */
 static void
 run_cleanup_dir(const char *dir)
 {
-	const char	*names[] = { "redis.sock", "redis.log", "dump.rdb",
-	    "agents.log", NULL };
+	DIR		*d;
+	struct dirent	*de;
 	char		*path;
-	int		 i;
 
-	for (i = 0; names[i] != NULL; i++) {
-		xasprintf(&path, "%s/%s", dir, names[i]);
-		unlink(path);
-		free(path);
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			xasprintf(&path, "%s/%s", dir, de->d_name);
+			unlink(path);
+			free(path);
+		}
+		closedir(d);
 	}
 	if (rmdir(dir) != 0)
 		log_warn("cannot remove %s", dir);
@@ -518,15 +562,31 @@ run_signals(void)
 		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
 }
 
+/*
+ * A fresh temporary directory under $TMPDIR (if it is an absolute path
+ * short enough for the socket's), else /tmp. Caller frees.
+ */
+static char *
+run_mkdtemp(void)
+{
+	const char	*tmp = getenv("TMPDIR");
+	char		*dir;
+
+	if (tmp == NULL || *tmp != '/' || strlen(tmp) > RUN_TMPDIR_MAX)
+		tmp = "/tmp";
+	xasprintf(&dir, "%s/%s", tmp, RUN_DIR);
+	if (mkdtemp(dir) == NULL)
+		fatal("mkdtemp %s", dir);
+	return (dir);
+}
+
 /* The directory, the server's socket, the run id, dteq itself, the env. */
 static void
 run_setup(struct run *r, const char *argv0)
 {
 	size_t	n = 0;
 
-	memcpy(r->dir, RUN_DIR, sizeof r->dir);
-	if (mkdtemp(r->dir) == NULL)
-		fatal("mkdtemp");
+	r->dir = run_mkdtemp();
 	if ((r->env[n] = run_secret()) != NULL)
 		n++;
 	if ((r->env[n] = run_tool_deps()) != NULL)
@@ -538,13 +598,19 @@ run_setup(struct run *r, const char *argv0)
 		r->self = xstrdup(argv0);
 }
 
-/* Stop whatever still runs, remove the directory, free r. */
+/*
+ * Stop whatever still runs, remove the directory, free r; once (it is
+ * also run_atexit's).
+ */
 static void
 run_teardown(struct run *r)
 {
 	size_t	i;
 	int	j;
 
+	if (r->dir == NULL)
+		return;
+	run_current = NULL;
 	if (r->submit > 0)
 		run_stop(r->submit, 2000);
 	for (j = 0; r->agents != NULL && j < r->nagents; j++)
@@ -552,6 +618,8 @@ run_teardown(struct run *r)
 	run_stop(r->redis, 5000);
 	run_stop_orphans();
 	run_cleanup_dir(r->dir);
+	free(r->dir);
+	r->dir = NULL;
 	for (i = 0; i < nitems(r->env); i++)
 		free(r->env[i]);
 	free(r->agents);
@@ -560,6 +628,14 @@ run_teardown(struct run *r)
 	free(r->url);
 	free(r->id);
 	free(r->self);
+}
+
+/* An exit() that did not come through run_main's end (fatal()). */
+static void
+run_atexit(void)
+{
+	if (run_current != NULL)
+		run_teardown(run_current);
 }
 
 int
@@ -585,10 +661,15 @@ run_main(int argc, char **argv)
 	}
 	run_signals();
 	run_setup(&r, argv[0]);
+	run_current = &r;
+	atexit(run_atexit);
 	if ((r.redis = run_redis(r.dir, r.sock)) != -1) {
 		run_agents(&r);
 		if (run_submit(&r) == 0)
 			rv = run_supervise(&r);
+	} else if (run_signal) {
+		log_warnx("%s: stopping", strsignal(run_signal));
+		rv = 128 + run_signal;
 	}
 	run_teardown(&r);
 	return (rv);

@@ -6,10 +6,11 @@
  * cli_option()),
  * the environment (cli_env() reads the DTEQ_* variables, all listed in
  * cli_envs; DTEQ_RUN and DTEQ_RUN_ENV, read among the CI variables, go
- * through runid.c's getter, which its unit tests replace), which Redis (--redis, then DTEQ_REDIS_URL, then
- * the default; the password may come from DTEQ_REDIS_PASSWORD instead of
- * the URL) and which run (--run, then the CI variables in runid.c), plus
- * the synchronous start-up connection.
+ * through runid.c's getter, which its unit tests replace), which Redis
+ * (--redis, then DTEQ_REDIS_URL, then the default, except on CI, where
+ * no URL is an error; the password may come from DTEQ_REDIS_PASSWORD
+ * instead of the URL) and which run (--run, then the CI variables in
+ * runid.c), plus the synchronous start-up connection.
  */
 
 #include <getopt.h>
@@ -22,14 +23,17 @@
 #include "dteq.h"
 
 /*
- * Every DTEQ_* variable dteq reads, and who reads it. The ones dteq sets
- * in a task's environment (DTEQ_TASK_ID, DTEQ_ATTEMPT, DTEQ_AGENT) are
- * written, not read, and are not here.
+ * Every DTEQ_* variable dteq reads, and who reads it; README's
+ * "Environment" and dteq.1's ENVIRONMENT document each one (the test
+ * t_docs checks). The ones dteq only sets in a task's environment
+ * (DTEQ_TASK_ID, DTEQ_ATTEMPT, DTEQ_AGENT, DTEQ_BIN) are written, not read,
+ * and are not here.
  */
 static const struct {
 	const char	*name;
 	const char	*reader;
 } cli_envs[] = {
+	{ "DTEQ_AGENT_PID", "nx-task: whose Nx runners (work sets it)" },
 	{ "DTEQ_CACHE_READ_TOKEN", "cache: the token that may only read" },
 	{ "DTEQ_CACHE_TOKEN", "cache: the token that may read and write" },
 	{ "DTEQ_NX_COMMAND", "tools: how to run Nx" },
@@ -145,11 +149,26 @@ cli_resolve(const struct cli_opts *o, struct redis_url *u, char **run,
 int
 cli_redis_url(const char *arg, struct redis_url *u, char **cause)
 {
-	const char	*s, *pw;
+	const char	*s, *pw, *ci;
 	char		*why;
 
-	if ((s = arg) == NULL && (s = cli_env("DTEQ_REDIS_URL")) == NULL)
+	if ((s = arg) == NULL && (s = cli_env("DTEQ_REDIS_URL")) == NULL) {
+		/*
+		 * On CI the default is never meant: the variable is a
+		 * secret the pipeline did not get (a fork's pipeline gets
+		 * none), and 127.0.0.1 would be a Redis of nobody's.
+		 */
+		if ((ci = runid_ci(runid_getenv, NULL)) != NULL) {
+			xasprintf(cause, "DTEQ_REDIS_URL is %s, and this is a "
+			    "CI job (%s is set): set DTEQ_REDIS_URL in the "
+			    "CI's secret variables to the Redis every job "
+			    "reaches (a fork's pipeline gets no secrets), or "
+			    "pass --redis URL", getenv("DTEQ_REDIS_URL") ==
+			    NULL ? "not set" : "empty", ci);
+			return (-1);
+		}
 		s = DEFAULT_REDIS_URL;
+	}
 	if (url_parse(s, u, &why) != 0) {
 		xasprintf(cause, "bad Redis URL%s: %s",
 		    arg != NULL ? "" : " in DTEQ_REDIS_URL", why);

@@ -158,6 +158,7 @@ char		*runid_repo(env_get_fn, void *, const char *, const char **);
 char		*runid_repo_from_url(const char *);
 void		 runid_repo_sanitize(char *);
 int		 runid_is_rerun(env_get_fn, void *, char **);
+const char	*runid_ci(env_get_fn, void *);
 
 /*
  * cli.c: the options every subcommand shares. A getopt_long table lists

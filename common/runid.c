@@ -33,6 +33,22 @@ static const char *const runid_vars[] = {
 	"BUILD_TAG",
 };
 
+/*
+ * The variables that say a job runs on a CI, most specific first: CI is
+ * set by GitHub Actions, GitLab, Bitbucket, CircleCI, Buildkite and
+ * others; the rest name the CIs that do not set it, or not everywhere.
+ */
+static const char *const runid_ci_vars[] = {
+	"GITHUB_ACTIONS",
+	"GITLAB_CI",
+	"BITBUCKET_BUILD_NUMBER",
+	"CIRCLECI",
+	"TF_BUILD",		/* Azure Pipelines */
+	"JENKINS_URL",
+	"BUILDKITE",
+	"CI",
+};
+
 /* Whether c may appear in a run id or agent name (ASCII, any locale). */
 static int
 runid_char_ok(char c)
@@ -161,6 +177,25 @@ runid_detect(env_get_fn get, void *arg, const char **source)
 	if (source != NULL)
 		*source = src;
 	return (id);
+}
+
+/*
+ * The first variable that says this job runs on a CI (runid_ci_vars), or
+ * NULL off CI. A value of "false" or "0" says it does not.
+ */
+const char *
+runid_ci(env_get_fn get, void *arg)
+{
+	const char	*v;
+	size_t		 i;
+
+	for (i = 0; i < sizeof runid_ci_vars / sizeof runid_ci_vars[0]; i++) {
+		if ((v = runid_get(get, arg, runid_ci_vars[i])) == NULL ||
+		    strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+			continue;
+		return (runid_ci_vars[i]);
+	}
+	return (NULL);
 }
 
 /* The agent name the CI variables give, unsanitized, or NULL. */

@@ -73,14 +73,16 @@ set -u
 : "${TOP:=$(pwd)}"
 
 # The environment must not choose a run id, an agent name or a server for
-# us: a CI machine running this suite sets some of these.
+# us, nor make this a CI job (where no Redis URL is an error): a CI
+# machine running this suite sets some of these.
 unset DTEQ_RUN DTEQ_RUN_ENV DTEQ_REDIS_URL DTEQ_REDIS_PASSWORD \
     NX_CI_EXECUTION_ID CIRCLE_WORKFLOW_ID GITHUB_RUN_ID GITHUB_RUN_ATTEMPT \
     BUILD_BUILDID BITBUCKET_BUILD_NUMBER CI_PIPELINE_ID BUILD_TAG \
     NX_AGENT_NAME BITBUCKET_STEP_UUID CI_JOB_ID \
     GITHUB_REPOSITORY BITBUCKET_REPO_FULL_NAME CI_PROJECT_PATH \
     BUILD_REPOSITORY_NAME GIT_URL CIRCLE_PROJECT_USERNAME \
-    CIRCLE_PROJECT_REPONAME BITBUCKET_STEP_RUN_NUMBER CI_JOB_RETRY_COUNT
+    CIRCLE_PROJECT_REPONAME BITBUCKET_STEP_RUN_NUMBER CI_JOB_RETRY_COUNT \
+    CI GITHUB_ACTIONS GITLAB_CI CIRCLECI TF_BUILD JENKINS_URL BUILDKITE
 # Nor a repository: the tests run in a checkout whose origin remote would
 # name one, and their keys are dteq:{$RUN}:... (a test of the repository
 # identity unsets this).

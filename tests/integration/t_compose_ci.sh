@@ -6,6 +6,13 @@
 # run succeeds on those agents (named as the CI names them), the reports
 # are written where the YAML's artifacts expect them, and only the build
 # step installs packages (make static); the agents install nothing.
+# Each job gets only what its CI gives it: CI's own variables, and the
+# secrets as the YAML maps them (GitHub) or as the CI hands repository
+# variables to every job (Bitbucket, GitLab): the tasks are signed
+# (DTEQ_SECRET; no agent says they are not authenticated), GitHub's agent
+# matrix does not cancel the other agents when one fails (fail-fast:
+# false), and in a fork's pipeline (no secrets) every dteq job exits 2 at
+# once saying DTEQ_REDIS_URL is not set.
 # timeout: 120
 
 . "$TOP/tests/integration/lib.sh"
@@ -31,6 +38,10 @@ import os, re, sys, yaml
 ci, path = sys.argv[1], sys.argv[2]
 doc = yaml.safe_load(open(path))
 out = []
+# The secrets of the repository (none in a fork's pipeline).
+secrets = {"DTEQ_REDIS_URL": os.environ.get("T_REDIS_URL", ""),
+           "DTEQ_REDIS_PASSWORD": "",
+           "DTEQ_SECRET": os.environ.get("T_SECRET", "")}
 
 def dteq_lines(lines):
     return [l for l in lines if isinstance(l, str) and
@@ -58,12 +69,12 @@ if ci == "bitbucket":
         else:
             steps.append(item["step"])
     for i, st in enumerate(steps):
-        env = {"BITBUCKET_BUILD_NUMBER": "4242",
-               "BITBUCKET_STEP_UUID": "{0000-%d}" % i}
+        # Repository variables reach every step as they are.
+        env = dict(secrets, CI="true", BITBUCKET_BUILD_NUMBER="4242",
+                   BITBUCKET_STEP_UUID="{0000-%d}" % i)
         emit("bb%d" % i, env, st["script"], installs(st["script"]))
 elif ci == "github":
-    secrets = {"DTEQ_REDIS_URL": os.environ["REDIS_URL"],
-               "DTEQ_REDIS_PASSWORD": ""}
+    # Secrets reach a job only through the YAML's ${{ secrets.X }}.
     def resolve(v, matrix):
         v = str(v)
         v = re.sub(r"\$\{\{\s*secrets\.(\w+)\s*\}\}",
@@ -72,11 +83,15 @@ elif ci == "github":
                       lambda m: str(matrix[m.group(1)]), v)
     for jname, job in doc["jobs"].items():
         mx = job.get("strategy", {}).get("matrix", {})
+        if mx and job["strategy"].get("fail-fast", True) is not False:
+            sys.exit("%s: matrix job %s lacks fail-fast: false" %
+                     (ci, jname))
         combos = [{}]
         for k, vals in mx.items():
             combos = [dict(c, **{k: v}) for c in combos for v in vals]
         for n, combo in enumerate(combos):
-            env = {"GITHUB_RUN_ID": "777001", "GITHUB_RUN_ATTEMPT": "2"}
+            env = {"CI": "true", "GITHUB_ACTIONS": "true",
+                   "GITHUB_RUN_ID": "777001", "GITHUB_RUN_ATTEMPT": "2"}
             for k, v in list(doc.get("env", {}).items()) + \
                     list(job.get("env", {}).items()):
                 env[k] = resolve(v, combo)
@@ -89,13 +104,21 @@ elif ci == "gitlab":
             continue
         for n in range(1, int(job.get("parallel", 1)) + 1):
             jobid += 1
-            env = {"CI_PIPELINE_ID": "9090", "CI_JOB_ID": str(jobid),
-                   "CI_NODE_INDEX": str(n)}
+            # CI/CD variables reach every job as they are.
+            env = dict(secrets, CI="true", GITLAB_CI="true",
+                       CI_PIPELINE_ID="9090", CI_JOB_ID=str(jobid),
+                       CI_NODE_INDEX=str(n))
             emit("gl-%s-%d" % (jname, n), env, job["script"],
                  installs(job["script"]))
 print("\n".join(out))
 EOF
 }
+
+# The repository's secrets, as the jobs get them.
+secret=s3cr3t-$$-signing
+T_REDIS_URL=$REDIS_URL
+T_SECRET=$secret
+export T_REDIS_URL T_SECRET
 
 # check CI FILE RUNID AGENTS...: run the jobs of FILE and check the run.
 check() {
@@ -104,8 +127,10 @@ check() {
 	_run=$3
 	shift 3
 	log "$_ci: $_file"
-	jobs "$_ci" "$TOP/examples/ci/$_file" >"$TMP/$_ci.jobs" ||
+	jobs "$_ci" "$TOP/examples/ci/$_file" >"$TMP/$_ci.jobs" 2>&1 ||
 	    fail "$_ci: $(cat "$TMP/$_ci.jobs")"
+	grep -q 'DTEQ_SECRET' "$TOP/examples/ci/$_file" ||
+	    fail "$_ci: $_file does not say where DTEQ_SECRET comes from"
 	cat "$TMP/$_ci.jobs"
 	assert_eq "$(grep -c '|submit|' "$TMP/$_ci.jobs")" 1 "$_ci: main jobs"
 	assert_eq "$(grep -c '|work|' "$TMP/$_ci.jobs")" $# "$_ci: agent jobs"
@@ -118,8 +143,8 @@ check() {
 		ln -s "$DTEQ" "$TMP/$_name/dteq"
 		cp "$tf" "$TMP/$_name/tasks.json"
 		# shellcheck disable=SC2086
-		bg "$_name" env DTEQ_REDIS_URL="$REDIS_URL" $_env \
-		    sh -c "cd '$TMP/$_name' && exec $_cmd"
+		bg "$_name" env -u DTEQ_REDIS_URL -u T_REDIS_URL -u T_SECRET \
+		    $_env sh -c "cd '$TMP/$_name' && exec $_cmd"
 		[ "$_role" = submit ] && _main=$_name
 	done <"$TMP/$_ci.jobs"
 	bg_wait "$_main" 60
@@ -127,6 +152,10 @@ check() {
 	for _a in $(grep '|work|' "$TMP/$_ci.jobs" | cut -d'|' -f1); do
 		bg_wait "$_a" 20
 		assert_eq "$(bg_rc "$_a")" 0 "$_ci: exit status of agent $_a"
+		assert_no_grep 'not authenticated' "$TMP/$_a.err" \
+		    "$_ci: agent $_a runs unsigned tasks"
+		assert_no_grep "$secret" "$TMP/$_a.err" \
+		    "$_ci: agent $_a prints the secret"
 	done
 	assert_eq "$(rcli exists "dteq:{$_run}:meta")" 1 "$_ci: run $_run"
 	for _t in app:build app:test app:lint app-e2e:e2e-ci; do
@@ -141,7 +170,34 @@ check() {
 	assert_file "$TMP/$_main/dteq-report.html" "$_ci: HTML report"
 }
 
+# fork CI FILE: the jobs of FILE in a fork's pipeline, which gets no
+# secrets: each exits 2 within 5 s, saying DTEQ_REDIS_URL is not set.
+fork() {
+	log "$1: a fork's pipeline"
+	T_REDIS_URL="" T_SECRET="" jobs "$1" "$TOP/examples/ci/$2" \
+	    >"$TMP/$1.fork" 2>&1 || fail "$1: $(cat "$TMP/$1.fork")"
+	while IFS='|' read -r _name _role _env _cmd; do
+		mkdir -p "$TMP/fork.$_name"
+		ln -s "$DTEQ" "$TMP/fork.$_name/dteq"
+		cp "$tf" "$TMP/fork.$_name/tasks.json"
+		_t0=$(date +%s)
+		# shellcheck disable=SC2086
+		env -u DTEQ_REDIS_URL -u T_REDIS_URL -u T_SECRET $_env \
+		    timeout 20 sh -c "cd '$TMP/fork.$_name' && exec $_cmd" \
+		    >"$TMP/fork.$_name.out" 2>"$TMP/fork.$_name.err"
+		_rc=$?
+		assert_eq "$_rc" 2 "$1: exit status of $_name without secrets"
+		[ $(($(date +%s) - _t0)) -le 5 ] ||
+		    fail "$1: $_name took more than 5 s to refuse"
+		assert_grep 'DTEQ_REDIS_URL is not set' "$TMP/fork.$_name.err" \
+		    "$1: $_name says which variable to set"
+	done <"$TMP/$1.fork"
+}
+
 check bitbucket bitbucket-pipelines.yml 4242 0000-2 0000-3 0000-4
 check github github-actions.yml 777001-2 agent-1 agent-2 agent-3
 check gitlab gitlab-ci.yml 9090 job-5003 job-5004 job-5005
+fork bitbucket bitbucket-pipelines.yml
+fork github github-actions.yml
+fork gitlab gitlab-ci.yml
 exit 0

@@ -3,8 +3,8 @@
 /*
  * Unit tests for common/runid.c: run id validation, run id detection from
  * each CI's variables (precedence, GitHub's attempt, DTEQ_RUN_ENV,
- * sanitizing, truncation) and agent names. The environment is a table
- * passed through env_get_fn; nothing calls setenv().
+ * sanitizing, truncation), CI detection and agent names. The environment
+ * is a table passed through env_get_fn; nothing calls setenv().
  */
 
 #include <stdio.h>
@@ -260,6 +260,44 @@ detected(const struct detect *d)
 	CHECK(runid_detect(fake_get, (void *)d->env, NULL) == NULL);
 }
 
+/* Environments and the variable that says each is a CI job, or none. */
+static const struct ci {
+	const char	*name;
+	struct fake_env	 env[4];
+	const char	*want;
+} cis[] = {
+	{ "test_ci_none", { { "HOME", "/root" } }, NULL },
+	{ "test_ci_github", {
+		{ "CI", "true" }, { "GITHUB_ACTIONS", "true" } },
+	    "GITHUB_ACTIONS" },
+	{ "test_ci_gitlab", {
+		{ "CI", "true" }, { "GITLAB_CI", "true" } }, "GITLAB_CI" },
+	{ "test_ci_bitbucket", {
+		{ "CI", "true" }, { "BITBUCKET_BUILD_NUMBER", "42" } },
+	    "BITBUCKET_BUILD_NUMBER" },
+	{ "test_ci_azure", { { "TF_BUILD", "True" } }, "TF_BUILD" },
+	{ "test_ci_jenkins", {
+		{ "JENKINS_URL", "https://ci.example/" } }, "JENKINS_URL" },
+	{ "test_ci_generic", { { "CI", "1" } }, "CI" },
+	/* Empty, "false" and "0" say it is not a CI. */
+	{ "test_ci_empty", {
+		{ "CI", "" }, { "GITHUB_ACTIONS", "" } }, NULL },
+	{ "test_ci_false", {
+		{ "CI", "false" }, { "GITLAB_CI", "0" } }, NULL },
+};
+
+/* The CI variable named for an environment. */
+static void
+ci_named(const struct ci *c)
+{
+	const char	*got = runid_ci(fake_get, (void *)c->env);
+
+	if (c->want == NULL)
+		CHECK(got == NULL);
+	else
+		CHECK_STREQ(got, c->want);
+}
+
 /* Long ids are cut at 128 bytes. */
 static void
 test_detect_truncated(void)
@@ -512,6 +550,7 @@ main(void)
 	TEST_TABLE(detects, detected);
 	TEST_RUN(test_detect_order);
 	TEST_RUN(test_detect_truncated);
+	TEST_TABLE(cis, ci_named);
 	TEST_RUN(test_getenv);
 	TEST_TABLE(agents, agent_named);
 	TEST_RUN(test_agent_fallback);

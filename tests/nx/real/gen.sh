@@ -4,14 +4,17 @@
 # the npm registry at pinned versions; everything lands outside the clone
 # (as tests/nx/setup.sh does) and is reused by later runs:
 #
-#   ${DTEQ_NPM_CACHE:-TOP/tests/.npm-cache}/real/KIND      the workspace
+#   CACHE/real/KIND                 the workspace (CACHE: the folder
+#                                   `tests/nx/setup.sh --dir` prints)
 #   .../real/KIND/.dteq-generated   the stamp: the recipe it was made by
 #   .../real/KIND.log               the generation's output
 #   .../real/npm                    npm's download cache
 #
 # A workspace whose stamp holds this script's recipe for KIND is used as it
 # is. Otherwise it is generated in a temporary folder and moved in place,
-# under a lock directory (.lock.KIND) so two runs never build one at once;
+# under a lock (flock(1) on .lock.KIND, released by the kernel when the
+# last process holding it ends, so a killed run never leaves it behind)
+# so two runs never build one at once;
 # before that, `npm ping` checks the registry: unreachable, the script
 # exits 77 (the tests then skip). The workspace is checked before it is
 # stamped: a copy of it runs `nx run-many` (or `turbo run`) of every task
@@ -71,7 +74,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
-cache=${DTEQ_NPM_CACHE:-$top/tests/.npm-cache}
+cache=$(sh "$top/tests/nx/setup.sh" --dir)
 real=$cache/real
 kind=${1:-}
 
@@ -100,28 +103,25 @@ if ready; then
 fi
 
 command -v npm >/dev/null 2>&1 || {
-	echo "gen.sh: npm is not installed (Node.js 20 or later is needed)" >&2
+	echo "gen.sh: npm is not installed (its workspaces were made with Node.js 20)" >&2
 	exit 1
 }
 mkdir -p "$real" || exit 1
 
-# Take the lock; one older than 40 minutes was left by a dead run.
+# Take the lock (fd 9, held by this script and what it starts). A lock
+# directory of the scheme before (.lock.KIND/) is in the way: it goes.
 lock=$real/.lock.$kind
-n=0
-while ! mkdir "$lock" 2>/dev/null; do
-	if [ -n "$(find "$lock" -maxdepth 0 -mmin +40 2>/dev/null)" ]; then
-		rmdir "$lock" 2>/dev/null
-		continue
-	fi
-	n=$((n + 1))
-	if [ $n -gt 2400 ]; then
+[ -d "$lock" ] && rmdir "$lock" 2>/dev/null
+exec 9>>"$lock" || exit 1
+if ! flock -n 9; then
+	echo "gen.sh: waiting for another run making $ws" >&2
+	if ! flock -w 2400 9; then
 		echo "gen.sh: $lock held for 40 minutes" >&2
 		exit 1
 	fi
-	sleep 1
-done
+fi
 work=""
-trap 'rmdir "$lock" 2>/dev/null; [ -z "$work" ] || rm -rf "$work"' EXIT
+trap '[ -z "$work" ] || rm -rf "$work"' EXIT
 trap 'exit 1' HUP INT TERM
 
 if ready; then
