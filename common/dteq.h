@@ -157,7 +157,7 @@ const char	*runid_getenv(const char *, void *);
 char		*runid_repo(env_get_fn, void *, const char *, const char **);
 char		*runid_repo_from_url(const char *);
 void		 runid_repo_sanitize(char *);
-int		 runid_is_rerun(env_get_fn, void *, char **);
+int		 runid_is_rerun(env_get_fn, void *, const char *, char **);
 const char	*runid_ci(env_get_fn, void *);
 
 /*

@@ -503,22 +503,30 @@ static const struct {
 };
 
 /*
- * Is this CI job a re-run of an earlier one of its pipeline? Then a run
- * it finds ended may be about to start again (its main job re-run too).
- * *why (if not NULL) names the variable and its value; caller frees.
+ * Is this CI job a re-run of an earlier one of its pipeline, under the
+ * same run id? Then the run run (its id) that it finds ended may be about
+ * to start again (its main job re-run too). A run id that ends in
+ * "-ATTEMPT" (GitHub's GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT) is this
+ * attempt's own: ended, it is over, and the job came late. *why (if not
+ * NULL) names the variable and its value; caller frees.
  */
 int
-runid_is_rerun(env_get_fn get, void *arg, char **why)
+runid_is_rerun(env_get_fn get, void *arg, const char *run, char **why)
 {
 	const char	*v, *errstr;
 	long long	 n;
-	size_t		 i;
+	size_t		 i, rlen, vlen;
 
 	for (i = 0; i < nitems(runid_rerun_vars); i++) {
 		if ((v = runid_get(get, arg, runid_rerun_vars[i].name)) == NULL)
 			continue;
 		n = util_strtonum(v, 0, 1000000, &errstr);
 		if (errstr != NULL || n <= runid_rerun_vars[i].first)
+			continue;
+		rlen = strlen(run);
+		vlen = strlen(v);
+		if (rlen > vlen && run[rlen - vlen - 1] == '-' &&
+		    strcmp(run + rlen - vlen, v) == 0)
 			continue;
 		if (why != NULL)
 			xasprintf(why, "%s=%s", runid_rerun_vars[i].name, v);

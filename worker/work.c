@@ -152,7 +152,7 @@ work_preflight(struct worker *w, int timeout)
 	}
 	reply = redisCommand(c, "GET %s", w->keys.stop);
 	if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
-		if (runid_is_rerun(runid_getenv, NULL, &why)) {
+		if (runid_is_rerun(runid_getenv, NULL, w->run, &why)) {
 			/* Its main job may be re-run too: wait for it. */
 			log_info("run %s is over (%s), and this job is a "
 			    "re-run (%s): waiting up to %d s for the run to "

@@ -380,6 +380,38 @@ agent_named(const struct agent *a)
 }
 
 /* Without CI variables the name is <hostname>-<pid>, sanitized. */
+/*
+ * A re-run under the same run id (GitLab's retry, Bitbucket's rerun of
+ * failed steps): yes. GitHub's attempt, which the run id holds: no.
+ */
+static void
+test_rerun(void)
+{
+	struct fake_env	 gh[] = { { "GITHUB_RUN_ATTEMPT", "2" },
+			    { NULL, NULL } };
+	struct fake_env	 gh1[] = { { "GITHUB_RUN_ATTEMPT", "1" },
+			    { NULL, NULL } };
+	struct fake_env	 gl[] = { { "CI_JOB_RETRY_COUNT", "1" },
+			    { NULL, NULL } };
+	struct fake_env	 gl0[] = { { "CI_JOB_RETRY_COUNT", "0" },
+			    { NULL, NULL } };
+	struct fake_env	 bb[] = { { "BITBUCKET_STEP_RUN_NUMBER", "2" },
+			    { NULL, NULL } };
+	struct fake_env	 none[] = { { NULL, NULL } };
+	char		*why = NULL;
+
+	CHECK(runid_is_rerun(fake_get, gh, "777001-2", &why) == 0);
+	CHECK(runid_is_rerun(fake_get, gh, "777001-12", NULL) == 1);
+	CHECK(runid_is_rerun(fake_get, gh, "777001", &why) == 1);
+	CHECK_STREQ(why, "GITHUB_RUN_ATTEMPT=2");
+	free(why);
+	CHECK(runid_is_rerun(fake_get, gh1, "777001", NULL) == 0);
+	CHECK(runid_is_rerun(fake_get, gl, "5150", NULL) == 1);
+	CHECK(runid_is_rerun(fake_get, gl0, "5150", NULL) == 0);
+	CHECK(runid_is_rerun(fake_get, bb, "42", NULL) == 1);
+	CHECK(runid_is_rerun(fake_get, none, "42", NULL) == 0);
+}
+
 static void
 test_agent_fallback(void)
 {
@@ -553,6 +585,7 @@ main(void)
 	TEST_TABLE(cis, ci_named);
 	TEST_RUN(test_getenv);
 	TEST_TABLE(agents, agent_named);
+	TEST_RUN(test_rerun);
 	TEST_RUN(test_agent_fallback);
 	TEST_RUN(test_repo_url);
 	TEST_RUN(test_repo);
