@@ -106,7 +106,14 @@ register_attempt(struct submit *s, size_t i, const char *v, size_t len)
 	s->pt[i].attempt = (int)util_strtonum(v, 0, 1000000, &errstr);
 }
 
-/* A result stored for task i: final if it is for the current attempt. */
+/*
+ * A result stored for task i: final if it is for the current attempt,
+ * unless the agent lost it or it was cancelled. A run open to a resume
+ * was not cancelled (its stop sentinel would be set), so a cancelled
+ * attempt is one its agent killed when the main job stopped responding:
+ * not the task's doing, so it runs again, as a new attempt, as in a
+ * re-run after a cancel.
+ */
 static void
 register_result(struct submit *s, size_t i, const char *v, size_t len)
 {
@@ -118,7 +125,8 @@ register_result(struct submit *s, size_t i, const char *v, size_t len)
 		free(cause);
 		return;
 	}
-	if (r.attempt == p->attempt && r.status != RESULT_LOST) {
+	if (r.attempt == p->attempt && r.status != RESULT_LOST &&
+	    r.status != RESULT_CANCELLED) {
 		result_clear(&p->result);
 		p->result = r;
 		ptask_set_state(s, i, PT_DONE);

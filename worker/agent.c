@@ -75,7 +75,22 @@ agent_heartbeat_done(redisAsyncContext *ac, void *r, void *privdata)
 		agent_stop(w, reply->element[2]->str);
 		return;
 	}
-	if (reply->element[1]->integer == 0) {
+	if (reply->element[1]->integer == 1)
+		w->main_seen = util_now_ms();
+	else if (w->main_seen == 0) {
+		/*
+		 * Joined an open run whose main job is not there (yet): its
+		 * CI step restarts it, and it resumes the run. Wait for it as
+		 * for a run that has not started, up to --wait.
+		 */
+		if (util_now_ms() - w->started >= (uint64_t)w->wait * 1000) {
+			log_warnx("run %s has no main job, and none came "
+			    "within %d s", w->run, w->wait);
+			w->exit_code = EXIT_INFRA;
+			agent_stop(w, "no main job came");
+			return;
+		}
+	} else {
 		log_warnx("main job stopped responding (its heartbeat "
 		    "lapsed); killing %d task%s", w->nrunning,
 		    w->nrunning == 1 ? "" : "s");

@@ -71,6 +71,8 @@ struct worker {
 	int			 join_pending;	/* joined, its lease not yet
 						   taken: no pop */
 	int			 ever_joined;	/* a join went through once */
+	uint64_t		 main_seen;	/* ms the main job was last seen
+						   alive, 0: never yet */
 	uint64_t		 name_taken;	/* ms since which another
 						   process holds the name */
 	int			 left_waiting;	/* said an earlier agent's
