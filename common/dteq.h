@@ -402,6 +402,8 @@ const char	*rconn_error(const struct rconn *);
 uint64_t	 rconn_down_ms(const struct rconn *);
 void		 rconn_reset(struct rconn *);
 const char	*rconn_name(const struct rconn *);
+const char	*rconn_info_field(const char *, const char *, char *, size_t);
+int		 rconn_memory_full(const char *, char **);
 void		 rconn_check_reply(struct redisAsyncContext *, void *, void *);
 int		 rconn_command_checked(struct rconn *, const char *,
 		     const char *, ...) __attribute__((format(printf, 3, 4)));

@@ -29,7 +29,9 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <time.h>
 #include <stdlib.h>
@@ -704,4 +706,60 @@ rconn_sync_command(redisContext *c, char **cause, const char *fmt, ...)
 		free(why);
 	}
 	return (NULL);
+}
+
+/* The value of field in INFO's "field:value" lines, into buf ("?"). */
+const char *
+rconn_info_field(const char *info, const char *field, char *buf,
+    size_t size)
+{
+	const char	*p = info;
+	size_t		 flen = strlen(field), n;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, field, flen) == 0 && p[flen] == ':') {
+			p += flen + 1;
+			n = strcspn(p, "\r\n");
+			if (n >= size)
+				n = size - 1;
+			memcpy(buf, p, n);
+			buf[n] = '\0';
+			return (buf);
+		}
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	snprintf(buf, size, "?");
+	return (buf);
+}
+
+/*
+ * Is Redis full, by the text of INFO memory: a maxmemory set and used
+ * memory within 3 % of it? Then *why says so, naming both and the
+ * policy (caller frees). Pure: the callers send INFO themselves.
+ */
+int
+rconn_memory_full(const char *info, char **why)
+{
+	char		 used[64], max[64], uh[64], mh[64], policy[64];
+	const char	*errstr;
+	long long	 u, m;
+
+	*why = NULL;
+	rconn_info_field(info, "used_memory", used, sizeof used);
+	rconn_info_field(info, "maxmemory", max, sizeof max);
+	u = util_strtonum(used, 0, LLONG_MAX, &errstr);
+	if (errstr != NULL)
+		return (0);
+	m = util_strtonum(max, 0, LLONG_MAX, &errstr);
+	if (errstr != NULL || m == 0 || u < m - m / 33)
+		return (0);
+	rconn_info_field(info, "used_memory_human", uh, sizeof uh);
+	rconn_info_field(info, "maxmemory_human", mh, sizeof mh);
+	rconn_info_field(info, "maxmemory_policy", policy, sizeof policy);
+	xasprintf(why, "Redis is out of memory: it uses %s of its maxmemory "
+	    "%s (maxmemory-policy %s) and refuses writes, so the run cannot "
+	    "record its results: free memory or raise maxmemory", uh, mh,
+	    policy);
+	return (1);
 }

@@ -45,6 +45,13 @@
 #include "producer.h"
 
 /*
+ * Redis's memory is looked at every LOOP_MEMORY_TICKS ticks, and every
+ * tick once it is full: full for LOOP_OOM_MS, the run ends naming it.
+ */
+#define LOOP_MEMORY_TICKS	5
+#define LOOP_OOM_MS		10000
+
+/*
  * Reply to the main heartbeat (SET ... GET: what it replaced). Another
  * main job's name there means this one was taken for dead (frozen longer
  * than a few seconds) and another submit took the run over: leave at
@@ -371,6 +378,80 @@ loop_refused_done(redisAsyncContext *ac, void *r, void *privdata)
 	}
 }
 
+/*
+ * Reply to INFO memory stats, sent when the run's state went missing:
+ * end, saying whether Redis evicted it or lost it.
+ */
+static void
+loop_lost_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+	const char	*info = "";
+	char		 used[64], max[64], policy[64], evicted[64], *why;
+
+	(void)ac;
+	if (s->ending)
+		return;
+	if (reply != NULL && reply->type == REDIS_REPLY_STRING)
+		info = reply->str;
+	rconn_info_field(info, "used_memory_human", used, sizeof used);
+	rconn_info_field(info, "maxmemory_human", max, sizeof max);
+	rconn_info_field(info, "maxmemory_policy", policy, sizeof policy);
+	rconn_info_field(info, "evicted_keys", evicted, sizeof evicted);
+	if (strcmp(policy, "noeviction") != 0 &&
+	    strcmp(evicted, "0") != 0 && strcmp(evicted, "?") != 0) {
+		xasprintf(&why, "run state evicted: Redis, at %s of its "
+		    "maxmemory %s, has evicted %s keys under maxmemory-policy "
+		    "%s, and the run's are gone; use maxmemory-policy "
+		    "noeviction for dteq's Redis", used, max, evicted, policy);
+	} else {
+		why = xstrdup("run state lost: the run's keys are gone from "
+		    "Redis (was it restarted without persistence?)");
+	}
+	end_abort(s, why);
+	free(why);
+}
+
+/* Ask Redis once why the run's keys are gone. */
+static void
+loop_ask_lost(struct submit *s)
+{
+	if (s->memory_asked)
+		return;
+	s->memory_asked = 1;
+	if (rconn_command(s->rc_cmd, loop_lost_done, s,
+	    "INFO memory stats") != 0)
+		loop_lost_done(NULL, NULL, s);
+}
+
+/*
+ * Reply to the INFO memory of every LOOP_MEMORY_TICKS: Redis full for
+ * LOOP_OOM_MS (it refuses the writes that record the run: results,
+ * heartbeats, dispatches) ends the run, naming its memory.
+ */
+static void
+loop_memory_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct submit	*s = privdata;
+	redisReply	*reply = r;
+	uint64_t	 now = util_now_ms();
+	char		*why;
+
+	(void)ac;
+	if (s->ending || reply == NULL || reply->type != REDIS_REPLY_STRING)
+		return;
+	if (!rconn_memory_full(reply->str, &why)) {
+		s->oom_since = 0;
+		return;
+	}
+	if (s->oom_since == 0)
+		s->oom_since = now;
+	else if (now - s->oom_since >= LOOP_OOM_MS)
+		end_abort(s, why);
+	free(why);
+}
+
 /* Reply to EXISTS meta: the run's keys vanished (Redis lost its data). */
 static void
 loop_exists_done(redisAsyncContext *ac, void *r, void *privdata)
@@ -382,8 +463,8 @@ loop_exists_done(redisAsyncContext *ac, void *r, void *privdata)
 	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER ||
 	    reply->integer != 0 || s->ending)
 		return;
-	end_abort(s, "run state lost: the run's keys are gone from Redis "
-	    "(was it restarted without persistence?)");
+	/* Lost to a restart, or evicted: INFO tells which. */
+	loop_ask_lost(s);
 }
 
 /* The run's limits: --timeout, and --agent-wait with no agent alive. */
@@ -446,6 +527,8 @@ loop_tick(struct submit *s)
 	if (s->agents_alive == 0)
 		rconn_command(s->rc_cmd, loop_refused_done, s, "HGETALL %s",
 		    s->keys.meta);
+	if (++s->memory_ticks % LOOP_MEMORY_TICKS == 0 || s->oom_since != 0)
+		rconn_command(s->rc_cmd, loop_memory_done, s, "INFO memory");
 	if (s->begun) {
 		follow_reconcile(s, ++s->ticks % 10 == 0);
 		dispatch_check_claims(s);

@@ -211,6 +211,9 @@ struct submit {
 	uint64_t	 last_alive;	/* ms: an agent was last alive */
 	uint64_t	 ended;
 	char		*abort_reason;	/* set: exit 3 */
+	uint64_t	 oom_since;	/* ms: Redis full since, or 0 */
+	unsigned int	 memory_ticks;	/* ticks, for INFO memory */
+	int		 memory_asked;	/* INFO sent: why the keys are gone */
 	char		*stop_pending;	/* stop sentinel not yet acked */
 	pid_t		 fallback_pid;	/* the main job's own agent */
 	int		 fallback_failed; /* it could not be started */

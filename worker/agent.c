@@ -63,6 +63,11 @@ agent_heartbeat_done(redisAsyncContext *ac, void *r, void *privdata)
 	(void)ac;
 	if (reply == NULL || w->stopping)
 		return;
+	if (reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "OOM", 3) == 0) {
+		agent_oom(w, reply->str);
+		return;
+	}
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
 	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
 	    reply->element[1]->type != REDIS_REPLY_INTEGER) {
@@ -126,6 +131,45 @@ agent_heartbeat_done(redisAsyncContext *ac, void *r, void *privdata)
 	    w->nrunning == 1 ? "" : "s");
 	worker_kill_tasks(w, NULL);
 	agent_heartbeat(w, 1);
+}
+
+/*
+ * A write refused because Redis is out of memory (the heartbeat, a
+ * finish: a result that cannot be recorded). From then on agent_tick()
+ * looks at Redis's memory once a lease: still full, the agent leaves
+ * (exit 3) saying so, killing its tasks, as neither it nor the main job
+ * can record anything, nor tell the other to stop.
+ */
+void
+agent_oom(struct worker *w, const char *err)
+{
+	if (w->oom_since != 0)
+		return;
+	w->oom_since = util_now_ms();
+	log_warnx("Redis refuses writes: %s", err);
+}
+
+/* Reply to INFO memory, a lease after a write was refused for it. */
+static void
+agent_memory_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct worker	*w = privdata;
+	redisReply	*reply = r;
+	char		*why;
+
+	(void)ac;
+	w->memory_asked = 0;
+	if (w->stopping || reply == NULL || reply->type != REDIS_REPLY_STRING)
+		return;
+	if (!rconn_memory_full(reply->str, &why)) {
+		w->oom_since = 0;	/* room again */
+		return;
+	}
+	log_warnx("%s; killing %d task%s and leaving", why, w->nrunning,
+	    w->nrunning == 1 ? "" : "s");
+	free(why);
+	w->exit_code = EXIT_INFRA;
+	agent_stop(w, "Redis out of memory");
 }
 
 /*
@@ -528,6 +572,10 @@ agent_tick(struct worker *w)
 		agent_heartbeat(w, 1);	/* until the lease is taken */
 		return;
 	}
+	if (w->oom_since != 0 && !w->memory_asked &&
+	    now - w->oom_since >= (uint64_t)w->lease * 1000 &&
+	    rconn_command(w->rc_cmd, agent_memory_done, w, "INFO memory") == 0)
+		w->memory_asked = 1;
 	if (now - last_hb >= (uint64_t)w->lease * 1000 / 3) {
 		last_hb = now;
 		agent_heartbeat(w, 0);

@@ -477,8 +477,11 @@ worker_finish_done(redisAsyncContext *ac, void *r, void *privdata)
 		claim = reply->element + 2;
 		reply = reply->element[0];
 	}
-	if (reply->type == REDIS_REPLY_ERROR)
+	if (reply->type == REDIS_REPLY_ERROR) {
 		log_warnx("%s: finish script: %s", wt->m.id, reply->str);
+		if (strncmp(reply->str, "OOM", 3) == 0)
+			agent_oom(w, reply->str);
+	}
 	else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0)
 		log_info("%s attempt %d: result discarded (the attempt is no "
 		    "longer current)", wt->m.id, wt->m.attempt);

@@ -71,6 +71,9 @@ struct worker {
 	int			 join_pending;	/* joined, its lease not yet
 						   taken: no pop */
 	int			 ever_joined;	/* a join went through once */
+	uint64_t		 oom_since;	/* ms: a write refused for lack
+						   of memory since, or 0 */
+	int			 memory_asked;	/* INFO memory in flight */
 	uint64_t		 main_seen;	/* ms the main job was last seen
 						   alive, 0: never yet */
 	uint64_t		 name_taken;	/* ms since which another
@@ -182,6 +185,7 @@ int		 work_main(int, char **);
 void		 agent_start(struct worker *);
 void		 agent_tick(struct worker *);
 void		 agent_stop(struct worker *, const char *);
+void		 agent_oom(struct worker *, const char *);
 
 /* worker.c */
 void		 worker_pop(struct worker *);

@@ -628,6 +628,33 @@ test_random_hex(void)
 	free(b);
 }
 
+/* rconn_memory_full(): INFO memory's used_memory against maxmemory. */
+static void
+test_memory_full(void)
+{
+	char	*why;
+
+	CHECK(rconn_memory_full("# Memory\r\nused_memory:12949240\r\n"
+	    "used_memory_human:12.35M\r\nmaxmemory:12582912\r\n"
+	    "maxmemory_human:12.00M\r\nmaxmemory_policy:noeviction\r\n",
+	    &why) == 1);
+	CHECK(why != NULL && strstr(why, "uses 12.35M of its maxmemory "
+	    "12.00M (maxmemory-policy noeviction)") != NULL);
+	free(why);
+	/* Within 3 %: full too (a write of a few KiB no longer fits). */
+	CHECK(rconn_memory_full("used_memory:9800\r\nmaxmemory:10000\r\n",
+	    &why) == 1);
+	free(why);
+	CHECK(rconn_memory_full("used_memory:9000\r\nmaxmemory:10000\r\n",
+	    &why) == 0 && why == NULL);
+	/* No maxmemory: never full; no fields: not full. */
+	CHECK(rconn_memory_full("used_memory:99999\r\nmaxmemory:0\r\n",
+	    &why) == 0);
+	CHECK(rconn_memory_full("", &why) == 0);
+	CHECK(rconn_memory_full("used_memory:x\r\nmaxmemory:10\r\n",
+	    &why) == 0);
+}
+
 int
 main(void)
 {
@@ -657,6 +684,7 @@ main(void)
 	TEST_RUN(test_json_escape_random);
 	TEST_RUN(test_sha1);
 	TEST_RUN(test_random_hex);
+	TEST_RUN(test_memory_full);
 
 	rmdir(test_dir);
 	return (test_exit());
