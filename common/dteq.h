@@ -230,6 +230,7 @@ struct keys {
 	char		*control;	/* channel: run/stop, for agents */
 	char		*stop;		/* string: the stop sentinel */
 	char		*main_hb;	/* string with TTL: submit is alive */
+	char		*seen;		/* string: its last heartbeat, ms */
 	char		*hb_prefix;	/* dteq:{RUN}:hb: + agent */
 	char		*running_prefix; /* dteq:{RUN}:running: + agent */
 	char		*log_prefix;	/* dteq:{RUN}:log: + attempt:id */

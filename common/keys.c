@@ -103,6 +103,11 @@
  *				are kept			lease,
  *								--agent-
  *								wait))
+ *	seen		string	submit, with main: the wall	run TTL
+ *				ms of its last heartbeat, so
+ *				status says since when a run
+ *				whose main job is gone was
+ *				abandoned
  *	hb:AGENT	string	the agent, while it is alive	lease
  *				(value: tasks it holds)
  *	running:AGENT	list	the agent's BLMOVE target,	run TTL
@@ -169,6 +174,7 @@ keys_init(struct keys *k, const char *run)
 	k->control = keys_make(k->prefix, "control");
 	k->stop = keys_make(k->prefix, "stop");
 	k->main_hb = keys_make(k->prefix, "main");
+	k->seen = keys_make(k->prefix, "seen");
 	k->hb_prefix = keys_make(k->prefix, "hb:");
 	k->running_prefix = keys_make(k->prefix, "running:");
 	k->log_prefix = keys_make(k->prefix, "log:");
@@ -194,6 +200,7 @@ keys_free(struct keys *k)
 	free(k->control);
 	free(k->stop);
 	free(k->main_hb);
+	free(k->seen);
 	free(k->hb_prefix);
 	free(k->running_prefix);
 	free(k->log_prefix);

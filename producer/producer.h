@@ -394,8 +394,15 @@ const char	*report_status_sgr(const struct report *, int);
 void		 report_text(const struct report *, FILE *, const char *,
 		     size_t);
 void		 report_footer(const struct result *, char *, size_t);
-void		 report_count(const struct submit *, size_t *, size_t *,
-		     size_t *, size_t *);
+struct report_counts {
+	size_t		 done;
+	size_t		 failed;	/* of done: not a success, not skipped */
+	size_t		 running;
+	size_t		 queued;	/* ready, for a free slot */
+	size_t		 waiting;	/* on dependencies not finished */
+};
+int		 report_is_waiting(const struct submit *, size_t);
+void		 report_count(const struct submit *, struct report_counts *);
 char		*report_counts(const struct submit *);
 
 /* live.c: the live area on a terminal. */
@@ -408,6 +415,7 @@ int		 recap_print(struct submit *);
 /* summary.c */
 void		 summary_build(struct report *, const struct submit *);
 int		 summary_attempts(const struct submit *, size_t);
+int		 summary_attempt(const struct submit *, size_t);
 int		 summary_ran(const struct submit *, size_t);
 int		 summary_is_flaky(const struct submit *, size_t);
 int		 summary_is_failure(const struct submit *, size_t);

@@ -69,6 +69,25 @@ summary_attempts(const struct submit *s, size_t i)
 }
 
 /*
+ * The number of task i's last attempt that an agent started (0: none
+ * did), as summary_attempts() counts them.
+ */
+int
+summary_attempt(const struct submit *s, size_t i)
+{
+	const struct ptask	*p = &s->pt[i];
+
+	switch (p->state) {
+	case PT_DONE:
+		return (p->result.attempt);
+	case PT_RUNNING:
+		return (p->attempt);
+	default:
+		return (summary_attempts(s, i));
+	}
+}
+
+/*
  * Has the task a result of its own, with an exit status (in this submit
  * or, resumed, an earlier one)? A skipped one has none.
  */
@@ -90,7 +109,11 @@ summary_is_flaky(const struct submit *s, size_t i)
 	    p->tries > 1);
 }
 
-/* The word for task i's state: a status name, or where it stopped. */
+/*
+ * The word for task i's state: a status name, or where it stopped. A
+ * task whose dependencies never finished is "not run", even one whose
+ * message was pushed early (staged); "queued" is one that was ready.
+ */
 const char *
 summary_word(const struct submit *s, size_t i)
 {
@@ -98,9 +121,9 @@ summary_word(const struct submit *s, size_t i)
 
 	switch (p->state) {
 	case PT_WAITING:
-		return ("not run");
+		return (report_is_waiting(s, i) ? "not run" : "queued");
 	case PT_QUEUED:
-		return ("queued");
+		return (p->staged ? "not run" : "queued");
 	case PT_RUNNING:
 		return (p->killed ? "cancelled" : "running");
 	}
