@@ -326,6 +326,12 @@ struct rrecord {
 	char		*tail;		/* the end of its output */
 	size_t		 taillen;
 };
+
+/* An agent and the slots it offered (its --parallel). */
+struct rslots {
+	char		*agent;
+	int		 slots;
+};
 struct report {
 	int		 tty;		/* stdout is a terminal: live area */
 	int		 color;		/* ANSI colours */
@@ -355,12 +361,17 @@ struct report {
 	size_t		 flaky;
 	size_t		 ncached;	/* succeeded from the cache: not run */
 	char	       **lanes;		/* timeline rows: "agent #slot" */
-	size_t		 nlanes;
+	size_t		 nlanes;	/* the agents' slots */
+	size_t		 nagents;	/* agents with a lane */
 
 	/* record_collect(): commands recorded in the main job. */
 	struct rrecord	*records;	/* by start time */
 	size_t		 nrecords;
 	size_t		 nrecfailed;	/* not succeeded */
+
+	/* record_collect(): the slots each agent offered (slots:NAME). */
+	struct rslots	*slots;
+	size_t		 nslots;
 };
 
 /* The SGR sequences submit prints when colour is on (report_sgr()). */

@@ -626,6 +626,9 @@ report_free(struct submit *s)
 		free(r->records[i].tail);
 	}
 	free(r->records);
+	for (i = 0; i < r->nslots; i++)
+		free(r->slots[i].agent);
+	free(r->slots);
 	free(r->lanes);
 	free(r->attempts);
 	free(r->tasks);

@@ -13,7 +13,8 @@
  * - the critical path: the chain of dependencies with the most work,
  *   from the graph and the actual durations of every attempt;
  * - the lanes of the HTML timeline: one per agent slot, found by packing
- *   each agent's attempts into as few rows as never overlap.
+ *   each agent's attempts into as few rows as never overlap, and as many
+ *   as the agent offered (record_collect() reads them), idle or not.
  *
  * The report files are written from it by export.c (--json), junit.c and
  * html.c.
@@ -275,47 +276,100 @@ summary_name_lanes(struct report *r, const char *agent, size_t nslots)
 	r->nlanes += nslots;
 }
 
+/* The slots agent offered (slots:NAME), 0 if it did not say. */
+static size_t
+summary_declared(const struct report *r, const char *agent)
+{
+	size_t	k;
+
+	for (k = 0; k < r->nslots; k++) {
+		if (strcmp(r->slots[k].agent, agent) == 0)
+			return ((size_t)r->slots[k].slots);
+	}
+	return (0);
+}
+
+/* Order strings (for qsort of const char *). */
+static int
+summary_str_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(const char *const *)a, *(const char *const *)b));
+}
+
+/*
+ * The agents of the timeline, by name: those that ran an attempt and
+ * those that offered slots (used or not). *n their number. Caller frees
+ * the array (the names are borrowed).
+ */
+static const char **
+summary_agents(const struct report *r, size_t *n)
+{
+	const char	**names;
+	size_t		  k, m = 0, out = 0;
+
+	names = xcalloc(r->nattempts + r->nslots + 1, sizeof *names);
+	for (k = 0; k < r->nattempts; k++)
+		names[m++] = r->attempts[k].agent;
+	for (k = 0; k < r->nslots; k++)
+		names[m++] = r->slots[k].agent;
+	if (m > 1)
+		qsort(names, m, sizeof *names, summary_str_cmp);
+	for (k = 0; k < m; k++) {
+		if (out == 0 || strcmp(names[out - 1], names[k]) != 0)
+			names[out++] = names[k];
+	}
+	*n = out;
+	return (names);
+}
+
 /*
  * Pack each agent's attempts into slots, first fit by start time: the
- * fewest rows in which no two attempts overlap. Each slot is a lane.
+ * fewest rows in which no two attempts overlap. Each slot is a lane, and
+ * so is each slot an agent offered and never used (an idle slot shows).
  */
 static void
 summary_lanes(struct report *r)
 {
 	struct summary_key	*keys;
 	struct rattempt		*a;
-	uint64_t		*ends = NULL;
-	size_t			 k, slot, nslots = 0;
-	const char		*agent = NULL;
+	uint64_t		*ends;
+	const char		**agents;
+	size_t			 k = 0, j, slot, nslots, nagents, want;
 
-	if (r->nattempts == 0)
-		return;
-	keys = xcalloc(r->nattempts, sizeof *keys);
-	for (k = 0; k < r->nattempts; k++) {
-		keys[k].agent = r->attempts[k].agent;
-		keys[k].start = r->attempts[k].start_ms;
-		keys[k].index = k;
+	keys = xcalloc(r->nattempts + 1, sizeof *keys);
+	for (j = 0; j < r->nattempts; j++) {
+		keys[j].agent = r->attempts[j].agent;
+		keys[j].start = r->attempts[j].start_ms;
+		keys[j].index = j;
 	}
-	qsort(keys, r->nattempts, sizeof *keys, summary_key_cmp);
-	ends = xcalloc(r->nattempts, sizeof *ends);
-	for (k = 0; k < r->nattempts; k++) {
-		a = &r->attempts[keys[k].index];
-		if (agent == NULL || strcmp(agent, a->agent) != 0) {
-			if (agent != NULL)
-				summary_name_lanes(r, agent, nslots);
-			agent = a->agent;
-			nslots = 0;
+	if (r->nattempts > 1)
+		qsort(keys, r->nattempts, sizeof *keys, summary_key_cmp);
+	ends = xcalloc(r->nattempts + 1, sizeof *ends);
+	agents = summary_agents(r, &nagents);
+	r->nagents = 0;
+	for (j = 0; j < nagents; j++) {
+		nslots = 0;
+		for (; k < r->nattempts && strcmp(keys[k].agent,
+		    agents[j]) == 0; k++) {
+			a = &r->attempts[keys[k].index];
+			for (slot = 0; slot < nslots; slot++) {
+				if (ends[slot] <= a->start_ms)
+					break;
+			}
+			if (slot == nslots)
+				nslots++;
+			ends[slot] = a->end_ms > a->start_ms ? a->end_ms :
+			    a->start_ms;
+			a->lane = r->nlanes + slot;
 		}
-		for (slot = 0; slot < nslots; slot++) {
-			if (ends[slot] <= a->start_ms)
-				break;
-		}
-		if (slot == nslots)
-			nslots++;
-		ends[slot] = a->end_ms > a->start_ms ? a->end_ms : a->start_ms;
-		a->lane = r->nlanes + slot;
+		if ((want = summary_declared(r, agents[j])) > nslots)
+			nslots = want;
+		if (nslots == 0)
+			continue;
+		summary_name_lanes(r, agents[j], nslots);
+		r->nagents++;
 	}
-	summary_name_lanes(r, agent, nslots);
+	free(agents);
 	free(ends);
 	free(keys);
 }

@@ -211,6 +211,9 @@ agent_join(struct worker *w, redisReply *meta)
 	w->joined = 1;
 	log_info("joined run %s as %s (parallel %d)", w->run, w->name,
 	    w->parallel);
+	/* Its slots, for the reports (how many it offered, used or not). */
+	rconn_command_checked(w->rc_cmd, "recording the agent's slots",
+	    "HSET %s slots:%s %d", w->keys.meta, w->name, w->parallel);
 	agent_heartbeat(w, 1);
 	worker_pop(w);
 }

@@ -403,6 +403,49 @@ test_lanes(void)
 	teardown(&s);
 }
 
+/*
+ * The slots the agents offered (slots:NAME) are lanes too, used or not:
+ * x offered 3 (used 2), y 2 (used 1), z 2 and ran nothing. (An agent
+ * that said nothing has the lanes its attempts need: test_lanes.)
+ */
+static void
+test_lanes_offered(void)
+{
+	static const char *want[] = { "x #1", "x #2", "x #3", "y #1", "y #2",
+	    "z #1", "z #2" };
+	static const struct { const char *agent; int slots; } offered[] = {
+		{ "z", 2 }, { "x", 3 }, { "y", 2 } };
+	struct submit	 s;
+	struct report	*r;
+	size_t		 k;
+
+	diamond_run(&s);
+	r = s.report;
+	for (k = 0; k < nitems(offered); k++) {
+		r->slots = xreallocarray(r->slots, r->nslots + 1,
+		    sizeof *r->slots);
+		r->slots[r->nslots].agent = xstrdup(offered[k].agent);
+		r->slots[r->nslots++].slots = offered[k].slots;
+	}
+	summary_build(r, &s);
+	CHECK(r->nlanes == nitems(want));
+	CHECK(r->nagents == 3);
+	for (k = 0; k < r->nlanes && k < nitems(want); k++)
+		CHECK_STREQ(r->lanes[k], want[k]);
+	for (k = 0; k < r->nattempts; k++) {
+		if (strcmp(r->attempts[k].agent, "y") == 0)
+			CHECK(r->attempts[k].lane == 3);
+		else
+			CHECK(r->attempts[k].lane < 2);
+	}
+	for (k = 0; k < r->nslots; k++)
+		free(r->slots[k].agent);
+	free(r->slots);
+	r->slots = NULL;
+	r->nslots = 0;
+	teardown(&s);
+}
+
 /* Output made safe for XML and HTML. */
 static void
 test_clean_and_escape(void)
@@ -609,6 +652,7 @@ main(void)
 	TEST_RUN(test_counts_waiting);
 	TEST_RUN(test_critical_path);
 	TEST_RUN(test_lanes);
+	TEST_RUN(test_lanes_offered);
 	TEST_RUN(test_clean_and_escape);
 	TEST_RUN(test_files);
 	TEST_RUN(test_cached);
