@@ -27,7 +27,9 @@
  *				stop script: state and ended
  *				(submit's end, dteq cancel);
  *				agents: rejected (a count),
- *				refused:NAME (why)
+ *				refused:NAME (why),
+ *				slots:NAME (its parallel, as
+ *				it joins: the reports' lanes)
  *	queue		list	submit pushes ready task	run TTL
  *				messages (dispatch and stage
  *				scripts); the finish script
