@@ -424,7 +424,10 @@ void		 live_stop(struct submit *);
 int		 recap_print(struct submit *);
 
 /* summary.c */
+#define SUMMARY_FULL_MAX	40	/* past it, the log's table is short */
+#define SUMMARY_SLOWEST		10	/* the slowest tasks it shows */
 void		 summary_build(struct report *, const struct submit *);
+size_t		 summary_short_rows(const struct submit *, size_t *, size_t *);
 int		 summary_attempts(const struct submit *, size_t);
 int		 summary_attempt(const struct submit *, size_t);
 int		 summary_ran(const struct submit *, size_t);

@@ -6,7 +6,9 @@
  * struct report) from s->pt and what report.c kept:
  *
  * - the order of the summary table: successes, skipped, unfinished, and
- *   failures last, each group by start time;
+ *   failures last, each group by start time; past SUMMARY_FULL_MAX tasks
+ *   the log's table has only the slowest, the flaky and the failures
+ *   (summary_short_rows());
  * - the totals, flaky tasks (a last attempt that succeeded after a failed
  *   one), cache hits (succeeded, not run: cached.c), the wall time and
  *   the sum of task times;
@@ -372,6 +374,60 @@ summary_lanes(struct report *r)
 	free(agents);
 	free(ends);
 	free(keys);
+}
+
+/* Order task indices by duration, longest first, then index. */
+static int
+summary_slow_cmp(const void *a, const void *b, void *arg)
+{
+	const struct submit	*s = arg;
+	size_t			 x = *(const size_t *)a, y = *(const size_t *)b;
+	uint64_t		 dx = s->pt[x].result.duration_ms;
+	uint64_t		 dy = s->pt[y].result.duration_ms;
+
+	if (dx != dy)
+		return (dx > dy ? -1 : 1);
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * The rows of the log's summary table for a run of more than
+ * SUMMARY_FULL_MAX tasks (summary_build() made r->order): the
+ * SUMMARY_SLOWEST slowest tasks that ran, longest first (those of them
+ * flaky or failed come with their group), then the flaky tasks, then the
+ * failures, last as in the full table. rows has room for every task;
+ * returns the number of rows, *nslow how many are of the slowest.
+ */
+size_t
+summary_short_rows(const struct submit *s, size_t *rows, size_t *nslow)
+{
+	const struct report	*r = s->report;
+	size_t			*ran, nran = 0, n = graph_size(s->g), k, i;
+	size_t			 nrows = 0;
+
+	ran = xcalloc(n + 1, sizeof *ran);
+	for (i = 0; i < n; i++) {
+		if (summary_ran(s, i) && !summary_is_cached(s, i))
+			ran[nran++] = i;
+	}
+	/* qsort_r() takes no const argument; the comparison only reads. */
+	qsort_r(ran, nran, sizeof *ran, summary_slow_cmp, (void *)s);
+	for (k = 0; k < nran && k < SUMMARY_SLOWEST; k++) {
+		if (!summary_is_flaky(s, ran[k]) &&
+		    !summary_is_failure(s, ran[k]))
+			rows[nrows++] = ran[k];
+	}
+	*nslow = nrows;
+	for (k = 0; k < n; k++) {
+		if (summary_is_flaky(s, r->order[k]))
+			rows[nrows++] = r->order[k];
+	}
+	for (k = 0; k < n; k++) {
+		if (summary_is_failure(s, r->order[k]))
+			rows[nrows++] = r->order[k];
+	}
+	free(ran);
+	return (nrows);
 }
 
 /* Compute everything the summary and the report files show. */
