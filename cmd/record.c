@@ -13,11 +13,12 @@
  *    2 before anything runs.
  * 2. record_exec() runs the command (spawn_start(), no shell) with
  *    stdout and stderr on one pipe, copies each chunk to stdout and keeps
- *    the first DEFAULT_OUTPUT_CAP bytes; SIGINT and SIGTERM are passed on
+ *    its head and tail under DEFAULT_OUTPUT_CAP (clip.c); SIGINT and SIGTERM are passed on
  *    to it. A command that cannot be run gets status 127 and the reason
  *    as its output. Redis is not needed until it has ended.
  * 3. record_settings() reads the run's TTL and output cap if the run
- *    exists; record_store() then writes, on one synchronous connection:
+ *    exists (record_clip() cuts the output again to a smaller cap, the
+ *    head and tail still kept); record_store() then writes, on one synchronous connection:
  *    the next attempt of the id (HINCRBY attempts), the output under the
  *    log key of that attempt, the result JSON (agent "main") in the
  *    results hash and in the records hash, each with the run's TTL, and
@@ -81,12 +82,14 @@ struct record {
 	char		 *run;
 	struct keys	  keys;
 	size_t		  cap;		/* output bytes kept */
+	size_t		  runcap;	/* the run's cap, if smaller */
 	int		  ttl;
 
-	char		 *out;		/* the first cap bytes of output */
+	char		 *out;		/* the head of the output, then all
+					 * that is kept (record_clip()) */
 	size_t		  outlen;
+	struct clip	  clip;		/* the tail, and what was left out */
 	uint64_t	  total;	/* output bytes, all of them */
-	int		  truncated;
 	int		  status;	/* exit status, 128 + signal */
 	uint64_t	  start_ms;	/* wall clock */
 	uint64_t	  end_ms;
@@ -126,32 +129,56 @@ record_default_id(char **argv)
 	return (id);
 }
 
-/* Keep a chunk of output, up to the cap, with a marker past it. */
+/* Keep a chunk of output: the head here, the rest in the clip. */
 static void
 record_keep(struct record *r, const char *buf, size_t len)
 {
-	char	*marker;
-	size_t	 room;
+	size_t	n;
 
 	r->total += len;
-	if (r->truncated)
+	if ((n = clip_add(&r->clip, buf, len)) == 0)
 		return;
-	room = r->cap - r->outlen;
-	if (len > room) {
-		xasprintf(&marker, "\n[output truncated: more than %zu "
-		    "bytes]\n", r->cap);
-		r->out = xreallocarray(r->out, r->cap + strlen(marker) + 1, 1);
-		memcpy(r->out + r->outlen, buf, room);
-		r->outlen += room;
-		memcpy(r->out + r->outlen, marker, strlen(marker));
-		r->outlen += strlen(marker);
-		free(marker);
-		r->truncated = 1;
-		return;
-	}
+	r->out = xreallocarray(r->out, r->outlen + n + 1, 1);
+	memcpy(r->out + r->outlen, buf, n);
+	r->outlen += n;
+}
+
+/* Append buf[0..len) to what is kept. */
+static void
+record_append(struct record *r, const char *buf, size_t len)
+{
 	r->out = xreallocarray(r->out, r->outlen + len + 1, 1);
 	memcpy(r->out + r->outlen, buf, len);
 	r->outlen += len;
+}
+
+/*
+ * The output is over: end the clip (cut again to cap first if the run's
+ * cap is smaller) and make r->out all that is kept, head, marker, tail.
+ */
+static void
+record_clip(struct record *r, size_t cap)
+{
+	struct clip	 c;
+	const char	*tail;
+	char		*rest;
+	size_t		 n, len;
+
+	if (cap < r->cap) {
+		clip_init(&c, cap);
+		n = clip_add(&c, r->out != NULL ? r->out : "", r->outlen);
+		r->outlen = n;
+		clip_gap(&c, r->clip.dropped, r->clip.dropped_lines,
+		    r->clip.drop_nl);
+		tail = clip_tail(&r->clip, &len);
+		n = clip_add(&c, tail, len);
+		record_append(r, tail, n);
+		clip_free(&r->clip);
+		r->clip = c;
+	}
+	rest = clip_end(&r->clip, &len);
+	record_append(r, rest, len);
+	free(rest);
 }
 
 /*
@@ -272,11 +299,8 @@ record_settings(redisContext *c, struct record *r)
 		if (reply->element[1]->type == REDIS_REPLY_STRING) {
 			v = util_strtonum(reply->element[1]->str, 1024,
 			    1LL << 30, &errstr);
-			if (errstr == NULL && (size_t)v < r->outlen &&
-			    !r->truncated) {
-				r->outlen = (size_t)v;	/* the run's cap */
-				r->truncated = 1;
-			}
+			if (errstr == NULL && (size_t)v < r->cap)
+				r->runcap = (size_t)v;	/* the run's cap */
 		}
 	}
 	freeReplyObject(reply);
@@ -442,6 +466,7 @@ record_free(struct record *r)
 	free(r->id);
 	free(r->run);
 	free(r->out);
+	clip_free(&r->clip);
 	keys_free(&r->keys);
 	url_free(&r->url);
 }
@@ -456,8 +481,9 @@ record_main(int argc, char **argv)
 	int		 rc;
 
 	memset(&r, 0, sizeof r);
-	r.cap = DEFAULT_OUTPUT_CAP;
+	r.cap = r.runcap = DEFAULT_OUTPUT_CAP;
 	r.ttl = DEFAULT_TTL;
+	clip_init(&r.clip, r.cap);
 	cli_init(&o, "dteq record");
 	if ((rc = record_options(&r, &o, argc, argv, &cause)) == 1) {
 		fputs(record_usage, stdout);
@@ -480,6 +506,7 @@ record_main(int argc, char **argv)
 	    (unsigned long long)r.duration_ms);
 	if ((c = cli_connect(&r.url, o.connect_timeout, &cause)) != NULL)
 		record_settings(c, &r);
+	record_clip(&r, r.runcap);
 	if (c == NULL || record_store(&r, c, &cause) != 0) {
 		log_warnx("%s", cause);
 		free(cause);

@@ -41,6 +41,7 @@ struct status_snap {
 	long long	 total;		/* meta tasks, -1 if absent */
 	char		*stop;		/* the stop sentinel's reason */
 	int		 main_alive;	/* submit's heartbeat key */
+	uint64_t	 seen;		/* wall ms of its last heartbeat */
 	long long	 queued;
 	size_t		 counts[RESULT_NSTATUS];
 	size_t		 nresults;
@@ -60,10 +61,11 @@ static const char status_usage[] =
     "       dteq status --list [--redis URL]\n"
     "\n"
     "Show a run's state from Redis: its tasks per state, the agents alive\n"
-    "and what they run, the elapsed time. --watch shows it again every\n"
-    "--interval seconds (default 1) until the run ends. --list lists the\n"
-    "runs on the server. Exit 0; 1 when there is no such run; 2 bad usage;\n"
-    "3 Redis unreachable.\n";
+    "and what they run, the elapsed time; a run whose main job is gone is\n"
+    "abandoned, since its last heartbeat. --watch shows it again every\n"
+    "--interval seconds (default 1) until the run ends or is abandoned.\n"
+    "--list lists the runs on the server. Exit 0; 1 when there is no such\n"
+    "run; 2 bad usage; 3 Redis unreachable.\n";
 
 /* Free what a snapshot holds. */
 static void
@@ -260,6 +262,10 @@ status_read(redisContext *c, const struct keys *k, struct status_snap *sn)
 		return (-1);
 	sn->main_alive = look_number(reply, 0) == 1;
 	freeReplyObject(reply);
+	if ((reply = rconn_sync_command(c, NULL, "GET %s", k->seen)) == NULL)
+		return (-1);
+	sn->seen = (uint64_t)look_number(reply, 0);
+	freeReplyObject(reply);
 	if ((reply = rconn_sync_command(c, NULL, "LLEN %s", k->queue)) == NULL)
 		return (-1);
 	sn->queued = look_number(reply, 0);
@@ -297,6 +303,17 @@ status_is_over(const struct status_snap *sn)
 {
 	return (sn->stop != NULL || (sn->state != NULL &&
 	    strcmp(sn->state, "running") != 0));
+}
+
+/*
+ * Is the run abandoned: running, but its main job's heartbeat lapsed
+ * (the main job was killed, or its machine went away)? The agents give
+ * up on it within the main lease; nothing will end it but its TTL.
+ */
+static int
+status_is_abandoned(const struct status_snap *sn)
+{
+	return (sn->exists && !status_is_over(sn) && !sn->main_alive);
 }
 
 /* Print a wall-clock time in UTC. */
@@ -363,6 +380,40 @@ status_print_body(FILE *f, const struct status_snap *sn)
 	}
 }
 
+/*
+ * The first line of an abandoned run: since when (the main job's last
+ * heartbeat; else its last result, else its start), how long it ran.
+ */
+static void
+status_print_abandoned(FILE *f, const char *run,
+    const struct status_snap *sn, uint64_t now)
+{
+	uint64_t	 since = sn->seen;
+	const char	*what = "the main job's last heartbeat";
+	char		*ago, *ran;
+
+	if (since == 0 && sn->last_end > 0) {
+		since = sn->last_end;
+		what = "its last result";
+	} else if (since == 0) {
+		since = sn->created;
+		what = "its start";
+	}
+	ago = util_format_duration(now > since ? now - since : 0);
+	ran = util_format_duration(since > sn->created ? since - sn->created :
+	    0);
+	fprintf(f, "run %s: abandoned since ", run);
+	status_time(f, since);
+	fprintf(f, " (%s ago: %s), ran for %s", ago, what, ran);
+	if (sn->created > 0) {
+		fputs(", started ", f);
+		status_time(f, sn->created);
+	}
+	fputc('\n', f);
+	free(ran);
+	free(ago);
+}
+
 /* Print a snapshot of run: its first line, then the body. */
 static void
 status_print(FILE *f, const char *run, const struct status_snap *sn)
@@ -373,6 +424,11 @@ status_print(FILE *f, const char *run, const struct status_snap *sn)
 	if (!sn->exists) {
 		fprintf(f, "run %s: not on this server (never started, or "
 		    "expired)\n", run);
+		return;
+	}
+	if (status_is_abandoned(sn)) {
+		status_print_abandoned(f, run, sn, now);
+		status_print_body(f, sn);
 		return;
 	}
 	end = status_is_over(sn) && sn->last_end > sn->created ?
@@ -389,7 +445,7 @@ status_print(FILE *f, const char *run, const struct status_snap *sn)
 		status_time(f, sn->created);
 	}
 	if (!status_is_over(sn))
-		fprintf(f, "; main job %s", sn->main_alive ? "alive" : "gone");
+		fprintf(f, "; main job alive");
 	fputc('\n', f);
 	free(el);
 	status_print_body(f, sn);
@@ -420,7 +476,8 @@ status_watch(redisContext *c, const struct keys *k, const char *run,
 		status_print_body(f, &sn);
 		fclose(f);
 		if (tty || last == NULL || strcmp(body, last) != 0 ||
-		    status_is_over(&sn) || (!sn.exists && seen)) {
+		    status_is_over(&sn) || status_is_abandoned(&sn) ||
+		    (!sn.exists && seen)) {
 			if (tty)
 				fputs("\033[H\033[2J", stdout);
 			else if (last != NULL)
@@ -432,8 +489,8 @@ status_watch(redisContext *c, const struct keys *k, const char *run,
 		last = body;
 		if (sn.exists)
 			seen = 1;
-		if ((sn.exists && status_is_over(&sn)) || (!sn.exists &&
-		    seen)) {
+		if ((sn.exists && (status_is_over(&sn) ||
+		    status_is_abandoned(&sn))) || (!sn.exists && seen)) {
 			status_snap_clear(&sn);
 			free(last);
 			return (EXIT_OK);
@@ -489,6 +546,17 @@ status_list_one(redisContext *c, struct status_run *sr)
 	}
 	freeReplyObject(reply);
 	sr->state = sn.state != NULL ? xstrdup(sn.state) : xstrdup("?");
+	if (strcmp(sr->state, "running") == 0) {
+		/* Neither a main job nor a stop: abandoned. */
+		if ((reply = rconn_sync_command(c, NULL, "EXISTS %s %s",
+		    k.main_hb, k.stop)) == NULL)
+			goto fail;
+		if (look_number(reply, 1) == 0) {
+			free(sr->state);
+			sr->state = xstrdup("abandoned");
+		}
+		freeReplyObject(reply);
+	}
 	sr->created = sn.created;
 	sr->total = sn.total;
 	if ((reply = rconn_sync_command(c, NULL, "HLEN %s", k.results)) == NULL)

@@ -108,6 +108,31 @@ int		 json_string_eq(const struct json_val *, const char *);
 char		*json_string(const struct json_val *);	/* caller frees */
 int		 json_number(const struct json_val *, double *);
 
+/* clip.c */
+#define CLIP_HEAD(cap)	((cap) - (cap) / 4)	/* bytes of the head kept */
+struct clip {
+	size_t		 cap;		/* head, tail: at most this */
+	size_t		 headcap;
+	size_t		 tailcap;
+	size_t		 head;		/* head bytes taken */
+	char		*ring;		/* the tail so far, tailcap bytes */
+	size_t		 ringpos;	/* its oldest byte */
+	size_t		 ringlen;
+	uint64_t	 total;		/* bytes given */
+	uint64_t	 dropped;	/* bytes left out */
+	uint64_t	 dropped_lines;	/* newlines left out */
+	int		 head_nl;	/* the head ends a line */
+	int		 drop_nl;	/* the last byte left out was one */
+	int		 ended;
+};
+void		 clip_init(struct clip *, size_t);
+size_t		 clip_add(struct clip *, const char *, size_t);
+void		 clip_gap(struct clip *, uint64_t, uint64_t, int);
+int		 clip_is_cut(const struct clip *);
+const char	*clip_tail(struct clip *, size_t *);
+char		*clip_end(struct clip *, size_t *);	/* caller frees */
+void		 clip_free(struct clip *);
+
 /* util.c */
 long long	 util_strtonum(const char *, long long, long long,
 		     const char **);
@@ -219,6 +244,7 @@ struct keys {
 	char		*control;	/* channel: run/stop, for agents */
 	char		*stop;		/* string: the stop sentinel */
 	char		*main_hb;	/* string with TTL: submit is alive */
+	char		*seen;		/* string: its last heartbeat, ms */
 	char		*hb_prefix;	/* dteq:{RUN}:hb: + agent */
 	char		*running_prefix; /* dteq:{RUN}:running: + agent */
 	char		*log_prefix;	/* dteq:{RUN}:log: + attempt:id */

@@ -31,7 +31,9 @@
  *				stop script: state and ended
  *				(submit's end, dteq cancel);
  *				agents: rejected (a count),
- *				refused:NAME (why)
+ *				refused:NAME (why),
+ *				slots:NAME (its parallel, as
+ *				it joins: the reports' lanes)
  *	queue		list	submit pushes ready task	run TTL
  *				messages (dispatch and stage
  *				scripts); the finish script
@@ -109,6 +111,11 @@
  *				are kept ("kept")		lease,
  *								--agent-
  *								wait))
+ *	seen		string	submit, with main: the wall	run TTL
+ *				ms of its last heartbeat, so
+ *				status says since when a run
+ *				whose main job is gone was
+ *				abandoned
  *	hb:AGENT	string	the agent, while it is alive	lease
  *				(value: tasks it holds)
  *	running:AGENT	list	the agent's BLMOVE target,	run TTL
@@ -173,6 +180,7 @@ keys_build(struct keys *k)
 	k->control = keys_make(k->prefix, "control");
 	k->stop = keys_make(k->prefix, "stop");
 	k->main_hb = keys_make(k->prefix, "main");
+	k->seen = keys_make(k->prefix, "seen");
 	k->hb_prefix = keys_make(k->prefix, "hb:");
 	k->running_prefix = keys_make(k->prefix, "running:");
 	k->log_prefix = keys_make(k->prefix, "log:");
@@ -236,6 +244,7 @@ keys_free(struct keys *k)
 	free(k->control);
 	free(k->stop);
 	free(k->main_hb);
+	free(k->seen);
 	free(k->hb_prefix);
 	free(k->running_prefix);
 	free(k->log_prefix);

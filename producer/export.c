@@ -222,7 +222,7 @@ export_json_task(const struct submit *s, FILE *f, size_t i)
 	export_json_str(f, p->result.agent);
 	fprintf(f, ", \"attempts\": %d, \"attempt\": %d, \"flaky\": %s, "
 	    "\"cached\": %s, \"exit\": ", summary_attempts(s, i),
-	    p->result.attempt, summary_is_flaky(s, i) ? "true" : "false",
+	    summary_attempt(s, i), summary_is_flaky(s, i) ? "true" : "false",
 	    summary_is_cached(s, i) ? "true" : "false");
 	if (summary_ran(s, i))
 		fprintf(f, "%d", p->result.exit_code);

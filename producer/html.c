@@ -13,16 +13,24 @@
  *   task, its times and the last lines of its output (a title, so it
  *   works without script); a click or Enter shows the whole kept tail in
  *   a panel, and so does opening the page at #aN (attempt N's bar);
- * - the summary table, failures last, each row opening its task's tail
- *   (a cache hit, not run, has none and no bar: its note says so);
+ * - the summary table, failures first (the header's red pills link to
+ *   them), each row opening its task's tail (a cache hit, not run, has
+ *   none and no bar: its note says so); the script filters it (by id,
+ *   by status) and sorts it by a column's header;
  * - the commands recorded in the main job (dteq record), if any, in a
  *   table of their own (not on the timeline: they ran on no agent, and
  *   often before the run began), each row opening its output's tail.
  *
+ * The counts are the closing line's (recap.c): failed (lost and
+ * cancelled included) apart from timed out; the slots are those the
+ * agents offered (summary.c), idle ones included.
+ *
  * The bars are laid out here, in percentages of the run's span, so the
- * page needs no script to render. The script only fills the panel and,
- * once the page is laid out, counts the bars that have a size into
- * <body data-rendered-bars>, which the tests read from the DOM.
+ * page needs no script to render. The script fills the panel (a
+ * failure's output opened at its end, where the error is), filters and
+ * sorts the table and, once the page is laid out, counts the bars that
+ * have a size into <body data-rendered-bars>, which the tests read from
+ * the DOM, as they read the panel's data-at-end.
  */
 
 #include <stdio.h>
@@ -88,6 +96,12 @@ static const char html_style[] =
     "tbody tr{cursor:pointer}tbody tr:hover{background:var(--lane)}\n"
     "td .pill{font-weight:500;font-size:12px}\n"
     ".num{text-align:right}\n"
+    "a.pill{text-decoration:none}\n"
+    "th[data-k]{cursor:pointer;user-select:none}\n"
+    "th[data-k]:after{content:' \\2195';color:var(--mute)}\n"
+    ".tools{margin:0 0 8px}.tools input,.tools select{font:inherit;"
+    "padding:2px 6px;margin-right:8px;background:var(--bg);"
+    "color:var(--fg);border:1px solid var(--line);border-radius:4px}\n"
     ".tails{display:none}\n";
 
 static const char html_script[] =
@@ -101,9 +115,16 @@ static const char html_script[] =
     "        el.getAttribute('data-id');\n"
     "    document.getElementById('p-meta').textContent =\n"
     "        el.getAttribute('data-meta');\n"
-    "    document.getElementById('p-out').textContent = tail ?\n"
+    "    var out = document.getElementById('p-out');\n"
+    "    out.textContent = tail ?\n"
     "        (tail.textContent || '(no output)') : '(no output kept)';\n"
     "    panel.hidden = false;\n"
+    "    /* A failure opens at its end, where it says why. */\n"
+    "    out.scrollTop = el.getAttribute('data-end') ? out.scrollHeight : 0;\n"
+    "    panel.setAttribute('data-at-end', out.scrollHeight >\n"
+    "        out.clientHeight && out.scrollTop > 0 ? '1' : '0');\n"
+    "    if (el.tagName === 'TR' && panel.scrollIntoView)\n"
+    "      panel.scrollIntoView({block: 'nearest'});\n"
     "    if (a !== null && history.replaceState)\n"
     "      history.replaceState(null, '', '#a' + a);\n"
     "  }\n"
@@ -128,6 +149,62 @@ static const char html_script[] =
     "  }\n"
     "  if (document.readyState === 'complete') count();\n"
     "  else window.addEventListener('load', count);\n"
+    "  /* The table: filter by id and status, sort by a column. */\n"
+    "  var body = document.getElementById('tasks');\n"
+    "  var q = document.getElementById('q');\n"
+    "  var st = document.getElementById('st');\n"
+    "  if (!body || !q || !st) return;\n"
+    "  var tools = document.getElementById('tools');\n"
+    "  if (tools) tools.hidden = false;\n"
+    "  function filter() {\n"
+    "    var text = q.value.toLowerCase(), want = st.value, n = 0;\n"
+    "    var rows = body.rows;\n"
+    "    for (var i = 0; i < rows.length; i++) {\n"
+    "      var r = rows[i], ok = (r.getAttribute('data-id') || '')\n"
+    "          .toLowerCase().indexOf(text) >= 0;\n"
+    "      if (ok && want)\n"
+    "        ok = (' ' + r.getAttribute('data-f') + ' ')\n"
+    "            .indexOf(' ' + want + ' ') >= 0;\n"
+    "      r.hidden = !ok;\n"
+    "      if (ok) n++;\n"
+    "    }\n"
+    "    document.getElementById('shown').textContent = n + ' of ' +\n"
+    "        rows.length + ' tasks';\n"
+    "  }\n"
+    "  q.addEventListener('input', filter);\n"
+    "  st.addEventListener('change', filter);\n"
+    "  var pills = document.querySelectorAll('a.pill[data-f]');\n"
+    "  for (var i = 0; i < pills.length; i++)\n"
+    "    pills[i].addEventListener('click', function () {\n"
+    "      st.value = this.getAttribute('data-f'); filter();\n"
+    "    });\n"
+    "  var ths = document.querySelectorAll('th[data-k]'), dir = {};\n"
+    "  function key(r, k) {\n"
+    "    var c = r.cells[k], v = c.getAttribute('data-v');\n"
+    "    return v !== null ? Number(v) : c.textContent;\n"
+    "  }\n"
+    "  function sort(k, d) {\n"
+    "    dir[k] = d;\n"
+    "    var rows = Array.prototype.slice.call(body.rows);\n"
+    "    rows.sort(function (x, y) {\n"
+    "      var a = key(x, k), b = key(y, k);\n"
+    "      return (a < b ? -1 : a > b ? 1 : 0) * d;\n"
+    "    });\n"
+    "    for (var j = 0; j < rows.length; j++) body.appendChild(rows[j]);\n"
+    "  }\n"
+    "  for (var i = 0; i < ths.length; i++)\n"
+    "    ths[i].addEventListener('click', function () {\n"
+    "      var k = Number(this.getAttribute('data-k'));\n"
+    "      sort(k, dir[k] === 1 ? -1 : 1);\n"
+    "    });\n"
+    "  /* #failures shows the failures alone; #by-duration sorts. */\n"
+    "  function go() {\n"
+    "    if (location.hash === '#failures') st.value = 'fail';\n"
+    "    if (location.hash === '#by-duration') sort(3, -1);\n"
+    "    filter();\n"
+    "  }\n"
+    "  window.addEventListener('hashchange', go);\n"
+    "  go();\n"
     "})();\n";
 
 /* Print a NUL-terminated string escaped. */
@@ -193,7 +270,7 @@ html_header(const struct submit *s, FILE *f)
 {
 	const struct report *r = s->report;
 	const size_t	*c = r->counts;
-	size_t		 k;
+	size_t		 k, n;
 
 	fputs("<header>\n<h1>dteq run <code>", f);
 	html_str(f, s->run);
@@ -206,9 +283,13 @@ html_header(const struct submit *s, FILE *f)
 	if (r->ncached > 0)
 		fprintf(f, "<span class=\"pill success cached\">%zu cached, "
 		    "not run</span>", r->ncached);
-	if (r->nfailed > 0)
-		fprintf(f, "<span class=\"pill failed\">%zu failed</span>",
-		    r->nfailed);
+	/* As the closing line counts them; the pills lead to the rows. */
+	if ((n = c[RESULT_FAILED] + c[RESULT_LOST] + c[RESULT_CANCELLED]) > 0)
+		fprintf(f, "<a class=\"pill failed\" href=\"#failures\" "
+		    "data-f=\"fail\">%zu failed</a>", n);
+	if (c[RESULT_TIMEOUT] > 0)
+		fprintf(f, "<a class=\"pill timeout\" href=\"#failures\" "
+		    "data-f=\"fail\">%zu timed out</a>", c[RESULT_TIMEOUT]);
 	if (c[RESULT_SKIPPED] > 0)
 		fprintf(f, "<span class=\"pill skipped\">%zu skipped</span>",
 		    c[RESULT_SKIPPED]);
@@ -224,7 +305,9 @@ html_header(const struct submit *s, FILE *f)
 	if (r->wall_ms > 0 && r->work_ms > 0)
 		fprintf(f, ": %.1fx faster than one after another",
 		    (double)r->work_ms / (double)r->wall_ms);
-	fprintf(f, "; %zu agent slots.", r->nlanes);
+	fprintf(f, "; %zu agent slot%s on %zu agent%s.", r->nlanes,
+	    r->nlanes == 1 ? "" : "s", r->nagents, r->nagents == 1 ? "" :
+	    "s");
 	if (s->abort_reason != NULL) {
 		fputs(" The run was stopped: ", f);
 		html_str(f, s->abort_reason);
@@ -311,10 +394,10 @@ html_bar(const struct submit *s, FILE *f, size_t k)
 	    a->agent, a->attempt, st, en, du,
 	    r->tasks[a->task].critical ? ", on the critical path" : "");
 	fprintf(f, "<div class=\"bar %s%s\" style=\"left:%.3f%%;"
-	    "width:%.3f%%\" tabindex=\"0\" data-a=\"%zu\" data-id=\"",
+	    "width:%.3f%%\" tabindex=\"0\" data-a=\"%zu\"%s data-id=\"",
 	    a->final ? html_class(a->status) : "retried",
 	    r->tasks[a->task].critical && a->final ? " crit" : "", left, width,
-	    k);
+	    k, a->status != RESULT_SUCCESS ? " data-end=\"1\"" : "");
 	html_str(f, id);
 	fputs("\" data-meta=\"", f);
 	html_str(f, meta);
@@ -369,58 +452,113 @@ html_timeline(const struct submit *s, FILE *f)
 	    "</pre></div>\n</section>\n", f);
 }
 
-/* The summary table, failures last. */
+/* The words the status filter matches in task i's row (data-f). */
+static const char *
+html_filter_words(const struct submit *s, size_t i)
+{
+	if (summary_is_failure(s, i))
+		return ("fail");
+	if (summary_is_flaky(s, i))
+		return ("success flaky");
+	if (summary_is_cached(s, i))
+		return ("success cached");
+	if (s->pt[i].state != PT_DONE)
+		return ("unfinished");
+	return (s->pt[i].result.status == RESULT_SKIPPED ? "skipped" :
+	    "success");
+}
+
+/* One row of the summary table; first: the first failure's (#failures). */
+static void
+html_row(const struct submit *s, FILE *f, size_t i, int first)
+{
+	const struct report *r = s->report;
+	const struct ptask *p = &s->pt[i];
+	char		*meta;
+
+	xasprintf(&meta, "%s%s%s", summary_word(s, i),
+	    p->reason != NULL || summary_is_cached(s, i) ? ": " : "",
+	    p->reason != NULL ? p->reason : summary_is_cached(s, i) ?
+	    "cache hit, not run" : "");
+	fputs("<tr tabindex=\"0\"", f);
+	if (first)
+		fputs(" id=\"failures\"", f);
+	if (r->tasks[i].last != GRAPH_NONE)
+		fprintf(f, " data-a=\"%zu\"", r->tasks[i].last);
+	if (summary_is_failure(s, i))
+		fputs(" data-end=\"1\"", f);
+	fprintf(f, " data-f=\"%s\" data-id=\"", html_filter_words(s, i));
+	html_str(f, graph_node(s->g, i)->task->id);
+	fputs("\" data-meta=\"", f);
+	html_str(f, meta);
+	fprintf(f, "\"><td><span class=\"pill %s\">",
+	    p->state == PT_DONE ? html_class(p->result.status) :
+	    "unfinished");
+	html_str(f, summary_word(s, i));
+	fputs("</span></td><td class=\"mono\">", f);
+	html_str(f, graph_node(s->g, i)->task->id);
+	fputs("</td><td>", f);
+	html_str(f, p->result.agent != NULL ? p->result.agent : "-");
+	if (p->state == PT_DONE && p->result.status != RESULT_SKIPPED &&
+	    !summary_is_cached(s, i)) {
+		fprintf(f, "</td><td class=\"num\" data-v=\"%llu\">",
+		    (unsigned long long)p->result.duration_ms);
+		html_dur(f, p->result.duration_ms);
+	} else
+		fputs("</td><td class=\"num\" data-v=\"-1\">-", f);
+	fprintf(f, "</td><td class=\"num\" data-v=\"%d\">%d</td>"
+	    "<td class=\"note\">", summary_attempts(s, i),
+	    summary_attempts(s, i));
+	if (summary_is_flaky(s, i))
+		fputs("flaky ", f);
+	if (summary_is_cached(s, i))
+		fputs("cache hit, not run ", f);
+	if (p->state == PT_DONE && p->result.status == RESULT_FAILED)
+		fprintf(f, "exit %d ", p->result.exit_code);
+	html_str(f, p->reason);
+	fputs("</td></tr>\n", f);
+	free(meta);
+}
+
+/*
+ * The summary table: failures first (the first of them is #failures),
+ * then the others in the summary's order. The filter and the sortable
+ * headers work with the script; without it the table is all there.
+ */
 static void
 html_table(const struct submit *s, FILE *f)
 {
 	const struct report *r = s->report;
-	const struct ptask *p;
-	size_t		 k, i;
-	char		*meta;
+	size_t		 k, i, n = graph_size(s->g);
+	int		 first = 1;
 
-	fputs("<section id=\"summary\">\n<h2>Tasks</h2>\n<table>\n<thead><tr>"
-	    "<th>Status</th><th>Task</th><th>Agent</th><th class=\"num\">"
-	    "Duration</th><th class=\"num\">Attempts</th><th>Note</th></tr>"
-	    "</thead>\n<tbody>\n", f);
-	for (k = 0; k < graph_size(s->g); k++) {
+	fputs("<section id=\"summary\">\n<h2>Tasks</h2>\n"
+	    "<p class=\"tools\" id=\"tools\" hidden><input id=\"q\" "
+	    "type=\"search\" placeholder=\"Filter by task id\" "
+	    "aria-label=\"Filter by task id\"><select id=\"st\" "
+	    "aria-label=\"Status\"><option value=\"\">all</option>"
+	    "<option value=\"fail\">failed</option><option value=\"flaky\">"
+	    "flaky</option><option value=\"success\">succeeded</option>"
+	    "<option value=\"cached\">cached</option><option "
+	    "value=\"skipped\">skipped</option><option value=\"unfinished\">"
+	    "not finished</option></select><a href=\"#by-duration\">slowest "
+	    "first</a> <span id=\"shown\"></span></p>\n"
+	    "<table>\n<thead><tr><th data-k=\"0\">Status</th>"
+	    "<th data-k=\"1\">Task</th><th data-k=\"2\">Agent</th>"
+	    "<th class=\"num\" data-k=\"3\">Duration</th>"
+	    "<th class=\"num\" data-k=\"4\">Attempts</th><th>Note</th>"
+	    "</tr></thead>\n<tbody id=\"tasks\">\n", f);
+	for (k = 0; k < n; k++) {
 		i = r->order[k];
-		p = &s->pt[i];
-		xasprintf(&meta, "%s%s%s", summary_word(s, i),
-		    p->reason != NULL || summary_is_cached(s, i) ? ": " : "",
-		    p->reason != NULL ? p->reason : summary_is_cached(s, i) ?
-		    "cache hit, not run" : "");
-		fputs("<tr tabindex=\"0\"", f);
-		if (r->tasks[i].last != GRAPH_NONE)
-			fprintf(f, " data-a=\"%zu\"", r->tasks[i].last);
-		fputs(" data-id=\"", f);
-		html_str(f, graph_node(s->g, i)->task->id);
-		fputs("\" data-meta=\"", f);
-		html_str(f, meta);
-		fprintf(f, "\"><td><span class=\"pill %s\">",
-		    p->state == PT_DONE ? html_class(p->result.status) :
-		    "unfinished");
-		html_str(f, summary_word(s, i));
-		fputs("</span></td><td class=\"mono\">", f);
-		html_str(f, graph_node(s->g, i)->task->id);
-		fputs("</td><td>", f);
-		html_str(f, p->result.agent != NULL ? p->result.agent : "-");
-		fputs("</td><td class=\"num\">", f);
-		if (p->state == PT_DONE && p->result.status != RESULT_SKIPPED &&
-		    !summary_is_cached(s, i))
-			html_dur(f, p->result.duration_ms);
-		else
-			fputs("-", f);
-		fprintf(f, "</td><td class=\"num\">%d</td><td class=\"note\">",
-		    summary_attempts(s, i));
-		if (summary_is_flaky(s, i))
-			fputs("flaky ", f);
-		if (summary_is_cached(s, i))
-			fputs("cache hit, not run ", f);
-		if (p->state == PT_DONE && p->result.status == RESULT_FAILED)
-			fprintf(f, "exit %d ", p->result.exit_code);
-		html_str(f, p->reason);
-		fputs("</td></tr>\n", f);
-		free(meta);
+		if (!summary_is_failure(s, i))
+			continue;
+		html_row(s, f, i, first);
+		first = 0;
+	}
+	for (k = 0; k < n; k++) {
+		i = r->order[k];
+		if (!summary_is_failure(s, i))
+			html_row(s, f, i, 0);
 	}
 	fputs("</tbody>\n</table>\n</section>\n", f);
 }

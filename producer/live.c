@@ -75,11 +75,12 @@ static void
 live_bar(struct submit *s, FILE *f, int cols, uint64_t now)
 {
 	struct report	*r = s->report;
-	size_t		 done, running, queued, failed, n = graph_size(s->g);
+	struct report_counts c;
+	size_t		 n = graph_size(s->g);
 	char		*text, *el, *counts;
 	int		 bar, fill, k;
 
-	report_count(s, &done, &running, &queued, &failed);
+	report_count(s, &c);
 	el = util_format_duration(now - s->started);
 	counts = report_counts(s);
 	xasprintf(&text, " %s, %s", counts, el);
@@ -89,8 +90,8 @@ live_bar(struct submit *s, FILE *f, int cols, uint64_t now)
 	if (bar > 30)
 		bar = 30;
 	if (bar >= 10) {
-		fill = n == 0 ? bar : (int)((size_t)bar * done / n);
-		fputs(failed > 0 ? report_sgr(r, SGR_RED) :
+		fill = n == 0 ? bar : (int)((size_t)bar * c.done / n);
+		fputs(c.failed > 0 ? report_sgr(r, SGR_RED) :
 		    report_sgr(r, SGR_GREEN), f);
 		for (k = 0; k < fill; k++)
 			fputs(r->utf8 ? "\u2588" : "#", f);

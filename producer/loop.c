@@ -519,6 +519,9 @@ loop_tick(struct submit *s)
 	}
 	rconn_command(s->rc_cmd, loop_heartbeat_done, s, "SET %s %s PX %d GET",
 	    s->keys.main_hb, s->me, s->o->main_lease * 1000);
+	rconn_command_checked(s->rc_cmd, "heartbeat time",
+	    "SET %s %llu EX %d", s->keys.seen,
+	    (unsigned long long)util_wall_ms(), s->o->ttl);
 	rconn_command(s->rc_cmd, loop_exists_done, s, "EXISTS %s",
 	    s->keys.meta);
 	script_reclaim(s->rc_cmd, &s->keys, loop_reclaim_done, s);

@@ -341,6 +341,12 @@ struct rrecord {
 	char		*tail;		/* the end of its output */
 	size_t		 taillen;
 };
+
+/* An agent and the slots it offered (its --parallel). */
+struct rslots {
+	char		*agent;
+	int		 slots;
+};
 struct report {
 	int		 tty;		/* stdout is a terminal: live area */
 	int		 color;		/* ANSI colours */
@@ -370,12 +376,17 @@ struct report {
 	size_t		 flaky;
 	size_t		 ncached;	/* succeeded from the cache: not run */
 	char	       **lanes;		/* timeline rows: "agent #slot" */
-	size_t		 nlanes;
+	size_t		 nlanes;	/* the agents' slots */
+	size_t		 nagents;	/* agents with a lane */
 
 	/* record_collect(): commands recorded in the main job. */
 	struct rrecord	*records;	/* by start time */
 	size_t		 nrecords;
 	size_t		 nrecfailed;	/* not succeeded */
+
+	/* record_collect(): the slots each agent offered (slots:NAME). */
+	struct rslots	*slots;
+	size_t		 nslots;
 };
 
 /* The SGR sequences submit prints when colour is on (report_sgr()). */
@@ -409,8 +420,15 @@ const char	*report_status_sgr(const struct report *, int);
 void		 report_text(const struct report *, FILE *, const char *,
 		     size_t);
 void		 report_footer(const struct result *, char *, size_t);
-void		 report_count(const struct submit *, size_t *, size_t *,
-		     size_t *, size_t *);
+struct report_counts {
+	size_t		 done;
+	size_t		 failed;	/* of done: not a success, not skipped */
+	size_t		 running;
+	size_t		 queued;	/* ready, for a free slot */
+	size_t		 waiting;	/* on dependencies not finished */
+};
+int		 report_is_waiting(const struct submit *, size_t);
+void		 report_count(const struct submit *, struct report_counts *);
 char		*report_counts(const struct submit *);
 
 /* live.c: the live area on a terminal. */
@@ -421,8 +439,12 @@ void		 live_stop(struct submit *);
 int		 recap_print(struct submit *);
 
 /* summary.c */
+#define SUMMARY_FULL_MAX	40	/* past it, the log's table is short */
+#define SUMMARY_SLOWEST		10	/* the slowest tasks it shows */
 void		 summary_build(struct report *, const struct submit *);
+size_t		 summary_short_rows(const struct submit *, size_t *, size_t *);
 int		 summary_attempts(const struct submit *, size_t);
+int		 summary_attempt(const struct submit *, size_t);
 int		 summary_ran(const struct submit *, size_t);
 int		 summary_is_flaky(const struct submit *, size_t);
 int		 summary_is_failure(const struct submit *, size_t);

@@ -7,7 +7,9 @@
  *
  * 1. the --stream lines not yet ended, and the live area goes;
  * 2. the end of each failed task's output again (RECAP_REPLAY_LINES);
- * 3. the summary table of every task, failures last, never cut;
+ * 3. the summary table of every task, failures last; past
+ *    SUMMARY_FULL_MAX tasks, only the slowest, the flaky and the failed
+ *    ones (the report files have them all);
  * 4. the commands recorded in the main job (dteq record, records.c) in a
  *    table of their own; a recorded command that failed does not change
  *    the exit status: `dteq record` already exited with it;
@@ -110,28 +112,50 @@ recap_row_note(const struct submit *s, size_t i)
 	return (note);
 }
 
-/* Print the summary table: every task, failures last, nothing cut. */
+/* Where every task is, when the log's table shows only some. */
 static void
-recap_table(const struct submit *s, FILE *f)
+recap_elsewhere(const struct submit *s, FILE *f)
+{
+	const char	*paths[3];
+	size_t		 n = 0, k;
+
+	if (s->o->json_path != NULL)
+		paths[n++] = s->o->json_path;
+	if (s->o->junit_path != NULL)
+		paths[n++] = s->o->junit_path;
+	if (s->o->report_path != NULL)
+		paths[n++] = s->o->report_path;
+	if (n == 0) {
+		fputs("--json, --junit or --report", f);
+		return;
+	}
+	for (k = 0; k < n; k++)
+		fprintf(f, "%s%s", k == 0 ? "" : k + 1 == n ? " and " : ", ",
+		    paths[k]);
+}
+
+/* Print the rows rows[0..nrows) of the summary table. */
+static void
+recap_rows(const struct submit *s, FILE *f, const size_t *rows,
+    size_t nrows)
 {
 	const struct report *r = s->report;
 	const struct ptask *p;
-	size_t		 k, i, n = graph_size(s->g), wid = 4, wag = 5, l;
+	size_t		 k, i, wid = 4, wag = 5, l;
 	char		*dur, *note;
 
-	for (i = 0; i < n; i++) {
+	for (k = 0; k < nrows; k++) {
+		i = rows[k];
 		if ((l = strlen(graph_node(s->g, i)->task->id)) > wid)
 			wid = l;
 		if (s->pt[i].result.agent != NULL &&
 		    (l = strlen(s->pt[i].result.agent)) > wag)
 			wag = l;
 	}
-	fprintf(f, "\n%sSummary of run %s%s\n", report_sgr(r, SGR_BOLD),
-	    s->run, report_sgr(r, SGR_RESET));
 	fprintf(f, "  %-10s %-*s %-*s %9s %-8s %s\n", "STATUS", (int)wid,
 	    "TASK", (int)wag, "AGENT", "DURATION", "ATTEMPTS", "NOTE");
-	for (k = 0; k < n; k++) {
-		i = r->order[k];
+	for (k = 0; k < nrows; k++) {
+		i = rows[k];
 		p = &s->pt[i];
 		dur = util_format_duration(p->result.duration_ms);
 		note = recap_row_note(s, i);
@@ -153,6 +177,34 @@ recap_table(const struct submit *s, FILE *f)
 		free(note);
 		free(dur);
 	}
+}
+
+/*
+ * Print the summary table: every task, failures last; past
+ * SUMMARY_FULL_MAX tasks, only the slowest, the flaky and the failures,
+ * with the counts and where the whole table is.
+ */
+static void
+recap_table(const struct submit *s, FILE *f)
+{
+	const struct report *r = s->report;
+	size_t		*rows, nrows, nslow, n = graph_size(s->g);
+
+	fprintf(f, "\n%sSummary of run %s%s\n", report_sgr(r, SGR_BOLD),
+	    s->run, report_sgr(r, SGR_RESET));
+	if (n <= SUMMARY_FULL_MAX) {
+		recap_rows(s, f, r->order, n);
+		return;
+	}
+	rows = xcalloc(n, sizeof *rows);
+	nrows = summary_short_rows(s, rows, &nslow);
+	fprintf(f, "  %zu tasks: shown are the %zu slowest that succeeded, "
+	    "%zu flaky and %zu failed; every task is in ", n, nslow, r->flaky,
+	    r->nfailed);
+	recap_elsewhere(s, f);
+	fputs("\n", f);
+	recap_rows(s, f, rows, nrows);
+	free(rows);
 }
 
 /*

@@ -5,7 +5,9 @@
  * record_collect() reads the commands recorded in the main job from the
  * run's records hash, with the end of each one's output, into the report
  * state, so that the summary and the --json, --junit and --report files
- * show them apart from the graph's tasks.
+ * show them apart from the graph's tasks; and the slots each agent
+ * offered (slots:NAME in the meta hash, written as it joins), so the
+ * timeline has a lane for each, used or not.
  */
 
 #include <stdlib.h>
@@ -16,6 +18,32 @@
 #include "producer.h"
 
 #define RECORD_TAIL_BYTES	16384	/* output submit keeps per record */
+
+/* Keep the slots:NAME fields of the meta hash (HGETALL) in r->slots. */
+static void
+record_slots(struct report *r, const redisReply *meta)
+{
+	const redisReply *f, *v;
+	const char	*errstr;
+	long long	 n;
+	size_t		 k;
+
+	for (k = 0; k + 1 < meta->elements; k += 2) {
+		f = meta->element[k];
+		v = meta->element[k + 1];
+		if (f->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING ||
+		    strncmp(f->str, "slots:", 6) != 0 || f->len == 6)
+			continue;
+		n = util_strtonum(v->str, 1, 1024, &errstr);
+		if (errstr != NULL)
+			continue;
+		r->slots = xreallocarray(r->slots, r->nslots + 1,
+		    sizeof *r->slots);
+		r->slots[r->nslots].agent = xstrdup(f->str + 6);
+		r->slots[r->nslots++].slots = (int)n;
+	}
+}
 
 /* Order records by start time, then id. */
 static int
@@ -146,6 +174,10 @@ record_collect(struct submit *s)
 	}
 	log_debug("%s: %zu recorded commands, %zu failed", __func__,
 	    r->nrecords, r->nrecfailed);
+	freeReplyObject(reply);
+	reply = redisCommand(c, "HGETALL %s", s->keys.meta);
+	if (reply != NULL && reply->type == REDIS_REPLY_ARRAY)
+		record_slots(r, reply);
 out:
 	if (reply != NULL)
 		freeReplyObject(reply);

@@ -317,45 +317,70 @@ report_log(struct submit *s, size_t i, int attempt, const char *data,
 	report_stream_lines(s, i, 0);
 }
 
-/* Count the tasks by state. */
+/*
+ * Is task i waiting on dependencies that have not finished? A staged
+ * task is pushed early, but its message waits for them; a held or
+ * checked one is ready (the scheduler or the cache holds it): queued.
+ */
+int
+report_is_waiting(const struct submit *s, size_t i)
+{
+	const struct ptask	*p = &s->pt[i];
+
+	if (p->state == PT_QUEUED)
+		return (p->staged);
+	return (p->state == PT_WAITING && !p->held && !p->checking);
+}
+
+/*
+ * Count the tasks by state: done (failed: of them, not a success nor
+ * skipped), running, queued (ready, waiting for a free slot) and
+ * waiting (on dependencies).
+ */
 void
-report_count(const struct submit *s, size_t *done, size_t *running,
-    size_t *queued, size_t *failed)
+report_count(const struct submit *s, struct report_counts *c)
 {
 	size_t	i, n = graph_size(s->g);
 
-	*done = *running = *queued = *failed = 0;
+	memset(c, 0, sizeof *c);
 	for (i = 0; i < n; i++) {
 		switch (s->pt[i].state) {
 		case PT_DONE:
-			(*done)++;
+			c->done++;
 			if (s->pt[i].result.status != RESULT_SUCCESS &&
 			    s->pt[i].result.status != RESULT_SKIPPED)
-				(*failed)++;
+				c->failed++;
 			break;
 		case PT_RUNNING:
-			(*running)++;
+			c->running++;
 			break;
 		default:
-			(*queued)++;
+			if (report_is_waiting(s, i))
+				c->waiting++;
+			else
+				c->queued++;
 			break;
 		}
 	}
 }
 
-/* The counts as words: "12/40 done, 6 running on 3 agents, 22 queued". */
+/*
+ * The counts as words: "12/40 done, 6 running on 3 agents, 2 queued, 20
+ * waiting" (as dteq status says them). Caller frees.
+ */
 char *
 report_counts(const struct submit *s)
 {
-	size_t	 done, running, queued, failed;
-	char	*text, fails[64] = "";
+	struct report_counts	 c;
+	char			*text, fails[64] = "";
 
-	report_count(s, &done, &running, &queued, &failed);
-	if (failed > 0)
-		snprintf(fails, sizeof fails, " (%zu failed)", failed);
+	report_count(s, &c);
+	if (c.failed > 0)
+		snprintf(fails, sizeof fails, " (%zu failed)", c.failed);
 	xasprintf(&text, "%zu/%zu done%s, %zu running on %d agent%s, "
-	    "%zu queued", done, graph_size(s->g), fails, running,
-	    s->agents_alive, s->agents_alive == 1 ? "" : "s", queued);
+	    "%zu queued, %zu waiting", c.done, graph_size(s->g), fails,
+	    c.running, s->agents_alive, s->agents_alive == 1 ? "" : "s",
+	    c.queued, c.waiting);
 	return (text);
 }
 
@@ -601,6 +626,9 @@ report_free(struct submit *s)
 		free(r->records[i].tail);
 	}
 	free(r->records);
+	for (i = 0; i < r->nslots; i++)
+		free(r->slots[i].agent);
+	free(r->slots);
 	free(r->lanes);
 	free(r->attempts);
 	free(r->tasks);

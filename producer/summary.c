@@ -6,14 +6,17 @@
  * struct report) from s->pt and what report.c kept:
  *
  * - the order of the summary table: successes, skipped, unfinished, and
- *   failures last, each group by start time;
+ *   failures last, each group by start time; past SUMMARY_FULL_MAX tasks
+ *   the log's table has only the slowest, the flaky and the failures
+ *   (summary_short_rows());
  * - the totals, flaky tasks (a last attempt that succeeded after a failed
  *   one), cache hits (succeeded, not run: cached.c), the wall time and
  *   the sum of task times;
  * - the critical path: the chain of dependencies with the most work,
  *   from the graph and the actual durations of every attempt;
  * - the lanes of the HTML timeline: one per agent slot, found by packing
- *   each agent's attempts into as few rows as never overlap.
+ *   each agent's attempts into as few rows as never overlap, and as many
+ *   as the agent offered (record_collect() reads them), idle or not.
  *
  * The report files are written from it by export.c (--json), junit.c and
  * html.c.
@@ -69,6 +72,25 @@ summary_attempts(const struct submit *s, size_t i)
 }
 
 /*
+ * The number of task i's last attempt that an agent started (0: none
+ * did), as summary_attempts() counts them.
+ */
+int
+summary_attempt(const struct submit *s, size_t i)
+{
+	const struct ptask	*p = &s->pt[i];
+
+	switch (p->state) {
+	case PT_DONE:
+		return (p->result.attempt);
+	case PT_RUNNING:
+		return (p->attempt);
+	default:
+		return (summary_attempts(s, i));
+	}
+}
+
+/*
  * Has the task a result of its own, with an exit status (in this submit
  * or, resumed, an earlier one)? A skipped one has none.
  */
@@ -90,7 +112,11 @@ summary_is_flaky(const struct submit *s, size_t i)
 	    p->tries > 1);
 }
 
-/* The word for task i's state: a status name, or where it stopped. */
+/*
+ * The word for task i's state: a status name, or where it stopped. A
+ * task whose dependencies never finished is "not run", even one whose
+ * message was pushed early (staged); "queued" is one that was ready.
+ */
 const char *
 summary_word(const struct submit *s, size_t i)
 {
@@ -98,9 +124,9 @@ summary_word(const struct submit *s, size_t i)
 
 	switch (p->state) {
 	case PT_WAITING:
-		return ("not run");
+		return (report_is_waiting(s, i) ? "not run" : "queued");
 	case PT_QUEUED:
-		return ("queued");
+		return (p->staged ? "not run" : "queued");
 	case PT_RUNNING:
 		return (p->killed ? "cancelled" : "running");
 	}
@@ -252,49 +278,156 @@ summary_name_lanes(struct report *r, const char *agent, size_t nslots)
 	r->nlanes += nslots;
 }
 
+/* The slots agent offered (slots:NAME), 0 if it did not say. */
+static size_t
+summary_declared(const struct report *r, const char *agent)
+{
+	size_t	k;
+
+	for (k = 0; k < r->nslots; k++) {
+		if (strcmp(r->slots[k].agent, agent) == 0)
+			return ((size_t)r->slots[k].slots);
+	}
+	return (0);
+}
+
+/* Order strings (for qsort of const char *). */
+static int
+summary_str_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(const char *const *)a, *(const char *const *)b));
+}
+
+/*
+ * The agents of the timeline, by name: those that ran an attempt and
+ * those that offered slots (used or not). *n their number. Caller frees
+ * the array (the names are borrowed).
+ */
+static const char **
+summary_agents(const struct report *r, size_t *n)
+{
+	const char	**names;
+	size_t		  k, m = 0, out = 0;
+
+	names = xcalloc(r->nattempts + r->nslots + 1, sizeof *names);
+	for (k = 0; k < r->nattempts; k++)
+		names[m++] = r->attempts[k].agent;
+	for (k = 0; k < r->nslots; k++)
+		names[m++] = r->slots[k].agent;
+	if (m > 1)
+		qsort(names, m, sizeof *names, summary_str_cmp);
+	for (k = 0; k < m; k++) {
+		if (out == 0 || strcmp(names[out - 1], names[k]) != 0)
+			names[out++] = names[k];
+	}
+	*n = out;
+	return (names);
+}
+
 /*
  * Pack each agent's attempts into slots, first fit by start time: the
- * fewest rows in which no two attempts overlap. Each slot is a lane.
+ * fewest rows in which no two attempts overlap. Each slot is a lane, and
+ * so is each slot an agent offered and never used (an idle slot shows).
  */
 static void
 summary_lanes(struct report *r)
 {
 	struct summary_key	*keys;
 	struct rattempt		*a;
-	uint64_t		*ends = NULL;
-	size_t			 k, slot, nslots = 0;
-	const char		*agent = NULL;
+	uint64_t		*ends;
+	const char		**agents;
+	size_t			 k = 0, j, slot, nslots, nagents, want;
 
-	if (r->nattempts == 0)
-		return;
-	keys = xcalloc(r->nattempts, sizeof *keys);
-	for (k = 0; k < r->nattempts; k++) {
-		keys[k].agent = r->attempts[k].agent;
-		keys[k].start = r->attempts[k].start_ms;
-		keys[k].index = k;
+	keys = xcalloc(r->nattempts + 1, sizeof *keys);
+	for (j = 0; j < r->nattempts; j++) {
+		keys[j].agent = r->attempts[j].agent;
+		keys[j].start = r->attempts[j].start_ms;
+		keys[j].index = j;
 	}
-	qsort(keys, r->nattempts, sizeof *keys, summary_key_cmp);
-	ends = xcalloc(r->nattempts, sizeof *ends);
-	for (k = 0; k < r->nattempts; k++) {
-		a = &r->attempts[keys[k].index];
-		if (agent == NULL || strcmp(agent, a->agent) != 0) {
-			if (agent != NULL)
-				summary_name_lanes(r, agent, nslots);
-			agent = a->agent;
-			nslots = 0;
+	if (r->nattempts > 1)
+		qsort(keys, r->nattempts, sizeof *keys, summary_key_cmp);
+	ends = xcalloc(r->nattempts + 1, sizeof *ends);
+	agents = summary_agents(r, &nagents);
+	r->nagents = 0;
+	for (j = 0; j < nagents; j++) {
+		nslots = 0;
+		for (; k < r->nattempts && strcmp(keys[k].agent,
+		    agents[j]) == 0; k++) {
+			a = &r->attempts[keys[k].index];
+			for (slot = 0; slot < nslots; slot++) {
+				if (ends[slot] <= a->start_ms)
+					break;
+			}
+			if (slot == nslots)
+				nslots++;
+			ends[slot] = a->end_ms > a->start_ms ? a->end_ms :
+			    a->start_ms;
+			a->lane = r->nlanes + slot;
 		}
-		for (slot = 0; slot < nslots; slot++) {
-			if (ends[slot] <= a->start_ms)
-				break;
-		}
-		if (slot == nslots)
-			nslots++;
-		ends[slot] = a->end_ms > a->start_ms ? a->end_ms : a->start_ms;
-		a->lane = r->nlanes + slot;
+		if ((want = summary_declared(r, agents[j])) > nslots)
+			nslots = want;
+		if (nslots == 0)
+			continue;
+		summary_name_lanes(r, agents[j], nslots);
+		r->nagents++;
 	}
-	summary_name_lanes(r, agent, nslots);
+	free(agents);
 	free(ends);
 	free(keys);
+}
+
+/* Order task indices by duration, longest first, then index. */
+static int
+summary_slow_cmp(const void *a, const void *b, void *arg)
+{
+	const struct submit	*s = arg;
+	size_t			 x = *(const size_t *)a, y = *(const size_t *)b;
+	uint64_t		 dx = s->pt[x].result.duration_ms;
+	uint64_t		 dy = s->pt[y].result.duration_ms;
+
+	if (dx != dy)
+		return (dx > dy ? -1 : 1);
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * The rows of the log's summary table for a run of more than
+ * SUMMARY_FULL_MAX tasks (summary_build() made r->order): the
+ * SUMMARY_SLOWEST slowest tasks that ran, longest first (those of them
+ * flaky or failed come with their group), then the flaky tasks, then the
+ * failures, last as in the full table. rows has room for every task;
+ * returns the number of rows, *nslow how many are of the slowest.
+ */
+size_t
+summary_short_rows(const struct submit *s, size_t *rows, size_t *nslow)
+{
+	const struct report	*r = s->report;
+	size_t			*ran, nran = 0, n = graph_size(s->g), k, i;
+	size_t			 nrows = 0;
+
+	ran = xcalloc(n + 1, sizeof *ran);
+	for (i = 0; i < n; i++) {
+		if (summary_ran(s, i) && !summary_is_cached(s, i))
+			ran[nran++] = i;
+	}
+	/* qsort_r() takes no const argument; the comparison only reads. */
+	qsort_r(ran, nran, sizeof *ran, summary_slow_cmp, (void *)s);
+	for (k = 0; k < nran && k < SUMMARY_SLOWEST; k++) {
+		if (!summary_is_flaky(s, ran[k]) &&
+		    !summary_is_failure(s, ran[k]))
+			rows[nrows++] = ran[k];
+	}
+	*nslow = nrows;
+	for (k = 0; k < n; k++) {
+		if (summary_is_flaky(s, r->order[k]))
+			rows[nrows++] = r->order[k];
+	}
+	for (k = 0; k < n; k++) {
+		if (summary_is_failure(s, r->order[k]))
+			rows[nrows++] = r->order[k];
+	}
+	free(ran);
+	return (nrows);
 }
 
 /* Compute everything the summary and the report files show. */

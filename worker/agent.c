@@ -110,6 +110,10 @@ agent_heartbeat_done(redisAsyncContext *ac, void *r, void *privdata)
 			w->name_taken = 0;
 			log_info("joined run %s as %s (parallel %d)", w->run,
 			    w->name, w->parallel);
+			/* Its slots, for the reports (offered, used or not). */
+			rconn_command_checked(w->rc_cmd, "recording the agent's "
+			    "slots", "HSET %s slots:%s %d", w->keys.meta,
+			    w->name, w->parallel);
 			worker_pop(w);
 		}
 		return;

@@ -10,8 +10,10 @@
  * - a buffer is sent when it holds OUTPUT_FLUSH_BYTES, or OUTPUT_FLUSH_MS
  *   after the first byte of it came, and before the task's result;
  * - at most output_cap bytes (the run's --output-cap) are kept for one
- *   attempt: the rest is counted, not sent, after one line saying the
- *   output was truncated.
+ *   attempt, its head and its tail (clip.c): the head is sent as it
+ *   comes; what follows waits in the tail's ring and is sent when the
+ *   task is over (output_end()), after a line saying how much was left
+ *   out, if any was.
  */
 
 #include <sys/queue.h>
@@ -51,61 +53,64 @@ output_flush(struct wtask *wt)
 	wt->outlen = 0;
 }
 
-/* The output went over the cap: say so at its end, and send it. */
-static void
-output_truncate(struct wtask *wt)
-{
-	char	*marker;
-
-	wt->truncated = 1;
-	xasprintf(&marker, "\n[output truncated: more than %zu bytes]\n",
-	    wt->w->output_cap);
-	memcpy(wt->out + wt->outlen, marker, strlen(marker));
-	wt->outlen += strlen(marker);
-	free(marker);
-	output_flush(wt);
-}
-
 /*
  * Output from a task's child (p is NULL for dteq's own lines): buffer
- * what fits under the cap, sending every full buffer.
+ * what belongs to the head, sending every full buffer; the clip holds
+ * the rest for the tail.
  */
 void
 output_child_cb(struct proc *p, const char *buf, size_t len, void *arg)
 {
 	struct wtask	*wt = arg;
 	struct worker	*w = wt->w;
-	size_t		 room, take, n;
+	size_t		 take, n;
 	struct timeval	 tv = { 0, OUTPUT_FLUSH_MS * 1000 };
 
 	(void)p;
 	wt->output_total += len;
-	if (wt->truncated)
-		return;
-	room = w->output_cap - wt->logged;
-	take = len < room ? len : room;
-	if (wt->out == NULL)
-		wt->out = xmalloc(OUTPUT_FLUSH_BYTES + 256);
+	if (wt->out == NULL) {
+		wt->out = xmalloc(OUTPUT_FLUSH_BYTES);
+		clip_init(&wt->clip, w->output_cap);
+	}
+	take = clip_add(&wt->clip, buf, len);
 	while (take > 0) {
 		n = OUTPUT_FLUSH_BYTES - wt->outlen;
 		if (n > take)
 			n = take;
 		memcpy(wt->out + wt->outlen, buf, n);
 		wt->outlen += n;
-		wt->logged += n;
 		buf += n;
 		take -= n;
 		if (wt->outlen == OUTPUT_FLUSH_BYTES)
 			output_flush(wt);
 	}
-	if (len > room) {
-		output_truncate(wt);
-		return;
-	}
 	if (wt->outlen > 0 && wt->ev_flush == NULL)
 		wt->ev_flush = evtimer_new(w->base, output_flush_cb, wt);
 	if (wt->outlen > 0 && !evtimer_pending(wt->ev_flush, NULL))
 		evtimer_add(wt->ev_flush, &tv);
+}
+
+/*
+ * The attempt is over: send what is buffered, then what the clip held
+ * after the head (the marker and the tail if some was left out). Output
+ * that comes later is counted, not sent.
+ */
+void
+output_end(struct wtask *wt)
+{
+	struct worker	*w = wt->w;
+	char		*rest;
+	size_t		 len;
+
+	output_flush(wt);
+	if (wt->out == NULL || wt->clip.ended)
+		return;
+	rest = clip_end(&wt->clip, &len);
+	if (len > 0) {
+		script_log(w->rc_cmd, &w->sa, &wt->sat, rest, len, w->ttl,
+		    w->stream, rconn_check_reply, (void *)"the log script");
+	}
+	free(rest);
 }
 
 /* A line of dteq's own in the task's output, as if the task printed it. */
@@ -129,4 +134,5 @@ output_free(struct wtask *wt)
 	if (wt->ev_flush != NULL)
 		event_free(wt->ev_flush);
 	free(wt->out);
+	clip_free(&wt->clip);
 }

@@ -19,9 +19,9 @@
  *    worker_restore_exit_cb() comes back here. Then it spawns the task's
  *    command (proc.c) in the task's environment (env.c); the output of
  *    both goes to output.c, which appends it to the attempt's log (at
- *    most output_cap bytes).
+ *    most output_cap bytes: the head as it comes, the tail at the end).
  * 4. worker_exit_cb() reports the result (worker_task_report(), which
- *    flushes the output) and sends the finish script, which acks the
+ *    ends the output) and sends the finish script, which acks the
  *    message and records the result once, if the attempt is still
  *    current. While the queue has work the finish script also moves the
  *    next message into the running list and claims it, so the next task
@@ -189,7 +189,7 @@ worker_task_report(struct wtask *wt, int status, int code, const char *why)
 	r->agent = xstrdup(wt->w->name);
 	free(wt->result_json);
 	wt->result_json = result_encode(r, NULL);
-	output_flush(wt);
+	output_end(wt);
 	wtask_set_state(wt, WT_FINISHING);
 	wt->restore_wait = 0;
 	worker_restore_release(wt);

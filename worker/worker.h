@@ -161,7 +161,7 @@ struct wtask {
 	size_t			 outlen;
 	size_t			 logged;	/* bytes appended or queued */
 	uint64_t		 output_total;	/* bytes the task printed */
-	int			 truncated;
+	struct clip		 clip;		/* what the cap keeps */
 	struct event		*ev_flush;
 
 	struct result		 result;
@@ -199,6 +199,7 @@ void		 output_child_cb(struct proc *, const char *, size_t, void *);
 void		 output_printf(struct wtask *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 output_flush(struct wtask *);
+void		 output_end(struct wtask *);
 void		 output_free(struct wtask *);
 
 /* wtask.c: how a message came */

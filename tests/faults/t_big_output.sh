@@ -1,8 +1,8 @@
 # Output: a task prints 300 MB. The agent's memory stays bounded (VmRSS
 # sampled every 0.1 s stays < 100 MB; 150 MB on an ASan build, with a small
 # quarantine), submit completes, the stored log is
-# capped at the run's output cap and ends with an "[output truncated"
-# marker, the result records the full byte count, and no Redis client is
+# capped at the run's output cap, its head and its tail with an
+# "[output truncated" marker between them, the result records the full byte count, and no Redis client is
 # disconnected for its output buffer. Run 1: default cap (4 MiB); run 2:
 # --stream (live output over pub/sub); run 3: --stream with a 32 MiB cap
 # (Redis's default pub/sub client limit is 32 MB hard, 8 MB for 60 s)
@@ -75,10 +75,17 @@ big_run() {
 	[ "$_len" -ge "$_cap" ] || fail "stored log of big is $_len bytes, less than the cap $_cap"
 	[ "$_len" -le $((_cap + 256)) ] ||
 	    fail "stored log of big is $_len bytes, over the cap $_cap"
+	# The marker after the head (the first 3/4 of the cap), the tail
+	# after it: the task's last bytes.
+	_head=$((_cap - _cap / 4))
+	rcli getrange "$_key" $((_head - 10)) $((_head + 300)) >"$TMP/mid.$_bn"
+	assert_grep '\[output truncated' "$TMP/mid.$_bn" \
+	    "the stored log ($_bn) has no [output truncated marker after its head"
+	sed 's/^/    marker: /' "$TMP/mid.$_bn" | grep -v '^    marker: y$' | head -3
 	rcli getrange "$_key" -200 -1 >"$TMP/tail.$_bn"
-	assert_grep '\[output truncated' "$TMP/tail.$_bn" \
-	    "the stored log ($_bn) ends without an [output truncated marker"
-	sed 's/^/    tail: /' "$TMP/tail.$_bn" | grep -v '^    tail: y$' | head -3
+	assert_no_grep 'truncated' "$TMP/tail.$_bn" \
+	    "the stored log ($_bn) ends with the marker, not the task's end"
+	assert_eq "$(grep -v '^$' "$TMP/tail.$_bn" | tail -1)" y "the last line of the log ($_bn)"
 	assert_eq "$(result_field "$_run" big output)" "$bytes" \
 	    "output bytes recorded for big ($_bn)"
 	assert_eq "$(result_field "$_run" big status)" success "status of big ($_bn)"

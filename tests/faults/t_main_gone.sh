@@ -2,7 +2,10 @@
 # Its heartbeat key lapses; the agents then kill their running tasks and
 # exit 3 with "main job stopped responding", within the main lease
 # (--main-lease 5 when submit has the option, else the 30 s default: 45 s
-# allowed) plus a few seconds.
+# allowed) plus a few seconds. dteq status then says the run is
+# abandoned since the main job's last heartbeat (the second it was
+# killed, give or take the heartbeat's second), not "running"; --list
+# says abandoned, and --watch stops.
 # timeout: 120
 
 . "$TOP/tests/faults/faultlib.sh"
@@ -45,4 +48,24 @@ for a in a1 a2 idle; do
 	    "agent $a does not say the main job stopped responding"
 done
 tasks_gone
+
+log "dteq status of the abandoned run"
+run_cli status status --redis "$REDIS_URL" --run "$RUN"
+assert_eq "$RC" 0 "dteq status exit status"
+cat "$TMP/status.out"
+assert_grep "^run $RUN: abandoned since [0-9-]+ [0-9:]+ UTC \([0-9.hms]+ ago: the main job's last heartbeat\), ran for [0-9.hms]+, started [0-9-]+ [0-9:]+ UTC$" \
+    "$TMP/status.out" "status's first line"
+assert_no_grep 'running for|main job (gone|alive)' "$TMP/status.out" \
+    "status still says running"
+since=$(sed -n 's/^run [^ ]*: abandoned since \([0-9-]* [0-9:]*\) UTC.*/\1/p' \
+    "$TMP/status.out")
+since_s=$(date -u -d "$since" +%s) || fail "not a time: $since"
+killed_s=$((killed / 1000))
+[ "$since_s" -ge $((killed_s - 3)) ] && [ "$since_s" -le $((killed_s + 1)) ] ||
+    fail "abandoned since $since ($since_s), the main job was killed at $killed_s"
+run_cli list status --redis "$REDIS_URL" --list
+assert_grep "^$RUN +abandoned " "$TMP/list.out" "status --list's state"
+run_cli watch status --redis "$REDIS_URL" --run "$RUN" --watch
+assert_eq "$RC" 0 "status --watch of an abandoned run ends, exit status"
+assert_grep "^run $RUN: abandoned since " "$TMP/watch.out" "--watch's line"
 exit 0

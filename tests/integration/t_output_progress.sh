@@ -1,6 +1,8 @@
 # While tasks run, a non-TTY submit prints a one-line progress note at
-# most every 10 s ("~ 3/5 done, 1 running on 2 agents, 1 queued, 10.0s
-# elapsed"), on its own line between blocks; a short run prints none.
+# most every 10 s ("~ 3/5 done, 1 running on 2 agents, 0 queued, 1
+# waiting, 10.0s elapsed": a task waiting on its dependencies is not
+# queued, as dteq status counts them), on its own line between blocks; a
+# short run prints none.
 # timeout: 90
 
 . "$TOP/tests/integration/lib.sh"
@@ -39,7 +41,7 @@ n=$(count_lines "$out" "~ ")
 [ "$n" -ge 1 ] || fail "no progress line in a ${secs}s run"
 [ "$n" -le $((secs / 10)) ] ||
     fail "$n progress lines in ${secs}s (more than one per 10 s)"
-assert_grep '^~ 3/5 done, 1 running on 2 agents, 1 queued, [0-9.]+s elapsed$' \
+assert_grep '^~ 3/5 done, 1 running on 2 agents, 0 queued, 1 waiting, [0-9.]+s elapsed$' \
     "$out" "progress line"
 # Never inside a block.
 awk '/^> /{ b = 1 } /^< /{ b = 0 } b && /^~ / { exit 1 }' "$out" ||

@@ -1,9 +1,14 @@
 # --report writes one self-contained HTML file (no external script, style,
-# font or image) that Debian's Chromium, headless, loads from disk: its
-# DOM, once laid out, has one bar with a size per attempt (a retried task
-# has two, a skipped one none), one lane per agent slot and one table row
-# per task; opening it at #aN fills the output panel with attempt N's
-# output; a screenshot of it is a real PNG.
+# font or image; links only within the page) that Debian's Chromium,
+# headless, loads from disk: its DOM, once laid out, has one bar with a
+# size per attempt (a retried task has two, a skipped one none), one lane
+# per agent slot and one table row per task, the failures first; its
+# pills count as the closing line does (1 failed, 1 timed out) and link
+# to the failures; opening it at #aN fills the output panel with attempt
+# N's output, a failure's at its end; #failures shows the failures alone
+# and #by-duration sorts the table longest first; a screenshot of it is a
+# real PNG. A run whose agents offered 6 slots and ran one task at a time
+# says 6 agent slots on 3 agents, with a lane for each.
 # timeout: 180
 
 . "$TOP/tests/integration/lib.sh"
@@ -19,7 +24,7 @@ while [ $i -le 8 ]; do
 	i=$((i + 1))
 done
 add_task "$tf" "app:test" "[ \"\$DTEQ_ATTEMPT\" -gt 1 ] || { echo flaky-first; exit 1; }; echo second-try-ok" "lib1:build" '"retries": 1'
-add_task "$tf" "app:lint" "echo 'lint: 3 problems'; echo 'src/a.ts:1 unused'; exit 2" "lib2:build"
+add_task "$tf" "app:lint" "i=0; while [ \$i -lt 200 ]; do i=\$((i + 1)); echo \"src/f\$i.ts: checked\"; done; echo 'lint: 3 problems'; echo 'src/a.ts:1 unused'; exit 2" "lib2:build"
 add_task "$tf" "app:deploy" "echo never" "app:lint"
 add_task "$tf" "app:e2e" "sleep 30" "lib3:build" '"timeout": 1'
 taskfile "$tf"
@@ -36,8 +41,18 @@ agents_exit_ok 15 a1 a2 a3
 assert_file "$html" "HTML report"
 
 log "self-contained"
-grep -Eiq '(src|href)=|url\(|@import|https?:' "$html" &&
-    fail "external reference: $(grep -Eio '.{20}((src|href)=|url\(|@import|https?:).{30}' "$html" | head -3)"
+grep -Eiq 'src=|href="[^#]|url\(|@import|https?:' "$html" &&
+    fail "external reference: $(grep -Eio '.{20}(src=|href="[^#]|url\(|@import|https?:).{30}' "$html" | head -3)"
+
+log "the counts of the closing line, the pills linked to the failures"
+assert_grep '^12 tasks: 9 succeeded \(1 flaky\), 1 failed, 1 timed out, 1 skipped in ' \
+    "$TMP/submit.out" "the closing line"
+assert_grep '<a class="pill failed" href="#failures"[^>]*>1 failed</a>' \
+    "$html" "the failed pill"
+assert_grep '<a class="pill timeout" href="#failures"[^>]*>1 timed out</a>' \
+    "$html" "the timed-out pill"
+assert_no_grep '>2 failed<' "$html" "a timed-out task counted as failed"
+assert_grep '; 6 agent slots on 3 agents\.' "$html" "slots and agents"
 assert_grep '<script>' "$html" "inline script"
 assert_grep '<style>' "$html" "inline style"
 
@@ -70,11 +85,14 @@ assert_eq "$(grep -o 'class="bar timeout' "$TMP/dom.html" | wc -l |
     tr -d ' ')" 1 "bars of timed-out attempts"
 assert_eq "$(grep -o '<tr tabindex' "$TMP/dom.html" | wc -l | tr -d ' ')" \
     12 "table rows"
-# Failures last in the table: the last two rows are the failures.
+# Failures first in the table, the first of them #failures.
 grep -o '<tr tabindex[^>]*data-id="[^"]*"' "$TMP/dom.html" |
-    sed 's/.*data-id="\([^"]*\)"/\1/' | tail -2 | sort | tr '\n' ' ' \
-    >"$TMP/last2"
-assert_eq "$(cat "$TMP/last2")" "app:e2e app:lint " "last rows of the table"
+    sed 's/.*data-id="\([^"]*\)"/\1/' | head -2 | sort | tr '\n' ' ' \
+    >"$TMP/first2"
+assert_eq "$(cat "$TMP/first2")" "app:e2e app:lint " "first rows of the table"
+grep -o '<tr tabindex[^>]*>' "$TMP/dom.html" | head -1 |
+    grep -q 'id="failures"' || fail "the first row is not #failures"
+grep -o '<tr [^>]*hidden' "$TMP/dom.html" && fail "rows hidden with no filter"
 assert_grep 'building lib3 &lt;ok&gt;' "$TMP/dom.html" "escaped output tail"
 
 log "the panel shows an attempt's output (#aN)"
@@ -91,6 +109,29 @@ tr -d '\n' <"$TMP/panel.html" | grep -o '<h3 id="p-title">[^<]*</h3>' \
 assert_grep '>app:lint<' "$TMP/ptitle" "panel title"
 grep -o '<div id="panel"[^>]*>' "$TMP/panel.html" | grep -q hidden &&
     fail "panel still hidden"
+grep -o '<div id="panel"[^>]*>' "$TMP/panel.html" |
+    grep -q 'data-at-end="1"' ||
+    fail "the failure's output did not open at its end: $(grep -o '<div id="panel"[^>]*>' "$TMP/panel.html")"
+
+log "#failures: the failures alone"
+chrome --dump-dom "file://$html#failures" >"$TMP/fail.html" ||
+    fail "chromium --dump-dom #failures failed"
+grep -o '<tr tabindex[^>]*>' "$TMP/fail.html" | grep -v ' hidden' |
+    sed 's/.*data-id="\([^"]*\)".*/\1/' | sort | tr '\n' ' ' >"$TMP/shown"
+assert_eq "$(cat "$TMP/shown")" "app:e2e app:lint " "rows shown at #failures"
+assert_grep '<span id="shown">2 of 12 tasks</span>' "$TMP/fail.html" \
+    "the count of rows shown"
+
+log "#by-duration: longest first"
+chrome --dump-dom "file://$html#by-duration" >"$TMP/dur.html" ||
+    fail "chromium --dump-dom #by-duration failed"
+tr -d '\n' <"$TMP/dur.html" | grep -o '<tbody id="tasks">.*</tbody>' |
+    sed 's/<tr /\n<tr /g' | grep '^<tr ' |
+    sed 's/.*<td class="num" data-v="\(-*[0-9]*\)">.*<td class="num" data-v="[0-9]*">.*/\1/' \
+    >"$TMP/durs"
+assert_eq "$(wc -l <"$TMP/durs" | tr -d ' ')" 12 "rows sorted"
+sort -rn "$TMP/durs" | cmp -s - "$TMP/durs" ||
+    fail "not longest first: $(tr '\n' ' ' <"$TMP/durs")"
 
 log "screenshot"
 chrome --window-size=1280,1000 --screenshot="$TMP/shot.png" \
@@ -101,4 +142,23 @@ assert_file "$TMP/shot.png" "screenshot"
 size=$(wc -c <"$TMP/shot.png" | tr -d ' ')
 [ "$size" -gt 20000 ] || fail "screenshot of only $size bytes"
 log "screenshot: $size bytes"
+
+log "agents that ran one task at a time: every slot they offered"
+RUN="$RUN-chain"
+tf="$TMP/chain.json"
+# c1 waits (30 s at most) until the three agents have joined: each
+# records its slots as it joins.
+add_task "$tf" "c1" "n=0; while [ \$n -lt 300 ] && [ \$(grep -l 'joined run' $TMP/agent.b1.err $TMP/agent.b2.err $TMP/agent.b3.err | wc -l) -lt 3 ]; do n=\$((n + 1)); sleep 0.1; done; echo one"
+add_task "$tf" "c2" "echo two" "c1"
+add_task "$tf" "c3" "echo three" "c2"
+taskfile "$tf"
+start_agent b1 --parallel 2
+start_agent b2 --parallel 2
+start_agent b3 --parallel 2
+html="$TMP/chain.html"
+submit chain --report "$html" "$tf"
+assert_eq "$SUBMIT_RC" 0 "exit status of the chain"
+agents_exit_ok 15 b1 b2 b3
+assert_grep '; 6 agent slots on 3 agents\.' "$html" "slots of the chain"
+assert_grep 'data-lanes="6"' "$html" "lanes of the chain"
 exit 0

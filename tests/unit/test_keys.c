@@ -13,7 +13,7 @@
 #include "dteq.h"
 #include "test.h"
 
-#define NFIXED	16
+#define NFIXED	17
 
 /* The fixed names of a run, in struct order after run. */
 static void
@@ -35,6 +35,7 @@ fixed_keys(const struct keys *k, const char *out[NFIXED])
 	out[13] = k->staged;
 	out[14] = k->waiting;
 	out[15] = k->waiters;
+	out[16] = k->seen;
 }
 
 /*
@@ -84,6 +85,7 @@ test_names(void)
 	CHECK_STREQ(k.events, "dteq:{R1}:events");
 	CHECK_STREQ(k.stop, "dteq:{R1}:stop");
 	CHECK_STREQ(k.main_hb, "dteq:{R1}:main");
+	CHECK_STREQ(k.seen, "dteq:{R1}:seen");
 	CHECK_STREQ(k.hb_prefix, "dteq:{R1}:hb:");
 	CHECK_STREQ(k.running_prefix, "dteq:{R1}:running:");
 	CHECK_STREQ(k.log_prefix, "dteq:{R1}:log:");

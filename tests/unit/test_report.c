@@ -289,6 +289,61 @@ test_order_and_counts(void)
 	teardown(&s);
 }
 
+/*
+ * The counts of a run going on: a task waiting on its dependencies is
+ * waiting, not queued, also one pushed early (staged); one that never
+ * started has no attempt, and is "not run" unless it was ready.
+ */
+static void
+test_counts_waiting(void)
+{
+	struct submit	 s;
+	char		*counts, *path = tpath("counts.out");
+	size_t		 a, b, c, d, e;
+	int		 saved;
+
+	diamond(&s);
+	a = graph_find(s.g, "p:a");
+	b = graph_find(s.g, "p:b");
+	c = graph_find(s.g, "p:c");
+	d = graph_find(s.g, "p:d");
+	e = graph_find(s.g, "q:e");
+	report_get(&s);
+	saved = capture_stdout(path);
+	finish(&s, "p:a", RESULT_SUCCESS, 1, "w1", 1000, 100, "a\n", NULL);
+	restore_stdout(saved);
+	unlink(path);
+	free(path);
+	s.pt[b].state = PT_RUNNING;
+	s.pt[b].tries = s.pt[b].attempt = 1;
+	s.pt[c].state = PT_QUEUED;	/* pushed early: waits for p:a... */
+	s.pt[c].staged = 1;
+	s.pt[c].tries = 1;
+	s.pt[d].state = PT_WAITING;
+	s.pt[e].state = PT_QUEUED;	/* ready, for a free slot */
+	s.pt[e].tries = 1;
+	s.agents_alive = 3;
+	counts = report_counts(&s);
+	CHECK_STREQ(counts, "1/5 done, 1 running on 3 agents, 1 queued, "
+	    "2 waiting");
+	free(counts);
+	s.pt[d].held = 1;		/* ready, held back: queued */
+	counts = report_counts(&s);
+	CHECK_STREQ(counts, "1/5 done, 1 running on 3 agents, 2 queued, "
+	    "1 waiting");
+	free(counts);
+	s.pt[d].held = 0;
+	CHECK_STREQ(summary_word(&s, c), "not run");
+	CHECK_STREQ(summary_word(&s, d), "not run");
+	CHECK_STREQ(summary_word(&s, e), "queued");
+	CHECK(summary_attempts(&s, c) == 0 && summary_attempt(&s, c) == 0);
+	CHECK(summary_attempts(&s, e) == 0 && summary_attempt(&s, e) == 0);
+	CHECK(summary_attempts(&s, b) == 1 && summary_attempt(&s, b) == 1);
+	CHECK(summary_attempts(&s, a) == 1 && summary_attempt(&s, a) == 1);
+	CHECK(!summary_ran(&s, c) && !summary_ran(&s, b));
+	teardown(&s);
+}
+
 /* The heaviest chain, counting every attempt. */
 static void
 test_critical_path(void)
@@ -345,6 +400,49 @@ test_lanes(void)
 	CHECK(r->attempts[3].lane == 1);	/* c#2, beside b */
 	CHECK(!r->attempts[2].final && r->attempts[3].final);
 	CHECK(r->span_ms == 2000);
+	teardown(&s);
+}
+
+/*
+ * The slots the agents offered (slots:NAME) are lanes too, used or not:
+ * x offered 3 (used 2), y 2 (used 1), z 2 and ran nothing. (An agent
+ * that said nothing has the lanes its attempts need: test_lanes.)
+ */
+static void
+test_lanes_offered(void)
+{
+	static const char *want[] = { "x #1", "x #2", "x #3", "y #1", "y #2",
+	    "z #1", "z #2" };
+	static const struct { const char *agent; int slots; } offered[] = {
+		{ "z", 2 }, { "x", 3 }, { "y", 2 } };
+	struct submit	 s;
+	struct report	*r;
+	size_t		 k;
+
+	diamond_run(&s);
+	r = s.report;
+	for (k = 0; k < nitems(offered); k++) {
+		r->slots = xreallocarray(r->slots, r->nslots + 1,
+		    sizeof *r->slots);
+		r->slots[r->nslots].agent = xstrdup(offered[k].agent);
+		r->slots[r->nslots++].slots = offered[k].slots;
+	}
+	summary_build(r, &s);
+	CHECK(r->nlanes == nitems(want));
+	CHECK(r->nagents == 3);
+	for (k = 0; k < r->nlanes && k < nitems(want); k++)
+		CHECK_STREQ(r->lanes[k], want[k]);
+	for (k = 0; k < r->nattempts; k++) {
+		if (strcmp(r->attempts[k].agent, "y") == 0)
+			CHECK(r->attempts[k].lane == 3);
+		else
+			CHECK(r->attempts[k].lane < 2);
+	}
+	for (k = 0; k < r->nslots; k++)
+		free(r->slots[k].agent);
+	free(r->slots);
+	r->slots = NULL;
+	r->nslots = 0;
 	teardown(&s);
 }
 
@@ -551,8 +649,10 @@ main(void)
 	TEST_RUN(test_block_format);
 	TEST_RUN(test_tail_cut);
 	TEST_RUN(test_order_and_counts);
+	TEST_RUN(test_counts_waiting);
 	TEST_RUN(test_critical_path);
 	TEST_RUN(test_lanes);
+	TEST_RUN(test_lanes_offered);
 	TEST_RUN(test_clean_and_escape);
 	TEST_RUN(test_files);
 	TEST_RUN(test_cached);
