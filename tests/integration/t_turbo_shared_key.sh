@@ -94,21 +94,16 @@ agents_exit_ok 30 s1 s2
 out="$TMP/two.out"
 assert_grep '^39 tasks: 39 succeeded, 0 failed, 0 skipped' "$out" \
     "summary line of the second run"
-# Each task's block holds its turbo's word on the cache.
-while read -r id; do
-	run_cli "logs" logs --redis "$REDIS_URL" --run "$RUN" "$id"
-	pkg=${id%%#*}
-	task=${id#*#}
-	assert_grep "$pkg:$task: cache miss, executing" "$TMP/logs.out" \
-	    "$id, whose key changed, ran"
-done <"$TMP/changed"
-while read -r id; do
-	run_cli "logs" logs --redis "$REDIS_URL" --run "$RUN" "$id"
-	pkg=${id%%#*}
-	task=${id#*#}
-	assert_grep "$pkg:$task: cache hit" "$TMP/logs.out" \
-	    "$id, whose key stayed, came from the cache"
-done <"$TMP/same"
+# cache_word LIST WORD WHAT: each task of LIST has its turbo's WORD on
+# the cache in its output ("cache miss, executing", "cache hit").
+cache_word() {
+	while read -r id; do
+		run_cli "logs" logs --redis "$REDIS_URL" --run "$RUN" "$id"
+		assert_grep "${id%%#*}:${id#*#}: $2" "$TMP/logs.out" "$id, $3"
+	done <"$1"
+}
+cache_word "$TMP/changed" "cache miss, executing" "whose key changed, ran"
+cache_word "$TMP/same" "cache hit" "whose key stayed, came from the cache"
 replay_counts "lint:13 test:13 build:13"
 
 log "3. api's test fails: the replay of the tasks that succeeded is all hits"
