@@ -86,9 +86,12 @@ live_bar(struct submit *s, FILE *f, int cols, uint64_t now)
 	xasprintf(&text, " %s, %s", counts, el);
 	free(counts);
 	free(el);
+	/* At least 10 cells on a terminal of 40 columns: the text is cut. */
 	bar = cols - 3 - (int)strlen(text);
 	if (bar > 30)
 		bar = 30;
+	if (bar < 10 && cols >= 40)
+		bar = 10;
 	if (bar >= 10) {
 		fill = n == 0 ? bar : (int)((size_t)bar * c.done / n);
 		fputs(c.failed > 0 ? report_sgr(r, SGR_RED) :
