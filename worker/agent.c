@@ -59,6 +59,7 @@ agent_heartbeat_done(redisAsyncContext *ac, void *r, void *privdata)
 {
 	struct worker	*w = privdata;
 	redisReply	*reply = r;
+	uint64_t	 seq = ++w->hb_replied;
 
 	(void)ac;
 	if (reply == NULL || w->stopping)
@@ -130,11 +131,19 @@ agent_heartbeat_done(redisAsyncContext *ac, void *r, void *privdata)
 		w->left_waiting = 1;
 		return;
 	}
+	/*
+	 * A refusal of a heartbeat sent before the rejoin that followed a
+	 * lost lease is stale: after a partition, several come at once, and
+	 * the tasks the agent took since it rejoined are its own.
+	 */
+	if (seq < w->hb_rejoin)
+		return;
 	log_warnx("lost the lease (this agent did not heartbeat in time); "
 	    "its %d task%s went to other agents", w->nrunning,
 	    w->nrunning == 1 ? "" : "s");
 	worker_kill_tasks(w, NULL);
 	agent_heartbeat(w, 1);
+	w->hb_rejoin = w->hb_sent;
 }
 
 /*
@@ -222,10 +231,12 @@ agent_heartbeat(struct worker *w, int join)
 	    now - w->ttl_renewed >= (uint64_t)w->ttl * 1000 / 4;
 	if (renew)
 		w->ttl_renewed = now;
-	script_heartbeat(w->rc_cmd, &w->sa, w->lease * 1000, w->ttl,
+	if (script_heartbeat(w->rc_cmd, &w->sa, w->lease * 1000, w->ttl,
 	    w->nrunning, (join ? SCRIPT_HB_JOIN : 0) |
 	    (renew ? SCRIPT_HB_RENEW : 0) |
-	    (w->ever_joined ? 0 : SCRIPT_HB_FRESH), agent_heartbeat_done, w);
+	    (w->ever_joined ? 0 : SCRIPT_HB_FRESH), agent_heartbeat_done,
+	    w) == 0)
+		w->hb_sent++;
 }
 
 /*

@@ -71,6 +71,10 @@ struct worker {
 	int			 join_pending;	/* joined, its lease not yet
 						   taken: no pop */
 	int			 ever_joined;	/* a join went through once */
+	uint64_t		 hb_sent;	/* heartbeats sent, */
+	uint64_t		 hb_replied;	/* their replies (in order), */
+	uint64_t		 hb_rejoin;	/* and the number of the last
+						   rejoin after a lost lease */
 	uint64_t		 oom_since;	/* ms: a write refused for lack
 						   of memory since, or 0 */
 	int			 memory_asked;	/* INFO memory in flight */
