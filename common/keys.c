@@ -115,7 +115,9 @@
  *				ms of its last heartbeat, so
  *				status says since when a run
  *				whose main job is gone was
- *				abandoned
+ *				abandoned; SET ... GET: an
+ *				older value read back is
+ *				Redis gone back in time
  *	hb:AGENT	string	the agent, while it is alive	lease
  *				(value: tasks it holds)
  *	running:AGENT	list	the agent's BLMOVE target,	run TTL

@@ -34,6 +34,7 @@
  *    printed, end_stop() for the stop sentinel, end_abort().
  */
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,6 +453,79 @@ loop_memory_done(redisAsyncContext *ac, void *r, void *privdata)
 	free(why);
 }
 
+/* One write of the seen key: the value it wrote. */
+struct loop_seen {
+	struct submit	*s;
+	uint64_t	 v;
+};
+
+/*
+ * Reply to SET seen ... GET: the value the key held. Only this submit
+ * writes it, once a second, so it is the one written last, or a newer
+ * one whose reply was lost; an older one means Redis went back in time
+ * (it restarted from an older snapshot, or failed over to a replica that
+ * lagged): results, claims and attempts written since are gone, and
+ * tasks already done could run again under their old attempt. The run
+ * ends, saying so. A missing key (a restart that lost everything) is
+ * left to the look at meta.
+ */
+static void
+loop_seen_done(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct loop_seen	*q = privdata;
+	struct submit		*s = q->s;
+	redisReply		*reply = r;
+	const char		*errstr;
+	uint64_t		 prev;
+	char			*why;
+
+	(void)ac;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR || s->ending) {
+		free(q);
+		return;
+	}
+	if (reply->type == REDIS_REPLY_STRING) {
+		prev = (uint64_t)util_strtonum(reply->str, 0, LLONG_MAX,
+		    &errstr);
+		if (errstr == NULL && s->seen_last != 0 &&
+		    prev < s->seen_last) {
+			xasprintf(&why, "Redis lost results: its state went "
+			    "back in time by %llu ms (it came back from an "
+			    "older snapshot, or failed over to a replica that "
+			    "lagged); tasks finished since then could run "
+			    "twice, so the run ends here: run it again",
+			    (unsigned long long)(s->seen_last - prev));
+			end_abort(s, why);
+			free(why);
+			free(q);
+			return;
+		}
+	}
+	s->seen_last = q->v;
+	free(q);
+}
+
+/*
+ * The wall time of this heartbeat, for dteq status (abandoned since),
+ * read back by the next one to tell whether Redis went back in time.
+ */
+static void
+loop_seen(struct submit *s)
+{
+	struct loop_seen	*q;
+
+	q = xmalloc(sizeof *q);
+	q->s = s;
+	q->v = util_wall_ms();
+	/* Never back: a clock step would look like Redis going back. */
+	if (q->v <= s->seen_sent)
+		q->v = s->seen_sent + 1;
+	s->seen_sent = q->v;
+	if (rconn_command(s->rc_cmd, loop_seen_done, q, "SET %s %llu EX %d "
+	    "GET", s->keys.seen, (unsigned long long)q->v, s->o->ttl) != 0)
+		free(q);
+}
+
 /* Reply to EXISTS meta: the run's keys vanished (Redis lost its data). */
 static void
 loop_exists_done(redisAsyncContext *ac, void *r, void *privdata)
@@ -519,9 +593,7 @@ loop_tick(struct submit *s)
 	}
 	rconn_command(s->rc_cmd, loop_heartbeat_done, s, "SET %s %s PX %d GET",
 	    s->keys.main_hb, s->me, s->o->main_lease * 1000);
-	rconn_command_checked(s->rc_cmd, "heartbeat time",
-	    "SET %s %llu EX %d", s->keys.seen,
-	    (unsigned long long)util_wall_ms(), s->o->ttl);
+	loop_seen(s);
 	rconn_command(s->rc_cmd, loop_exists_done, s, "EXISTS %s",
 	    s->keys.meta);
 	script_reclaim(s->rc_cmd, &s->keys, loop_reclaim_done, s);

@@ -212,6 +212,8 @@ struct submit {
 	uint64_t	 ended;
 	char		*abort_reason;	/* set: exit 3 */
 	uint64_t	 oom_since;	/* ms: Redis full since, or 0 */
+	uint64_t	 seen_sent;	/* the last value written to seen */
+	uint64_t	 seen_last;	/* the last one known written, or 0 */
 	unsigned int	 memory_ticks;	/* ticks, for INFO memory */
 	int		 memory_asked;	/* INFO sent: why the keys are gone */
 	char		*stop_pending;	/* stop sentinel not yet acked */
