@@ -142,6 +142,8 @@ int		 util_hex_digit(int);		/* -1: not one */
 uint64_t	 util_now_ms(void);		/* monotonic */
 uint64_t	 util_wall_ms(void);		/* wall clock, ms since epoch */
 char		*util_format_duration(uint64_t);	/* "1.23s"; caller frees */
+#define UTIL_READ_MAX	(256ULL * 1024 * 1024)	/* a task file's bytes */
+#define UTIL_READ_MAX_TEXT "256 MiB"
 int		 util_read_file(const char *, char **, size_t *, char **);
 size_t		 util_utf8_seq(const unsigned char *, size_t, size_t *);
 int		 util_utf8_valid(const char *, size_t, size_t *);

@@ -13,6 +13,7 @@
  */
 
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -163,15 +164,30 @@ util_format_duration(uint64_t ms)
 	return (s);
 }
 
-/* Read all of fd into a NUL-terminated buffer; -1 with errno on error. */
+/*
+ * Read all of fd into a NUL-terminated buffer; -1 with errno on error,
+ * EFBIG past UTIL_READ_MAX bytes (found by fstat() for a regular file,
+ * before anything is read).
+ */
 static int
 util_read_fd(int fd, char **buf, size_t *len)
 {
-	char	*b = NULL;
-	size_t	 size = 0, used = 0;
-	ssize_t	 n;
+	struct stat	 st;
+	char		*b = NULL;
+	size_t		 size = 0, used = 0;
+	ssize_t		 n;
 
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size > UTIL_READ_MAX) {
+		errno = EFBIG;
+		return (-1);
+	}
 	for (;;) {
+		if (used > UTIL_READ_MAX) {
+			free(b);
+			errno = EFBIG;
+			return (-1);
+		}
 		if (size - used < 4096) {
 			if (size > SIZE_MAX / 2)
 				fatalx("util_read_fd: file too large");
@@ -209,7 +225,9 @@ util_read_file(const char *path, char **buf, size_t *len, char **cause)
 	*len = 0;
 	if (strcmp(path, "-") == 0) {
 		if (util_read_fd(STDIN_FILENO, buf, len) != 0) {
-			xasprintf(cause, "stdin: %s", strerror(errno));
+			xasprintf(cause, "stdin: %s", errno == EFBIG ?
+			    "over " UTIL_READ_MAX_TEXT ", the most dteq reads" :
+			    strerror(errno));
 			return (-1);
 		}
 		return (0);
@@ -221,7 +239,9 @@ util_read_file(const char *path, char **buf, size_t *len, char **cause)
 	if (util_read_fd(fd, buf, len) != 0) {
 		saved = errno;
 		close(fd);
-		xasprintf(cause, "%s: %s", path, strerror(saved));
+		xasprintf(cause, "%s: %s", path, saved == EFBIG ?
+		    "over " UTIL_READ_MAX_TEXT ", the most dteq reads" :
+		    strerror(saved));
 		return (-1);
 	}
 	close(fd);

@@ -85,4 +85,8 @@ timeout --foreground 30 "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" \
     --agent-wait 5 - <"$TMP/bad-json.json" >"$TMP/stdin.out" 2>"$TMP/stdin.err"
 assert_eq "$?" 2 "dteq submit exit status on bad JSON from stdin"
 assert_eq "$(rcli dbsize)" 0 "keys in Redis after bad JSON from stdin"
+
+log "a task file over 256 MiB: refused before it is read"
+truncate -s 300M "$TMP/huge.json" || fail "truncate"
+refused huge 'huge.json: over 256 MiB, the most dteq reads' "$TMP/huge.json"
 exit 0
