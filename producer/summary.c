@@ -57,18 +57,24 @@ summary_is_cached(const struct submit *s, size_t i)
 /*
  * The attempts of task i that an agent started: a skipped task ran none,
  * and an attempt dispatched but never started (the run ended first) does
- * not count, though p->tries counts every dispatch.
+ * not count. p->tries counts every dispatch but those lost with their
+ * agent (taken back from tries, so as not to use up a retry), which
+ * p->lost counts; a task that failed by being lost too often had its
+ * last one counted in both.
  */
 int
 summary_attempts(const struct submit *s, size_t i)
 {
 	const struct ptask	*p = &s->pt[i];
+	int			 n = p->tries + p->lost;
 
 	if (p->state == PT_DONE && p->result.status == RESULT_SKIPPED)
 		return (0);
+	if (p->state == PT_DONE && p->result.status == RESULT_LOST && n > 0)
+		n--;
 	if (p->state == PT_QUEUED)	/* its last dispatch never started */
-		return (p->tries > 0 ? p->tries - 1 : 0);
-	return (p->tries);
+		return (n > 0 ? n - 1 : 0);
+	return (n);
 }
 
 /*

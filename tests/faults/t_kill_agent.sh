@@ -20,7 +20,8 @@ taskfile "$tf"
 start_agent a1 --parallel 2
 start_agent a2 --parallel 2
 start_agent a3 --parallel 2
-bg submit "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" --lease 2 "$tf"
+bg submit "$DTEQ" submit --redis "$REDIS_URL" --run "$RUN" --lease 2 \
+    --json "$TMP/kill.report.json" "$tf"
 
 wait_for "[ -s '$TMP/runs.w1' ]" 30 || fail "task w1 never started"
 victim=$(awk 'NR == 1 { print $1 }' "$TMP/runs.w1")
@@ -71,6 +72,12 @@ for i in 1 2 3 4 5 6; do
 		assert_eq "$(runs_of "$TMP" "$id")" 2 "runs of $id"
 		assert_no_grep "^$id done on $victim\$" "$out" \
 		    "output of $id's lost attempt printed"
+		# Both attempts an agent started count, the lost one too.
+		assert_grep "^  success +$id +$agent +[0-9.]+s 2( |\$)" "$out" \
+		    "the summary's ATTEMPTS of $id"
+		assert_eq "$(tr -d '\n' <"$TMP/kill.report.json" |
+		    sed 's/.*"id": "'"$id"'"[^}]*"attempts": \([0-9]*\).*/\1/')" \
+		    2 "attempts of $id in --json"
 	else
 		assert_eq "$att" 1 "attempt of $id"
 		assert_eq "$(runs_of "$TMP" "$id")" 1 "runs of $id"
