@@ -17,7 +17,13 @@
 //  - a *.tsbuildinfo that only a folder output takes in: the typecheck
 //    targets Nx 23 infers (`tsc --build --emitDeclarationOnly`) write
 //    theirs into the build's dist/ and declare no outputs, so it stays on
-//    the agent that ran them.
+//    the agent that ran them;
+//  - a file written after the task ended (its mtime later than the
+//    task's end in REPORT; the agents share this machine's clock): another
+//    task wrote it, as those typecheck targets write an app's *.d.ts into
+//    the dist/ of its vite build when they run after it on that agent.
+//    It was not there when the task's outputs went to the cache, and no
+//    declared output of the task that wrote it takes it in.
 // Prints what it checked; exits 1, naming what MAIN lacks, if anything.
 
 'use strict';
@@ -107,7 +113,7 @@ function files(root, rel, out) {
 	return out;
 }
 
-let checked = 0, nfiles = 0, absent = 0, shared = 0, info = 0;
+let checked = 0, nfiles = 0, absent = 0, shared = 0, info = 0, later = 0;
 const missing = [];
 for (const t of report.tasks) {
 	if (t.status !== 'success')
@@ -144,6 +150,11 @@ for (const t of report.tasks) {
 				info++;
 				continue;
 			}
+			if (typeof t.end === 'number' && t.end > 0 &&
+			    fs.statSync(path.join(dir, f)).mtimeMs > t.end + 50) {
+				later++;
+				continue;
+			}
 			nfiles++;
 			if (!fs.existsSync(path.join(main, f)))
 				missing.push(`${t.id}: ${f} (written on ${t.agent})`);
@@ -153,7 +164,8 @@ for (const t of report.tasks) {
 console.log(`${checked} declared outputs (${nfiles} files) of ` +
     `${report.tasks.length} tasks checked in the main copy; ` +
     `${absent} declared outputs no agent wrote, ${shared} files two ` +
-    `tasks declare, ${info} undeclared *.tsbuildinfo left out`);
+    `tasks declare, ${info} undeclared *.tsbuildinfo left out, ${later} ` +
+    `files written after the task ended (by another task) left out`);
 if (missing.length) {
 	console.log(`the main copy lacks ${missing.length}:`);
 	for (const m of missing.slice(0, 20))
