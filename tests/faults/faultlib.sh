@@ -130,3 +130,53 @@ tasks_gone() {
 	done
 	return 0
 }
+
+# start_relay [cut-first]: a TCP relay to the test's redis-server on a
+# port of its own (background process "relay": SIGSTOP freezes the link,
+# connections open and nothing passing, as in a partition; SIGCONT heals
+# it). With cut-first, its first connection dies after the server's
+# first reply. Sets RELAY_URL.
+start_relay() {
+	cat >"$TMP/relay.py" <<'PY'
+import os, socket, sys, threading
+upstream = int(sys.argv[1])
+cut_first = len(sys.argv) > 3 and sys.argv[3] == "cut-first"
+lsock = socket.socket()
+lsock.bind(("127.0.0.1", 0))
+lsock.listen(64)
+with open(sys.argv[2] + ".new", "w") as f:
+    f.write(str(lsock.getsockname()[1]))
+os.rename(sys.argv[2] + ".new", sys.argv[2])
+
+def pipe(src, dst, cut):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+            if cut:
+                break
+    except OSError:
+        pass
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+
+n = 0
+while True:
+    c, _ = lsock.accept()
+    n += 1
+    u = socket.create_connection(("127.0.0.1", upstream))
+    threading.Thread(target=pipe, args=(c, u, False), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c, cut_first and n == 1),
+                     daemon=True).start()
+PY
+	bg relay python3 "$TMP/relay.py" "$REDIS_PORT" "$TMP/relay.port" \
+	    "${1:-}"
+	wait_for "[ -s '$TMP/relay.port' ]" 10 || fail "the relay did not start"
+	RELAY_URL="redis://127.0.0.1:$(cat "$TMP/relay.port")"
+}

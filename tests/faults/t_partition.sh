@@ -15,41 +15,8 @@
 
 start_redis
 
-cat >"$TMP/relay.py" <<'PY'
-import os, socket, sys, threading
-upstream = int(sys.argv[1])
-lsock = socket.socket()
-lsock.bind(("127.0.0.1", 0))
-lsock.listen(64)
-with open(sys.argv[2] + ".new", "w") as f:
-    f.write(str(lsock.getsockname()[1]))
-os.rename(sys.argv[2] + ".new", sys.argv[2])
-
-def pipe(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        s.close()
-
-while True:
-    c, _ = lsock.accept()
-    u = socket.create_connection(("127.0.0.1", upstream))
-    threading.Thread(target=pipe, args=(c, u), daemon=True).start()
-    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
-PY
-bg relay python3 "$TMP/relay.py" "$REDIS_PORT" "$TMP/relay.port"
-wait_for "[ -s '$TMP/relay.port' ]" 10 || fail "the relay did not start"
-relayed="redis://127.0.0.1:$(cat "$TMP/relay.port")"
+start_relay
+relayed=$RELAY_URL
 
 # The task "slow" takes 6 s on its first attempt (the one cut off); the fills come after
 # it, one at a time, so that the healed agent takes one as it rejoins.

@@ -9,46 +9,8 @@
 
 start_redis
 
-cat >"$TMP/relay.py" <<'PY'
-import os, socket, sys, threading
-upstream = int(sys.argv[1])
-lsock = socket.socket()
-lsock.bind(("127.0.0.1", 0))
-lsock.listen(64)
-with open(sys.argv[2] + ".new", "w") as f:
-    f.write(str(lsock.getsockname()[1]))
-os.rename(sys.argv[2] + ".new", sys.argv[2])
-
-def pipe(src, dst, cut):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-            if cut:
-                break
-    except OSError:
-        pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        s.close()
-
-n = 0
-while True:
-    c, _ = lsock.accept()
-    n += 1
-    u = socket.create_connection(("127.0.0.1", upstream))
-    # The first connection dies after the server's first reply.
-    threading.Thread(target=pipe, args=(c, u, False), daemon=True).start()
-    threading.Thread(target=pipe, args=(u, c, n == 1), daemon=True).start()
-PY
-bg relay python3 "$TMP/relay.py" "$REDIS_PORT" "$TMP/relay.port"
-wait_for "[ -s '$TMP/relay.port' ]" 10 || fail "the relay did not start"
-url="redis://127.0.0.1:$(cat "$TMP/relay.port")"
+start_relay cut-first
+url=$RELAY_URL
 
 tf="$TMP/cut.json"
 for i in 1 2 3 4; do
