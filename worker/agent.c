@@ -44,6 +44,9 @@
 
 #include "worker.h"
 
+/* While stopping, Redis out of reach this long: leave all the same. */
+#define AGENT_GONE_MS	5000
+
 static void	agent_heartbeat(struct worker *, int);
 static void	agent_name_taken(struct worker *);
 static void	agent_leave(struct worker *);
@@ -581,6 +584,22 @@ agent_tick(struct worker *w)
 
 	if (!w->joined) {
 		agent_check(w);
+		return;
+	}
+	/*
+	 * Stopping, every child gone, and Redis out of reach for a while
+	 * (a `dteq run` killed with its redis-server): the results that wait
+	 * for it would wait for ever. Leave; the main job, if any, takes
+	 * the tasks back when this agent's lease lapses.
+	 */
+	if (w->stopping && w->nrunning > 0 && worker_children(w) == 0 &&
+	    !rconn_is_ready(w->rc_cmd) &&
+	    rconn_down_ms(w->rc_cmd) > AGENT_GONE_MS) {
+		log_warnx("Redis unreachable for %d s while stopping: leaving "
+		    "with %d result%s unsent", AGENT_GONE_MS / 1000,
+		    w->nrunning, w->nrunning == 1 ? "" : "s");
+		w->exit_code = EXIT_INFRA;
+		event_base_loopexit(w->base, NULL);
 		return;
 	}
 	if (w->join_pending) {

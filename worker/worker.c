@@ -607,6 +607,20 @@ worker_kill_tasks(struct worker *w, const char *lost)
 	}
 }
 
+/* How many held tasks still have a child (a command or a restore). */
+int
+worker_children(struct worker *w)
+{
+	struct wtask	*wt;
+	int		 n = 0;
+
+	LIST_FOREACH(wt, &w->tasks, entry) {
+		if (wt->proc != NULL)
+			n++;
+	}
+	return (n);
+}
+
 /* Free every task still held (exit path; children already killed). */
 void
 worker_free_tasks(struct worker *w)

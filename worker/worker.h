@@ -197,6 +197,7 @@ int		 worker_adopt(struct worker *);
 void		 worker_resend(struct worker *, int);
 void		 worker_kill_tasks(struct worker *, const char *);
 void		 worker_free_tasks(struct worker *);
+int		 worker_children(struct worker *);
 
 /* output.c */
 void		 output_child_cb(struct proc *, const char *, size_t, void *);
